@@ -1,0 +1,161 @@
+//! Where faults are made and probes are answered: the built-in simulator now,
+//! real AWS and local systems later, all behind one trait.
+//!
+//! Architecture invariant: an environment resolves targets, makes and
+//! reverts faults, and reads state for probes. It never decides policy
+//! (that is `guard`) and never formats output (that is `report`/`cli`).
+
+pub mod shell;
+pub mod sim;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Fault, Probe};
+
+/// Milliseconds since the run started (virtual on the simulator).
+pub type Millis = u64;
+
+/// Who and where the environment is; checked against the guards first.
+#[derive(Clone, Debug, Serialize)]
+pub struct Identity {
+    pub environment: String,
+    pub account: String,
+    pub regions: Vec<String>,
+    /// True for the built-in simulator: nothing real can be touched.
+    pub simulated: bool,
+}
+
+/// One resource a fault could act on, with what the guards look at.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    pub region: String,
+    pub zone: String,
+    pub group: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What a fault could touch, before the guards choose.
+#[derive(Clone, Debug, Default)]
+pub struct Reach {
+    /// Instances matching the fault's own filters.
+    pub candidates: Vec<Candidate>,
+    /// Instances per Auto Scaling group and per zone, to judge `max_percent`.
+    pub group_sizes: BTreeMap<String, usize>,
+    pub zone_sizes: BTreeMap<String, usize>,
+    /// Zones the fault impairs as a whole (AZ outage, capacity errors, region loss).
+    pub zones: Vec<String>,
+    /// Regions the fault touches.
+    pub regions: Vec<String>,
+    /// Non-instance resources touched (health checks, commands), for the plan.
+    pub other_resources: Vec<String>,
+    /// Whether the fault acts on instances (so zero chosen means no effect).
+    pub acts_on_instances: bool,
+    /// The fault hits every candidate or none (a subnet, a region): guards
+    /// cannot spare an excluded instance, so excluding one blocks the fault.
+    pub indivisible: bool,
+}
+
+/// Something the environment reports happening on its own (a replacement
+/// launched, an alarm firing), for the timeline.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Observation {
+    pub at: Millis,
+    pub source: String,
+    pub message: String,
+}
+
+/// A change to make, fully described before it is made, so the journal can
+/// hold it (and how to undo it) before any side effect.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    StopInstances { ids: Vec<String> },
+    TerminateInstances { ids: Vec<String> },
+    RebootInstances { ids: Vec<String> },
+    /// Power loss in a zone: instances stopped and launches failing there.
+    ZonePower { zone: String, ids: Vec<String>, groups: Vec<String> },
+    /// The zone's subnets cut off from the network.
+    ZoneNetwork { zone: String, ids: Vec<String> },
+    LaunchFailures { zones: Vec<String>, groups: Vec<String> },
+    InvertHealthCheck { health_check: String, record: String },
+    RegionDown { region: String },
+    Command { inject: String, revert: String },
+}
+
+impl Effect {
+    /// Whether reverting does anything (a termination cannot be undone).
+    pub fn is_revertible(&self) -> bool {
+        !matches!(self, Effect::TerminateInstances { .. } | Effect::RebootInstances { .. })
+    }
+}
+
+/// What a revert restored and what it found already gone.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RevertOutcome {
+    pub restored: Vec<String>,
+    /// Resources that no longer need restoring, with why (e.g. replaced by the group).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// One probe sample: when it was sent, how long it took, and the verdict.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub probe: String,
+    pub sent_at: Millis,
+    pub latency_ms: Millis,
+    pub ok: bool,
+    /// What was observed, e.g. `HTTP 502` or `4 in service (want ≥ 6)`.
+    pub observed: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum EnvError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{resource} not found in the environment{hint}", hint = .hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    NotFound { resource: String, hint: Option<String> },
+    #[error("the call was refused: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The operations the runner needs from any environment.
+///
+/// `now` is the run clock: the simulator advances its world to it before
+/// answering, a real environment ignores it.
+#[allow(async_fn_in_trait)]
+pub trait Environment {
+    fn identity(&self) -> Identity;
+
+    /// Refuses probes or faults this environment cannot serve, before anything runs.
+    fn supports_probe(&self, probe: &Probe) -> Result<(), EnvError>;
+
+    /// Lists what a fault could touch. No side effects.
+    async fn reach(&mut self, fault: &Fault) -> Result<Reach, EnvError>;
+
+    /// Describes the change for the chosen targets. No side effects.
+    fn prepare(&self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError>;
+
+    /// Makes the change.
+    async fn apply(&mut self, effect: &Effect, now: Millis) -> Result<(), EnvError>;
+
+    /// Undoes the change; safe to call twice.
+    async fn revert(&mut self, effect: &Effect, now: Millis) -> Result<RevertOutcome, EnvError>;
+
+    /// Takes one sample of a probe at `now`.
+    async fn sample(&mut self, probe: &Probe, now: Millis) -> Sample;
+
+    /// The state of the named CloudWatch alarms (by name or ARN) at `now`.
+    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<(String, crate::scenario::AlarmState)>;
+
+    /// Fails when an alarm named by a stop condition or expectation does not
+    /// exist: a stop condition that can never fire must not look like one.
+    fn check_alarm_exists(&self, name: &str) -> Result<(), EnvError>;
+
+    /// What happened on its own since the last call.
+    fn take_observations(&mut self) -> Vec<Observation>;
+}

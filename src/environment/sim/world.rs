@@ -1,0 +1,750 @@
+//! The simulated region(s): instances, Auto Scaling groups, target groups,
+//! Route 53 failover and CloudWatch alarms, advanced on virtual time.
+//!
+//! Periodic AWS processes (target-group health checks, the group's health
+//! checks and launches, Route 53 checkers, alarm evaluation) run at their own
+//! intervals with a seeded phase, as the real ones are not aligned with the
+//! moment a fault starts. Instance transitions are timestamps, evaluated
+//! lazily, so a 10,000-instance hour costs only the periodic rounds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::environment::Millis;
+use crate::rng::SeededRng;
+use crate::scenario::AlarmState;
+
+use super::topology::{AlarmMetric, AlarmSpec, HealthCheckType, Topology};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ec2State {
+    Pending,
+    Running,
+    Stopped,
+    Terminated,
+}
+
+impl Ec2State {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ec2State::Pending => "pending",
+            Ec2State::Running => "running",
+            Ec2State::Stopped => "stopped",
+            Ec2State::Terminated => "terminated",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lifecycle {
+    Live,
+    Stopped,
+    Terminated,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub id: String,
+    pub zone: usize,
+    pub group: Option<usize>,
+    pub tags: BTreeMap<String, String>,
+    lifecycle: Lifecycle,
+    launched_at: i64,
+    running_at: i64,
+    ready_at: i64,
+}
+
+impl Instance {
+    pub fn state(&self, now: i64) -> Ec2State {
+        match self.lifecycle {
+            Lifecycle::Terminated => Ec2State::Terminated,
+            Lifecycle::Stopped => Ec2State::Stopped,
+            Lifecycle::Live if now < self.running_at => Ec2State::Pending,
+            Lifecycle::Live => Ec2State::Running,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Zone {
+    pub name: String,
+    pub id: String,
+    pub region: usize,
+    power_out: u32,
+    network_out: u32,
+    /// Active launch failures: the groups they apply to (empty: every group).
+    launch_failures: Vec<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Region {
+    pub name: String,
+    down: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetState {
+    Initial,
+    Healthy,
+    Unhealthy,
+}
+
+#[derive(Clone, Debug)]
+struct Target {
+    instance: usize,
+    state: TargetState,
+    passes: u32,
+    failures: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetGroup {
+    pub name: String,
+    targets: Vec<Target>,
+    interval: i64,
+    healthy_threshold: u32,
+    unhealthy_threshold: u32,
+    next_round: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Balancer {
+    pub name: String,
+    pub region: usize,
+    pub dns_name: String,
+    target_group: usize,
+    capacity_per_target: f64,
+    offered_load: f64,
+    base_latency_ms: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub name: String,
+    pub region: usize,
+    zones: Vec<usize>,
+    pub desired: u32,
+    health_check_type: HealthCheckType,
+    grace: i64,
+    target_group: Option<usize>,
+    tags: BTreeMap<String, String>,
+    members: Vec<usize>,
+    next_round: i64,
+    launch_blocked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct HealthCheck {
+    pub id: String,
+    balancer: usize,
+    pub inverted: bool,
+    pub healthy: bool,
+    streak: u32,
+    next_round: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct FailoverRecord {
+    pub hosted_zone: String,
+    pub name: String,
+    pub ttl: i64,
+    pub primary: (usize, usize),
+    pub secondary: (usize, usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Alarm {
+    pub spec: AlarmSpec,
+    pub state: AlarmState,
+    breaching: u32,
+    next_round: i64,
+}
+
+/// Something the world did on its own, for the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorldEvent {
+    pub at: i64,
+    pub source: String,
+    pub message: String,
+}
+
+/// What a request through a load balancer meets at one moment.
+#[derive(Clone, Copy, Debug)]
+pub struct Service {
+    pub reachable: bool,
+    pub error_probability: f64,
+    pub latency_ms: f64,
+    /// Whether errors come from dead targets (502) or overload/no targets (503).
+    pub dead_target_share: f64,
+}
+
+pub struct World {
+    pub account: String,
+    pub regions: Vec<Region>,
+    pub zones: Vec<Zone>,
+    pub instances: Vec<Instance>,
+    pub groups: Vec<Group>,
+    pub target_groups: Vec<TargetGroup>,
+    pub balancers: Vec<Balancer>,
+    pub health_checks: Vec<HealthCheck>,
+    pub records: Vec<FailoverRecord>,
+    pub alarms: Vec<Alarm>,
+    pub events: Vec<WorldEvent>,
+    pub now: i64,
+    launch_ms: i64,
+    boot_ms: i64,
+    start_ms: i64,
+    reboot_ms: i64,
+    group_interval: i64,
+    r53_interval: i64,
+    r53_threshold: u32,
+    alarm_period: i64,
+    next_instance: u64,
+}
+
+fn ms(d: crate::scenario::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl World {
+    /// Builds the world in its settled steady state: every instance long
+    /// running, every target healthy, every alarm OK. Periodic processes get
+    /// a seeded phase so faults land at realistic points of their cycles.
+    pub fn new(topology: &Topology, seed: u64) -> World {
+        let t = &topology.timings;
+        let mut phase_rng = SeededRng::stream(seed, "phases", 0);
+        let mut phase = |period: i64| -> i64 { i64::try_from(phase_rng.below(u64::try_from(period.max(1)).unwrap_or(1))).unwrap_or(0) };
+        let mut world = World {
+            account: topology.account.clone(),
+            regions: Vec::new(),
+            zones: Vec::new(),
+            instances: Vec::new(),
+            groups: Vec::new(),
+            target_groups: Vec::new(),
+            balancers: Vec::new(),
+            health_checks: Vec::new(),
+            records: Vec::new(),
+            alarms: Vec::new(),
+            events: Vec::new(),
+            now: 0,
+            launch_ms: ms(t.ec2.launch),
+            boot_ms: ms(t.ec2.boot),
+            start_ms: ms(t.ec2.start),
+            reboot_ms: ms(t.ec2.reboot),
+            group_interval: ms(t.auto_scaling.health_check_interval).max(1),
+            r53_interval: ms(t.route53.request_interval).max(1),
+            r53_threshold: t.route53.failure_threshold.max(1),
+            alarm_period: ms(t.cloudwatch.period).max(1),
+            next_instance: 1,
+        };
+        for (region_index, region) in topology.regions.iter().enumerate() {
+            world.regions.push(Region { name: region.name.clone(), down: 0 });
+            for zone in &region.zones {
+                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, power_out: 0, network_out: 0, launch_failures: Vec::new() });
+            }
+        }
+        for lb in &topology.load_balancers {
+            let hc = lb.health_check.clone().unwrap_or_else(|| t.target_group.clone());
+            let interval = ms(hc.interval).max(1);
+            world.target_groups.push(TargetGroup {
+                name: lb.target_group.clone(),
+                targets: Vec::new(),
+                interval,
+                healthy_threshold: hc.healthy_threshold.max(1),
+                unhealthy_threshold: hc.unhealthy_threshold.max(1),
+                next_round: phase(interval),
+            });
+            world.balancers.push(Balancer {
+                name: lb.name.clone(),
+                region: world.region_index(&lb.region).unwrap_or(0),
+                dns_name: lb.dns_name.clone(),
+                target_group: world.target_groups.len() - 1,
+                capacity_per_target: lb.capacity_per_target,
+                offered_load: lb.offered_load,
+                base_latency_ms: lb.base_latency.as_millis() as f64,
+            });
+        }
+        let settled = -1_000_000_000; // launched long before the run
+        for spec in &topology.auto_scaling_groups {
+            let group_index = world.groups.len();
+            let zones: Vec<usize> = spec.zones.iter().filter_map(|z| world.zone_index(z)).collect();
+            world.groups.push(Group {
+                name: spec.name.clone(),
+                region: world.region_index(&spec.region).unwrap_or(0),
+                zones: zones.clone(),
+                desired: spec.desired,
+                health_check_type: spec.health_check_type,
+                grace: ms(spec.health_check_grace_period.unwrap_or(t.auto_scaling.health_check_grace_period)),
+                target_group: spec.target_group.as_deref().and_then(|tg| world.target_group_index(tg)),
+                tags: spec.tags.clone(),
+                members: Vec::new(),
+                next_round: phase(world.group_interval),
+                launch_blocked: false,
+            });
+            for n in 0..spec.desired as usize {
+                let zone = zones[n % zones.len().max(1)];
+                world.create_instance(zone, Some(group_index), spec.tags.clone(), settled, true);
+            }
+        }
+        for spec in &topology.instances {
+            let zones: Vec<usize> = spec.zones.iter().filter_map(|z| world.zone_index(z)).collect();
+            for n in 0..spec.count as usize {
+                let mut tags = spec.tags.clone();
+                tags.insert("Name".into(), spec.name.clone());
+                world.create_instance(zones[n % zones.len().max(1)], None, tags, settled, false);
+            }
+        }
+        for record in &topology.dns {
+            let mut side = |s: &super::topology::FailoverSideSpec| -> (usize, usize) {
+                let balancer = world.balancers.iter().position(|b| b.name == s.load_balancer).unwrap_or(0);
+                let hc = world.health_checks.len();
+                world.health_checks.push(HealthCheck { id: s.health_check.clone(), balancer, inverted: false, healthy: true, streak: 0, next_round: phase(world.r53_interval) });
+                (balancer, hc)
+            };
+            let primary = side(&record.primary);
+            let secondary = side(&record.secondary);
+            world.records.push(FailoverRecord { hosted_zone: record.hosted_zone.clone(), name: record.record.clone(), ttl: ms(record.ttl), primary, secondary });
+        }
+        for spec in &topology.alarms {
+            world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
+        }
+        world
+    }
+
+    fn create_instance(&mut self, zone: usize, group: Option<usize>, tags: BTreeMap<String, String>, at: i64, settled: bool) -> usize {
+        let id = format!("i-{:017x}", 0x0a1b_0000_0000_0000_u64 + self.next_instance);
+        self.next_instance += 1;
+        let (running_at, ready_at) = if settled { (at, at) } else { (at + self.launch_ms, at + self.launch_ms + self.boot_ms) };
+        let index = self.instances.len();
+        self.instances.push(Instance { id, zone, group, tags, lifecycle: Lifecycle::Live, launched_at: at, running_at, ready_at });
+        if let Some(g) = group {
+            self.groups[g].members.push(index);
+            if settled {
+                if let Some(tg) = self.groups[g].target_group {
+                    self.target_groups[tg].targets.push(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
+                }
+            }
+        }
+        index
+    }
+
+    pub fn region_index(&self, name: &str) -> Option<usize> {
+        self.regions.iter().position(|r| r.name == name)
+    }
+    /// Zones are found by AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+    pub fn zone_index(&self, name_or_id: &str) -> Option<usize> {
+        self.zones.iter().position(|z| z.name == name_or_id || z.id == name_or_id)
+    }
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.name == name)
+    }
+    pub fn target_group_index(&self, name: &str) -> Option<usize> {
+        self.target_groups.iter().position(|t| t.name == name)
+    }
+    pub fn instance_index(&self, id: &str) -> Option<usize> {
+        self.instances.iter().position(|i| i.id == id)
+    }
+
+    fn region_of_zone(&self, zone: usize) -> usize {
+        self.zones[zone].region
+    }
+
+    /// Whether the instance answers requests now.
+    pub fn serving(&self, instance: usize) -> bool {
+        let i = &self.instances[instance];
+        let zone = &self.zones[i.zone];
+        i.state(self.now) == Ec2State::Running && self.now >= i.ready_at && zone.network_out == 0 && zone.power_out == 0 && self.regions[zone.region].down == 0
+    }
+
+    fn launch_fails(&self, zone: usize, group: &str) -> bool {
+        let z = &self.zones[zone];
+        z.power_out > 0 || self.regions[z.region].down > 0 || z.launch_failures.iter().any(|groups| groups.is_empty() || groups.iter().any(|g| g == group))
+    }
+
+    fn log(&mut self, source: &str, message: String) {
+        self.events.push(WorldEvent { at: self.now, source: source.to_string(), message });
+    }
+
+    // ----- faults -------------------------------------------------------
+
+    pub fn stop(&mut self, instance: usize) -> bool {
+        let i = &mut self.instances[instance];
+        if i.lifecycle == Lifecycle::Live {
+            i.lifecycle = Lifecycle::Stopped;
+            return true;
+        }
+        false
+    }
+
+    /// Starts a stopped instance; `Err` says why it cannot be started.
+    pub fn start(&mut self, instance: usize) -> Result<(), &'static str> {
+        let (now, start, boot) = (self.now, self.start_ms, self.boot_ms);
+        let i = &mut self.instances[instance];
+        match i.lifecycle {
+            Lifecycle::Stopped => {
+                i.lifecycle = Lifecycle::Live;
+                i.running_at = now + start;
+                i.ready_at = now + start + boot;
+                Ok(())
+            }
+            Lifecycle::Terminated => Err("terminated meanwhile (replaced by its Auto Scaling group)"),
+            Lifecycle::Live => Err("already running"),
+        }
+    }
+
+    pub fn terminate(&mut self, instance: usize) -> bool {
+        if self.instances[instance].lifecycle == Lifecycle::Terminated {
+            return false;
+        }
+        self.instances[instance].lifecycle = Lifecycle::Terminated;
+        if let Some(g) = self.instances[instance].group {
+            self.groups[g].members.retain(|m| *m != instance);
+            if let Some(tg) = self.groups[g].target_group {
+                self.target_groups[tg].targets.retain(|t| t.instance != instance);
+            }
+        }
+        true
+    }
+
+    pub fn reboot(&mut self, instance: usize) -> bool {
+        let now = self.now + self.reboot_ms;
+        let i = &mut self.instances[instance];
+        if i.lifecycle == Lifecycle::Live {
+            i.ready_at = i.ready_at.max(now);
+            return true;
+        }
+        false
+    }
+
+    pub fn set_power(&mut self, zone: usize, out: bool) {
+        let z = &mut self.zones[zone];
+        z.power_out = if out { z.power_out + 1 } else { z.power_out.saturating_sub(1) };
+    }
+    pub fn set_network(&mut self, zone: usize, out: bool) {
+        let z = &mut self.zones[zone];
+        z.network_out = if out { z.network_out + 1 } else { z.network_out.saturating_sub(1) };
+    }
+    pub fn set_region_down(&mut self, region: usize, down: bool) {
+        let r = &mut self.regions[region];
+        r.down = if down { r.down + 1 } else { r.down.saturating_sub(1) };
+    }
+    pub fn add_launch_failure(&mut self, zone: usize, groups: Vec<String>) {
+        self.zones[zone].launch_failures.push(groups);
+    }
+    pub fn remove_launch_failure(&mut self, zone: usize, groups: &[String]) -> bool {
+        let failures = &mut self.zones[zone].launch_failures;
+        match failures.iter().position(|g| g.as_slice() == groups) {
+            Some(index) => {
+                failures.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+    pub fn set_inverted(&mut self, health_check: usize, inverted: bool) {
+        self.health_checks[health_check].inverted = inverted;
+    }
+
+    // ----- time ----------------------------------------------------------
+
+    /// Runs every periodic process due up to `to`, in time order.
+    pub fn advance_to(&mut self, to: i64) {
+        loop {
+            let next = self.next_due();
+            if next > to {
+                break;
+            }
+            self.now = next;
+            self.run_due(next);
+        }
+        self.now = self.now.max(to);
+    }
+
+    fn next_due(&self) -> i64 {
+        let groups = self.groups.iter().map(|g| g.next_round);
+        let tgs = self.target_groups.iter().map(|t| t.next_round);
+        let hcs = self.health_checks.iter().map(|h| h.next_round);
+        let alarms = self.alarms.iter().map(|a| a.next_round);
+        groups.chain(tgs).chain(hcs).chain(alarms).min().unwrap_or(i64::MAX)
+    }
+
+    fn run_due(&mut self, now: i64) {
+        // Order within one instant: the group acts on what it saw, then load
+        // balancers and Route 53 check, then alarms read the metrics.
+        for g in 0..self.groups.len() {
+            if self.groups[g].next_round == now {
+                self.group_round(g);
+                self.groups[g].next_round += self.group_interval;
+            }
+        }
+        for t in 0..self.target_groups.len() {
+            if self.target_groups[t].next_round == now {
+                self.target_group_round(t);
+                self.target_groups[t].next_round += self.target_groups[t].interval;
+            }
+        }
+        for h in 0..self.health_checks.len() {
+            if self.health_checks[h].next_round == now {
+                self.health_check_round(h);
+                self.health_checks[h].next_round += self.r53_interval;
+            }
+        }
+        for a in 0..self.alarms.len() {
+            if self.alarms[a].next_round == now {
+                self.alarm_round(a);
+                self.alarms[a].next_round += self.alarm_period;
+            }
+        }
+    }
+
+    fn target_state_of(&self, tg: usize, instance: usize) -> Option<TargetState> {
+        self.target_groups[tg].targets.iter().find(|t| t.instance == instance).map(|t| t.state)
+    }
+
+    fn group_round(&mut self, g: usize) {
+        let now = self.now;
+        if self.regions[self.groups[g].region].down > 0 {
+            return; // the region's control plane is down with it
+        }
+        let name = self.groups[g].name.clone();
+        // 1. Health: replace members that are not running, or (ELB checks,
+        // after the grace period) that the load balancer marks unhealthy.
+        let members = self.groups[g].members.clone();
+        for m in members {
+            let state = self.instances[m].state(now);
+            let reason = match state {
+                Ec2State::Stopped => Some("the instance is stopped".to_string()),
+                Ec2State::Terminated => Some("the instance is terminated".to_string()),
+                _ => {
+                    let past_grace = now >= self.instances[m].launched_at + self.groups[g].grace;
+                    let elb_unhealthy = self.groups[g].health_check_type == HealthCheckType::Elb
+                        && self.groups[g].target_group.and_then(|tg| self.target_state_of(tg, m)) == Some(TargetState::Unhealthy);
+                    (past_grace && elb_unhealthy).then(|| "the load balancer reports it unhealthy".to_string())
+                }
+            };
+            if let Some(reason) = reason {
+                let id = self.instances[m].id.clone();
+                self.terminate(m);
+                self.log(&name, format!("terminating {id}: {reason}"));
+            }
+        }
+        // 2. Register running members with the target group.
+        if let Some(tg) = self.groups[g].target_group {
+            for m in self.groups[g].members.clone() {
+                if self.instances[m].state(now) == Ec2State::Running && self.target_state_of(tg, m).is_none() {
+                    self.target_groups[tg].targets.push(Target { instance: m, state: TargetState::Initial, passes: 0, failures: 0 });
+                }
+            }
+        }
+        // 3. Capacity: launch what is missing, in the zones with the fewest
+        // members first, skipping zones where launches fail.
+        let missing = (self.groups[g].desired as usize).saturating_sub(self.groups[g].members.len());
+        let mut failed_everywhere = false;
+        for _ in 0..missing {
+            let mut zones = self.groups[g].zones.clone();
+            zones.sort_by_key(|z| self.groups[g].members.iter().filter(|m| self.instances[**m].zone == *z).count());
+            match zones.into_iter().find(|z| !self.launch_fails(*z, &name)) {
+                Some(zone) => {
+                    let tags = self.groups[g].tags.clone();
+                    let index = self.create_instance(zone, Some(g), tags, now, false);
+                    let (id, zone_name) = (self.instances[index].id.clone(), self.zones[zone].name.clone());
+                    self.log(&name, format!("launching {id} in {zone_name}"));
+                }
+                None => {
+                    failed_everywhere = true;
+                    break;
+                }
+            }
+        }
+        if failed_everywhere && !self.groups[g].launch_blocked {
+            self.log(&name, "launch failed: InsufficientInstanceCapacity in every zone of the group".into());
+        }
+        self.groups[g].launch_blocked = failed_everywhere;
+    }
+
+    fn target_group_round(&mut self, t: usize) {
+        let serving: Vec<bool> = self.target_groups[t].targets.iter().map(|target| self.serving(target.instance)).collect();
+        let (healthy_threshold, unhealthy_threshold) = (self.target_groups[t].healthy_threshold, self.target_groups[t].unhealthy_threshold);
+        let mut changes = Vec::new();
+        for (target, ok) in self.target_groups[t].targets.iter_mut().zip(serving) {
+            let before = target.state;
+            if ok {
+                target.passes += 1;
+                target.failures = 0;
+                if target.state != TargetState::Healthy && target.passes >= healthy_threshold {
+                    target.state = TargetState::Healthy;
+                }
+            } else {
+                target.failures += 1;
+                target.passes = 0;
+                if target.state != TargetState::Unhealthy && target.failures >= unhealthy_threshold {
+                    target.state = TargetState::Unhealthy;
+                }
+            }
+            if before != target.state {
+                changes.push((target.instance, target.state));
+            }
+        }
+        let name = self.target_groups[t].name.clone();
+        for (instance, state) in changes {
+            let id = self.instances[instance].id.clone();
+            self.log(&name, format!("target {id} is now {}", if state == TargetState::Healthy { "healthy" } else { "unhealthy" }));
+        }
+    }
+
+    /// Whether Route 53's checkers get an answer from the endpoint.
+    fn endpoint_answers(&self, balancer: usize) -> bool {
+        let b = &self.balancers[balancer];
+        self.regions[b.region].down == 0 && self.target_groups[b.target_group].targets.iter().any(|t| self.serving(t.instance))
+    }
+
+    fn health_check_round(&mut self, h: usize) {
+        let observed_ok = self.endpoint_answers(self.health_checks[h].balancer) != self.health_checks[h].inverted;
+        let threshold = self.r53_threshold;
+        let hc = &mut self.health_checks[h];
+        if observed_ok == hc.healthy {
+            hc.streak = 0;
+            return;
+        }
+        hc.streak += 1;
+        if hc.streak >= threshold {
+            hc.healthy = observed_ok;
+            hc.streak = 0;
+            let (id, healthy) = (hc.id.clone(), hc.healthy);
+            self.log("route53", format!("health check {id} is now {}", if healthy { "healthy" } else { "unhealthy" }));
+        }
+    }
+
+    fn alarm_round(&mut self, a: usize) {
+        let value = self.metric(&self.alarms[a].spec);
+        let alarm = &mut self.alarms[a];
+        if alarm.spec.comparison.breaches(value, alarm.spec.threshold) {
+            alarm.breaching += 1;
+        } else {
+            alarm.breaching = 0;
+        }
+        let next = if alarm.breaching >= alarm.spec.evaluation_periods { AlarmState::Alarm } else { AlarmState::Ok };
+        if next != alarm.state {
+            alarm.state = next;
+            let name = alarm.spec.name.clone();
+            self.log("cloudwatch", format!("alarm {name} is now {next} (value {value})"));
+        }
+    }
+
+    pub fn metric(&self, spec: &AlarmSpec) -> f64 {
+        match spec.metric {
+            AlarmMetric::UnhealthyHosts | AlarmMetric::HealthyHosts => {
+                let want = if spec.metric == AlarmMetric::HealthyHosts { TargetState::Healthy } else { TargetState::Unhealthy };
+                self.target_group_index(&spec.resource).map_or(0.0, |t| self.target_groups[t].targets.iter().filter(|x| x.state == want).count() as f64)
+            }
+            AlarmMetric::Http5xx => self.balancers.iter().position(|b| b.name == spec.resource).map_or(0.0, |b| {
+                let service = self.service(b);
+                let load = self.load_on(b);
+                (service.error_probability * load * self.alarm_period as f64 / 1000.0).round()
+            }),
+            AlarmMetric::HealthCheckStatus => self.health_checks.iter().find(|h| h.id == spec.resource).map_or(0.0, |h| if h.healthy { 1.0 } else { 0.0 }),
+            AlarmMetric::InService => self.group_index(&spec.resource).map_or(0.0, |g| self.in_service(g) as f64),
+        }
+    }
+
+    // ----- what probes see ------------------------------------------------
+
+    pub fn in_service(&self, g: usize) -> usize {
+        self.groups[g].members.iter().filter(|m| self.instances[**m].state(self.now) == Ec2State::Running).count()
+    }
+
+    pub fn healthy_targets(&self, t: usize) -> usize {
+        self.target_groups[t].targets.iter().filter(|x| x.state == TargetState::Healthy).count()
+    }
+
+    /// The load balancer a failover record sends clients to now, as Route 53 answers.
+    pub fn record_answer(&self, record: usize) -> usize {
+        let r = &self.records[record];
+        let primary_healthy = self.health_checks[r.primary.1].healthy;
+        let secondary_healthy = self.health_checks[r.secondary.1].healthy;
+        if primary_healthy || !secondary_healthy { r.primary.0 } else { r.secondary.0 }
+    }
+
+    /// Requests per second arriving at a balancer: its own, plus a failover
+    /// record's whole load when Route 53 answers with it.
+    pub fn load_on(&self, balancer: usize) -> f64 {
+        let mut load = 0.0;
+        let mut in_a_record = false;
+        for (index, r) in self.records.iter().enumerate() {
+            if r.primary.0 == balancer || r.secondary.0 == balancer {
+                in_a_record = true;
+                if self.record_answer(index) == balancer {
+                    load += self.balancers[r.primary.0].offered_load + self.balancers[r.secondary.0].offered_load;
+                }
+            }
+        }
+        if in_a_record { load } else { self.balancers[balancer].offered_load }
+    }
+
+    /// What a request through the balancer meets: targets the balancer
+    /// still routes to but that are dead fail (502), and load beyond the
+    /// healthy capacity is shed (503). With no healthy target the balancer
+    /// fails open and routes to all, as ALB does.
+    pub fn service(&self, balancer: usize) -> Service {
+        let b = &self.balancers[balancer];
+        if self.regions[b.region].down > 0 {
+            return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0 };
+        }
+        let targets = &self.target_groups[b.target_group].targets;
+        let healthy: Vec<&Target> = targets.iter().filter(|t| t.state == TargetState::Healthy).collect();
+        let routed: Vec<&Target> = if healthy.is_empty() { targets.iter().collect() } else { healthy };
+        if routed.is_empty() {
+            return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0 };
+        }
+        let alive = routed.iter().filter(|t| self.serving(t.instance)).count();
+        let dead_share = 1.0 - alive as f64 / routed.len() as f64;
+        let capacity = alive as f64 * b.capacity_per_target;
+        let load = self.load_on(balancer);
+        let shed = if capacity <= 0.0 { 1.0 } else { (1.0 - capacity / load.max(1e-9)).max(0.0) };
+        let utilisation = if capacity <= 0.0 { 1.0 } else { (load / capacity).min(0.95) };
+        Service {
+            reachable: true,
+            error_probability: (dead_share + (1.0 - dead_share) * shed).clamp(0.0, 1.0),
+            latency_ms: b.base_latency_ms / (1.0 - utilisation),
+            dead_target_share: dead_share,
+        }
+    }
+
+    pub fn balancer_by_dns(&self, name: &str) -> Option<usize> {
+        self.balancers.iter().position(|b| b.dns_name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn record_by_name(&self, name: &str) -> Option<usize> {
+        self.records.iter().position(|r| r.name.eq_ignore_ascii_case(name.trim_end_matches('.')))
+    }
+
+    /// Instances per group and per zone (not terminated), for `max_percent`.
+    pub fn population(&self) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+        let mut groups = BTreeMap::new();
+        let mut zones = BTreeMap::new();
+        for i in self.instances.iter().filter(|i| i.lifecycle != Lifecycle::Terminated) {
+            if let Some(g) = i.group {
+                *groups.entry(self.groups[g].name.clone()).or_insert(0) += 1;
+            }
+            *zones.entry(self.zones[i.zone].name.clone()).or_insert(0) += 1;
+        }
+        (groups, zones)
+    }
+
+    pub fn zone_names_of_region(&self, region: usize) -> Vec<String> {
+        self.zones.iter().filter(|z| z.region == region).map(|z| z.name.clone()).collect()
+    }
+
+    pub fn region_name_of_zone(&self, zone: usize) -> String {
+        self.regions[self.region_of_zone(zone)].name.clone()
+    }
+
+    pub fn group_names(&self) -> BTreeSet<String> {
+        self.groups.iter().map(|g| g.name.clone()).collect()
+    }
+
+    /// Millis since the run started, for events; the world's clock is signed
+    /// only because the settled state predates the run.
+    pub fn run_time(at: i64) -> Millis {
+        u64::try_from(at).unwrap_or(0)
+    }
+}

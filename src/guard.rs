@@ -1,0 +1,314 @@
+//! Blast-radius and stop-condition policy, as data checked before any side
+//! effect and again throughout the run.
+//!
+//! Architecture invariant: guards judge; they never perform side effects.
+//! Every function here is pure, so the same judgement shows in `plan` and
+//! is enforced in `run`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::environment::{Candidate, Identity, Millis, Reach};
+use crate::probe::ProbeHistory;
+use crate::rng::SeededRng;
+use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
+
+/// One guard's judgement, shown in the plan and recorded in the journal.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Verdict {
+    pub guard: String,
+    pub passed: bool,
+    /// False when the guard does not apply here (time windows on the simulator).
+    pub enforced: bool,
+    pub detail: String,
+}
+
+impl Verdict {
+    fn new(guard: &str, passed: bool, detail: String) -> Self {
+        Verdict { guard: guard.to_string(), passed, enforced: true, detail }
+    }
+    /// Blocks the run: failed and enforced.
+    pub fn blocks(&self) -> bool {
+        !self.passed && self.enforced
+    }
+}
+
+/// The account and regions must be allowed.
+pub fn judge_identity(guards: &Guards, identity: &Identity) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    if !guards.accounts.is_empty() {
+        let ok = guards.accounts.contains(&identity.account);
+        verdicts.push(Verdict::new(
+            "accounts",
+            ok,
+            if ok { format!("account {} is allowed", identity.account) } else { format!("account {} is not in the allowed accounts ({})", identity.account, guards.accounts.join(", ")) },
+        ));
+    }
+    verdicts
+}
+
+/// Regions a fault touches must be allowed.
+pub fn judge_regions(guards: &Guards, regions: &[String]) -> Option<Verdict> {
+    if guards.regions.is_empty() || regions.is_empty() {
+        return None;
+    }
+    let outside: Vec<&String> = regions.iter().filter(|r| !guards.regions.contains(r)).collect();
+    Some(Verdict::new(
+        "regions",
+        outside.is_empty(),
+        if outside.is_empty() {
+            format!("{} allowed", regions.join(", "))
+        } else {
+            format!("{} not in the allowed regions ({})", outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), guards.regions.join(", "))
+        },
+    ))
+}
+
+/// Time windows and blackouts, judged at `now`. On the simulator they are
+/// shown but not enforced: nothing real is touched and training happens at any hour.
+pub fn judge_time(guards: &Guards, now: jiff::Timestamp, enforced: bool) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    if !guards.windows.is_empty() {
+        let inside = guards.windows.iter().find(|w| in_window(w, now));
+        let detail = match inside {
+            Some(w) => format!("now is inside {} {}", w.hours, w.time_zone),
+            None => format!(
+                "now ({}) is outside every window: {}",
+                now.strftime("%a %H:%M UTC"),
+                guards.windows.iter().map(|w| format!("{} {} {}", days_label(&w.days), w.hours, w.time_zone)).collect::<Vec<_>>().join("; ")
+            ),
+        };
+        let mut verdict = Verdict::new("windows", inside.is_some(), detail);
+        verdict.enforced = enforced;
+        verdicts.push(verdict);
+    }
+    if !guards.blackouts.is_empty() {
+        let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let hit = guards.blackouts.iter().find(|b| {
+            matches!((b.from.parse::<jiff::civil::Date>(), b.to.parse::<jiff::civil::Date>()), (Ok(from), Ok(to)) if from <= today && today <= to)
+        });
+        let detail = match hit {
+            Some(b) => format!("{today} is in the blackout {}…{}{}", b.from, b.to, b.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()),
+            None => format!("{today} is outside every blackout"),
+        };
+        let mut verdict = Verdict::new("blackouts", hit.is_none(), detail);
+        verdict.enforced = enforced;
+        verdicts.push(verdict);
+    }
+    verdicts
+}
+
+fn days_label(days: &[Weekday]) -> String {
+    if days.is_empty() {
+        return "every day".into();
+    }
+    days.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join(",")
+}
+
+fn in_window(window: &crate::scenario::Window, now: jiff::Timestamp) -> bool {
+    let Ok(zone) = jiff::tz::TimeZone::get(&window.time_zone) else { return false };
+    let Some((start, end)) = crate::scenario::checks::parse_hours(&window.hours) else { return false };
+    let local = now.to_zoned_datetime(zone);
+    let weekday = match local.weekday() {
+        jiff::civil::Weekday::Monday => Weekday::Mon,
+        jiff::civil::Weekday::Tuesday => Weekday::Tue,
+        jiff::civil::Weekday::Wednesday => Weekday::Wed,
+        jiff::civil::Weekday::Thursday => Weekday::Thu,
+        jiff::civil::Weekday::Friday => Weekday::Fri,
+        jiff::civil::Weekday::Saturday => Weekday::Sat,
+        jiff::civil::Weekday::Sunday => Weekday::Sun,
+    };
+    let minute = u32::try_from(local.hour()).unwrap_or(0) * 60 + u32::try_from(local.minute()).unwrap_or(0);
+    (window.days.is_empty() || window.days.contains(&weekday)) && start <= minute && minute < end
+}
+
+/// The guards' choice of targets for one fault.
+#[derive(Clone, Debug, Serialize)]
+pub struct Selection {
+    /// Matched the fault's filters.
+    pub matched: usize,
+    /// Matched but not allowed, with the reason.
+    pub excluded: Vec<(String, String)>,
+    /// Chosen after `count` / `percent`.
+    pub chosen: Vec<Candidate>,
+    pub verdicts: Vec<Verdict>,
+}
+
+impl Selection {
+    pub fn blocked_by(&self) -> Option<&Verdict> {
+        self.verdicts.iter().find(|v| v.blocks())
+    }
+}
+
+fn has_tags(candidate: &Candidate, tags: &BTreeMap<String, String>) -> bool {
+    tags.iter().all(|(k, v)| candidate.tags.get(k) == Some(v))
+}
+
+/// Applies `require_tags` / `exclude_tags`, then `count` / `percent` (seeded),
+/// then judges `max_targets`, `max_percent` (per group and per zone), `max_azs`
+/// and `regions`.
+pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTreeSet<String>, rng: &mut SeededRng) -> Selection {
+    let mut excluded = Vec::new();
+    let mut eligible = Vec::new();
+    for candidate in &reach.candidates {
+        if !has_tags(candidate, &guards.require_tags) {
+            let missing: Vec<String> = guards.require_tags.iter().filter(|(k, v)| candidate.tags.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
+            excluded.push((candidate.id.clone(), format!("lacks required tag {}", missing.join(", "))));
+        } else if let Some((k, v)) = guards.exclude_tags.iter().find(|(k, v)| candidate.tags.get(*k) == Some(*v)) {
+            excluded.push((candidate.id.clone(), format!("carries excluded tag {k}={v}")));
+        } else {
+            eligible.push(candidate.clone());
+        }
+    }
+    let wanted = match fault.action.targets() {
+        Some(Targets { count: Some(count), .. }) => (*count as usize).min(eligible.len()),
+        Some(Targets { percent: Some(percent), .. }) => {
+            let share = ((eligible.len() as f64) * percent / 100.0).floor() as usize;
+            if eligible.is_empty() { 0 } else { share.max(1) }
+        }
+        _ => eligible.len(),
+    };
+    let chosen = rng.choose(&eligible, wanted);
+
+    let mut verdicts = Vec::new();
+    if let Some(verdict) = judge_regions(guards, &reach.regions) {
+        verdicts.push(verdict);
+    }
+    if reach.acts_on_instances {
+        verdicts.push(Verdict::new(
+            "targets",
+            !chosen.is_empty(),
+            if chosen.is_empty() {
+                format!("no target left: {} matched, {} excluded by tags", reach.candidates.len(), excluded.len())
+            } else {
+                format!("{} chosen of {} eligible ({} matched)", chosen.len(), eligible.len(), reach.candidates.len())
+            },
+        ));
+    }
+    if let Some(max) = guards.max_targets {
+        let n = chosen.len();
+        verdicts.push(Verdict::new("max_targets", n <= max as usize, format!("{n} target(s), limit {max}")));
+    }
+    if let Some(max) = guards.max_percent {
+        verdicts.extend(judge_share("group", &chosen, |c| c.group.clone(), &reach.group_sizes, max));
+        // A zone-wide fault takes the whole zone by design; its share is judged per group and by max_azs.
+        if reach.zones.is_empty() {
+            verdicts.extend(judge_share("zone", &chosen, |c| Some(c.zone.clone()), &reach.zone_sizes, max));
+        }
+    }
+    if let Some(max) = guards.max_azs {
+        let mut zones: BTreeSet<String> = active_zones.clone();
+        zones.extend(reach.zones.iter().cloned());
+        if reach.zones.is_empty() {
+            // Instance faults count the zones they reach too.
+            zones.extend(chosen.iter().map(|c| c.zone.clone()));
+        }
+        let n = zones.len();
+        verdicts.push(Verdict::new(
+            "max_azs",
+            n <= max as usize,
+            format!("{n} zone(s) impaired at once ({}), limit {max}", zones.into_iter().collect::<Vec<_>>().join(", ")),
+        ));
+    }
+    Selection { matched: reach.candidates.len(), excluded, chosen, verdicts }
+}
+
+fn judge_share(what: &str, chosen: &[Candidate], key: impl Fn(&Candidate) -> Option<String>, sizes: &BTreeMap<String, usize>, max: f64) -> Vec<Verdict> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for candidate in chosen {
+        if let Some(k) = key(candidate) {
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(name, n)| {
+            let size = sizes.get(&name).copied().unwrap_or(n).max(1);
+            let share = 100.0 * n as f64 / size as f64;
+            Verdict::new("max_percent", share <= max + 1e-9, format!("{n} of {size} in {what} {name} ({share:.0}%), limit {max}%"))
+        })
+        .collect()
+}
+
+/// The first stop condition that holds at `now`, if any.
+pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap<String, ProbeHistory>, alarms: &[(String, AlarmState)], now: Millis) -> Option<String> {
+    for condition in conditions {
+        let holds = match condition {
+            StopCondition::Alarm { alarm } => alarms.iter().any(|(name, state)| alarm_matches(alarm, name) && *state == AlarmState::Alarm),
+            StopCondition::ProbeFailing { probe, failing_for } => histories.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis()),
+            StopCondition::ProbeErrorRate { probe, error_rate_above, over } => histories.get(probe).is_some_and(|h| {
+                let window = h.window(now.saturating_sub(over.as_millis()), now);
+                // Judge a rate only over a full window of samples, not the first failure.
+                let span_ok = h.first_sample_at().is_some_and(|first| now.saturating_sub(first) >= over.as_millis());
+                span_ok && !window.is_empty() && 100.0 * window.iter().filter(|s| !s.ok).count() as f64 / window.len() as f64 > *error_rate_above
+            }),
+        };
+        if holds {
+            return Some(condition.label());
+        }
+    }
+    None
+}
+
+/// Alarms may be named by name or by ARN (`arn:aws:cloudwatch:…:alarm:NAME`).
+pub fn alarm_matches(wanted: &str, name: &str) -> bool {
+    wanted == name || wanted.rsplit_once(":alarm:").is_some_and(|(_, n)| n == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{FaultAction, Guards};
+
+    fn candidate(id: &str, zone: &str, group: &str, tags: &[(&str, &str)]) -> Candidate {
+        Candidate { id: id.into(), region: "r".into(), zone: zone.into(), group: Some(group.into()), tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
+    }
+
+    fn terminate(count: Option<u32>) -> Fault {
+        Fault { name: "f".into(), start_after: vec![], delay: None, duration: None, action: FaultAction::TerminateInstances { targets: Targets { count, groups: vec!["g".into()], ..Targets::default() } } }
+    }
+
+    fn reach(candidates: Vec<Candidate>) -> Reach {
+        let mut group_sizes = BTreeMap::new();
+        group_sizes.insert("g".to_string(), candidates.len());
+        Reach { candidates, group_sizes, acts_on_instances: true, ..Reach::default() }
+    }
+
+    #[test]
+    fn tags_exclude_and_count_limits() {
+        let guards = Guards { require_tags: [("gameday".to_string(), "allowed".to_string())].into(), exclude_tags: [("critical".to_string(), "true".to_string())].into(), max_targets: Some(1), ..Guards::default() };
+        let candidates = vec![
+            candidate("a", "z1", "g", &[("gameday", "allowed")]),
+            candidate("b", "z1", "g", &[]),
+            candidate("c", "z2", "g", &[("gameday", "allowed"), ("critical", "true")]),
+            candidate("d", "z2", "g", &[("gameday", "allowed")]),
+        ];
+        let selection = select(&terminate(Some(1)), &guards, &reach(candidates.clone()), &BTreeSet::new(), &mut SeededRng::new(1));
+        assert_eq!(selection.chosen.len(), 1);
+        assert!(selection.chosen.iter().all(|c| c.id == "a" || c.id == "d"));
+        assert_eq!(selection.excluded.len(), 2);
+        assert!(selection.blocked_by().is_none());
+
+        let selection = select(&terminate(None), &guards, &reach(candidates), &BTreeSet::new(), &mut SeededRng::new(1));
+        assert_eq!(selection.blocked_by().map(|v| v.guard.as_str()), Some("max_targets"));
+    }
+
+    #[test]
+    fn max_percent_is_judged_per_group() {
+        let guards = Guards { max_percent: Some(50.0), ..Guards::default() };
+        let candidates: Vec<Candidate> = (0..4).map(|i| candidate(&format!("i{i}"), &format!("z{i}"), "g", &[])).collect();
+        let mut r = reach(candidates);
+        r.zone_sizes = (0..4).map(|i| (format!("z{i}"), 2)).collect();
+        let selection = select(&terminate(Some(3)), &guards, &r, &BTreeSet::new(), &mut SeededRng::new(3));
+        let blocked = selection.blocked_by().expect("3 of 4 is over 50%");
+        assert_eq!(blocked.guard, "max_percent");
+        assert!(blocked.detail.contains("3 of 4"), "{}", blocked.detail);
+    }
+
+    #[test]
+    fn arn_names_an_alarm() {
+        assert!(alarm_matches("arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx", "web-5xx"));
+        assert!(!alarm_matches("web-5xx-2", "web-5xx"));
+    }
+}

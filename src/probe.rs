@@ -1,0 +1,119 @@
+//! Steady-state checks over time: the samples of each probe and what they
+//! say (healthy, failing since when, recovered when).
+//!
+//! Architecture invariant: this module knows nothing of which environment
+//! answered the samples.
+
+use serde::Serialize;
+
+use crate::environment::{Millis, Sample};
+
+/// Every sample of one probe, in the order taken.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProbeHistory {
+    pub samples: Vec<Sample>,
+}
+
+/// A probe's state for people: shown live and in the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeState {
+    Unknown,
+    Healthy,
+    Failing,
+}
+
+impl ProbeHistory {
+    pub fn push(&mut self, sample: Sample) {
+        self.samples.push(sample);
+    }
+
+    pub fn state(&self) -> ProbeState {
+        match self.samples.last() {
+            None => ProbeState::Unknown,
+            Some(s) if s.ok => ProbeState::Healthy,
+            Some(_) => ProbeState::Failing,
+        }
+    }
+
+    pub fn first_sample_at(&self) -> Option<Millis> {
+        self.samples.first().map(|s| s.sent_at)
+    }
+
+    /// When the current run of failing samples began; `None` when the last sample passed.
+    pub fn failing_since(&self) -> Option<Millis> {
+        if self.samples.last().is_none_or(|s| s.ok) {
+            return None;
+        }
+        let streak_start = self.samples.iter().rposition(|s| s.ok).map_or(0, |i| i + 1);
+        self.samples.get(streak_start).map(|s| s.sent_at)
+    }
+
+    /// How many samples in a row have passed, counting back from the last.
+    pub fn consecutive_passes(&self) -> usize {
+        self.samples.iter().rev().take_while(|s| s.ok).count()
+    }
+
+    /// Samples sent in `[from, to]`.
+    pub fn window(&self, from: Millis, to: Millis) -> Vec<&Sample> {
+        self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at <= to).collect()
+    }
+
+    /// The first failing sample at or after `from`.
+    pub fn first_failure_after(&self, from: Millis) -> Option<&Sample> {
+        self.samples.iter().find(|s| s.sent_at >= from && !s.ok)
+    }
+
+    /// The recovery point after `from`: the first sample of the earliest run
+    /// of `healthy_after` consecutive passes that no later failure breaks
+    /// (see docs/metrics.md). `None` while not recovered.
+    pub fn recovered_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+        let after: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+        let last_failure = after.iter().rposition(|s| !s.ok)?;
+        let streak = &after[last_failure + 1..];
+        (streak.len() >= healthy_after.max(1)).then(|| streak[0].sent_at)
+    }
+
+    /// Total time spent failing in `[from, to)`: each failing sample counts
+    /// until the next sample (or `to`).
+    pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
+        let relevant: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
+        relevant
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.ok)
+            .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn history(pattern: &str, step: Millis) -> ProbeHistory {
+        let mut h = ProbeHistory::default();
+        for (i, c) in pattern.chars().enumerate() {
+            h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new() });
+        }
+        h
+    }
+
+    #[test]
+    fn recovery_is_the_first_sample_of_the_lasting_streak() {
+        // index:    0123456789
+        let h = history("++--+-+++", 10);
+        assert_eq!(h.recovered_at(0, 3), Some(60));
+        assert_eq!(h.recovered_at(0, 4), None);
+        // A probe that never failed has no recovery point to measure.
+        assert_eq!(history("++++", 10).recovered_at(0, 3), None);
+    }
+
+    #[test]
+    fn failing_since_and_time() {
+        let h = history("++---", 10);
+        assert_eq!(h.failing_since(), Some(20));
+        assert_eq!(h.failing_time(0, 50), 30);
+        assert_eq!(history("+-+", 10).failing_since(), None);
+    }
+}

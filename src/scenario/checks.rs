@@ -1,0 +1,346 @@
+//! Semantic checks: a file that is well-formed can still be wrong (a probe
+//! named in an expectation that does not exist, a fault that can never pass
+//! the guards). Every check returns problems with a path; positions are
+//! added by the loader, which owns the source tree.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path as FsPath;
+
+use super::diagnostic::Problem;
+use super::model::*;
+use super::structure::did_you_mean;
+use super::yaml_tree::{Node, Path, Position};
+
+struct Findings<'t> {
+    tree: &'t Node,
+    problems: Vec<Problem>,
+}
+
+impl Findings<'_> {
+    fn add(&mut self, path: &str, message: String, hint: Option<String>) {
+        let path = Path::parse(path);
+        let at: Position = self.tree.locate(&path);
+        let mut problem = Problem::new(path, at, message);
+        problem.hint = hint;
+        self.problems.push(problem);
+    }
+}
+
+/// Runs every semantic check. `scenario_dir` is the directory of the file,
+/// used to find the runbook.
+pub fn check(scenario: &Scenario, tree: &Node, scenario_dir: Option<&FsPath>) -> Vec<Problem> {
+    let mut found = Findings { tree, problems: Vec::new() };
+    check_about(scenario, scenario_dir, &mut found);
+    check_guards(&scenario.guards, &mut found);
+    let probe_names = check_probes(scenario, &mut found);
+    let fault_names = check_faults(scenario, &mut found);
+    check_stop_conditions(&scenario.guards, &probe_names, &mut found);
+    check_expectations(scenario, &probe_names, &fault_names, &mut found);
+    found.problems
+}
+
+fn unknown_name_hint<'a>(name: &str, known: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
+    let list: Vec<&str> = known.clone().into_iter().collect();
+    Some(match did_you_mean(name, known) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if list.is_empty() => "none are defined".to_string(),
+        None => format!("defined: {}", list.join(", ")),
+    })
+}
+
+fn check_about(scenario: &Scenario, scenario_dir: Option<&FsPath>, found: &mut Findings) {
+    if scenario.api_version != API_VERSION {
+        found.add("apiVersion", format!("unsupported apiVersion `{}`", scenario.api_version), Some(format!("this gameday reads `apiVersion: {API_VERSION}`")));
+    }
+    let name_ok = !scenario.name.is_empty()
+        && scenario.name.len() <= 63
+        && scenario.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !scenario.name.starts_with('-');
+    if !name_ok {
+        found.add("name", format!("`{}` is not a valid scenario name", scenario.name), Some("use 1–63 lowercase letters, digits and `-`, e.g. `az-loss`".into()));
+    }
+    if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir) {
+        if resolve_runbook(runbook, dir).is_none() {
+            found.add("runbook", format!("the runbook `{runbook}` does not exist"), Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()));
+        }
+    }
+}
+
+/// Finds a runbook relative to the scenario's directory, then its parent
+/// (so `runbooks/x.md` works from `scenarios/x.yaml`), then the working directory.
+pub fn resolve_runbook(runbook: &str, scenario_dir: &FsPath) -> Option<std::path::PathBuf> {
+    let candidates = [Some(scenario_dir.join(runbook)), scenario_dir.parent().map(|p| p.join(runbook)), Some(std::path::PathBuf::from(runbook))];
+    candidates.into_iter().flatten().find(|p| p.is_file())
+}
+
+fn check_percent(value: f64, path: &str, found: &mut Findings) -> bool {
+    if !(value > 0.0 && value <= 100.0) {
+        found.add(path, format!("{value} is not a percentage between 0 and 100"), Some("write a share such as `25` for a quarter".into()));
+        return false;
+    }
+    true
+}
+
+fn check_guards(guards: &Guards, found: &mut Findings) {
+    if let Some(percent) = guards.max_percent {
+        check_percent(percent, "guards.max_percent", found);
+    }
+    if guards.max_targets == Some(0) {
+        found.add("guards.max_targets", "`max_targets: 0` allows no target, so no fault could run".into(), Some("remove the fault or raise the limit".into()));
+    }
+    for (index, account) in guards.accounts.iter().enumerate() {
+        if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+            found.add(&format!("guards.accounts[{index}]"), format!("`{account}` is not a 12-digit AWS account id"), Some("quote it so leading zeros survive: \"012345678901\"".into()));
+        }
+    }
+    for (index, window) in guards.windows.iter().enumerate() {
+        if parse_hours(&window.hours).is_none() {
+            found.add(&format!("guards.windows[{index}].hours"), format!("`{}` is not a range of hours", window.hours), Some("write `HH:MM-HH:MM` with the start before the end, e.g. `09:00-17:00`".into()));
+        }
+        if jiff::tz::TimeZone::get(&window.time_zone).is_err() {
+            found.add(&format!("guards.windows[{index}].time_zone"), format!("unknown time zone `{}`", window.time_zone), Some("use an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`".into()));
+        }
+    }
+    for (index, blackout) in guards.blackouts.iter().enumerate() {
+        let from = blackout.from.parse::<jiff::civil::Date>();
+        let to = blackout.to.parse::<jiff::civil::Date>();
+        match (from, to) {
+            (Ok(from), Ok(to)) if from > to => found.add(&format!("guards.blackouts[{index}].to"), format!("the blackout ends ({to}) before it starts ({from})"), Some("swap `from` and `to`".into())),
+            (Err(_), _) => found.add(&format!("guards.blackouts[{index}].from"), format!("`{}` is not a date", blackout.from), Some("write `YYYY-MM-DD`".into())),
+            (_, Err(_)) => found.add(&format!("guards.blackouts[{index}].to"), format!("`{}` is not a date", blackout.to), Some("write `YYYY-MM-DD`".into())),
+            _ => {}
+        }
+    }
+    if guards.max_duration == Some(super::Duration::ZERO) {
+        found.add("guards.max_duration", "`max_duration` is zero, so every run would abort at once".into(), None);
+    }
+}
+
+/// Parses `HH:MM-HH:MM` into minutes since midnight.
+pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
+    let (start, end) = text.split_once('-')?;
+    let minutes = |t: &str| -> Option<u32> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    };
+    let (start, end) = (minutes(start)?, minutes(end)?);
+    (start < end).then_some((start, end))
+}
+
+fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str> {
+    if scenario.steady_state.is_empty() {
+        found.add("steady_state", "the steady state is empty: nothing would tell whether the system is healthy".into(), Some("add at least one probe, e.g. an `http` probe of your health endpoint".into()));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (index, probe) in scenario.steady_state.iter().enumerate() {
+        let at = format!("steady_state[{index}]");
+        if names.contains(&probe.name.as_str()) {
+            found.add(&format!("{at}.name"), format!("two probes are named `{}`", probe.name), Some("give each probe its own name".into()));
+        }
+        names.push(&probe.name);
+        if probe.interval.as_millis() == 0 {
+            found.add(&format!("{at}.interval"), "the interval must be longer than zero".into(), Some("e.g. `interval: 10s`".into()));
+        }
+        if probe.timeout.as_millis() == 0 {
+            found.add(&format!("{at}.timeout"), "the timeout must be longer than zero".into(), None);
+        } else if probe.timeout > probe.interval {
+            found.add(&format!("{at}.timeout"), format!("the timeout ({}) is longer than the interval ({})", probe.timeout, probe.interval), Some("samples would overlap: shorten the timeout or lengthen the interval".into()));
+        }
+        if probe.healthy_after == 0 {
+            found.add(&format!("{at}.healthy_after"), "`healthy_after` must be at least 1".into(), Some("it is the number of consecutive passes that mean recovered".into()));
+        }
+        match &probe.check {
+            ProbeCheck::Http { url, status, body_matches, .. } => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    found.add(&format!("{at}.url"), format!("`{url}` is not an http(s) URL"), Some("write it like `https://api.example.com/health`".into()));
+                }
+                if let Some(status) = status {
+                    if status.bounds().is_none_or(|(low, high)| !(100..=599).contains(&low) || !(100..=599).contains(&high)) {
+                        found.add(&format!("{at}.status"), "the status must be a code such as `200` or a range such as `\"200-299\"`".into(), None);
+                    }
+                }
+                if let Some(pattern) = body_matches {
+                    check_regex(pattern, &format!("{at}.body_matches"), found);
+                }
+            }
+            ProbeCheck::Command { stdout_matches: Some(pattern), .. } => check_regex(pattern, &format!("{at}.stdout_matches"), found),
+            ProbeCheck::Tcp { port: 0, .. } => found.add(&format!("{at}.port"), "port 0 cannot be probed".into(), None),
+            _ => {}
+        }
+    }
+    names
+}
+
+fn check_regex(pattern: &str, path: &str, found: &mut Findings) {
+    if let Err(error) = regex::Regex::new(pattern) {
+        let reason = error.to_string().lines().last().unwrap_or_default().to_string();
+        found.add(path, format!("`{pattern}` is not a valid regular expression: {reason}"), None);
+    }
+}
+
+fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str> {
+    let guards = &scenario.guards;
+    if scenario.faults.is_empty() {
+        found.add("faults", "there are no faults: the game day would break nothing".into(), Some("add a fault, e.g. `kind: terminate_instances`".into()));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        let at = format!("faults[{index}]");
+        if names.contains(&fault.name.as_str()) {
+            found.add(&format!("{at}.name"), format!("two faults are named `{}`", fault.name), Some("give each fault its own name".into()));
+        }
+        names.push(&fault.name);
+        let kind = fault.action.kind_name();
+        match (fault.action.is_sustained(), fault.duration) {
+            (true, None) => found.add(&format!("{at}.kind"), format!("`{kind}` stays in place until reverted, so it needs a `duration`"), Some("add e.g. `duration: 10m`".into())),
+            (false, Some(_)) => found.add(&format!("{at}.duration"), format!("`{kind}` happens at once and cannot be held, so `duration` means nothing here"), Some("remove `duration`; the expected recoveries measure what follows".into())),
+            (true, Some(d)) if d.as_millis() == 0 => found.add(&format!("{at}.duration"), "the duration must be longer than zero".into(), None),
+            _ => {}
+        }
+        if let Some(targets) = fault.action.targets() {
+            check_targets(targets, guards, &format!("{at}.targets"), found);
+        }
+        match &fault.action {
+            FaultAction::AzOutage { .. } if guards.max_azs == Some(0) => {
+                found.add(&format!("{at}.kind"), "an `az_outage` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
+            }
+            FaultAction::AsgCapacityError { zones, .. } => {
+                if zones.is_empty() {
+                    found.add(&format!("{at}.zones"), "name at least one zone".into(), Some("e.g. `zones: [us-east-1a]`".into()));
+                }
+                if let Some(max) = guards.max_azs.filter(|max| zones.len() > *max as usize) {
+                    found.add(&format!("{at}.zones"), format!("{} zones can never pass `guards.max_azs: {max}`", zones.len()), Some("name fewer zones or raise `max_azs`".into()));
+                }
+            }
+            FaultAction::Command { inject, revert } => {
+                if inject.trim().is_empty() {
+                    found.add(&format!("{at}.inject"), "the inject command is empty".into(), None);
+                }
+                if revert.trim().is_empty() {
+                    found.add(&format!("{at}.revert"), "the revert command is empty: the fault could never be undone".into(), Some("give a command that restores the system".into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        for (dep_index, dependency) in fault.start_after.iter().enumerate() {
+            let path = format!("faults[{index}].start_after[{dep_index}]");
+            if dependency == &fault.name {
+                found.add(&path, format!("`{}` cannot start after itself", fault.name), None);
+            } else if !names.contains(&dependency.as_str()) {
+                found.add(&path, format!("no fault is named `{dependency}`"), unknown_name_hint(dependency, names.iter().copied()));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(scenario) {
+        found.add("faults", format!("the faults wait for each other in a cycle: {}", cycle.join(" → ")), Some("remove one `start_after` from the cycle".into()));
+    }
+    names
+}
+
+fn check_targets(targets: &Targets, guards: &Guards, at: &str, found: &mut Findings) {
+    if targets.count.is_some() && targets.percent.is_some() {
+        found.add(&format!("{at}.percent"), "`count` and `percent` cannot both be set".into(), Some("keep one: `count: 2` picks two, `percent: 25` picks a quarter".into()));
+    }
+    if targets.count == Some(0) {
+        found.add(&format!("{at}.count"), "`count: 0` selects nothing, so the fault would not take effect".into(), None);
+    }
+    if targets.tags.is_empty() && targets.groups.is_empty() && targets.zones.is_empty() && targets.ids.is_empty() {
+        found.add(at, "the targets match every instance: name tags, groups, zones or ids".into(), Some("e.g. `tags: {app: web}` or `groups: [web-asg]`".into()));
+    }
+    if let Some(percent) = targets.percent {
+        if check_percent(percent, &format!("{at}.percent"), found) {
+            if let Some(max) = guards.max_percent.filter(|max| percent > *max) {
+                found.add(&format!("{at}.percent"), format!("`percent: {percent}` can never pass `guards.max_percent: {max}`"), Some(format!("lower it to at most {max}")));
+            }
+        }
+    }
+    if let Some(max) = guards.max_targets {
+        if let Some(count) = targets.count.filter(|count| *count > max) {
+            found.add(&format!("{at}.count"), format!("`count: {count}` can never pass `guards.max_targets: {max}`"), Some(format!("lower `count` to at most {max}, or raise `guards.max_targets`")));
+        }
+        if targets.count.is_none() && targets.percent.is_none() && targets.ids.len() > max as usize {
+            found.add(&format!("{at}.ids"), format!("{} ids can never pass `guards.max_targets: {max}`", targets.ids.len()), Some("name fewer ids or add `count`".into()));
+        }
+    }
+    for (key, value) in &targets.tags {
+        if guards.exclude_tags.get(key) == Some(value) {
+            found.add(&format!("{at}.tags.{key}"), format!("the targets require `{key}: {value}`, which `guards.exclude_tags` forbids"), Some("no instance could ever be chosen; change one of them".into()));
+        }
+    }
+}
+
+/// Returns the names along a `start_after` cycle, if there is one.
+fn find_cycle(scenario: &Scenario) -> Option<Vec<String>> {
+    let edges: HashMap<&str, Vec<&str>> = scenario.faults.iter().map(|f| (f.name.as_str(), f.start_after.iter().map(String::as_str).collect())).collect();
+    fn visit<'a>(node: &'a str, edges: &HashMap<&'a str, Vec<&'a str>>, trail: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>) -> Option<Vec<String>> {
+        if let Some(start) = trail.iter().position(|n| *n == node) {
+            let mut cycle: Vec<String> = trail[start..].iter().map(|s| s.to_string()).collect();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if !done.insert(node) {
+            return None;
+        }
+        trail.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if *next != node {
+                if let Some(cycle) = visit(next, edges, trail, done) {
+                    return Some(cycle);
+                }
+            }
+        }
+        trail.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    scenario.faults.iter().find_map(|f| visit(&f.name, &edges, &mut Vec::new(), &mut done))
+}
+
+fn check_stop_conditions(guards: &Guards, probes: &[&str], found: &mut Findings) {
+    for (index, condition) in guards.stop_conditions.iter().enumerate() {
+        let at = format!("guards.stop_conditions[{index}]");
+        match condition {
+            StopCondition::ProbeFailing { probe, .. } | StopCondition::ProbeErrorRate { probe, .. } if !probes.contains(&probe.as_str()) => {
+                found.add(&format!("{at}.probe"), format!("no probe is named `{probe}`"), unknown_name_hint(probe, probes.iter().copied()));
+            }
+            StopCondition::ProbeErrorRate { error_rate_above, .. } => {
+                check_percent(*error_rate_above, &format!("{at}.error_rate_above"), found);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], found: &mut Findings) {
+    if scenario.expected_recoveries.is_empty() {
+        found.add("expected_recoveries", "there are no expected recoveries, so the run could not be judged".into(), Some("add one: which probes must recover, and `recovers_within`".into()));
+    }
+    for (index, expected) in scenario.expected_recoveries.iter().enumerate() {
+        let at = format!("expected_recoveries[{index}]");
+        if expected.probes.is_empty() {
+            found.add(&format!("{at}.probes"), "name at least one probe that must recover".into(), None);
+        }
+        for (probe_index, probe) in expected.probes.iter().enumerate() {
+            if !probes.contains(&probe.as_str()) {
+                found.add(&format!("{at}.probes[{probe_index}]"), format!("no probe is named `{probe}`"), unknown_name_hint(probe, probes.iter().copied()));
+            }
+        }
+        if let Some(fault) = &expected.after_fault {
+            if !faults.contains(&fault.as_str()) {
+                found.add(&format!("{at}.after_fault"), format!("no fault is named `{fault}`"), unknown_name_hint(fault, faults.iter().copied()));
+            }
+        }
+        if expected.recovers_within.as_millis() == 0 {
+            found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None);
+        }
+        if let Some(detect) = expected.detected_within.filter(|d| *d > expected.recovers_within) {
+            found.add(&format!("{at}.detected_within"), format!("detection ({detect}) is allowed later than recovery ({})", expected.recovers_within), Some("detection comes before recovery; shorten `detected_within`".into()));
+        }
+        if let Some(rate) = expected.max_impact.as_ref().and_then(|i| i.error_rate) {
+            check_percent(rate, &format!("{at}.max_impact.error_rate"), found);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Reading a scenario file: YAML syntax, then structure against the schema,
+//! then typed deserialisation, then semantic checks. Each stage reports all
+//! it finds, with file, line, column and key.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::OnceLock;
+
+use super::checks;
+use super::diagnostic::{Problem, render};
+use super::model::Scenario;
+use super::structure;
+use super::yaml_tree::{self, Path, Position};
+
+/// A scenario that passed every check, with where it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    pub scenario: Scenario,
+    pub file: PathBuf,
+    pub source: String,
+}
+
+impl LoadedScenario {
+    /// The runbook's path on disk, when the scenario names one that exists.
+    pub fn runbook_path(&self) -> Option<PathBuf> {
+        let runbook = self.scenario.runbook.as_deref()?;
+        checks::resolve_runbook(runbook, self.file.parent().unwrap_or(FsPath::new(".")))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("could not read {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{} is not a valid scenario: {} problem(s)", path.display(), problems.len())]
+    Invalid { path: PathBuf, text: String, problems: Vec<Problem> },
+}
+
+impl LoadError {
+    /// Every problem, rendered with source lines and hints.
+    pub fn render(&self) -> String {
+        match self {
+            LoadError::Unreadable { .. } => format!("error: {self}\n"),
+            LoadError::Invalid { path, text, problems } => {
+                let mut out = render(&path.display().to_string(), text, problems);
+                out.push_str(&format!("{}: {} problem(s)\n", path.display(), problems.len()));
+                out
+            }
+        }
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load_file(path: &FsPath) -> Result<LoadedScenario, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Unreadable { path: path.to_path_buf(), source })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let at = position_of_byte(error.as_bytes(), error.utf8_error().valid_up_to());
+            let problem = Problem::new(Path::root(), at, "the file is not UTF-8 text".into()).hint("save it as UTF-8".into());
+            return Err(LoadError::Invalid { path: path.to_path_buf(), text: String::new(), problems: vec![problem] });
+        }
+    };
+    let dir = path.parent().map(|p| if p.as_os_str().is_empty() { FsPath::new(".") } else { p });
+    match parse_str(&text, dir) {
+        Ok(scenario) => Ok(LoadedScenario { scenario, file: path.to_path_buf(), source: text }),
+        Err(problems) => Err(LoadError::Invalid { path: path.to_path_buf(), text, problems }),
+    }
+}
+
+fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    Position { line, column }
+}
+
+/// Parses and checks scenario text. `dir` is where relative paths (the
+/// runbook) are resolved; `None` skips the file-system checks.
+pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Problem>> {
+    let tree = yaml_tree::parse(text).map_err(|error| {
+        vec![Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message))
+            .hint("check indentation and that every `[`, `{` and quote is closed".into())]
+    })?;
+    if !matches!(tree.value, yaml_tree::Value::Map(_)) {
+        let problem = Problem::new(Path::root(), tree.at, format!("a scenario is a mapping of keys, but this file holds {}", tree.value.describe()))
+            .hint("start from an example in scenarios/, e.g. `apiVersion: gameday/v1` then `name: …`".into());
+        return Err(vec![problem]);
+    }
+    let problems = structure::check(&tree, schema());
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // The structure matches the schema, so this succeeds unless the types
+    // and schema disagree; if they do, serde's own located error is shown.
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
+        let at = error
+            .location()
+            .map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) })
+            .unwrap_or_default();
+        let message = error.without_snippet().to_string();
+        vec![Problem::new(Path::root(), at, message)]
+    })?;
+    let problems = checks::check(&scenario, &tree, dir);
+    if problems.is_empty() { Ok(scenario) } else { Err(problems) }
+}
+
+/// The generated schema, made strict where serde's `flatten` keeps schemars
+/// from saying so: probes and faults accept only their kind's keys.
+pub fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default();
+        for name in ["Probe", "Fault"] {
+            if let Some(definition) = schema.pointer_mut(&format!("/$defs/{name}")).and_then(|d| d.as_object_mut()) {
+                definition.insert("unevaluatedProperties".into(), serde_json::Value::Bool(false));
+            }
+        }
+        schema
+    })
+}

@@ -1,0 +1,563 @@
+//! The scenario file format, `apiVersion: gameday/v1`, as Rust types.
+//!
+//! These types are the single source of truth: the JSON Schema in
+//! `docs/scenario.schema.json` is generated from them, and the structural
+//! checker in [`super::structure`] walks that schema to report every unknown
+//! key or wrong type in a file at once.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::Duration;
+
+/// The only format version this build reads.
+pub const API_VERSION: &str = "gameday/v1";
+
+/// A game-day scenario: what to break, what to watch, and what recovery we expect.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gameday scenario", extend("$id" = "https://gameday.dev/schema/scenario-v1.json"))]
+pub struct Scenario {
+    /// Format version; must be `gameday/v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// Short identifier used in run directories and history (lowercase, digits, `-`).
+    pub name: String,
+    /// One-line title for reports.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// What this game day exercises and why.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The team or person who owns this scenario.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Path of the runbook people follow, relative to the project root (e.g. `runbooks/az-loss.md`).
+    #[serde(default)]
+    pub runbook: Option<String>,
+    /// What we believe will happen, in prose. The report compares it with the outcome.
+    #[serde(default)]
+    pub hypothesis: Option<String>,
+    /// How often this game day should run.
+    #[serde(default)]
+    pub cadence: Option<Cadence>,
+    /// The blast radius: what the run may touch, when, and what halts it.
+    #[serde(default)]
+    pub guards: Guards,
+    /// Probes that define "healthy". Checked before injecting and sampled throughout.
+    pub steady_state: Vec<Probe>,
+    /// The failures to inject.
+    pub faults: Vec<Fault>,
+    /// What recovery we expect, and by when.
+    pub expected_recoveries: Vec<ExpectedRecovery>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    Weekly,
+    Monthly,
+    Quarterly,
+}
+
+impl Cadence {
+    /// The longest gap between two runs before the scenario is overdue.
+    pub fn period(self) -> Duration {
+        match self {
+            Cadence::Weekly => Duration::from_secs(7 * 86_400),
+            Cadence::Monthly => Duration::from_secs(31 * 86_400),
+            Cadence::Quarterly => Duration::from_secs(92 * 86_400),
+        }
+    }
+}
+
+/// Blast-radius limits and stop conditions. Everything is optional; what is
+/// set is enforced before any side effect and again throughout the run.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guards {
+    /// AWS account ids the run may touch. Empty: any account of the chosen environment.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Regions the run may touch. Empty: any region of the chosen environment.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Tags every target must carry, e.g. `{gameday: allowed}`. Targets without them are never chosen.
+    #[serde(default)]
+    pub require_tags: BTreeMap<String, String>,
+    /// Targets carrying any of these tags are never chosen.
+    #[serde(default)]
+    pub exclude_tags: BTreeMap<String, String>,
+    /// At most this many targets per fault.
+    #[serde(default)]
+    pub max_targets: Option<u32>,
+    /// At most this share (0–100) of each Auto Scaling group, and of each zone, per fault.
+    #[serde(default)]
+    pub max_percent: Option<f64>,
+    /// Never impair more than this many Availability Zones at once.
+    #[serde(default)]
+    pub max_azs: Option<u32>,
+    /// When the run may start. Empty: any time. Not enforced on the simulator.
+    #[serde(default)]
+    pub windows: Vec<Window>,
+    /// Dates on which the run must not start (e.g. a change freeze). Not enforced on the simulator.
+    #[serde(default)]
+    pub blackouts: Vec<Blackout>,
+    /// The whole run, injection to last recovery, must end within this; otherwise it is aborted and reverted.
+    #[serde(default)]
+    pub max_duration: Option<Duration>,
+    /// Conditions that halt the run and revert every fault at once.
+    #[serde(default)]
+    pub stop_conditions: Vec<StopCondition>,
+    /// Refuse to inject unless every probe passes first. Default true.
+    #[serde(default = "default_true")]
+    pub require_healthy_start: bool,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards {
+            accounts: Vec::new(),
+            regions: Vec::new(),
+            require_tags: BTreeMap::new(),
+            exclude_tags: BTreeMap::new(),
+            max_targets: None,
+            max_percent: None,
+            max_azs: None,
+            windows: Vec::new(),
+            blackouts: Vec::new(),
+            max_duration: None,
+            stop_conditions: Vec::new(),
+            require_healthy_start: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A period in which runs may start, e.g. weekdays 09:00–16:00 in New York.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Days of the week (`mon` … `sun`). Empty: every day.
+    #[serde(default)]
+    pub days: Vec<Weekday>,
+    /// Hours as `HH:MM-HH:MM`, in `time_zone`.
+    #[schemars(regex(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$"))]
+    pub hours: String,
+    /// IANA time zone, e.g. `Europe/Berlin`. Default `UTC`.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_string()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+/// Dates (inclusive, `YYYY-MM-DD`) on which no run may start.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Blackout {
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub from: String,
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub to: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A condition that halts the run and reverts every fault.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum StopCondition {
+    /// A CloudWatch alarm (name or ARN) entering `ALARM`.
+    Alarm {
+        alarm: String,
+    },
+    /// A probe failing continuously for `failing_for`.
+    ProbeFailing {
+        probe: String,
+        failing_for: Duration,
+    },
+    /// A probe's share of failing samples over the last `over` exceeding `error_rate_above` percent.
+    ProbeErrorRate {
+        probe: String,
+        error_rate_above: f64,
+        over: Duration,
+    },
+}
+
+impl StopCondition {
+    /// How reports and errors name this condition.
+    pub fn label(&self) -> String {
+        match self {
+            StopCondition::Alarm { alarm } => format!("alarm `{alarm}`"),
+            StopCondition::ProbeFailing { probe, failing_for } => {
+                format!("probe `{probe}` failing for {failing_for}")
+            }
+            StopCondition::ProbeErrorRate { probe, error_rate_above, over } => {
+                format!("probe `{probe}` error rate over {error_rate_above}% for {over}")
+            }
+        }
+    }
+}
+
+/// A named steady-state check, sampled every `interval`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct Probe {
+    /// Unique name, referred to by expectations and stop conditions.
+    pub name: String,
+    /// Time between samples. Default 10s.
+    #[serde(default = "default_probe_interval")]
+    pub interval: Duration,
+    /// A sample that takes longer fails. Default 5s.
+    #[serde(default = "default_probe_timeout")]
+    pub timeout: Duration,
+    /// The probe counts as recovered after this many consecutive passes. Default 3.
+    #[serde(default = "default_healthy_after")]
+    pub healthy_after: u32,
+    #[serde(flatten)]
+    pub check: ProbeCheck,
+}
+
+fn default_probe_interval() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_probe_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_healthy_after() -> u32 {
+    3
+}
+
+/// What a probe checks, by `kind`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProbeCheck {
+    /// An HTTP(S) request.
+    Http {
+        url: String,
+        #[serde(default = "default_method")]
+        method: String,
+        /// Request headers; values may read environment variables as `${env:NAME}`.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Expected status: a code (`200`) or an inclusive range (`"200-299"`). Default `200-399`.
+        #[serde(default)]
+        status: Option<StatusExpectation>,
+        #[serde(default)]
+        body_contains: Option<String>,
+        /// A regular expression the body must match.
+        #[serde(default)]
+        body_matches: Option<String>,
+        /// A slower answer fails.
+        #[serde(default)]
+        max_latency: Option<Duration>,
+    },
+    /// A TCP connection.
+    Tcp {
+        host: String,
+        port: u16,
+        #[serde(default)]
+        max_latency: Option<Duration>,
+    },
+    /// A DNS lookup.
+    Dns {
+        /// The name to resolve, e.g. `api.example.com`.
+        query: String,
+        #[serde(default)]
+        record_type: DnsRecordType,
+        /// The answer must contain each of these values. Empty: any answer passes.
+        #[serde(default)]
+        expect: Vec<String>,
+        /// Ask this resolver instead of the system's.
+        #[serde(default)]
+        nameserver: Option<String>,
+    },
+    /// A shell command (local and real environments only).
+    Command {
+        run: String,
+        #[serde(default)]
+        expect_exit: i32,
+        /// A regular expression stdout must match.
+        #[serde(default)]
+        stdout_matches: Option<String>,
+    },
+    /// An Auto Scaling group has at least `min_in_service` instances `InService`.
+    AsgCapacity { group: String, min_in_service: u32 },
+    /// A load-balancer target group has at least `min_healthy` healthy targets.
+    TargetHealth { target_group: String, min_healthy: u32 },
+    /// A CloudWatch alarm is in the expected state.
+    Alarm {
+        alarm: String,
+        #[serde(default)]
+        expect_state: AlarmState,
+    },
+    /// A Route 53 health check reports the expected status.
+    Route53HealthCheck {
+        health_check: String,
+        #[serde(default = "default_true")]
+        expect_healthy: bool,
+    },
+}
+
+impl ProbeCheck {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            ProbeCheck::Http { .. } => "http",
+            ProbeCheck::Tcp { .. } => "tcp",
+            ProbeCheck::Dns { .. } => "dns",
+            ProbeCheck::Command { .. } => "command",
+            ProbeCheck::AsgCapacity { .. } => "asg_capacity",
+            ProbeCheck::TargetHealth { .. } => "target_health",
+            ProbeCheck::Alarm { .. } => "alarm",
+            ProbeCheck::Route53HealthCheck { .. } => "route53_health_check",
+        }
+    }
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// An expected HTTP status: a code or an inclusive range written `"200-299"`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusExpectation {
+    Code(u16),
+    Range(String),
+}
+
+impl StatusExpectation {
+    /// The inclusive range of accepted codes, or `None` when a range is malformed.
+    pub fn bounds(&self) -> Option<(u16, u16)> {
+        match self {
+            StatusExpectation::Code(code) => Some((*code, *code)),
+            StatusExpectation::Range(text) => {
+                let (low, high) = text.split_once('-')?;
+                let (low, high) = (low.trim().parse().ok()?, high.trim().parse().ok()?);
+                (low <= high).then_some((low, high))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum DnsRecordType {
+    #[default]
+    A,
+    AAAA,
+    CNAME,
+    TXT,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    #[default]
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl std::fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        })
+    }
+}
+
+/// One failure to inject.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct Fault {
+    /// Unique name, used by `start_after` and in the journal.
+    pub name: String,
+    /// Start only after these faults have ended (like FIS `startAfter`). Empty: at injection start.
+    #[serde(default)]
+    pub start_after: Vec<String>,
+    /// Wait this long after the fault becomes ready to start.
+    #[serde(default)]
+    pub delay: Option<Duration>,
+    /// How long the fault stays before it is reverted. Required for faults that can be reverted.
+    #[serde(default)]
+    pub duration: Option<Duration>,
+    #[serde(flatten)]
+    pub action: FaultAction,
+}
+
+/// What a fault does, by `kind`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultAction {
+    /// Lose an Availability Zone: `power` stops its instances and fails launches there; `network` cuts its subnets off.
+    AzOutage {
+        /// AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+        zone: String,
+        #[serde(default)]
+        mode: AzOutageMode,
+        /// Limit the outage to instances with these tags.
+        #[serde(default)]
+        tags: BTreeMap<String, String>,
+        /// Limit the outage to these Auto Scaling groups.
+        #[serde(default)]
+        groups: Vec<String>,
+    },
+    /// Terminate instances. Cannot be reverted: the Auto Scaling group is expected to replace them.
+    TerminateInstances { targets: Targets },
+    /// Stop instances; they are started again when the fault is reverted.
+    StopInstances { targets: Targets },
+    /// Reboot instances.
+    RebootInstances { targets: Targets },
+    /// Make Route 53 consider one side of a failover record unhealthy (its health check is inverted).
+    DnsFailover {
+        /// Hosted zone name, e.g. `example.com`.
+        hosted_zone: String,
+        /// The failover record, e.g. `api.example.com`.
+        record: String,
+        #[serde(default)]
+        fail: FailoverSide,
+    },
+    /// Lose a whole region (for disaster-recovery scenarios).
+    RegionOutage { region: String },
+    /// Launches in these zones fail with insufficient capacity.
+    AsgCapacityError {
+        zones: Vec<String>,
+        /// Limit to these groups. Empty: every group.
+        #[serde(default)]
+        groups: Vec<String>,
+    },
+    /// Run a shell command to inject and another to revert, for any system.
+    Command {
+        inject: String,
+        revert: String,
+    },
+}
+
+impl FaultAction {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            FaultAction::AzOutage { .. } => "az_outage",
+            FaultAction::TerminateInstances { .. } => "terminate_instances",
+            FaultAction::StopInstances { .. } => "stop_instances",
+            FaultAction::RebootInstances { .. } => "reboot_instances",
+            FaultAction::DnsFailover { .. } => "dns_failover",
+            FaultAction::RegionOutage { .. } => "region_outage",
+            FaultAction::AsgCapacityError { .. } => "asg_capacity_error",
+            FaultAction::Command { .. } => "command",
+        }
+    }
+
+    /// Whether the fault stays in place until reverted (and so needs a `duration`).
+    pub fn is_sustained(&self) -> bool {
+        !matches!(self, FaultAction::TerminateInstances { .. } | FaultAction::RebootInstances { .. })
+    }
+
+    pub fn targets(&self) -> Option<&Targets> {
+        match self {
+            FaultAction::TerminateInstances { targets }
+            | FaultAction::StopInstances { targets }
+            | FaultAction::RebootInstances { targets } => Some(targets),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AzOutageMode {
+    #[default]
+    Power,
+    Network,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailoverSide {
+    #[default]
+    Primary,
+    Secondary,
+}
+
+/// Which instances a fault acts on. Filters combine with AND; then `count` or
+/// `percent` picks among the matches at random (seeded), like FIS `COUNT(n)` / `PERCENT(n)`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Members of these Auto Scaling groups.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// In these zones (AZ names or AZ IDs).
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// These instance ids.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Pick this many at random among the matches.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Pick this share (0–100, rounded down, at least 1) of the matches.
+    #[serde(default)]
+    pub percent: Option<f64>,
+}
+
+/// A recovery we expect, measured from the start of a fault.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedRecovery {
+    /// Name shown in the report.
+    pub name: String,
+    /// The probes that must be healthy again; recovery is when the last of them recovers.
+    pub probes: Vec<String>,
+    /// The fault the clock starts from. Default: the first fault.
+    #[serde(default)]
+    pub after_fault: Option<String>,
+    /// Deadline, counted from the fault's start.
+    pub recovers_within: Duration,
+    /// An alarm or failing probe should have fired by then.
+    #[serde(default)]
+    pub detected_within: Option<Duration>,
+    /// Alarms that count as detection, beside the probes failing.
+    #[serde(default)]
+    pub detected_by: Vec<String>,
+    /// Budget for the impact.
+    #[serde(default)]
+    pub max_impact: Option<ImpactBudget>,
+    /// The team's written estimate of the recovery time, compared with the outcome.
+    #[serde(default)]
+    pub predicted: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactBudget {
+    /// Total time the probes may fail.
+    #[serde(default)]
+    pub downtime: Option<Duration>,
+    /// Share (0–100) of samples that may fail between the fault and recovery.
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+}
