@@ -8,3 +8,6 @@ pub mod guard;
 pub mod probe;
 pub mod rng;
 pub mod scenario;
+pub mod run;
+pub mod report;
+pub mod cli;

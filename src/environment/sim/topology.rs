@@ -210,6 +210,7 @@ pub enum AlarmMetric {
     /// Targets in the `healthy` state (resource: target group).
     HealthyHosts,
     /// 5xx responses per period (resource: load balancer).
+    #[serde(rename = "http_5xx")]
     Http5xx,
     /// 1 when healthy, 0 when not (resource: Route 53 health check).
     HealthCheckStatus,
@@ -257,9 +258,9 @@ pub enum TopologyError {
 }
 
 impl Topology {
-    pub fn default_topology() -> Topology {
-        // The shipped file is checked by a unit test, so this cannot fail in a release.
-        Topology::parse(DEFAULT_TOPOLOGY_YAML, "built-in topology").unwrap_or_else(|e| panic!("the built-in topology is invalid: {e}"))
+    /// The shipped topology (checked by a unit test, so an error here means a broken build).
+    pub fn default_topology() -> Result<Topology, TopologyError> {
+        Topology::parse(DEFAULT_TOPOLOGY_YAML, "built-in topology")
     }
 
     pub fn load(path: &std::path::Path) -> Result<Topology, TopologyError> {

@@ -1,0 +1,380 @@
+//! The command line: clap, progress, confirmation and exit codes. It holds
+//! no domain logic; every command calls the library and renders its result.
+
+mod progress;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
+use crate::exit_code;
+use crate::report;
+use crate::run::clock::{Interrupt, VirtualClock};
+use crate::run::journal::Journal;
+use crate::run::metrics::fmt_ms;
+use crate::run::plan::{self, Plan};
+use crate::run::{RunConfig, Runner};
+use crate::scenario::{self, LoadError, LoadedScenario};
+
+#[derive(Parser, Debug)]
+#[command(name = "gameday", version, about = "Chaos-engineering game days on AWS: inject faults, watch recovery, learn.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check scenario files and report every problem with file:line:column.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+    /// Show what a run would touch and how each guard judges it. No side effects.
+    Plan(Box<EnvArgs>),
+    /// Run a game day: check guards and steady state, inject, watch, revert, measure, report.
+    Run(Box<RunArgs>),
+    /// The built-in simulated AWS region.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Args, Debug)]
+struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct EnvArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// Where to run: `sim` (the built-in simulated region, the default).
+    #[arg(long, value_name = "NAME", default_value = "sim")]
+    env: String,
+    /// A simulator topology (see `gameday sim init`); default: the built-in one.
+    #[arg(long, value_name = "FILE")]
+    topology: Option<PathBuf>,
+    /// Seed for target choice and the simulator; the same seed gives the same run.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// Directory for run directories.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Skip the confirmation prompt required for non-simulated environments.
+    #[arg(long)]
+    yes: bool,
+    /// Never draw progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Write the built-in topology to a file to edit, then pass it with `--topology`.
+    Init {
+        #[arg(value_name = "PATH", default_value = "sim-topology.yaml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS });
+        }
+    };
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).try_init();
+    let code = match cli.command {
+        Command::Validate(args) => validate(&args.files),
+        Command::Schema => {
+            print!("{}", scenario::json_schema_text());
+            exit_code::SUCCESS
+        }
+        Command::Plan(args) => with_runtime(plan_command(&args)),
+        Command::Run(args) => with_runtime(run_command(&args)),
+        Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
+    };
+    ExitCode::from(code)
+}
+
+fn with_runtime(future: impl std::future::Future<Output = u8>) -> u8 {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(future),
+        Err(error) => {
+            eprintln!("error: could not start the runtime: {error}");
+            exit_code::ENVIRONMENT_ERROR
+        }
+    }
+}
+
+fn validate(files: &[PathBuf]) -> u8 {
+    let mut worst = exit_code::SUCCESS;
+    for file in files {
+        match scenario::load_file(file) {
+            Ok(loaded) => println!("{}: ok ({} probe(s), {} fault(s), {} expected recoveries)", file.display(), loaded.scenario.steady_state.len(), loaded.scenario.faults.len(), loaded.scenario.expected_recoveries.len()),
+            Err(error) => {
+                eprint!("{}", error.render());
+                let code = load_error_code(&error);
+                // An unreadable file outranks an invalid one: it was not checked at all.
+                worst = worst.max(code);
+            }
+        }
+    }
+    worst
+}
+
+fn load_error_code(error: &LoadError) -> u8 {
+    match error {
+        LoadError::Unreadable { .. } => exit_code::UNREADABLE,
+        LoadError::Invalid { .. } => exit_code::INVALID_INPUT,
+    }
+}
+
+fn load(path: &Path) -> Result<LoadedScenario, u8> {
+    scenario::load_file(path).map_err(|error| {
+        eprint!("{}", error.render());
+        load_error_code(&error)
+    })
+}
+
+fn simulator(args: &EnvArgs, seed: u64) -> Result<SimEnvironment, u8> {
+    if args.env != "sim" {
+        eprintln!("error: unknown environment `{}`\n  = hint: this build runs game days on the built-in simulator: use `--env sim` (the default)", args.env);
+        return Err(exit_code::USAGE);
+    }
+    let topology = match &args.topology {
+        Some(path) => Topology::load(path),
+        None => Topology::default_topology(),
+    }
+    .map_err(|error| {
+        eprintln!("error: {error}");
+        match error {
+            crate::environment::sim::TopologyError::Unreadable { .. } => exit_code::UNREADABLE,
+            crate::environment::sim::TopologyError::Invalid { .. } => exit_code::INVALID_INPUT,
+        }
+    })?;
+    Ok(SimEnvironment::new(&topology, seed))
+}
+
+fn seed_or_random(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        u64::try_from(nanos % 1_000_000).unwrap_or(0)
+    })
+}
+
+async fn plan_command(args: &EnvArgs) -> u8 {
+    let loaded = match load(&args.scenario) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let seed = seed_or_random(args.seed);
+    let mut env = match simulator(args, seed) {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
+    match plan::plan(&mut env, &loaded.scenario, seed, jiff::Timestamp::now()).await {
+        Ok(plan) => {
+            print!("{}", render_plan(&loaded, &plan, seed));
+            match plan.refusal() {
+                None => exit_code::SUCCESS,
+                Some(plan::Refusal::Guard { .. }) => exit_code::ABORTED_BY_GUARD,
+                Some(plan::Refusal::NoTargets { .. }) => exit_code::FAULT_NOT_EFFECTIVE,
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit_code::ENVIRONMENT_ERROR
+        }
+    }
+}
+
+fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let scenario = &loaded.scenario;
+    let _ = writeln!(out, "Plan for `{}` on {} (account {}, seed {seed}){}", scenario.name, plan.identity.environment, plan.identity.account, if plan.identity.simulated { " — simulated, nothing real is touched" } else { "" });
+    let mark = |v: &crate::guard::Verdict| if v.passed { "ok  " } else if v.enforced { "FAIL" } else { "note" };
+    for v in &plan.verdicts {
+        let _ = writeln!(out, "  [{}] {}: {}{}", mark(v), v.guard, v.detail, if v.enforced { "" } else { " (not enforced on the simulator)" });
+    }
+    for fault in &plan.faults {
+        let _ = writeln!(out, "\nFault `{}` ({}) at T+{}{}", fault.name, fault.kind, fmt_ms(fault.starts_at), if fault.holds_for > 0 { format!(", held {}", fmt_ms(fault.holds_for)) } else { ", at once (cannot be undone)".into() });
+        if !fault.regions.is_empty() {
+            let _ = writeln!(out, "  regions: {}", fault.regions.join(", "));
+        }
+        if !fault.zones.is_empty() {
+            let _ = writeln!(out, "  zones:   {}", fault.zones.join(", "));
+        }
+        for resource in &fault.other_resources {
+            let _ = writeln!(out, "  touches: {resource}");
+        }
+        let s = &fault.selection;
+        if s.matched > 0 || !s.chosen.is_empty() {
+            let _ = writeln!(out, "  targets: {} chosen of {} matched", s.chosen.len(), s.matched);
+            for c in &s.chosen {
+                let _ = writeln!(out, "    - {} {} {}", c.id, c.zone, c.group.as_deref().unwrap_or("(no group)"));
+            }
+            for (id, why) in &s.excluded {
+                let _ = writeln!(out, "    x {id}: {why}");
+            }
+        }
+        for v in &s.verdicts {
+            let _ = writeln!(out, "  [{}] {}: {}", mark(v), v.guard, v.detail);
+        }
+    }
+    let _ = writeln!(out);
+    match plan.refusal() {
+        None => {
+            let _ = writeln!(out, "The guards allow this run. `gameday run {}` would do the above.", loaded.file.display());
+        }
+        Some(plan::Refusal::Guard { guard, detail, fault }) => {
+            let _ = writeln!(out, "REFUSED by guard {guard}{}: {detail}", fault.map(|f| format!(" (fault `{f}`)")).unwrap_or_default());
+        }
+        Some(plan::Refusal::NoTargets { fault, detail }) => {
+            let _ = writeln!(out, "REFUSED: fault `{fault}` would not take effect: {detail}");
+        }
+    }
+    out
+}
+
+fn sim_init(path: &Path, force: bool) -> u8 {
+    if path.exists() && !force {
+        eprintln!("error: {} already exists\n  = hint: pass --force to overwrite it", path.display());
+        return exit_code::USAGE;
+    }
+    match std::fs::write(path, DEFAULT_TOPOLOGY_YAML) {
+        Ok(()) => {
+            println!("wrote the built-in topology to {}; edit it and pass `--topology {}`", path.display(), path.display());
+            exit_code::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: could not write {}: {error}", path.display());
+            exit_code::UNREADABLE
+        }
+    }
+}
+
+/// Makes `runs/<scenario>-<UTC timestamp>/` before the run, so a bad path
+/// fails before anything is touched.
+fn create_run_dir(runs_dir: &Path, scenario: &str, started: jiff::Timestamp) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(runs_dir)?;
+    let stamp = started.strftime("%Y%m%dT%H%M%SZ").to_string();
+    for attempt in 0..100 {
+        let name = if attempt == 0 { format!("{scenario}-{stamp}") } else { format!("{scenario}-{stamp}-{attempt}") };
+        let dir = runs_dir.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many runs in the same second"))
+}
+
+async fn run_command(args: &RunArgs) -> u8 {
+    let loaded = match load(&args.env.scenario) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let seed = seed_or_random(args.env.seed);
+    let mut env = match simulator(&args.env, seed) {
+        Ok(env) => env,
+        Err(code) => return code,
+    };
+    let started = jiff::Timestamp::now();
+    let run_dir = match create_run_dir(&args.runs_dir, &loaded.scenario.name, started) {
+        Ok(dir) => dir,
+        Err(error) => {
+            eprintln!("error: could not create a run directory in {}: {error}", args.runs_dir.display());
+            return exit_code::UNREADABLE;
+        }
+    };
+    let journal = match Journal::create(&run_dir.join("journal.jsonl")) {
+        Ok(journal) => journal,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit_code::UNREADABLE;
+        }
+    };
+    let interrupt = Interrupt::new();
+    spawn_signal_listener(interrupt.clone());
+    let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    eprintln!("gameday: running `{}` on the simulator (seed {seed}); run directory {}", loaded.scenario.name, run_dir.display());
+    let runner = Runner::new(&loaded.scenario, &mut env, VirtualClock::default(), progress, journal, RunConfig::new(seed, started), interrupt);
+    let finished = match runner.run().await {
+        Ok(finished) => finished,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return exit_code::ENVIRONMENT_ERROR;
+        }
+    };
+    let result = &finished.result;
+    let runbook = loaded.runbook_path().map(|p| p.display().to_string());
+    let markdown = report::markdown::render(&report::markdown::ReportContext { scenario: &loaded.scenario, result, records: finished.journal.records(), runbook });
+    for (name, bytes) in [("result.json", report::result_json(result)), ("report.md", markdown)] {
+        if let Err(error) = std::fs::write(run_dir.join(name), bytes) {
+            eprintln!("error: could not write {}: {error}", run_dir.join(name).display());
+        }
+    }
+    print_summary(result, &run_dir);
+    result.exit_code
+}
+
+fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", result.outcome.summary());
+    for e in &result.expectations {
+        let recover = if e.impact_start.is_none() { "no impact".to_string() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) };
+        let _ = writeln!(
+            out,
+            "  {} {:<45} detect {:>8}  recover {:>10}  (deadline {})",
+            if e.met { "✔" } else { "✘" },
+            e.name,
+            e.time_to_detect.map_or("—".into(), fmt_ms),
+            recover,
+            fmt_ms(e.deadline - e.fault_start)
+        );
+    }
+    let _ = writeln!(out, "report: {}", run_dir.join("report.md").display());
+}
+
+fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                if interrupt.raise() == 1 {
+                    eprintln!("\ngameday: interrupted — stopping injection and reverting every fault");
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        while tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.raise();
+        }
+    });
+}

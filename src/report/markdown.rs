@@ -1,0 +1,249 @@
+//! The learning report, `report.md`: a postmortem whose timeline, metrics
+//! and expected-versus-observed table are filled in from the run, with the
+//! human sections laid out for the team's debrief.
+
+use std::fmt::Write as _;
+
+use crate::run::journal::{Event, Record};
+use crate::run::metrics::{ExpectationResult, fmt_ms};
+use crate::run::{Outcome, RunResult};
+use crate::scenario::Scenario;
+
+/// What the report needs besides the result.
+pub struct ReportContext<'a> {
+    pub scenario: &'a Scenario,
+    pub result: &'a RunResult,
+    pub records: &'a [Record],
+    /// Where the runbook is, as people should open it.
+    pub runbook: Option<String>,
+}
+
+fn t(ms: u64) -> String {
+    format!("T+{}", fmt_ms(ms))
+}
+
+fn opt(ms: Option<u64>) -> String {
+    ms.map_or("—".to_string(), fmt_ms)
+}
+
+fn outcome_badge(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::HypothesisHeld => "✅ Hypothesis held",
+        Outcome::RecoveryMissed { .. } => "❌ Recovery missed",
+        Outcome::AbortedByGuard { .. } => "🛑 Aborted by a guard",
+        Outcome::FaultNotEffective { .. } => "⚠️ A fault did not take effect",
+        Outcome::EnvironmentError { .. } => "⚠️ Environment error",
+        Outcome::Interrupted => "⏹ Interrupted",
+        Outcome::RevertIncomplete { .. } => "🚨 Revert incomplete: a person must act",
+    }
+}
+
+pub fn render(ctx: &ReportContext<'_>) -> String {
+    let (scenario, result) = (ctx.scenario, ctx.result);
+    let mut out = String::new();
+    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
+    let title = scenario.title.as_deref().unwrap_or(&scenario.name);
+    let _ = writeln!(out, "# Game day: {title}\n");
+    let _ = writeln!(out, "**{}** — {}\n", outcome_badge(&result.outcome), result.outcome.summary());
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| Scenario | `{}` |", scenario.name);
+    let _ = writeln!(out, "| Environment | {} (account {}){} |", result.environment, result.account, if result.environment == "sim" { ", simulated: virtual time" } else { "" });
+    let _ = writeln!(out, "| Started | {started} |");
+    let _ = writeln!(out, "| Duration | {} |", fmt_ms(result.duration_ms));
+    let _ = writeln!(out, "| Seed | {} (`gameday run … --seed {}` reproduces this run) |", result.seed, result.seed);
+    let _ = writeln!(out, "| Exit code | {} |", result.exit_code);
+    if let Some(owner) = &scenario.owner {
+        let _ = writeln!(out, "| Owner | {owner} |");
+    }
+    if let Some(runbook) = &ctx.runbook {
+        let _ = writeln!(out, "| Runbook | [{runbook}]({runbook}) |");
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Summary\n");
+    let met = result.expectations.iter().filter(|e| e.met).count();
+    let injected: Vec<String> = result.faults.iter().filter(|f| f.started_at.is_some()).map(|f| format!("`{}` ({}, {} target(s))", f.name, f.kind, f.targets.len().max(usize::from(f.targets.is_empty())))).collect();
+    let _ = writeln!(
+        out,
+        "{} fault(s) injected: {}. {met} of {} expected recoveries met.\n",
+        injected.len(),
+        if injected.is_empty() { "none".to_string() } else { injected.join(", ") },
+        result.expectations.len()
+    );
+    let _ = writeln!(out, "_Team: in two or three sentences, what happened and what it means for our users._\n");
+
+    let _ = writeln!(out, "## Impact\n");
+    for e in &result.expectations {
+        let _ = writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, impact {}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate, opt(e.impact_duration));
+    }
+    if result.expectations.is_empty() {
+        let _ = writeln!(out, "No fault was injected, so nothing was measured.");
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Hypothesis and outcome\n");
+    if let Some(hypothesis) = &scenario.hypothesis {
+        for line in hypothesis.trim().lines() {
+            let _ = writeln!(out, "> {line}");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "**Outcome:** {}\n", result.outcome.summary());
+
+    let _ = writeln!(out, "## Metrics\n");
+    let _ = writeln!(out, "Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.\n");
+    let _ = writeln!(out, "| Expected recovery | Time to detect | Time to recover | Impact | Deadline | Predicted | Δ vs predicted | Result |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for e in &result.expectations {
+        let deadline = fmt_ms(e.deadline - e.fault_start);
+        let delta = e.prediction_error.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {deadline} | {} | {delta} | {} |",
+            e.name,
+            opt(e.time_to_detect),
+            if e.impact_start.is_none() { "no impact".to_string() } else { opt(e.time_to_recover) },
+            opt(e.impact_duration),
+            opt(e.predicted),
+            if e.met { "✅ met".to_string() } else { format!("❌ {}", e.misses.join("; ")) }
+        );
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Expected against observed\n");
+    for (e, expected) in result.expectations.iter().zip(&scenario.expected_recoveries) {
+        let _ = writeln!(out, "### {}\n", e.name);
+        let mut wanted = vec![format!("recover within {}", expected.recovers_within)];
+        if let Some(d) = expected.detected_within {
+            wanted.push(format!("detected within {d}"));
+        }
+        if let Some(budget) = &expected.max_impact {
+            if let Some(d) = budget.downtime {
+                wanted.push(format!("at most {d} down"));
+            }
+            if let Some(r) = budget.error_rate {
+                wanted.push(format!("at most {r}% failed samples"));
+            }
+        }
+        let _ = writeln!(out, "- **Expected:** {} (probes: {}; clock starts at fault `{}`).", wanted.join(", "), e.probes.join(", "), e.fault);
+        let _ = writeln!(out, "- **Observed:** {}", observed_sentence(e));
+        out.push('\n');
+    }
+
+    let _ = writeln!(out, "## Timeline\n");
+    let _ = writeln!(out, "Every row comes from the run's journal (`journal.jsonl`); the evidence column says which record.\n");
+    let _ = writeln!(out, "| Time | Event | Evidence |\n|---|---|---|");
+    for (at, event, evidence) in timeline(ctx.records) {
+        let _ = writeln!(out, "| {} | {} | {} |", t(at), event.replace('|', "\\|"), evidence);
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Faults\n");
+    let _ = writeln!(out, "| Fault | Kind | Targets | Zones | Started | Ended | Reverted |\n|---|---|---|---|---|---|---|");
+    for f in &result.faults {
+        let reverted = if f.reverted {
+            if f.revert_skipped.is_empty() { "yes".to_string() } else { format!("yes; skipped: {}", f.revert_skipped.iter().map(|(id, why)| format!("{id} ({why})")).collect::<Vec<_>>().join(", ")) }
+        } else if let Some(error) = &f.error {
+            format!("no: {error}")
+        } else if f.started_at.is_some() {
+            "not needed (cannot be undone)".to_string()
+        } else {
+            "never injected".to_string()
+        };
+        let _ = writeln!(out, "| `{}` | {} | {} | {} | {} | {} | {} |", f.name, f.kind, if f.targets.is_empty() { "—".into() } else { f.targets.join(", ") }, f.zones.join(", "), f.started_at.map_or("—".into(), t), f.ended_at.map_or("—".into(), t), reverted);
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Probes\n");
+    let _ = writeln!(out, "| Probe | Kind | Samples | Failed | Availability | Slowest |\n|---|---|---|---|---|---|");
+    for p in &result.probes {
+        let _ = writeln!(out, "| `{}` | {} | {} | {} | {:.2}% | {}ms |", p.name, p.kind, p.samples, p.failures, p.availability, p.max_latency_ms);
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## For the team\n");
+    let _ = writeln!(out, "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, not what they should have done.\n");
+    for (heading, prompt) in [
+        ("What went well", "Which alarms, dashboards, automation and runbook steps worked as intended?"),
+        ("What surprised us", "Where did the system or the team behave differently from the hypothesis?"),
+        ("Where we got lucky", "What went right that we cannot count on next time?"),
+        ("Contributing factors", "List every factor that shaped the outcome; there is rarely a single root cause."),
+    ] {
+        let _ = writeln!(out, "### {heading}\n\n_{prompt}_\n\n- \n");
+    }
+    let _ = writeln!(out, "### Action items\n\n| Action | Owner | Priority | Due |\n|---|---|---|---|");
+    for e in result.expectations.iter().filter(|e| !e.met) {
+        let _ = writeln!(out, "| Investigate why “{}” missed: {} | | high | |", e.name, e.misses.join("; "));
+    }
+    let _ = writeln!(out, "| | | | |\n");
+    let _ = writeln!(out, "### Participants\n\n| Role | Name |\n|---|---|\n| Facilitator | |\n| Incident commander | |\n| Scribe | |\n| Observers | |");
+    out
+}
+
+fn observed_sentence(e: &ExpectationResult) -> String {
+    let mut parts = Vec::new();
+    match e.impact_start {
+        None => parts.push("the probes never failed".to_string()),
+        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(i - e.fault_start))),
+    }
+    if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
+        parts.push(format!("detected after {} by {by}", fmt_ms(at - e.fault_start)));
+    }
+    match (e.impact_start, e.recovered_at) {
+        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(r - e.fault_start))),
+        (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
+        _ => {}
+    }
+    parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
+    let verdict = if e.met { "met".to_string() } else { format!("**missed**: {}", e.misses.join("; ")) };
+    format!("{} — {verdict}.", parts.join(", "))
+}
+
+/// The timeline rows: (time, what happened, evidence). Probe samples are
+/// folded into state changes, so the table shows when a probe started
+/// failing and when it passed again, citing the sample.
+pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
+    let mut rows = Vec::new();
+    let mut probe_ok: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    for (line, record) in records.iter().enumerate() {
+        let evidence = format!("journal line {}", line + 1);
+        let row = match &record.event {
+            Event::RunStarted { environment, account, seed, .. } => Some(format!("Run started on {environment} (account {account}, seed {seed})")),
+            Event::GuardsJudged { phase, verdicts } => {
+                let failed: Vec<String> = verdicts.iter().filter(|v| !v.passed).map(|v| format!("{}{}: {}", v.guard, if v.enforced { "" } else { " (not enforced)" }, v.detail)).collect();
+                Some(if failed.is_empty() { format!("Guards checked {phase}: all {} passed", verdicts.len()) } else { format!("Guards checked {phase}: {}", failed.join("; ")) })
+            }
+            Event::SteadyState { healthy, detail } => Some(format!("Steady state {}: {detail}", if *healthy { "healthy" } else { "NOT healthy" })),
+            Event::InjectionStarted => Some("Injection started".to_string()),
+            Event::FaultIntent { fault, kind, targets, .. } => Some(format!("Injecting `{fault}` ({kind}){}", if targets.is_empty() { String::new() } else { format!(" on {} target(s)", targets.len()) })),
+            Event::FaultApplied { fault } => Some(format!("Fault `{fault}` in place")),
+            Event::FaultFailed { fault, error } => Some(format!("Fault `{fault}` did not take effect: {error}")),
+            Event::RevertIntent { fault } => Some(format!("Reverting `{fault}`")),
+            Event::FaultReverted { fault, outcome } => Some(format!(
+                "Fault `{fault}` reverted{}",
+                if outcome.skipped.is_empty() { String::new() } else { format!(" ({} already gone)", outcome.skipped.len()) }
+            )),
+            Event::RevertFailed { fault, error } => Some(format!("**Revert of `{fault}` failed**: {error}")),
+            Event::Sample(sample) => {
+                let before = probe_ok.insert(sample.probe.clone(), sample.ok);
+                match (before, sample.ok) {
+                    (Some(true), false) | (None, false) => Some(format!("Probe `{}` failing: {}", sample.probe, sample.observed)),
+                    (Some(false), true) => Some(format!("Probe `{}` passing again: {}", sample.probe, sample.observed)),
+                    _ => None,
+                }
+            }
+            Event::Observed(observation) => Some(format!("{}: {}", observation.source, observation.message)),
+            Event::AlarmChanged { alarm, state } => Some(format!("gameday read alarm `{alarm}`: {state}")),
+            Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),
+            Event::Interrupted { signal } => Some(format!("Interrupted ({signal})")),
+            Event::RunEnded { outcome } => Some(format!("Run ended: {outcome}")),
+        };
+        if let Some(row) = row {
+            rows.push((record.t, row, evidence));
+        }
+    }
+    // The environment reports what it did on its own when next asked, so
+    // its observations can be journaled after later samples: order by time.
+    rows.sort_by_key(|(t, _, _)| *t);
+    rows
+}

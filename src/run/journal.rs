@@ -1,0 +1,177 @@
+//! The run's journal: every event, one JSON object per line, appended as it
+//! happens. A fault's intent (with what reverting it takes) is written and
+//! synced to disk before the fault is made, so the journal alone tells what
+//! may still be in place after a crash.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::environment::{Candidate, Effect, Millis, Observation, RevertOutcome, Sample};
+use crate::guard::Verdict;
+use crate::scenario::AlarmState;
+
+/// One line of `journal.jsonl`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// Milliseconds since the run started (virtual on the simulator).
+    pub t: Millis,
+    /// Wall-clock time (on the simulator: the start time plus virtual time).
+    pub wall: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted { scenario: String, environment: String, account: String, seed: u64, gameday_version: String },
+    GuardsJudged { phase: String, verdicts: Vec<GuardVerdictRecord> },
+    SteadyState { healthy: bool, detail: String },
+    InjectionStarted,
+    /// Written (and synced) before the fault is made.
+    FaultIntent { fault: String, kind: String, effect: Effect, targets: Vec<Candidate> },
+    FaultApplied { fault: String },
+    FaultFailed { fault: String, error: String },
+    /// Written (and synced) before the revert is attempted.
+    RevertIntent { fault: String },
+    FaultReverted { fault: String, outcome: RevertOutcome },
+    RevertFailed { fault: String, error: String },
+    Sample(Sample),
+    Observed(Observation),
+    AlarmChanged { alarm: String, state: AlarmState },
+    StopConditionTripped { condition: String },
+    Interrupted { signal: String },
+    RunEnded { outcome: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GuardVerdictRecord {
+    pub guard: String,
+    pub passed: bool,
+    pub enforced: bool,
+    pub detail: String,
+}
+
+impl From<&Verdict> for GuardVerdictRecord {
+    fn from(v: &Verdict) -> Self {
+        GuardVerdictRecord { guard: v.guard.clone(), passed: v.passed, enforced: v.enforced, detail: v.detail.clone() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not write the journal {}: {source}", path.display())]
+pub struct JournalError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Appends records to a file (or only keeps them in memory, for `plan`-like
+/// uses and tests).
+pub struct Journal {
+    file: Option<(PathBuf, File)>,
+    records: Vec<Record>,
+}
+
+impl Journal {
+    pub fn in_memory() -> Self {
+        Journal { file: None, records: Vec::new() }
+    }
+
+    pub fn create(path: &Path) -> Result<Self, JournalError> {
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(|source| JournalError { path: path.to_path_buf(), source })?;
+        Ok(Journal { file: Some((path.to_path_buf(), file)), records: Vec::new() })
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// Appends and flushes. `durable` also syncs to disk: used for every
+    /// record about a side effect, so a crash cannot lose it.
+    pub fn append(&mut self, record: Record, durable: bool) -> Result<(), JournalError> {
+        if let Some((path, file)) = &mut self.file {
+            let mut line = serde_json::to_string(&record).map_err(|e| JournalError { path: path.clone(), source: std::io::Error::other(e) })?;
+            line.push('\n');
+            let io = |source| JournalError { path: path.clone(), source };
+            file.write_all(line.as_bytes()).map_err(io)?;
+            file.flush().map_err(|source| JournalError { path: path.clone(), source })?;
+            if durable {
+                file.sync_data().map_err(|source| JournalError { path: path.clone(), source })?;
+            }
+        }
+        self.records.push(record);
+        Ok(())
+    }
+}
+
+/// Reads a journal back. A torn last line (a crash mid-write) is skipped,
+/// not fatal: everything before it is intact.
+pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
+    let reader = BufReader::new(File::open(path)?);
+    let mut records = Vec::new();
+    for line in reader.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(&line) {
+            Ok(record) => records.push(record),
+            Err(_) => continue,
+        }
+    }
+    Ok(records)
+}
+
+/// Faults whose intent is journaled but whose revert is not: what may still
+/// be in place. Terminations and reboots cannot be reverted and are left out.
+pub fn still_injected(records: &[Record]) -> Vec<(String, Effect)> {
+    let mut open: Vec<(String, Effect)> = Vec::new();
+    for record in records {
+        match &record.event {
+            Event::FaultIntent { fault, effect, .. } if effect.is_revertible() => open.push((fault.clone(), effect.clone())),
+            Event::FaultReverted { fault, .. } => open.retain(|(f, _)| f != fault),
+            Event::FaultFailed { fault, .. } if !matches!(open.iter().find(|(f, _)| f == fault), Some((_, Effect::Command { .. }))) => {
+                // A failed call made no change, except a command that may have half-run.
+                open.retain(|(f, _)| f != fault)
+            }
+            _ => {}
+        }
+    }
+    open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(t: Millis, event: Event) -> Record {
+        Record { t, wall: String::new(), event }
+    }
+
+    #[test]
+    fn still_injected_follows_intents_and_reverts() {
+        let stop = Effect::StopInstances { ids: vec!["i-1".into()] };
+        let records = vec![
+            record(0, Event::FaultIntent { fault: "a".into(), kind: "stop_instances".into(), effect: stop.clone(), targets: vec![] }),
+            record(1, Event::FaultIntent { fault: "b".into(), kind: "terminate_instances".into(), effect: Effect::TerminateInstances { ids: vec![] }, targets: vec![] }),
+            record(2, Event::FaultIntent { fault: "c".into(), kind: "region_outage".into(), effect: Effect::RegionDown { region: "r".into() }, targets: vec![] }),
+            record(3, Event::FaultReverted { fault: "c".into(), outcome: RevertOutcome::default() }),
+        ];
+        assert_eq!(still_injected(&records), vec![("a".to_string(), stop)]);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut journal = Journal::create(&path).unwrap();
+        journal.append(record(5, Event::InjectionStarted), true).unwrap();
+        drop(journal);
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"t\": 9, \"wall\"").unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records, vec![record(5, Event::InjectionStarted)]);
+    }
+}

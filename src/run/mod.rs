@@ -1,0 +1,714 @@
+//! The run loop: checks, steady state, injection, observation, reverts and
+//! measurement. It works on any [`Environment`] and any [`Clock`], so the
+//! same code runs an hour of simulated game day in milliseconds and a real
+//! one on the wall clock.
+//!
+//! Architecture invariant: the runner never prints. People see the run
+//! through an [`Observer`] (the CLI's progress bars) and the journal.
+
+pub mod clock;
+pub mod journal;
+pub mod metrics;
+pub mod plan;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::environment::{Candidate, Effect, Environment, Millis};
+use crate::exit_code;
+use crate::probe::{ProbeHistory, ProbeState};
+use crate::scenario::{AlarmState, Scenario, StopCondition};
+
+use clock::{Clock, Interrupt};
+use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
+use metrics::ExpectationResult;
+use plan::Refusal;
+
+/// Version of `result.json`; bumped on any incompatible change.
+pub const RESULT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub seed: u64,
+    /// Wall-clock start, for the journal and the report.
+    pub started_at: jiff::Timestamp,
+    /// How often alarms named by stop conditions and expectations are read.
+    pub alarm_poll: Millis,
+    /// Attempts at a healthy steady state before refusing to inject.
+    pub steady_state_attempts: u32,
+}
+
+impl RunConfig {
+    pub fn new(seed: u64, started_at: jiff::Timestamp) -> Self {
+        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3 }
+    }
+}
+
+/// How a run ended. A revert that could not complete overrides any other
+/// outcome; a missed expectation is only reported when nothing else went wrong.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    HypothesisHeld,
+    RecoveryMissed { expectations: Vec<String> },
+    AbortedByGuard { guard: String, detail: String },
+    FaultNotEffective { fault: String, reason: String },
+    EnvironmentError { message: String },
+    Interrupted,
+    RevertIncomplete { faults: Vec<String>, detail: String },
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::HypothesisHeld => exit_code::SUCCESS,
+            Outcome::RecoveryMissed { .. } => exit_code::RECOVERY_MISSED,
+            Outcome::AbortedByGuard { .. } => exit_code::ABORTED_BY_GUARD,
+            Outcome::FaultNotEffective { .. } => exit_code::FAULT_NOT_EFFECTIVE,
+            Outcome::EnvironmentError { .. } => exit_code::ENVIRONMENT_ERROR,
+            Outcome::Interrupted => exit_code::INTERRUPTED,
+            Outcome::RevertIncomplete { .. } => exit_code::REVERT_INCOMPLETE,
+        }
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::HypothesisHeld => "hypothesis held: every expected recovery was met".into(),
+            Outcome::RecoveryMissed { expectations } => format!("recovery missed: {}", expectations.join("; ")),
+            Outcome::AbortedByGuard { guard, detail } => format!("aborted by guard {guard}: {detail}"),
+            Outcome::FaultNotEffective { fault, reason } => format!("fault `{fault}` did not take effect: {reason}"),
+            Outcome::EnvironmentError { message } => format!("environment error: {message}"),
+            Outcome::Interrupted => "interrupted: every fault was reverted".into(),
+            Outcome::RevertIncomplete { faults, detail } => format!("REVERT INCOMPLETE for {}: {detail}", faults.join(", ")),
+        }
+    }
+}
+
+/// What happened to one fault.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FaultResult {
+    pub name: String,
+    pub kind: String,
+    pub started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub targets: Vec<String>,
+    pub zones: Vec<String>,
+    pub reverted: bool,
+    /// Resources the revert found already gone, with why.
+    pub revert_skipped: Vec<(String, String)>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProbeSummary {
+    pub name: String,
+    pub kind: String,
+    pub samples: usize,
+    pub failures: usize,
+    /// Share (0–100) of samples that passed.
+    pub availability: f64,
+    pub max_latency_ms: Millis,
+}
+
+/// `result.json`: everything measured, and nothing that varies between two
+/// runs with the same seed (wall-clock times live in the journal and report).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub title: Option<String>,
+    pub environment: String,
+    pub account: String,
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    /// From the start of the run to its end.
+    pub duration_ms: Millis,
+    /// When injection started (after the steady-state check).
+    pub injection_started_at: Option<Millis>,
+    pub faults: Vec<FaultResult>,
+    pub expectations: Vec<ExpectationResult>,
+    pub probes: Vec<ProbeSummary>,
+}
+
+/// What the CLI shows while a run goes on.
+pub struct LiveView<'a> {
+    pub phase: &'static str,
+    pub now: Millis,
+    pub probes: Vec<(&'a str, ProbeState, &'a str)>,
+    pub faults: Vec<(&'a str, &'static str)>,
+    /// Expectation name, deadline (once its fault started), settled.
+    pub deadlines: Vec<(&'a str, Option<Millis>, bool)>,
+}
+
+pub trait Observer {
+    fn record(&mut self, _record: &Record) {}
+    fn tick(&mut self, _view: &LiveView<'_>) {}
+}
+
+/// An observer that watches nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FaultState {
+    Waiting,
+    Active { ends_at: Millis },
+    Done,
+    Failed,
+}
+
+struct FaultRun {
+    state: FaultState,
+    effect: Option<Effect>,
+    result: FaultResult,
+}
+
+/// Everything a finished run produced.
+pub struct Finished {
+    pub result: RunResult,
+    pub journal: Journal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
+    scenario: &'a Scenario,
+    env: &'a mut E,
+    clock: C,
+    observer: O,
+    journal: Journal,
+    config: RunConfig,
+    interrupt: std::sync::Arc<Interrupt>,
+    histories: BTreeMap<String, ProbeHistory>,
+    alarm_changes: Vec<(Millis, String, AlarmState)>,
+    alarm_last: BTreeMap<String, AlarmState>,
+    faults: Vec<FaultRun>,
+    phase: &'static str,
+    injection_started: Option<Millis>,
+}
+
+impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
+    pub fn new(scenario: &'a Scenario, env: &'a mut E, clock: C, observer: O, journal: Journal, config: RunConfig, interrupt: std::sync::Arc<Interrupt>) -> Self {
+        let faults = scenario
+            .faults
+            .iter()
+            .map(|f| FaultRun {
+                state: FaultState::Waiting,
+                effect: None,
+                result: FaultResult { name: f.name.clone(), kind: f.action.kind_name().into(), started_at: None, ended_at: None, targets: vec![], zones: vec![], reverted: false, revert_skipped: vec![], error: None },
+            })
+            .collect();
+        Runner {
+            scenario,
+            env,
+            clock,
+            observer,
+            journal,
+            config,
+            interrupt,
+            histories: scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect(),
+            alarm_changes: Vec::new(),
+            alarm_last: BTreeMap::new(),
+            faults,
+            phase: "checking guards",
+            injection_started: None,
+        }
+    }
+
+    fn wall(&self, t: Millis) -> String {
+        let offset = jiff::SignedDuration::from_millis(i64::try_from(t).unwrap_or(i64::MAX));
+        self.config.started_at.checked_add(offset).unwrap_or(self.config.started_at).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
+    fn log(&mut self, event: Event, durable: bool) -> Result<(), RunError> {
+        let t = self.clock.now();
+        let record = Record { t, wall: self.wall(t), event };
+        self.observer.record(&record);
+        self.journal.append(record, durable)?;
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        let now = self.clock.now();
+        let view = LiveView {
+            phase: self.phase,
+            now,
+            probes: self
+                .scenario
+                .steady_state
+                .iter()
+                .map(|p| {
+                    let history = &self.histories[&p.name];
+                    (p.name.as_str(), history.state(), history.samples.last().map_or("", |s| s.observed.as_str()))
+                })
+                .collect(),
+            faults: self
+                .faults
+                .iter()
+                .map(|f| {
+                    (
+                        f.result.name.as_str(),
+                        match f.state {
+                            FaultState::Waiting => "waiting",
+                            FaultState::Active { .. } => "injected",
+                            FaultState::Done if f.result.reverted => "reverted",
+                            FaultState::Done => "done",
+                            FaultState::Failed => "failed",
+                        },
+                    )
+                })
+                .collect(),
+            deadlines: self.scenario.expected_recoveries.iter().map(|e| (e.name.as_str(), self.deadline_of(e), self.settled(e, now))).collect(),
+        };
+        self.observer.tick(&view);
+    }
+
+    fn reference_fault<'s>(&'s self, e: &'s crate::scenario::ExpectedRecovery) -> &'s str {
+        e.after_fault.as_deref().or(self.scenario.faults.first().map(|f| f.name.as_str())).unwrap_or("")
+    }
+
+    fn fault_index(&self, name: &str) -> Option<usize> {
+        self.scenario.faults.iter().position(|f| f.name == name)
+    }
+
+    fn deadline_of(&self, e: &crate::scenario::ExpectedRecovery) -> Option<Millis> {
+        let index = self.fault_index(self.reference_fault(e))?;
+        self.faults[index].result.started_at.map(|s| s + e.recovers_within.as_millis())
+    }
+
+    /// An expectation needs no more observation: its probes failed and
+    /// recovered since its fault started, or its deadline passed, or its
+    /// fault never started. A probe that has not failed yet is watched until
+    /// the deadline: impact can come late (a replacement that never boots).
+    fn settled(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
+        let Some(index) = self.fault_index(self.reference_fault(e)) else { return true };
+        let fault = &self.faults[index];
+        let Some(start) = fault.result.started_at else { return fault.state == FaultState::Failed };
+        if now >= start + e.recovers_within.as_millis() {
+            return true;
+        }
+        e.probes.iter().all(|name| {
+            let history = &self.histories[name];
+            let healthy_after = self.scenario.steady_state.iter().find(|p| p.name == *name).map_or(1, |p| p.healthy_after as usize);
+            history.first_failure_after(start).is_none() || history.recovered_at(start, healthy_after).is_some()
+        }) && e.probes.iter().any(|name| self.histories[name].first_failure_after(start).is_some())
+    }
+
+    async fn sample_probe(&mut self, index: usize) -> Result<bool, RunError> {
+        let probe = &self.scenario.steady_state[index];
+        let sample = self.env.sample(probe, self.clock.now()).await;
+        let ok = sample.ok;
+        self.histories.entry(probe.name.clone()).or_default().push(sample.clone());
+        self.log(Event::Sample(sample), false)?;
+        Ok(ok)
+    }
+
+    async fn poll_alarms(&mut self, names: &[String]) -> Result<(), RunError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        for (alarm, state) in self.env.alarm_states(names, now).await {
+            if self.alarm_last.get(&alarm) != Some(&state) {
+                self.alarm_last.insert(alarm.clone(), state);
+                self.alarm_changes.push((now, alarm.clone(), state));
+                self.log(Event::AlarmChanged { alarm, state }, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_observations(&mut self) -> Result<(), RunError> {
+        for observation in self.env.take_observations() {
+            let record = Record { t: observation.at, wall: self.wall(observation.at), event: Event::Observed(observation) };
+            self.observer.record(&record);
+            self.journal.append(record, false)?;
+        }
+        Ok(())
+    }
+
+    /// Resolves, re-judges and makes one fault; the intent is journaled
+    /// (durably) before the call. Returns why it did not take effect.
+    async fn inject(&mut self, index: usize) -> Result<Option<Outcome>, RunError> {
+        let fault = &self.scenario.faults[index];
+        let active_zones: BTreeSet<String> = self.faults.iter().filter(|f| matches!(f.state, FaultState::Active { .. })).flat_map(|f| f.result.zones.iter().cloned()).collect();
+        let resolved = plan::resolve_fault(self.env, self.scenario, fault, &active_zones, self.config.seed).await;
+        let (reach, selection, effect) = match resolved {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                self.faults[index].state = FaultState::Failed;
+                self.faults[index].result.error = Some(error.to_string());
+                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
+                return Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }));
+            }
+        };
+        let verdicts: Vec<GuardVerdictRecord> = selection.verdicts.iter().map(Into::into).collect();
+        self.log(Event::GuardsJudged { phase: format!("before {}", fault.name), verdicts }, false)?;
+        let refusal = plan::Plan { identity: self.env.identity(), verdicts: vec![], faults: vec![plan::FaultPlan {
+            name: fault.name.clone(), kind: String::new(), starts_at: 0, holds_for: 0, zones: vec![], regions: vec![], other_resources: vec![], selection: selection.clone(), effect: None,
+        }] }.refusal();
+        if let Some(refusal) = refusal {
+            self.faults[index].state = FaultState::Failed;
+            return Ok(Some(match refusal {
+                Refusal::Guard { guard, detail, .. } => {
+                    self.faults[index].result.error = Some(format!("refused by guard {guard}: {detail}"));
+                    Outcome::AbortedByGuard { guard, detail: format!("{detail} (fault `{}`)", fault.name) }
+                }
+                Refusal::NoTargets { fault: name, detail } => {
+                    self.faults[index].result.error = Some(detail.clone());
+                    Outcome::FaultNotEffective { fault: name, reason: detail }
+                }
+            }));
+        }
+        let Some(effect) = effect else { return Ok(None) };
+        let targets: Vec<Candidate> = selection.chosen.clone();
+        let mut zones = reach.zones.clone();
+        if zones.is_empty() {
+            zones = targets.iter().map(|c| c.zone.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        }
+        self.faults[index].result.targets = targets.iter().map(|c| c.id.clone()).collect();
+        self.faults[index].result.zones = zones;
+        self.faults[index].effect = Some(effect.clone());
+        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets }, true)?;
+        let now = self.clock.now();
+        match self.env.apply(&effect, now).await {
+            Ok(()) => {
+                self.faults[index].result.started_at = Some(now);
+                self.faults[index].state = match fault.duration.filter(|_| effect.is_revertible()) {
+                    Some(duration) => FaultState::Active { ends_at: now + duration.as_millis() },
+                    None => {
+                        self.faults[index].result.ended_at = Some(now);
+                        FaultState::Done
+                    }
+                };
+                self.log(Event::FaultApplied { fault: fault.name.clone() }, true)?;
+                Ok(None)
+            }
+            Err(error) => {
+                self.faults[index].state = FaultState::Failed;
+                self.faults[index].result.error = Some(error.to_string());
+                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
+                Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }))
+            }
+        }
+    }
+
+    /// Reverts one active fault, retrying a failed call; the intent is
+    /// journaled first. Returns an error text when it could not complete.
+    async fn revert(&mut self, index: usize) -> Result<Option<String>, RunError> {
+        let Some(effect) = self.faults[index].effect.clone() else { return Ok(None) };
+        let name = self.faults[index].result.name.clone();
+        self.log(Event::RevertIntent { fault: name.clone() }, true)?;
+        let mut last_error = String::new();
+        for attempt in 0..3u32 {
+            match self.env.revert(&effect, self.clock.now()).await {
+                Ok(outcome) => {
+                    let now = self.clock.now();
+                    let fault = &mut self.faults[index];
+                    fault.state = FaultState::Done;
+                    fault.result.ended_at = Some(now);
+                    fault.result.reverted = true;
+                    fault.result.revert_skipped = outcome.skipped.clone();
+                    self.log(Event::FaultReverted { fault: name, outcome }, true)?;
+                    return Ok(None);
+                }
+                Err(error) => {
+                    last_error = error.to_string();
+                    if attempt < 2 {
+                        let wait = self.clock.now() + 1_000 * 2u64.pow(attempt);
+                        self.clock.sleep_until(wait, &self.interrupt).await;
+                    }
+                }
+            }
+        }
+        self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
+        self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true)?;
+        Ok(Some(last_error))
+    }
+
+    async fn revert_all(&mut self) -> Result<Vec<(String, String)>, RunError> {
+        let mut failures = Vec::new();
+        for index in (0..self.faults.len()).rev() {
+            if matches!(self.faults[index].state, FaultState::Active { .. }) {
+                if let Some(error) = self.revert(index).await? {
+                    failures.push((self.faults[index].result.name.clone(), error));
+                }
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Runs the game day to its end and returns the measured result.
+    pub async fn run(mut self) -> Result<Finished, RunError> {
+        let identity = self.env.identity();
+        self.log(
+            Event::RunStarted { scenario: self.scenario.name.clone(), environment: identity.environment.clone(), account: identity.account.clone(), seed: self.config.seed, gameday_version: env!("CARGO_PKG_VERSION").into() },
+            true,
+        )?;
+        let outcome = match self.execute().await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // The journal itself failed: still revert, then report.
+                let _ = self.revert_all().await;
+                return Err(error);
+            }
+        };
+        self.finish(outcome)
+    }
+
+    async fn execute(&mut self) -> Result<Outcome, RunError> {
+        // 1. Everything is judged before any side effect.
+        let plan = match plan::plan(self.env, self.scenario, self.config.seed, self.config.started_at).await {
+            Ok(plan) => plan,
+            Err(error) => return Ok(Outcome::EnvironmentError { message: error.to_string() }),
+        };
+        let mut verdicts: Vec<GuardVerdictRecord> = plan.verdicts.iter().map(Into::into).collect();
+        verdicts.extend(plan.faults.iter().flat_map(|f| f.selection.verdicts.iter().map(Into::into)));
+        self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false)?;
+        match plan.refusal() {
+            Some(Refusal::Guard { guard, detail, fault }) => {
+                let detail = fault.map_or(detail.clone(), |f| format!("{detail} (fault `{f}`)"));
+                return Ok(Outcome::AbortedByGuard { guard, detail });
+            }
+            Some(Refusal::NoTargets { fault, detail }) => return Ok(Outcome::FaultNotEffective { fault, reason: detail }),
+            None => {}
+        }
+
+        // 2. Steady state.
+        self.phase = "checking steady state";
+        let alarms: Vec<String> = self
+            .scenario
+            .guards
+            .stop_conditions
+            .iter()
+            .filter_map(|c| if let StopCondition::Alarm { alarm } = c { Some(alarm.clone()) } else { None })
+            .chain(self.scenario.expected_recoveries.iter().flat_map(|e| e.detected_by.iter().cloned()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.poll_alarms(&alarms).await?;
+        let mut failing: Vec<usize> = (0..self.scenario.steady_state.len()).collect();
+        for attempt in 0..self.config.steady_state_attempts.max(1) {
+            let mut still = Vec::new();
+            for index in failing {
+                if !self.sample_probe(index).await? {
+                    still.push(index);
+                }
+            }
+            failing = still;
+            self.tick();
+            if failing.is_empty() || attempt + 1 == self.config.steady_state_attempts || self.interrupt.raised() {
+                break;
+            }
+            let wait = failing.iter().map(|i| self.scenario.steady_state[*i].interval.as_millis()).max().unwrap_or(1_000);
+            let until = self.clock.now() + wait;
+            self.clock.sleep_until(until, &self.interrupt).await;
+        }
+        let detail = if failing.is_empty() {
+            "every probe passed".to_string()
+        } else {
+            failing.iter().map(|i| {
+                let name = &self.scenario.steady_state[*i].name;
+                format!("{name}: {}", self.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
+            }).collect::<Vec<_>>().join("; ")
+        };
+        self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false)?;
+        if self.interrupt.raised() {
+            self.log(Event::Interrupted { signal: "interrupt".into() }, true)?;
+            return Ok(Outcome::Interrupted);
+        }
+        if !failing.is_empty() && self.scenario.guards.require_healthy_start {
+            return Ok(Outcome::AbortedByGuard { guard: "require_healthy_start".into(), detail: format!("the steady state is not healthy: {detail}") });
+        }
+
+        // 3. Inject, observe, revert.
+        self.phase = "injecting";
+        let t0 = self.clock.now();
+        self.injection_started = Some(t0);
+        self.log(Event::InjectionStarted, false)?;
+        let mut next_sample: Vec<Millis> = self.scenario.steady_state.iter().map(|p| t0 + p.interval.as_millis()).collect();
+        let mut next_alarm_poll = t0 + self.config.alarm_poll;
+        let max_end = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis());
+        let mut outcome: Option<Outcome> = None;
+
+        loop {
+            let now = self.clock.now();
+            if self.interrupt.raised() {
+                self.log(Event::Interrupted { signal: "interrupt".into() }, true)?;
+                outcome = Some(Outcome::Interrupted);
+                break;
+            }
+            // Faults whose time has come.
+            for index in 0..self.faults.len() {
+                if self.faults[index].state != FaultState::Waiting {
+                    continue;
+                }
+                if let Some(start) = self.start_time(index, t0) {
+                    if start <= now {
+                        if let Some(failure) = self.inject(index).await? {
+                            outcome = Some(failure);
+                            break;
+                        }
+                    }
+                }
+            }
+            if outcome.is_some() {
+                break;
+            }
+            for index in 0..self.faults.len() {
+                if let FaultState::Active { ends_at } = self.faults[index].state {
+                    if ends_at <= now {
+                        if let Some(error) = self.revert(index).await? {
+                            outcome = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
+                        }
+                    }
+                }
+            }
+            if outcome.is_some() {
+                break;
+            }
+            // Probes on their cadence; a missed tick is skipped, not bunched.
+            for index in 0..next_sample.len() {
+                if next_sample[index] <= now {
+                    self.sample_probe(index).await?;
+                    let interval = self.scenario.steady_state[index].interval.as_millis().max(1);
+                    while next_sample[index] <= now {
+                        next_sample[index] += interval;
+                    }
+                }
+            }
+            if next_alarm_poll <= now {
+                self.poll_alarms(&alarms).await?;
+                while next_alarm_poll <= now {
+                    next_alarm_poll += self.config.alarm_poll.max(1);
+                }
+            }
+            self.drain_observations()?;
+            if let Some(condition) = crate::guard::tripped_stop_condition(&self.scenario.guards.stop_conditions, &self.histories, &self.alarm_state_list(), now) {
+                self.log(Event::StopConditionTripped { condition: condition.clone() }, true)?;
+                outcome = Some(Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: condition });
+                break;
+            }
+            if let Some(limit) = max_end.filter(|limit| now >= *limit) {
+                let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(limit - t0));
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true)?;
+                outcome = Some(Outcome::AbortedByGuard { guard: "max_duration".into(), detail });
+                break;
+            }
+            let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
+            self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
+            self.tick();
+            if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now)) {
+                break;
+            }
+            // Sleep until the next thing due.
+            let mut next = next_sample.iter().copied().min().unwrap_or(now + 1_000).min(next_alarm_poll);
+            for (index, fault) in self.faults.iter().enumerate() {
+                match fault.state {
+                    FaultState::Waiting => next = next.min(self.start_time(index, t0).unwrap_or(next)),
+                    FaultState::Active { ends_at } => next = next.min(ends_at),
+                    _ => {}
+                }
+            }
+            for e in &self.scenario.expected_recoveries {
+                if let Some(deadline) = self.deadline_of(e).filter(|d| *d > now) {
+                    next = next.min(deadline);
+                }
+            }
+            if let Some(limit) = max_end {
+                next = next.min(limit);
+            }
+            self.clock.sleep_until(next.max(now + 1), &self.interrupt).await;
+        }
+
+        // 4. Whatever happened, nothing stays injected.
+        self.phase = "reverting";
+        self.tick();
+        let failures = self.revert_all().await?;
+        self.drain_observations()?;
+        if !failures.is_empty() {
+            let faults = failures.iter().map(|(f, _)| f.clone()).collect();
+            let detail = failures.iter().map(|(f, e)| format!("{f}: {e}")).collect::<Vec<_>>().join("; ");
+            return Ok(Outcome::RevertIncomplete { faults, detail });
+        }
+        Ok(outcome.unwrap_or(Outcome::HypothesisHeld))
+    }
+
+    fn alarm_state_list(&self) -> Vec<(String, AlarmState)> {
+        self.alarm_last.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// When a waiting fault may start: at injection start, or once every
+    /// fault it waits for has ended, plus its delay.
+    fn start_time(&self, index: usize, t0: Millis) -> Option<Millis> {
+        let fault = &self.scenario.faults[index];
+        let mut ready = t0;
+        for dependency in &fault.start_after {
+            let dep = self.fault_index(dependency)?;
+            match self.faults[dep].state {
+                FaultState::Done => ready = ready.max(self.faults[dep].result.ended_at?),
+                _ => return None,
+            }
+        }
+        Some(ready + fault.delay.map_or(0, |d| d.as_millis()))
+    }
+
+    fn finish(mut self, outcome: Outcome) -> Result<Finished, RunError> {
+        let end = self.clock.now();
+        let first_fault = self.scenario.faults.first().map(|f| f.name.clone()).unwrap_or_default();
+        let starts: metrics::FaultStarts = self.faults.iter().filter_map(|f| f.result.started_at.map(|s| (f.result.name.clone(), s))).collect();
+        let expectations: Vec<ExpectationResult> = if self.injection_started.is_some() && !starts.is_empty() {
+            self.scenario
+                .expected_recoveries
+                .iter()
+                .map(|e| metrics::evaluate(e, &first_fault, &self.scenario.steady_state, &self.histories, &self.alarm_changes, &starts, end))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let missed: Vec<String> = expectations.iter().filter(|e| !e.met).map(|e| format!("{} ({})", e.name, e.misses.join(", "))).collect();
+        let outcome = if outcome == Outcome::HypothesisHeld && !missed.is_empty() { Outcome::RecoveryMissed { expectations: missed } } else { outcome };
+        let probes = self
+            .scenario
+            .steady_state
+            .iter()
+            .map(|p| {
+                let h = &self.histories[&p.name];
+                let failures = h.samples.iter().filter(|s| !s.ok).count();
+                ProbeSummary {
+                    name: p.name.clone(),
+                    kind: p.check.kind_name().into(),
+                    samples: h.samples.len(),
+                    failures,
+                    availability: if h.samples.is_empty() { 100.0 } else { 100.0 * (h.samples.len() - failures) as f64 / h.samples.len() as f64 },
+                    max_latency_ms: h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0),
+                }
+            })
+            .collect();
+        self.log(Event::RunEnded { outcome: outcome.summary() }, true)?;
+        let identity = self.env.identity();
+        let result = RunResult {
+            schema_version: RESULT_SCHEMA_VERSION,
+            scenario: self.scenario.name.clone(),
+            title: self.scenario.title.clone(),
+            environment: identity.environment,
+            account: identity.account,
+            seed: self.config.seed,
+            exit_code: outcome.exit_code(),
+            outcome,
+            duration_ms: end,
+            injection_started_at: self.injection_started,
+            faults: self.faults.into_iter().map(|f| f.result).collect(),
+            expectations,
+            probes,
+        };
+        Ok(Finished { result, journal: self.journal })
+    }
+}

@@ -1,0 +1,151 @@
+//! What a run would do, resolved against the environment with no side
+//! effects: the targets of every fault and how each guard judges them.
+//! `gameday plan` prints this; `gameday run` checks the same plan first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::environment::{Effect, EnvError, Environment, Identity, Millis, Reach};
+use crate::guard::{self, Selection, Verdict};
+use crate::rng::SeededRng;
+use crate::scenario::{Fault, Scenario};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub identity: Identity,
+    /// Account, time windows and blackouts, and the environment's own checks.
+    pub verdicts: Vec<Verdict>,
+    pub faults: Vec<FaultPlan>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultPlan {
+    pub name: String,
+    pub kind: String,
+    /// Offset from injection start, as scheduled.
+    pub starts_at: Millis,
+    /// How long it is held; zero for faults that happen at once.
+    pub holds_for: Millis,
+    pub zones: Vec<String>,
+    pub regions: Vec<String>,
+    pub other_resources: Vec<String>,
+    pub selection: Selection,
+    pub effect: Option<Effect>,
+}
+
+/// Why a plan refuses to run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refusal {
+    /// A guard blocks it.
+    Guard { guard: String, detail: String, fault: Option<String> },
+    /// A fault would touch nothing.
+    NoTargets { fault: String, detail: String },
+}
+
+impl Plan {
+    pub fn refusal(&self) -> Option<Refusal> {
+        if let Some(v) = self.verdicts.iter().find(|v| v.blocks()) {
+            return Some(Refusal::Guard { guard: v.guard.clone(), detail: v.detail.clone(), fault: None });
+        }
+        for fault in &self.faults {
+            if let Some(v) = fault.selection.verdicts.iter().find(|v| v.blocks() && v.guard != "targets") {
+                return Some(Refusal::Guard { guard: v.guard.clone(), detail: v.detail.clone(), fault: Some(fault.name.clone()) });
+            }
+            if let Some(v) = fault.selection.blocked_by() {
+                return Some(Refusal::NoTargets { fault: fault.name.clone(), detail: v.detail.clone() });
+            }
+        }
+        None
+    }
+}
+
+/// When each fault starts and ends relative to injection start, from
+/// `start_after`, `delay` and `duration` (FIS semantics: a fault with no
+/// `start_after` starts at once; one with it waits for those to end).
+pub fn schedule(faults: &[Fault]) -> BTreeMap<String, (Millis, Millis)> {
+    let mut times: BTreeMap<String, (Millis, Millis)> = BTreeMap::new();
+    // The loader rejects cycles, so this settles within `faults.len()` passes.
+    for _ in 0..=faults.len() {
+        for fault in faults {
+            if times.contains_key(&fault.name) {
+                continue;
+            }
+            let deps: Option<Vec<Millis>> = fault.start_after.iter().map(|d| times.get(d).map(|t| t.1)).collect();
+            if let Some(deps) = deps {
+                let start = deps.into_iter().max().unwrap_or(0) + fault.delay.map_or(0, |d| d.as_millis());
+                let end = start + fault.duration.map_or(0, |d| d.as_millis());
+                times.insert(fault.name.clone(), (start, end));
+            }
+        }
+    }
+    times
+}
+
+/// Resolves one fault and lets the guards choose its targets.
+pub async fn resolve_fault<E: Environment>(env: &mut E, scenario: &Scenario, fault: &Fault, active_zones: &BTreeSet<String>, seed: u64) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
+    let reach = env.reach(fault).await?;
+    let mut rng = SeededRng::stream(seed, &fault.name, 0);
+    let mut selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
+    if reach.indivisible && !selection.excluded.is_empty() {
+        selection.verdicts.push(Verdict {
+            guard: "exclude_tags".into(),
+            passed: false,
+            enforced: true,
+            detail: format!(
+                "{} cannot spare instances: {} would be hit although the guards exclude them ({})",
+                fault.action.kind_name(),
+                selection.excluded.len(),
+                selection.excluded.iter().take(3).map(|(id, why)| format!("{id} {why}")).collect::<Vec<_>>().join("; ")
+            ),
+        });
+    }
+    let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach)?) } else { None };
+    Ok((reach, selection, effect))
+}
+
+/// Builds the plan: identity and time guards, the environment's support
+/// for every probe and alarm, then every fault resolved in schedule order.
+pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, now: jiff::Timestamp) -> Result<Plan, EnvError> {
+    let identity = env.identity();
+    let mut verdicts = guard::judge_identity(&scenario.guards, &identity);
+    verdicts.extend(guard::judge_time(&scenario.guards, now, !identity.simulated));
+    for probe in &scenario.steady_state {
+        env.supports_probe(probe)?;
+    }
+    let alarms = scenario.guards.stop_conditions.iter().filter_map(|c| match c {
+        crate::scenario::StopCondition::Alarm { alarm } => Some(alarm),
+        _ => None,
+    });
+    for alarm in alarms.chain(scenario.expected_recoveries.iter().flat_map(|e| e.detected_by.iter())) {
+        env.check_alarm_exists(alarm)?;
+    }
+    let times = schedule(&scenario.faults);
+    let mut faults = Vec::new();
+    let mut planned_zones: Vec<(Millis, Millis, Vec<String>)> = Vec::new();
+    for fault in &scenario.faults {
+        let (start, end) = times.get(&fault.name).copied().unwrap_or((0, 0));
+        // Zones impaired by earlier faults that are still held when this one starts.
+        let active: BTreeSet<String> = planned_zones.iter().filter(|(s, e, _)| *s <= start && start < (*e).max(*s + 1)).flat_map(|(_, _, z)| z.iter().cloned()).collect();
+        let (reach, selection, effect) = resolve_fault(env, scenario, fault, &active, seed).await?;
+        let mut zones = reach.zones.clone();
+        if zones.is_empty() {
+            zones = selection.chosen.iter().map(|c| c.zone.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        }
+        if fault.action.is_sustained() {
+            planned_zones.push((start, end, zones.clone()));
+        }
+        faults.push(FaultPlan {
+            name: fault.name.clone(),
+            kind: fault.action.kind_name().to_string(),
+            starts_at: start,
+            holds_for: end - start,
+            zones,
+            regions: reach.regions.clone(),
+            other_resources: reach.other_resources.clone(),
+            selection,
+            effect,
+        });
+    }
+    Ok(Plan { identity, verdicts, faults })
+}
