@@ -249,7 +249,11 @@ fn describe_type(schema: &Json) -> Option<&'static str> {
 fn type_problem(node: &Node, schema: &Json, path: &Path) -> Problem {
     let expected = describe_type(schema).unwrap_or("another type");
     let mut problem = Problem::new(path.clone(), node.at, format!("expected {expected}, found {}", node.value.describe()));
+    let is_duration = schema.get("pattern").and_then(Json::as_str) == Some(DURATION_PATTERN);
     match (&node.value, type_names(schema).first().copied()) {
+        (Value::Int(n), Some("string")) if is_duration => {
+            problem = problem.hint(format!("add a unit: `{n}s` for seconds, `{n}m` for minutes"));
+        }
         (Value::Int(_) | Value::Float(_) | Value::Bool(_), Some("string")) => {
             problem = problem.hint("quote the value to make it a string, e.g. \"123456789012\"".to_string());
         }

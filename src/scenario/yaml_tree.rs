@@ -154,6 +154,9 @@ impl std::fmt::Display for Path {
 pub struct SyntaxError {
     pub at: Position,
     pub message: String,
+    /// True when the YAML parser itself gave up (as opposed to a limit or a
+    /// duplicate key found here, whose messages say what to do).
+    pub from_parser: bool,
 }
 
 /// Limits that keep hostile input (alias bombs, absurd nesting) from
@@ -180,6 +183,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         let (event, span) = item.map_err(|e| SyntaxError {
             at: Position { line: e.marker().line(), column: e.marker().col() + 1 },
             message: e.info().to_string(),
+            from_parser: true,
         })?;
         let at = Position { line: span.start.line(), column: span.start.col() + 1 };
         let completed: Option<(Node, usize)> = match event {
@@ -189,13 +193,14 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                     return Err(SyntaxError {
                         at,
                         message: "a scenario file holds one YAML document; remove the second `---` or split the file".into(),
+                        from_parser: false,
                     });
                 }
                 None
             }
             Event::SequenceStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), from_parser: false });
                 }
                 stack.push(Frame::Seq { items: Vec::new(), at });
                 anchor_of_frame.push(anchor);
@@ -203,7 +208,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             }
             Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), from_parser: false });
                 }
                 stack.push(Frame::Map { entries: Vec::new(), pending_key: None, at });
                 anchor_of_frame.push(anchor);
@@ -225,18 +230,18 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 Some((node, size)) => {
                     node_count = node_count.saturating_add(*size);
                     if node_count > MAX_NODES {
-                        return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)") });
+                        return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), from_parser: false });
                     }
                     Some((Node { value: node.value.clone(), at }, 0))
                 }
-                None => return Err(SyntaxError { at, message: "an alias refers to an unknown anchor".into() }),
+                None => return Err(SyntaxError { at, message: "an alias refers to an unknown anchor".into(), from_parser: false }),
             },
             _ => None,
         };
         let Some((node, anchor)) = completed else { continue };
         node_count += 1;
         if node_count > MAX_NODES {
-            return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)") });
+            return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), from_parser: false });
         }
         if anchor != 0 {
             let size = count_nodes(&node);
@@ -254,11 +259,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                         Value::Bool(b) => b.to_string(),
                         Value::Null => "null".into(),
                         Value::Seq(_) | Value::Map(_) => {
-                            return Err(SyntaxError { at: node.at, message: "a mapping key must be a plain value, not a list or mapping".into() });
+                            return Err(SyntaxError { at: node.at, message: "a mapping key must be a plain value, not a list or mapping".into(), from_parser: false });
                         }
                     };
                     if entries.iter().any(|(k, _)| k.name == name) {
-                        return Err(SyntaxError { at: node.at, message: format!("the key `{name}` appears twice in the same mapping; keep one") });
+                        return Err(SyntaxError { at: node.at, message: format!("the key `{name}` appears twice in the same mapping; keep one"), from_parser: false });
                     }
                     *pending_key = Some(Key { name, at: node.at });
                 }

@@ -1,0 +1,84 @@
+//! End-to-end tests: the real `gameday` binary on the built-in simulator.
+//! All CLI tests compile into this one binary (one link, one build).
+
+mod plan;
+mod run;
+mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary from the repository root.
+pub fn gameday(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the gameday binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A finished simulator run: its output and what it wrote.
+pub struct Run {
+    pub output: Output,
+    pub dir: PathBuf,
+    pub result: serde_json::Value,
+    pub journal: Vec<serde_json::Value>,
+    pub report: String,
+}
+
+impl Run {
+    pub fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.journal.iter().filter(|r| r["event"] == kind).collect()
+    }
+    pub fn expectation(&self, name: &str) -> &serde_json::Value {
+        self.result["expectations"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("no expectation {name} in {}", self.result))
+    }
+}
+
+/// Runs a scenario file on the simulator into a fresh runs directory.
+pub fn run_scenario(file: &Path, extra: &[&str], runs: &Path) -> Run {
+    let mut args = vec!["run", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = gameday(&args);
+    let dir = std::fs::read_dir(runs)
+        .unwrap_or_else(|e| panic!("no runs dir: {e}\nstdout: {}\nstderr: {}", output.stdout, output.stderr))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .max()
+        .expect("a run directory");
+    let result = std::fs::read_to_string(dir.join("result.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap_or_default();
+    Run { output, dir, result, journal, report }
+}
+
+/// Writes a scenario from parts and runs it with `--seed 1`.
+pub fn run_yaml(yaml: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    run_scenario(&file, &["--seed", "1"], &dir.join("runs"))
+}
+
+/// A scenario with the given steady state, faults and expectations (YAML
+/// list items, indented by two spaces) and optional guards.
+pub fn scenario(guards: &str, probes: &str, faults: &str, expectations: &str) -> String {
+    format!("apiVersion: gameday/v1\nname: test\nguards:\n{guards}\n  max_duration: 2h\nsteady_state:\n{probes}\nfaults:\n{faults}\nexpected_recoveries:\n{expectations}\n")
+}

@@ -1,0 +1,65 @@
+use crate::{gameday, repo};
+
+#[test]
+fn the_examples_are_valid() {
+    let mut args = vec!["validate".to_string()];
+    for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
+        args.push(format!("scenarios/{}", entry.unwrap().file_name().to_string_lossy()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = gameday(&args);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert_eq!(output.stdout.lines().filter(|l| l.ends_with("expected recoveries)")).count(), args.len() - 1);
+}
+
+/// Every broken file gets its exact messages (snapshotted: messages are API)
+/// and the "invalid" exit code, and no input makes the loader panic.
+#[test]
+fn broken_files_get_precise_errors() {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("tests/broken")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert!(names.len() >= 10);
+    for name in names {
+        let path = format!("tests/broken/{name}");
+        let output = gameday(&["validate", &path]);
+        assert_eq!(output.code, 3, "{path} should be invalid:\n{}", output.stderr);
+        assert!(output.stdout.is_empty());
+        insta::assert_snapshot!(name.trim_end_matches(".yaml").to_string(), output.stderr);
+    }
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported() {
+    let output = gameday(&["validate", "tests/broken/unknown-keys.yaml"]);
+    assert_eq!(output.stderr.matches("error: ").count(), 5);
+    assert!(output.stderr.contains("tests/broken/unknown-keys.yaml:4:3 (at `guards.max_target`)"));
+    assert!(output.stderr.contains("did you mean `max_targets`?"));
+}
+
+#[test]
+fn an_unreadable_file_has_its_own_exit_code() {
+    let output = gameday(&["validate", "scenarios/az-loss.yaml", "tests/no-such-file.yaml"]);
+    assert_eq!(output.code, 4);
+    assert!(output.stderr.contains("could not read tests/no-such-file.yaml"), "{}", output.stderr);
+    assert!(output.stdout.contains("scenarios/az-loss.yaml: ok"));
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let seed = std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Truncations and byte flips of a real file: every prefix, every line dropped.
+    let lines: Vec<&str> = seed.lines().collect();
+    let mut inputs: Vec<String> = (0..seed.len()).step_by(37).map(|cut| seed.get(..cut).unwrap_or("").to_string()).collect();
+    inputs.extend((0..lines.len()).map(|skip| lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| *l).collect::<Vec<_>>().join("\n")));
+    inputs.push("[".repeat(10_000));
+    inputs.push("a: &a [*a]".into());
+    inputs.push("\u{feff}apiVersion: gameday/v1\n\0".into());
+    for (i, input) in inputs.iter().enumerate() {
+        let path = dir.path().join(format!("input-{i}.yaml"));
+        std::fs::write(&path, input).unwrap();
+        let output = gameday(&["validate", path.to_str().unwrap()]);
+        assert!([0, 3].contains(&output.code), "input {i} gave exit {}:\n{}\n--- input ---\n{input}", output.code, output.stderr);
+        assert!(!output.stderr.contains("panicked"), "input {i} panicked:\n{}", output.stderr);
+    }
+}
