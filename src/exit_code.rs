@@ -15,9 +15,9 @@ pub const UNREADABLE: u8 = 4;
 pub const ABORTED_BY_GUARD: u8 = 5;
 /// A fault did not take effect (no targets, refused, target gone): the run proves nothing.
 pub const FAULT_NOT_EFFECTIVE: u8 = 6;
-/// The environment failed (an API error, an unusable topology).
+/// The environment failed (an API error), or cannot serve the scenario (a probe kind it refuses, a resource it lacks).
 pub const ENVIRONMENT_ERROR: u8 = 7;
-/// A revert could not complete: a person must act (see the report's manual steps).
+/// A revert could not complete: a person must act (the run says which fault and what is left in place).
 pub const REVERT_INCOMPLETE: u8 = 8;
 /// Interrupted by Ctrl-C or SIGTERM; every fault was reverted.
 pub const INTERRUPTED: u8 = 130;

@@ -107,19 +107,22 @@ impl Journal {
     }
 }
 
-/// Reads a journal back. A torn last line (a crash mid-write) is skipped,
-/// not fatal: everything before it is intact.
+/// Reads a journal back. A torn last line (a crash mid-write) is skipped:
+/// everything before it is intact. A bad line anywhere else means the file
+/// was damaged or edited, and is an error naming the line.
 pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
     let reader = BufReader::new(File::open(path)?);
+    let lines: Vec<String> = reader.lines().collect::<Result<_, _>>()?;
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
     let mut records = Vec::new();
-    for line in reader.lines() {
-        let line = line?;
+    for (index, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Record>(&line) {
+        match serde_json::from_str::<Record>(line) {
             Ok(record) => records.push(record),
-            Err(_) => continue,
+            Err(_) if Some(index) == last => {}
+            Err(error) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} line {}: {error}", path.display(), index + 1))),
         }
     }
     Ok(records)
@@ -173,5 +176,15 @@ mod tests {
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"t\": 9, \"wall\"").unwrap();
         let records = read(&path).unwrap();
         assert_eq!(records, vec![record(5, Event::InjectionStarted)]);
+    }
+
+    #[test]
+    fn a_damaged_line_in_the_middle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let good = serde_json::to_string(&record(1, Event::InjectionStarted)).unwrap();
+        std::fs::write(&path, format!("{good}\nnot json\n{good}\n")).unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
     }
 }

@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn measures_detection_recovery_and_impact() {
-        // 10 s samples; fault at 10 s; failing from 20 s to 50 s; healthy from 60 s on.
+        // 10 s samples; fault at 10 s; failing at 20–40 s, a pass at 50 s, a failure at 60 s, healthy from 70 s on.
         let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);
         let starts = FaultStarts::from([("f".to_string(), 10_000)]);
         let result = evaluate(&expectation(60), "f", &[probe()], &histories, &[], &starts, 100_000);

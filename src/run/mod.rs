@@ -283,10 +283,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.faults[index].result.started_at.map(|s| s + e.recovers_within.as_millis())
     }
 
-    /// An expectation needs no more observation: its probes failed and
-    /// recovered since its fault started, or its deadline passed, or its
-    /// fault never started. A probe that has not failed yet is watched until
-    /// the deadline: impact can come late (a replacement that never boots).
+    /// An expectation needs no more observation when its deadline passed,
+    /// when its fault failed to start, or when at least one of its probes
+    /// failed since the fault and every probe that failed has recovered.
+    /// While none has failed yet, it is watched until the deadline: impact
+    /// can come late (a replacement that never boots).
     fn settled(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
         let Some(index) = self.fault_index(self.reference_fault(e)) else { return true };
         let fault = &self.faults[index];

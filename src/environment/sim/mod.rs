@@ -23,11 +23,14 @@ pub struct SimEnvironment {
     resolver_cache: HashMap<(String, usize), (usize, i64)>,
     samples_taken: HashMap<String, u64>,
     events_seen: usize,
+    /// Effects applied and not yet reverted: a second revert of the same
+    /// effect must not undo an overlapping fault on the same zone or region.
+    active: Vec<Effect>,
 }
 
 impl SimEnvironment {
     pub fn new(topology: &Topology, seed: u64) -> Self {
-        SimEnvironment { world: World::new(topology, seed), seed, resolver_cache: HashMap::new(), samples_taken: HashMap::new(), events_seen: 0 }
+        SimEnvironment { world: World::new(topology, seed), seed, resolver_cache: HashMap::new(), samples_taken: HashMap::new(), events_seen: 0, active: Vec::new() }
     }
 
     pub fn world(&self) -> &World {
@@ -299,13 +302,19 @@ impl Environment for SimEnvironment {
                 shell::run(inject)?;
             }
         }
+        self.active.push(effect.clone());
         Ok(())
     }
 
     async fn revert(&mut self, effect: &Effect, now: Millis) -> Result<RevertOutcome, EnvError> {
         self.advance(now);
-        let world = &mut self.world;
         let mut outcome = RevertOutcome::default();
+        let Some(position) = self.active.iter().position(|e| e == effect) else {
+            outcome.skipped.push(("fault".into(), "not in place (already reverted, or never applied)".into()));
+            return Ok(outcome);
+        };
+        self.active.remove(position);
+        let world = &mut self.world;
         let start_all = |world: &mut World, ids: &[String], outcome: &mut RevertOutcome| {
             for id in ids {
                 match world.instance_index(id).map(|i| world.start(i)) {
@@ -319,8 +328,7 @@ impl Environment for SimEnvironment {
             Effect::StopInstances { ids } => start_all(world, ids, &mut outcome),
             Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => {}
             Effect::ZonePower { zone, ids, groups } => {
-                if let Some(z) = world.zone_index(zone) {
-                    world.remove_launch_failure(z, groups);
+                if let Some(z) = world.zone_index(zone).filter(|z| world.remove_launch_failure(*z, groups)) {
                     outcome.restored.push(format!("launches in {zone}"));
                 }
                 start_all(world, ids, &mut outcome);

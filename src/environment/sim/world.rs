@@ -69,7 +69,6 @@ pub struct Zone {
     pub name: String,
     pub id: String,
     pub region: usize,
-    power_out: u32,
     network_out: u32,
     /// Active launch failures: the groups they apply to (empty: every group).
     launch_failures: Vec<Vec<String>>,
@@ -239,7 +238,7 @@ impl World {
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
             for zone in &region.zones {
-                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, power_out: 0, network_out: 0, launch_failures: Vec::new() });
+                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, network_out: 0, launch_failures: Vec::new() });
             }
         }
         for lb in &topology.load_balancers {
@@ -352,12 +351,12 @@ impl World {
     pub fn serving(&self, instance: usize) -> bool {
         let i = &self.instances[instance];
         let zone = &self.zones[i.zone];
-        i.state(self.now) == Ec2State::Running && self.now >= i.ready_at && zone.network_out == 0 && zone.power_out == 0 && self.regions[zone.region].down == 0
+        i.state(self.now) == Ec2State::Running && self.now >= i.ready_at && zone.network_out == 0 && self.regions[zone.region].down == 0
     }
 
     fn launch_fails(&self, zone: usize, group: &str) -> bool {
         let z = &self.zones[zone];
-        z.power_out > 0 || self.regions[z.region].down > 0 || z.launch_failures.iter().any(|groups| groups.is_empty() || groups.iter().any(|g| g == group))
+        self.regions[z.region].down > 0 || z.launch_failures.iter().any(|groups| groups.is_empty() || groups.iter().any(|g| g == group))
     }
 
     fn log(&mut self, source: &str, message: String) {
@@ -415,10 +414,6 @@ impl World {
         false
     }
 
-    pub fn set_power(&mut self, zone: usize, out: bool) {
-        let z = &mut self.zones[zone];
-        z.power_out = if out { z.power_out + 1 } else { z.power_out.saturating_sub(1) };
-    }
     pub fn set_network(&mut self, zone: usize, out: bool) {
         let z = &mut self.zones[zone];
         z.network_out = if out { z.network_out + 1 } else { z.network_out.saturating_sub(1) };
