@@ -236,7 +236,7 @@ pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
             Event::AlarmChanged { alarm, state } => Some(format!("gameday read alarm `{alarm}`: {state}")),
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),
             Event::Interrupted { signal } => Some(format!("Interrupted ({signal})")),
-            Event::RunEnded { outcome } => Some(format!("Run ended: {outcome}")),
+            Event::RunEnded { outcome, .. } => Some(format!("Run ended: {outcome}")),
         };
         if let Some(row) = row {
             rows.push((record.t, row, evidence));

@@ -32,7 +32,15 @@ pub enum Event {
     SteadyState { healthy: bool, detail: String },
     InjectionStarted,
     /// Written (and synced) before the fault is made.
-    FaultIntent { fault: String, kind: String, effect: Effect, targets: Vec<Candidate> },
+    FaultIntent {
+        fault: String,
+        kind: String,
+        effect: Effect,
+        targets: Vec<Candidate>,
+        /// Zones the fault impairs (a zone outage names its zone even with no instance in it).
+        #[serde(default)]
+        zones: Vec<String>,
+    },
     FaultApplied { fault: String },
     FaultFailed { fault: String, error: String },
     /// Written (and synced) before the revert is attempted.
@@ -44,7 +52,13 @@ pub enum Event {
     AlarmChanged { alarm: String, state: AlarmState },
     StopConditionTripped { condition: String },
     Interrupted { signal: String },
-    RunEnded { outcome: String },
+    /// `outcome` is the final outcome for people; `stopped` is why the loop
+    /// ended (before expectations were judged), from which the result is rebuilt.
+    RunEnded {
+        outcome: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped: Option<crate::run::Outcome>,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -158,9 +172,9 @@ mod tests {
     fn still_injected_follows_intents_and_reverts() {
         let stop = Effect::StopInstances { ids: vec!["i-1".into()] };
         let records = vec![
-            record(0, Event::FaultIntent { fault: "a".into(), kind: "stop_instances".into(), effect: stop.clone(), targets: vec![] }),
-            record(1, Event::FaultIntent { fault: "b".into(), kind: "terminate_instances".into(), effect: Effect::TerminateInstances { ids: vec![] }, targets: vec![] }),
-            record(2, Event::FaultIntent { fault: "c".into(), kind: "region_outage".into(), effect: Effect::RegionDown { region: "r".into() }, targets: vec![] }),
+            record(0, Event::FaultIntent { fault: "a".into(), kind: "stop_instances".into(), effect: stop.clone(), targets: vec![], zones: vec![] }),
+            record(1, Event::FaultIntent { fault: "b".into(), kind: "terminate_instances".into(), effect: Effect::TerminateInstances { ids: vec![] }, targets: vec![], zones: vec![] }),
+            record(2, Event::FaultIntent { fault: "c".into(), kind: "region_outage".into(), effect: Effect::RegionDown { region: "r".into() }, targets: vec![], zones: vec![] }),
             record(3, Event::FaultReverted { fault: "c".into(), outcome: RevertOutcome::default() }),
         ];
         assert_eq!(still_injected(&records), vec![("a".to_string(), stop)]);

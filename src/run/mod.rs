@@ -10,6 +10,7 @@ pub mod clock;
 pub mod journal;
 pub mod metrics;
 pub mod plan;
+pub mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -227,12 +228,17 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.config.started_at.checked_add(offset).unwrap_or(self.config.started_at).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     }
 
-    fn log(&mut self, event: Event, durable: bool) -> Result<(), RunError> {
+    /// Journals one event at the current time, and returns that time.
+    fn log(&mut self, event: Event, durable: bool) -> Result<Millis, RunError> {
         let t = self.clock.now();
+        self.log_at(t, event, durable)
+    }
+
+    fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Result<Millis, RunError> {
         let record = Record { t, wall: self.wall(t), event };
         self.observer.record(&record);
         self.journal.append(record, durable)?;
-        Ok(())
+        Ok(t)
     }
 
     fn tick(&mut self) {
@@ -359,11 +365,14 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             self.faults[index].state = FaultState::Failed;
             return Ok(Some(match refusal {
                 Refusal::Guard { guard, detail, .. } => {
-                    self.faults[index].result.error = Some(format!("refused by guard {guard}: {detail}"));
+                    let error = format!("refused by guard {guard}: {detail}");
+                    self.faults[index].result.error = Some(error.clone());
+                    self.log(Event::FaultFailed { fault: fault.name.clone(), error }, true)?;
                     Outcome::AbortedByGuard { guard, detail: format!("{detail} (fault `{}`)", fault.name) }
                 }
                 Refusal::NoTargets { fault: name, detail } => {
                     self.faults[index].result.error = Some(detail.clone());
+                    self.log(Event::FaultFailed { fault: name.clone(), error: detail.clone() }, true)?;
                     Outcome::FaultNotEffective { fault: name, reason: detail }
                 }
             }));
@@ -375,21 +384,23 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             zones = targets.iter().map(|c| c.zone.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         }
         self.faults[index].result.targets = targets.iter().map(|c| c.id.clone()).collect();
-        self.faults[index].result.zones = zones;
+        self.faults[index].result.zones = zones.clone();
         self.faults[index].effect = Some(effect.clone());
-        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets }, true)?;
+        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets, zones }, true)?;
         let now = self.clock.now();
         match self.env.apply(&effect, now).await {
             Ok(()) => {
-                self.faults[index].result.started_at = Some(now);
+                // The fault started when the journal says it was in place
+                // (`result::result_from_records` reads it from there).
+                let applied_at = self.log(Event::FaultApplied { fault: fault.name.clone() }, true)?;
+                self.faults[index].result.started_at = Some(applied_at);
                 self.faults[index].state = match fault.duration.filter(|_| effect.is_revertible()) {
                     Some(duration) => FaultState::Active { ends_at: now + duration.as_millis() },
                     None => {
-                        self.faults[index].result.ended_at = Some(now);
+                        self.faults[index].result.ended_at = Some(applied_at);
                         FaultState::Done
                     }
                 };
-                self.log(Event::FaultApplied { fault: fault.name.clone() }, true)?;
                 Ok(None)
             }
             Err(error) => {
@@ -417,7 +428,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                     fault.result.ended_at = Some(now);
                     fault.result.reverted = true;
                     fault.result.revert_skipped = outcome.skipped.clone();
-                    self.log(Event::FaultReverted { fault: name, outcome }, true)?;
+                    self.log_at(now, Event::FaultReverted { fault: name, outcome }, true)?;
                     return Ok(None);
                 }
                 Err(error) => {
@@ -661,55 +672,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         Some(ready + fault.delay.map_or(0, |d| d.as_millis()))
     }
 
-    fn finish(mut self, outcome: Outcome) -> Result<Finished, RunError> {
+    /// Measures from the journal alone (`result::result_from_records`), so
+    /// `gameday report` rebuilds exactly this result from the run directory.
+    fn finish(mut self, stopped: Outcome) -> Result<Finished, RunError> {
         let end = self.clock.now();
-        let first_fault = self.scenario.faults.first().map(|f| f.name.clone()).unwrap_or_default();
-        let starts: metrics::FaultStarts = self.faults.iter().filter_map(|f| f.result.started_at.map(|s| (f.result.name.clone(), s))).collect();
-        let expectations: Vec<ExpectationResult> = if self.injection_started.is_some() && !starts.is_empty() {
-            self.scenario
-                .expected_recoveries
-                .iter()
-                .map(|e| metrics::evaluate(e, &first_fault, &self.scenario.steady_state, &self.histories, &self.alarm_changes, &starts, end))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let missed: Vec<String> = expectations.iter().filter(|e| !e.met).map(|e| format!("{} ({})", e.name, e.misses.join(", "))).collect();
-        let outcome = if outcome == Outcome::HypothesisHeld && !missed.is_empty() { Outcome::RecoveryMissed { expectations: missed } } else { outcome };
-        let probes = self
-            .scenario
-            .steady_state
-            .iter()
-            .map(|p| {
-                let h = &self.histories[&p.name];
-                let failures = h.samples.iter().filter(|s| !s.ok).count();
-                ProbeSummary {
-                    name: p.name.clone(),
-                    kind: p.check.kind_name().into(),
-                    samples: h.samples.len(),
-                    failures,
-                    availability: if h.samples.is_empty() { 100.0 } else { 100.0 * (h.samples.len() - failures) as f64 / h.samples.len() as f64 },
-                    max_latency_ms: h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0),
-                }
-            })
-            .collect();
-        self.log(Event::RunEnded { outcome: outcome.summary() }, true)?;
-        let identity = self.env.identity();
-        let result = RunResult {
-            schema_version: RESULT_SCHEMA_VERSION,
-            scenario: self.scenario.name.clone(),
-            title: self.scenario.title.clone(),
-            environment: identity.environment,
-            account: identity.account,
-            seed: self.config.seed,
-            exit_code: outcome.exit_code(),
-            outcome,
-            duration_ms: end,
-            injection_started_at: self.injection_started,
-            faults: self.faults.into_iter().map(|f| f.result).collect(),
-            expectations,
-            probes,
-        };
+        let result = result::result_from_records(self.scenario, self.journal.records(), stopped.clone(), end);
+        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped) }, true)?;
         Ok(Finished { result, journal: self.journal })
     }
 }

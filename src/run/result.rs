@@ -1,0 +1,150 @@
+//! Rebuilding a run's result from its journal. `Runner::finish` and
+//! `gameday report` both call [`result_from_records`], so `result.json`
+//! written at the end of a run and one rendered again later from the run
+//! directory cannot disagree.
+//!
+//! Pure: records and the scenario in, a `RunResult` out.
+
+use std::collections::BTreeMap;
+
+use crate::environment::Millis;
+use crate::probe::ProbeHistory;
+use crate::scenario::{AlarmState, Scenario};
+
+use super::journal::{Event, Record};
+use super::metrics::{self, ExpectationResult};
+use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
+
+/// Every probe's samples, in journal order, for each probe of the scenario.
+pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<String, ProbeHistory> {
+    let mut histories: BTreeMap<String, ProbeHistory> = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
+    for record in records {
+        if let Event::Sample(sample) = &record.event {
+            if let Some(history) = histories.get_mut(&sample.probe) {
+                history.push(sample.clone());
+            }
+        }
+    }
+    histories
+}
+
+/// Rebuilds the result of a finished (or crashed) run from its journal.
+///
+/// The end of the run and why its loop stopped come from the `run_ended`
+/// record. A journal without one (a crash, or a run still going) ends at its
+/// last record, with an environment error saying so.
+pub fn result_from_journal(scenario: &Scenario, records: &[Record]) -> RunResult {
+    let ended = records.iter().rposition(|r| matches!(r.event, Event::RunEnded { .. }));
+    match ended.map(|i| (i, &records[i])) {
+        Some((index, Record { t, event: Event::RunEnded { stopped, outcome }, .. })) => {
+            let stopped = stopped.clone().unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
+            result_from_records(scenario, &records[..index], stopped, *t)
+        }
+        _ => {
+            let end = records.iter().map(|r| r.t).max().unwrap_or(0);
+            let stopped = Outcome::EnvironmentError { message: format!("the run did not finish: its journal ends at T+{} without a `run_ended` record", metrics::fmt_ms(end)) };
+            result_from_records(scenario, records, stopped, end)
+        }
+    }
+}
+
+/// The result of a run whose loop stopped with `stopped` at `end`, from the
+/// records journaled until then.
+pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Outcome, end: Millis) -> RunResult {
+    let (mut environment, mut account, mut seed) = (String::new(), String::new(), 0);
+    let mut injection_started_at = None;
+    let mut alarm_changes: Vec<(Millis, String, AlarmState)> = Vec::new();
+    let mut faults: Vec<FaultResult> = scenario
+        .faults
+        .iter()
+        .map(|f| FaultResult { name: f.name.clone(), kind: f.action.kind_name().into(), started_at: None, ended_at: None, targets: vec![], zones: vec![], reverted: false, revert_skipped: vec![], error: None })
+        .collect();
+    let mut revertible: Vec<bool> = vec![false; faults.len()];
+    let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);
+
+    for record in records {
+        match &record.event {
+            Event::RunStarted { environment: e, account: a, seed: s, .. } => {
+                (environment, account, seed) = (e.clone(), a.clone(), *s);
+            }
+            Event::InjectionStarted => injection_started_at = Some(record.t),
+            Event::AlarmChanged { alarm, state } => alarm_changes.push((record.t, alarm.clone(), *state)),
+            Event::FaultIntent { fault, effect, targets, zones, .. } => {
+                if let Some(i) = index_of(fault) {
+                    faults[i].targets = targets.iter().map(|c| c.id.clone()).collect();
+                    faults[i].zones = zones.clone();
+                    revertible[i] = effect.is_revertible();
+                }
+            }
+            Event::FaultApplied { fault } => {
+                if let Some(i) = index_of(fault) {
+                    faults[i].started_at = Some(record.t);
+                    // A fault without a duration, or one that cannot be undone, ends as it is made.
+                    if scenario.faults[i].duration.is_none() || !revertible[i] {
+                        faults[i].ended_at = Some(record.t);
+                    }
+                }
+            }
+            Event::FaultFailed { fault, error } => {
+                if let Some(i) = index_of(fault) {
+                    faults[i].error = Some(error.clone());
+                }
+            }
+            Event::FaultReverted { fault, outcome } => {
+                if let Some(i) = index_of(fault) {
+                    faults[i].ended_at = Some(record.t);
+                    faults[i].reverted = true;
+                    faults[i].revert_skipped = outcome.skipped.clone();
+                }
+            }
+            Event::RevertFailed { fault, error } => {
+                if let Some(i) = index_of(fault) {
+                    faults[i].error = Some(format!("revert failed: {error}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let histories = probe_histories(scenario, records);
+    let first_fault = scenario.faults.first().map(|f| f.name.clone()).unwrap_or_default();
+    let starts: metrics::FaultStarts = faults.iter().filter_map(|f| f.started_at.map(|s| (f.name.clone(), s))).collect();
+    let expectations: Vec<ExpectationResult> = if injection_started_at.is_some() && !starts.is_empty() {
+        scenario.expected_recoveries.iter().map(|e| metrics::evaluate(e, &first_fault, &scenario.steady_state, &histories, &alarm_changes, &starts, end)).collect()
+    } else {
+        Vec::new()
+    };
+    let missed: Vec<String> = expectations.iter().filter(|e| !e.met).map(|e| format!("{} ({})", e.name, e.misses.join(", "))).collect();
+    let outcome = if stopped == Outcome::HypothesisHeld && !missed.is_empty() { Outcome::RecoveryMissed { expectations: missed } } else { stopped };
+    let probes = scenario
+        .steady_state
+        .iter()
+        .map(|p| {
+            let h = &histories[&p.name];
+            let failures = h.samples.iter().filter(|s| !s.ok).count();
+            ProbeSummary {
+                name: p.name.clone(),
+                kind: p.check.kind_name().into(),
+                samples: h.samples.len(),
+                failures,
+                availability: if h.samples.is_empty() { 100.0 } else { 100.0 * (h.samples.len() - failures) as f64 / h.samples.len() as f64 },
+                max_latency_ms: h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0),
+            }
+        })
+        .collect();
+    RunResult {
+        schema_version: RESULT_SCHEMA_VERSION,
+        scenario: scenario.name.clone(),
+        title: scenario.title.clone(),
+        environment,
+        account,
+        seed,
+        exit_code: outcome.exit_code(),
+        outcome,
+        duration_ms: end,
+        injection_started_at,
+        faults,
+        expectations,
+        probes,
+    }
+}
