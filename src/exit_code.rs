@@ -19,5 +19,7 @@ pub const FAULT_NOT_EFFECTIVE: u8 = 6;
 pub const ENVIRONMENT_ERROR: u8 = 7;
 /// A revert could not complete: a person must act (the run says which fault and what is left in place).
 pub const REVERT_INCOMPLETE: u8 = 8;
+/// `gameday due`: at least one scenario is overdue for its cadence (never run, or its last run is older than the cadence's period).
+pub const SCENARIOS_OVERDUE: u8 = 9;
 /// Interrupted by Ctrl-C or SIGTERM; every fault was reverted.
 pub const INTERRUPTED: u8 = 130;

@@ -5,6 +5,7 @@
 pub mod environment;
 pub mod exit_code;
 pub mod guard;
+pub mod history;
 pub mod probe;
 pub mod rng;
 pub mod scenario;

@@ -2,6 +2,7 @@
 //! no domain logic; every command calls the library and renders its result.
 
 mod progress;
+mod reports;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -12,7 +13,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::exit_code;
-use crate::report;
 use crate::run::clock::{Interrupt, VirtualClock};
 use crate::run::journal::Journal;
 use crate::run::metrics::fmt_ms;
@@ -40,6 +40,12 @@ enum Command {
     /// The built-in simulated AWS region.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Render a run's reports again from its directory (journal and scenario copy), keeping what people wrote.
+    Report(Box<reports::ReportArgs>),
+    /// Recovery times per expectation over past runs, as distributions; overdue cadences.
+    History(Box<reports::HistoryArgs>),
+    /// List scenarios overdue for their cadence (exit 9 when any is), for cron or CI.
+    Due(Box<reports::DueArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +117,9 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Plan(args) => with_runtime(plan_command(&args)),
         Command::Run(args) => with_runtime(run_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
+        Command::Report(args) => reports::report_command(&args),
+        Command::History(args) => reports::history_command(&args),
+        Command::Due(args) => reports::due_command(&args),
     };
     ExitCode::from(code)
 }
@@ -308,6 +317,10 @@ async fn run_command(args: &RunArgs) -> u8 {
             return exit_code::UNREADABLE;
         }
     };
+    if let Err(error) = reports::write_scenario_copy(&run_dir, &loaded.source) {
+        eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
+        return exit_code::UNREADABLE;
+    }
     let journal = match Journal::create(&run_dir.join("journal.jsonl")) {
         Ok(journal) => journal,
         Err(error) => {
@@ -328,13 +341,7 @@ async fn run_command(args: &RunArgs) -> u8 {
         }
     };
     let result = &finished.result;
-    let runbook = loaded.runbook_path().map(|p| p.display().to_string());
-    let markdown = report::markdown::render(&report::markdown::ReportContext { scenario: &loaded.scenario, result, records: finished.journal.records(), runbook });
-    for (name, bytes) in [("result.json", report::result_json(result)), ("report.md", markdown)] {
-        if let Err(error) = std::fs::write(run_dir.join(name), bytes) {
-            eprintln!("error: could not write {}: {error}", run_dir.join(name).display());
-        }
-    }
+    reports::write_reports(&run_dir, &loaded.scenario, result, finished.journal.records());
     print_summary(result, &run_dir);
     result.exit_code
 }
@@ -354,7 +361,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
             fmt_ms(e.deadline - e.fault_start)
         );
     }
-    let _ = writeln!(out, "report: {}", run_dir.join("report.md").display());
+    let _ = writeln!(out, "report: {} (also report.html, junit.xml, result.json)", run_dir.join("report.md").display());
 }
 
 fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>) {

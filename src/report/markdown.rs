@@ -16,17 +16,19 @@ pub struct ReportContext<'a> {
     pub records: &'a [Record],
     /// Where the runbook is, as people should open it.
     pub runbook: Option<String>,
+    /// What people wrote at the debrief (or the blank template).
+    pub human: super::human::Sections,
+    /// Blaming wording found in `human`.
+    pub flags: Vec<super::human::Flag>,
 }
 
-fn t(ms: u64) -> String {
-    format!("T+{}", fmt_ms(ms))
-}
+use super::t;
 
 fn opt(ms: Option<u64>) -> String {
     ms.map_or("—".to_string(), fmt_ms)
 }
 
-fn outcome_badge(outcome: &Outcome) -> &'static str {
+pub(crate) fn outcome_badge(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::HypothesisHeld => "✅ Hypothesis held",
         Outcome::RecoveryMissed { .. } => "❌ Recovery missed",
@@ -70,7 +72,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         if injected.is_empty() { "none".to_string() } else { injected.join(", ") },
         result.expectations.len()
     );
-    let _ = writeln!(out, "_Team: in two or three sentences, what happened and what it means for our users._\n");
+    let _ = writeln!(out, "{}", ctx.human.marked("summary"));
 
     let _ = writeln!(out, "## Impact\n");
     for e in &result.expectations {
@@ -89,6 +91,37 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "**Outcome:** {}\n", result.outcome.summary());
+
+    let _ = writeln!(out, "## Phase times\n");
+    let _ = writeln!(out, "When each phase began, from the journal. Several impact rows for one probe mean it failed more than once.\n");
+    let _ = writeln!(out, "| Phase | Time | What | Evidence |\n|---|---|---|---|");
+    for phase in super::phases(result, ctx.records) {
+        let _ = writeln!(out, "| {} | {} | {} | {} |", phase.phase, phase.at.map_or("—".into(), t), phase.what.replace('|', "\\|"), phase.evidence);
+    }
+    out.push('\n');
+
+    let rtos = super::rtos(scenario, result);
+    if scenario.faults.iter().any(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
+        let _ = writeln!(out, "## Disaster recovery\n");
+        if rtos.is_empty() {
+            let _ = writeln!(out, "No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.\n");
+        } else {
+            let _ = writeln!(out, "The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).\n");
+            let _ = writeln!(out, "| Fault | Recovery | RTO target | Achieved RTO | Result |\n|---|---|---|---|---|");
+            for rto in &rtos {
+                let achieved = match (rto.achieved, rto.impact, rto.met) {
+                    (_, _, None) => "not measured".to_string(),
+                    (Some(a), true, _) => fmt_ms(a),
+                    (_, false, _) => "no impact".to_string(),
+                    (None, true, _) => "not recovered".to_string(),
+                };
+                let verdict = match rto.met { Some(true) => "✅ met", Some(false) => "❌ missed", None => "—" };
+                let _ = writeln!(out, "| `{}` ({}) | {} | {} | {achieved} | {verdict} |", rto.fault, rto.kind, rto.expectation, fmt_ms(rto.target));
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "**RPO: not measured.** No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics and note it under “People's steps”.\n");
+    }
 
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(out, "Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.\n");
@@ -162,21 +195,18 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     out.push('\n');
 
     let _ = writeln!(out, "## For the team\n");
-    let _ = writeln!(out, "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, not what they should have done.\n");
-    for (heading, prompt) in [
-        ("What went well", "Which alarms, dashboards, automation and runbook steps worked as intended?"),
-        ("What surprised us", "Where did the system or the team behave differently from the hypothesis?"),
-        ("Where we got lucky", "What went right that we cannot count on next time?"),
-        ("Contributing factors", "List every factor that shaped the outcome; there is rarely a single root cause."),
-    ] {
-        let _ = writeln!(out, "### {heading}\n\n_{prompt}_\n\n- \n");
+    let _ = writeln!(out, "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, and why it made sense to them. Write between the `gameday:begin` and `gameday:end` markers: `gameday report` keeps that text when it renders the report again.\n");
+    for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
+        let _ = writeln!(out, "### {}\n\n{}", ctx.human.title(id), ctx.human.marked(id));
     }
-    let _ = writeln!(out, "### Action items\n\n| Action | Owner | Priority | Due |\n|---|---|---|---|");
-    for e in result.expectations.iter().filter(|e| !e.met) {
-        let _ = writeln!(out, "| Investigate why “{}” missed: {} | | high | |", e.name, e.misses.join("; "));
+    if !ctx.flags.is_empty() {
+        let _ = writeln!(out, "## Blameless check\n");
+        let _ = writeln!(out, "gameday noticed wording that good debrief guides advise against. It flags words; it does not judge. Consider rewording:\n");
+        for flag in &ctx.flags {
+            let _ = writeln!(out, "- **{}**: “{}” in “{}”: {}", flag.section, flag.phrase, flag.line.replace('|', "\\|"), flag.advice);
+        }
+        out.push('\n');
     }
-    let _ = writeln!(out, "| | | | |\n");
-    let _ = writeln!(out, "### Participants\n\n| Role | Name |\n|---|---|\n| Facilitator | |\n| Incident commander | |\n| Scribe | |\n| Observers | |");
     out
 }
 

@@ -3,13 +3,184 @@
 //! Architecture invariant: report never reads or writes files and never
 //! looks at the clock; the CLI decides where the bytes go.
 
+pub mod history;
+pub mod html;
+pub mod human;
+pub mod junit;
 pub mod markdown;
 
+use crate::environment::Millis;
 use crate::run::RunResult;
+use crate::run::journal::{Event, Record};
+use crate::run::metrics::fmt_ms;
+use crate::scenario::Scenario;
+
+pub use markdown::ReportContext;
 
 /// `result.json`, pretty-printed and stable (same seed, same bytes).
 pub fn result_json(result: &RunResult) -> String {
     let mut text = serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+/// Every file of a run directory, rendered.
+pub struct Rendered {
+    /// (file name, contents), in the order they are written.
+    pub files: Vec<(&'static str, String)>,
+    /// Wording the blameless check noticed in the human sections.
+    pub flags: Vec<human::Flag>,
+    /// Human sections whose markers the earlier `report.md` lacked (their text was not kept).
+    pub missing_sections: Vec<&'static str>,
+}
+
+/// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
+/// With `previous_report` (an earlier `report.md`), the sections people wrote
+/// are kept and checked for blaming wording.
+pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<String>, previous_report: Option<&str>) -> Rendered {
+    let template = human::Sections::template(result);
+    let (sections, missing_sections) = match previous_report {
+        Some(previous) => human::Sections::kept_from(previous, &template),
+        None => (template.clone(), Vec::new()),
+    };
+    let flags = human::blameless_flags(&sections, &template);
+    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone() };
+    let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
+    Rendered { files, flags, missing_sections }
+}
+
+pub(crate) fn t(ms: Millis) -> String {
+    format!("T+{}", fmt_ms(ms))
+}
+
+/// One stretch of failing samples of a probe after injection started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImpactWindow {
+    pub probe: String,
+    pub start: Millis,
+    /// Journal line (1-based) of the first failing sample.
+    pub start_line: usize,
+    /// The first passing sample after it, and its journal line; `None` while still failing at the end.
+    pub end: Option<(Millis, usize)>,
+}
+
+/// Every window in which a probe failed, from `from` on, in time order.
+pub fn impact_windows(records: &[Record], from: Millis) -> Vec<ImpactWindow> {
+    let mut windows: Vec<ImpactWindow> = Vec::new();
+    let mut open: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let Event::Sample(sample) = &record.event else { continue };
+        if sample.sent_at < from {
+            continue;
+        }
+        match (open.get(&sample.probe).copied(), sample.ok) {
+            (None, false) => {
+                open.insert(sample.probe.clone(), windows.len());
+                windows.push(ImpactWindow { probe: sample.probe.clone(), start: sample.sent_at, start_line: index + 1, end: None });
+            }
+            (Some(w), true) => {
+                windows[w].end = Some((sample.sent_at, index + 1));
+                open.remove(&sample.probe);
+            }
+            _ => {}
+        }
+    }
+    windows.sort_by_key(|w| w.start);
+    windows
+}
+
+/// A row of the phase-times table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub phase: &'static str,
+    pub at: Option<Millis>,
+    pub what: String,
+    pub evidence: String,
+}
+
+fn line_where(records: &[Record], wanted: impl Fn(&Record) -> bool) -> String {
+    records.iter().position(wanted).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
+}
+
+/// Inject, impact, detect, acknowledge, recover and revert, with the journal
+/// line each time comes from. Impact has one row per window, so a probe
+/// that failed twice shows two.
+pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
+    let mut rows = Vec::new();
+    for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
+        let evidence = line_where(records, |r| matches!(&r.event, Event::FaultApplied { fault } if *fault == f.name));
+        rows.push(Phase { phase: "Inject", at: f.started_at, what: format!("`{}` in place ({})", f.name, f.kind), evidence });
+    }
+    if let Some(from) = result.injection_started_at {
+        let windows = impact_windows(records, from);
+        for w in &windows {
+            let of_probe: Vec<&ImpactWindow> = windows.iter().filter(|o| o.probe == w.probe).collect();
+            let number = if of_probe.len() > 1 { format!(" (window {} of {})", of_probe.iter().position(|o| o.start == w.start).map_or(0, |i| i + 1), of_probe.len()) } else { String::new() };
+            let (what, evidence) = match w.end {
+                Some((end, line)) => (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end - w.start)), format!("journal lines {}–{line}", w.start_line)),
+                None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
+            };
+            rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
+        }
+    }
+    for e in &result.expectations {
+        if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
+            let evidence = match by.strip_prefix("alarm ") {
+                Some(alarm) => line_where(records, |r| r.t == at && matches!(&r.event, Event::AlarmChanged { alarm: a, .. } if a == alarm)),
+                None => line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && !s.ok && e.probes.contains(&s.probe))),
+            };
+            rows.push(Phase { phase: "Detect", at: Some(at), what: format!("{}: by {by}", e.name), evidence });
+        }
+    }
+    rows.push(Phase { phase: "Acknowledge", at: None, what: "not seen by gameday: add it under “People's steps”".into(), evidence: "people".into() });
+    for e in &result.expectations {
+        if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
+            let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe)));
+            rows.push(Phase { phase: "Recover", at: Some(at), what: format!("{}: recovered after {}", e.name, fmt_ms(at - e.fault_start)), evidence });
+        }
+    }
+    for f in result.faults.iter().filter(|f| f.reverted) {
+        let evidence = line_where(records, |r| matches!(&r.event, Event::FaultReverted { fault, .. } if *fault == f.name));
+        rows.push(Phase { phase: "Revert done", at: f.ended_at, what: format!("`{}` reverted", f.name), evidence });
+    }
+    // Phases in their order, each in time order (acknowledge has no time: people add it).
+    let rank = |p: &Phase| ["Inject", "Impact", "Detect", "Acknowledge", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
+    rows.sort_by_key(|p| (rank(p), p.at));
+    rows
+}
+
+/// One RTO in a disaster-recovery scenario: an expected recovery whose
+/// clock starts at a `region_outage` or `dns_failover` fault.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rto {
+    pub fault: String,
+    pub kind: &'static str,
+    pub expectation: String,
+    pub target: Millis,
+    /// Time to recover, when measured; `None` when not recovered or not measured.
+    pub achieved: Option<Millis>,
+    /// `None` when the run measured nothing (it ended before the fault).
+    pub met: Option<bool>,
+    pub impact: bool,
+}
+
+/// The RTOs of a disaster-recovery scenario; empty for any other scenario.
+pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
+    let first = scenario.faults.first().map(|f| f.name.as_str()).unwrap_or("");
+    let mut rows = Vec::new();
+    for fault in scenario.faults.iter().filter(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
+        for expected in scenario.expected_recoveries.iter().filter(|e| e.after_fault.as_deref().unwrap_or(first) == fault.name) {
+            let measured = result.expectations.iter().find(|e| e.name == expected.name);
+            rows.push(Rto {
+                fault: fault.name.clone(),
+                kind: fault.action.kind_name(),
+                expectation: expected.name.clone(),
+                target: expected.recovers_within.as_millis(),
+                achieved: measured.and_then(|e| e.time_to_recover.filter(|_| e.impact_start.is_none() || e.recovered_at.is_some())),
+                met: measured.map(|e| e.met),
+                impact: measured.is_some_and(|e| e.impact_start.is_some()),
+            });
+        }
+    }
+    rows
 }

@@ -1,0 +1,260 @@
+//! The report files of a run directory, and the commands that read run
+//! directories: `report` (render again from the journal), `history` and
+//! `due`. The rendering and the statistics are in the library (`report`,
+//! `history`); this file reads and writes files and picks exit codes.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::exit_code;
+use crate::history;
+use crate::report;
+use crate::run::journal::{self, Record};
+use crate::run::{RunResult, result};
+use crate::scenario::{self, LoadError, Scenario};
+
+/// The copy of the scenario in a run directory, read by `gameday report`.
+pub const SCENARIO_COPY: &str = "scenario.yaml";
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// report.md, the learning report.
+    Md,
+    /// report.html, self-contained, with the timeline chart.
+    Html,
+    /// result.json, the measurements.
+    Json,
+    /// junit.xml, for CI.
+    Junit,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A run directory (as written by `gameday run`).
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Print one format on stdout instead of rewriting the run directory's files.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<Format>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// A scenario name, or a scenario file; default: every scenario with runs.
+    #[arg(value_name = "SCENARIO")]
+    scenario: Option<String>,
+    /// Where the run directories are.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Where the scenario files are (for their cadence).
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    scenarios: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct DueArgs {
+    /// Where the scenario files are.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Where the run directories are.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Judge as of this time (RFC 3339, e.g. 2027-01-31T09:00:00Z) instead of now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<jiff::Timestamp>,
+    /// Print only the overdue scenario files, one per line (for scripts).
+    #[arg(long)]
+    paths: bool,
+}
+
+/// Keeps the scenario as it was run, so the run directory alone can be rendered again.
+pub fn write_scenario_copy(run_dir: &Path, source: &str) -> std::io::Result<()> {
+    std::fs::write(run_dir.join(SCENARIO_COPY), source)
+}
+
+/// Writes report.md, report.html, junit.xml and result.json into the run
+/// directory, keeping what people wrote in an existing report.md.
+/// Returns false when a file could not be written.
+pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, records: &[Record]) -> bool {
+    let previous = std::fs::read_to_string(run_dir.join("report.md")).ok();
+    let rendered = report::render_all(scenario, result, records, scenario.runbook.clone(), previous.as_deref());
+    let report_path = run_dir.join("report.md");
+    if let Some(previous) = &previous {
+        if !rendered.missing_sections.is_empty() {
+            let backup = run_dir.join("report.md.bak");
+            eprintln!(
+                "warning: {} has no markers for {}; that text is not carried over (the old file is kept as {})",
+                report_path.display(),
+                rendered.missing_sections.join(", "),
+                backup.display()
+            );
+            let _ = std::fs::write(&backup, previous);
+        }
+    }
+    for flag in &rendered.flags {
+        eprintln!("note: {}: “{}” in {}: {}", report_path.display(), flag.phrase, flag.section, flag.advice);
+    }
+    let mut ok = true;
+    for (name, bytes) in &rendered.files {
+        if let Err(error) = std::fs::write(run_dir.join(name), bytes) {
+            eprintln!("error: could not write {}: {error}", run_dir.join(name).display());
+            ok = false;
+        }
+    }
+    ok
+}
+
+fn read_scenario(path: &Path) -> Result<Scenario, u8> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        eprintln!("error: could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again", path.display());
+        exit_code::UNREADABLE
+    })?;
+    // No file-system checks: the runbook path is relative to where the scenario was, not the run directory.
+    scenario::parse_str(&text, None).map_err(|problems| {
+        eprint!("{}", LoadError::Invalid { path: path.to_path_buf(), text: text.clone(), problems }.render());
+        exit_code::INVALID_INPUT
+    })
+}
+
+/// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
+pub fn report_command(args: &ReportArgs) -> u8 {
+    let scenario = match read_scenario(&args.run_dir.join(SCENARIO_COPY)) {
+        Ok(scenario) => scenario,
+        Err(code) => return code,
+    };
+    let journal_path = args.run_dir.join("journal.jsonl");
+    let records = match journal::read(&journal_path) {
+        Ok(records) => records,
+        Err(error) => {
+            eprintln!("error: could not read {}: {error}", journal_path.display());
+            return exit_code::UNREADABLE;
+        }
+    };
+    let result = result::result_from_journal(&scenario, &records);
+    match args.format {
+        Some(format) => {
+            let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
+            let rendered = report::render_all(&scenario, &result, &records, scenario.runbook.clone(), previous.as_deref());
+            let name = match format {
+                Format::Md => "report.md",
+                Format::Html => "report.html",
+                Format::Json => "result.json",
+                Format::Junit => "junit.xml",
+            };
+            let text = rendered.files.iter().find(|(n, _)| *n == name).map_or("", |(_, text)| text.as_str());
+            print!("{text}");
+            exit_code::SUCCESS
+        }
+        None => {
+            if !write_reports(&args.run_dir, &scenario, &result, &records) {
+                return exit_code::UNREADABLE;
+            }
+            println!("{}", result.outcome.summary());
+            println!("rendered again: {}", ["report.md", "report.html", "junit.xml", "result.json"].map(|n| args.run_dir.join(n).display().to_string()).join(", "));
+            exit_code::SUCCESS
+        }
+    }
+}
+
+/// Every scenario file in a directory (`.yaml`/`.yml`), sorted; invalid ones are reported and skipped.
+fn scenarios_in(dir: &Path) -> Result<Vec<(PathBuf, Scenario)>, u8> {
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        eprintln!("error: could not read the scenarios directory {}: {error}\n  = hint: pass --scenarios DIR", dir.display());
+        exit_code::UNREADABLE
+    })?;
+    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")).collect();
+    files.sort();
+    let mut scenarios = Vec::new();
+    for file in files {
+        match scenario::load_file(&file) {
+            Ok(loaded) => scenarios.push((file, loaded.scenario)),
+            Err(error) => eprintln!("warning: skipping {}: {error}", file.display()),
+        }
+    }
+    Ok(scenarios)
+}
+
+fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, u8> {
+    match history::scan(runs_dir) {
+        Ok((runs, skipped)) => {
+            for dir in skipped {
+                tracing::debug!("skipping {}: no result.json or journal", dir.display());
+            }
+            Ok(runs)
+        }
+        Err(error) => {
+            eprintln!("error: could not read the runs directory {}: {error}", runs_dir.display());
+            Err(exit_code::UNREADABLE)
+        }
+    }
+}
+
+/// `gameday history [SCENARIO]`.
+pub fn history_command(args: &HistoryArgs) -> u8 {
+    let runs = match scan(&args.runs_dir) {
+        Ok(runs) => runs,
+        Err(code) => return code,
+    };
+    let mut scenarios = if args.scenarios.is_dir() { scenarios_in(&args.scenarios).unwrap_or_default() } else { Vec::new() };
+    // SCENARIO may be a file: its name selects the runs, and its cadence counts.
+    let wanted: Option<String> = match &args.scenario {
+        Some(arg) if Path::new(arg).is_file() => match scenario::load_file(Path::new(arg)) {
+            Ok(loaded) => {
+                let name = loaded.scenario.name.clone();
+                scenarios.retain(|(_, s)| s.name != name);
+                scenarios.push((PathBuf::from(arg), loaded.scenario));
+                Some(name)
+            }
+            Err(error) => {
+                eprint!("{}", error.render());
+                return exit_code::INVALID_INPUT;
+            }
+        },
+        other => other.clone(),
+    };
+    let runs: Vec<history::PastRun> = runs.into_iter().filter(|r| wanted.as_ref().is_none_or(|w| r.result.scenario == *w)).collect();
+    // A scenario not in the scenarios directory: the copy kept by its latest run says its cadence.
+    for run in runs.iter().rev() {
+        if !scenarios.iter().any(|(_, s)| s.name == run.result.scenario) {
+            let copy = run.dir.join(SCENARIO_COPY);
+            if let Ok(scenario) = std::fs::read_to_string(&copy).map_err(|_| ()).and_then(|text| scenario::parse_str(&text, None).map_err(|_| ())) {
+                scenarios.push((copy, scenario));
+            }
+        }
+    }
+    scenarios.retain(|(_, s)| wanted.as_ref().is_none_or(|w| s.name == *w));
+    let histories = history::summarize(&runs);
+    let due = history::due(&scenarios, &runs, jiff::Timestamp::now());
+    if histories.is_empty() && due.is_empty() {
+        match &wanted {
+            Some(name) => eprintln!("no runs of `{name}` in {}", args.runs_dir.display()),
+            None => eprintln!("no runs in {}", args.runs_dir.display()),
+        }
+        return exit_code::SUCCESS;
+    }
+    print!("{}", report::history::render_history(&histories, &due));
+    exit_code::SUCCESS
+}
+
+/// `gameday due`: exits `SCENARIOS_OVERDUE` when any scenario is overdue, for cron and CI.
+pub fn due_command(args: &DueArgs) -> u8 {
+    let scenarios = match scenarios_in(&args.scenarios) {
+        Ok(scenarios) => scenarios,
+        Err(code) => return code,
+    };
+    let runs = match scan(&args.runs_dir) {
+        Ok(runs) => runs,
+        Err(code) => return code,
+    };
+    let now = args.at.unwrap_or_else(jiff::Timestamp::now);
+    let due = history::due(&scenarios, &runs, now);
+    if args.paths {
+        for d in due.iter().filter(|d| d.overdue) {
+            println!("{}", d.file.display());
+        }
+    } else {
+        print!("{}", report::history::render_due(&due, now));
+    }
+    if due.iter().any(|d| d.overdue) { exit_code::SCENARIOS_OVERDUE } else { exit_code::SUCCESS }
+}

@@ -1,0 +1,359 @@
+//! `report.html`: the learning report as one self-contained page (inline
+//! CSS and SVG, nothing fetched), with a timeline chart drawn by hand in
+//! SVG: a lane per probe coloured by state, fault windows shaded, deadlines
+//! and recovery points marked. Deterministic: the same run, the same bytes.
+
+use std::fmt::Write as _;
+
+use crate::environment::Millis;
+use crate::run::metrics::fmt_ms;
+use crate::run::result::probe_histories;
+
+use super::{ReportContext, t};
+
+/// Escapes text for HTML and XML, in content and in attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes, then turns Markdown's `code` and **bold** spans into tags.
+fn inline(text: &str) -> String {
+    let escaped = escape(text);
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            for (j, piece) in part.split("**").enumerate() {
+                if j % 2 == 1 {
+                    let _ = write!(out, "<strong>{piece}</strong>");
+                } else {
+                    out.push_str(piece);
+                }
+            }
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2329;max-width:1060px;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.3rem}h2{border-bottom:1px solid #dde1e5;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #dde1e5;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f6f8}code{background:#f4f6f8;padding:0 .2rem;border-radius:3px;font-size:.88em}
+.outcome{font-size:1.1rem;padding:.5rem .8rem;border-radius:6px}.held{background:#e3f4ea}.missed{background:#fbe6e5}.stopped{background:#fff4dc}
+blockquote{border-left:4px solid #c8ccd0;margin:0;padding:.2rem 1rem;color:#49525b}
+.prompt{color:#6b7580}.human{border-left:3px solid #8fb4e3;padding-left:1rem}
+.flags{background:#fff4dc;padding:.5rem 1rem;border-radius:6px}
+svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;fill:#49525b}
+.legend span{display:inline-block;margin-right:1rem}.swatch{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:.3rem;border:1px solid #8a9096}
+";
+
+const PASS: &str = "#2e9d5b";
+const FAIL: &str = "#d64541";
+const NO_DATA: &str = "#c8ccd0";
+const FAULT: &str = "#f5a623";
+
+pub fn render(ctx: &ReportContext<'_>) -> String {
+    let (scenario, result) = (ctx.scenario, ctx.result);
+    let mut out = String::new();
+    let title = scenario.title.as_deref().unwrap_or(&scenario.name);
+    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
+    let _ = writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    let _ = writeln!(out, "<title>Game day: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>", escape(title));
+    let _ = writeln!(out, "<h1>Game day: {}</h1>", escape(title));
+    let class = match result.outcome {
+        crate::run::Outcome::HypothesisHeld => "held",
+        crate::run::Outcome::RecoveryMissed { .. } => "missed",
+        _ => "stopped",
+    };
+    let _ = writeln!(out, "<p class=\"outcome {class}\"><strong>{}</strong> — {}</p>", escape(super::markdown::outcome_badge(&result.outcome)), escape(&result.outcome.summary()));
+    let _ = writeln!(out, "<table>");
+    let mut fact = |k: &str, v: String| {
+        let _ = writeln!(out, "<tr><th>{k}</th><td>{v}</td></tr>");
+    };
+    fact("Scenario", format!("<code>{}</code>", escape(&scenario.name)));
+    fact("Environment", format!("{} (account {}){}", escape(&result.environment), escape(&result.account), if result.environment == "sim" { ", simulated: virtual time" } else { "" }));
+    fact("Started", escape(started));
+    fact("Duration", fmt_ms(result.duration_ms));
+    fact("Seed", format!("{} (<code>gameday run … --seed {}</code> reproduces this run)", result.seed, result.seed));
+    fact("Exit code", result.exit_code.to_string());
+    if let Some(owner) = &scenario.owner {
+        fact("Owner", escape(owner));
+    }
+    if let Some(runbook) = &ctx.runbook {
+        fact("Runbook", format!("<code>{}</code>", escape(runbook)));
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(out, "<h2>Summary</h2>");
+    let met = result.expectations.iter().filter(|e| e.met).count();
+    let injected: Vec<String> = result.faults.iter().filter(|f| f.started_at.is_some()).map(|f| format!("<code>{}</code> ({}, {} target(s))", escape(&f.name), escape(&f.kind), f.targets.len())).collect();
+    let _ = writeln!(out, "<p>{} fault(s) injected: {}. {met} of {} expected recoveries met.</p>", injected.len(), if injected.is_empty() { "none".to_string() } else { injected.join(", ") }, result.expectations.len());
+    let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get("summary")));
+
+    let _ = writeln!(out, "<h2>Timeline chart</h2>");
+    out.push_str(&chart(ctx));
+
+    let _ = writeln!(out, "<h2>Impact</h2>\n<ul>");
+    for e in &result.expectations {
+        let _ = writeln!(out, "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, impact {}.</li>", escape(&e.name), escape(&e.probes.join(", ")), fmt_ms(e.downtime), e.error_rate, e.impact_duration.map_or("—".into(), fmt_ms));
+    }
+    if result.expectations.is_empty() {
+        let _ = writeln!(out, "<li>No fault was injected, so nothing was measured.</li>");
+    }
+    let _ = writeln!(out, "</ul>");
+
+    let _ = writeln!(out, "<h2>Hypothesis and outcome</h2>");
+    if let Some(hypothesis) = &scenario.hypothesis {
+        let _ = writeln!(out, "<blockquote>{}</blockquote>", escape(hypothesis.trim()));
+    }
+    let _ = writeln!(out, "<p><strong>Outcome:</strong> {}</p>", escape(&result.outcome.summary()));
+
+    let _ = writeln!(out, "<h2>Phase times</h2>\n<table>\n<tr><th>Phase</th><th>Time</th><th>What</th><th>Evidence</th></tr>");
+    for phase in super::phases(result, ctx.records) {
+        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", phase.phase, phase.at.map_or("—".into(), t), inline(&phase.what), escape(&phase.evidence));
+    }
+    let _ = writeln!(out, "</table>");
+
+    if scenario.faults.iter().any(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
+        let _ = writeln!(out, "<h2>Disaster recovery</h2>\n<table>\n<tr><th>Fault</th><th>Recovery</th><th>RTO target</th><th>Achieved RTO</th><th>Result</th></tr>");
+        for rto in super::rtos(scenario, result) {
+            let achieved = match (rto.achieved, rto.impact, rto.met) {
+                (_, _, None) => "not measured".to_string(),
+                (Some(a), true, _) => fmt_ms(a),
+                (_, false, _) => "no impact".to_string(),
+                (None, true, _) => "not recovered".to_string(),
+            };
+            let verdict = match rto.met { Some(true) => "✅ met", Some(false) => "❌ missed", None => "—" };
+            let _ = writeln!(out, "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{achieved}</td><td>{verdict}</td></tr>", escape(&rto.fault), rto.kind, escape(&rto.expectation), fmt_ms(rto.target));
+        }
+        let _ = writeln!(out, "</table>\n<p><strong>RPO: not measured.</strong> No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics.</p>");
+    }
+
+    let _ = writeln!(out, "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault.</p>\n<table>\n<tr><th>Expected recovery</th><th>Time to detect</th><th>Time to recover</th><th>Impact</th><th>Deadline</th><th>Predicted</th><th>Result</th></tr>");
+    for e in &result.expectations {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&e.name),
+            e.time_to_detect.map_or("—".into(), fmt_ms),
+            if e.impact_start.is_none() { "no impact".into() } else { e.time_to_recover.map_or("—".into(), fmt_ms) },
+            e.impact_duration.map_or("—".into(), fmt_ms),
+            fmt_ms(e.deadline - e.fault_start),
+            e.predicted.map_or("—".into(), fmt_ms),
+            if e.met { "✅ met".to_string() } else { format!("❌ {}", escape(&e.misses.join("; "))) }
+        );
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(out, "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>\n<table>\n<tr><th>Time</th><th>Event</th><th>Evidence</th></tr>");
+    for (at, event, evidence) in super::markdown::timeline(ctx.records) {
+        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", t(at), inline(&event), escape(&evidence));
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(out, "<h2>Faults</h2>\n<table>\n<tr><th>Fault</th><th>Kind</th><th>Targets</th><th>Zones</th><th>Started</th><th>Ended</th><th>Reverted</th></tr>");
+    for f in &result.faults {
+        let reverted = if f.reverted { "yes".to_string() } else if let Some(error) = &f.error { format!("no: {error}") } else if f.started_at.is_some() { "not needed (cannot be undone)".into() } else { "never injected".into() };
+        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&f.name), escape(&f.kind), escape(&f.targets.join(", ")), escape(&f.zones.join(", ")), f.started_at.map_or("—".into(), t), f.ended_at.map_or("—".into(), t), escape(&reverted));
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(out, "<h2>Probes</h2>\n<table>\n<tr><th>Probe</th><th>Kind</th><th>Samples</th><th>Failed</th><th>Availability</th><th>Slowest</th></tr>");
+    for p in &result.probes {
+        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}ms</td></tr>", escape(&p.name), escape(&p.kind), p.samples, p.failures, p.availability, p.max_latency_ms);
+    }
+    let _ = writeln!(out, "</table>");
+
+    let _ = writeln!(out, "<h2>For the team</h2>\n<p class=\"prompt\">Written at the debrief, in <code>report.md</code>; <code>gameday report</code> carries it over here.</p>");
+    for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
+        let _ = writeln!(out, "<h3>{}</h3>\n<div class=\"human\">{}</div>", escape(ctx.human.title(id)), markdown_block(ctx.human.get(id)));
+    }
+    if !ctx.flags.is_empty() {
+        let _ = writeln!(out, "<h2>Blameless check</h2>\n<div class=\"flags\"><p>gameday noticed wording that good debrief guides advise against. It flags words; it does not judge.</p>\n<ul>");
+        for flag in &ctx.flags {
+            let _ = writeln!(out, "<li><strong>{}</strong>: “{}” in “{}”: {}</li>", escape(flag.section), escape(&flag.phrase), escape(&flag.line), escape(flag.advice));
+        }
+        let _ = writeln!(out, "</ul></div>");
+    }
+    let _ = writeln!(out, "</body>\n</html>");
+    out
+}
+
+/// Just enough Markdown for the human sections: paragraphs, `- ` lists,
+/// pipe tables and `_italic_` prompts. Everything is escaped.
+fn markdown_block(text: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_end();
+        if line.trim().is_empty() {
+            i += 1;
+        } else if line.starts_with('|') {
+            out.push_str("<table>");
+            let mut header = true;
+            while i < lines.len() && lines[i].trim_start().starts_with('|') {
+                let row = lines[i].trim();
+                i += 1;
+                if row.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) {
+                    continue;
+                }
+                let cells: Vec<&str> = row.trim_matches('|').split('|').collect();
+                let tag = if header { "th" } else { "td" };
+                out.push_str("<tr>");
+                for cell in cells {
+                    let _ = write!(out, "<{tag}>{}</{tag}>", inline(cell.trim()));
+                }
+                out.push_str("</tr>");
+                header = false;
+            }
+            out.push_str("</table>\n");
+        } else if line.starts_with("- ") || line == "-" || line.starts_with("* ") {
+            out.push_str("<ul>");
+            while i < lines.len() && (lines[i].starts_with("- ") || lines[i].trim_end() == "-" || lines[i].starts_with("* ")) {
+                let _ = write!(out, "<li>{}</li>", inline(lines[i][1..].trim()));
+                i += 1;
+            }
+            out.push_str("</ul>\n");
+        } else if line.len() > 2 && line.starts_with('_') && line.ends_with('_') {
+            let _ = writeln!(out, "<p class=\"prompt\"><em>{}</em></p>", inline(&line[1..line.len() - 1]));
+            i += 1;
+        } else {
+            let _ = writeln!(out, "<p>{}</p>", inline(line));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A "nice" axis step giving at most about ten ticks.
+fn tick_step(span: Millis) -> Millis {
+    const STEPS: [Millis; 16] = [1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000];
+    STEPS.iter().copied().find(|s| span / s <= 10).unwrap_or(86_400_000)
+}
+
+fn chart(ctx: &ReportContext<'_>) -> String {
+    let result = ctx.result;
+    let histories = probe_histories(ctx.scenario, ctx.records);
+    let end = result.duration_ms.max(1);
+    let (width, left, right, top, lane, gap) = (1000.0_f64, 190.0_f64, 20.0_f64, 40.0_f64, 26.0_f64, 10.0_f64);
+    let plot = width - left - right;
+    let lanes = ctx.scenario.steady_state.len().max(1) as f64;
+    let lanes_bottom = top + lanes * (lane + gap) - gap;
+    let height = lanes_bottom + 44.0;
+    let x = |ms: Millis| left + plot * (ms.min(end) as f64) / (end as f64);
+    let lane_y = |i: usize| top + i as f64 * (lane + gap);
+    let mut svg = String::new();
+    let _ = writeln!(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">");
+
+    // Grid and axis.
+    let step = tick_step(end);
+    let mut tick = 0;
+    while tick <= end {
+        let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e6e9ec\"/>", x(tick), top - 6.0, lanes_bottom + 4.0);
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{}</text>", x(tick), lanes_bottom + 18.0, escape(&t(tick)));
+        tick += step;
+    }
+    let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">time since the run started ({})</text>", left + plot / 2.0, lanes_bottom + 36.0, if result.environment == "sim" { "virtual" } else { "wall clock" });
+
+    // Fault windows, behind the lanes' labels but over the grid.
+    for f in &result.faults {
+        let Some(start) = f.started_at else { continue };
+        let stop = f.ended_at.unwrap_or(end);
+        if stop > start {
+            let _ = writeln!(svg, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{FAULT}\" fill-opacity=\"0.16\" stroke=\"{FAULT}\" stroke-opacity=\"0.6\"><title>fault {}: {} to {}</title></rect>", x(start), top - 24.0, (x(stop) - x(start)).max(1.0), lanes_bottom - top + 28.0, escape(&f.name), t(start), t(stop));
+        } else {
+            let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{FAULT}\" stroke-width=\"3\"><title>fault {3} at {4} (cannot be undone)</title></line>", x(start), top - 24.0, lanes_bottom + 4.0, escape(&f.name), t(start));
+        }
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"small\">⚡ {}</text>", x(start) + 3.0, top - 12.0, escape(&f.name));
+    }
+
+    // One lane per probe, coloured by state.
+    for (i, probe) in ctx.scenario.steady_state.iter().enumerate() {
+        let y = lane_y(i);
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 8.0, y + lane / 2.0 + 4.0, escape(&probe.name));
+        let samples = histories.get(&probe.name).map_or(&[][..], |h| h.samples.as_slice());
+        let first = samples.first().map_or(end, |s| s.sent_at);
+        if first > 0 {
+            let _ = writeln!(svg, "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{NO_DATA}\"><title>{}: no sample yet</title></rect>", x(0), x(first) - x(0), escape(&probe.name));
+        }
+        let mut k = 0;
+        while k < samples.len() {
+            let ok = samples[k].ok;
+            let mut j = k;
+            while j + 1 < samples.len() && samples[j + 1].ok == ok {
+                j += 1;
+            }
+            let from = samples[k].sent_at;
+            let to = samples.get(j + 1).map_or(end, |s| s.sent_at);
+            let state = if ok { "passing" } else { "failing" };
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {state} {} to {} ({} sample(s); {})</title></rect>",
+                x(from),
+                (x(to) - x(from)).max(0.5),
+                if ok { PASS } else { FAIL },
+                escape(&probe.name),
+                t(from),
+                t(to),
+                j - k + 1,
+                escape(&samples[k].observed)
+            );
+            k = j + 1;
+        }
+    }
+
+    // Deadlines and recovery points, numbered by expectation.
+    for (n, e) in result.expectations.iter().enumerate() {
+        let number = n + 1;
+        let rows: Vec<usize> = ctx.scenario.steady_state.iter().enumerate().filter(|(_, p)| e.probes.contains(&p.name)).map(|(i, _)| i).collect();
+        let (Some(first_row), Some(last_row)) = (rows.first(), rows.last()) else { continue };
+        let (y1, y2) = (lane_y(*first_row) - 3.0, lane_y(*last_row) + lane + 3.0);
+        if e.deadline <= end {
+            let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#5b2a86\" stroke-width=\"2\" stroke-dasharray=\"5 3\"><title>deadline {number}: {3} at {4}</title></line>", x(e.deadline), y1, y2, escape(&e.name), t(e.deadline));
+            let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"small\">deadline {number}</text>", x(e.deadline) + 3.0, y1 + 10.0);
+        }
+        if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
+            for row in &rows {
+                let (cx, cy) = (x(at), lane_y(*row) + lane / 2.0);
+                let _ = writeln!(svg, "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"#ffffff\" stroke=\"#1d2329\" stroke-width=\"2\"><title>recovery {number}: {} at {}</title></polygon>", cx, cy - 8.0, cx + 8.0, cy, cx, cy + 8.0, cx - 8.0, cy, escape(&e.name), t(at));
+                let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{number}</text>", cx, cy + 3.5);
+            }
+        }
+    }
+    let _ = writeln!(svg, "</svg>");
+
+    let mut html = String::from("<figure>\n");
+    html.push_str(&svg);
+    let _ = writeln!(
+        html,
+        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span></figcaption>"
+    );
+    if !result.expectations.is_empty() {
+        html.push_str("<ol>\n");
+        for e in &result.expectations {
+            let deadline_note = if e.deadline > end { format!(" (deadline {} is after the end of the run)", t(e.deadline)) } else { String::new() };
+            let _ = writeln!(html, "<li>{}: deadline {}{deadline_note}; {}</li>", escape(&e.name), t(e.deadline), match e.recovered_at.filter(|_| e.impact_start.is_some()) {
+                Some(at) => format!("recovered at {}", t(at)),
+                None if e.impact_start.is_none() => "no impact".to_string(),
+                None => "not recovered".to_string(),
+            });
+        }
+        html.push_str("</ol>\n");
+    }
+    html.push_str("</figure>\n");
+    html
+}
