@@ -94,7 +94,7 @@ mod tests {
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
         let mut h = ProbeHistory::default();
         for (i, c) in pattern.chars().enumerate() {
-            h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new() });
+            h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0 });
         }
         h
     }

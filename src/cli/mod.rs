@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::exit_code;
-use crate::run::clock::{Interrupt, VirtualClock};
+use crate::environment::local::LocalEnvironment;
+use crate::run::clock::{Interrupt, VirtualClock, WallClock};
 use crate::run::journal::Journal;
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
@@ -60,7 +61,8 @@ struct EnvArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
-    /// Where to run: `sim` (the built-in simulated region, the default).
+    /// Where to run: `sim` (the built-in simulated region, the default) or
+    /// `local` (command faults and real http/tcp/dns/command probes on this machine).
     #[arg(long, value_name = "NAME", default_value = "sim")]
     env: String,
     /// A simulator topology (see `gameday sim init`); default: the built-in one.
@@ -125,7 +127,8 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
 }
 
 fn with_runtime(future: impl std::future::Future<Output = u8>) -> u8 {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // Two workers: real-time probes keep their cadence while the loop works.
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime.block_on(future),
         Err(error) => {
             eprintln!("error: could not start the runtime: {error}");
@@ -164,11 +167,58 @@ fn load(path: &Path) -> Result<LoadedScenario, u8> {
     })
 }
 
-fn simulator(args: &EnvArgs, seed: u64) -> Result<SimEnvironment, u8> {
-    if args.env != "sim" {
-        eprintln!("error: unknown environment `{}`\n  = hint: this build runs game days on the built-in simulator: use `--env sim` (the default)", args.env);
-        return Err(exit_code::USAGE);
+/// The environment a command runs against.
+enum Target {
+    Sim(SimEnvironment),
+    Local(LocalEnvironment),
+}
+
+impl Target {
+    fn describe(&self) -> &'static str {
+        match self {
+            Target::Sim(_) => "the simulator",
+            Target::Local(_) => "this machine (local)",
+        }
     }
+}
+
+fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -> Result<Target, u8> {
+    match args.env.as_str() {
+        "sim" => simulator(args, seed).map(Target::Sim),
+        "local" => LocalEnvironment::new(&scenario.steady_state).map(Target::Local).map_err(|error| {
+            eprintln!("error: {error}");
+            exit_code::INVALID_INPUT
+        }),
+        other => {
+            eprintln!("error: unknown environment `{other}`\n  = hint: use `--env sim` (the built-in simulated region, the default) or `--env local` (command faults and real probes on this machine)");
+            Err(exit_code::USAGE)
+        }
+    }
+}
+
+/// Anything but the simulator touches real systems: it needs `--yes`, or the
+/// scenario's name typed at a prompt. Without a terminal and without
+/// `--yes`, it is refused before any side effect.
+fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
+    if matches!(target, Target::Sim(_)) || yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: refusing to run `{scenario}` against {} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)", target.describe());
+        return Err(exit_code::ABORTED_BY_GUARD);
+    }
+    eprint!("This runs `{scenario}` against {}: faults will be injected for real.\nType the scenario name to continue: ", target.describe());
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == scenario {
+        Ok(())
+    } else {
+        eprintln!("error: confirmation did not match `{scenario}`; nothing was done");
+        Err(exit_code::ABORTED_BY_GUARD)
+    }
+}
+
+fn simulator(args: &EnvArgs, seed: u64) -> Result<SimEnvironment, u8> {
     let topology = match &args.topology {
         Some(path) => Topology::load(path),
         None => Topology::default_topology(),
@@ -196,11 +246,15 @@ async fn plan_command(args: &EnvArgs) -> u8 {
         Err(code) => return code,
     };
     let seed = seed_or_random(args.seed);
-    let mut env = match simulator(args, seed) {
-        Ok(env) => env,
+    let mut target = match environment(args, seed, &loaded.scenario) {
+        Ok(target) => target,
         Err(code) => return code,
     };
-    match plan::plan(&mut env, &loaded.scenario, seed, jiff::Timestamp::now()).await {
+    let planned = match &mut target {
+        Target::Sim(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
+        Target::Local(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
+    };
+    match planned {
         Ok(plan) => {
             print!("{}", render_plan(&loaded, &plan, seed));
             match plan.refusal() {
@@ -305,10 +359,13 @@ async fn run_command(args: &RunArgs) -> u8 {
         Err(code) => return code,
     };
     let seed = seed_or_random(args.env.seed);
-    let mut env = match simulator(&args.env, seed) {
-        Ok(env) => env,
+    let mut target = match environment(&args.env, seed, &loaded.scenario) {
+        Ok(target) => target,
         Err(code) => return code,
     };
+    if let Err(code) = confirm(&target, &loaded.scenario.name, args.yes) {
+        return code;
+    }
     let started = jiff::Timestamp::now();
     let run_dir = match create_run_dir(&args.runs_dir, &loaded.scenario.name, started) {
         Ok(dir) => dir,
@@ -331,9 +388,13 @@ async fn run_command(args: &RunArgs) -> u8 {
     let interrupt = Interrupt::new();
     spawn_signal_listener(interrupt.clone());
     let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
-    eprintln!("gameday: running `{}` on the simulator (seed {seed}); run directory {}", loaded.scenario.name, run_dir.display());
-    let runner = Runner::new(&loaded.scenario, &mut env, VirtualClock::default(), progress, journal, RunConfig::new(seed, started), interrupt);
-    let finished = match runner.run().await {
+    eprintln!("gameday: running `{}` on {} (seed {seed}); run directory {}", loaded.scenario.name, target.describe(), run_dir.display());
+    let config = RunConfig::new(seed, started);
+    let finished = match &mut target {
+        Target::Sim(env) => Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run().await,
+        Target::Local(env) => Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run().await,
+    };
+    let finished = match finished {
         Ok(finished) => finished,
         Err(error) => {
             eprintln!("error: {error}");

@@ -5,6 +5,8 @@
 //! reverts faults, and reads state for probes. It never decides policy
 //! (that is `guard`) and never formats output (that is `report`/`cli`).
 
+pub mod local;
+pub mod real_probes;
 pub mod shell;
 pub mod sim;
 
@@ -109,6 +111,13 @@ pub struct Sample {
     pub ok: bool,
     /// What was observed, e.g. `HTTP 502` or `4 in service (want ≥ 6)`.
     pub observed: String,
+    /// How late the sample was sent against its schedule (real time only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lateness_us: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -158,4 +167,11 @@ pub trait Environment {
 
     /// What happened on its own since the last call.
     fn take_observations(&mut self) -> Vec<Observation>;
+
+    /// For real systems: a prober the runner can run on its own tasks, one
+    /// per probe, so a slow probe never delays another. `None` (the
+    /// simulator): the runner samples in its loop on virtual time.
+    fn prober(&self) -> Option<real_probes::RealProber> {
+        None
+    }
 }

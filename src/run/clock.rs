@@ -43,6 +43,10 @@ pub trait Clock {
     fn now(&self) -> Millis;
     /// Returns at `at`, or earlier when interrupted.
     async fn sleep_until(&mut self, at: Millis, interrupt: &Interrupt);
+    /// The monotonic instant of time zero, for clocks that follow real time.
+    fn origin(&self) -> Option<tokio::time::Instant> {
+        None
+    }
 }
 
 /// Virtual time: `sleep_until` jumps there.
@@ -74,6 +78,9 @@ impl WallClock {
 impl Clock for WallClock {
     fn now(&self) -> Millis {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+    fn origin(&self) -> Option<tokio::time::Instant> {
+        Some(self.origin)
     }
     async fn sleep_until(&mut self, at: Millis, interrupt: &Interrupt) {
         let deadline = self.origin + std::time::Duration::from_millis(at);

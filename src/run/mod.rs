@@ -10,6 +10,7 @@ pub mod clock;
 pub mod journal;
 pub mod metrics;
 pub mod plan;
+pub mod realtime;
 pub mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -312,9 +313,16 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let probe = &self.scenario.steady_state[index];
         let sample = self.env.sample(probe, self.clock.now()).await;
         let ok = sample.ok;
-        self.histories.entry(probe.name.clone()).or_default().push(sample.clone());
-        self.log(Event::Sample(sample), false)?;
+        self.ingest(sample)?;
         Ok(ok)
+    }
+
+    fn ingest(&mut self, sample: crate::environment::Sample) -> Result<(), RunError> {
+        self.histories.entry(sample.probe.clone()).or_default().push(sample.clone());
+        let record = Record { t: sample.sent_at, wall: self.wall(sample.sent_at), event: Event::Sample(sample) };
+        self.observer.record(&record);
+        self.journal.append(record, false)?;
+        Ok(())
     }
 
     async fn poll_alarms(&mut self, names: &[String]) -> Result<(), RunError> {
@@ -549,6 +557,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let mut next_alarm_poll = t0 + self.config.alarm_poll;
         let max_end = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis());
         let mut outcome: Option<Outcome> = None;
+        // Real systems are probed on their own tasks; the simulator in this loop.
+        let mut realtime = match (self.env.prober(), self.clock.origin()) {
+            (Some(prober), Some(origin)) => Some(realtime::RealtimeProbes::start(prober, origin, t0, &self.scenario.steady_state)),
+            _ => None,
+        };
 
         loop {
             let now = self.clock.now();
@@ -587,7 +600,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 break;
             }
             // Probes on their cadence; a missed tick is skipped, not bunched.
-            for index in 0..next_sample.len() {
+            if let Some(live) = realtime.as_mut() {
+                while let Ok(sample) = live.samples.try_recv() {
+                    self.ingest(sample)?;
+                }
+            }
+            for index in (0..next_sample.len()).filter(|_| realtime.is_none()) {
                 if next_sample[index] <= now {
                     self.sample_probe(index).await?;
                     let interval = self.scenario.steady_state[index].interval.as_millis().max(1);
@@ -621,7 +639,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 break;
             }
             // Sleep until the next thing due.
-            let mut next = next_sample.iter().copied().min().unwrap_or(now + 1_000).min(next_alarm_poll);
+            let mut next = if realtime.is_some() { next_alarm_poll } else { next_sample.iter().copied().min().unwrap_or(now + 1_000).min(next_alarm_poll) };
             for (index, fault) in self.faults.iter().enumerate() {
                 match fault.state {
                     FaultState::Waiting => next = next.min(self.start_time(index, t0).unwrap_or(next)),
@@ -637,13 +655,31 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if let Some(limit) = max_end {
                 next = next.min(limit);
             }
-            self.clock.sleep_until(next.max(now + 1), &self.interrupt).await;
+            let wake = next.max(now + 1);
+            match realtime.as_mut() {
+                // A sample wakes the loop at once: stop conditions act within one tick.
+                Some(live) => {
+                    let received = tokio::select! {
+                        () = self.clock.sleep_until(wake, &self.interrupt) => None,
+                        Some(sample) = live.samples.recv() => Some(sample),
+                    };
+                    if let Some(sample) = received {
+                        self.ingest(sample)?;
+                    }
+                }
+                None => self.clock.sleep_until(wake, &self.interrupt).await,
+            }
         }
 
         // 4. Whatever happened, nothing stays injected.
         self.phase = "reverting";
         self.tick();
         let failures = self.revert_all().await?;
+        if let Some(mut live) = realtime.take() {
+            while let Ok(sample) = live.samples.try_recv() {
+                self.ingest(sample)?;
+            }
+        }
         self.drain_observations()?;
         if !failures.is_empty() {
             let faults = failures.iter().map(|(f, _)| f.clone()).collect();

@@ -271,6 +271,9 @@ pub enum ProbeCheck {
         /// A slower answer fails.
         #[serde(default)]
         max_latency: Option<Duration>,
+        /// PEM file of extra certificate authorities to trust for `https` (a private CA).
+        #[serde(default)]
+        ca_file: Option<String>,
     },
     /// A TCP connection.
     Tcp {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `gameday` binary on the built-in simulator.
 //! All CLI tests compile into this one binary (one link, one build).
 
+mod local;
 mod plan;
 mod run;
 mod schema;

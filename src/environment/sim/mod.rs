@@ -299,7 +299,7 @@ impl Environment for SimEnvironment {
                 world.set_region_down(r, true);
             }
             Effect::Command { inject, .. } => {
-                shell::run(inject)?;
+                shell::run(inject).await?;
             }
         }
         self.active.push(effect.clone());
@@ -328,7 +328,7 @@ impl Environment for SimEnvironment {
             Effect::StopInstances { ids } => start_all(world, ids, &mut outcome),
             Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => {}
             Effect::ZonePower { zone, ids, groups } => {
-                if let Some(z) = world.zone_index(zone).filter(|z| world.remove_launch_failure(*z, groups)) {
+                if world.zone_index(zone).is_some_and(|z| world.remove_launch_failure(z, groups)) {
                     outcome.restored.push(format!("launches in {zone}"));
                 }
                 start_all(world, ids, &mut outcome);
@@ -361,7 +361,7 @@ impl Environment for SimEnvironment {
                 }
             }
             Effect::Command { revert, .. } => {
-                shell::run(revert)?;
+                shell::run(revert).await?;
                 outcome.restored.push(format!("`{revert}`"));
             }
         }
@@ -377,7 +377,7 @@ impl Environment for SimEnvironment {
         };
         let mut rng = SeededRng::stream(self.seed, &probe.name, index);
         let timeout_ms = probe.timeout.as_millis();
-        let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed };
+        let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0 };
         match &probe.check {
             ProbeCheck::Http { url, status, body_contains, body_matches, max_latency, .. } => {
                 let host = host_of(url);

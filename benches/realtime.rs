@@ -1,0 +1,240 @@
+//! `cargo bench --bench realtime`: how precise the wall-clock runner is.
+//! Prints figures for docs/performance.md; asserts nothing about time.
+//!
+//! 1. Recovery-time accuracy: a local HTTP server is down for 1 s, 5 s and
+//!    30 s (20 trials each, run side by side); reported time to recover
+//!    against the truth (when the revert brought it back).
+//! 2. Abort latency: a probe-based stop condition trips; time until the
+//!    revert command starts.
+//! 3. Scheduling drift: 500 HTTP probes every 100 ms for 60 s.
+//! 4. Start-up: the binary's start plus `validate` of 100 scenarios.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use gameday::environment::local::LocalEnvironment;
+use gameday::run::clock::{Interrupt, WallClock};
+use gameday::run::journal::{Event, Journal};
+use gameday::run::{Finished, RunConfig, Runner, Silent};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An HTTP server on 127.0.0.1 that answers 503 while `down_flag` exists.
+async fn serve(down_flag: PathBuf) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let flag = down_flag.clone();
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 1024];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let response: &[u8] = if flag.exists() { b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown" } else { b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok" };
+                let _ = socket.write_all(response).await;
+            });
+        }
+    });
+    port
+}
+
+fn run_local(yaml: &str) -> Finished {
+    let scenario = gameday::scenario::parse_str(yaml, None).expect("valid bench scenario");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let mut env = LocalEnvironment::new(&scenario.steady_state).expect("environment");
+        let runner = Runner::new(&scenario, &mut env, WallClock::start(), Silent, Journal::in_memory(), RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new());
+        runner.run().await.expect("run")
+    })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn cpu_seconds() -> f64 {
+    // utime + stime of this process, in clock ticks (100 per second on Linux).
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect::<Vec<_>>()))
+        .map_or(f64::NAN, |f| (f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0)) / 100.0)
+}
+
+/// One recovery trial: down for `down`, probes every 100 ms. Returns the
+/// reported time to recover minus the true one, in ms.
+fn recovery_trial(dir: &Path, down: Duration) -> f64 {
+    let flag = dir.join("down");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let port = runtime.block_on(serve(flag.clone()));
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: accuracy\nsteady_state:\n  - {{ name: web, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms, healthy_after: 1 }}\nfaults:\n  - {{ name: down, kind: command, inject: \"touch {f}\", revert: \"rm {f}\", duration: {ms}ms }}\nexpected_recoveries:\n  - {{ name: back, probes: [web], recovers_within: 2m }}\n",
+        f = flag.display(),
+        ms = down.as_millis()
+    );
+    let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
+    let finished = run_local(&yaml);
+    let reverted_at = finished.journal.records().iter().find(|r| matches!(r.event, Event::FaultReverted { .. })).map(|r| r.t).expect("reverted");
+    let recovered_at = finished.result.expectations[0].recovered_at.expect("recovered");
+    recovered_at as f64 - reverted_at as f64
+}
+
+fn accuracy() {
+    println!("1. Recovery-time accuracy (probe interval 100 ms; target: |error| ≤ interval + 10 ms = 110 ms in every trial)");
+    for seconds in [1u64, 5, 30] {
+        let trials: Vec<_> = (0..20)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    recovery_trial(dir.path(), Duration::from_secs(seconds))
+                })
+            })
+            .collect();
+        let mut errors: Vec<f64> = trials.into_iter().map(|t| t.join().expect("trial")).collect();
+        errors.sort_by(f64::total_cmp);
+        let worst = errors.iter().map(|e| e.abs()).fold(0.0, f64::max);
+        let within = errors.iter().filter(|e| e.abs() <= 110.0).count();
+        println!(
+            "   down {seconds:>2} s: error min {:+.0} ms, median {:+.0} ms, max {:+.0} ms; worst |error| {worst:.0} ms; {within}/20 within 110 ms",
+            errors[0],
+            percentile(&errors, 50.0),
+            errors[errors.len() - 1]
+        );
+    }
+}
+
+fn abort_latency() {
+    println!("2. Abort latency (probes every 100 ms; stop condition: failing for 0 s; target p99 < 50 ms)");
+    let mut latencies = Vec::new();
+    for batch in 0..5 {
+        let handles: Vec<_> = (0..10)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    let flag = dir.path().join("down");
+                    let stamp = dir.path().join("revert-started");
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    let port = runtime.block_on(serve(flag.clone()));
+                    let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
+                    let yaml = format!(
+                        "apiVersion: gameday/v1\nname: abort-{batch}-{i}\nguards:\n  stop_conditions:\n    - {{ probe: web, failing_for: 0s }}\nsteady_state:\n  - {{ name: web, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms }}\nfaults:\n  - {{ name: down, kind: command, inject: \"touch {f}\", revert: \"date +%s%N > {s}; rm {f}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: back, probes: [web], recovers_within: 2m }}\n",
+                        f = flag.display(),
+                        s = stamp.display()
+                    );
+                    let started = jiff::Timestamp::now();
+                    let finished = run_local(&yaml);
+                    let records = finished.journal.records();
+                    let trip = records.iter().position(|r| matches!(r.event, Event::StopConditionTripped { .. })).expect("tripped");
+                    // The sample that tripped it: the last failing sample before the trip.
+                    let sample = records[..trip].iter().rev().find_map(|r| match &r.event {
+                        Event::Sample(s) if !s.ok => Some(s.clone()),
+                        _ => None,
+                    });
+                    let sample = sample.expect("a failing sample");
+                    let answered_ns = started.as_nanosecond() + i128::from(sample.sent_at + sample.latency_ms) * 1_000_000;
+                    let revert_ns: i128 = std::fs::read_to_string(&stamp).expect("stamp").trim().parse().expect("nanoseconds");
+                    (revert_ns - answered_ns) as f64 / 1e6
+                })
+            })
+            .collect();
+        latencies.extend(handles.into_iter().map(|h| h.join().expect("trial")));
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "   {} trials: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms (from the failing answer, at ms resolution, to the revert command's first instruction)",
+        latencies.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 90.0),
+        percentile(&latencies, 99.0),
+        latencies[latencies.len() - 1]
+    );
+}
+
+fn drift() {
+    let probes = 500;
+    let seconds = 60;
+    println!("3. Scheduling drift ({probes} HTTP probes every 100 ms for {seconds} s against one local server; target p99 lateness < 5 ms)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flag = dir.path().join("never");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let port = runtime.block_on(serve(flag));
+    let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
+    let mut yaml = String::from("apiVersion: gameday/v1\nname: drift\nsteady_state:\n");
+    for i in 0..probes {
+        yaml.push_str(&format!("  - {{ name: p{i}, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms }}\n"));
+    }
+    yaml.push_str(&format!("faults:\n  - {{ name: idle, kind: command, inject: \"true\", revert: \"true\", duration: {seconds}s }}\nexpected_recoveries:\n  - {{ name: steady, probes: [p0], recovers_within: {seconds}s }}\n"));
+    let cpu_before = cpu_seconds();
+    let wall = Instant::now();
+    let finished = run_local(&yaml);
+    let elapsed = wall.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let mut lateness: Vec<f64> = finished.journal.records().iter().filter_map(|r| match &r.event {
+        Event::Sample(s) if s.lateness_us > 0 || s.sent_at > 0 => Some(s.lateness_us as f64 / 1000.0),
+        _ => None,
+    }).collect();
+    let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
+    lateness.sort_by(f64::total_cmp);
+    println!(
+        "   {} samples ({failed} failed): lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {cpu:.1} s over {elapsed:.1} s wall ({:.0}% of one core, server and journal included)",
+        lateness.len(),
+        percentile(&lateness, 50.0),
+        percentile(&lateness, 99.0),
+        lateness.last().copied().unwrap_or(f64::NAN),
+        100.0 * cpu / elapsed
+    );
+}
+
+fn startup() {
+    println!("4. Start-up: `gameday validate` of 100 scenarios, as a process (10 runs)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let examples: Vec<String> = std::fs::read_dir("scenarios").expect("run from the repository root").filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).map(|p| std::fs::read_to_string(p).expect("readable")).collect();
+    let mut files = Vec::new();
+    for i in 0..100 {
+        let text = examples[i % examples.len()].lines().filter(|l| !l.starts_with("runbook:")).collect::<Vec<_>>().join("\n");
+        let path = dir.path().join(format!("s{i}.yaml"));
+        std::fs::write(&path, text).expect("write");
+        files.push(path);
+    }
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let started = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_gameday")).arg("validate").args(&files).stdout(std::process::Stdio::null()).status().expect("runs");
+        assert!(status.success());
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let started = Instant::now();
+    for _ in 0..10 {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gameday")).arg("--version").stdout(std::process::Stdio::null()).status().expect("runs");
+    }
+    let bare = started.elapsed().as_secs_f64() * 100.0;
+    times.sort_by(f64::total_cmp);
+    println!("   validate 100 files: median {:.1} ms (min {:.1}, max {:.1}); `gameday --version` alone: {bare:.1} ms", percentile(&times, 50.0), times[0], times[9]);
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let only = std::env::var("GAMEDAY_BENCH").unwrap_or_default();
+    println!("gameday real-time benchmark ({} build, {} CPUs)", if cfg!(debug_assertions) { "debug" } else { "release" }, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    if only.is_empty() || only.contains("startup") {
+        startup();
+    }
+    if only.is_empty() || only.contains("abort") {
+        abort_latency();
+    }
+    if only.is_empty() || only.contains("accuracy") {
+        accuracy();
+    }
+    if only.is_empty() || only.contains("drift") {
+        drift();
+    }
+}

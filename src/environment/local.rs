@@ -1,0 +1,91 @@
+//! The `local` environment: no cloud. Faults are `command` faults (inject and
+//! revert shell commands) and probes are real `http`, `tcp`, `dns` and
+//! `command` checks, so a team can game-day systemd services, processes or
+//! hosts reachable from this machine. Runs on the wall clock.
+
+use crate::environment::real_probes::RealProber;
+use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
+use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck};
+
+pub struct LocalEnvironment {
+    prober: RealProber,
+}
+
+impl LocalEnvironment {
+    /// Prepares the probes' TLS trust (reading any `ca_file`).
+    pub fn new(probes: &[Probe]) -> Result<Self, EnvError> {
+        Ok(LocalEnvironment { prober: RealProber::new(probes).map_err(EnvError::Failed)? })
+    }
+}
+
+impl Environment for LocalEnvironment {
+    fn identity(&self) -> Identity {
+        Identity { environment: "local".into(), account: "local".into(), regions: Vec::new(), simulated: false }
+    }
+
+    fn supports_probe(&self, probe: &Probe) -> Result<(), EnvError> {
+        match &probe.check {
+            ProbeCheck::Http { .. } | ProbeCheck::Tcp { .. } | ProbeCheck::Dns { .. } | ProbeCheck::Command { .. } => Ok(()),
+            other => Err(EnvError::Unsupported(format!(
+                "probe `{}` is an `{}` probe, which reads AWS; the local environment has no AWS: use `http`, `tcp`, `dns` or `command` probes here, or run on the simulator",
+                probe.name,
+                other.kind_name()
+            ))),
+        }
+    }
+
+    async fn reach(&mut self, fault: &Fault) -> Result<Reach, EnvError> {
+        match &fault.action {
+            FaultAction::Command { inject, .. } => Ok(Reach { other_resources: vec![format!("shell on this machine: `{inject}`")], ..Reach::default() }),
+            other => Err(EnvError::Unsupported(format!(
+                "fault `{}` is `{}`, which needs AWS; the local environment makes `command` faults only",
+                fault.name,
+                other.kind_name()
+            ))),
+        }
+    }
+
+    fn prepare(&self, fault: &Fault, _chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
+        match &fault.action {
+            FaultAction::Command { inject, revert } => Ok(Effect::Command { inject: inject.clone(), revert: revert.clone() }),
+            other => Err(EnvError::Unsupported(format!("`{}` faults need AWS", other.kind_name()))),
+        }
+    }
+
+    async fn apply(&mut self, effect: &Effect, _now: Millis) -> Result<(), EnvError> {
+        match effect {
+            Effect::Command { inject, .. } => shell::run(inject).await.map(|_| ()),
+            other => Err(EnvError::Unsupported(format!("the local environment cannot apply {other:?}"))),
+        }
+    }
+
+    async fn revert(&mut self, effect: &Effect, _now: Millis) -> Result<RevertOutcome, EnvError> {
+        match effect {
+            Effect::Command { revert, .. } => {
+                shell::run(revert).await?;
+                Ok(RevertOutcome { restored: vec![format!("`{revert}`")], skipped: Vec::new() })
+            }
+            other => Err(EnvError::Unsupported(format!("the local environment cannot revert {other:?}"))),
+        }
+    }
+
+    async fn sample(&mut self, probe: &Probe, now: Millis) -> Sample {
+        self.prober.sample(probe, now).await
+    }
+
+    async fn alarm_states(&mut self, _names: &[String], _now: Millis) -> Vec<(String, AlarmState)> {
+        Vec::new()
+    }
+
+    fn check_alarm_exists(&self, name: &str) -> Result<(), EnvError> {
+        Err(EnvError::Unsupported(format!("alarm `{name}` is a CloudWatch alarm; the local environment has none: use a probe-based stop condition")))
+    }
+
+    fn take_observations(&mut self) -> Vec<Observation> {
+        Vec::new()
+    }
+
+    fn prober(&self) -> Option<RealProber> {
+        Some(self.prober.clone())
+    }
+}

@@ -1,0 +1,379 @@
+//! Probes against real systems: HTTP(S), TCP, DNS and shell commands, on
+//! the wall clock. Every sample is a fresh connection (no pooling), which is
+//! what a new client experiences, and is bounded by the probe's timeout.
+//!
+//! The HTTP client is deliberately small: HTTP/1.1 with `Connection: close`,
+//! reading the status, headers and up to 1 MiB of body; enough to judge a
+//! health endpoint without a general-purpose client's weight.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{Instant, timeout};
+
+use crate::environment::{Millis, Sample};
+use crate::scenario::{DnsRecordType, Probe, ProbeCheck, StatusExpectation};
+
+const MAX_BODY: usize = 1 << 20;
+
+/// Runs real probes; cheap to clone into one task per probe.
+#[derive(Clone)]
+pub struct RealProber {
+    tls: Arc<rustls::ClientConfig>,
+    /// Extra trust per `ca_file`, built once.
+    private_tls: Arc<BTreeMap<String, Arc<rustls::ClientConfig>>>,
+}
+
+/// What one check observed: verdict and a short description.
+struct Verdict {
+    ok: bool,
+    observed: String,
+}
+
+impl RealProber {
+    /// Trusts the Mozilla root store, plus the CA files named by `probes`.
+    pub fn new(probes: &[Probe]) -> Result<Self, String> {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let tls = Arc::new(client_config(roots.clone())?);
+        let mut private = BTreeMap::new();
+        for probe in probes {
+            if let ProbeCheck::Http { ca_file: Some(path), .. } = &probe.check {
+                let mut store = roots.clone();
+                use rustls::pki_types::pem::PemObject;
+                let certs = rustls::pki_types::CertificateDer::pem_file_iter(path).map_err(|e| format!("probe `{}`: cannot read ca_file {path}: {e}", probe.name))?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| format!("probe `{}`: bad certificate in {path}: {e}", probe.name))?;
+                    store.add(cert).map_err(|e| format!("probe `{}`: unusable certificate in {path}: {e}", probe.name))?;
+                }
+                private.insert(path.clone(), Arc::new(client_config(store)?));
+            }
+        }
+        Ok(RealProber { tls, private_tls: Arc::new(private) })
+    }
+
+    /// Takes one sample; `sent_at` is the run clock when it was sent.
+    pub async fn sample(&self, probe: &Probe, sent_at: Millis) -> Sample {
+        let started = Instant::now();
+        let limit = probe.timeout.std();
+        let verdict = match timeout(limit, self.check(probe)).await {
+            Ok(verdict) => verdict,
+            Err(_) => Verdict { ok: false, observed: format!("timed out after {}", probe.timeout) },
+        };
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Sample { probe: probe.name.clone(), sent_at, latency_ms, ok: verdict.ok, observed: verdict.observed, lateness_us: 0 }
+    }
+
+    async fn check(&self, probe: &Probe) -> Verdict {
+        let started = Instant::now();
+        match &probe.check {
+            ProbeCheck::Http { url, method, headers, status, body_contains, body_matches, max_latency, ca_file } => {
+                let tls = ca_file.as_ref().and_then(|f| self.private_tls.get(f)).unwrap_or(&self.tls).clone();
+                match http_request(url, method, headers, tls).await {
+                    Err(error) => Verdict { ok: false, observed: error },
+                    Ok((code, body)) => {
+                        let latency = started.elapsed();
+                        let (low, high) = status.as_ref().and_then(StatusExpectation::bounds).unwrap_or((200, 399));
+                        let mut problems = Vec::new();
+                        if !(low..=high).contains(&code) {
+                            problems.push(format!("status {code}"));
+                        }
+                        if body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
+                            problems.push("body lacks the expected text".into());
+                        }
+                        if body_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_some_and(|re| !re.is_match(&body)) {
+                            problems.push("body does not match".into());
+                        }
+                        if max_latency.is_some_and(|max| latency > max.std()) {
+                            problems.push(format!("slow: {}ms", latency.as_millis()));
+                        }
+                        let head = format!("HTTP {code} in {}ms", latency.as_millis());
+                        if problems.is_empty() { Verdict { ok: true, observed: head } } else { Verdict { ok: false, observed: format!("{head} ({})", problems.join(", ")) } }
+                    }
+                }
+            }
+            ProbeCheck::Tcp { host, port, max_latency } => match TcpStream::connect((host.as_str(), *port)).await {
+                Ok(_) => {
+                    let latency = started.elapsed();
+                    let ok = max_latency.is_none_or(|max| latency <= max.std());
+                    Verdict { ok, observed: format!("connected in {}ms", latency.as_millis()) }
+                }
+                Err(error) => Verdict { ok: false, observed: format!("connect to {host}:{port} failed: {error}") },
+            },
+            ProbeCheck::Dns { query, record_type, expect, nameserver } => match dns_lookup(query, *record_type, nameserver.as_deref()).await {
+                Ok(answers) => {
+                    let missing: Vec<&String> = expect.iter().filter(|e| !answers.iter().any(|a| a.trim_end_matches('.').eq_ignore_ascii_case(e.trim_end_matches('.')))).collect();
+                    let shown = if answers.is_empty() { "no answer".to_string() } else { format!("{record_type:?} {}", answers.join(", ")) };
+                    Verdict { ok: missing.is_empty() && (!answers.is_empty() || expect.is_empty()), observed: shown }
+                }
+                Err(error) => Verdict { ok: false, observed: error },
+            },
+            ProbeCheck::Command { run, expect_exit, stdout_matches } => {
+                let output = tokio::process::Command::new("sh").arg("-c").arg(run).kill_on_drop(true).output().await;
+                match output {
+                    Err(error) => Verdict { ok: false, observed: format!("could not start: {error}") },
+                    Ok(output) => {
+                        let code = output.status.code().unwrap_or(-1);
+                        let stdout = String::from_utf8_lossy(&output.stdout);
+                        let matched = stdout_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_none_or(|re| re.is_match(&stdout));
+                        let first_line = stdout.lines().next().unwrap_or("").chars().take(80).collect::<String>();
+                        Verdict { ok: code == *expect_exit && matched, observed: format!("exit {code}{}{}", if first_line.is_empty() { String::new() } else { format!(": {first_line}") }, if matched { "" } else { " (stdout does not match)" }) }
+                    }
+                }
+            }
+            other => Verdict { ok: false, observed: format!("a `{}` probe needs an AWS environment", other.kind_name()) },
+        }
+    }
+}
+
+fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Reads `${env:NAME}` references in header values from the environment.
+pub fn expand_env(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${env:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        match after.find('}') {
+            Some(end) => {
+                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+struct Url<'a> {
+    https: bool,
+    host: &'a str,
+    port: u16,
+    path: &'a str,
+}
+
+fn parse_url(url: &str) -> Result<Url<'_>, String> {
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, port.parse().map_err(|_| format!("bad port in `{url}`"))?),
+        _ => (authority, if https { 443 } else { 80 }),
+    };
+    Ok(Url { https, host: host.trim_start_matches('[').trim_end_matches(']'), port, path })
+}
+
+async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String>, tls: Arc<rustls::ClientConfig>) -> Result<(u16, String), String> {
+    let url = parse_url(url)?;
+    let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
+    let _ = tcp.set_nodelay(true);
+    let mut request = format!("{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gameday/{}\r\nAccept: */*\r\nConnection: close\r\n", url.path, url.host, env!("CARGO_PKG_VERSION"));
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {}\r\n", expand_env(value)));
+    }
+    request.push_str("\r\n");
+    if url.https {
+        let name = rustls::pki_types::ServerName::try_from(url.host.to_string()).map_err(|e| format!("bad host name {}: {e}", url.host))?;
+        let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| format!("TLS handshake with {} failed: {e}", url.host))?;
+        exchange(stream, &request).await
+    } else {
+        exchange(tcp, &request).await
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> Result<(u16, String), String> {
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("sending the request failed: {e}"))?;
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) => break,
+            Ok(n) => {
+                response.extend_from_slice(&buffer[..n]);
+                if response.len() > MAX_BODY {
+                    break;
+                }
+            }
+            // A server that closes without TLS close_notify still sent a full answer.
+            Err(_) if !response.is_empty() => break,
+            Err(e) => return Err(format!("reading the response failed: {e}")),
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    let status_line = text.lines().next().ok_or("empty response")?;
+    let code: u16 = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("not an HTTP response: `{}`", status_line.chars().take(60).collect::<String>()))?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_string();
+    Ok((code, body))
+}
+
+/// One DNS query over UDP (RFC 1035) to `nameserver` (or the first
+/// `nameserver` of /etc/resolv.conf), returning the answers of the asked type.
+pub async fn dns_lookup(name: &str, record_type: DnsRecordType, nameserver: Option<&str>) -> Result<Vec<String>, String> {
+    let server = match nameserver {
+        Some(server) => server.to_string(),
+        None => std::fs::read_to_string("/etc/resolv.conf")
+            .ok()
+            .and_then(|text| text.lines().find_map(|l| l.trim().strip_prefix("nameserver").map(|s| s.trim().to_string())))
+            .ok_or("no nameserver: set `nameserver` on the probe")?,
+    };
+    let address: SocketAddr = if let Ok(address) = server.parse() {
+        address
+    } else {
+        format!("{server}:53").parse().or_else(|_| format!("[{server}]:53").parse()).map_err(|_| format!("bad nameserver `{server}`"))?
+    };
+    let qtype: u16 = match record_type {
+        DnsRecordType::A => 1,
+        DnsRecordType::CNAME => 5,
+        DnsRecordType::TXT => 16,
+        DnsRecordType::AAAA => 28,
+    };
+    let id: u16 = (Instant::now().elapsed().subsec_nanos() as u16) ^ 0x5a5a;
+    let mut query = vec![(id >> 8) as u8, id as u8, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.trim_end_matches('.').split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("`{name}` is not a DNS name"));
+        }
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, (qtype >> 8) as u8, qtype as u8, 0, 1]);
+    let bind: SocketAddr = if address.is_ipv4() { "0.0.0.0:0".parse().unwrap_or(address) } else { "[::]:0".parse().unwrap_or(address) };
+    let socket = UdpSocket::bind(bind).await.map_err(|e| format!("DNS socket: {e}"))?;
+    socket.send_to(&query, address).await.map_err(|e| format!("DNS query to {address} failed: {e}"))?;
+    let mut buffer = [0u8; 4096];
+    loop {
+        let (n, from) = timeout(StdDuration::from_secs(30), socket.recv_from(&mut buffer)).await.map_err(|_| "no DNS answer".to_string())?.map_err(|e| format!("DNS: {e}"))?;
+        if from != address || n < 12 || u16::from_be_bytes([buffer[0], buffer[1]]) != id {
+            continue;
+        }
+        return parse_dns_answer(&buffer[..n], qtype);
+    }
+}
+
+fn parse_dns_answer(message: &[u8], qtype: u16) -> Result<Vec<String>, String> {
+    let rcode = message[3] & 0x0f;
+    match rcode {
+        0 => {}
+        3 => return Err("NXDOMAIN".into()),
+        code => return Err(format!("DNS error (rcode {code})")),
+    }
+    let questions = u16::from_be_bytes([message[4], message[5]]);
+    let answers = u16::from_be_bytes([message[6], message[7]]);
+    let mut at = 12;
+    for _ in 0..questions {
+        at = skip_name(message, at)? + 4;
+    }
+    let mut found = Vec::new();
+    for _ in 0..answers {
+        at = skip_name(message, at)?;
+        let header = message.get(at..at + 10).ok_or("truncated DNS answer")?;
+        let kind = u16::from_be_bytes([header[0], header[1]]);
+        let length = usize::from(u16::from_be_bytes([header[8], header[9]]));
+        let data_at = at + 10;
+        let data = message.get(data_at..data_at + length).ok_or("truncated DNS answer")?;
+        if kind == qtype {
+            found.push(match kind {
+                1 if data.len() == 4 => format!("{}.{}.{}.{}", data[0], data[1], data[2], data[3]),
+                28 if data.len() == 16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(data).map_err(|_| "bad AAAA")?).to_string(),
+                5 => read_name(message, data_at)?,
+                16 => data.get(1..).map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default(),
+                _ => continue,
+            });
+        }
+        at = data_at + length;
+    }
+    Ok(found)
+}
+
+fn skip_name(message: &[u8], mut at: usize) -> Result<usize, String> {
+    loop {
+        let length = *message.get(at).ok_or("truncated DNS name")?;
+        if length & 0xc0 == 0xc0 {
+            return Ok(at + 2);
+        }
+        if length == 0 {
+            return Ok(at + 1);
+        }
+        at += 1 + usize::from(length);
+    }
+}
+
+fn read_name(message: &[u8], mut at: usize) -> Result<String, String> {
+    let mut labels = Vec::new();
+    // Compression pointers may chain; a bound stops a hostile loop.
+    for _ in 0..128 {
+        let length = *message.get(at).ok_or("truncated DNS name")?;
+        if length & 0xc0 == 0xc0 {
+            let low = *message.get(at + 1).ok_or("truncated DNS name")?;
+            at = usize::from(u16::from_be_bytes([length & 0x3f, low]));
+            continue;
+        }
+        if length == 0 {
+            return Ok(labels.join("."));
+        }
+        let label = message.get(at + 1..at + 1 + usize::from(length)).ok_or("truncated DNS name")?;
+        labels.push(String::from_utf8_lossy(label).into_owned());
+        at += 1 + usize::from(length);
+    }
+    Err("DNS name compression loop".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_parts() {
+        let url = parse_url("https://api.example.com/health?x=1").unwrap();
+        assert!(url.https);
+        assert_eq!((url.host, url.port, url.path), ("api.example.com", 443, "/health?x=1"));
+        let url = parse_url("http://127.0.0.1:8080").unwrap();
+        assert_eq!((url.host, url.port, url.path), ("127.0.0.1", 8080, "/"));
+        assert!(parse_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn headers_read_the_environment() {
+        // SAFETY-free: a variable no other test uses.
+        unsafe { std::env::set_var("GAMEDAY_TEST_TOKEN", "s3cret") };
+        assert_eq!(expand_env("Bearer ${env:GAMEDAY_TEST_TOKEN}"), "Bearer s3cret");
+        assert_eq!(expand_env("${env:GAMEDAY_UNSET_VARIABLE}x"), "x");
+        assert_eq!(expand_env("plain ${env:"), "plain ${env:");
+    }
+
+    #[test]
+    fn dns_answers_are_parsed_and_hostile_ones_rejected() {
+        // Answer for api.example.com: CNAME lb.example.com (compressed), then A 192.0.2.7.
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x03api\x07example\x03com\x00\x00\x05\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 5, 2, b'l', b'b', 0xc0, 16]);
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7]);
+        assert_eq!(parse_dns_answer(&m, 5).unwrap(), vec!["lb.example.com".to_string()]);
+        assert_eq!(parse_dns_answer(&m, 1).unwrap(), vec!["192.0.2.7".to_string()]);
+        let mut looped = m.clone();
+        let pointer_at = looped.len() - 4 - 12 - 2;
+        looped[pointer_at] = 0xc0;
+        looped[pointer_at + 1] = u8::try_from(pointer_at).unwrap();
+        assert!(parse_dns_answer(&looped, 5).is_err());
+        assert!(parse_dns_answer(&m[..20], 1).is_err());
+    }
+}

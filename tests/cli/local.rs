@@ -1,0 +1,215 @@
+//! The `local` environment on the wall clock: a real service stopped and
+//! started by command faults, stop conditions, confirmation, and real
+//! HTTP(S), TCP and DNS probes against servers these tests run on 127.0.0.1.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use gameday::environment::real_probes::RealProber;
+use gameday::scenario::Probe;
+
+use crate::{gameday, run_scenario};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_command(port: u16, pid_file: &Path) -> String {
+    format!("python3 -m http.server {port} --bind 127.0.0.1 >/dev/null 2>&1 & echo $! > {}", pid_file.display())
+}
+
+/// A real web service (Python's), stopped by killing it and started again.
+struct Service {
+    port: u16,
+    pid_file: std::path::PathBuf,
+}
+
+impl Service {
+    fn start(dir: &Path) -> Service {
+        let port = free_port();
+        let pid_file = dir.join("service.pid");
+        let status = Command::new("sh").arg("-c").arg(start_command(port, &pid_file)).status().unwrap();
+        assert!(status.success());
+        let service = Service { port, pid_file };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return service;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the test service did not start");
+    }
+
+    fn is_up(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    /// Whether it is listening within a few seconds (a restart takes Python a moment).
+    fn comes_up(&self) -> bool {
+        (0..100).any(|_| {
+            let up = self.is_up();
+            if !up {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            up
+        })
+    }
+
+    fn scenario(&self, extra_guards: &str, duration: &str) -> String {
+        format!(
+            "apiVersion: gameday/v1\nname: local-test\nguards:\n  max_duration: 1m\n{extra_guards}\nsteady_state:\n  - name: service\n    kind: http\n    url: http://127.0.0.1:{port}/\n    interval: 100ms\n    timeout: 90ms\n    healthy_after: 2\n  - name: port\n    kind: tcp\n    host: 127.0.0.1\n    port: {port}\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: stop\n    kind: command\n    inject: kill \"$(cat {pid})\"\n    revert: {start:?}\n    duration: {duration}\nexpected_recoveries:\n  - name: back\n    probes: [service]\n    recovers_within: 20s\n",
+            port = self.port,
+            pid = self.pid_file.display(),
+            start = start_command(self.port, &self.pid_file),
+        )
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = Command::new("sh").arg("-c").arg(format!("kill \"$(cat {})\"", self.pid_file.display())).status();
+    }
+}
+
+#[test]
+fn a_restarted_service_recovers_in_the_measured_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, service.scenario("", "2s")).unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let back = run.expectation("back");
+    let recover = back["time_to_recover"].as_u64().unwrap();
+    // Down for the 2 s fault plus Python's start-up; a sample every 100 ms.
+    // The bound is loose on purpose: precision is measured by the benchmark.
+    assert!((2_000..=5_000).contains(&recover), "recovered after {recover} ms");
+    assert!(back["time_to_detect"].as_u64().unwrap() <= 1_000, "{back}");
+    assert!(service.comes_up(), "the revert started the service again");
+    let samples = run.events("sample");
+    assert!(samples.iter().any(|s| s["ok"] == false && s["observed"].as_str().unwrap().contains("refused")), "failures say why");
+}
+
+#[test]
+fn a_stop_condition_reverts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, service.scenario("  stop_conditions:\n    - probe: service\n      failing_for: 200ms", "30s")).unwrap();
+    let started = std::time::Instant::now();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("aborted by guard stop_conditions: probe `service` failing for 200ms"), "{}", run.output.stdout);
+    assert!(started.elapsed().as_secs() < 20, "the 30 s fault was cut short");
+    assert!(service.comes_up(), "the trip reverted the fault");
+    assert_eq!(run.events("fault_reverted").len(), 1);
+}
+
+#[test]
+fn real_systems_need_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, service.scenario("", "2s")).unwrap();
+    // No --yes, and stdin is not a terminal: refused before anything happens.
+    let output = gameday(&["run", file.to_str().unwrap(), "--env", "local", "--runs-dir", dir.path().join("runs").to_str().unwrap()]);
+    assert_eq!(output.code, 5, "{}", output.stderr);
+    assert!(output.stderr.contains("refusing to run `local-test` against this machine (local) without confirmation"), "{}", output.stderr);
+    assert!(service.is_up());
+    assert!(!dir.path().join("runs").exists(), "not even a run directory");
+}
+
+#[test]
+fn cloud_probes_are_refused_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(&file, "apiVersion: gameday/v1\nname: x\nsteady_state:\n  - name: c\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\nfaults:\n  - name: f\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s\nexpected_recoveries:\n  - name: c\n    probes: [c]\n    recovers_within: 5m\n").unwrap();
+    let output = gameday(&["plan", file.to_str().unwrap(), "--env", "local"]);
+    assert_eq!(output.code, 7);
+    assert!(output.stderr.contains("the local environment has no AWS"), "{}", output.stderr);
+}
+
+fn probe(yaml: &str) -> Probe {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+#[tokio::test]
+async fn a_probe_that_hangs_times_out() {
+    // A server that accepts and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let p = probe(&format!("name: slow\nkind: http\nurl: http://127.0.0.1:{port}/\ninterval: 1s\ntimeout: 200ms\n"));
+    let sample = RealProber::new(std::slice::from_ref(&p)).unwrap().sample(&p, 0).await;
+    assert!(!sample.ok);
+    assert_eq!(sample.observed, "timed out after 200ms");
+    assert!((200..1_000).contains(&sample.latency_ms), "{}", sample.latency_ms);
+}
+
+#[tokio::test]
+async fn https_probes_verify_certificates_and_trust_a_private_ca() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(vec![cert.cert.der().clone()], key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(socket).await {
+                    let mut buffer = [0u8; 1024];
+                    let _ = tls.read(&mut buffer).await;
+                    let _ = tls.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    let url = format!("https://localhost:{port}/health");
+    let trusted = probe(&format!("name: a\nkind: http\nurl: {url}\nbody_contains: ok\nca_file: {}\n", ca.display()));
+    let untrusted = probe(&format!("name: b\nkind: http\nurl: {url}\n"));
+    let prober = RealProber::new(&[trusted.clone(), untrusted.clone()]).unwrap();
+    let ok = prober.sample(&trusted, 0).await;
+    assert!(ok.ok, "{}", ok.observed);
+    let refused = prober.sample(&untrusted, 0).await;
+    assert!(!refused.ok);
+    assert!(refused.observed.contains("TLS handshake with localhost failed"), "{}", refused.observed);
+}
+
+#[tokio::test]
+async fn dns_probes_ask_the_chosen_nameserver() {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let address = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buffer = [0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buffer).await {
+            // Echo the question with one A answer, 192.0.2.44.
+            let mut answer = buffer[..n].to_vec();
+            answer[2] = 0x81;
+            answer[3] = 0x80;
+            answer[7] = 1;
+            answer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 44]);
+            let _ = socket.send_to(&answer, from).await;
+        }
+    });
+    let good = probe(&format!("name: d\nkind: dns\nquery: api.example.com\nexpect: [192.0.2.44]\nnameserver: \"{address}\"\n"));
+    let wrong = probe(&format!("name: e\nkind: dns\nquery: api.example.com\nexpect: [192.0.2.45]\nnameserver: \"{address}\"\n"));
+    let prober = RealProber::new(&[]).unwrap();
+    let sample = prober.sample(&good, 0).await;
+    assert!(sample.ok, "{}", sample.observed);
+    assert_eq!(sample.observed, "A 192.0.2.44");
+    assert!(!prober.sample(&wrong, 0).await.ok);
+}
