@@ -61,7 +61,7 @@ fn expectation(out: &mut String, e: &ExpectationHistory) {
     let shown = e.points.len().min(12);
     let runs: Vec<String> = e.points[e.points.len() - shown..]
         .iter()
-        .map(|p| format!("{} {}{}", day(p.started), p.recovery.map_or("not recovered".into(), fmt_ms), if p.met { " ✔" } else { " ✘" }))
+        .map(|p| format!("{} {}{}", day(p.started), match p.recovery { None => "not recovered".into(), Some(0) => "no impact".into(), Some(v) => fmt_ms(v) }, if p.met { " ✔" } else { " ✘" }))
         .collect();
     let _ = writeln!(out, "    runs{}: {}", if shown < e.points.len() { format!(" (last {shown})") } else { String::new() }, runs.join(", "));
     if measured < TREND_MIN_RUNS {

@@ -3,6 +3,7 @@
 
 mod local;
 mod plan;
+mod report;
 mod run;
 mod schema;
 mod validate;

@@ -1,0 +1,192 @@
+//! The run directory's reports: snapshots of every format, a self-contained
+//! HTML page, rendering again from the journal (keeping what people wrote),
+//! history over several runs, and cadences.
+
+use std::path::Path;
+
+use crate::{Run, gameday, repo, run_scenario};
+
+/// Wall-clock times and run-directory names vary between runs; virtual
+/// times (`T+…`) and everything measured do not.
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?", "[WALL]");
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[DATE]");
+    // Time windows are judged against the wall clock: passed or not depends on when the test runs.
+    settings.add_filter(r"Guards checked before the run: [^|<]*", "Guards checked before the run: [DEPENDS ON THE WALL CLOCK] ");
+    settings.add_filter(r"\d{2}:\d{2} UTC", "[TIME] UTC");
+    settings.add_filter(r"[a-z-]+-\d{8}T\d{6}Z(-\d+)?", "[RUN_DIR]");
+    settings
+}
+
+fn read(run: &Run, name: &str) -> String {
+    std::fs::read_to_string(run.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn az_loss(runs: &Path, seed: &str) -> Run {
+    let run = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", seed], runs);
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    run
+}
+
+#[test]
+fn every_format_is_snapshotted() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = az_loss(runs.path(), "7");
+    settings().bind(|| {
+        insta::assert_snapshot!("az-loss.report.md", read(&run, "report.md"));
+        insta::assert_snapshot!("az-loss.report.html", read(&run, "report.html"));
+        insta::assert_snapshot!("az-loss.junit.xml", read(&run, "junit.xml"));
+        insta::assert_snapshot!("az-loss.result.json", read(&run, "result.json"));
+    });
+    assert_eq!(read(&run, "scenario.yaml"), std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap(), "the run keeps its scenario");
+}
+
+#[test]
+fn a_dr_scenario_reports_its_rto_and_says_rpo_is_not_measured() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_scenario(&repo().join("scenarios/region-failover.yaml"), &["--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    assert!(run.report.contains("## Disaster recovery"));
+    assert!(run.report.contains("| `lose-us-east-1` (region_outage) | API served from us-west-2 within the RTO | 5m00s |"), "{}", run.report);
+    assert!(run.report.contains("**RPO: not measured.**"));
+    assert!(!std::fs::read_to_string(run.dir.join("report.md")).unwrap().is_empty());
+    let other = tempfile::tempdir().unwrap();
+    let az = az_loss(other.path(), "7");
+    assert!(!az.report.contains("## Disaster recovery"), "only DR scenarios have the section");
+}
+
+/// Tags open and close in order; void and self-closing tags stand alone.
+fn assert_well_formed(html: &str) {
+    let tag = regex::Regex::new(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*?)(/?)>").unwrap();
+    let void = ["meta", "br", "hr", "img", "input", "link"];
+    let mut open: Vec<String> = Vec::new();
+    let body = html.trim_start_matches("<!DOCTYPE html>");
+    for caps in tag.captures_iter(body) {
+        let name = caps[2].to_lowercase();
+        if &caps[4] == "/" || void.contains(&name.as_str()) {
+            continue;
+        }
+        if &caps[1] == "/" {
+            assert_eq!(open.pop().as_deref(), Some(name.as_str()), "unbalanced </{name}>");
+        } else {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+    // Every & starts an entity: text is escaped.
+    let amp = regex::Regex::new(r"&(amp|lt|gt|quot|#39);").unwrap();
+    assert!(!amp.replace_all(body, "").contains('&'), "an unescaped &");
+}
+
+#[test]
+fn the_html_is_well_formed_and_self_contained() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = az_loss(runs.path(), "7");
+    let html = read(&run, "report.html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_well_formed(&html);
+    for forbidden in ["<script", "<link", "@import", "url(", "src=", "href="] {
+        assert!(!html.contains(forbidden), "report.html must fetch nothing: found {forbidden}");
+    }
+    // The only addresses are text (the probe's URL) and the SVG namespace, never fetched.
+    let address = regex::Regex::new(r"https?://[^\s<\x22]+").unwrap();
+    let addresses: std::collections::BTreeSet<&str> = address.find_iter(&html).map(|m| m.as_str()).collect();
+    assert_eq!(addresses.into_iter().collect::<Vec<_>>(), ["http://www.w3.org/2000/svg"]);
+    assert!(html.contains("<svg") && html.contains("fault in place"), "the timeline chart is there");
+    // A lane per probe.
+    for probe in ["api", "capacity", "healthy-targets"] {
+        assert!(html.contains(&format!("text-anchor=\"end\">{probe}</text>")), "no lane for {probe}");
+    }
+}
+
+#[test]
+fn report_renders_the_same_files_again_and_keeps_what_people_wrote() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = az_loss(runs.path(), "7");
+    let names = ["report.md", "report.html", "junit.xml", "result.json"];
+    let before: Vec<String> = names.iter().map(|n| read(&run, n)).collect();
+    let dir = run.dir.to_str().unwrap();
+    let again = gameday(&["report", dir]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    for (name, old) in names.iter().zip(&before) {
+        assert_eq!(&read(&run, name), old, "{name} differs when rendered again");
+    }
+    for (format, name) in [("md", "report.md"), ("html", "report.html"), ("junit", "junit.xml"), ("json", "result.json")] {
+        assert_eq!(gameday(&["report", dir, "--format", format]).stdout, read(&run, name), "--format {format}");
+    }
+
+    // People fill in the debrief, one of them with blaming words.
+    let edited = read(&run, "report.md")
+        .replace("_Which alarms, dashboards, automation and runbook steps worked as intended?_\n\n- \n", "- The group replaced capacity in 40 s.\n")
+        .replace("_What did not work as intended: in the system, the signals, the tools or the runbook?_\n\n- \n", "- Human error: the on-call should have checked the dashboard.\n")
+        .replace("| Facilitator | |", "| Facilitator | Ana |");
+    std::fs::write(run.dir.join("report.md"), &edited).unwrap();
+    let again = gameday(&["report", dir]);
+    assert_eq!(again.code, 0);
+    let report = read(&run, "report.md");
+    assert!(report.contains("- The group replaced capacity in 40 s.\n"));
+    assert!(report.contains("| Facilitator | Ana |"));
+    assert!(report.contains("## Blameless check"));
+    assert!(report.contains("“Human error”"), "{report}");
+    assert!(again.stderr.contains("note: ") && again.stderr.contains("“should have” in What went wrong"), "{}", again.stderr);
+    let html = read(&run, "report.html");
+    assert!(html.contains("<li>The group replaced capacity in 40 s.</li>"), "the HTML carries what people wrote");
+    assert_eq!(read(&run, "result.json"), before[3], "people's words never change the measurements");
+    // Rendering once more changes nothing.
+    gameday(&["report", dir]);
+    assert_eq!(read(&run, "report.md"), report);
+}
+
+#[test]
+fn report_needs_a_run_directory() {
+    let out = gameday(&["report", "/nonexistent/run"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: could not read /nonexistent/run/scenario.yaml"), "{}", out.stderr);
+}
+
+#[test]
+fn history_shows_recovery_times_as_distributions() {
+    let runs = tempfile::tempdir().unwrap();
+    for seed in ["1", "2", "3"] {
+        az_loss(runs.path(), seed);
+        // Run directories are named by the second.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let out = gameday(&["history", "az-loss", "--runs-dir", runs.path().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    settings().bind(|| insta::assert_snapshot!("az-loss.history", out.stdout));
+    assert!(out.stdout.contains("az-loss — 3 run(s)"));
+    assert!(out.stdout.contains("n=3  median"));
+    assert!(out.stdout.contains("no trend claimed: 3 run(s), fewer than 5"));
+}
+
+#[test]
+fn due_lists_scenarios_overdue_for_their_cadence() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    for name in ["az-loss", "instance-termination"] {
+        let text = std::fs::read_to_string(repo().join(format!("scenarios/{name}.yaml"))).unwrap().replace("runbook: runbooks/", "# runbook: runbooks/");
+        std::fs::write(scenarios.join(format!("{name}.yaml")), text).unwrap();
+    }
+    let runs = dir.path().join("runs");
+    let (s, r) = (scenarios.to_str().unwrap(), runs.to_str().unwrap());
+    let never = gameday(&["due", "--scenarios", s, "--runs-dir", r]);
+    assert_eq!(never.code, 9, "{}{}", never.stdout, never.stderr);
+    assert!(never.stdout.contains("OVERDUE  az-loss") && never.stdout.contains("never run"), "{}", never.stdout);
+
+    run_scenario(&scenarios.join("az-loss.yaml"), &["--seed", "1"], &runs);
+    run_scenario(&scenarios.join("instance-termination.yaml"), &["--seed", "1"], &runs);
+    let fresh = gameday(&["due", "--scenarios", s, "--runs-dir", r]);
+    assert_eq!(fresh.code, 0, "{}", fresh.stdout);
+    assert!(fresh.stdout.contains("0 of 2 scenario(s) with a cadence overdue"), "{}", fresh.stdout);
+
+    // Ten days on, the weekly scenario is overdue and the monthly one is not.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(240)).to_string();
+    let due = gameday(&["due", "--scenarios", s, "--runs-dir", r, "--at", &later, "--paths"]);
+    assert_eq!(due.code, 9);
+    assert_eq!(due.stdout.trim(), scenarios.join("instance-termination.yaml").to_str().unwrap());
+    let history = gameday(&["history", "--runs-dir", r, "--scenarios", s]);
+    assert!(history.stdout.contains("cadence weekly: next due"), "{}", history.stdout);
+}
