@@ -181,6 +181,17 @@ fn drift() {
         _ => None,
     }).collect();
     let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
+    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for record in finished.journal.records() {
+        if let Event::Sample(s) = &record.event {
+            if !s.ok {
+                *reasons.entry(s.observed.split(" in ").next().unwrap_or("").chars().take(60).collect()).or_default() += 1;
+            }
+        }
+    }
+    if let Some((reason, count)) = reasons.iter().max_by_key(|(_, c)| **c) {
+        println!("   most common failure: {reason} ({count}×)");
+    }
     lateness.sort_by(f64::total_cmp);
     println!(
         "   {} samples ({failed} failed): lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {cpu:.1} s over {elapsed:.1} s wall ({:.0}% of one core, server and journal included)",

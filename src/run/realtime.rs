@@ -19,7 +19,10 @@ pub struct RealtimeProbes {
 }
 
 impl RealtimeProbes {
-    /// Starts every probe; the first samples are due one interval after `start`.
+    /// Starts every probe. Each probe keeps its own phase within its
+    /// interval, derived from its name: hundreds of probes then spread over
+    /// the interval instead of firing in the same instant (a thundering
+    /// herd that delays the last of them and floods the target).
     pub fn start(prober: RealProber, origin: Instant, start: Millis, probes: &[Probe]) -> Self {
         let (sender, samples) = mpsc::unbounded_channel();
         let tasks = probes
@@ -28,7 +31,7 @@ impl RealtimeProbes {
                 let (prober, probe, sender) = (prober.clone(), probe.clone(), sender.clone());
                 tokio::spawn(async move {
                     let interval = probe.interval.std().max(Duration::from_millis(1));
-                    let mut scheduled = origin + Duration::from_millis(start) + interval;
+                    let mut scheduled = origin + Duration::from_millis(start) + phase(&probe.name, interval);
                     loop {
                         tokio::time::sleep_until(scheduled).await;
                         let sent = Instant::now();
@@ -49,6 +52,13 @@ impl RealtimeProbes {
             .collect();
         RealtimeProbes { samples, tasks }
     }
+}
+
+/// A stable offset in `[0, interval)` from the probe's name (FNV-1a).
+fn phase(name: &str, interval: Duration) -> Duration {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let micros = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX).max(1);
+    Duration::from_micros(hash % micros)
 }
 
 impl Drop for RealtimeProbes {
