@@ -12,3 +12,4 @@ pub mod scenario;
 pub mod run;
 pub mod report;
 pub mod cli;
+pub mod project;

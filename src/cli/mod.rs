@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::exit_code;
+use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
+use crate::project::{EnvironmentSpec, Project, ProjectError};
 use crate::run::clock::{Interrupt, VirtualClock, WallClock};
 use crate::run::journal::Journal;
 use crate::run::metrics::fmt_ms;
@@ -61,10 +63,14 @@ struct EnvArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
-    /// Where to run: `sim` (the built-in simulated region, the default) or
-    /// `local` (command faults and real http/tcp/dns/command probes on this machine).
+    /// Where to run: `sim` (the built-in simulated region, the default),
+    /// `local` (command faults and real http/tcp/dns/command probes on this
+    /// machine), or an environment named in the project file (e.g. an AWS account).
     #[arg(long, value_name = "NAME", default_value = "sim")]
     env: String,
+    /// The project file naming environments; default: `gameday.yaml` here, if any.
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
     /// A simulator topology (see `gameday sim init`); default: the built-in one.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
@@ -171,28 +177,54 @@ fn load(path: &Path) -> Result<LoadedScenario, u8> {
 enum Target {
     Sim(SimEnvironment),
     Local(LocalEnvironment),
+    Aws(Box<AwsEnvironment>),
 }
 
 impl Target {
-    fn describe(&self) -> &'static str {
+    fn describe(&self) -> String {
         match self {
-            Target::Sim(_) => "the simulator",
-            Target::Local(_) => "this machine (local)",
+            Target::Sim(_) => "the simulator".into(),
+            Target::Local(_) => "this machine (local)".into(),
+            Target::Aws(env) => {
+                let identity = crate::environment::Environment::identity(env.as_ref());
+                format!("AWS account {} in {} (environment `{}`)", identity.account, env.spec().region, identity.environment)
+            }
         }
     }
 }
 
-fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -> Result<Target, u8> {
-    match args.env.as_str() {
-        "sim" => simulator(args, seed).map(Target::Sim),
-        "local" => LocalEnvironment::new(&scenario.steady_state).map(Target::Local).map_err(|error| {
+/// Resolves `--env` through the project file and connects. For AWS this
+/// checks the caller identity against the environment's account before
+/// anything else is called.
+async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -> Result<Target, u8> {
+    let project = Project::load(args.project.as_deref()).map_err(|error| {
+        eprintln!("error: {error}");
+        match error {
+            ProjectError::Unreadable { .. } => exit_code::UNREADABLE,
+            _ => exit_code::INVALID_INPUT,
+        }
+    })?;
+    let spec = Project::environment(project.as_ref(), &args.env).map_err(|error| {
+        eprintln!("error: {error}\n  = hint: `sim` (the built-in simulated region) and `local` (this machine) always exist; name others in gameday.yaml (docs/aws.md)");
+        exit_code::USAGE
+    })?;
+    match spec {
+        EnvironmentSpec::Sim { topology } => simulator(args.topology.as_deref().or(topology.as_deref()), seed).map(Target::Sim),
+        EnvironmentSpec::Local => LocalEnvironment::new(&scenario.steady_state).map(Target::Local).map_err(|error| {
             eprintln!("error: {error}");
             exit_code::INVALID_INPUT
         }),
-        other => {
-            eprintln!("error: unknown environment `{other}`\n  = hint: use `--env sim` (the built-in simulated region, the default) or `--env local` (command faults and real probes on this machine)");
-            Err(exit_code::USAGE)
-        }
+        EnvironmentSpec::Aws(spec) => match AwsEnvironment::connect(&args.env, &spec, &scenario.steady_state).await {
+            Ok(env) => Ok(Target::Aws(Box::new(env))),
+            Err(error @ crate::environment::EnvError::Refused(_)) => {
+                eprintln!("error: {error}");
+                Err(exit_code::ABORTED_BY_GUARD)
+            }
+            Err(error) => {
+                eprintln!("error: could not connect to environment `{}`: {error}", args.env);
+                Err(exit_code::ENVIRONMENT_ERROR)
+            }
+        },
     }
 }
 
@@ -218,8 +250,8 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
     }
 }
 
-fn simulator(args: &EnvArgs, seed: u64) -> Result<SimEnvironment, u8> {
-    let topology = match &args.topology {
+fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
+    let topology = match topology {
         Some(path) => Topology::load(path),
         None => Topology::default_topology(),
     }
@@ -246,13 +278,14 @@ async fn plan_command(args: &EnvArgs) -> u8 {
         Err(code) => return code,
     };
     let seed = seed_or_random(args.seed);
-    let mut target = match environment(args, seed, &loaded.scenario) {
+    let mut target = match environment(args, seed, &loaded.scenario).await {
         Ok(target) => target,
         Err(code) => return code,
     };
     let planned = match &mut target {
         Target::Sim(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
         Target::Local(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
+        Target::Aws(env) => plan::plan(env.as_mut(), &loaded.scenario, seed, jiff::Timestamp::now()).await,
     };
     match planned {
         Ok(plan) => {
@@ -359,7 +392,7 @@ async fn run_command(args: &RunArgs) -> u8 {
         Err(code) => return code,
     };
     let seed = seed_or_random(args.env.seed);
-    let mut target = match environment(&args.env, seed, &loaded.scenario) {
+    let mut target = match environment(&args.env, seed, &loaded.scenario).await {
         Ok(target) => target,
         Err(code) => return code,
     };
@@ -393,6 +426,7 @@ async fn run_command(args: &RunArgs) -> u8 {
     let finished = match &mut target {
         Target::Sim(env) => Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run().await,
         Target::Local(env) => Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run().await,
+        Target::Aws(env) => Runner::new(&loaded.scenario, env.as_mut(), WallClock::start(), progress, journal, config, interrupt).run().await,
     };
     let finished = match finished {
         Ok(finished) => finished,

@@ -45,7 +45,7 @@ impl Environment for LocalEnvironment {
         }
     }
 
-    fn prepare(&self, fault: &Fault, _chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
+    async fn prepare(&mut self, fault: &Fault, _chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
         match &fault.action {
             FaultAction::Command { inject, revert } => Ok(Effect::Command { inject: inject.clone(), revert: revert.clone() }),
             other => Err(EnvError::Unsupported(format!("`{}` faults need AWS", other.kind_name()))),
@@ -77,7 +77,7 @@ impl Environment for LocalEnvironment {
         Vec::new()
     }
 
-    fn check_alarm_exists(&self, name: &str) -> Result<(), EnvError> {
+    async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
         Err(EnvError::Unsupported(format!("alarm `{name}` is a CloudWatch alarm; the local environment has none: use a probe-based stop condition")))
     }
 

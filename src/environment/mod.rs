@@ -5,6 +5,7 @@
 //! reverts faults, and reads state for probes. It never decides policy
 //! (that is `guard`) and never formats output (that is `report`/`cli`).
 
+pub mod aws;
 pub mod local;
 pub mod real_probes;
 pub mod shell;
@@ -79,12 +80,26 @@ pub enum Effect {
     RebootInstances { ids: Vec<String> },
     /// Power loss in a zone: instances stopped and launches failing there.
     ZonePower { zone: String, ids: Vec<String>, groups: Vec<String> },
-    /// The zone's subnets cut off from the network.
-    ZoneNetwork { zone: String, ids: Vec<String> },
+    /// The zone's subnets cut off from the network (on AWS: a deny-all
+    /// network ACL; `subnets` holds each one's original ACL).
+    ZoneNetwork {
+        zone: String,
+        ids: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subnets: Vec<SubnetAcl>,
+    },
     LaunchFailures { zones: Vec<String>, groups: Vec<String> },
     InvertHealthCheck { health_check: String, record: String },
     RegionDown { region: String },
     Command { inject: String, revert: String },
+}
+
+/// A subnet and the network ACL it was associated with before the fault.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SubnetAcl {
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub original_acl_id: String,
 }
 
 impl Effect {
@@ -146,8 +161,9 @@ pub trait Environment {
     /// Lists what a fault could touch. No side effects.
     async fn reach(&mut self, fault: &Fault) -> Result<Reach, EnvError>;
 
-    /// Describes the change for the chosen targets. No side effects.
-    fn prepare(&self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError>;
+    /// Describes the change for the chosen targets, reading what a revert
+    /// will need (original ACL associations, …). No side effects.
+    async fn prepare(&mut self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError>;
 
     /// Makes the change.
     async fn apply(&mut self, effect: &Effect, now: Millis) -> Result<(), EnvError>;
@@ -163,7 +179,7 @@ pub trait Environment {
 
     /// Fails when an alarm named by a stop condition or expectation does not
     /// exist: a stop condition that can never fire must not look like one.
-    fn check_alarm_exists(&self, name: &str) -> Result<(), EnvError>;
+    async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError>;
 
     /// What happened on its own since the last call.
     fn take_observations(&mut self) -> Vec<Observation>;

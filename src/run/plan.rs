@@ -100,7 +100,7 @@ pub async fn resolve_fault<E: Environment>(env: &mut E, scenario: &Scenario, fau
             ),
         });
     }
-    let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach)?) } else { None };
+    let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach).await?) } else { None };
     Ok((reach, selection, effect))
 }
 
@@ -118,7 +118,7 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
         _ => None,
     });
     for alarm in alarms.chain(scenario.expected_recoveries.iter().flat_map(|e| e.detected_by.iter())) {
-        env.check_alarm_exists(alarm)?;
+        env.check_alarm_exists(alarm).await?;
     }
     let times = schedule(&scenario.faults);
     let mut faults = Vec::new();

@@ -18,7 +18,22 @@ pub use model::*;
 /// The JSON Schema of the scenario format, generated from the Rust types,
 /// as committed in `docs/scenario.schema.json`.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(load::schema()).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(load::schema())).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// The same value with every object's keys in sorted order: the committed
+/// schema must not depend on whether a dependency turned on serde_json's
+/// `preserve_order`.
+fn sorted(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }

@@ -1,7 +1,10 @@
 //! End-to-end tests: the real `gameday` binary on the built-in simulator.
 //! All CLI tests compile into this one binary (one link, one build).
 
+mod aws;
+mod fleet;
 mod local;
+mod moto;
 mod plan;
 mod report;
 mod run;

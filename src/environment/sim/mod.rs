@@ -137,7 +137,9 @@ impl Environment for SimEnvironment {
             ProbeCheck::TargetHealth { target_group, .. } if self.world.target_group_index(target_group).is_none() => {
                 Err(not_found("target group", target_group, self.world.target_groups.iter().map(|t| t.name.clone()).collect()))
             }
-            ProbeCheck::Alarm { alarm, .. } => self.check_alarm_exists(alarm),
+            ProbeCheck::Alarm { alarm, .. } if !self.world.alarms.iter().any(|a| alarm_matches(alarm, &a.spec.name)) => {
+                Err(not_found("CloudWatch alarm", alarm, self.world.alarms.iter().map(|a| a.spec.name.clone()).collect()))
+            }
             ProbeCheck::Route53HealthCheck { health_check, .. } if !self.world.health_checks.iter().any(|h| h.id == *health_check) => {
                 Err(not_found("Route 53 health check", health_check, self.world.health_checks.iter().map(|h| h.id.clone()).collect()))
             }
@@ -225,11 +227,11 @@ impl Environment for SimEnvironment {
         Ok(reach)
     }
 
-    fn prepare(&self, fault: &Fault, chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
+    async fn prepare(&mut self, fault: &Fault, chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
         let ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
         Ok(match &fault.action {
             FaultAction::AzOutage { zone, mode: AzOutageMode::Power, groups, .. } => Effect::ZonePower { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, groups: groups.clone() },
-            FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => Effect::ZoneNetwork { zone: self.world.zones[self.zone(zone)?].name.clone(), ids },
+            FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => Effect::ZoneNetwork { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, subnets: Vec::new() },
             FaultAction::TerminateInstances { .. } => Effect::TerminateInstances { ids },
             FaultAction::StopInstances { .. } => Effect::StopInstances { ids },
             FaultAction::RebootInstances { .. } => Effect::RebootInstances { ids },
@@ -486,7 +488,7 @@ impl Environment for SimEnvironment {
             .collect()
     }
 
-    fn check_alarm_exists(&self, name: &str) -> Result<(), EnvError> {
+    async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
         if self.world.alarms.iter().any(|a| alarm_matches(name, &a.spec.name)) {
             Ok(())
         } else {

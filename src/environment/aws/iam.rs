@@ -1,0 +1,111 @@
+//! The least-privilege IAM policy a scenario needs: `gameday iam-policy`.
+//! Pure: the scenario in, a policy document out. Mutating EC2 calls are
+//! conditioned on the scenario's `require_tags`, so the policy itself
+//! enforces the blast radius even if gameday had a bug.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::scenario::{AzOutageMode, FaultAction, ProbeCheck, Scenario, StopCondition};
+
+/// Whether faults go through FIS (`via: fis`) or are made directly.
+pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
+    let mut reads: BTreeSet<&str> = ["sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"].into();
+    let mut instance_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut other_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut fis = false;
+    for fault in &scenario.faults {
+        let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
+        match (&fault.action, direct) {
+            (FaultAction::DnsFailover { .. }, _) => {
+                reads.extend(["route53:ListHostedZonesByName", "route53:ListResourceRecordSets", "route53:GetHealthCheck"]);
+                other_writes.insert("route53:UpdateHealthCheck");
+            }
+            (FaultAction::Command { .. }, _) => {}
+            (FaultAction::StopInstances { .. } | FaultAction::AzOutage { mode: AzOutageMode::Power, .. }, true) => {
+                instance_writes.extend(["ec2:StopInstances", "ec2:StartInstances"]);
+            }
+            (FaultAction::TerminateInstances { .. }, true) => {
+                instance_writes.insert("ec2:TerminateInstances");
+            }
+            (FaultAction::RebootInstances { .. }, true) => {
+                instance_writes.insert("ec2:RebootInstances");
+            }
+            (FaultAction::AzOutage { mode: AzOutageMode::Network, .. }, true) => {
+                reads.extend(["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"]);
+                other_writes.extend(["ec2:CreateNetworkAcl", "ec2:CreateTags", "ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"]);
+            }
+            _ => fis = true,
+        }
+    }
+    for probe in &scenario.steady_state {
+        match &probe.check {
+            ProbeCheck::TargetHealth { .. } => reads.extend(["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"]),
+            ProbeCheck::Alarm { .. } => {
+                reads.insert("cloudwatch:DescribeAlarms");
+            }
+            ProbeCheck::Route53HealthCheck { .. } => {
+                reads.insert("route53:GetHealthCheckStatus");
+            }
+            _ => {}
+        }
+    }
+    let alarms = scenario.guards.stop_conditions.iter().any(|c| matches!(c, StopCondition::Alarm { .. })) || scenario.expected_recoveries.iter().any(|e| !e.detected_by.is_empty());
+    if alarms {
+        reads.insert("cloudwatch:DescribeAlarms");
+    }
+
+    let mut statements = vec![json!({ "Sid": "GamedayRead", "Effect": "Allow", "Action": reads.into_iter().collect::<Vec<_>>(), "Resource": "*" })];
+    if !instance_writes.is_empty() {
+        let mut statement = json!({
+            "Sid": "GamedayInstanceFaults",
+            "Effect": "Allow",
+            "Action": instance_writes.into_iter().collect::<Vec<_>>(),
+            "Resource": "arn:aws:ec2:*:*:instance/*",
+        });
+        if !scenario.guards.require_tags.is_empty() {
+            let tags: serde_json::Map<String, Value> = scenario.guards.require_tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+            statement["Condition"] = json!({ "StringEquals": tags });
+        }
+        statements.push(statement);
+    }
+    if !other_writes.is_empty() {
+        statements.push(json!({ "Sid": "GamedayNetworkAndDnsFaults", "Effect": "Allow", "Action": other_writes.into_iter().collect::<Vec<_>>(), "Resource": "*" }));
+    }
+    if fis {
+        statements.push(json!({
+            "Sid": "GamedayFis",
+            "Effect": "Allow",
+            "Action": ["fis:CreateExperimentTemplate", "fis:DeleteExperimentTemplate", "fis:GetExperimentTemplate", "fis:ListExperimentTemplates", "fis:StartExperiment", "fis:GetExperiment", "fis:StopExperiment", "fis:ListExperimentResolvedTargets", "fis:GetSafetyLever", "fis:TagResource"],
+            "Resource": "*",
+        }));
+        statements.push(json!({
+            "Sid": "GamedayPassFisRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "*",
+            "Condition": { "StringEquals": { "iam:PassedToService": "fis.amazonaws.com" } },
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_writes_are_conditioned_on_the_required_tags() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/az-loss.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let document = policy(&scenario, false);
+        let statements = document["Statement"].as_array().unwrap();
+        let faults = statements.iter().find(|s| s["Sid"] == "GamedayInstanceFaults").unwrap();
+        assert_eq!(faults["Action"], json!(["ec2:StartInstances", "ec2:StopInstances"]));
+        assert_eq!(faults["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"));
+        let via_fis = policy(&scenario, true);
+        assert!(via_fis["Statement"].as_array().unwrap().iter().any(|s| s["Sid"] == "GamedayFis"));
+    }
+}

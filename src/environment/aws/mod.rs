@@ -1,0 +1,341 @@
+//! Real AWS through the official SDK: targets resolved with pagination,
+//! faults made directly (EC2, network ACLs, Route 53 health checks) or
+//! through AWS Fault Injection Service, probes read from Auto Scaling,
+//! ELBv2, CloudWatch and Route 53.
+//!
+//! Safety: the caller identity is checked against the environment's account
+//! when connecting, before any other call; every mutating call is described
+//! by an [`Effect`] that the runner journals (and syncs) before the call.
+
+pub mod iam;
+mod probes;
+mod resolve;
+
+use std::collections::BTreeMap;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use serde::Serialize;
+
+use crate::environment::real_probes::RealProber;
+use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
+use crate::project::AwsSpec;
+use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck};
+
+/// EC2 takes at most 1,000 instance ids a call.
+pub const MAX_IDS_PER_CALL: usize = 1_000;
+
+/// Tag put on everything gameday creates, so `recover` can find it.
+pub const CREATED_BY_TAG: &str = "gameday:created-by";
+
+/// The SDK clients, made once per run from one shared configuration.
+#[derive(Clone)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub fis: aws_sdk_fis::Client,
+}
+
+impl Clients {
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(config),
+            autoscaling: aws_sdk_autoscaling::Client::new(config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            fis: aws_sdk_fis::Client::new(config),
+        }
+    }
+}
+
+/// Counts of API calls, for the performance figures and for tests that a
+/// refusal made no mutating call.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CallCounts {
+    pub reads: usize,
+    pub pages: usize,
+    pub mutating: usize,
+}
+
+pub struct AwsEnvironment {
+    name: String,
+    spec: AwsSpec,
+    clients: Clients,
+    account: String,
+    prober: RealProber,
+    pub calls: CallCounts,
+    /// AZ name → AZ ID and back, read once.
+    zones: BTreeMap<String, String>,
+}
+
+/// Turns any SDK error into a message that names the call.
+pub(crate) fn sdk_error<E: std::error::Error>(call: &str, error: E) -> EnvError {
+    use std::fmt::Write as _;
+    let mut message = format!("{call} failed: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(message, ": {cause}");
+        source = cause.source();
+    }
+    EnvError::Failed(message)
+}
+
+impl AwsEnvironment {
+    /// Loads credentials from the standard chain (environment, profile, SSO,
+    /// instance role), then checks who we are. Refuses, before any other
+    /// call, when the caller's account is not the environment's.
+    pub async fn connect(name: &str, spec: &AwsSpec, probes: &[Probe]) -> Result<Self, EnvError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(spec.region.clone()))
+            // Throttling and transient errors are retried with exponential backoff and jitter.
+            .retry_config(RetryConfig::standard().with_max_attempts(5));
+        if let Some(profile) = &spec.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &spec.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        Self::with_clients(name, spec, Clients::from_config(&config), probes).await
+    }
+
+    /// As [`connect`](Self::connect), with clients made elsewhere (tests).
+    pub async fn with_clients(name: &str, spec: &AwsSpec, clients: Clients, probes: &[Probe]) -> Result<Self, EnvError> {
+        let identity = clients.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+        let account = identity.account().unwrap_or_default().to_string();
+        if account != spec.account {
+            return Err(EnvError::Refused(format!(
+                "the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed",
+                spec.account
+            )));
+        }
+        let prober = RealProber::new(probes).map_err(EnvError::Failed)?;
+        let mut env = AwsEnvironment { name: name.to_string(), spec: spec.clone(), clients, account, prober, calls: CallCounts { reads: 1, ..CallCounts::default() }, zones: BTreeMap::new() };
+        env.load_zones().await?;
+        Ok(env)
+    }
+
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    pub fn spec(&self) -> &AwsSpec {
+        &self.spec
+    }
+
+    async fn load_zones(&mut self) -> Result<(), EnvError> {
+        let out = self.clients.ec2.describe_availability_zones().send().await.map_err(|e| sdk_error("ec2:DescribeAvailabilityZones", e))?;
+        self.calls.reads += 1;
+        for zone in out.availability_zones() {
+            if let (Some(name), Some(id)) = (zone.zone_name(), zone.zone_id()) {
+                self.zones.insert(name.to_string(), id.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Zones may be named by AZ name (`us-east-1a`) or AZ ID (`use1-az1`);
+    /// names differ between accounts, IDs do not.
+    pub fn zone_name(&self, name_or_id: &str) -> Result<String, EnvError> {
+        if self.zones.contains_key(name_or_id) {
+            return Ok(name_or_id.to_string());
+        }
+        self.zones.iter().find(|(_, id)| *id == name_or_id).map(|(name, _)| name.clone()).ok_or_else(|| EnvError::NotFound {
+            resource: format!("zone `{name_or_id}`"),
+            hint: Some(format!("zones in {}: {}", self.spec.region, self.zones.iter().map(|(n, i)| format!("{n} ({i})")).collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    async fn each_batch<F, Fut>(&mut self, ids: &[String], mut call: F) -> Result<usize, EnvError>
+    where
+        F: FnMut(Vec<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<usize, EnvError>>,
+    {
+        let mut changed = 0;
+        for batch in ids.chunks(MAX_IDS_PER_CALL) {
+            self.calls.mutating += 1;
+            changed += call(batch.to_vec()).await?;
+        }
+        Ok(changed)
+    }
+
+    async fn stop(&mut self, ids: &[String]) -> Result<usize, EnvError> {
+        let ec2 = self.clients.ec2.clone();
+        self.each_batch(ids, |batch| {
+            let ec2 = ec2.clone();
+            async move {
+                let out = ec2.stop_instances().set_instance_ids(Some(batch)).send().await.map_err(|e| sdk_error("ec2:StopInstances", e))?;
+                Ok(out.stopping_instances().len())
+            }
+        })
+        .await
+    }
+
+    async fn start(&mut self, ids: &[String]) -> Result<RevertOutcome, EnvError> {
+        // Instances terminated meanwhile (an Auto Scaling group replaced them) cannot be started.
+        let states = self.instance_states(ids).await?;
+        let mut outcome = RevertOutcome::default();
+        let mut startable = Vec::new();
+        for id in ids {
+            match states.get(id).map(String::as_str) {
+                Some("stopped") | Some("stopping") => startable.push(id.clone()),
+                Some("running") | Some("pending") => outcome.skipped.push((id.clone(), "already running".into())),
+                Some(state) => outcome.skipped.push((id.clone(), format!("{state} meanwhile (replaced by its Auto Scaling group?)"))),
+                None => outcome.skipped.push((id.clone(), "no longer exists".into())),
+            }
+        }
+        let ec2 = self.clients.ec2.clone();
+        self.each_batch(&startable, |batch| {
+            let ec2 = ec2.clone();
+            async move {
+                let out = ec2.start_instances().set_instance_ids(Some(batch)).send().await.map_err(|e| sdk_error("ec2:StartInstances", e))?;
+                Ok(out.starting_instances().len())
+            }
+        })
+        .await?;
+        outcome.restored = startable;
+        Ok(outcome)
+    }
+
+    async fn instance_states(&mut self, ids: &[String]) -> Result<BTreeMap<String, String>, EnvError> {
+        let mut states = BTreeMap::new();
+        for batch in ids.chunks(MAX_IDS_PER_CALL) {
+            let mut pages = self.clients.ec2.describe_instances().set_instance_ids(Some(batch.to_vec())).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| sdk_error("ec2:DescribeInstances", e))?;
+                self.calls.pages += 1;
+                for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                    if let (Some(id), Some(state)) = (instance.instance_id(), instance.state().and_then(|s| s.name())) {
+                        states.insert(id.to_string(), state.as_str().to_string());
+                    }
+                }
+            }
+        }
+        Ok(states)
+    }
+}
+
+impl Environment for AwsEnvironment {
+    fn identity(&self) -> Identity {
+        Identity { environment: self.name.clone(), account: self.account.clone(), regions: vec![self.spec.region.clone()], simulated: false }
+    }
+
+    fn supports_probe(&self, _probe: &Probe) -> Result<(), EnvError> {
+        Ok(())
+    }
+
+    async fn reach(&mut self, fault: &Fault) -> Result<Reach, EnvError> {
+        resolve::reach(self, fault).await
+    }
+
+    async fn prepare(&mut self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError> {
+        resolve::prepare(self, fault, chosen, reach).await
+    }
+
+    async fn apply(&mut self, effect: &Effect, _now: Millis) -> Result<(), EnvError> {
+        match effect {
+            Effect::StopInstances { ids } | Effect::ZonePower { ids, .. } => {
+                if self.stop(ids).await? == 0 {
+                    return Err(EnvError::Refused("no instance was stopped: every target was already gone".into()));
+                }
+            }
+            Effect::TerminateInstances { ids } => {
+                let ec2 = self.clients.ec2.clone();
+                let changed = self
+                    .each_batch(ids, |batch| {
+                        let ec2 = ec2.clone();
+                        async move { Ok(ec2.terminate_instances().set_instance_ids(Some(batch)).send().await.map_err(|e| sdk_error("ec2:TerminateInstances", e))?.terminating_instances().len()) }
+                    })
+                    .await?;
+                if changed == 0 {
+                    return Err(EnvError::Refused("no instance was terminated: every target was already gone".into()));
+                }
+            }
+            Effect::RebootInstances { ids } => {
+                let ec2 = self.clients.ec2.clone();
+                self.each_batch(ids, |batch| {
+                    let ec2 = ec2.clone();
+                    async move {
+                        let count = batch.len();
+                        ec2.reboot_instances().set_instance_ids(Some(batch)).send().await.map_err(|e| sdk_error("ec2:RebootInstances", e))?;
+                        Ok(count)
+                    }
+                })
+                .await?;
+            }
+            Effect::ZoneNetwork { .. } => resolve::isolate_zone(self, effect).await?,
+            Effect::InvertHealthCheck { health_check, .. } => {
+                self.calls.mutating += 1;
+                self.clients.route53.update_health_check().health_check_id(health_check).inverted(true).send().await.map_err(|e| sdk_error("route53:UpdateHealthCheck", e))?;
+            }
+            Effect::Command { inject, .. } => {
+                shell::run(inject).await?;
+            }
+            Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
+                return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn revert(&mut self, effect: &Effect, _now: Millis) -> Result<RevertOutcome, EnvError> {
+        match effect {
+            Effect::StopInstances { ids } | Effect::ZonePower { ids, .. } => self.start(ids).await,
+            Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => Ok(RevertOutcome::default()),
+            Effect::ZoneNetwork { .. } => resolve::restore_zone(self, effect).await,
+            Effect::InvertHealthCheck { health_check, .. } => {
+                self.calls.mutating += 1;
+                self.clients.route53.update_health_check().health_check_id(health_check).inverted(false).send().await.map_err(|e| sdk_error("route53:UpdateHealthCheck", e))?;
+                Ok(RevertOutcome { restored: vec![format!("health check {health_check}")], skipped: Vec::new() })
+            }
+            Effect::Command { revert, .. } => {
+                shell::run(revert).await?;
+                Ok(RevertOutcome { restored: vec![format!("`{revert}`")], skipped: Vec::new() })
+            }
+            Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => Err(EnvError::Unsupported("this fault runs through AWS FIS".into())),
+        }
+    }
+
+    async fn sample(&mut self, probe: &Probe, now: Millis) -> Sample {
+        match &probe.check {
+            ProbeCheck::Http { .. } | ProbeCheck::Tcp { .. } | ProbeCheck::Dns { .. } | ProbeCheck::Command { .. } => self.prober.sample(probe, now).await,
+            _ => probes::sample(&self.clients, probe, now).await,
+        }
+    }
+
+    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<(String, AlarmState)> {
+        self.calls.reads += 1;
+        probes::alarm_states(&self.clients, names).await.unwrap_or_default()
+    }
+
+    async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
+        self.calls.reads += 1;
+        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await?;
+        if found.is_empty() {
+            return Err(EnvError::NotFound { resource: format!("CloudWatch alarm `{name}`"), hint: Some(format!("in {} of account {}", self.spec.region, self.account)) });
+        }
+        Ok(())
+    }
+
+    fn take_observations(&mut self) -> Vec<Observation> {
+        Vec::new()
+    }
+
+    fn prober(&self) -> Option<RealProber> {
+        // AWS-read probes are sampled in the loop; real-time tasks are for
+        // network probes, so the AWS environment samples in its loop on the
+        // wall clock (API reads are rate-limited anyway).
+        None
+    }
+}
+
+/// Faults only FIS can make are refused when no FIS role is configured.
+pub fn needs_fis(fault: &Fault) -> bool {
+    matches!(fault.action, FaultAction::AsgCapacityError { .. })
+}

@@ -1,0 +1,119 @@
+//! The project file, `gameday.yaml`: named environments.
+//!
+//! ```yaml
+//! apiVersion: gameday/v1
+//! kind: Project
+//! environments:
+//!   staging:
+//!     kind: aws
+//!     profile: staging
+//!     region: us-east-1
+//!     account: "123456789012"
+//!     fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis
+//!   training:
+//!     kind: sim
+//!     topology: sim-topology.yaml
+//! ```
+//!
+//! `sim` and `local` exist without a project file; a project may redefine them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--project` is not given.
+pub const DEFAULT_PROJECT_FILE: &str = "gameday.yaml";
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EnvironmentSpec {
+    /// The built-in simulated region.
+    Sim {
+        #[serde(default)]
+        topology: Option<PathBuf>,
+    },
+    /// Command faults and real probes on this machine.
+    Local,
+    /// A real AWS account, through the official SDK.
+    Aws(AwsSpec),
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSpec {
+    /// Named profile from `~/.aws/config`; default: the standard credential chain.
+    #[serde(default)]
+    pub profile: Option<String>,
+    pub region: String,
+    /// The account this environment must be; the caller identity is checked against it before anything else.
+    pub account: String,
+    /// Another endpoint (moto, LocalStack) instead of AWS.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Role FIS assumes to run experiments; when set, faults run through FIS by default.
+    #[serde(default)]
+    pub fis_role_arn: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("could not read {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{} is not a valid project file: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("unknown environment `{name}`{}", if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) })]
+    UnknownEnvironment { name: String, known: Vec<String> },
+}
+
+impl Project {
+    /// Reads `path`, or `gameday.yaml` in the working directory when it exists.
+    pub fn load(path: Option<&Path>) -> Result<Option<Project>, ProjectError> {
+        let path = match path {
+            Some(path) => path.to_path_buf(),
+            None if Path::new(DEFAULT_PROJECT_FILE).is_file() => PathBuf::from(DEFAULT_PROJECT_FILE),
+            None => return Ok(None),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ProjectError::Unreadable { path: path.clone(), source })?;
+        let project: Project = serde_saphyr::from_str(&text).map_err(|e| ProjectError::Invalid { path: path.clone(), message: e.to_string() })?;
+        if project.api_version != crate::scenario::API_VERSION || project.kind != "Project" {
+            return Err(ProjectError::Invalid { path, message: format!("expected `apiVersion: {}` and `kind: Project`", crate::scenario::API_VERSION) });
+        }
+        for (name, spec) in &project.environments {
+            if let EnvironmentSpec::Aws(aws) = spec {
+                if aws.account.len() != 12 || !aws.account.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(ProjectError::Invalid { path, message: format!("environment `{name}`: `{}` is not a 12-digit account id (quote it)", aws.account) });
+                }
+            }
+        }
+        Ok(Some(project))
+    }
+
+    /// Finds an environment by name; `sim` and `local` are built in.
+    pub fn environment(project: Option<&Project>, name: &str) -> Result<EnvironmentSpec, ProjectError> {
+        if let Some(spec) = project.and_then(|p| p.environments.get(name)) {
+            return Ok(spec.clone());
+        }
+        match name {
+            "sim" => Ok(EnvironmentSpec::Sim { topology: None }),
+            "local" => Ok(EnvironmentSpec::Local),
+            _ => {
+                let mut known = vec!["sim".to_string(), "local".to_string()];
+                known.extend(project.into_iter().flat_map(|p| p.environments.keys().cloned()));
+                known.sort();
+                known.dedup();
+                Err(ProjectError::UnknownEnvironment { name: name.to_string(), known })
+            }
+        }
+    }
+}

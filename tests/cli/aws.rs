@@ -1,0 +1,197 @@
+//! The AWS path for real: the gameday binary against moto server on
+//! 127.0.0.1, with real SDK requests. Each test builds its own fleet in its
+//! own moto, runs a scenario, and asserts the emulator's state during and
+//! after the run.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::InstanceStateName;
+
+use crate::fleet::Fleet;
+use crate::moto::{ACCOUNT, Moto};
+
+struct Exit {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    journal: Vec<serde_json::Value>,
+}
+
+fn spawn(moto: &Moto, dir: &Path, scenario: &str, account: &str) -> Child {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    let project = moto.project(dir, account);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command
+        .args(["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--seed", "1", "--runs-dir", dir.join("runs").to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG");
+    for (key, value) in Moto::env() {
+        command.env(key, value);
+    }
+    command.spawn().unwrap()
+}
+
+fn finish(child: Child, dir: &Path) -> Exit {
+    let output = child.wait_with_output().unwrap();
+    let journal = std::fs::read_dir(dir.join("runs"))
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
+        .map(|t| t.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+        .unwrap_or_default();
+    Exit { code: output.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&output.stdout).into(), stderr: String::from_utf8_lossy(&output.stderr).into(), journal }
+}
+
+impl Exit {
+    fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.journal.iter().filter(|r| r["event"] == kind).collect()
+    }
+    fn targets(&self) -> BTreeSet<String> {
+        self.events("fault_intent").iter().flat_map(|e| e["targets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string())).collect()
+    }
+}
+
+const CAPACITY: &str = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 1s\n    timeout: 1s\n    healthy_after: 1";
+
+fn scenario(guards: &str, probes: &str, fault: &str) -> String {
+    format!("apiVersion: gameday/v1\nname: moto-test\nguards:\n  accounts: [\"{ACCOUNT}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n{probes}\nfaults:\n{fault}\nexpected_recoveries:\n  - name: capacity\n    probes: [capacity]\n    recovers_within: 5s\n")
+}
+
+/// Polls `check` until it returns Some or `limit` passes.
+async fn wait_for<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_instances_touches_only_allowed_targets_and_starts_them_again() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let guards = "  require_tags: { gameday: allowed }\n  exclude_tags: { critical: \"true\" }\n  max_targets: 2";
+    let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { tags: { app: web }, count: 2 }\n    duration: 3s";
+    let child = spawn(&moto, dir.path(), &scenario(guards, CAPACITY, fault), ACCOUNT);
+    let stopped = wait_for(Duration::from_secs(30), async || {
+        let states = fleet.states().await;
+        let stopped: BTreeSet<String> = states.iter().filter(|(_, s)| matches!(s, InstanceStateName::Stopped | InstanceStateName::Stopping)).map(|(id, _)| id.clone()).collect();
+        (!stopped.is_empty()).then_some(stopped)
+    })
+    .await
+    .expect("two instances stopped during the run");
+    let exit = finish(child, dir.path());
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    assert_eq!(stopped.len(), 2);
+    assert_eq!(stopped, exit.targets(), "exactly the journaled targets changed");
+    assert!(stopped.iter().all(|id| fleet.asg_instances.contains(id)), "only tagged, allowed instances");
+    assert_eq!(fleet.running_in(&fleet.untagged).await, 2, "untagged instances untouched");
+    assert_eq!(fleet.running_in(&fleet.excluded).await, 1, "excluded instance untouched");
+    assert_eq!(fleet.running_in(&fleet.asg_instances).await, 6, "the revert started them again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_changes_exactly_the_selected_instances() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Name the zone by its AZ ID, as a scenario meant for several accounts would.
+    let zones = fleet.ec2.describe_availability_zones().send().await.unwrap();
+    let zone_of_first = fleet.states().await.keys().next().cloned();
+    let _ = zone_of_first;
+    let zone_id = zones.availability_zones().iter().find(|z| z.zone_name() == Some("us-east-1a")).and_then(|z| z.zone_id()).unwrap().to_string();
+    let fault = format!("  - name: kill\n    kind: terminate_instances\n    targets: {{ groups: [web-asg], zones: [{zone_id}], count: 1 }}");
+    let fault = fault.as_str();
+    let probes = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 0\n    interval: 1s\n    timeout: 1s";
+    let exit = finish(spawn(&moto, dir.path(), &scenario("  max_targets: 1", probes, fault), ACCOUNT), dir.path());
+    assert!([0, 1].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
+    let targets = exit.targets();
+    assert_eq!(targets.len(), 1);
+    let states = fleet.states().await;
+    for (id, state) in &states {
+        let expected = if targets.contains(id) { InstanceStateName::Terminated } else { InstanceStateName::Running };
+        if fleet.asg_instances.contains(id) || fleet.untagged.contains(id) || fleet.excluded.contains(id) {
+            assert_eq!(state, &expected, "{id}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn az_outage_network_swaps_the_zone_acl_and_restores_it() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let before = fleet.acl_of_subnets().await;
+    let acls_before = fleet.acl_count().await;
+    let subnet_a = fleet.subnets["us-east-1a"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "  - name: cut-a\n    kind: az_outage\n    zone: us-east-1a\n    mode: network\n    duration: 3s";
+    let child = spawn(&moto, dir.path(), &scenario("  max_azs: 1", CAPACITY, fault), ACCOUNT);
+    let during = wait_for(Duration::from_secs(30), async || {
+        let now = fleet.acl_of_subnets().await;
+        (now.get(&subnet_a) != before.get(&subnet_a)).then_some(now)
+    })
+    .await
+    ;
+    let exit = finish(child, dir.path());
+    let during = during.unwrap_or_else(|| panic!("the zone's subnet did not move to another network ACL during the run\n{}\n{}\n{:?}\n{:?}", exit.stdout, exit.stderr, exit.events("fault_intent"), exit.events("fault_reverted")));
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    assert_eq!(during.get(&fleet.subnets["us-east-1b"]), before.get(&fleet.subnets["us-east-1b"]), "other zones untouched");
+    assert_eq!(fleet.acl_of_subnets().await, before, "original associations restored");
+    assert_eq!(fleet.acl_count().await, acls_before, "the deny-all ACL was deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_failover_inverts_the_primary_health_check_and_restores_it() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "  - name: flip\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    fail: primary\n    duration: 2s";
+    let probes = CAPACITY.replace("min_in_service: 6", "min_in_service: 3");
+    let child = spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT);
+    let check = fleet.primary_health_check.clone();
+    let inverted = wait_for(Duration::from_secs(30), async || fleet.inverted(&check).await.then_some(())).await;
+    let exit = finish(child, dir.path());
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    assert!(inverted.is_some(), "the primary health check was inverted during the run");
+    assert!(!fleet.inverted(&check).await, "and restored afterwards");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_account_is_refused_before_any_mutating_call() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let before = (fleet.states().await, fleet.acl_of_subnets().await);
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
+    let exit = finish(spawn(&moto, dir.path(), &scenario("", CAPACITY, fault), "999999999999"), dir.path());
+    assert_eq!(exit.code, 5, "{}\n{}", exit.stdout, exit.stderr);
+    assert!(exit.stderr.contains("the credentials belong to account 123456789012, but environment `moto` is account 999999999999; nothing was changed"), "{}", exit.stderr);
+    assert!(exit.journal.is_empty(), "refused before the run began");
+    assert_eq!((fleet.states().await, fleet.acl_of_subnets().await), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_probes_read_capacity_and_target_health() {
+    let moto = Moto::start();
+    let _fleet = Fleet::build(&moto.config().await, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let probes = format!("{CAPACITY}\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 1s\n    timeout: 1s");
+    let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s";
+    let exit = finish(spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT), dir.path());
+    let steady = exit.events("steady_state");
+    assert_eq!(steady.len(), 1, "{}\n{}", exit.stdout, exit.stderr);
+    assert_eq!(steady[0]["healthy"], true, "{}", steady[0]);
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    let observed: Vec<String> = exit.events("sample").iter().map(|s| s["observed"].as_str().unwrap().to_string()).collect();
+    assert!(observed.iter().any(|o| o == "6 in service (want ≥ 6)"), "{observed:?}");
+    assert!(observed.iter().any(|o| o == "6 healthy (want ≥ 6)"), "{observed:?}");
+}
