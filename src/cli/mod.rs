@@ -1,6 +1,7 @@
 //! The command line: clap, progress, confirmation and exit codes. It holds
 //! no domain logic; every command calls the library and renders its result.
 
+mod aws_commands;
 mod progress;
 mod reports;
 
@@ -49,6 +50,11 @@ enum Command {
     History(Box<reports::HistoryArgs>),
     /// List scenarios overdue for their cadence (exit 9 when any is), for cron or CI.
     Due(Box<reports::DueArgs>),
+    /// Print the least-privilege IAM policy a scenario needs on AWS.
+    IamPolicy(Box<aws_commands::IamPolicyArgs>),
+    /// Export a scenario for another engine.
+    #[command(subcommand)]
+    Export(aws_commands::ExportCommand),
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +134,8 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Report(args) => reports::report_command(&args),
         Command::History(args) => reports::history_command(&args),
         Command::Due(args) => reports::due_command(&args),
+        Command::IamPolicy(args) => aws_commands::iam_policy_command(&args),
+        Command::Export(command) => aws_commands::export_command(&command),
     };
     ExitCode::from(code)
 }
@@ -214,7 +222,7 @@ async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -
             eprintln!("error: {error}");
             exit_code::INVALID_INPUT
         }),
-        EnvironmentSpec::Aws(spec) => match AwsEnvironment::connect(&args.env, &spec, &scenario.steady_state).await {
+        EnvironmentSpec::Aws(spec) => match AwsEnvironment::connect(&args.env, &spec, scenario).await {
             Ok(env) => Ok(Target::Aws(Box::new(env))),
             Err(error @ crate::environment::EnvError::Refused(_)) => {
                 eprintln!("error: {error}");

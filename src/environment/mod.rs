@@ -92,6 +92,9 @@ pub enum Effect {
     InvertHealthCheck { health_check: String, record: String },
     RegionDown { region: String },
     Command { inject: String, revert: String },
+    /// An AWS FIS experiment from this template (FIS's own JSON); stopped
+    /// and its template deleted on revert. Found again by the `gameday:token` tag.
+    FisExperiment { fault: String, token: String, template: serde_json::Value },
 }
 
 /// A subnet and the network ACL it was associated with before the fault.

@@ -45,6 +45,11 @@ pub struct Scenario {
     /// How often this game day should run.
     #[serde(default)]
     pub cadence: Option<Cadence>,
+    /// On AWS: make faults directly, or hand them to AWS Fault Injection Service.
+    /// Default: `fis` when the environment has a `fis_role_arn`, else `direct`.
+    /// DNS failover and command faults are always made directly.
+    #[serde(default)]
+    pub via: Option<Via>,
     /// The blast radius: what the run may touch, when, and what halts it.
     #[serde(default)]
     pub guards: Guards,
@@ -54,6 +59,13 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What recovery we expect, and by when.
     pub expected_recoveries: Vec<ExpectedRecovery>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    Direct,
+    Fis,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

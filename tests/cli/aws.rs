@@ -21,9 +21,13 @@ struct Exit {
 }
 
 fn spawn(moto: &Moto, dir: &Path, scenario: &str, account: &str) -> Child {
+    spawn_with(moto, dir, scenario, account, "")
+}
+
+fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Child {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, scenario).unwrap();
-    let project = moto.project(dir, account);
+    let project = moto.project_with(dir, account, extra);
     let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
     command
         .args(["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--seed", "1", "--runs-dir", dir.join("runs").to_str().unwrap()])
@@ -194,4 +198,35 @@ async fn aws_probes_read_capacity_and_target_health() {
     let observed: Vec<String> = exit.events("sample").iter().map(|s| s["observed"].as_str().unwrap().to_string()).collect();
     assert!(observed.iter().any(|o| o == "6 in service (want ≥ 6)"), "{observed:?}");
     assert!(observed.iter().any(|o| o == "6 healthy (want ≥ 6)"), "{observed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn via_fis_a_fault_is_an_experiment_that_is_followed_stopped_and_cleaned_up() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let fleet = Fleet::build(&config, 6).await;
+    let fis = aws_sdk_fis::Client::new(&config);
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
+    let scenario = scenario("  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n");
+    let child = spawn_with(&moto, dir.path(), &scenario, ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    let experiment = wait_for(Duration::from_secs(30), async || {
+        let out = fis.list_experiments().send().await.ok()?;
+        out.experiments().first().map(|e| (e.id().unwrap().to_string(), e.experiment_template_id().unwrap().to_string()))
+    })
+    .await;
+    let exit = finish(child, dir.path());
+    assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
+    let (experiment, template) = experiment.expect("an FIS experiment was started during the run");
+    let intent = &exit.events("fault_intent")[0]["effect"];
+    assert_eq!(intent["effect"], "fis_experiment");
+    let arns = intent["template"]["targets"]["stop-two-instances"]["resourceArns"].as_array().unwrap();
+    assert_eq!(arns.len(), 2, "the template names exactly the instances the guards chose");
+    assert!(arns.iter().all(|a| fleet.asg_instances.iter().any(|id| a.as_str().unwrap().ends_with(id.as_str()))));
+    assert_eq!(intent["template"]["actions"]["stop-two"]["parameters"]["startInstancesAfterDuration"], "PT3S");
+    let state = fis.get_experiment().id(&experiment).send().await.unwrap();
+    let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
+    assert!(["stopped", "completed"].contains(&status.as_str()), "the revert stopped it: {status}");
+    assert!(fis.get_experiment_template().id(&template).send().await.is_err(), "the template was deleted");
+    assert!(exit.events("observed").iter().any(|o| o["message"].as_str().unwrap().contains("safety lever")), "the emulator's missing safety lever is said, not hidden");
 }

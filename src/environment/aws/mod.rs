@@ -7,6 +7,7 @@
 //! when connecting, before any other call; every mutating call is described
 //! by an [`Effect`] that the runner journals (and syncs) before the call.
 
+pub mod fis;
 pub mod iam;
 mod probes;
 mod resolve;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use crate::environment::real_probes::RealProber;
 use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
 use crate::project::AwsSpec;
-use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck};
+use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck, Scenario, Via};
 
 /// EC2 takes at most 1,000 instance ids a call.
 pub const MAX_IDS_PER_CALL: usize = 1_000;
@@ -72,6 +73,12 @@ pub struct AwsEnvironment {
     pub calls: CallCounts,
     /// AZ name → AZ ID and back, read once.
     zones: BTreeMap<String, String>,
+    /// What FIS needs from the scenario (stop conditions, required tags).
+    scenario: Scenario,
+    /// FIS experiments made by this run: token → (template, experiment).
+    fis_runs: BTreeMap<String, (String, String)>,
+    /// Things worth a line in the timeline, e.g. a tolerated emulator gap.
+    notes: Vec<Observation>,
 }
 
 /// Turns any SDK error into a message that names the call.
@@ -90,7 +97,7 @@ impl AwsEnvironment {
     /// Loads credentials from the standard chain (environment, profile, SSO,
     /// instance role), then checks who we are. Refuses, before any other
     /// call, when the caller's account is not the environment's.
-    pub async fn connect(name: &str, spec: &AwsSpec, probes: &[Probe]) -> Result<Self, EnvError> {
+    pub async fn connect(name: &str, spec: &AwsSpec, scenario: &Scenario) -> Result<Self, EnvError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(spec.region.clone()))
             // Throttling and transient errors are retried with exponential backoff and jitter.
@@ -102,11 +109,11 @@ impl AwsEnvironment {
             loader = loader.endpoint_url(endpoint);
         }
         let config = loader.load().await;
-        Self::with_clients(name, spec, Clients::from_config(&config), probes).await
+        Self::with_clients(name, spec, Clients::from_config(&config), scenario).await
     }
 
     /// As [`connect`](Self::connect), with clients made elsewhere (tests).
-    pub async fn with_clients(name: &str, spec: &AwsSpec, clients: Clients, probes: &[Probe]) -> Result<Self, EnvError> {
+    pub async fn with_clients(name: &str, spec: &AwsSpec, clients: Clients, scenario: &Scenario) -> Result<Self, EnvError> {
         let identity = clients.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
         let account = identity.account().unwrap_or_default().to_string();
         if account != spec.account {
@@ -115,14 +122,62 @@ impl AwsEnvironment {
                 spec.account
             )));
         }
-        let prober = RealProber::new(probes).map_err(EnvError::Failed)?;
-        let mut env = AwsEnvironment { name: name.to_string(), spec: spec.clone(), clients, account, prober, calls: CallCounts { reads: 1, ..CallCounts::default() }, zones: BTreeMap::new() };
+        let prober = RealProber::new(&scenario.steady_state).map_err(EnvError::Failed)?;
+        let mut env = AwsEnvironment {
+            name: name.to_string(),
+            spec: spec.clone(),
+            clients,
+            account,
+            prober,
+            calls: CallCounts { reads: 1, ..CallCounts::default() },
+            zones: BTreeMap::new(),
+            scenario: scenario.clone(),
+            fis_runs: BTreeMap::new(),
+            notes: Vec::new(),
+        };
         env.load_zones().await?;
         Ok(env)
     }
 
     pub fn clients(&self) -> &Clients {
         &self.clients
+    }
+
+    /// Whether this fault goes through FIS: `via` in the scenario, else FIS
+    /// whenever the environment has a FIS role. DNS and commands never do.
+    pub fn uses_fis(&self, fault: &Fault) -> bool {
+        fis::fis_can_make(&fault.action)
+            && match self.scenario.via {
+                Some(Via::Fis) => true,
+                Some(Via::Direct) => needs_fis(fault),
+                None => self.spec.fis_role_arn.is_some() || needs_fis(fault),
+            }
+    }
+
+    pub fn fis_context(&self) -> Result<fis::FisContext<'_>, EnvError> {
+        let role = self.spec.fis_role_arn.as_deref().ok_or_else(|| EnvError::Unsupported(format!("environment `{}` has no `fis_role_arn`, which FIS needs to run experiments", self.name)))?;
+        Ok(fis::FisContext { region: &self.spec.region, account: &self.account, role_arn: role })
+    }
+
+    /// The ARNs FIS needs for what the guards chose.
+    pub async fn fis_resolved(&mut self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<fis::Resolved, EnvError> {
+        let (region, account) = (self.spec.region.clone(), self.account.clone());
+        let mut resolved = fis::Resolved { instance_arns: chosen.iter().map(|c| format!("arn:aws:ec2:{region}:{account}:instance/{}", c.id)).collect(), ..fis::Resolved::default() };
+        let groups: Vec<String> = match &fault.action {
+            FaultAction::AzOutage { mode: crate::scenario::AzOutageMode::Network, .. } => {
+                let subnets = resolve::zone_subnets_public(self, &reach.zones[0]).await?;
+                resolved.subnet_arns = subnets.into_iter().map(|s| format!("arn:aws:ec2:{region}:{account}:subnet/{}", s.subnet_id)).collect();
+                Vec::new()
+            }
+            FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
+            _ => Vec::new(),
+        };
+        if !groups.is_empty() {
+            let out = self.clients.autoscaling.describe_auto_scaling_groups().set_auto_scaling_group_names(Some(groups)).send().await.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
+            self.calls.reads += 1;
+            resolved.group_arns = out.auto_scaling_groups().iter().filter_map(|g| g.auto_scaling_group_arn().map(str::to_string)).collect();
+        }
+        Ok(resolved)
     }
 
     pub fn spec(&self) -> &AwsSpec {
@@ -238,7 +293,7 @@ impl Environment for AwsEnvironment {
         resolve::prepare(self, fault, chosen, reach).await
     }
 
-    async fn apply(&mut self, effect: &Effect, _now: Millis) -> Result<(), EnvError> {
+    async fn apply(&mut self, effect: &Effect, now: Millis) -> Result<(), EnvError> {
         match effect {
             Effect::StopInstances { ids } | Effect::ZonePower { ids, .. } => {
                 if self.stop(ids).await? == 0 {
@@ -277,6 +332,25 @@ impl Environment for AwsEnvironment {
             Effect::Command { inject, .. } => {
                 shell::run(inject).await?;
             }
+            Effect::FisExperiment { fault, token, template } => {
+                if let Some(note) = fis::client::check_safety_lever(&self.clients.fis, self.spec.endpoint_url.is_some()).await? {
+                    self.notes.push(Observation { at: now, source: "fis".into(), message: note });
+                }
+                self.calls.mutating += 2;
+                let template_id = fis::client::create_template(&self.clients.fis, template, token).await?;
+                let experiment_id = fis::client::start(&self.clients.fis, &template_id, token).await?;
+                self.notes.push(Observation { at: now, source: "fis".into(), message: format!("experiment {experiment_id} started for `{fault}` (template {template_id})") });
+                self.fis_runs.insert(token.clone(), (template_id.clone(), experiment_id.clone()));
+                let status = fis::client::wait_started(&self.clients.fis, &experiment_id).await?;
+                // Terminations and reboots are done at once: the run will not
+                // revert them, so the experiment is awaited and cleaned up here.
+                let instant = template["actions"].as_object().is_some_and(|a| a.values().all(|x| matches!(x["actionId"].as_str(), Some("aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"))));
+                if status == aws_sdk_fis::types::ExperimentStatus::Completed || instant {
+                    fis::client::wait_settled(&self.clients.fis, &experiment_id).await?;
+                    fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment_id).await?;
+                    self.fis_runs.remove(token);
+                }
+            }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
@@ -297,6 +371,24 @@ impl Environment for AwsEnvironment {
             Effect::Command { revert, .. } => {
                 shell::run(revert).await?;
                 Ok(RevertOutcome { restored: vec![format!("`{revert}`")], skipped: Vec::new() })
+            }
+            Effect::FisExperiment { token, .. } => {
+                let ids = match self.fis_runs.get(token) {
+                    Some((template, experiment)) => Some((template.clone(), Some(experiment.clone()))),
+                    None => fis::client::find(&self.clients.fis, token).await?,
+                };
+                let Some((template_id, experiment_id)) = ids else {
+                    return Ok(RevertOutcome { restored: Vec::new(), skipped: vec![(token.clone(), "no FIS template carries this token: nothing to stop".into())] });
+                };
+                self.calls.mutating += 2;
+                let restored = match experiment_id {
+                    Some(experiment) => fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment).await?,
+                    None => {
+                        let _ = self.clients.fis.delete_experiment_template().id(&template_id).send().await;
+                        vec![format!("template {template_id} deleted")]
+                    }
+                };
+                Ok(RevertOutcome { restored, skipped: Vec::new() })
             }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => Err(EnvError::Unsupported("this fault runs through AWS FIS".into())),
         }
@@ -324,7 +416,7 @@ impl Environment for AwsEnvironment {
     }
 
     fn take_observations(&mut self) -> Vec<Observation> {
-        Vec::new()
+        std::mem::take(&mut self.notes)
     }
 
     fn prober(&self) -> Option<RealProber> {
@@ -335,7 +427,7 @@ impl Environment for AwsEnvironment {
     }
 }
 
-/// Faults only FIS can make are refused when no FIS role is configured.
+/// Faults only FIS can make (launch failures in a zone).
 pub fn needs_fis(fault: &Fault) -> bool {
     matches!(fault.action, FaultAction::AsgCapacityError { .. })
 }

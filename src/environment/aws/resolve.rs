@@ -186,7 +186,17 @@ async fn failover_health_check(env: &mut AwsEnvironment, hosted_zone: &str, reco
     Err(EnvError::NotFound { resource: format!("{wanted} failover record `{record}` in `{hosted_zone}`"), hint: None })
 }
 
+pub(super) async fn zone_subnets_public(env: &mut AwsEnvironment, zone: &str) -> Result<Vec<SubnetAcl>, EnvError> {
+    zone_subnets(env, zone).await
+}
+
 pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError> {
+    if env.uses_fis(fault) {
+        let resolved = env.fis_resolved(fault, chosen, reach).await?;
+        let token = format!("gameday-{}-{}", fault.name, jiff::Timestamp::now().as_millisecond());
+        let template = super::fis::fault_template(&env.scenario, fault, &resolved, &env.fis_context()?, &token)?;
+        return Ok(Effect::FisExperiment { fault: fault.name.clone(), token, template });
+    }
     let ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
     Ok(match &fault.action {
         FaultAction::TerminateInstances { .. } => Effect::TerminateInstances { ids },

@@ -303,6 +303,7 @@ impl Environment for SimEnvironment {
             Effect::Command { inject, .. } => {
                 shell::run(inject).await?;
             }
+            Effect::FisExperiment { .. } => return Err(EnvError::Unsupported("FIS experiments run on AWS only".into())),
         }
         self.active.push(effect.clone());
         Ok(())
@@ -366,6 +367,7 @@ impl Environment for SimEnvironment {
                 shell::run(revert).await?;
                 outcome.restored.push(format!("`{revert}`"));
             }
+            Effect::FisExperiment { .. } => {}
         }
         Ok(outcome)
     }

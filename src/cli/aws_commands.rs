@@ -1,0 +1,108 @@
+//! `gameday iam-policy` and `gameday export fis`: documents for AWS made
+//! from a scenario, printed as JSON.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::environment::aws::{fis, iam};
+use crate::exit_code;
+use crate::project::{EnvironmentSpec, Project};
+use crate::scenario::Via;
+
+#[derive(Args, Debug)]
+pub struct IamPolicyArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// Faults through FIS (`fis`) or made directly (`direct`); default: the scenario's `via`, else direct.
+    #[arg(long, value_name = "HOW")]
+    via: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Print the scenario as one AWS FIS experiment template (JSON), to run
+    /// in FIS directly or schedule with EventBridge Scheduler.
+    Fis(Box<ExportFisArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct ExportFisArgs {
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// An AWS environment from the project file, for the account, region and FIS role.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    project: Option<PathBuf>,
+    /// The role FIS assumes (overrides the environment's `fis_role_arn`).
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+}
+
+pub fn iam_policy_command(args: &IamPolicyArgs) -> u8 {
+    let loaded = match super::load(&args.scenario) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let via_fis = match args.via.as_deref() {
+        Some("fis") => true,
+        Some("direct") => false,
+        Some(other) => {
+            eprintln!("error: `--via {other}`: use `fis` or `direct`");
+            return exit_code::USAGE;
+        }
+        None => loaded.scenario.via == Some(Via::Fis),
+    };
+    println!("{}", serde_json::to_string_pretty(&iam::policy(&loaded.scenario, via_fis)).unwrap_or_default());
+    exit_code::SUCCESS
+}
+
+pub fn export_command(command: &ExportCommand) -> u8 {
+    let ExportCommand::Fis(args) = command;
+    let loaded = match super::load(&args.scenario) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mut region = "${AWS_REGION}".to_string();
+    let mut account = "${AWS_ACCOUNT_ID}".to_string();
+    let mut role = args.role_arn.clone();
+    if let Some(name) = &args.env {
+        let spec = Project::load(args.project.as_deref()).map_err(|e| e.to_string()).and_then(|p| Project::environment(p.as_ref(), name).map_err(|e| e.to_string()));
+        match spec {
+            Ok(EnvironmentSpec::Aws(spec)) => {
+                region = spec.region.clone();
+                account = spec.account.clone();
+                role = role.or(spec.fis_role_arn.clone());
+            }
+            Ok(_) => {
+                eprintln!("error: environment `{name}` is not an AWS environment");
+                return exit_code::USAGE;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return exit_code::USAGE;
+            }
+        }
+    }
+    let role = role.unwrap_or_else(|| format!("arn:aws:iam::{account}:role/REPLACE-WITH-YOUR-FIS-ROLE"));
+    let ctx = fis::FisContext { region: &region, account: &account, role_arn: &role };
+    match fis::scenario_template(&loaded.scenario, &ctx) {
+        Ok((template, skipped)) => {
+            println!("{}", serde_json::to_string_pretty(&template).unwrap_or_default());
+            if !skipped.is_empty() {
+                eprintln!("note: FIS has no action for {}; gameday makes these directly during `gameday run`", skipped.join(", "));
+            }
+            if template["actions"].as_object().is_none_or(|a| a.is_empty()) {
+                eprintln!("error: no fault of this scenario can run in FIS");
+                return exit_code::INVALID_INPUT;
+            }
+            exit_code::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit_code::INVALID_INPUT
+        }
+    }
+}
