@@ -110,6 +110,28 @@ impl Effect {
     pub fn is_revertible(&self) -> bool {
         !matches!(self, Effect::TerminateInstances { .. } | Effect::RebootInstances { .. })
     }
+
+    /// What a person runs to undo this by hand when gameday could not.
+    pub fn manual_steps(&self) -> Vec<String> {
+        match self {
+            Effect::StopInstances { ids } | Effect::ZonePower { ids, .. } => vec![format!("aws ec2 start-instances --instance-ids {}", ids.join(" "))],
+            Effect::ZoneNetwork { zone, subnets, .. } => {
+                let mut steps: Vec<String> = subnets
+                    .iter()
+                    .map(|s| format!("put {} back on network ACL {}: aws ec2 replace-network-acl-association --association-id <its current association> --network-acl-id {}", s.subnet_id, s.original_acl_id, s.original_acl_id))
+                    .collect();
+                steps.push(format!("delete gameday's deny-all ACL: aws ec2 describe-network-acls --filters Name=tag:gameday:zone,Values={zone} then aws ec2 delete-network-acl --network-acl-id <its id>"));
+                steps
+            }
+            Effect::InvertHealthCheck { health_check, .. } => vec![format!("aws route53 update-health-check --health-check-id {health_check} --no-inverted")],
+            Effect::Command { revert, .. } => vec![format!("run: {revert}")],
+            Effect::FisExperiment { token, .. } => vec![format!(
+                "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
+            )],
+            Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => vec!["nothing: this cannot be undone".into()],
+            Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => vec!["nothing real: this fault exists only in the simulator".into()],
+        }
+    }
 }
 
 /// What a revert restored and what it found already gone.

@@ -143,17 +143,14 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
 }
 
 /// Faults whose intent is journaled but whose revert is not: what may still
-/// be in place. Terminations and reboots cannot be reverted and are left out.
+/// be in place. A failed apply counts too (it may have failed part-way).
+/// Terminations and reboots cannot be reverted and are left out.
 pub fn still_injected(records: &[Record]) -> Vec<(String, Effect)> {
     let mut open: Vec<(String, Effect)> = Vec::new();
     for record in records {
         match &record.event {
             Event::FaultIntent { fault, effect, .. } if effect.is_revertible() => open.push((fault.clone(), effect.clone())),
             Event::FaultReverted { fault, .. } => open.retain(|(f, _)| f != fault),
-            Event::FaultFailed { fault, .. } if !matches!(open.iter().find(|(f, _)| f == fault), Some((_, Effect::Command { .. }))) => {
-                // A failed call made no change, except a command that may have half-run.
-                open.retain(|(f, _)| f != fault)
-            }
             _ => {}
         }
     }

@@ -412,9 +412,16 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 Ok(None)
             }
             Err(error) => {
+                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
+                // A call that failed part-way (one batch done, the next
+                // refused) may have changed some targets: undo whatever it
+                // did. Reverts are idempotent, so this is safe when it did nothing.
+                let cleanup = if effect.is_revertible() { self.revert(index).await? } else { None };
                 self.faults[index].state = FaultState::Failed;
                 self.faults[index].result.error = Some(error.to_string());
-                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
+                if let Some(revert_error) = cleanup {
+                    return Ok(Some(Outcome::RevertIncomplete { faults: vec![fault.name.clone()], detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")) }));
+                }
                 Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }))
             }
         }
@@ -458,7 +465,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         for index in (0..self.faults.len()).rev() {
             if matches!(self.faults[index].state, FaultState::Active { .. }) {
                 if let Some(error) = self.revert(index).await? {
-                    failures.push((self.faults[index].result.name.clone(), error));
+                    // Say exactly what a person must do to finish the revert.
+                    let steps = self.faults[index].effect.as_ref().map(|e| e.manual_steps().join("; ")).unwrap_or_default();
+                    failures.push((self.faults[index].result.name.clone(), format!("{error}; by hand: {steps}")));
                 }
             }
         }

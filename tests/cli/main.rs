@@ -2,6 +2,7 @@
 //! All CLI tests compile into this one binary (one link, one build).
 
 mod aws;
+mod aws_mocks;
 mod fleet;
 mod local;
 mod moto;

@@ -61,10 +61,6 @@ impl Moto {
     }
 
     /// A project file naming this server as environment `moto`.
-    pub fn project(&self, dir: &std::path::Path, account: &str) -> PathBuf {
-        self.project_with(dir, account, "")
-    }
-
     /// As `project`, with more keys for the environment (e.g. `fis_role_arn`).
     pub fn project_with(&self, dir: &std::path::Path, account: &str, extra: &str) -> PathBuf {
         let path = dir.join("gameday.yaml");

@@ -1,0 +1,231 @@
+//! The AWS path where moto cannot go: throttling, batch limits, a call that
+//! fails part-way, a revert that fails, CloudWatch alarms (the SDK speaks
+//! RPCv2-CBOR to CloudWatch, which moto does not route) and the FIS safety
+//! lever. Real SDK clients whose responses come from aws-smithy-mocks rules;
+//! a few rules keep state, making a tiny fake EC2.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{AvailabilityZone, Instance, InstanceState, InstanceStateChange, InstanceStateName, Placement, Reservation};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+use gameday::environment::aws::{AwsEnvironment, Clients};
+use gameday::environment::{Effect, EnvError, Environment};
+use gameday::project::AwsSpec;
+use gameday::run::clock::{Interrupt, WallClock};
+use gameday::run::journal::{Event, Journal};
+use gameday::run::{Outcome, RunConfig, Runner, Silent};
+
+macro_rules! mocked {
+    ($krate:ident, $rules:expr) => {{
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        $krate::Client::from_conf(
+            $krate::Config::builder()
+                .behavior_version($krate::config::BehaviorVersion::latest())
+                .region($krate::config::Region::new("us-east-1"))
+                .credentials_provider($krate::config::Credentials::new("a", "b", None, None, "test"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5).with_initial_backoff(Duration::from_millis(1)))
+                .build(),
+        )
+    }};
+}
+
+fn spec() -> AwsSpec {
+    AwsSpec { profile: None, region: "us-east-1".into(), account: "123456789012".into(), endpoint_url: None, fis_role_arn: None }
+}
+
+/// Clients whose STS and zone calls answer; the rest come from `ec2`, `fis`, `cloudwatch` rules.
+fn clients(ec2_rules: &[&Rule], fis_rules: &[&Rule], cloudwatch_rules: &[&Rule]) -> Clients {
+    let identity = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder().account("123456789012").build());
+    let zones = mock!(aws_sdk_ec2::Client::describe_availability_zones)
+        .then_output(|| aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesOutput::builder().availability_zones(AvailabilityZone::builder().zone_name("us-east-1a").zone_id("use1-az1").build()).build());
+    let mut ec2: Vec<&Rule> = vec![&zones];
+    ec2.extend_from_slice(ec2_rules);
+    let none: [&Rule; 0] = [];
+    Clients {
+        ec2: mocked!(aws_sdk_ec2, ec2),
+        autoscaling: mocked!(aws_sdk_autoscaling, none),
+        elbv2: mocked!(aws_sdk_elasticloadbalancingv2, none),
+        route53: mocked!(aws_sdk_route53, none),
+        cloudwatch: mocked!(aws_sdk_cloudwatch, cloudwatch_rules.iter().copied()),
+        sts: mocked!(aws_sdk_sts, [&identity]),
+        fis: mocked!(aws_sdk_fis, fis_rules.iter().copied()),
+    }
+}
+
+fn scenario(text: &str) -> gameday::scenario::Scenario {
+    gameday::scenario::parse_str(text, None).unwrap()
+}
+
+const PROBE_ONLY: &str = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n";
+
+fn instance(id: &str, state: InstanceStateName) -> Instance {
+    Instance::builder().instance_id(id).placement(Placement::builder().availability_zone("us-east-1a").build()).state(InstanceState::builder().name(state).build()).build()
+}
+
+/// A fake EC2: instances and their states, changed by stop and start calls.
+#[derive(Clone)]
+struct FakeEc2 {
+    stopped: Arc<Mutex<BTreeSet<String>>>,
+    all: Arc<Vec<String>>,
+}
+
+impl FakeEc2 {
+    fn new(count: usize) -> Self {
+        FakeEc2 { stopped: Arc::default(), all: Arc::new((0..count).map(|i| format!("i-{i:017x}")).collect()) }
+    }
+
+    fn describe(&self) -> Rule {
+        let fake = self.clone();
+        mock!(aws_sdk_ec2::Client::describe_instances).then_compute_output(move |input| {
+            let wanted: Vec<String> = if input.instance_ids().is_empty() { fake.all.to_vec() } else { input.instance_ids().to_vec() };
+            let stopped = fake.stopped.lock().unwrap();
+            let instances: Vec<Instance> = wanted.iter().map(|id| instance(id, if stopped.contains(id) { InstanceStateName::Stopped } else { InstanceStateName::Running })).collect();
+            aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().reservations(Reservation::builder().set_instances(Some(instances)).build()).build()
+        })
+    }
+
+    fn stop(&self, fail_after_calls: Option<usize>) -> Rule {
+        let fake = self.clone();
+        let calls = Arc::new(Mutex::new(0usize));
+        mock!(aws_sdk_ec2::Client::stop_instances).then_compute_response(move |input| {
+            let mut n = calls.lock().unwrap();
+            *n += 1;
+            if fail_after_calls.is_some_and(|limit| *n > limit) {
+                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::stop_instances::StopInstancesError::generic(aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("not allowed").build()));
+            }
+            let mut stopped = fake.stopped.lock().unwrap();
+            stopped.extend(input.instance_ids().iter().cloned());
+            aws_smithy_mocks::MockResponse::Output(
+                aws_sdk_ec2::operation::stop_instances::StopInstancesOutput::builder().set_stopping_instances(Some(input.instance_ids().iter().map(|id| InstanceStateChange::builder().instance_id(id).build()).collect())).build(),
+            )
+        })
+    }
+
+    fn start(&self, works: bool) -> Rule {
+        let fake = self.clone();
+        mock!(aws_sdk_ec2::Client::start_instances).then_compute_response(move |input| {
+            if !works {
+                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::start_instances::StartInstancesError::generic(aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("start denied").build()));
+            }
+            let mut stopped = fake.stopped.lock().unwrap();
+            for id in input.instance_ids() {
+                stopped.remove(id);
+            }
+            aws_smithy_mocks::MockResponse::Output(aws_sdk_ec2::operation::start_instances::StartInstancesOutput::builder().build())
+        })
+    }
+}
+
+#[tokio::test]
+async fn throttled_calls_are_retried_with_backoff() {
+    let throttled = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>1</RequestID></Response>";
+    let stop = mock!(aws_sdk_ec2::Client::stop_instances)
+        .sequence()
+        .http_status(503, Some(throttled.to_string()))
+        .times(2)
+        .output(|| aws_sdk_ec2::operation::stop_instances::StopInstancesOutput::builder().stopping_instances(InstanceStateChange::builder().instance_id("i-1").build()).build())
+        .build();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&stop], &[], &[]), &scenario(PROBE_ONLY)).await.unwrap();
+    env.apply(&Effect::StopInstances { ids: vec!["i-1".into()] }, 0).await.unwrap();
+    assert_eq!(stop.num_calls(), 3, "two throttled attempts, then success");
+}
+
+#[tokio::test]
+async fn mutating_calls_take_at_most_a_thousand_ids() {
+    let fake = FakeEc2::new(2_500);
+    let stop = fake.stop(None);
+    let describe = fake.describe();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&stop, &describe], &[], &[]), &scenario(PROBE_ONLY)).await.unwrap();
+    env.apply(&Effect::StopInstances { ids: fake.all.to_vec() }, 0).await.unwrap();
+    assert_eq!(stop.num_calls(), 3, "1,000 + 1,000 + 500");
+    assert_eq!(fake.stopped.lock().unwrap().len(), 2_500);
+    assert_eq!(env.calls.mutating, 3);
+}
+
+fn stop_scenario(ids: &[String], duration: &str) -> gameday::scenario::Scenario {
+    scenario(&format!(
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - name: stop\n    kind: stop_instances\n    duration: {duration}\n    targets: {{ ids: [{}] }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
+        ids.join(", ")
+    ))
+}
+
+async fn run(env: &mut AwsEnvironment, scenario: &gameday::scenario::Scenario, config: RunConfig) -> gameday::run::Finished {
+    Runner::new(scenario, env, WallClock::start(), Silent, Journal::in_memory(), config, Interrupt::new()).run().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_call_that_fails_part_way_is_undone() {
+    let fake = FakeEc2::new(1_500);
+    let (describe, stop, start) = (fake.describe(), fake.stop(Some(1)), fake.start(true));
+    let scenario = stop_scenario(&fake.all, "1m");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&describe, &stop, &start], &[], &[]), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::FaultNotEffective { .. }), "{:?}", finished.result.outcome);
+    assert_eq!(stop.num_calls(), 2, "the first batch went through, the second was refused");
+    assert!(fake.stopped.lock().unwrap().is_empty(), "the first batch was started again");
+    let events: Vec<&str> = finished.journal.records().iter().filter_map(|r| match &r.event {
+        Event::FaultFailed { .. } => Some("failed"),
+        Event::FaultReverted { .. } => Some("reverted"),
+        _ => None,
+    }).collect();
+    assert_eq!(events, ["failed", "reverted"]);
+}
+
+#[tokio::test]
+async fn a_revert_that_cannot_complete_says_what_a_person_must_do() {
+    let fake = FakeEc2::new(2);
+    let (describe, stop, start) = (fake.describe(), fake.stop(None), fake.start(false));
+    let scenario = stop_scenario(&fake.all, "200ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&describe, &stop, &start], &[], &[]), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    let Outcome::RevertIncomplete { faults, detail } = &finished.result.outcome else { panic!("{:?}", finished.result.outcome) };
+    assert_eq!(faults, &["stop".to_string()]);
+    assert!(detail.contains("start denied"), "{detail}");
+    assert!(detail.contains(&format!("by hand: aws ec2 start-instances --instance-ids {}", fake.all.join(" "))), "{detail}");
+    assert_eq!(finished.result.exit_code, 8);
+    // Three attempts when the fault ends, three more in the final sweep; the SDK does not retry an authorization error.
+    assert_eq!(start.num_calls(), 6);
+}
+
+#[tokio::test]
+async fn an_alarm_going_off_halts_the_run() {
+    let polls = Arc::new(Mutex::new(0usize));
+    let counter = polls.clone();
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |_| {
+        let mut n = counter.lock().unwrap();
+        *n += 1;
+        // OK while the run checks and injects; ALARM from the fourth read on.
+        let state = if *n < 4 { aws_sdk_cloudwatch::types::StateValue::Ok } else { aws_sdk_cloudwatch::types::StateValue::Alarm };
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(state).build()).build()
+    });
+    let scenario = scenario(&PROBE_ONLY.replace("duration: 1s", "duration: 5m").replace("name: mocked\n", "name: mocked\nguards:\n  stop_conditions:\n    - alarm: web-5xx\n"));
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&alarms]), &scenario).await.unwrap();
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    let started = std::time::Instant::now();
+    let finished = run(&mut env, &scenario, config).await;
+    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: "alarm `web-5xx`".into() });
+    assert!(started.elapsed() < Duration::from_secs(30), "halted long before the 5 m fault ended");
+}
+
+#[tokio::test]
+async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
+    let lever = mock!(aws_sdk_fis::Client::get_safety_lever).then_output(|| {
+        aws_sdk_fis::operation::get_safety_lever::GetSafetyLeverOutput::builder()
+            .safety_lever(aws_sdk_fis::types::SafetyLever::builder().state(aws_sdk_fis::types::SafetyLeverState::builder().status(aws_sdk_fis::types::SafetyLeverStatus::Engaged).reason("incident in progress").build()).build())
+            .build()
+    });
+    let create = mock!(aws_sdk_fis::Client::create_experiment_template).then_output(|| aws_sdk_fis::operation::create_experiment_template::CreateExperimentTemplateOutput::builder().build());
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[&lever, &create], &[]), &scenario(PROBE_ONLY)).await.unwrap();
+    let effect = Effect::FisExperiment { fault: "f".into(), token: "t".into(), template: serde_json::json!({ "roleArn": "r", "targets": {}, "actions": {} }) };
+    let error = env.apply(&effect, 0).await.unwrap_err();
+    assert!(matches!(&error, EnvError::Refused(message) if message.contains("safety lever is engaged (incident in progress)")), "{error}");
+    assert_eq!(create.num_calls(), 0, "no template, no experiment");
+}
