@@ -298,6 +298,9 @@ async fn plan_command(args: &EnvArgs) -> u8 {
     match planned {
         Ok(plan) => {
             print!("{}", render_plan(&loaded, &plan, seed));
+            if let Target::Aws(env) = &target {
+                print!("{}", fis_previews(env, &plan).await);
+            }
             match plan.refusal() {
                 None => exit_code::SUCCESS,
                 Some(plan::Refusal::Guard { .. }) => exit_code::ABORTED_BY_GUARD,
@@ -309,6 +312,32 @@ async fn plan_command(args: &EnvArgs) -> u8 {
             exit_code::ENVIRONMENT_ERROR
         }
     }
+}
+
+/// For faults FIS will make: FIS's own view of the targets, from a dry run
+/// (`actionsMode=skip-all`), beside gameday's.
+async fn fis_previews(env: &AwsEnvironment, plan: &Plan) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for fault in &plan.faults {
+        if let Some(crate::environment::Effect::FisExperiment { template, token, .. }) = &fault.effect {
+            let _ = writeln!(out, "FIS preview of `{}` (dry run, actionsMode=skip-all):", fault.name);
+            match crate::environment::aws::fis::client::preview(&env.clients().fis, template, &format!("{token}-plan")).await {
+                Ok(targets) if targets.is_empty() => {
+                    let _ = writeln!(out, "  FIS resolved no targets");
+                }
+                Ok(targets) => {
+                    for target in targets {
+                        let _ = writeln!(out, "  - {target}");
+                    }
+                }
+                Err(error) => {
+                    let _ = writeln!(out, "  could not preview: {error}");
+                }
+            }
+        }
+    }
+    out
 }
 
 fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {

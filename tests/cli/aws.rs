@@ -230,3 +230,29 @@ async fn via_fis_a_fault_is_an_experiment_that_is_followed_stopped_and_cleaned_u
     assert!(fis.get_experiment_template().id(&template).send().await.is_err(), "the template was deleted");
     assert!(exit.events("observed").iter().any(|o| o["message"].as_str().unwrap().contains("safety lever")), "the emulator's missing safety lever is said, not hidden");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_with_fis_shows_gamedays_targets_and_fis_preview_without_side_effects() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let fleet = Fleet::build(&config, 6).await;
+    let before = fleet.states().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, scenario("  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n")).unwrap();
+    let project = moto.project_with(dir.path(), ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
+    for (key, value) in Moto::env() {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("targets: 2 chosen of 6 matched"), "{stdout}");
+    assert!(stdout.contains("FIS preview of `stop-two` (dry run, actionsMode=skip-all):"), "{stdout}");
+    assert_eq!(fleet.states().await, before, "plan changed nothing");
+    let templates = aws_sdk_fis::Client::new(&config).list_experiment_templates().send().await.unwrap();
+    assert!(templates.experiment_templates().is_empty(), "the preview cleaned up after itself");
+}
