@@ -70,12 +70,12 @@ fn cpu_seconds() -> f64 {
 
 /// One recovery trial: down for `down`, probes every 100 ms. Returns the
 /// reported time to recover minus the true one, in ms.
-fn recovery_trial(dir: &Path, down: Duration) -> f64 {
+fn recovery_trial(dir: &Path, down: Duration, trial: usize) -> f64 {
     let flag = dir.join("down");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let port = runtime.block_on(serve(flag.clone()));
     let yaml = format!(
-        "apiVersion: gameday/v1\nname: accuracy\nsteady_state:\n  - {{ name: web, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms, healthy_after: 1 }}\nfaults:\n  - {{ name: down, kind: command, inject: \"touch {f}\", revert: \"rm {f}\", duration: {ms}ms }}\nexpected_recoveries:\n  - {{ name: back, probes: [web], recovers_within: 2m }}\n",
+        "apiVersion: gameday/v1\nname: accuracy\nsteady_state:\n  - {{ name: web{trial}, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms, healthy_after: 1 }}\nfaults:\n  - {{ name: down, kind: command, inject: \"touch {f}\", revert: \"rm {f}\", duration: {ms}ms }}\nexpected_recoveries:\n  - {{ name: back, probes: [web{trial}], recovers_within: 2m }}\n",
         f = flag.display(),
         ms = down.as_millis()
     );
@@ -89,11 +89,12 @@ fn recovery_trial(dir: &Path, down: Duration) -> f64 {
 fn accuracy() {
     println!("1. Recovery-time accuracy (probe interval 100 ms; target: |error| ≤ interval + 10 ms = 110 ms in every trial)");
     for seconds in [1u64, 5, 30] {
+        // Each trial's probe has its own name, so its own phase against the outage.
         let trials: Vec<_> = (0..20)
-            .map(|_| {
+            .map(|trial| {
                 std::thread::spawn(move || {
                     let dir = tempfile::tempdir().expect("tempdir");
-                    recovery_trial(dir.path(), Duration::from_secs(seconds))
+                    recovery_trial(dir.path(), Duration::from_secs(seconds), trial)
                 })
             })
             .collect();

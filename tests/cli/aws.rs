@@ -184,11 +184,14 @@ async fn a_wrong_account_is_refused_before_any_mutating_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aws_probes_read_capacity_and_target_health() {
+async fn aws_probes_read_capacity_target_health_and_route53() {
     let moto = Moto::start();
-    let _fleet = Fleet::build(&moto.config().await, 6).await;
+    let fleet = Fleet::build(&moto.config().await, 6).await;
     let dir = tempfile::tempdir().unwrap();
-    let probes = format!("{CAPACITY}\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 1s\n    timeout: 1s");
+    let probes = format!(
+        "{CAPACITY}\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 1s\n    timeout: 1s\n  - name: primary\n    kind: route53_health_check\n    health_check: {}\n    interval: 1s\n    timeout: 1s",
+        fleet.primary_health_check
+    );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s";
     let exit = finish(spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT), dir.path());
     let steady = exit.events("steady_state");
@@ -198,6 +201,7 @@ async fn aws_probes_read_capacity_and_target_health() {
     let observed: Vec<String> = exit.events("sample").iter().map(|s| s["observed"].as_str().unwrap().to_string()).collect();
     assert!(observed.iter().any(|o| o == "6 in service (want ≥ 6)"), "{observed:?}");
     assert!(observed.iter().any(|o| o == "6 healthy (want ≥ 6)"), "{observed:?}");
+    assert!(observed.iter().any(|o| o == "healthy (1/1 checkers; want healthy)"), "{observed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
