@@ -3,6 +3,7 @@
 
 mod aws_commands;
 mod progress;
+mod safety;
 mod reports;
 
 use std::ffi::OsString;
@@ -55,6 +56,12 @@ enum Command {
     /// Export a scenario for another engine.
     #[command(subcommand)]
     Export(aws_commands::ExportCommand),
+    /// List runs whose journal shows faults still in place (exit 8 when any).
+    Status(Box<safety::StatusArgs>),
+    /// Revert whatever a run's journal shows as still in place (after kill -9, a crash, a lost laptop). Safe to run twice.
+    Recover(Box<safety::RecoverArgs>),
+    /// Emergency stop: every game day on this machine stops and reverts, and none may start until `--clear`.
+    Halt(Box<safety::HaltArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +143,9 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Due(args) => reports::due_command(&args),
         Command::IamPolicy(args) => aws_commands::iam_policy_command(&args),
         Command::Export(command) => aws_commands::export_command(&command),
+        Command::Status(args) => safety::status_command(&args),
+        Command::Recover(args) => with_runtime(safety::recover_command(&args)),
+        Command::Halt(args) => safety::halt_command(&args),
     };
     ExitCode::from(code)
 }
@@ -248,6 +258,23 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
         return Err(exit_code::ABORTED_BY_GUARD);
     }
     eprint!("This runs `{scenario}` against {}: faults will be injected for real.\nType the scenario name to continue: ", target.describe());
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == scenario {
+        Ok(())
+    } else {
+        eprintln!("error: confirmation did not match `{scenario}`; nothing was done");
+        Err(exit_code::ABORTED_BY_GUARD)
+    }
+}
+
+/// Asks for the scenario's name at a terminal before touching `what`.
+fn confirm_by_name(what: &str, scenario: &str) -> Result<(), u8> {
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: refusing to touch {what} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)");
+        return Err(exit_code::ABORTED_BY_GUARD);
+    }
+    eprint!("This reverts faults of `{scenario}` on {what}.\nType the scenario name to continue: ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     if answer.trim() == scenario {
@@ -433,6 +460,10 @@ async fn run_command(args: &RunArgs) -> u8 {
         Ok(target) => target,
         Err(code) => return code,
     };
+    if let Some(halt) = crate::run::lock::halted() {
+        eprintln!("error: gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`", halt.at, halt.by, halt.reason);
+        return exit_code::ABORTED_BY_GUARD;
+    }
     if let Err(code) = confirm(&target, &loaded.scenario.name, args.yes) {
         return code;
     }
@@ -443,6 +474,18 @@ async fn run_command(args: &RunArgs) -> u8 {
             eprintln!("error: could not create a run directory in {}: {error}", args.runs_dir.display());
             return exit_code::UNREADABLE;
         }
+    };
+    // One game day per real environment at a time; the simulator is per process.
+    let _lock = match &target {
+        Target::Sim(_) => None,
+        _ => match crate::run::lock::EnvironmentLock::acquire(&args.env.env, &loaded.scenario.name, &run_dir) {
+            Ok(lock) => Some(lock),
+            Err(error) => {
+                let _ = std::fs::remove_dir(&run_dir);
+                eprintln!("error: {error}");
+                return exit_code::ABORTED_BY_GUARD;
+            }
+        },
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, &loaded.source) {
         eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
@@ -459,7 +502,8 @@ async fn run_command(args: &RunArgs) -> u8 {
     spawn_signal_listener(interrupt.clone());
     let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {seed}); run directory {}", loaded.scenario.name, target.describe(), run_dir.display());
-    let config = RunConfig::new(seed, started);
+    let mut config = RunConfig::new(seed, started);
+    config.halt_file = Some(crate::run::lock::halt_file());
     let finished = match &mut target {
         Target::Sim(env) => Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run().await,
         Target::Local(env) => Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run().await,

@@ -8,9 +8,11 @@
 
 pub mod clock;
 pub mod journal;
+pub mod lock;
 pub mod metrics;
 pub mod plan;
 pub mod realtime;
+pub mod recover;
 pub mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,11 +41,13 @@ pub struct RunConfig {
     pub alarm_poll: Millis,
     /// Attempts at a healthy steady state before refusing to inject.
     pub steady_state_attempts: u32,
+    /// While this file exists (`gameday halt`), the run stops and reverts.
+    pub halt_file: Option<std::path::PathBuf>,
 }
 
 impl RunConfig {
     pub fn new(seed: u64, started_at: jiff::Timestamp) -> Self {
-        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3 }
+        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None }
     }
 }
 
@@ -577,6 +581,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if self.interrupt.raised() {
                 self.log(Event::Interrupted { signal: "interrupt".into() }, true)?;
                 outcome = Some(Outcome::Interrupted);
+                break;
+            }
+            if self.config.halt_file.as_ref().is_some_and(|f| f.exists()) {
+                let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true)?;
+                outcome = Some(Outcome::AbortedByGuard { guard: "halt".into(), detail });
                 break;
             }
             // Faults whose time has come.

@@ -20,13 +20,13 @@ fn start_command(port: u16, pid_file: &Path) -> String {
 }
 
 /// A real web service (Python's), stopped by killing it and started again.
-struct Service {
-    port: u16,
+pub(crate) struct Service {
+    pub port: u16,
     pid_file: std::path::PathBuf,
 }
 
 impl Service {
-    fn start(dir: &Path) -> Service {
+    pub fn start(dir: &Path) -> Service {
         let port = free_port();
         let pid_file = dir.join("service.pid");
         let status = Command::new("sh").arg("-c").arg(start_command(port, &pid_file)).status().unwrap();
@@ -41,12 +41,12 @@ impl Service {
         panic!("the test service did not start");
     }
 
-    fn is_up(&self) -> bool {
+    pub fn is_up(&self) -> bool {
         std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
     }
 
     /// Whether it is listening within a few seconds (a restart takes Python a moment).
-    fn comes_up(&self) -> bool {
+    pub fn comes_up(&self) -> bool {
         (0..100).any(|_| {
             let up = self.is_up();
             if !up {
@@ -56,7 +56,7 @@ impl Service {
         })
     }
 
-    fn scenario(&self, extra_guards: &str, duration: &str) -> String {
+    pub fn scenario(&self, extra_guards: &str, duration: &str) -> String {
         format!(
             "apiVersion: gameday/v1\nname: local-test\nguards:\n  max_duration: 1m\n{extra_guards}\nsteady_state:\n  - name: service\n    kind: http\n    url: http://127.0.0.1:{port}/\n    interval: 100ms\n    timeout: 90ms\n    healthy_after: 2\n  - name: port\n    kind: tcp\n    host: 127.0.0.1\n    port: {port}\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: stop\n    kind: command\n    inject: kill \"$(cat {pid})\"\n    revert: {start:?}\n    duration: {duration}\nexpected_recoveries:\n  - name: back\n    probes: [service]\n    recovers_within: 20s\n",
             port = self.port,

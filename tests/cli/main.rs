@@ -4,12 +4,15 @@
 mod aws;
 mod aws_mocks;
 mod fleet;
+mod guard_properties;
 mod local;
 mod moto;
 mod plan;
 mod report;
 mod run;
+mod safety;
 mod schema;
+mod secrets;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,172 @@
+//! Never leave a fault behind: kill -9 mid-run then `recover` (on a real
+//! local service and against moto), SIGTERM, `halt`, and the environment lock.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::InstanceStateName;
+
+use crate::fleet::Fleet;
+use crate::local::Service;
+use crate::moto::{ACCOUNT, Moto};
+
+/// The binary with its own state directory (halt file, locks) and extra env.
+fn command(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command.args(args).env("GAMEDAY_STATE_DIR", state).env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+fn output(mut command: Command) -> (i32, String, String) {
+    let out = command.output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn start_local_run(dir: &Path, service: &Service, duration: &str) -> Child {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, service.scenario("", duration)).unwrap();
+    command(&dir.join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.join("runs").to_str().unwrap()], &[]).spawn().unwrap()
+}
+
+#[test]
+fn after_kill_9_recover_puts_the_service_back_and_is_safe_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let mut child = start_local_run(dir.path(), &service, "1m");
+    assert!(wait_until(Duration::from_secs(20), || !service.is_up()), "the fault took the service down");
+    child.kill().unwrap(); // SIGKILL: no revert, no cleanup
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!service.is_up(), "killed mid-run, the fault stays in place");
+    let (state, runs) = (dir.path().join("state"), dir.path().join("runs"));
+    let runs = runs.to_str().unwrap();
+
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("stop (command) is still in place") && stdout.contains("did not finish"), "{stdout}");
+
+    // The stale lock refuses a new game day until recovery.
+    let file = dir.path().join("scenario.yaml");
+    let (code, _, stderr) = output(command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs], &[]));
+    assert_eq!(code, 5);
+    assert!(stderr.contains("did not finish") && stderr.contains("gameday recover"), "{stderr}");
+
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--runs-dir", runs, "--yes"], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("reverted stop"), "{stdout}");
+    assert!(service.comes_up(), "recover ran the revert command");
+
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs], &[]));
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = output(command(&state, &["recover", "--runs-dir", runs, "--yes"], &[]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("nothing in place"), "a second recover does nothing: {stdout}");
+}
+
+#[test]
+fn sigterm_stops_injecting_and_reverts() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let child = start_local_run(dir.path(), &service, "1m");
+    assert!(wait_until(Duration::from_secs(20), || !service.is_up()));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(service.comes_up(), "reverted on SIGTERM");
+}
+
+#[test]
+fn halt_stops_running_game_days_and_refuses_new_ones_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let service = Service::start(dir.path());
+    let child = start_local_run(dir.path(), &service, "1m");
+    assert!(wait_until(Duration::from_secs(20), || !service.is_up()));
+    let (code, stdout, _) = output(command(&state, &["halt", "--reason", "incident INC-42"], &[]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("signalled pid"), "{stdout}");
+    let out = child.wait_with_output().unwrap();
+    assert!([5, 130].contains(&out.status.code().unwrap_or(-1)), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(service.comes_up(), "the halted game day reverted its fault");
+
+    let file = dir.path().join("short.yaml");
+    std::fs::write(&file, service.scenario("", "1s")).unwrap();
+    let runs = dir.path().join("runs2");
+    let (code, _, stderr) = output(command(&state, &["run", "scenarios/az-loss.yaml", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 5);
+    assert!(stderr.contains("gameday is halted") && stderr.contains("incident INC-42"), "{stderr}");
+    let (code, _, _) = output(command(&state, &["halt", "--clear"], &[]));
+    assert_eq!(code, 0);
+    let (code, stdout, _) = output(command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn one_game_day_per_environment_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::start(dir.path());
+    let mut first = start_local_run(dir.path(), &service, "1m");
+    assert!(wait_until(Duration::from_secs(20), || !service.is_up()));
+    let file = dir.path().join("scenario.yaml");
+    let (code, _, stderr) = output(command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.path().join("runs").to_str().unwrap()], &[]));
+    assert_eq!(code, 5);
+    assert!(stderr.contains("environment `local` is in use"), "{stderr}");
+    Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap();
+    first.wait().unwrap();
+    assert!(service.comes_up());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_against_moto_recover_restores_instances_acls_and_health_checks() {
+    let moto = Moto::start();
+    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let acls_before = fleet.acl_of_subnets().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let scenario = format!(
+        "apiVersion: gameday/v1\nname: crash\nguards:\n  accounts: [\"{ACCOUNT}\"]\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\nfaults:\n  - {{ name: stop-two, kind: stop_instances, targets: {{ groups: [web-asg], count: 2 }}, duration: 5m }}\n  - {{ name: cut-a, kind: az_outage, zone: us-east-1a, mode: network, duration: 5m }}\n  - {{ name: flip, kind: dns_failover, hosted_zone: example.com, record: api.example.com, duration: 5m }}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5m }}\n"
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    let project = moto.project_with(dir.path(), ACCOUNT, "");
+    let env = Moto::env();
+    let runs = dir.path().join("runs");
+    let mut child = command(&state, &["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--runs-dir", runs.to_str().unwrap()], &env).spawn().unwrap();
+    let check = fleet.primary_health_check.clone();
+    let started = Instant::now();
+    loop {
+        let stopped = fleet.states().await.values().filter(|s| **s == InstanceStateName::Stopped).count();
+        if stopped == 2 && fleet.acl_of_subnets().await != acls_before && fleet.inverted(&check).await {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the three faults were made");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(fleet.running_in(&fleet.asg_instances).await, 4, "killed mid-run: still stopped");
+
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"], &env));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(fleet.running_in(&fleet.asg_instances).await, 6, "instances running again");
+    assert_eq!(fleet.acl_of_subnets().await, acls_before, "ACL associations as before");
+    assert!(!fleet.inverted(&check).await, "health check as before");
+    let (code, stdout, _) = output(command(&state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"], &env));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("nothing in place"), "{stdout}");
+}
