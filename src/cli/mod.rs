@@ -499,15 +499,42 @@ async fn run_command(args: &RunArgs) -> u8 {
         }
     };
     let interrupt = Interrupt::new();
-    spawn_signal_listener(interrupt.clone());
+    spawn_signal_listener(interrupt.clone(), run_dir.clone());
     let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {seed}); run directory {}", loaded.scenario.name, target.describe(), run_dir.display());
     let mut config = RunConfig::new(seed, started);
     config.halt_file = Some(crate::run::lock::halt_file());
+    use crate::run::panic::catch_panic;
     let finished = match &mut target {
-        Target::Sim(env) => Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run().await,
-        Target::Local(env) => Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run().await,
-        Target::Aws(env) => Runner::new(&loaded.scenario, env.as_mut(), WallClock::start(), progress, journal, config, interrupt).run().await,
+        Target::Sim(env) => catch_panic(Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run()).await,
+        Target::Local(env) => catch_panic(Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run()).await,
+        Target::Aws(env) => catch_panic(Runner::new(&loaded.scenario, env.as_mut(), WallClock::start(), progress, journal, config, interrupt).run()).await,
+    };
+    let finished = match finished {
+        Ok(finished) => finished,
+        Err(panic) => {
+            // The runner is gone; the journal holds every intent. Revert from it.
+            eprintln!("gameday: internal error (panic: {panic}); reverting every fault the journal shows in place");
+            let run = match crate::run::recover::inspect(&run_dir) {
+                Ok(run) => run,
+                Err(error) => {
+                    eprintln!("error: could not read the journal to revert: {error}; run `gameday recover {}`", run_dir.display());
+                    return exit_code::REVERT_INCOMPLETE;
+                }
+            };
+            let recovered = match &mut target {
+                Target::Sim(env) => crate::run::recover::recover(&run, env).await,
+                Target::Local(env) => crate::run::recover::recover(&run, env).await,
+                Target::Aws(env) => crate::run::recover::recover(&run, env.as_mut()).await,
+            };
+            let failed: Vec<String> = recovered.into_iter().flatten().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
+            if failed.is_empty() {
+                eprintln!("gameday: every fault was reverted; please report the panic");
+                return exit_code::ENVIRONMENT_ERROR;
+            }
+            eprintln!("error: REVERT INCOMPLETE: {}", failed.join("\n  "));
+            return exit_code::REVERT_INCOMPLETE;
+        }
     };
     let finished = match finished {
         Ok(finished) => finished,
@@ -540,7 +567,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
     let _ = writeln!(out, "report: {} (also report.html, junit.xml, result.json)", run_dir.join("report.md").display());
 }
 
-fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>) {
+fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -550,8 +577,10 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>) {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
                 }
-                if interrupt.raise() == 1 {
-                    eprintln!("\ngameday: interrupted — stopping injection and reverting every fault");
+                match interrupt.raise() {
+                    1 => eprintln!("\ngameday: interrupted — stopping injection and reverting every fault"),
+                    2 => eprintln!("\ngameday: still reverting; gameday does not leave faults behind. Press Ctrl-C once more to ABANDON the revert (faults may stay in place)."),
+                    _ => abandon(&run_dir),
                 }
             }
         }
@@ -560,4 +589,20 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>) {
             interrupt.raise();
         }
     });
+}
+
+/// The third interrupt: stop now, and say exactly what is left in place.
+fn abandon(run_dir: &Path) -> ! {
+    eprintln!("\ngameday: revert ABANDONED.");
+    match crate::run::recover::inspect(run_dir) {
+        Ok(run) if run.in_place.is_empty() => eprintln!("nothing is left in place."),
+        Ok(run) => {
+            eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
+            for (fault, effect) in &run.in_place {
+                eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
+            }
+        }
+        Err(error) => eprintln!("could not read the journal ({error}); run `gameday status`"),
+    }
+    std::process::exit(i32::from(exit_code::REVERT_INCOMPLETE))
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod journal;
 pub mod lock;
 pub mod metrics;
+pub mod panic;
 pub mod plan;
 pub mod realtime;
 pub mod recover;

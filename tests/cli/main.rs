@@ -7,6 +7,7 @@ mod fleet;
 mod guard_properties;
 mod local;
 mod moto;
+mod panic;
 mod plan;
 mod report;
 mod run;

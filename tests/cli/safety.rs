@@ -170,3 +170,51 @@ async fn after_kill_9_against_moto_recover_restores_instances_acls_and_health_ch
     assert_eq!(code, 0);
     assert!(stdout.contains("nothing in place"), "{stdout}");
 }
+
+#[test]
+fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow-revert.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: slow-revert\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"sleep 5\", duration: 1m }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1m }\n",
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let child = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let journal_has = |what: &str| std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok()).is_some_and(|t| t.contains(what));
+    assert!(wait_until(Duration::from_secs(20), || journal_has("\"fault_applied\"")));
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || journal_has("\"revert_intent\"")), "the first interrupt starts the revert");
+    for _ in 0..2 {
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(stderr.contains("Press Ctrl-C once more to ABANDON"), "{stderr}");
+    assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: run: sleep 5"), "{stderr}");
+}
+
+#[test]
+fn a_crashed_simulator_run_is_recovered_from_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let runs = dir.path().join("runs");
+    let (code, _, _) = output(command(&state, &["run", "scenarios/az-loss.yaml", "--seed", "1", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0);
+    // Cut the journal where the process would have died: right after the fault was made.
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    let cut: Vec<&str> = journal.lines().take_while(|l| !l.contains("\"fault_applied\"")).chain(journal.lines().filter(|l| l.contains("\"fault_applied\"")).take(1)).collect();
+    std::fs::write(run_dir.join("journal.jsonl"), cut.join("\n") + "\n").unwrap();
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    let (code, stdout, stderr) = output(command(&state, &["recover", run_dir.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("reverted power-off-use1a"), "{stdout}");
+    let (code, _, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0);
+}
