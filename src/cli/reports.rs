@@ -68,9 +68,10 @@ pub struct DueArgs {
     paths: bool,
 }
 
-/// Keeps the scenario as it was run, so the run directory alone can be rendered again.
+/// Keeps the scenario as it was run, so the run directory alone can be
+/// rendered again; literal secrets in probe headers are written as `<redacted>`.
 pub fn write_scenario_copy(run_dir: &Path, source: &str) -> std::io::Result<()> {
-    std::fs::write(run_dir.join(SCENARIO_COPY), source)
+    std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(source))
 }
 
 /// Writes report.md, report.html, junit.xml and result.json into the run

@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod load;
 pub mod model;
+pub mod redact;
 pub mod structure;
 pub mod yaml_tree;
 

@@ -1,0 +1,101 @@
+//! Secrets in probe headers never reach a file or the terminal: a header
+//! read from the environment (`${env:NAME}`) is sent to the server and
+//! written nowhere, and a literal credential in the scenario is written to
+//! the scenario copy as `<redacted>`.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const SECRET: &str = "gd-s3cret-7f3a9c1e5b";
+const LITERAL_KEY: &str = "gd-literal-k3y-42d8e0";
+
+/// A tiny HTTP server that answers 200 and keeps every request head it saw.
+async fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
+            });
+        }
+    });
+    (port, requests)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_secrets_are_sent_but_never_written_or_printed() {
+    let (port, requests) = recording_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The `down` probe fails throughout, so error paths are exercised too.
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: secrets\nguards:\n  max_duration: 1m\n  require_healthy_start: false\nsteady_state:\n  - name: api\n    kind: http\n    url: http://127.0.0.1:{port}/health\n    headers:\n      Authorization: \"Bearer ${{env:GAMEDAY_TEST_SECRET}}\"\n      X-Api-Key: {LITERAL_KEY}\n      Accept: text/plain\n    interval: 200ms\n    timeout: 150ms\n  - name: down\n    kind: http\n    url: http://127.0.0.1:{closed_port}/\n    headers:\n      Authorization: \"Bearer ${{env:GAMEDAY_TEST_SECRET}}\"\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: blip\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 300ms\nexpected_recoveries:\n  - name: api stays up\n    probes: [api]\n    recovers_within: 5s\n"
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let runs = dir.path().join("runs");
+
+    let args: Vec<String> = ["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()].map(String::from).into();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GAMEDAY_TEST_SECRET", SECRET)
+            // Logs at their most talkative must not carry it either.
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    // Not vacuous: the server received the expanded header.
+    let seen = requests.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "the probe reached the server");
+    assert!(seen.iter().all(|r| r.contains(&format!("Authorization: Bearer {SECRET}\r\n"))), "{seen:?}");
+    assert!(seen.iter().all(|r| r.contains(&format!("X-Api-Key: {LITERAL_KEY}\r\n"))), "{seen:?}");
+
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET), "printed:\n{stdout}\n{stderr}");
+    assert!(!stdout.contains(LITERAL_KEY) && !stderr.contains(LITERAL_KEY), "printed:\n{stdout}\n{stderr}");
+    let run_dir = std::fs::read_dir(&runs).unwrap().filter_map(Result::ok).map(|e| e.path()).max().expect("a run directory");
+    for name in ["journal.jsonl", "result.json", "report.md", "report.html", "junit.xml", "scenario.yaml"] {
+        let text = std::fs::read_to_string(run_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!text.contains(SECRET), "{name} holds the secret");
+        assert!(!text.contains(LITERAL_KEY), "{name} holds the literal key");
+    }
+    // Everything the run wrote, not only the files we know of today.
+    for entry in std::fs::read_dir(&run_dir).unwrap().filter_map(Result::ok) {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(SECRET) && !text.contains(LITERAL_KEY), "{} holds a secret", entry.path().display());
+    }
+
+    let copy = std::fs::read_to_string(run_dir.join("scenario.yaml")).unwrap();
+    assert!(copy.contains("Authorization: \"Bearer ${env:GAMEDAY_TEST_SECRET}\""), "the reference is kept:\n{copy}");
+    assert!(copy.contains("X-Api-Key: \"<redacted>\""), "the literal is redacted:\n{copy}");
+    assert!(copy.contains("Accept: text/plain"), "other headers are kept:\n{copy}");
+
+    // The redacted copy still renders again.
+    let again = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", run_dir.to_str().unwrap()]).env_remove("RUST_LOG").output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+}
