@@ -8,6 +8,27 @@ use serde::Serialize;
 
 use crate::environment::{Millis, Sample};
 
+/// What an HTTP answer fails of a probe's expectations (empty: it passes).
+/// One judgement for the simulator and for real requests.
+pub fn http_problems(check: &crate::scenario::ProbeCheck, code: u16, body: &str, latency_ms: Millis) -> Vec<String> {
+    let crate::scenario::ProbeCheck::Http { status, body_contains, body_matches, max_latency, .. } = check else { return Vec::new() };
+    let (low, high) = status.as_ref().and_then(crate::scenario::StatusExpectation::bounds).unwrap_or((200, 399));
+    let mut problems = Vec::new();
+    if !(low..=high).contains(&code) {
+        problems.push(format!("status {code}"));
+    }
+    if body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
+        problems.push("body lacks the expected text".to_string());
+    }
+    if body_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_some_and(|re| !re.is_match(body)) {
+        problems.push("body does not match".to_string());
+    }
+    if max_latency.is_some_and(|max| latency_ms > max.as_millis()) {
+        problems.push(format!("slow: {latency_ms}ms"));
+    }
+    problems
+}
+
 /// Every sample of one probe, in the order taken.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ProbeHistory {
@@ -87,17 +108,24 @@ impl ProbeHistory {
     }
 }
 
+/// A history from a pattern such as `++--+`, one sample per `step` ms.
+#[cfg(test)]
+pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
+    let mut h = ProbeHistory::default();
+    for (i, c) in pattern.chars().enumerate() {
+        h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0 });
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
-        let mut h = ProbeHistory::default();
-        for (i, c) in pattern.chars().enumerate() {
-            h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0 });
-        }
-        h
+        history_from_pattern(pattern, step)
     }
+
 
     #[test]
     fn recovery_is_the_first_sample_of_the_lasting_streak() {

@@ -253,28 +253,22 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
     if matches!(target, Target::Sim(_)) || yes {
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to run `{scenario}` against {} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)", target.describe());
-        return Err(exit_code::ABORTED_BY_GUARD);
-    }
-    eprint!("This runs `{scenario}` against {}: faults will be injected for real.\nType the scenario name to continue: ", target.describe());
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if answer.trim() == scenario {
-        Ok(())
-    } else {
-        eprintln!("error: confirmation did not match `{scenario}`; nothing was done");
-        Err(exit_code::ABORTED_BY_GUARD)
-    }
+    ask_for_name(&format!("run `{scenario}` against {}", target.describe()), &format!("This runs `{scenario}` against {}: faults will be injected for real.", target.describe()), scenario)
 }
 
 /// Asks for the scenario's name at a terminal before touching `what`.
 fn confirm_by_name(what: &str, scenario: &str) -> Result<(), u8> {
+    ask_for_name(&format!("touch {what}"), &format!("This reverts faults of `{scenario}` on {what}."), scenario)
+}
+
+/// The typed confirmation: refused without a terminal; `action` completes
+/// "refusing to …", `warning` is shown before the prompt.
+fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), u8> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to touch {what} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)");
+        eprintln!("error: refusing to {action} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)");
         return Err(exit_code::ABORTED_BY_GUARD);
     }
-    eprint!("This reverts faults of `{scenario}` on {what}.\nType the scenario name to continue: ");
+    eprint!("{warning}\nType the scenario name to continue: ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     if answer.trim() == scenario {

@@ -16,7 +16,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout};
 
 use crate::environment::{Millis, Sample};
-use crate::scenario::{DnsRecordType, Probe, ProbeCheck, StatusExpectation};
+use crate::scenario::{DnsRecordType, Probe, ProbeCheck};
 
 const MAX_BODY: usize = 1 << 20;
 
@@ -70,26 +70,13 @@ impl RealProber {
     async fn check(&self, probe: &Probe) -> Verdict {
         let started = Instant::now();
         match &probe.check {
-            ProbeCheck::Http { url, method, headers, status, body_contains, body_matches, max_latency, ca_file } => {
+            ProbeCheck::Http { url, method, headers, ca_file, .. } => {
                 let tls = ca_file.as_ref().and_then(|f| self.private_tls.get(f)).unwrap_or(&self.tls).clone();
                 match http_request(url, method, headers, tls).await {
                     Err(error) => Verdict { ok: false, observed: error },
                     Ok((code, body)) => {
                         let latency = started.elapsed();
-                        let (low, high) = status.as_ref().and_then(StatusExpectation::bounds).unwrap_or((200, 399));
-                        let mut problems = Vec::new();
-                        if !(low..=high).contains(&code) {
-                            problems.push(format!("status {code}"));
-                        }
-                        if body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
-                            problems.push("body lacks the expected text".into());
-                        }
-                        if body_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_some_and(|re| !re.is_match(&body)) {
-                            problems.push("body does not match".into());
-                        }
-                        if max_latency.is_some_and(|max| latency > max.std()) {
-                            problems.push(format!("slow: {}ms", latency.as_millis()));
-                        }
+                        let problems = crate::probe::http_problems(&probe.check, code, &body, u64::try_from(latency.as_millis()).unwrap_or(u64::MAX));
                         let head = format!("HTTP {code} in {}ms", latency.as_millis());
                         if problems.is_empty() { Verdict { ok: true, observed: head } } else { Verdict { ok: false, observed: format!("{head} ({})", problems.join(", ")) } }
                     }

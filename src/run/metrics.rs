@@ -175,15 +175,10 @@ pub fn fmt_ms(ms: Millis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::environment::Sample;
     use crate::scenario::Duration;
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
-        let mut h = ProbeHistory::default();
-        for (i, c) in pattern.chars().enumerate() {
-            h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0 });
-        }
-        h
+        crate::probe::history_from_pattern(pattern, step)
     }
 
     fn expectation(within: u64) -> ExpectedRecovery {

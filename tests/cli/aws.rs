@@ -33,6 +33,7 @@ fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &st
         .args(["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--seed", "1", "--runs-dir", dir.join("runs").to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .env("GAMEDAY_STATE_DIR", dir.join("state"))
         .env_remove("RUST_LOG");
     for (key, value) in Moto::env() {
         command.env(key, value);

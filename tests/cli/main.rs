@@ -27,9 +27,12 @@ pub struct Output {
 
 /// Runs the binary from the repository root.
 pub fn gameday(args: &[&str]) -> Output {
+    // Each invocation its own state directory: locks and halts of parallel tests must not meet.
+    let state = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gameday"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GAMEDAY_STATE_DIR", state.path())
         .env_remove("RUST_LOG")
         .output()
         .expect("the gameday binary runs");

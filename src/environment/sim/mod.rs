@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
 use crate::guard::alarm_matches;
 use crate::rng::SeededRng;
-use crate::scenario::{AlarmState, AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, Probe, ProbeCheck, StatusExpectation, Targets};
+use crate::scenario::{AlarmState, AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, Probe, ProbeCheck, Targets};
 
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
 use world::{Ec2State, World};
@@ -383,7 +383,7 @@ impl Environment for SimEnvironment {
         let timeout_ms = probe.timeout.as_millis();
         let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0 };
         match &probe.check {
-            ProbeCheck::Http { url, status, body_contains, body_matches, max_latency, .. } => {
+            ProbeCheck::Http { url, .. } => {
                 let host = host_of(url);
                 let Some(balancer) = self.resolve_name(&probe.name, host) else {
                     return sample(false, 1, format!("could not resolve {host}"));
@@ -404,20 +404,7 @@ impl Environment for SimEnvironment {
                 } else {
                     (503, "503 Service Unavailable".to_string())
                 };
-                let (low, high) = status.as_ref().and_then(StatusExpectation::bounds).unwrap_or((200, 399));
-                let mut problems = Vec::new();
-                if !(low..=high).contains(&code) {
-                    problems.push(format!("status {code}"));
-                }
-                if body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
-                    problems.push("body lacks the expected text".to_string());
-                }
-                if body_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_some_and(|re| !re.is_match(&body)) {
-                    problems.push("body does not match".to_string());
-                }
-                if max_latency.is_some_and(|max| latency > max.as_millis()) {
-                    problems.push(format!("slow: {latency}ms"));
-                }
+                let problems = crate::probe::http_problems(&probe.check, code, &body, latency);
                 let ok = problems.is_empty();
                 let observed = if ok { format!("HTTP {code} in {latency}ms") } else { format!("HTTP {code} in {latency}ms ({})", problems.join(", ")) };
                 sample(ok, latency, observed)
