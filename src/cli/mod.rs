@@ -550,7 +550,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
         let recover = if e.impact_start.is_none() { "no impact".to_string() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) };
         let _ = writeln!(
             out,
-            "  {} {:<45} detect {:>8}  recover {:>10}  (deadline {})",
+            "  {} {:<58} detect {:>8}  recover {:>10}  (deadline {})",
             if e.met { "✔" } else { "✘" },
             e.name,
             e.time_to_detect.map_or("—".into(), fmt_ms),
