@@ -296,3 +296,10 @@ fn recovery_times_follow_from_the_topology() {
         assert!((capacity + 40_000 + 20_000..=capacity + 40_000 + 5_000 + 30_000 + 1_000).contains(&targets), "seed {seed}: targets after {targets} ms (capacity {capacity})");
     }
 }
+
+#[test]
+fn a_missed_expectation_still_reverts_every_fault() {
+    let run = run_yaml(&scenario("", TARGETS, "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 2m", &expect("targets fast", "targets", "30s")));
+    assert_eq!(run.output.code, 1, "{}", run.output.stdout);
+    assert!(reverted(&run, "stop-two"), "missed or not, the fault is undone");
+}
