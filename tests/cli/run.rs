@@ -303,3 +303,13 @@ fn a_missed_expectation_still_reverts_every_fault() {
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     assert!(reverted(&run, "stop-two"), "missed or not, the fault is undone");
 }
+
+#[test]
+fn max_duration_halts_the_run_and_reverts() {
+    let yaml = scenario("", TARGETS, "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 30m", &expect("targets", "targets", "1h")).replace("  max_duration: 2h", "  max_duration: 5m");
+    let run = run_yaml(&yaml);
+    assert_eq!(run.output.code, 5, "{}", run.output.stdout);
+    assert!(run.output.stdout.contains("aborted by guard max_duration"), "{}", run.output.stdout);
+    assert!(reverted(&run, "stop-two"));
+    assert!(run.result["faults"][0]["ended_at"].as_u64().unwrap() <= 5 * 60_000 + 1_000, "reverted at the limit, not after 30m");
+}
