@@ -63,22 +63,17 @@ fn pick() -> impl Strategy<Value = Pick> {
 }
 
 fn guards() -> impl Strategy<Value = Guards> {
-    (
-        0u8..32,
-        0u8..32,
-        proptest::option::of(0u32..12),
-        proptest::option::of(prop_oneof![1u32..=100, Just(100)].prop_map(f64::from)),
-        proptest::option::of(0u32..5),
-    )
-        .prop_map(|(require, exclude, max_targets, max_percent, max_azs)| Guards {
-            // Requiring a tag nobody can carry alongside another is fine: it simply matches nothing.
+    (0u8..32, 0u8..32, proptest::option::of(0u32..12), proptest::option::of(prop_oneof![1u32..=100, Just(100)].prop_map(f64::from)), proptest::option::of(0u32..5)).prop_map(
+        |(require, exclude, max_targets, max_percent, max_azs)| Guards {
+            // Required: gameday=allowed and/or tier=db; excluded: critical, team=a, team=b.
             require_tags: tags_from(require & 0b0_0001 | require & 0b1_0000),
             exclude_tags: tags_from(exclude & 0b0_1110),
             max_targets,
             max_percent,
             max_azs,
             ..Guards::default()
-        })
+        },
+    )
 }
 
 fn case() -> impl Strategy<Value = Case> {
