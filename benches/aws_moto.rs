@@ -29,8 +29,23 @@ fn main() {
         let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.expect("vpc").vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
         let started = Instant::now();
         for (i, zone) in ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a"].iter().enumerate() {
-            let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block(format!("10.0.{}.0/22", i * 4)).availability_zone(*zone).send().await.expect("subnet").subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_string();
-            let tags = TagSpecification::builder().resource_type(ResourceType::Instance).tags(Tag::builder().key("app").value("web").build()).tags(Tag::builder().key("gameday").value("allowed").build()).build();
+            let subnet = ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(format!("10.0.{}.0/22", i * 4))
+                .availability_zone(*zone)
+                .send()
+                .await
+                .expect("subnet")
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_string();
+            let tags = TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .tags(Tag::builder().key("app").value("web").build())
+                .tags(Tag::builder().key("gameday").value("allowed").build())
+                .build();
             let count = i32::try_from(size / 4).unwrap_or(500);
             ec2.run_instances().image_id(&image).min_count(count).max_count(count).subnet_id(subnet).tag_specifications(tags).send().await.expect("instances");
         }

@@ -34,7 +34,11 @@ async fn serve(down_flag: PathBuf) -> u16 {
                         Ok(n) => seen.extend_from_slice(&buffer[..n]),
                     }
                 }
-                let response: &[u8] = if flag.exists() { b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown" } else { b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok" };
+                let response: &[u8] = if flag.exists() {
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                };
                 let _ = socket.write_all(response).await;
             });
         }
@@ -177,10 +181,15 @@ fn drift() {
     let finished = run_local(&yaml);
     let elapsed = wall.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
-    let mut lateness: Vec<f64> = finished.journal.records().iter().filter_map(|r| match &r.event {
-        Event::Sample(s) if s.lateness_us > 0 || s.sent_at > 0 => Some(s.lateness_us as f64 / 1000.0),
-        _ => None,
-    }).collect();
+    let mut lateness: Vec<f64> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::Sample(s) if s.lateness_us > 0 || s.sent_at > 0 => Some(s.lateness_us as f64 / 1000.0),
+            _ => None,
+        })
+        .collect();
     let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for record in finished.journal.records() {
@@ -207,7 +216,13 @@ fn drift() {
 fn startup() {
     println!("4. Start-up: `gameday validate` of 100 scenarios, as a process (10 runs)");
     let dir = tempfile::tempdir().expect("tempdir");
-    let examples: Vec<String> = std::fs::read_dir("scenarios").expect("run from the repository root").filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).map(|p| std::fs::read_to_string(p).expect("readable")).collect();
+    let examples: Vec<String> = std::fs::read_dir("scenarios")
+        .expect("run from the repository root")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| std::fs::read_to_string(p).expect("readable"))
+        .collect();
     let mut files = Vec::new();
     for i in 0..100 {
         let text = examples[i % examples.len()].lines().filter(|l| !l.starts_with("runbook:")).collect::<Vec<_>>().join("\n");
@@ -236,7 +251,11 @@ fn main() {
         return;
     }
     let only = std::env::var("GAMEDAY_BENCH").unwrap_or_default();
-    println!("gameday real-time benchmark ({} build, {} CPUs)", if cfg!(debug_assertions) { "debug" } else { "release" }, std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "gameday real-time benchmark ({} build, {} CPUs)",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     if only.is_empty() || only.contains("startup") {
         startup();
     }

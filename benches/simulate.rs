@@ -13,13 +13,23 @@ use gameday::run::{RunConfig, Runner, Silent};
 /// A region with `groups` Auto Scaling groups of `per_group` instances,
 /// each behind its own load balancer, spread over three zones.
 fn big_topology(groups: usize, per_group: usize) -> String {
-    let mut yaml = String::from("apiVersion: gameday/v1\nkind: SimTopology\naccount: \"123456789012\"\nregions:\n  - name: us-east-1\n    zones:\n      - { name: us-east-1a, id: use1-az1 }\n      - { name: us-east-1b, id: use1-az2 }\n      - { name: us-east-1c, id: use1-az3 }\nload_balancers:\n");
+    let mut yaml = String::from(
+        "apiVersion: gameday/v1\nkind: SimTopology\naccount: \"123456789012\"\nregions:\n  - name: us-east-1\n    zones:\n      - { name: us-east-1a, id: use1-az1 }\n      - { name: us-east-1b, id: use1-az2 }\n      - { name: us-east-1c, id: use1-az3 }\nload_balancers:\n",
+    );
     for g in 0..groups {
-        let _ = write!(yaml, "  - {{ name: lb-{g}, region: us-east-1, dns_name: lb-{g}.example.com, target_group: tg-{g}, capacity_per_target: 100, offered_load: {}, base_latency: 40ms }}\n", per_group * 50);
+        let _ = write!(
+            yaml,
+            "  - {{ name: lb-{g}, region: us-east-1, dns_name: lb-{g}.example.com, target_group: tg-{g}, capacity_per_target: 100, offered_load: {}, base_latency: 40ms }}\n",
+            per_group * 50
+        );
     }
     yaml.push_str("auto_scaling_groups:\n");
     for g in 0..groups {
-        let _ = write!(yaml, "  - {{ name: asg-{g}, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], desired: {per_group}, min: {per_group}, max: {}, health_check_type: elb, target_group: tg-{g}, tags: {{ gameday: allowed }} }}\n", per_group * 2);
+        let _ = write!(
+            yaml,
+            "  - {{ name: asg-{g}, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], desired: {per_group}, min: {per_group}, max: {}, health_check_type: elb, target_group: tg-{g}, tags: {{ gameday: allowed }} }}\n",
+            per_group * 2
+        );
     }
     yaml.push_str("alarms:\n  - { name: unhealthy-0, metric: unhealthy_hosts, resource: tg-0, comparison: GreaterThanOrEqualToThreshold, threshold: 1 }\n");
     yaml

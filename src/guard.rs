@@ -42,7 +42,11 @@ pub fn judge_identity(guards: &Guards, identity: &Identity) -> Vec<Verdict> {
         verdicts.push(Verdict::new(
             "accounts",
             ok,
-            if ok { format!("account {} is allowed", identity.account) } else { format!("account {} is not in the allowed accounts ({})", identity.account, guards.accounts.join(", ")) },
+            if ok {
+                format!("account {} is allowed", identity.account)
+            } else {
+                format!("account {} is not in the allowed accounts ({})", identity.account, guards.accounts.join(", "))
+            },
         ));
     }
     verdicts
@@ -85,9 +89,10 @@ pub fn judge_time(guards: &Guards, now: jiff::Timestamp, enforced: bool) -> Vec<
     }
     if !guards.blackouts.is_empty() {
         let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        let hit = guards.blackouts.iter().find(|b| {
-            matches!((b.from.parse::<jiff::civil::Date>(), b.to.parse::<jiff::civil::Date>()), (Ok(from), Ok(to)) if from <= today && today <= to)
-        });
+        let hit = guards
+            .blackouts
+            .iter()
+            .find(|b| matches!((b.from.parse::<jiff::civil::Date>(), b.to.parse::<jiff::civil::Date>()), (Ok(from), Ok(to)) if from <= today && today <= to));
         let detail = match hit {
             Some(b) => format!("{today} is in the blackout {}…{}{}", b.from, b.to, b.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()),
             None => format!("{today} is outside every blackout"),
@@ -205,11 +210,7 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
             zones.extend(chosen.iter().map(|c| c.zone.clone()));
         }
         let n = zones.len();
-        verdicts.push(Verdict::new(
-            "max_azs",
-            n <= max as usize,
-            format!("{n} zone(s) impaired at once ({}), limit {max}", zones.into_iter().collect::<Vec<_>>().join(", ")),
-        ));
+        verdicts.push(Verdict::new("max_azs", n <= max as usize, format!("{n} zone(s) impaired at once ({}), limit {max}", zones.into_iter().collect::<Vec<_>>().join(", "))));
     }
     Selection { matched: reach.candidates.len(), excluded, chosen, verdicts }
 }
@@ -236,7 +237,9 @@ pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap
     for condition in conditions {
         let holds = match condition {
             StopCondition::Alarm { alarm } => alarms.iter().any(|(name, state)| alarm_matches(alarm, name) && *state == AlarmState::Alarm),
-            StopCondition::ProbeFailing { probe, failing_for } => histories.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis()),
+            StopCondition::ProbeFailing { probe, failing_for } => {
+                histories.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis())
+            }
             StopCondition::ProbeErrorRate { probe, error_rate_above, over } => histories.get(probe).is_some_and(|h| {
                 let window = h.window(now.saturating_sub(over.as_millis()), now);
                 // Judge a rate only over a full window of samples, not the first failure.
@@ -266,7 +269,13 @@ mod tests {
     }
 
     fn terminate(count: Option<u32>) -> Fault {
-        Fault { name: "f".into(), start_after: vec![], delay: None, duration: None, action: FaultAction::TerminateInstances { targets: Targets { count, groups: vec!["g".into()], ..Targets::default() } } }
+        Fault {
+            name: "f".into(),
+            start_after: vec![],
+            delay: None,
+            duration: None,
+            action: FaultAction::TerminateInstances { targets: Targets { count, groups: vec!["g".into()], ..Targets::default() } },
+        }
     }
 
     fn reach(candidates: Vec<Candidate>) -> Reach {
@@ -277,7 +286,12 @@ mod tests {
 
     #[test]
     fn tags_exclude_and_count_limits() {
-        let guards = Guards { require_tags: [("gameday".to_string(), "allowed".to_string())].into(), exclude_tags: [("critical".to_string(), "true".to_string())].into(), max_targets: Some(1), ..Guards::default() };
+        let guards = Guards {
+            require_tags: [("gameday".to_string(), "allowed".to_string())].into(),
+            exclude_tags: [("critical".to_string(), "true".to_string())].into(),
+            max_targets: Some(1),
+            ..Guards::default()
+        };
         let candidates = vec![
             candidate("a", "z1", "g", &[("gameday", "allowed")]),
             candidate("b", "z1", "g", &[]),

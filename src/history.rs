@@ -133,10 +133,15 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
             let expectations = order
                 .into_iter()
                 .map(|name| {
-                    let measured: Vec<(&PastRun, &crate::run::metrics::ExpectationResult)> = runs.iter().filter_map(|r| r.result.expectations.iter().find(|e| e.name == name).map(|e| (*r, e))).collect();
+                    let measured: Vec<(&PastRun, &crate::run::metrics::ExpectationResult)> =
+                        runs.iter().filter_map(|r| r.result.expectations.iter().find(|e| e.name == name).map(|e| (*r, e))).collect();
                     let points: Vec<Point> = measured
                         .iter()
-                        .map(|(run, e)| Point { started: run.started, recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover }, met: e.met })
+                        .map(|(run, e)| Point {
+                            started: run.started,
+                            recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover },
+                            met: e.met,
+                        })
                         .collect();
                     let values: Vec<Millis> = points.iter().filter_map(|p| p.recovery).collect();
                     let deadline = measured.last().map_or(0, |(_, e)| e.deadline - e.fault_start);

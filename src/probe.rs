@@ -99,12 +99,7 @@ impl ProbeHistory {
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
         let relevant: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
-        relevant
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.ok)
-            .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
-            .sum()
+        relevant.iter().enumerate().filter(|(_, s)| !s.ok).map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at)).sum()
     }
 }
 
@@ -125,7 +120,6 @@ mod tests {
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
         history_from_pattern(pattern, step)
     }
-
 
     #[test]
     fn recovery_is_the_first_sample_of_the_lasting_streak() {

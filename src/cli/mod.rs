@@ -3,8 +3,8 @@
 
 mod aws_commands;
 mod progress;
-mod safety;
 mod reports;
+mod safety;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -13,10 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
-use crate::exit_code;
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
+use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
+use crate::exit_code;
 use crate::project::{EnvironmentSpec, Project, ProjectError};
 use crate::run::clock::{Interrupt, VirtualClock, WallClock};
 use crate::run::journal::Journal;
@@ -165,7 +165,13 @@ fn validate(files: &[PathBuf]) -> u8 {
     let mut worst = exit_code::SUCCESS;
     for file in files {
         match scenario::load_file(file) {
-            Ok(loaded) => println!("{}: ok ({} probe(s), {} fault(s), {} expected recoveries)", file.display(), loaded.scenario.steady_state.len(), loaded.scenario.faults.len(), loaded.scenario.expected_recoveries.len()),
+            Ok(loaded) => println!(
+                "{}: ok ({} probe(s), {} fault(s), {} expected recoveries)",
+                file.display(),
+                loaded.scenario.steady_state.len(),
+                loaded.scenario.faults.len(),
+                loaded.scenario.expected_recoveries.len()
+            ),
             Err(error) => {
                 eprint!("{}", error.render());
                 let code = load_error_code(&error);
@@ -253,7 +259,11 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
     if matches!(target, Target::Sim(_)) || yes {
         return Ok(());
     }
-    ask_for_name(&format!("run `{scenario}` against {}", target.describe()), &format!("This runs `{scenario}` against {}: faults will be injected for real.", target.describe()), scenario)
+    ask_for_name(
+        &format!("run `{scenario}` against {}", target.describe()),
+        &format!("This runs `{scenario}` against {}: faults will be injected for real.", target.describe()),
+        scenario,
+    )
 }
 
 /// Asks for the scenario's name at a terminal before touching `what`.
@@ -365,13 +375,35 @@ fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let scenario = &loaded.scenario;
-    let _ = writeln!(out, "Plan for `{}` on {} (account {}, seed {seed}){}", scenario.name, plan.identity.environment, plan.identity.account, if plan.identity.simulated { " — simulated, nothing real is touched" } else { "" });
-    let mark = |v: &crate::guard::Verdict| if v.passed { "ok  " } else if v.enforced { "FAIL" } else { "note" };
+    let _ = writeln!(
+        out,
+        "Plan for `{}` on {} (account {}, seed {seed}){}",
+        scenario.name,
+        plan.identity.environment,
+        plan.identity.account,
+        if plan.identity.simulated { " — simulated, nothing real is touched" } else { "" }
+    );
+    let mark = |v: &crate::guard::Verdict| {
+        if v.passed {
+            "ok  "
+        } else if v.enforced {
+            "FAIL"
+        } else {
+            "note"
+        }
+    };
     for v in &plan.verdicts {
         let _ = writeln!(out, "  [{}] {}: {}{}", mark(v), v.guard, v.detail, if v.enforced { "" } else { " (not enforced on the simulator)" });
     }
     for fault in &plan.faults {
-        let _ = writeln!(out, "\nFault `{}` ({}) at T+{}{}", fault.name, fault.kind, fmt_ms(fault.starts_at), if fault.holds_for > 0 { format!(", held {}", fmt_ms(fault.holds_for)) } else { ", at once (cannot be undone)".into() });
+        let _ = writeln!(
+            out,
+            "\nFault `{}` ({}) at T+{}{}",
+            fault.name,
+            fault.kind,
+            fmt_ms(fault.starts_at),
+            if fault.holds_for > 0 { format!(", held {}", fmt_ms(fault.holds_for)) } else { ", at once (cannot be undone)".into() }
+        );
         if !fault.regions.is_empty() {
             let _ = writeln!(out, "  regions: {}", fault.regions.join(", "));
         }
@@ -521,7 +553,8 @@ async fn run_command(args: &RunArgs) -> u8 {
                 Target::Local(env) => crate::run::recover::recover(&run, env).await,
                 Target::Aws(env) => crate::run::recover::recover(&run, env.as_mut()).await,
             };
-            let failed: Vec<String> = recovered.into_iter().flatten().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
+            let failed: Vec<String> =
+                recovered.into_iter().flatten().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
             if failed.is_empty() {
                 eprintln!("gameday: every fault was reverted; please report the panic");
                 return exit_code::ENVIRONMENT_ERROR;

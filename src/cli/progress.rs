@@ -21,7 +21,6 @@ impl Progress {
         bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
         Progress { bar }
     }
-
 }
 
 impl Drop for Progress {

@@ -152,7 +152,11 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
     for done in results {
         match done.result {
             Ok(outcome) => {
-                let skipped = if outcome.skipped.is_empty() { String::new() } else { format!("; already gone: {}", outcome.skipped.iter().map(|(r, why)| format!("{r} ({why})")).collect::<Vec<_>>().join(", ")) };
+                let skipped = if outcome.skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; already gone: {}", outcome.skipped.iter().map(|(r, why)| format!("{r} ({why})")).collect::<Vec<_>>().join(", "))
+                };
                 println!("  reverted {}{}{skipped}", done.fault, if outcome.restored.is_empty() { String::new() } else { format!(": {}", outcome.restored.join(", ")) });
             }
             Err(error) => {
@@ -201,4 +205,3 @@ pub fn halt_command(args: &HaltArgs) -> u8 {
     }
     exit_code::SUCCESS
 }
-

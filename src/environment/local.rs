@@ -37,11 +37,7 @@ impl Environment for LocalEnvironment {
     async fn reach(&mut self, fault: &Fault) -> Result<Reach, EnvError> {
         match &fault.action {
             FaultAction::Command { inject, .. } => Ok(Reach { other_resources: vec![format!("shell on this machine: `{inject}`")], ..Reach::default() }),
-            other => Err(EnvError::Unsupported(format!(
-                "fault `{}` is `{}`, which needs AWS; the local environment makes `command` faults only",
-                fault.name,
-                other.kind_name()
-            ))),
+            other => Err(EnvError::Unsupported(format!("fault `{}` is `{}`, which needs AWS; the local environment makes `command` faults only", fault.name, other.kind_name()))),
         }
     }
 

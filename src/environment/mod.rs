@@ -75,11 +75,21 @@ pub struct Observation {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
-    StopInstances { ids: Vec<String> },
-    TerminateInstances { ids: Vec<String> },
-    RebootInstances { ids: Vec<String> },
+    StopInstances {
+        ids: Vec<String>,
+    },
+    TerminateInstances {
+        ids: Vec<String>,
+    },
+    RebootInstances {
+        ids: Vec<String>,
+    },
     /// Power loss in a zone: instances stopped and launches failing there.
-    ZonePower { zone: String, ids: Vec<String>, groups: Vec<String> },
+    ZonePower {
+        zone: String,
+        ids: Vec<String>,
+        groups: Vec<String>,
+    },
     /// The zone's subnets cut off from the network (on AWS: a deny-all
     /// network ACL; `subnets` holds each one's original ACL).
     ZoneNetwork {
@@ -88,13 +98,28 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         subnets: Vec<SubnetAcl>,
     },
-    LaunchFailures { zones: Vec<String>, groups: Vec<String> },
-    InvertHealthCheck { health_check: String, record: String },
-    RegionDown { region: String },
-    Command { inject: String, revert: String },
+    LaunchFailures {
+        zones: Vec<String>,
+        groups: Vec<String>,
+    },
+    InvertHealthCheck {
+        health_check: String,
+        record: String,
+    },
+    RegionDown {
+        region: String,
+    },
+    Command {
+        inject: String,
+        revert: String,
+    },
     /// An AWS FIS experiment from this template (FIS's own JSON); stopped
     /// and its template deleted on revert. Found again by the `gameday:token` tag.
-    FisExperiment { fault: String, token: String, template: serde_json::Value },
+    FisExperiment {
+        fault: String,
+        token: String,
+        template: serde_json::Value,
+    },
 }
 
 /// A subnet and the network ACL it was associated with before the fault.
@@ -118,7 +143,12 @@ impl Effect {
             Effect::ZoneNetwork { zone, subnets, .. } => {
                 let mut steps: Vec<String> = subnets
                     .iter()
-                    .map(|s| format!("put {} back on network ACL {}: aws ec2 replace-network-acl-association --association-id <its current association> --network-acl-id {}", s.subnet_id, s.original_acl_id, s.original_acl_id))
+                    .map(|s| {
+                        format!(
+                            "put {} back on network ACL {}: aws ec2 replace-network-acl-association --association-id <its current association> --network-acl-id {}",
+                            s.subnet_id, s.original_acl_id, s.original_acl_id
+                        )
+                    })
                     .collect();
                 steps.push(format!("delete gameday's deny-all ACL: aws ec2 describe-network-acls --filters Name=tag:gameday:zone,Values={zone} then aws ec2 delete-network-acl --network-acl-id <its id>"));
                 steps

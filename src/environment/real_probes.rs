@@ -107,7 +107,14 @@ impl RealProber {
                         let stdout = String::from_utf8_lossy(&output.stdout);
                         let matched = stdout_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_none_or(|re| re.is_match(&stdout));
                         let first_line = stdout.lines().next().unwrap_or("").chars().take(80).collect::<String>();
-                        Verdict { ok: code == *expect_exit && matched, observed: format!("exit {code}{}{}", if first_line.is_empty() { String::new() } else { format!(": {first_line}") }, if matched { "" } else { " (stdout does not match)" }) }
+                        Verdict {
+                            ok: code == *expect_exit && matched,
+                            observed: format!(
+                                "exit {code}{}{}",
+                                if first_line.is_empty() { String::new() } else { format!(": {first_line}") },
+                                if matched { "" } else { " (stdout does not match)" }
+                            ),
+                        }
                     }
                 }
             }
@@ -175,7 +182,12 @@ async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String
     let _ = tcp.set_nodelay(true);
     let mut request = format!("{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gameday/{}\r\nAccept: */*\r\nConnection: close\r\n", url.path, url.host, env!("CARGO_PKG_VERSION"));
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {}\r\n", expand_env(value)));
+        let value = expand_env(value);
+        // A value (or a variable it reads) must not smuggle in more headers.
+        if value.contains(['\r', '\n']) || name.contains(['\r', '\n', ':']) {
+            return Err(format!("header `{name}` contains a line break; refusing to send it"));
+        }
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     if url.https {
@@ -207,7 +219,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &st
     }
     let text = String::from_utf8_lossy(&response);
     let status_line = text.lines().next().ok_or("empty response")?;
-    let code: u16 = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("not an HTTP response: `{}`", status_line.chars().take(60).collect::<String>()))?;
+    let code: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP response: `{}`", status_line.chars().take(60).collect::<String>()))?;
     let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_string();
     Ok((code, body))
 }

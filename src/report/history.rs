@@ -50,7 +50,16 @@ fn expectation(out: &mut String, e: &ExpectationHistory) {
     let pass = format!("passed {}/{measured} ({:.0}%)", e.passed(), 100.0 * e.passed() as f64 / measured.max(1) as f64);
     match &e.distribution {
         Some(d) => {
-            let _ = writeln!(out, "    n={}  median {}  p90 {}  min {}  max {}  {pass}{}", d.n, fmt_ms(d.median), fmt_ms(d.p90), fmt_ms(d.min), fmt_ms(d.max), if not_recovered > 0 { format!("  ({not_recovered} not recovered, left out of the figures)") } else { String::new() });
+            let _ = writeln!(
+                out,
+                "    n={}  median {}  p90 {}  min {}  max {}  {pass}{}",
+                d.n,
+                fmt_ms(d.median),
+                fmt_ms(d.p90),
+                fmt_ms(d.min),
+                fmt_ms(d.max),
+                if not_recovered > 0 { format!("  ({not_recovered} not recovered, left out of the figures)") } else { String::new() }
+            );
         }
         None => {
             let _ = writeln!(out, "    no run recovered  {pass}");
@@ -61,7 +70,18 @@ fn expectation(out: &mut String, e: &ExpectationHistory) {
     let shown = e.points.len().min(12);
     let runs: Vec<String> = e.points[e.points.len() - shown..]
         .iter()
-        .map(|p| format!("{} {}{}", day(p.started), match p.recovery { None => "not recovered".into(), Some(0) => "no impact".into(), Some(v) => fmt_ms(v) }, if p.met { " ✔" } else { " ✘" }))
+        .map(|p| {
+            format!(
+                "{} {}{}",
+                day(p.started),
+                match p.recovery {
+                    None => "not recovered".into(),
+                    Some(0) => "no impact".into(),
+                    Some(v) => fmt_ms(v),
+                },
+                if p.met { " ✔" } else { " ✘" }
+            )
+        })
         .collect();
     let _ = writeln!(out, "    runs{}: {}", if shown < e.points.len() { format!(" (last {shown})") } else { String::new() }, runs.join(", "));
     if measured < TREND_MIN_RUNS {

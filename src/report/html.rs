@@ -84,7 +84,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         let _ = writeln!(out, "<tr><th>{k}</th><td>{v}</td></tr>");
     };
     fact("Scenario", format!("<code>{}</code>", escape(&scenario.name)));
-    fact("Environment", format!("{} (account {}){}", escape(&result.environment), escape(&result.account), if result.environment == "sim" { ", simulated: virtual time" } else { "" }));
+    fact(
+        "Environment",
+        format!("{} (account {}){}", escape(&result.environment), escape(&result.account), if result.environment == "sim" { ", simulated: virtual time" } else { "" }),
+    );
     fact("Started", escape(started));
     fact("Duration", fmt_ms(result.duration_ms));
     fact("Seed", format!("{} (<code>gameday run … --seed {}</code> reproduces this run)", result.seed, result.seed));
@@ -99,8 +102,15 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "<h2>Summary</h2>");
     let met = result.expectations.iter().filter(|e| e.met).count();
-    let injected: Vec<String> = result.faults.iter().filter(|f| f.started_at.is_some()).map(|f| format!("<code>{}</code> ({}, {} target(s))", escape(&f.name), escape(&f.kind), f.targets.len())).collect();
-    let _ = writeln!(out, "<p>{} fault(s) injected: {}. {met} of {} expected recoveries met.</p>", injected.len(), if injected.is_empty() { "none".to_string() } else { injected.join(", ") }, result.expectations.len());
+    let injected: Vec<String> =
+        result.faults.iter().filter(|f| f.started_at.is_some()).map(|f| format!("<code>{}</code> ({}, {} target(s))", escape(&f.name), escape(&f.kind), f.targets.len())).collect();
+    let _ = writeln!(
+        out,
+        "<p>{} fault(s) injected: {}. {met} of {} expected recoveries met.</p>",
+        injected.len(),
+        if injected.is_empty() { "none".to_string() } else { injected.join(", ") },
+        result.expectations.len()
+    );
     let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get("summary")));
 
     let _ = writeln!(out, "<h2>Timeline chart</h2>");
@@ -108,7 +118,15 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "<h2>Impact</h2>\n<ul>");
     for e in &result.expectations {
-        let _ = writeln!(out, "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, impact {}.</li>", escape(&e.name), escape(&e.probes.join(", ")), fmt_ms(e.downtime), e.error_rate, e.impact_duration.map_or("—".into(), fmt_ms));
+        let _ = writeln!(
+            out,
+            "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, impact {}.</li>",
+            escape(&e.name),
+            escape(&e.probes.join(", ")),
+            fmt_ms(e.downtime),
+            e.error_rate,
+            e.impact_duration.map_or("—".into(), fmt_ms)
+        );
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "<li>No fault was injected, so nothing was measured.</li>");
@@ -136,13 +154,30 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
                 (_, false, _) => "no impact".to_string(),
                 (None, true, _) => "not recovered".to_string(),
             };
-            let verdict = match rto.met { Some(true) => "✅ met", Some(false) => "❌ missed", None => "—" };
-            let _ = writeln!(out, "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{achieved}</td><td>{verdict}</td></tr>", escape(&rto.fault), rto.kind, escape(&rto.expectation), fmt_ms(rto.target));
+            let verdict = match rto.met {
+                Some(true) => "✅ met",
+                Some(false) => "❌ missed",
+                None => "—",
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{achieved}</td><td>{verdict}</td></tr>",
+                escape(&rto.fault),
+                rto.kind,
+                escape(&rto.expectation),
+                fmt_ms(rto.target)
+            );
         }
-        let _ = writeln!(out, "</table>\n<p><strong>RPO: not measured.</strong> No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics.</p>");
+        let _ = writeln!(
+            out,
+            "</table>\n<p><strong>RPO: not measured.</strong> No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics.</p>"
+        );
     }
 
-    let _ = writeln!(out, "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault.</p>\n<table>\n<tr><th>Expected recovery</th><th>Time to detect</th><th>Time to recover</th><th>Impact</th><th>Deadline</th><th>Predicted</th><th>Result</th></tr>");
+    let _ = writeln!(
+        out,
+        "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault.</p>\n<table>\n<tr><th>Expected recovery</th><th>Time to detect</th><th>Time to recover</th><th>Impact</th><th>Deadline</th><th>Predicted</th><th>Result</th></tr>"
+    );
     for e in &result.expectations {
         let _ = writeln!(
             out,
@@ -158,7 +193,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
     let _ = writeln!(out, "</table>");
 
-    let _ = writeln!(out, "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>\n<table>\n<tr><th>Time</th><th>Event</th><th>Evidence</th></tr>");
+    let _ = writeln!(
+        out,
+        "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>\n<table>\n<tr><th>Time</th><th>Event</th><th>Evidence</th></tr>"
+    );
     for (at, event, evidence) in super::markdown::timeline(ctx.records) {
         let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", t(at), inline(&event), escape(&evidence));
     }
@@ -166,14 +204,41 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "<h2>Faults</h2>\n<table>\n<tr><th>Fault</th><th>Kind</th><th>Targets</th><th>Zones</th><th>Started</th><th>Ended</th><th>Reverted</th></tr>");
     for f in &result.faults {
-        let reverted = if f.reverted { "yes".to_string() } else if let Some(error) = &f.error { format!("no: {error}") } else if f.started_at.is_some() { "not needed (cannot be undone)".into() } else { "never injected".into() };
-        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&f.name), escape(&f.kind), escape(&f.targets.join(", ")), escape(&f.zones.join(", ")), f.started_at.map_or("—".into(), t), f.ended_at.map_or("—".into(), t), escape(&reverted));
+        let reverted = if f.reverted {
+            "yes".to_string()
+        } else if let Some(error) = &f.error {
+            format!("no: {error}")
+        } else if f.started_at.is_some() {
+            "not needed (cannot be undone)".into()
+        } else {
+            "never injected".into()
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&f.name),
+            escape(&f.kind),
+            escape(&f.targets.join(", ")),
+            escape(&f.zones.join(", ")),
+            f.started_at.map_or("—".into(), t),
+            f.ended_at.map_or("—".into(), t),
+            escape(&reverted)
+        );
     }
     let _ = writeln!(out, "</table>");
 
     let _ = writeln!(out, "<h2>Probes</h2>\n<table>\n<tr><th>Probe</th><th>Kind</th><th>Samples</th><th>Failed</th><th>Availability</th><th>Slowest</th></tr>");
     for p in &result.probes {
-        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}ms</td></tr>", escape(&p.name), escape(&p.kind), p.samples, p.failures, p.availability, p.max_latency_ms);
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}ms</td></tr>",
+            escape(&p.name),
+            escape(&p.kind),
+            p.samples,
+            p.failures,
+            p.availability,
+            p.max_latency_ms
+        );
     }
     let _ = writeln!(out, "</table>");
 
@@ -182,7 +247,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         let _ = writeln!(out, "<h3>{}</h3>\n<div class=\"human\">{}</div>", escape(ctx.human.title(id)), markdown_block(ctx.human.get(id)));
     }
     if !ctx.flags.is_empty() {
-        let _ = writeln!(out, "<h2>Blameless check</h2>\n<div class=\"flags\"><p>gameday noticed wording that good debrief guides advise against. It flags words; it does not judge.</p>\n<ul>");
+        let _ = writeln!(
+            out,
+            "<h2>Blameless check</h2>\n<div class=\"flags\"><p>gameday noticed wording that good debrief guides advise against. It flags words; it does not judge.</p>\n<ul>"
+        );
         for flag in &ctx.flags {
             let _ = writeln!(out, "<li><strong>{}</strong>: “{}” in “{}”: {}</li>", escape(flag.section), escape(&flag.phrase), escape(&flag.line), escape(flag.advice));
         }
@@ -257,7 +325,10 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     let x = |ms: Millis| left + plot * (ms.min(end) as f64) / (end as f64);
     let lane_y = |i: usize| top + i as f64 * (lane + gap);
     let mut svg = String::new();
-    let _ = writeln!(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">");
+    let _ = writeln!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">"
+    );
 
     // Grid and axis.
     let step = tick_step(end);
@@ -267,16 +338,40 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{}</text>", x(tick), lanes_bottom + 18.0, escape(&t(tick)));
         tick += step;
     }
-    let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">time since the run started ({})</text>", left + plot / 2.0, lanes_bottom + 36.0, if result.environment == "sim" { "virtual" } else { "wall clock" });
+    let _ = writeln!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">time since the run started ({})</text>",
+        left + plot / 2.0,
+        lanes_bottom + 36.0,
+        if result.environment == "sim" { "virtual" } else { "wall clock" }
+    );
 
     // Fault windows, behind the lanes' labels but over the grid.
     for f in &result.faults {
         let Some(start) = f.started_at else { continue };
         let stop = f.ended_at.unwrap_or(end);
         if stop > start {
-            let _ = writeln!(svg, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{FAULT}\" fill-opacity=\"0.16\" stroke=\"{FAULT}\" stroke-opacity=\"0.6\"><title>fault {}: {} to {}</title></rect>", x(start), top - 24.0, (x(stop) - x(start)).max(1.0), lanes_bottom - top + 28.0, escape(&f.name), t(start), t(stop));
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{FAULT}\" fill-opacity=\"0.16\" stroke=\"{FAULT}\" stroke-opacity=\"0.6\"><title>fault {}: {} to {}</title></rect>",
+                x(start),
+                top - 24.0,
+                (x(stop) - x(start)).max(1.0),
+                lanes_bottom - top + 28.0,
+                escape(&f.name),
+                t(start),
+                t(stop)
+            );
         } else {
-            let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{FAULT}\" stroke-width=\"3\"><title>fault {3} at {4} (cannot be undone)</title></line>", x(start), top - 24.0, lanes_bottom + 4.0, escape(&f.name), t(start));
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{FAULT}\" stroke-width=\"3\"><title>fault {3} at {4} (cannot be undone)</title></line>",
+                x(start),
+                top - 24.0,
+                lanes_bottom + 4.0,
+                escape(&f.name),
+                t(start)
+            );
         }
         let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"small\">⚡ {}</text>", x(start) + 3.0, top - 12.0, escape(&f.name));
     }
@@ -288,7 +383,13 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         let samples = histories.get(&probe.name).map_or(&[][..], |h| h.samples.as_slice());
         let first = samples.first().map_or(end, |s| s.sent_at);
         if first > 0 {
-            let _ = writeln!(svg, "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{NO_DATA}\"><title>{}: no sample yet</title></rect>", x(0), x(first) - x(0), escape(&probe.name));
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{NO_DATA}\"><title>{}: no sample yet</title></rect>",
+                x(0),
+                x(first) - x(0),
+                escape(&probe.name)
+            );
         }
         let mut k = 0;
         while k < samples.len() {
@@ -323,13 +424,34 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         let (Some(first_row), Some(last_row)) = (rows.first(), rows.last()) else { continue };
         let (y1, y2) = (lane_y(*first_row) - 3.0, lane_y(*last_row) + lane + 3.0);
         if e.deadline <= end {
-            let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#5b2a86\" stroke-width=\"2\" stroke-dasharray=\"5 3\"><title>deadline {number}: {3} at {4}</title></line>", x(e.deadline), y1, y2, escape(&e.name), t(e.deadline));
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#5b2a86\" stroke-width=\"2\" stroke-dasharray=\"5 3\"><title>deadline {number}: {3} at {4}</title></line>",
+                x(e.deadline),
+                y1,
+                y2,
+                escape(&e.name),
+                t(e.deadline)
+            );
             let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"small\">deadline {number}</text>", x(e.deadline) + 3.0, y1 + 10.0);
         }
         if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
             for row in &rows {
                 let (cx, cy) = (x(at), lane_y(*row) + lane / 2.0);
-                let _ = writeln!(svg, "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"#ffffff\" stroke=\"#1d2329\" stroke-width=\"2\"><title>recovery {number}: {} at {}</title></polygon>", cx, cy - 8.0, cx + 8.0, cy, cx, cy + 8.0, cx - 8.0, cy, escape(&e.name), t(at));
+                let _ = writeln!(
+                    svg,
+                    "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"#ffffff\" stroke=\"#1d2329\" stroke-width=\"2\"><title>recovery {number}: {} at {}</title></polygon>",
+                    cx,
+                    cy - 8.0,
+                    cx + 8.0,
+                    cy,
+                    cx,
+                    cy + 8.0,
+                    cx - 8.0,
+                    cy,
+                    escape(&e.name),
+                    t(at)
+                );
                 let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{number}</text>", cx, cy + 3.5);
             }
         }
@@ -346,11 +468,17 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         html.push_str("<ol>\n");
         for e in &result.expectations {
             let deadline_note = if e.deadline > end { format!(" (deadline {} is after the end of the run)", t(e.deadline)) } else { String::new() };
-            let _ = writeln!(html, "<li>{}: deadline {}{deadline_note}; {}</li>", escape(&e.name), t(e.deadline), match e.recovered_at.filter(|_| e.impact_start.is_some()) {
-                Some(at) => format!("recovered at {}", t(at)),
-                None if e.impact_start.is_none() => "no impact".to_string(),
-                None => "not recovered".to_string(),
-            });
+            let _ = writeln!(
+                html,
+                "<li>{}: deadline {}{deadline_note}; {}</li>",
+                escape(&e.name),
+                t(e.deadline),
+                match e.recovered_at.filter(|_| e.impact_start.is_some()) {
+                    Some(at) => format!("recovered at {}", t(at)),
+                    None if e.impact_start.is_none() => "no impact".to_string(),
+                    None => "not recovered".to_string(),
+                }
+            );
         }
         html.push_str("</ol>\n");
     }

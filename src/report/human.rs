@@ -20,7 +20,11 @@ const TEMPLATES: [Template; 10] = [
     Template { id: "surprises", title: "What surprised us", prompt: "_Where did the system or the team behave differently from the hypothesis?_\n\n- \n" },
     Template { id: "lucky", title: "Where we got lucky", prompt: "_What went right that we cannot count on next time?_\n\n- \n" },
     Template { id: "factors", title: "Contributing factors", prompt: "_List every factor that shaped the outcome; there is rarely a single root cause._\n\n- \n" },
-    Template { id: "people-steps", title: "People's steps", prompt: "_When did people notice, acknowledge, decide and act? Give `T+` times so they read against the timeline above._\n\n| Time | Who | Step |\n|---|---|---|\n| T+ | | acknowledged |\n" },
+    Template {
+        id: "people-steps",
+        title: "People's steps",
+        prompt: "_When did people notice, acknowledge, decide and act? Give `T+` times so they read against the timeline above._\n\n| Time | Who | Step |\n|---|---|---|\n| T+ | | acknowledged |\n",
+    },
     Template { id: "runbook", title: "Runbook followed", prompt: "_Which runbook steps did people follow, skip or change? What was missing or out of date?_\n\n- \n" },
     Template { id: "action-items", title: "Action items", prompt: "" },
     Template { id: "participants", title: "Participants", prompt: "| Role | Name |\n|---|---|\n| Facilitator | |\n| Incident commander | |\n| Scribe | |\n| Observers | |\n" },
@@ -114,9 +118,15 @@ pub struct Flag {
 
 const PHRASES: [(&str, &str); 5] = [
     (r"(?i)\bhuman errors?\b", "“human error” is where an inquiry should start, not end: what made the action reasonable at the time, and what let it have this effect?"),
-    (r"(?i)\b(should|shouldn't|should not|ought to) have\b|\bshould've\b", "counterfactuals describe what did not happen; say what people knew and did at the time, and why it made sense to them."),
+    (
+        r"(?i)\b(should|shouldn't|should not|ought to) have\b|\bshould've\b",
+        "counterfactuals describe what did not happen; say what people knew and did at the time, and why it made sense to them.",
+    ),
     (r"(?i)\bfail(ed|s)? to\b", "“failed to” judges with hindsight; describe what happened instead, and what made the right step hard to see."),
-    (r"(?i)\b(careless(ness)?|sloppy|negligen(t|ce)|lazy|incompeten(t|ce))\b", "judging character teaches the system nothing; describe the conditions (time pressure, tooling, signals) instead."),
+    (
+        r"(?i)\b(careless(ness)?|sloppy|negligen(t|ce)|lazy|incompeten(t|ce))\b",
+        "judging character teaches the system nothing; describe the conditions (time pressure, tooling, signals) instead.",
+    ),
     (r"(?i)\b(blame[ds]?|blaming|fault of|(his|her|their) fault)\b", "a blameless debrief looks for contributing factors, not culprits."),
 ];
 

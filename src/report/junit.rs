@@ -84,7 +84,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let timestamp: String = ctx.records.first().map_or(String::new(), |r| r.wall.chars().take(19).collect());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total = cases.len();
-    let _ = writeln!(out, "<testsuites name=\"gameday\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">", seconds(result.duration_ms));
+    let _ =
+        writeln!(out, "<testsuites name=\"gameday\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">", seconds(result.duration_ms));
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\" timestamp=\"{}\">",
@@ -93,7 +94,13 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         escape(&timestamp)
     );
     let _ = writeln!(out, "    <properties>");
-    for (name, value) in [("environment", result.environment.clone()), ("account", result.account.clone()), ("seed", result.seed.to_string()), ("outcome", result.outcome.summary()), ("exit_code", result.exit_code.to_string())] {
+    for (name, value) in [
+        ("environment", result.environment.clone()),
+        ("account", result.account.clone()),
+        ("seed", result.seed.to_string()),
+        ("outcome", result.outcome.summary()),
+        ("exit_code", result.exit_code.to_string()),
+    ] {
         let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", escape(&value));
     }
     let _ = writeln!(out, "    </properties>");

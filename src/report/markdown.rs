@@ -64,7 +64,12 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Summary\n");
     let met = result.expectations.iter().filter(|e| e.met).count();
-    let injected: Vec<String> = result.faults.iter().filter(|f| f.started_at.is_some()).map(|f| format!("`{}` ({}, {} target(s))", f.name, f.kind, f.targets.len().max(usize::from(f.targets.is_empty())))).collect();
+    let injected: Vec<String> = result
+        .faults
+        .iter()
+        .filter(|f| f.started_at.is_some())
+        .map(|f| format!("`{}` ({}, {} target(s))", f.name, f.kind, f.targets.len().max(usize::from(f.targets.is_empty()))))
+        .collect();
     let _ = writeln!(
         out,
         "{} fault(s) injected: {}. {met} of {} expected recoveries met.\n",
@@ -76,7 +81,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Impact\n");
     for e in &result.expectations {
-        let _ = writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, impact {}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate, opt(e.impact_duration));
+        let _ =
+            writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, impact {}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate, opt(e.impact_duration));
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "No fault was injected, so nothing was measured.");
@@ -115,12 +121,19 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
                     (_, false, _) => "no impact".to_string(),
                     (None, true, _) => "not recovered".to_string(),
                 };
-                let verdict = match rto.met { Some(true) => "✅ met", Some(false) => "❌ missed", None => "—" };
+                let verdict = match rto.met {
+                    Some(true) => "✅ met",
+                    Some(false) => "❌ missed",
+                    None => "—",
+                };
                 let _ = writeln!(out, "| `{}` ({}) | {} | {} | {achieved} | {verdict} |", rto.fault, rto.kind, rto.expectation, fmt_ms(rto.target));
             }
             out.push('\n');
         }
-        let _ = writeln!(out, "**RPO: not measured.** No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics and note it under “People's steps”.\n");
+        let _ = writeln!(
+            out,
+            "**RPO: not measured.** No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics and note it under “People's steps”.\n"
+        );
     }
 
     let _ = writeln!(out, "## Metrics\n");
@@ -175,7 +188,11 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "| Fault | Kind | Targets | Zones | Started | Ended | Reverted |\n|---|---|---|---|---|---|---|");
     for f in &result.faults {
         let reverted = if f.reverted {
-            if f.revert_skipped.is_empty() { "yes".to_string() } else { format!("yes; skipped: {}", f.revert_skipped.iter().map(|(id, why)| format!("{id} ({why})")).collect::<Vec<_>>().join(", ")) }
+            if f.revert_skipped.is_empty() {
+                "yes".to_string()
+            } else {
+                format!("yes; skipped: {}", f.revert_skipped.iter().map(|(id, why)| format!("{id} ({why})")).collect::<Vec<_>>().join(", "))
+            }
         } else if let Some(error) = &f.error {
             format!("no: {error}")
         } else if f.started_at.is_some() {
@@ -183,7 +200,17 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         } else {
             "never injected".to_string()
         };
-        let _ = writeln!(out, "| `{}` | {} | {} | {} | {} | {} | {} |", f.name, f.kind, if f.targets.is_empty() { "—".into() } else { f.targets.join(", ") }, f.zones.join(", "), f.started_at.map_or("—".into(), t), f.ended_at.map_or("—".into(), t), reverted);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            f.name,
+            f.kind,
+            if f.targets.is_empty() { "—".into() } else { f.targets.join(", ") },
+            f.zones.join(", "),
+            f.started_at.map_or("—".into(), t),
+            f.ended_at.map_or("—".into(), t),
+            reverted
+        );
     }
     out.push('\n');
 
@@ -195,7 +222,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     out.push('\n');
 
     let _ = writeln!(out, "## For the team\n");
-    let _ = writeln!(out, "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, and why it made sense to them. Write between the `gameday:begin` and `gameday:end` markers: `gameday report` keeps that text when it renders the report again.\n");
+    let _ = writeln!(
+        out,
+        "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, and why it made sense to them. Write between the `gameday:begin` and `gameday:end` markers: `gameday report` keeps that text when it renders the report again.\n"
+    );
     for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
         let _ = writeln!(out, "### {}\n\n{}", ctx.human.title(id), ctx.human.marked(id));
     }
@@ -240,19 +270,21 @@ pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
         let row = match &record.event {
             Event::RunStarted { environment, account, seed, .. } => Some(format!("Run started on {environment} (account {account}, seed {seed})")),
             Event::GuardsJudged { phase, verdicts } => {
-                let failed: Vec<String> = verdicts.iter().filter(|v| !v.passed).map(|v| format!("{}{}: {}", v.guard, if v.enforced { "" } else { " (not enforced)" }, v.detail)).collect();
+                let failed: Vec<String> =
+                    verdicts.iter().filter(|v| !v.passed).map(|v| format!("{}{}: {}", v.guard, if v.enforced { "" } else { " (not enforced)" }, v.detail)).collect();
                 Some(if failed.is_empty() { format!("Guards checked {phase}: all {} passed", verdicts.len()) } else { format!("Guards checked {phase}: {}", failed.join("; ")) })
             }
             Event::SteadyState { healthy, detail } => Some(format!("Steady state {}: {detail}", if *healthy { "healthy" } else { "NOT healthy" })),
             Event::InjectionStarted => Some("Injection started".to_string()),
-            Event::FaultIntent { fault, kind, targets, .. } => Some(format!("Injecting `{fault}` ({kind}){}", if targets.is_empty() { String::new() } else { format!(" on {} target(s)", targets.len()) })),
+            Event::FaultIntent { fault, kind, targets, .. } => {
+                Some(format!("Injecting `{fault}` ({kind}){}", if targets.is_empty() { String::new() } else { format!(" on {} target(s)", targets.len()) }))
+            }
             Event::FaultApplied { fault } => Some(format!("Fault `{fault}` in place")),
             Event::FaultFailed { fault, error } => Some(format!("Fault `{fault}` did not take effect: {error}")),
             Event::RevertIntent { fault } => Some(format!("Reverting `{fault}`")),
-            Event::FaultReverted { fault, outcome } => Some(format!(
-                "Fault `{fault}` reverted{}",
-                if outcome.skipped.is_empty() { String::new() } else { format!(" ({} already gone)", outcome.skipped.len()) }
-            )),
+            Event::FaultReverted { fault, outcome } => {
+                Some(format!("Fault `{fault}` reverted{}", if outcome.skipped.is_empty() { String::new() } else { format!(" ({} already gone)", outcome.skipped.len()) }))
+            }
             Event::RevertFailed { fault, error } => Some(format!("**Revert of `{fault}` failed**: {error}")),
             Event::Sample(sample) => {
                 let before = probe_ok.insert(sample.probe.clone(), sample.ok);

@@ -115,7 +115,11 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
         let windows = impact_windows(records, from);
         for w in &windows {
             let of_probe: Vec<&ImpactWindow> = windows.iter().filter(|o| o.probe == w.probe).collect();
-            let number = if of_probe.len() > 1 { format!(" (window {} of {})", of_probe.iter().position(|o| o.start == w.start).map_or(0, |i| i + 1), of_probe.len()) } else { String::new() };
+            let number = if of_probe.len() > 1 {
+                format!(" (window {} of {})", of_probe.iter().position(|o| o.start == w.start).map_or(0, |i| i + 1), of_probe.len())
+            } else {
+                String::new()
+            };
             let (what, evidence) = match w.end {
                 Some((end, line)) => (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end - w.start)), format!("journal lines {}–{line}", w.start_line)),
                 None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),

@@ -27,9 +27,21 @@ pub struct Record {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted { scenario: String, environment: String, account: String, seed: u64, gameday_version: String },
-    GuardsJudged { phase: String, verdicts: Vec<GuardVerdictRecord> },
-    SteadyState { healthy: bool, detail: String },
+    RunStarted {
+        scenario: String,
+        environment: String,
+        account: String,
+        seed: u64,
+        gameday_version: String,
+    },
+    GuardsJudged {
+        phase: String,
+        verdicts: Vec<GuardVerdictRecord>,
+    },
+    SteadyState {
+        healthy: bool,
+        detail: String,
+    },
     InjectionStarted,
     /// Written (and synced) before the fault is made.
     FaultIntent {
@@ -41,17 +53,37 @@ pub enum Event {
         #[serde(default)]
         zones: Vec<String>,
     },
-    FaultApplied { fault: String },
-    FaultFailed { fault: String, error: String },
+    FaultApplied {
+        fault: String,
+    },
+    FaultFailed {
+        fault: String,
+        error: String,
+    },
     /// Written (and synced) before the revert is attempted.
-    RevertIntent { fault: String },
-    FaultReverted { fault: String, outcome: RevertOutcome },
-    RevertFailed { fault: String, error: String },
+    RevertIntent {
+        fault: String,
+    },
+    FaultReverted {
+        fault: String,
+        outcome: RevertOutcome,
+    },
+    RevertFailed {
+        fault: String,
+        error: String,
+    },
     Sample(Sample),
     Observed(Observation),
-    AlarmChanged { alarm: String, state: AlarmState },
-    StopConditionTripped { condition: String },
-    Interrupted { signal: String },
+    AlarmChanged {
+        alarm: String,
+        state: AlarmState,
+    },
+    StopConditionTripped {
+        condition: String,
+    },
+    Interrupted {
+        signal: String,
+    },
     /// `outcome` is the final outcome for people; `stopped` is why the loop
     /// ended (before expectations were judged), from which the result is rebuilt.
     RunEnded {
@@ -170,7 +202,10 @@ mod tests {
         let stop = Effect::StopInstances { ids: vec!["i-1".into()] };
         let records = vec![
             record(0, Event::FaultIntent { fault: "a".into(), kind: "stop_instances".into(), effect: stop.clone(), targets: vec![], zones: vec![] }),
-            record(1, Event::FaultIntent { fault: "b".into(), kind: "terminate_instances".into(), effect: Effect::TerminateInstances { ids: vec![] }, targets: vec![], zones: vec![] }),
+            record(
+                1,
+                Event::FaultIntent { fault: "b".into(), kind: "terminate_instances".into(), effect: Effect::TerminateInstances { ids: vec![] }, targets: vec![], zones: vec![] },
+            ),
             record(2, Event::FaultIntent { fault: "c".into(), kind: "region_outage".into(), effect: Effect::RegionDown { region: "r".into() }, targets: vec![], zones: vec![] }),
             record(3, Event::FaultReverted { fault: "c".into(), outcome: RevertOutcome::default() }),
         ];

@@ -182,7 +182,16 @@ mod tests {
     }
 
     fn expectation(within: u64) -> ExpectedRecovery {
-        ExpectedRecovery { name: "e".into(), probes: vec!["p".into()], after_fault: None, recovers_within: Duration::from_secs(within), detected_within: Some(Duration::from_secs(15)), detected_by: vec![], max_impact: None, predicted: Some(Duration::from_secs(40)) }
+        ExpectedRecovery {
+            name: "e".into(),
+            probes: vec!["p".into()],
+            after_fault: None,
+            recovers_within: Duration::from_secs(within),
+            detected_within: Some(Duration::from_secs(15)),
+            detected_by: vec![],
+            max_impact: None,
+            predicted: Some(Duration::from_secs(40)),
+        }
     }
 
     fn probe() -> Probe {

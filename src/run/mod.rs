@@ -209,7 +209,17 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             .map(|f| FaultRun {
                 state: FaultState::Waiting,
                 effect: None,
-                result: FaultResult { name: f.name.clone(), kind: f.action.kind_name().into(), started_at: None, ended_at: None, targets: vec![], zones: vec![], reverted: false, revert_skipped: vec![], error: None },
+                result: FaultResult {
+                    name: f.name.clone(),
+                    kind: f.action.kind_name().into(),
+                    started_at: None,
+                    ended_at: None,
+                    targets: vec![],
+                    zones: vec![],
+                    reverted: false,
+                    revert_skipped: vec![],
+                    error: None,
+                },
             })
             .collect();
         Runner {
@@ -371,9 +381,22 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         };
         let verdicts: Vec<GuardVerdictRecord> = selection.verdicts.iter().map(Into::into).collect();
         self.log(Event::GuardsJudged { phase: format!("before {}", fault.name), verdicts }, false)?;
-        let refusal = plan::Plan { identity: self.env.identity(), verdicts: vec![], faults: vec![plan::FaultPlan {
-            name: fault.name.clone(), kind: String::new(), starts_at: 0, holds_for: 0, zones: vec![], regions: vec![], other_resources: vec![], selection: selection.clone(), effect: None,
-        }] }.refusal();
+        let refusal = plan::Plan {
+            identity: self.env.identity(),
+            verdicts: vec![],
+            faults: vec![plan::FaultPlan {
+                name: fault.name.clone(),
+                kind: String::new(),
+                starts_at: 0,
+                holds_for: 0,
+                zones: vec![],
+                regions: vec![],
+                other_resources: vec![],
+                selection: selection.clone(),
+                effect: None,
+            }],
+        }
+        .refusal();
         if let Some(refusal) = refusal {
             self.faults[index].state = FaultState::Failed;
             return Ok(Some(match refusal {
@@ -425,7 +448,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 self.faults[index].state = FaultState::Failed;
                 self.faults[index].result.error = Some(error.to_string());
                 if let Some(revert_error) = cleanup {
-                    return Ok(Some(Outcome::RevertIncomplete { faults: vec![fault.name.clone()], detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")) }));
+                    return Ok(Some(Outcome::RevertIncomplete {
+                        faults: vec![fault.name.clone()],
+                        detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")),
+                    }));
                 }
                 Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }))
             }
@@ -483,7 +509,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     pub async fn run(mut self) -> Result<Finished, RunError> {
         let identity = self.env.identity();
         self.log(
-            Event::RunStarted { scenario: self.scenario.name.clone(), environment: identity.environment.clone(), account: identity.account.clone(), seed: self.config.seed, gameday_version: env!("CARGO_PKG_VERSION").into() },
+            Event::RunStarted {
+                scenario: self.scenario.name.clone(),
+                environment: identity.environment.clone(),
+                account: identity.account.clone(),
+                seed: self.config.seed,
+                gameday_version: env!("CARGO_PKG_VERSION").into(),
+            },
             true,
         )?;
         let outcome = match self.execute().await {
@@ -548,10 +580,14 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let detail = if failing.is_empty() {
             "every probe passed".to_string()
         } else {
-            failing.iter().map(|i| {
-                let name = &self.scenario.steady_state[*i].name;
-                format!("{name}: {}", self.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
-            }).collect::<Vec<_>>().join("; ")
+            failing
+                .iter()
+                .map(|i| {
+                    let name = &self.scenario.steady_state[*i].name;
+                    format!("{name}: {}", self.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
         };
         self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false)?;
         if self.interrupt.raised() {

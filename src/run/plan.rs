@@ -83,7 +83,13 @@ pub fn schedule(faults: &[Fault]) -> BTreeMap<String, (Millis, Millis)> {
 }
 
 /// Resolves one fault and lets the guards choose its targets.
-pub async fn resolve_fault<E: Environment>(env: &mut E, scenario: &Scenario, fault: &Fault, active_zones: &BTreeSet<String>, seed: u64) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
+pub async fn resolve_fault<E: Environment>(
+    env: &mut E,
+    scenario: &Scenario,
+    fault: &Fault,
+    active_zones: &BTreeSet<String>,
+    seed: u64,
+) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
     let reach = env.reach(fault).await?;
     let mut rng = SeededRng::stream(seed, &fault.name, 0);
     let mut selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);

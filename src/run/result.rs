@@ -37,7 +37,8 @@ pub fn result_from_journal(scenario: &Scenario, records: &[Record]) -> RunResult
     let ended = records.iter().rposition(|r| matches!(r.event, Event::RunEnded { .. }));
     match ended.map(|i| (i, &records[i])) {
         Some((index, Record { t, event: Event::RunEnded { stopped, outcome }, .. })) => {
-            let stopped = stopped.clone().unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
+            let stopped =
+                stopped.clone().unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
             result_from_records(scenario, &records[..index], stopped, *t)
         }
         _ => {
@@ -57,7 +58,17 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
     let mut faults: Vec<FaultResult> = scenario
         .faults
         .iter()
-        .map(|f| FaultResult { name: f.name.clone(), kind: f.action.kind_name().into(), started_at: None, ended_at: None, targets: vec![], zones: vec![], reverted: false, revert_skipped: vec![], error: None })
+        .map(|f| FaultResult {
+            name: f.name.clone(),
+            kind: f.action.kind_name().into(),
+            started_at: None,
+            ended_at: None,
+            targets: vec![],
+            zones: vec![],
+            reverted: false,
+            revert_skipped: vec![],
+            error: None,
+        })
         .collect();
     let mut revertible: Vec<bool> = vec![false; faults.len()];
     let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);

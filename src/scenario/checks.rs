@@ -61,7 +61,11 @@ fn check_about(scenario: &Scenario, scenario_dir: Option<&FsPath>, found: &mut F
     }
     if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir) {
         if resolve_runbook(runbook, dir).is_none() {
-            found.add("runbook", format!("the runbook `{runbook}` does not exist"), Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()));
+            found.add(
+                "runbook",
+                format!("the runbook `{runbook}` does not exist"),
+                Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()),
+            );
         }
     }
 }
@@ -90,22 +94,36 @@ fn check_guards(guards: &Guards, found: &mut Findings) {
     }
     for (index, account) in guards.accounts.iter().enumerate() {
         if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
-            found.add(&format!("guards.accounts[{index}]"), format!("`{account}` is not a 12-digit AWS account id"), Some("quote it so leading zeros survive: \"012345678901\"".into()));
+            found.add(
+                &format!("guards.accounts[{index}]"),
+                format!("`{account}` is not a 12-digit AWS account id"),
+                Some("quote it so leading zeros survive: \"012345678901\"".into()),
+            );
         }
     }
     for (index, window) in guards.windows.iter().enumerate() {
         if parse_hours(&window.hours).is_none() {
-            found.add(&format!("guards.windows[{index}].hours"), format!("`{}` is not a range of hours", window.hours), Some("write `HH:MM-HH:MM` with the start before the end, e.g. `09:00-17:00`".into()));
+            found.add(
+                &format!("guards.windows[{index}].hours"),
+                format!("`{}` is not a range of hours", window.hours),
+                Some("write `HH:MM-HH:MM` with the start before the end, e.g. `09:00-17:00`".into()),
+            );
         }
         if jiff::tz::TimeZone::get(&window.time_zone).is_err() {
-            found.add(&format!("guards.windows[{index}].time_zone"), format!("unknown time zone `{}`", window.time_zone), Some("use an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`".into()));
+            found.add(
+                &format!("guards.windows[{index}].time_zone"),
+                format!("unknown time zone `{}`", window.time_zone),
+                Some("use an IANA name such as `UTC`, `Europe/Berlin` or `America/New_York`".into()),
+            );
         }
     }
     for (index, blackout) in guards.blackouts.iter().enumerate() {
         let from = blackout.from.parse::<jiff::civil::Date>();
         let to = blackout.to.parse::<jiff::civil::Date>();
         match (from, to) {
-            (Ok(from), Ok(to)) if from > to => found.add(&format!("guards.blackouts[{index}].to"), format!("the blackout ends ({to}) before it starts ({from})"), Some("swap `from` and `to`".into())),
+            (Ok(from), Ok(to)) if from > to => {
+                found.add(&format!("guards.blackouts[{index}].to"), format!("the blackout ends ({to}) before it starts ({from})"), Some("swap `from` and `to`".into()))
+            }
             (Err(_), _) => found.add(&format!("guards.blackouts[{index}].from"), format!("`{}` is not a date", blackout.from), Some("write `YYYY-MM-DD`".into())),
             (_, Err(_)) => found.add(&format!("guards.blackouts[{index}].to"), format!("`{}` is not a date", blackout.to), Some("write `YYYY-MM-DD`".into())),
             _ => {}
@@ -130,7 +148,11 @@ pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
 
 fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str> {
     if scenario.steady_state.is_empty() {
-        found.add("steady_state", "the steady state is empty: nothing would tell whether the system is healthy".into(), Some("add at least one probe, e.g. an `http` probe of your health endpoint".into()));
+        found.add(
+            "steady_state",
+            "the steady state is empty: nothing would tell whether the system is healthy".into(),
+            Some("add at least one probe, e.g. an `http` probe of your health endpoint".into()),
+        );
     }
     let mut names: Vec<&str> = Vec::new();
     for (index, probe) in scenario.steady_state.iter().enumerate() {
@@ -145,7 +167,11 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
         if probe.timeout.as_millis() == 0 {
             found.add(&format!("{at}.timeout"), "the timeout must be longer than zero".into(), None);
         } else if probe.timeout > probe.interval {
-            found.add(&format!("{at}.timeout"), format!("the timeout ({}) is longer than the interval ({})", probe.timeout, probe.interval), Some("samples would overlap: shorten the timeout or lengthen the interval".into()));
+            found.add(
+                &format!("{at}.timeout"),
+                format!("the timeout ({}) is longer than the interval ({})", probe.timeout, probe.interval),
+                Some("samples would overlap: shorten the timeout or lengthen the interval".into()),
+            );
         }
         if probe.healthy_after == 0 {
             found.add(&format!("{at}.healthy_after"), "`healthy_after` must be at least 1".into(), Some("it is the number of consecutive passes that mean recovered".into()));
@@ -194,7 +220,11 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
         let kind = fault.action.kind_name();
         match (fault.action.is_sustained(), fault.duration) {
             (true, None) => found.add(&format!("{at}.kind"), format!("`{kind}` stays in place until reverted, so it needs a `duration`"), Some("add e.g. `duration: 10m`".into())),
-            (false, Some(_)) => found.add(&format!("{at}.duration"), format!("`{kind}` happens at once and cannot be held, so `duration` means nothing here"), Some("remove `duration`; the expected recoveries measure what follows".into())),
+            (false, Some(_)) => found.add(
+                &format!("{at}.duration"),
+                format!("`{kind}` happens at once and cannot be held, so `duration` means nothing here"),
+                Some("remove `duration`; the expected recoveries measure what follows".into()),
+            ),
             (true, Some(d)) if d.as_millis() == 0 => found.add(&format!("{at}.duration"), "the duration must be longer than zero".into(), None),
             _ => {}
         }
@@ -218,7 +248,11 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     found.add(&format!("{at}.inject"), "the inject command is empty".into(), None);
                 }
                 if revert.trim().is_empty() {
-                    found.add(&format!("{at}.revert"), "the revert command is empty: the fault could never be undone".into(), Some("give a command that restores the system".into()));
+                    found.add(
+                        &format!("{at}.revert"),
+                        "the revert command is empty: the fault could never be undone".into(),
+                        Some("give a command that restores the system".into()),
+                    );
                 }
             }
             _ => {}
@@ -259,7 +293,11 @@ fn check_targets(targets: &Targets, guards: &Guards, at: &str, found: &mut Findi
     }
     if let Some(max) = guards.max_targets {
         if let Some(count) = targets.count.filter(|count| *count > max) {
-            found.add(&format!("{at}.count"), format!("`count: {count}` can never pass `guards.max_targets: {max}`"), Some(format!("lower `count` to at most {max}, or raise `guards.max_targets`")));
+            found.add(
+                &format!("{at}.count"),
+                format!("`count: {count}` can never pass `guards.max_targets: {max}`"),
+                Some(format!("lower `count` to at most {max}, or raise `guards.max_targets`")),
+            );
         }
         if targets.count.is_none() && targets.percent.is_none() && targets.ids.len() > max as usize {
             found.add(&format!("{at}.ids"), format!("{} ids can never pass `guards.max_targets: {max}`", targets.ids.len()), Some("name fewer ids or add `count`".into()));
@@ -267,7 +305,11 @@ fn check_targets(targets: &Targets, guards: &Guards, at: &str, found: &mut Findi
     }
     for (key, value) in &targets.tags {
         if guards.exclude_tags.get(key) == Some(value) {
-            found.add(&format!("{at}.tags.{key}"), format!("the targets require `{key}: {value}`, which `guards.exclude_tags` forbids"), Some("no instance could ever be chosen; change one of them".into()));
+            found.add(
+                &format!("{at}.tags.{key}"),
+                format!("the targets require `{key}: {value}`, which `guards.exclude_tags` forbids"),
+                Some("no instance could ever be chosen; change one of them".into()),
+            );
         }
     }
 }
@@ -316,7 +358,11 @@ fn check_stop_conditions(guards: &Guards, probes: &[&str], found: &mut Findings)
 
 fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], found: &mut Findings) {
     if scenario.expected_recoveries.is_empty() {
-        found.add("expected_recoveries", "there are no expected recoveries, so the run could not be judged".into(), Some("add one: which probes must recover, and `recovers_within`".into()));
+        found.add(
+            "expected_recoveries",
+            "there are no expected recoveries, so the run could not be judged".into(),
+            Some("add one: which probes must recover, and `recovers_within`".into()),
+        );
     }
     for (index, expected) in scenario.expected_recoveries.iter().enumerate() {
         let at = format!("expected_recoveries[{index}]");
@@ -337,7 +383,11 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
             found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None);
         }
         if let Some(detect) = expected.detected_within.filter(|d| *d > expected.recovers_within) {
-            found.add(&format!("{at}.detected_within"), format!("detection ({detect}) is allowed later than recovery ({})", expected.recovers_within), Some("detection comes before recovery; shorten `detected_within`".into()));
+            found.add(
+                &format!("{at}.detected_within"),
+                format!("detection ({detect}) is allowed later than recovery ({})", expected.recovers_within),
+                Some("detection comes before recovery; shorten `detected_within`".into()),
+            );
         }
         if let Some(rate) = expected.max_impact.as_ref().and_then(|i| i.error_rate) {
             check_percent(rate, &format!("{at}.max_impact.error_rate"), found);

@@ -67,9 +67,7 @@ impl FromStr for Duration {
             if digits == 0 {
                 return Err(fail("expected a number before each unit, as in `1h30m`"));
             }
-            let number: u64 = rest[..digits]
-                .parse()
-                .map_err(|_| fail("the number is too large"))?;
+            let number: u64 = rest[..digits].parse().map_err(|_| fail("the number is too large"))?;
             rest = &rest[digits..];
             let (unit_ms, unit_len) = if rest.starts_with("ms") {
                 (1, 2)
@@ -87,10 +85,7 @@ impl FromStr for Duration {
                 return Err(fail("unknown unit; use `ms`, `s`, `m`, `h` or `d`"));
             };
             rest = &rest[unit_len..];
-            total_ms = number
-                .checked_mul(unit_ms)
-                .and_then(|ms| total_ms.checked_add(ms))
-                .ok_or_else(|| fail("the duration is too large"))?;
+            total_ms = number.checked_mul(unit_ms).and_then(|ms| total_ms.checked_add(ms)).ok_or_else(|| fail("the duration is too large"))?;
         }
         Ok(Duration::from_millis(total_ms))
     }

@@ -93,10 +93,7 @@ pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Probl
     // The structure matches the schema, so this succeeds unless the types
     // and schema disagree; if they do, serde's own located error is shown.
     let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
-        let at = error
-            .location()
-            .map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) })
-            .unwrap_or_default();
+        let at = error.location().map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) }).unwrap_or_default();
         let message = error.without_snippet().to_string();
         vec![Problem::new(Path::root(), at, message)]
     })?;

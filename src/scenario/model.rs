@@ -201,20 +201,11 @@ pub struct Blackout {
 #[serde(untagged, deny_unknown_fields)]
 pub enum StopCondition {
     /// A CloudWatch alarm (name or ARN) entering `ALARM`.
-    Alarm {
-        alarm: String,
-    },
+    Alarm { alarm: String },
     /// A probe failing continuously for `failing_for`.
-    ProbeFailing {
-        probe: String,
-        failing_for: Duration,
-    },
+    ProbeFailing { probe: String, failing_for: Duration },
     /// A probe's share of failing samples over the last `over` exceeding `error_rate_above` percent.
-    ProbeErrorRate {
-        probe: String,
-        error_rate_above: f64,
-        over: Duration,
-    },
+    ProbeErrorRate { probe: String, error_rate_above: f64, over: Duration },
 }
 
 impl StopCondition {
@@ -464,10 +455,7 @@ pub enum FaultAction {
         groups: Vec<String>,
     },
     /// Run a shell command to inject and another to revert, for any system.
-    Command {
-        inject: String,
-        revert: String,
-    },
+    Command { inject: String, revert: String },
 }
 
 impl FaultAction {
@@ -491,9 +479,7 @@ impl FaultAction {
 
     pub fn targets(&self) -> Option<&Targets> {
         match self {
-            FaultAction::TerminateInstances { targets }
-            | FaultAction::StopInstances { targets }
-            | FaultAction::RebootInstances { targets } => Some(targets),
+            FaultAction::TerminateInstances { targets } | FaultAction::StopInstances { targets } | FaultAction::RebootInstances { targets } => Some(targets),
             _ => None,
         }
     }

@@ -91,10 +91,7 @@ impl<'s> Checker<'s> {
         }
         let kinds: Vec<&str> = branches.iter().filter_map(branch_kind).collect();
         let Some(kind_node) = node.get("kind") else {
-            out.push(
-                Problem::new(path.clone(), node.at, "the `kind` key is missing".to_string())
-                    .hint(format!("add `kind:` with one of: {}", kinds.join(", "))),
-            );
+            out.push(Problem::new(path.clone(), node.at, "the `kind` key is missing".to_string()).hint(format!("add `kind:` with one of: {}", kinds.join(", "))));
             return;
         };
         let kind_path = path.key("kind");
@@ -139,11 +136,7 @@ impl<'s> Checker<'s> {
         }
         if !shape_matches {
             let expected: Vec<&str> = branches.iter().filter_map(|b| describe_type(self.resolve(b))).collect();
-            out.push(Problem::new(
-                path.clone(),
-                node.at,
-                format!("expected {}, found {}", expected.join(" or "), node.value.describe()),
-            ));
+            out.push(Problem::new(path.clone(), node.at, format!("expected {}, found {}", expected.join(" or "), node.value.describe())));
             return;
         }
         out.extend(best.unwrap_or_default());
@@ -154,9 +147,7 @@ impl<'s> Checker<'s> {
         let empty = Map::new();
         let own = schema.get("properties").and_then(Json::as_object).unwrap_or(&empty);
         let extra = branch.and_then(|b| b.get("properties")).and_then(Json::as_object).unwrap_or(&empty);
-        let strict = branch.is_some()
-            || schema.get("additionalProperties") == Some(&Json::Bool(false))
-            || schema.get("unevaluatedProperties") == Some(&Json::Bool(false));
+        let strict = branch.is_some() || schema.get("additionalProperties") == Some(&Json::Bool(false)) || schema.get("unevaluatedProperties") == Some(&Json::Bool(false));
         let value_schema = schema.get("additionalProperties").filter(|v| v.is_object());
 
         for (key, value) in entries {
@@ -178,18 +169,11 @@ impl<'s> Checker<'s> {
             }
         }
 
-        let required = [schema, branch.unwrap_or(&Json::Null)]
-            .into_iter()
-            .filter_map(|s| s.get("required").and_then(Json::as_array))
-            .flatten()
-            .filter_map(Json::as_str);
+        let required = [schema, branch.unwrap_or(&Json::Null)].into_iter().filter_map(|s| s.get("required").and_then(Json::as_array)).flatten().filter_map(Json::as_str);
         for name in required {
             if !entries.iter().any(|(k, _)| k.name == name) {
                 let example = own.get(name).or_else(|| extra.get(name)).map(|p| example_for(self.resolve(p))).unwrap_or("…");
-                out.push(
-                    Problem::new(path.key(name), node.at, format!("the required key `{name}` is missing"))
-                        .hint(format!("add `{name}: {example}`")),
-                );
+                out.push(Problem::new(path.key(name), node.at, format!("the required key `{name}` is missing")).hint(format!("add `{name}: {example}`")));
             }
         }
     }

@@ -180,21 +180,14 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut node_count = 0usize;
 
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| SyntaxError {
-            at: Position { line: e.marker().line(), column: e.marker().col() + 1 },
-            message: e.info().to_string(),
-            from_parser: true,
-        })?;
+        let (event, span) =
+            item.map_err(|e| SyntaxError { at: Position { line: e.marker().line(), column: e.marker().col() + 1 }, message: e.info().to_string(), from_parser: true })?;
         let at = Position { line: span.start.line(), column: span.start.col() + 1 };
         let completed: Option<(Node, usize)> = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(SyntaxError {
-                        at,
-                        message: "a scenario file holds one YAML document; remove the second `---` or split the file".into(),
-                        from_parser: false,
-                    });
+                    return Err(SyntaxError { at, message: "a scenario file holds one YAML document; remove the second `---` or split the file".into(), from_parser: false });
                 }
                 None
             }

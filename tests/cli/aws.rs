@@ -64,7 +64,9 @@ impl Exit {
 const CAPACITY: &str = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 1s\n    timeout: 1s\n    healthy_after: 1";
 
 fn scenario(guards: &str, probes: &str, fault: &str) -> String {
-    format!("apiVersion: gameday/v1\nname: moto-test\nguards:\n  accounts: [\"{ACCOUNT}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n{probes}\nfaults:\n{fault}\nexpected_recoveries:\n  - name: capacity\n    probes: [capacity]\n    recovers_within: 5s\n")
+    format!(
+        "apiVersion: gameday/v1\nname: moto-test\nguards:\n  accounts: [\"{ACCOUNT}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n{probes}\nfaults:\n{fault}\nexpected_recoveries:\n  - name: capacity\n    probes: [capacity]\n    recovers_within: 5s\n"
+    )
 }
 
 /// Polls `check` until it returns Some or `limit` passes.
@@ -144,10 +146,17 @@ async fn az_outage_network_swaps_the_zone_acl_and_restores_it() {
         let now = fleet.acl_of_subnets().await;
         (now.get(&subnet_a) != before.get(&subnet_a)).then_some(now)
     })
-    .await
-    ;
+    .await;
     let exit = finish(child, dir.path());
-    let during = during.unwrap_or_else(|| panic!("the zone's subnet did not move to another network ACL during the run\n{}\n{}\n{:?}\n{:?}", exit.stdout, exit.stderr, exit.events("fault_intent"), exit.events("fault_reverted")));
+    let during = during.unwrap_or_else(|| {
+        panic!(
+            "the zone's subnet did not move to another network ACL during the run\n{}\n{}\n{:?}\n{:?}",
+            exit.stdout,
+            exit.stderr,
+            exit.events("fault_intent"),
+            exit.events("fault_reverted")
+        )
+    });
     assert_eq!(exit.code, 0, "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(during.get(&fleet.subnets["us-east-1b"]), before.get(&fleet.subnets["us-east-1b"]), "other zones untouched");
     assert_eq!(fleet.acl_of_subnets().await, before, "original associations restored");

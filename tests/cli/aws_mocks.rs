@@ -42,9 +42,13 @@ fn spec() -> AwsSpec {
 
 /// Clients whose STS and zone calls answer; the rest come from `ec2`, `fis`, `cloudwatch` rules.
 fn clients(ec2_rules: &[&Rule], fis_rules: &[&Rule], cloudwatch_rules: &[&Rule]) -> Clients {
-    let identity = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder().account("123456789012").build());
-    let zones = mock!(aws_sdk_ec2::Client::describe_availability_zones)
-        .then_output(|| aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesOutput::builder().availability_zones(AvailabilityZone::builder().zone_name("us-east-1a").zone_id("use1-az1").build()).build());
+    let identity = mock!(aws_sdk_sts::Client::get_caller_identity)
+        .then_output(|| aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder().account("123456789012").build());
+    let zones = mock!(aws_sdk_ec2::Client::describe_availability_zones).then_output(|| {
+        aws_sdk_ec2::operation::describe_availability_zones::DescribeAvailabilityZonesOutput::builder()
+            .availability_zones(AvailabilityZone::builder().zone_name("us-east-1a").zone_id("use1-az1").build())
+            .build()
+    });
     let mut ec2: Vec<&Rule> = vec![&zones];
     ec2.extend_from_slice(ec2_rules);
     let none: [&Rule; 0] = [];
@@ -86,7 +90,8 @@ impl FakeEc2 {
         mock!(aws_sdk_ec2::Client::describe_instances).then_compute_output(move |input| {
             let wanted: Vec<String> = if input.instance_ids().is_empty() { fake.all.to_vec() } else { input.instance_ids().to_vec() };
             let stopped = fake.stopped.lock().unwrap();
-            let instances: Vec<Instance> = wanted.iter().map(|id| instance(id, if stopped.contains(id) { InstanceStateName::Stopped } else { InstanceStateName::Running })).collect();
+            let instances: Vec<Instance> =
+                wanted.iter().map(|id| instance(id, if stopped.contains(id) { InstanceStateName::Stopped } else { InstanceStateName::Running })).collect();
             aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput::builder().reservations(Reservation::builder().set_instances(Some(instances)).build()).build()
         })
     }
@@ -98,12 +103,16 @@ impl FakeEc2 {
             let mut n = calls.lock().unwrap();
             *n += 1;
             if fail_after_calls.is_some_and(|limit| *n > limit) {
-                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::stop_instances::StopInstancesError::generic(aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("not allowed").build()));
+                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::stop_instances::StopInstancesError::generic(
+                    aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("not allowed").build(),
+                ));
             }
             let mut stopped = fake.stopped.lock().unwrap();
             stopped.extend(input.instance_ids().iter().cloned());
             aws_smithy_mocks::MockResponse::Output(
-                aws_sdk_ec2::operation::stop_instances::StopInstancesOutput::builder().set_stopping_instances(Some(input.instance_ids().iter().map(|id| InstanceStateChange::builder().instance_id(id).build()).collect())).build(),
+                aws_sdk_ec2::operation::stop_instances::StopInstancesOutput::builder()
+                    .set_stopping_instances(Some(input.instance_ids().iter().map(|id| InstanceStateChange::builder().instance_id(id).build()).collect()))
+                    .build(),
             )
         })
     }
@@ -112,7 +121,9 @@ impl FakeEc2 {
         let fake = self.clone();
         mock!(aws_sdk_ec2::Client::start_instances).then_compute_response(move |input| {
             if !works {
-                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::start_instances::StartInstancesError::generic(aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("start denied").build()));
+                return aws_smithy_mocks::MockResponse::Error(aws_sdk_ec2::operation::start_instances::StartInstancesError::generic(
+                    aws_sdk_ec2::error::ErrorMetadata::builder().code("UnauthorizedOperation").message("start denied").build(),
+                ));
             }
             let mut stopped = fake.stopped.lock().unwrap();
             for id in input.instance_ids() {
@@ -170,11 +181,16 @@ async fn a_call_that_fails_part_way_is_undone() {
     assert!(matches!(finished.result.outcome, Outcome::FaultNotEffective { .. }), "{:?}", finished.result.outcome);
     assert_eq!(stop.num_calls(), 2, "the first batch went through, the second was refused");
     assert!(fake.stopped.lock().unwrap().is_empty(), "the first batch was started again");
-    let events: Vec<&str> = finished.journal.records().iter().filter_map(|r| match &r.event {
-        Event::FaultFailed { .. } => Some("failed"),
-        Event::FaultReverted { .. } => Some("reverted"),
-        _ => None,
-    }).collect();
+    let events: Vec<&str> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultFailed { .. } => Some("failed"),
+            Event::FaultReverted { .. } => Some("reverted"),
+            _ => None,
+        })
+        .collect();
     assert_eq!(events, ["failed", "reverted"]);
 }
 
@@ -203,7 +219,9 @@ async fn an_alarm_going_off_halts_the_run() {
         *n += 1;
         // OK while the run checks and injects; ALARM from the fourth read on.
         let state = if *n < 4 { aws_sdk_cloudwatch::types::StateValue::Ok } else { aws_sdk_cloudwatch::types::StateValue::Alarm };
-        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(state).build()).build()
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder()
+            .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(state).build())
+            .build()
     });
     let scenario = scenario(&PROBE_ONLY.replace("duration: 1s", "duration: 5m").replace("name: mocked\n", "name: mocked\nguards:\n  stop_conditions:\n    - alarm: web-5xx\n"));
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&alarms]), &scenario).await.unwrap();
@@ -219,10 +237,15 @@ async fn an_alarm_going_off_halts_the_run() {
 async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
     let lever = mock!(aws_sdk_fis::Client::get_safety_lever).then_output(|| {
         aws_sdk_fis::operation::get_safety_lever::GetSafetyLeverOutput::builder()
-            .safety_lever(aws_sdk_fis::types::SafetyLever::builder().state(aws_sdk_fis::types::SafetyLeverState::builder().status(aws_sdk_fis::types::SafetyLeverStatus::Engaged).reason("incident in progress").build()).build())
+            .safety_lever(
+                aws_sdk_fis::types::SafetyLever::builder()
+                    .state(aws_sdk_fis::types::SafetyLeverState::builder().status(aws_sdk_fis::types::SafetyLeverStatus::Engaged).reason("incident in progress").build())
+                    .build(),
+            )
             .build()
     });
-    let create = mock!(aws_sdk_fis::Client::create_experiment_template).then_output(|| aws_sdk_fis::operation::create_experiment_template::CreateExperimentTemplateOutput::builder().build());
+    let create = mock!(aws_sdk_fis::Client::create_experiment_template)
+        .then_output(|| aws_sdk_fis::operation::create_experiment_template::CreateExperimentTemplateOutput::builder().build());
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[&lever, &create], &[]), &scenario(PROBE_ONLY)).await.unwrap();
     let effect = Effect::FisExperiment { fault: "f".into(), token: "t".into(), template: serde_json::json!({ "roleArn": "r", "targets": {}, "actions": {} }) };
     let error = env.apply(&effect, 0).await.unwrap_err();

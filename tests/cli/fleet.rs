@@ -69,7 +69,13 @@ impl Fleet {
             ec2.run_instances().image_id(&image).min_count(count).max_count(count).subnet_id(&subnets[zone]).tag_specifications(spec).send()
         };
         let untagged: Vec<String> = run(2, "us-east-1a", tags(&[("app", "web")])).await.unwrap().instances().iter().map(|i| i.instance_id().unwrap().to_string()).collect();
-        let excluded: Vec<String> = run(1, "us-east-1b", tags(&[("app", "web"), ("gameday", "allowed"), ("critical", "true")])).await.unwrap().instances().iter().map(|i| i.instance_id().unwrap().to_string()).collect();
+        let excluded: Vec<String> = run(1, "us-east-1b", tags(&[("app", "web"), ("gameday", "allowed"), ("critical", "true")]))
+            .await
+            .unwrap()
+            .instances()
+            .iter()
+            .map(|i| i.instance_id().unwrap().to_string())
+            .collect();
 
         let lb = elbv2.create_load_balancer().name("web-alb").set_subnets(Some(subnets.values().cloned().collect())).send().await.unwrap();
         let _ = lb;
@@ -88,7 +94,17 @@ impl Fleet {
             let check = route53
                 .create_health_check()
                 .caller_reference(reference)
-                .health_check_config(HealthCheckConfig::builder().r#type(HealthCheckType::Http).ip_address(ip).port(80).resource_path("/health").request_interval(30).failure_threshold(3).build().unwrap())
+                .health_check_config(
+                    HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::Http)
+                        .ip_address(ip)
+                        .port(80)
+                        .resource_path("/health")
+                        .request_interval(30)
+                        .failure_threshold(3)
+                        .build()
+                        .unwrap(),
+                )
                 .send()
                 .await
                 .unwrap();

@@ -36,11 +36,7 @@ pub fn gameday(args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("the gameday binary runs");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Output { code: output.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&output.stdout).into_owned(), stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
 }
 
 pub fn repo() -> PathBuf {

@@ -64,7 +64,14 @@ impl Moto {
     /// As `project`, with more keys for the environment (e.g. `fis_role_arn`).
     pub fn project_with(&self, dir: &std::path::Path, account: &str, extra: &str) -> PathBuf {
         let path = dir.join("gameday.yaml");
-        std::fs::write(&path, format!("apiVersion: gameday/v1\nkind: Project\nenvironments:\n  moto:\n    kind: aws\n    region: {REGION}\n    account: \"{account}\"\n    endpoint_url: {}\n{extra}", self.endpoint)).unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: gameday/v1\nkind: Project\nenvironments:\n  moto:\n    kind: aws\n    region: {REGION}\n    account: \"{account}\"\n    endpoint_url: {}\n{extra}",
+                self.endpoint
+            ),
+        )
+        .unwrap();
         path
     }
 

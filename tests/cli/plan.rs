@@ -4,7 +4,14 @@ use crate::gameday;
 fn plan_shows_targets_and_guards_without_side_effects() {
     let output = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1"]);
     assert_eq!(output.code, 0, "{}", output.stderr);
-    for needle in ["Plan for `az-loss` on sim", "Fault `power-off-use1a` (az_outage) at T+0ms, held 15m00s", "targets: 2 chosen of 2 matched", "max_percent: 2 of 6 in group web-asg (33%), limit 50%", "max_azs: 1 zone(s)", "(not enforced on the simulator)"] {
+    for needle in [
+        "Plan for `az-loss` on sim",
+        "Fault `power-off-use1a` (az_outage) at T+0ms, held 15m00s",
+        "targets: 2 chosen of 2 matched",
+        "max_percent: 2 of 6 in group web-asg (33%), limit 50%",
+        "max_azs: 1 zone(s)",
+        "(not enforced on the simulator)",
+    ] {
         assert!(output.stdout.contains(needle), "plan lacks {needle:?}:\n{}", output.stdout);
     }
 }

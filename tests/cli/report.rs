@@ -119,7 +119,10 @@ fn report_renders_the_same_files_again_and_keeps_what_people_wrote() {
     // People fill in the debrief, one of them with blaming words.
     let edited = read(&run, "report.md")
         .replace("_Which alarms, dashboards, automation and runbook steps worked as intended?_\n\n- \n", "- The group replaced capacity in 40 s.\n")
-        .replace("_What did not work as intended: in the system, the signals, the tools or the runbook?_\n\n- \n", "- Human error: the on-call should have checked the dashboard.\n")
+        .replace(
+            "_What did not work as intended: in the system, the signals, the tools or the runbook?_\n\n- \n",
+            "- Human error: the on-call should have checked the dashboard.\n",
+        )
         .replace("| Facilitator | |", "| Facilitator | Ana |");
     std::fs::write(run.dir.join("report.md"), &edited).unwrap();
     let again = gameday(&["report", dir]);

@@ -96,7 +96,12 @@ fn network_outage_cannot_spare_excluded_instances() {
 
 #[test]
 fn terminate_instances_is_replaced_by_the_group() {
-    let run = run_yaml(&scenario("  max_targets: 2", &format!("{CAPACITY}\n{TARGETS}"), "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }", &format!("{}\n{}", expect("capacity", "capacity", "3m"), expect("targets", "targets", "10m"))));
+    let run = run_yaml(&scenario(
+        "  max_targets: 2",
+        &format!("{CAPACITY}\n{TARGETS}"),
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }",
+        &format!("{}\n{}", expect("capacity", "capacity", "3m"), expect("targets", "targets", "10m")),
+    ));
     assert_eq!(run.output.code, 0, "{}", run.output.stdout);
     assert!(run.expectation("capacity")["time_to_recover"].as_u64().unwrap() >= 30_000, "at least one launch time");
     assert!(fault_started(&run, "kill"));
@@ -106,7 +111,12 @@ fn terminate_instances_is_replaced_by_the_group() {
 #[test]
 fn stop_instances_are_started_again_on_revert() {
     let workers = "  - name: workers\n    kind: tcp\n    host: api.example.com\n    port: 443";
-    let run = run_yaml(&scenario("  require_tags: { gameday: allowed }", workers, "  - name: stop-workers\n    kind: stop_instances\n    targets: { tags: { app: worker } }\n    duration: 2m", &expect("api", "workers", "1m")));
+    let run = run_yaml(&scenario(
+        "  require_tags: { gameday: allowed }",
+        workers,
+        "  - name: stop-workers\n    kind: stop_instances\n    targets: { tags: { app: worker } }\n    duration: 2m",
+        &expect("api", "workers", "1m"),
+    ));
     assert_eq!(run.output.code, 0, "{}", run.output.stdout);
     let restored = &run.events("fault_reverted")[0]["outcome"]["restored"];
     assert_eq!(restored.as_array().unwrap().len(), 2, "both workers started again: {restored}");
@@ -124,7 +134,12 @@ fn reboot_instances_takes_targets_out_briefly() {
 #[test]
 fn dns_failover_moves_clients_and_back() {
     let dns = "  - name: primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2";
-    let run = run_yaml(&scenario("", &format!("{API}\n{dns}"), "  - name: flip\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    duration: 5m", &expect("back to primary", "primary", "10m")));
+    let run = run_yaml(&scenario(
+        "",
+        &format!("{API}\n{dns}"),
+        "  - name: flip\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    duration: 5m",
+        &expect("back to primary", "primary", "10m"),
+    ));
     assert_eq!(run.output.code, 0, "{}", run.output.stdout);
     let e = run.expectation("back to primary");
     // Failover takes the checker's threshold (3 × 30 s) plus the resolver's cache (TTL 60 s), at most.
@@ -174,7 +189,12 @@ fn command_faults_run_and_revert_for_real() {
 
 #[test]
 fn a_failing_command_fault_did_not_take_effect() {
-    let run = run_yaml(&scenario("", CAPACITY, "  - name: broken\n    kind: command\n    inject: exit 3\n    revert: \"true\"\n    duration: 1m", &expect("capacity", "capacity", "30s")));
+    let run = run_yaml(&scenario(
+        "",
+        CAPACITY,
+        "  - name: broken\n    kind: command\n    inject: exit 3\n    revert: \"true\"\n    duration: 1m",
+        &expect("capacity", "capacity", "30s"),
+    ));
     assert_eq!(run.output.code, 6, "{}", run.output.stdout);
     assert!(run.output.stdout.contains("fault `broken` did not take effect"), "{}", run.output.stdout);
 }
@@ -205,7 +225,12 @@ fn every_probe_kind_answers_from_the_simulated_world() {
 
 #[test]
 fn command_probes_are_refused_on_the_simulator() {
-    let run = run_yaml(&scenario("", "  - name: local\n    kind: command\n    run: \"true\"", "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }", &expect("local", "local", "1m")));
+    let run = run_yaml(&scenario(
+        "",
+        "  - name: local\n    kind: command\n    run: \"true\"",
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }",
+        &expect("local", "local", "1m"),
+    ));
     assert_eq!(run.output.code, 7, "{}", run.output.stdout);
     assert!(run.output.stdout.contains("`command` probe"), "{}", run.output.stdout);
     assert!(run.events("fault_intent").is_empty());
@@ -228,14 +253,24 @@ fn a_stop_condition_halts_the_run_and_reverts() {
 
 #[test]
 fn an_alarm_stop_condition_halts_the_run() {
-    let run = run_yaml(&scenario("  stop_conditions:\n    - alarm: arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-unhealthy-hosts", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }", &expect("targets", "targets", "10m")));
+    let run = run_yaml(&scenario(
+        "  stop_conditions:\n    - alarm: arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-unhealthy-hosts",
+        TARGETS,
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }",
+        &expect("targets", "targets", "10m"),
+    ));
     assert_eq!(run.output.code, 5, "{}", run.output.stdout);
     assert!(run.events("stop_condition_tripped")[0]["condition"].as_str().unwrap().contains("web-unhealthy-hosts"));
 }
 
 #[test]
 fn a_wrong_account_is_refused_before_any_side_effect() {
-    let run = run_yaml(&scenario("  accounts: [\"999999999999\"]", CAPACITY, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }", &expect("capacity", "capacity", "5m")));
+    let run = run_yaml(&scenario(
+        "  accounts: [\"999999999999\"]",
+        CAPACITY,
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }",
+        &expect("capacity", "capacity", "5m"),
+    ));
     assert_eq!(run.output.code, 5);
     assert!(run.output.stdout.contains("aborted by guard accounts"), "{}", run.output.stdout);
     assert!(run.events("fault_intent").is_empty());
@@ -252,7 +287,8 @@ fn a_fault_with_no_targets_never_passes() {
 
 #[test]
 fn a_missed_deadline_is_its_own_exit_code() {
-    let run = run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }", &expect("targets fast", "targets", "1m")));
+    let run =
+        run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }", &expect("targets fast", "targets", "1m")));
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     assert_eq!(run.result["outcome"]["kind"], "recovery_missed");
     assert!(run.report.contains("| Investigate why “targets fast” missed"), "the miss becomes an action item");
@@ -260,7 +296,12 @@ fn a_missed_deadline_is_its_own_exit_code() {
 
 #[test]
 fn an_unhealthy_start_refuses_to_inject() {
-    let run = run_yaml(&scenario("", "  - name: impossible\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 7\n    interval: 1s\n    timeout: 1s", "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }", &expect("x", "impossible", "5m")));
+    let run = run_yaml(&scenario(
+        "",
+        "  - name: impossible\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 7\n    interval: 1s\n    timeout: 1s",
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }",
+        &expect("x", "impossible", "5m"),
+    ));
     assert_eq!(run.output.code, 5);
     assert!(run.output.stdout.contains("require_healthy_start"), "{}", run.output.stdout);
     assert!(run.events("fault_intent").is_empty());
@@ -284,7 +325,16 @@ fn recovery_times_follow_from_the_topology() {
     std::fs::write(&topology, text).unwrap();
     let probes = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 1s\n    timeout: 1s\n    healthy_after: 1\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 1s\n    timeout: 1s\n    healthy_after: 1";
     let file = dir.join("scenario.yaml");
-    std::fs::write(&file, scenario("", probes, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }", &format!("{}\n{}", expect("capacity", "capacity", "10m"), expect("targets", "targets", "10m")))).unwrap();
+    std::fs::write(
+        &file,
+        scenario(
+            "",
+            probes,
+            "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }",
+            &format!("{}\n{}", expect("capacity", "capacity", "10m"), expect("targets", "targets", "10m")),
+        ),
+    )
+    .unwrap();
     for seed in ["1", "2", "3", "4"] {
         let run = run_scenario(&file, &["--seed", seed, "--topology", topology.to_str().unwrap()], &dir.join(format!("runs-{seed}")));
         assert_eq!(run.output.code, 0, "{}", run.output.stdout);
@@ -299,14 +349,21 @@ fn recovery_times_follow_from_the_topology() {
 
 #[test]
 fn a_missed_expectation_still_reverts_every_fault() {
-    let run = run_yaml(&scenario("", TARGETS, "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 2m", &expect("targets fast", "targets", "30s")));
+    let run = run_yaml(&scenario(
+        "",
+        TARGETS,
+        "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 2m",
+        &expect("targets fast", "targets", "30s"),
+    ));
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     assert!(reverted(&run, "stop-two"), "missed or not, the fault is undone");
 }
 
 #[test]
 fn max_duration_halts_the_run_and_reverts() {
-    let yaml = scenario("", TARGETS, "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 30m", &expect("targets", "targets", "1h")).replace("  max_duration: 2h", "  max_duration: 5m");
+    let yaml =
+        scenario("", TARGETS, "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 30m", &expect("targets", "targets", "1h"))
+            .replace("  max_duration: 2h", "  max_duration: 5m");
     let run = run_yaml(&yaml);
     assert_eq!(run.output.code, 5, "{}", run.output.stdout);
     assert!(run.output.stdout.contains("aborted by guard max_duration"), "{}", run.output.stdout);

@@ -123,7 +123,8 @@ fn one_game_day_per_environment_at_a_time() {
     let mut first = start_local_run(dir.path(), &service, "1m");
     assert!(wait_until(Duration::from_secs(20), || !service.is_up()));
     let file = dir.path().join("scenario.yaml");
-    let (code, _, stderr) = output(command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.path().join("runs").to_str().unwrap()], &[]));
+    let (code, _, stderr) =
+        output(command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.path().join("runs").to_str().unwrap()], &[]));
     assert_eq!(code, 5);
     assert!(stderr.contains("environment `local` is in use"), "{stderr}");
     Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap();
@@ -146,7 +147,9 @@ async fn after_kill_9_against_moto_recover_restores_instances_acls_and_health_ch
     let project = moto.project_with(dir.path(), ACCOUNT, "");
     let env = Moto::env();
     let runs = dir.path().join("runs");
-    let mut child = command(&state, &["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--runs-dir", runs.to_str().unwrap()], &env).spawn().unwrap();
+    let mut child = command(&state, &["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--runs-dir", runs.to_str().unwrap()], &env)
+        .spawn()
+        .unwrap();
     let check = fleet.primary_health_check.clone();
     let started = Instant::now();
     loop {
@@ -182,7 +185,9 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     .unwrap();
     let runs = dir.path().join("runs");
     let child = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
-    let journal_has = |what: &str| std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok()).is_some_and(|t| t.contains(what));
+    let journal_has = |what: &str| {
+        std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok()).is_some_and(|t| t.contains(what))
+    };
     assert!(wait_until(Duration::from_secs(20), || journal_has("\"fault_applied\"")));
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();

@@ -58,7 +58,12 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
 /// Targets and actions for one fault. `resolved` carries what a run
 /// already chose (instance, subnet and group ARNs); without it (export) the
 /// template selects by tags, filters and selection mode.
-pub fn fault_parts(fault: &Fault, scenario: &Scenario, resolved: Option<&Resolved>, start_after: Vec<String>) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), EnvError> {
+pub fn fault_parts(
+    fault: &Fault,
+    scenario: &Scenario,
+    resolved: Option<&Resolved>,
+    start_after: Vec<String>,
+) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), EnvError> {
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let key = |suffix: &str| format!("{}-{suffix}", fault.name);
@@ -119,7 +124,12 @@ pub fn fault_parts(fault: &Fault, scenario: &Scenario, resolved: Option<&Resolve
             };
             if let Some(asg_target) = asg_target {
                 targets.insert(key("groups"), asg_target);
-                action("aws:ec2:asg-insufficient-instance-capacity-error", json!({ "availabilityZoneIdentifiers": zone, "duration": duration, "percentage": "100" }), "AutoScalingGroups", &key("groups"));
+                action(
+                    "aws:ec2:asg-insufficient-instance-capacity-error",
+                    json!({ "availabilityZoneIdentifiers": zone, "duration": duration, "percentage": "100" }),
+                    "AutoScalingGroups",
+                    &key("groups"),
+                );
             }
         }
         FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => {
@@ -134,10 +144,20 @@ pub fn fault_parts(fault: &Fault, scenario: &Scenario, resolved: Option<&Resolve
             let groups_target = match resolved {
                 Some(r) => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": r.group_arns, "selectionMode": "ALL" }),
                 None if groups.is_empty() => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": scenario.guards.require_tags, "selectionMode": "ALL" }),
-                None => return Err(EnvError::Unsupported(format!("fault `{}` names Auto Scaling groups, whose ARNs only an AWS environment can resolve: export with `--env`", fault.name))),
+                None => {
+                    return Err(EnvError::Unsupported(format!(
+                        "fault `{}` names Auto Scaling groups, whose ARNs only an AWS environment can resolve: export with `--env`",
+                        fault.name
+                    )));
+                }
             };
             targets.insert(key("groups"), groups_target);
-            action("aws:ec2:asg-insufficient-instance-capacity-error", json!({ "availabilityZoneIdentifiers": zones.join(","), "duration": duration, "percentage": "100" }), "AutoScalingGroups", &key("groups"));
+            action(
+                "aws:ec2:asg-insufficient-instance-capacity-error",
+                json!({ "availabilityZoneIdentifiers": zones.join(","), "duration": duration, "percentage": "100" }),
+                "AutoScalingGroups",
+                &key("groups"),
+            );
         }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }
@@ -246,7 +266,8 @@ pub mod client {
     use std::time::Duration as StdDuration;
 
     use aws_sdk_fis::types::{
-        CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput, CreateExperimentTemplateTargetInput, ExperimentStatus, ExperimentTemplateTargetInputFilter, SafetyLeverStatus,
+        CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput, CreateExperimentTemplateTargetInput, ExperimentStatus,
+        ExperimentTemplateTargetInputFilter, SafetyLeverStatus,
     };
     use serde_json::Value;
 
@@ -283,13 +304,19 @@ pub mod client {
                 builder = builder.set_resource_arns(Some(arns));
             }
             for filter in target["filters"].as_array().into_iter().flatten() {
-                let filter = ExperimentTemplateTargetInputFilter::builder().path(filter["path"].as_str().unwrap_or_default()).set_values(Some(strings(&filter["values"]))).build().map_err(|e| build_error("filter", e))?;
+                let filter = ExperimentTemplateTargetInputFilter::builder()
+                    .path(filter["path"].as_str().unwrap_or_default())
+                    .set_values(Some(strings(&filter["values"])))
+                    .build()
+                    .map_err(|e| build_error("filter", e))?;
                 builder = builder.filters(filter);
             }
             request = request.targets(name, builder.build().map_err(|e| build_error("target", e))?);
         }
         for (name, action) in template["actions"].as_object().into_iter().flatten() {
-            let mut builder = CreateExperimentTemplateActionInput::builder().action_id(action["actionId"].as_str().unwrap_or_default()).set_start_after(Some(strings(&action["startAfter"])).filter(|v| !v.is_empty()));
+            let mut builder = CreateExperimentTemplateActionInput::builder()
+                .action_id(action["actionId"].as_str().unwrap_or_default())
+                .set_start_after(Some(strings(&action["startAfter"])).filter(|v| !v.is_empty()));
             for (key, value) in action["parameters"].as_object().into_iter().flatten() {
                 if let Some(value) = value.as_str() {
                     builder = builder.parameters(key, value);
@@ -301,7 +328,11 @@ pub mod client {
             request = request.actions(name, builder.build().map_err(|e| build_error("action", e))?);
         }
         for condition in template["stopConditions"].as_array().into_iter().flatten() {
-            let condition = CreateExperimentTemplateStopConditionInput::builder().source(condition["source"].as_str().unwrap_or("none")).set_value(condition["value"].as_str().map(str::to_string)).build().map_err(|e| build_error("stop condition", e))?;
+            let condition = CreateExperimentTemplateStopConditionInput::builder()
+                .source(condition["source"].as_str().unwrap_or("none"))
+                .set_value(condition["value"].as_str().map(str::to_string))
+                .build()
+                .map_err(|e| build_error("stop condition", e))?;
             request = request.stop_conditions(condition);
         }
         let out = request.send().await.map_err(|e| sdk_error("fis:CreateExperimentTemplate", e))?;
@@ -329,7 +360,14 @@ pub mod client {
     }
 
     pub async fn start(fis: &aws_sdk_fis::Client, template_id: &str, token: &str) -> Result<String, EnvError> {
-        let out = fis.start_experiment().experiment_template_id(template_id).client_token(format!("{token}-start")).tags("gameday:token", token).send().await.map_err(|e| sdk_error("fis:StartExperiment", e))?;
+        let out = fis
+            .start_experiment()
+            .experiment_template_id(template_id)
+            .client_token(format!("{token}-start"))
+            .tags("gameday:token", token)
+            .send()
+            .await
+            .map_err(|e| sdk_error("fis:StartExperiment", e))?;
         out.experiment().and_then(|e| e.id()).map(str::to_string).ok_or_else(|| EnvError::Failed("FIS returned no experiment id".into()))
     }
 

@@ -117,10 +117,7 @@ impl AwsEnvironment {
         let identity = clients.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
         let account = identity.account().unwrap_or_default().to_string();
         if account != spec.account {
-            return Err(EnvError::Refused(format!(
-                "the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed",
-                spec.account
-            )));
+            return Err(EnvError::Refused(format!("the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed", spec.account)));
         }
         let prober = RealProber::new(&scenario.steady_state).map_err(EnvError::Failed)?;
         let mut env = AwsEnvironment {
@@ -155,14 +152,19 @@ impl AwsEnvironment {
     }
 
     pub fn fis_context(&self) -> Result<fis::FisContext<'_>, EnvError> {
-        let role = self.spec.fis_role_arn.as_deref().ok_or_else(|| EnvError::Unsupported(format!("environment `{}` has no `fis_role_arn`, which FIS needs to run experiments", self.name)))?;
+        let role = self
+            .spec
+            .fis_role_arn
+            .as_deref()
+            .ok_or_else(|| EnvError::Unsupported(format!("environment `{}` has no `fis_role_arn`, which FIS needs to run experiments", self.name)))?;
         Ok(fis::FisContext { region: &self.spec.region, account: &self.account, role_arn: role })
     }
 
     /// The ARNs FIS needs for what the guards chose.
     pub async fn fis_resolved(&mut self, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<fis::Resolved, EnvError> {
         let (region, account) = (self.spec.region.clone(), self.account.clone());
-        let mut resolved = fis::Resolved { instance_arns: chosen.iter().map(|c| format!("arn:aws:ec2:{region}:{account}:instance/{}", c.id)).collect(), ..fis::Resolved::default() };
+        let mut resolved =
+            fis::Resolved { instance_arns: chosen.iter().map(|c| format!("arn:aws:ec2:{region}:{account}:instance/{}", c.id)).collect(), ..fis::Resolved::default() };
         let groups: Vec<String> = match &fault.action {
             FaultAction::AzOutage { mode: crate::scenario::AzOutageMode::Network, .. } => {
                 let subnets = resolve::zone_subnets_public(self, &reach.zones[0]).await?;
@@ -173,7 +175,14 @@ impl AwsEnvironment {
             _ => Vec::new(),
         };
         if !groups.is_empty() {
-            let out = self.clients.autoscaling.describe_auto_scaling_groups().set_auto_scaling_group_names(Some(groups)).send().await.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
+            let out = self
+                .clients
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .set_auto_scaling_group_names(Some(groups))
+                .send()
+                .await
+                .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
             self.calls.reads += 1;
             resolved.group_arns = out.auto_scaling_groups().iter().filter_map(|g| g.auto_scaling_group_arn().map(str::to_string)).collect();
         }
@@ -305,7 +314,16 @@ impl Environment for AwsEnvironment {
                 let changed = self
                     .each_batch(ids, |batch| {
                         let ec2 = ec2.clone();
-                        async move { Ok(ec2.terminate_instances().set_instance_ids(Some(batch)).send().await.map_err(|e| sdk_error("ec2:TerminateInstances", e))?.terminating_instances().len()) }
+                        async move {
+                            Ok(ec2
+                                .terminate_instances()
+                                .set_instance_ids(Some(batch))
+                                .send()
+                                .await
+                                .map_err(|e| sdk_error("ec2:TerminateInstances", e))?
+                                .terminating_instances()
+                                .len())
+                        }
                     })
                     .await?;
                 if changed == 0 {
@@ -344,7 +362,9 @@ impl Environment for AwsEnvironment {
                 let status = fis::client::wait_started(&self.clients.fis, &experiment_id).await?;
                 // Terminations and reboots are done at once: the run will not
                 // revert them, so the experiment is awaited and cleaned up here.
-                let instant = template["actions"].as_object().is_some_and(|a| a.values().all(|x| matches!(x["actionId"].as_str(), Some("aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"))));
+                let instant = template["actions"]
+                    .as_object()
+                    .is_some_and(|a| a.values().all(|x| matches!(x["actionId"].as_str(), Some("aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"))));
                 if status == aws_sdk_fis::types::ExperimentStatus::Completed || instant {
                     fis::client::wait_settled(&self.clients.fis, &experiment_id).await?;
                     fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment_id).await?;

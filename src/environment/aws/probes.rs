@@ -29,14 +29,24 @@ pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<
 async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvError> {
     match &probe.check {
         ProbeCheck::AsgCapacity { group, min_in_service } => {
-            let out = clients.autoscaling.describe_auto_scaling_groups().auto_scaling_group_names(group).send().await.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
+            let out = clients
+                .autoscaling
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
+                .send()
+                .await
+                .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
             let asg = out.auto_scaling_groups().first().ok_or_else(|| EnvError::NotFound { resource: format!("Auto Scaling group `{group}`"), hint: None })?;
             let n = asg.instances().iter().filter(|i| i.lifecycle_state().is_some_and(|s| s.as_str() == "InService")).count();
             Ok((n >= *min_in_service as usize, format!("{n} in service (want ≥ {min_in_service})")))
         }
         ProbeCheck::TargetHealth { target_group, min_healthy } => {
             let groups = clients.elbv2.describe_target_groups().names(target_group).send().await.map_err(|e| sdk_error("elasticloadbalancing:DescribeTargetGroups", e))?;
-            let arn = groups.target_groups().first().and_then(|g| g.target_group_arn()).ok_or_else(|| EnvError::NotFound { resource: format!("target group `{target_group}`"), hint: None })?;
+            let arn = groups
+                .target_groups()
+                .first()
+                .and_then(|g| g.target_group_arn())
+                .ok_or_else(|| EnvError::NotFound { resource: format!("target group `{target_group}`"), hint: None })?;
             let health = clients.elbv2.describe_target_health().target_group_arn(arn).send().await.map_err(|e| sdk_error("elasticloadbalancing:DescribeTargetHealth", e))?;
             let n = health.target_health_descriptions().iter().filter(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy")).count();
             Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")))

@@ -138,7 +138,8 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
         }
         FaultAction::DnsFailover { hosted_zone, record, fail } => {
             let (health_check, _) = failover_health_check(env, hosted_zone, record, *fail).await?;
-            reach.other_resources = vec![format!("Route 53 health check {health_check} ({} side of {record})", if *fail == FailoverSide::Primary { "primary" } else { "secondary" })];
+            reach.other_resources =
+                vec![format!("Route 53 health check {health_check} ({} side of {record})", if *fail == FailoverSide::Primary { "primary" } else { "secondary" })];
         }
         FaultAction::RegionOutage { region } => {
             return Err(EnvError::Unsupported(format!(
@@ -173,14 +174,23 @@ async fn failover_health_check(env: &mut AwsEnvironment, hosted_zone: &str, reco
     let record_name = format!("{}.", record.trim_end_matches('.'));
     let wanted = if side == FailoverSide::Primary { "PRIMARY" } else { "SECONDARY" };
     // Record sets are listed in name order from the record: one page holds both failover sides.
-    let page = env.clients.route53.list_resource_record_sets().hosted_zone_id(&zone_id).start_record_name(&record_name).max_items(20).send().await.map_err(|e| sdk_error("route53:ListResourceRecordSets", e))?;
+    let page = env
+        .clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .start_record_name(&record_name)
+        .max_items(20)
+        .send()
+        .await
+        .map_err(|e| sdk_error("route53:ListResourceRecordSets", e))?;
     env.calls.pages += 1;
     for set in page.resource_record_sets() {
         if set.name() == record_name && set.failover().is_some_and(|f| f.as_str() == wanted) {
-            return set
-                .health_check_id()
-                .map(|id| (id.to_string(), zone_id.clone()))
-                .ok_or_else(|| EnvError::NotFound { resource: format!("health check on the {wanted} record of {record}"), hint: Some("failover needs a health check on the record".into()) });
+            return set.health_check_id().map(|id| (id.to_string(), zone_id.clone())).ok_or_else(|| EnvError::NotFound {
+                resource: format!("health check on the {wanted} record of {record}"),
+                hint: Some("failover needs a health check on the record".into()),
+            });
         }
     }
     Err(EnvError::NotFound { resource: format!("{wanted} failover record `{record}` in `{hosted_zone}`"), hint: None })
@@ -213,7 +223,9 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             Effect::InvertHealthCheck { health_check, record: record.clone() }
         }
         FaultAction::Command { inject, revert } => Effect::Command { inject: inject.clone(), revert: revert.clone() },
-        FaultAction::RegionOutage { .. } | FaultAction::AsgCapacityError { .. } => return Err(EnvError::Unsupported(format!("`{}` runs through AWS FIS", fault.action.kind_name()))),
+        FaultAction::RegionOutage { .. } | FaultAction::AsgCapacityError { .. } => {
+            return Err(EnvError::Unsupported(format!("`{}` runs through AWS FIS", fault.action.kind_name())));
+        }
     })
 }
 
@@ -225,7 +237,11 @@ async fn zone_subnets(env: &mut AwsEnvironment, zone: &str) -> Result<Vec<Subnet
         let page = page.map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
         env.calls.pages += 1;
         for subnet in page.subnets() {
-            subnets.push(SubnetAcl { subnet_id: subnet.subnet_id().unwrap_or_default().to_string(), vpc_id: subnet.vpc_id().unwrap_or_default().to_string(), original_acl_id: String::new() });
+            subnets.push(SubnetAcl {
+                subnet_id: subnet.subnet_id().unwrap_or_default().to_string(),
+                vpc_id: subnet.vpc_id().unwrap_or_default().to_string(),
+                original_acl_id: String::new(),
+            });
         }
     }
     if subnets.is_empty() {
@@ -234,7 +250,8 @@ async fn zone_subnets(env: &mut AwsEnvironment, zone: &str) -> Result<Vec<Subnet
     let acls = current_acls(env, &subnets).await?;
     for subnet in &mut subnets {
         // Every subnet is associated with exactly one ACL; not finding it means we could not restore it.
-        subnet.original_acl_id = acls.get(&subnet.subnet_id).map(|(acl, _)| acl.clone()).ok_or_else(|| EnvError::Failed(format!("could not read the network ACL of {}", subnet.subnet_id)))?;
+        subnet.original_acl_id =
+            acls.get(&subnet.subnet_id).map(|(acl, _)| acl.clone()).ok_or_else(|| EnvError::Failed(format!("could not read the network ACL of {}", subnet.subnet_id)))?;
     }
     Ok(subnets)
 }
@@ -289,7 +306,14 @@ pub(super) async fn isolate_zone(env: &mut AwsEnvironment, effect: &Effect) -> R
     let current = current_acls(env, subnets).await?;
     for subnet in subnets {
         let (_, association) = current.get(&subnet.subnet_id).ok_or_else(|| EnvError::Failed(format!("{} has no network ACL association to replace", subnet.subnet_id)))?;
-        env.clients.ec2.replace_network_acl_association().association_id(association).network_acl_id(&deny_all[&subnet.vpc_id]).send().await.map_err(|e| sdk_error("ec2:ReplaceNetworkAclAssociation", e))?;
+        env.clients
+            .ec2
+            .replace_network_acl_association()
+            .association_id(association)
+            .network_acl_id(&deny_all[&subnet.vpc_id])
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:ReplaceNetworkAclAssociation", e))?;
         env.calls.mutating += 1;
     }
     Ok(())
@@ -305,14 +329,29 @@ pub(super) async fn restore_zone(env: &mut AwsEnvironment, effect: &Effect) -> R
         match current.get(&subnet.subnet_id) {
             Some((acl, _)) if *acl == subnet.original_acl_id => outcome.skipped.push((subnet.subnet_id.clone(), "already on its original network ACL".into())),
             Some((_, association)) => {
-                env.clients.ec2.replace_network_acl_association().association_id(association).network_acl_id(&subnet.original_acl_id).send().await.map_err(|e| sdk_error("ec2:ReplaceNetworkAclAssociation", e))?;
+                env.clients
+                    .ec2
+                    .replace_network_acl_association()
+                    .association_id(association)
+                    .network_acl_id(&subnet.original_acl_id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("ec2:ReplaceNetworkAclAssociation", e))?;
                 env.calls.mutating += 1;
                 outcome.restored.push(format!("{} → {}", subnet.subnet_id, subnet.original_acl_id));
             }
             None => outcome.skipped.push((subnet.subnet_id.clone(), "no longer exists".into())),
         }
     }
-    let created = env.clients.ec2.describe_network_acls().filters(filter(&format!("tag:{CREATED_BY_TAG}"), ["gameday".to_string()])).filters(filter("tag:gameday:zone", [zone.clone()])).send().await.map_err(|e| sdk_error("ec2:DescribeNetworkAcls", e))?;
+    let created = env
+        .clients
+        .ec2
+        .describe_network_acls()
+        .filters(filter(&format!("tag:{CREATED_BY_TAG}"), ["gameday".to_string()]))
+        .filters(filter("tag:gameday:zone", [zone.clone()]))
+        .send()
+        .await
+        .map_err(|e| sdk_error("ec2:DescribeNetworkAcls", e))?;
     env.calls.reads += 1;
     for acl in created.network_acls() {
         if acl.associations().is_empty() {

@@ -66,7 +66,10 @@ impl SimEnvironment {
     fn check_groups(&self, groups: &[String]) -> Result<(), EnvError> {
         for group in groups {
             if self.world.group_index(group).is_none() {
-                return Err(EnvError::NotFound { resource: format!("Auto Scaling group `{group}`"), hint: Some(format!("groups here: {}", self.world.group_names().into_iter().collect::<Vec<_>>().join(", "))) });
+                return Err(EnvError::NotFound {
+                    resource: format!("Auto Scaling group `{group}`"),
+                    hint: Some(format!("groups here: {}", self.world.group_names().into_iter().collect::<Vec<_>>().join(", "))),
+                });
             }
         }
         Ok(())
@@ -121,19 +124,23 @@ impl Environment for SimEnvironment {
     }
 
     fn supports_probe(&self, probe: &Probe) -> Result<(), EnvError> {
-        let not_found = |what: &str, name: &str, known: Vec<String>| EnvError::NotFound { resource: format!("{what} `{name}`"), hint: Some(format!("{what}s here: {}", known.join(", "))) };
+        let not_found =
+            |what: &str, name: &str, known: Vec<String>| EnvError::NotFound { resource: format!("{what} `{name}`"), hint: Some(format!("{what}s here: {}", known.join(", "))) };
         match &probe.check {
             ProbeCheck::Command { .. } => Err(EnvError::Unsupported(format!(
                 "probe `{}` is a `command` probe, which runs a shell command on this machine and so says nothing about the simulated region; run this scenario against a real environment, or probe the simulated service with an `http`, `tcp` or `dns` probe",
                 probe.name
             ))),
-            ProbeCheck::Http { url, .. } if self.world.balancer_by_dns(host_of(url)).is_none() && self.world.record_by_name(host_of(url)).is_none() => {
-                Err(EnvError::NotFound { resource: format!("host `{}` (probe `{}`)", host_of(url), probe.name), hint: Some(format!("names the simulator serves: {}", self.known_names())) })
-            }
+            ProbeCheck::Http { url, .. } if self.world.balancer_by_dns(host_of(url)).is_none() && self.world.record_by_name(host_of(url)).is_none() => Err(EnvError::NotFound {
+                resource: format!("host `{}` (probe `{}`)", host_of(url), probe.name),
+                hint: Some(format!("names the simulator serves: {}", self.known_names())),
+            }),
             ProbeCheck::Tcp { host, .. } | ProbeCheck::Dns { query: host, .. } if self.world.balancer_by_dns(host).is_none() && self.world.record_by_name(host).is_none() => {
                 Err(EnvError::NotFound { resource: format!("host `{host}` (probe `{}`)", probe.name), hint: Some(format!("names the simulator serves: {}", self.known_names())) })
             }
-            ProbeCheck::AsgCapacity { group, .. } if self.world.group_index(group).is_none() => Err(not_found("Auto Scaling group", group, self.world.groups.iter().map(|g| g.name.clone()).collect())),
+            ProbeCheck::AsgCapacity { group, .. } if self.world.group_index(group).is_none() => {
+                Err(not_found("Auto Scaling group", group, self.world.groups.iter().map(|g| g.name.clone()).collect()))
+            }
             ProbeCheck::TargetHealth { target_group, .. } if self.world.target_group_index(target_group).is_none() => {
                 Err(not_found("target group", target_group, self.world.target_groups.iter().map(|t| t.name.clone()).collect()))
             }
@@ -185,13 +192,19 @@ impl Environment for SimEnvironment {
                 }
             }
             FaultAction::DnsFailover { hosted_zone, record, fail } => {
-                let index = self.world.record_by_name(record).filter(|r| self.world.records[*r].hosted_zone.eq_ignore_ascii_case(hosted_zone)).ok_or_else(|| EnvError::NotFound {
-                    resource: format!("failover record `{record}` in hosted zone `{hosted_zone}`"),
-                    hint: Some(format!("records here: {}", self.world.records.iter().map(|r| format!("{} ({})", r.name, r.hosted_zone)).collect::<Vec<_>>().join(", "))),
-                })?;
+                let index =
+                    self.world.record_by_name(record).filter(|r| self.world.records[*r].hosted_zone.eq_ignore_ascii_case(hosted_zone)).ok_or_else(|| EnvError::NotFound {
+                        resource: format!("failover record `{record}` in hosted zone `{hosted_zone}`"),
+                        hint: Some(format!("records here: {}", self.world.records.iter().map(|r| format!("{} ({})", r.name, r.hosted_zone)).collect::<Vec<_>>().join(", "))),
+                    })?;
                 let r = &self.world.records[index];
                 let (balancer, hc) = if *fail == FailoverSide::Primary { r.primary } else { r.secondary };
-                reach.other_resources = vec![format!("Route 53 health check {} ({} side of {})", self.world.health_checks[hc].id, if *fail == FailoverSide::Primary { "primary" } else { "secondary" }, r.name)];
+                reach.other_resources = vec![format!(
+                    "Route 53 health check {} ({} side of {})",
+                    self.world.health_checks[hc].id,
+                    if *fail == FailoverSide::Primary { "primary" } else { "secondary" },
+                    r.name
+                )];
                 reach.regions = vec![self.world.regions[self.world.balancers[balancer].region].name.clone()];
             }
             FaultAction::RegionOutage { region } => {
@@ -218,7 +231,8 @@ impl Environment for SimEnvironment {
                         reach.regions.push(region);
                     }
                 }
-                reach.other_resources = vec![format!("launches in {} for {}", reach.zones.join(", "), if groups.is_empty() { "every group".to_string() } else { groups.join(", ") })];
+                reach.other_resources =
+                    vec![format!("launches in {} for {}", reach.zones.join(", "), if groups.is_empty() { "every group".to_string() } else { groups.join(", ") })];
             }
             FaultAction::Command { inject, .. } => {
                 reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
@@ -230,8 +244,12 @@ impl Environment for SimEnvironment {
     async fn prepare(&mut self, fault: &Fault, chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
         let ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
         Ok(match &fault.action {
-            FaultAction::AzOutage { zone, mode: AzOutageMode::Power, groups, .. } => Effect::ZonePower { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, groups: groups.clone() },
-            FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => Effect::ZoneNetwork { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, subnets: Vec::new() },
+            FaultAction::AzOutage { zone, mode: AzOutageMode::Power, groups, .. } => {
+                Effect::ZonePower { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, groups: groups.clone() }
+            }
+            FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => {
+                Effect::ZoneNetwork { zone: self.world.zones[self.zone(zone)?].name.clone(), ids, subnets: Vec::new() }
+            }
             FaultAction::TerminateInstances { .. } => Effect::TerminateInstances { ids },
             FaultAction::StopInstances { .. } => Effect::StopInstances { ids },
             FaultAction::RebootInstances { .. } => Effect::RebootInstances { ids },
@@ -293,7 +311,11 @@ impl Environment for SimEnvironment {
                 }
             }
             Effect::InvertHealthCheck { health_check, .. } => {
-                let h = world.health_checks.iter().position(|h| h.id == *health_check).ok_or_else(|| EnvError::NotFound { resource: format!("health check `{health_check}`"), hint: None })?;
+                let h = world
+                    .health_checks
+                    .iter()
+                    .position(|h| h.id == *health_check)
+                    .ok_or_else(|| EnvError::NotFound { resource: format!("health check `{health_check}`"), hint: None })?;
                 world.set_inverted(h, true);
             }
             Effect::RegionDown { region } => {
@@ -471,10 +493,7 @@ impl Environment for SimEnvironment {
 
     async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<(String, AlarmState)> {
         self.advance(now);
-        names
-            .iter()
-            .filter_map(|wanted| self.world.alarms.iter().find(|a| alarm_matches(wanted, &a.spec.name)).map(|a| (a.spec.name.clone(), a.state)))
-            .collect()
+        names.iter().filter_map(|wanted| self.world.alarms.iter().find(|a| alarm_matches(wanted, &a.spec.name)).map(|a| (a.spec.name.clone(), a.state))).collect()
     }
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
