@@ -148,17 +148,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     if scenario.faults.iter().any(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
         let _ = writeln!(out, "<h2>Disaster recovery</h2>\n<table>\n<tr><th>Fault</th><th>Recovery</th><th>RTO target</th><th>Achieved RTO</th><th>Result</th></tr>");
         for rto in super::rtos(scenario, result) {
-            let achieved = match (rto.achieved, rto.impact, rto.met) {
-                (_, _, None) => "not measured".to_string(),
-                (Some(a), true, _) => fmt_ms(a),
-                (_, false, _) => "no impact".to_string(),
-                (None, true, _) => "not recovered".to_string(),
-            };
-            let verdict = match rto.met {
-                Some(true) => "✅ met",
-                Some(false) => "❌ missed",
-                None => "—",
-            };
+            let (achieved, verdict) = (rto.achieved_text(), rto.verdict_text());
             let _ = writeln!(
                 out,
                 "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{achieved}</td><td>{verdict}</td></tr>",

@@ -115,17 +115,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             let _ = writeln!(out, "The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).\n");
             let _ = writeln!(out, "| Fault | Recovery | RTO target | Achieved RTO | Result |\n|---|---|---|---|---|");
             for rto in &rtos {
-                let achieved = match (rto.achieved, rto.impact, rto.met) {
-                    (_, _, None) => "not measured".to_string(),
-                    (Some(a), true, _) => fmt_ms(a),
-                    (_, false, _) => "no impact".to_string(),
-                    (None, true, _) => "not recovered".to_string(),
-                };
-                let verdict = match rto.met {
-                    Some(true) => "✅ met",
-                    Some(false) => "❌ missed",
-                    None => "—",
-                };
+                let (achieved, verdict) = (rto.achieved_text(), rto.verdict_text());
                 let _ = writeln!(out, "| `{}` ({}) | {} | {} | {achieved} | {verdict} |", rto.fault, rto.kind, rto.expectation, fmt_ms(rto.target));
             }
             out.push('\n');

@@ -168,6 +168,26 @@ pub struct Rto {
     pub impact: bool,
 }
 
+impl Rto {
+    /// The achieved RTO as people read it.
+    pub fn achieved_text(&self) -> String {
+        match (self.achieved, self.impact, self.met) {
+            (_, _, None) => "not measured".to_string(),
+            (Some(a), true, _) => crate::run::metrics::fmt_ms(a),
+            (_, false, _) => "no impact".to_string(),
+            (None, true, _) => "not recovered".to_string(),
+        }
+    }
+
+    pub fn verdict_text(&self) -> &'static str {
+        match self.met {
+            Some(true) => "✅ met",
+            Some(false) => "❌ missed",
+            None => "—",
+        }
+    }
+}
+
 /// The RTOs of a disaster-recovery scenario; empty for any other scenario.
 pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
     let first = scenario.faults.first().map(|f| f.name.as_str()).unwrap_or("");

@@ -108,6 +108,23 @@ pub struct FaultResult {
     pub error: Option<String>,
 }
 
+impl FaultResult {
+    /// A fault before anything happened to it.
+    pub fn not_started(fault: &crate::scenario::Fault) -> Self {
+        FaultResult {
+            name: fault.name.clone(),
+            kind: fault.action.kind_name().into(),
+            started_at: None,
+            ended_at: None,
+            targets: vec![],
+            zones: vec![],
+            reverted: false,
+            revert_skipped: vec![],
+            error: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProbeSummary {
     pub name: String,
@@ -203,25 +220,7 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
 
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     pub fn new(scenario: &'a Scenario, env: &'a mut E, clock: C, observer: O, journal: Journal, config: RunConfig, interrupt: std::sync::Arc<Interrupt>) -> Self {
-        let faults = scenario
-            .faults
-            .iter()
-            .map(|f| FaultRun {
-                state: FaultState::Waiting,
-                effect: None,
-                result: FaultResult {
-                    name: f.name.clone(),
-                    kind: f.action.kind_name().into(),
-                    started_at: None,
-                    ended_at: None,
-                    targets: vec![],
-                    zones: vec![],
-                    reverted: false,
-                    revert_skipped: vec![],
-                    error: None,
-                },
-            })
-            .collect();
+        let faults = scenario.faults.iter().map(|f| FaultRun { state: FaultState::Waiting, effect: None, result: FaultResult::not_started(f) }).collect();
         Runner {
             scenario,
             env,

@@ -55,21 +55,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
     let (mut environment, mut account, mut seed) = (String::new(), String::new(), 0);
     let mut injection_started_at = None;
     let mut alarm_changes: Vec<(Millis, String, AlarmState)> = Vec::new();
-    let mut faults: Vec<FaultResult> = scenario
-        .faults
-        .iter()
-        .map(|f| FaultResult {
-            name: f.name.clone(),
-            kind: f.action.kind_name().into(),
-            started_at: None,
-            ended_at: None,
-            targets: vec![],
-            zones: vec![],
-            reverted: false,
-            revert_skipped: vec![],
-            error: None,
-        })
-        .collect();
+    let mut faults: Vec<FaultResult> = scenario.faults.iter().map(FaultResult::not_started).collect();
     let mut revertible: Vec<bool> = vec![false; faults.len()];
     let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);
 
