@@ -223,3 +223,32 @@ fn a_crashed_simulator_run_is_recovered_from_its_journal() {
     let (code, _, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
     assert_eq!(code, 0);
 }
+
+#[test]
+fn after_kill_9_on_the_simulator_status_and_recover_settle_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let runs = dir.path().join("runs");
+    // A day-long fault sampled ten times a second keeps the simulator busy long enough to kill it mid-run.
+    let file = dir.path().join("long.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: long\nsteady_state:\n  - { name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: stop-workers, kind: stop_instances, targets: { tags: { app: worker } }, duration: 24h }\nexpected_recoveries:\n  - { name: capacity, probes: [capacity], recovers_within: 24h }\n",
+    )
+    .unwrap();
+    let mut child = command(&state, &["run", file.to_str().unwrap(), "--seed", "1", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let journal_has = |what: &str| {
+        std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok()).is_some_and(|t| t.contains(what))
+    };
+    assert!(wait_until(Duration::from_secs(30), || journal_has("\"fault_applied\"")), "the fault was made");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!journal_has("\"run_ended\""), "killed mid-run");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("stop-workers (stop_instances) is still in place"), "{stdout}");
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, _, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0);
+}
