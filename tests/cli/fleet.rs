@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_autoscaling::types::Tag as AsgTag;
-use aws_sdk_ec2::types::{Filter, InstanceStateName, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{InstanceStateName, ResourceType, Tag, TagSpecification};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
 
 pub struct Fleet {
@@ -169,10 +169,5 @@ impl Fleet {
     pub async fn running_in(&self, ids: &[String]) -> usize {
         let states = self.states().await;
         ids.iter().filter(|id| states.get(*id) == Some(&InstanceStateName::Running)).count()
-    }
-
-    #[allow(dead_code)]
-    pub fn instance_filter(name: &str, value: &str) -> Filter {
-        Filter::builder().name(name).values(value).build()
     }
 }
