@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Fault, Probe};
+use crate::scenario::{Fault, OperatorAction, Probe};
 
 /// Milliseconds since the run started (virtual on the simulator).
 pub type Millis = u64;
@@ -109,6 +109,11 @@ pub enum Effect {
     RegionDown {
         region: String,
     },
+    /// Requests served from these zones fail at `error_rate` percent while health checks pass.
+    GrayFailure {
+        zones: Vec<String>,
+        error_rate: f64,
+    },
     Command {
         inject: String,
         revert: String,
@@ -159,7 +164,7 @@ impl Effect {
                 "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
             )],
             Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => vec!["nothing: this cannot be undone".into()],
-            Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => vec!["nothing real: this fault exists only in the simulator".into()],
+            Effect::LaunchFailures { .. } | Effect::RegionDown { .. } | Effect::GrayFailure { .. } => vec!["nothing real: this fault exists only in the simulator".into()],
         }
     }
 }
@@ -244,5 +249,20 @@ pub trait Environment {
     /// simulator): the runner samples in its loop on virtual time.
     fn prober(&self) -> Option<real_probes::RealProber> {
         None
+    }
+
+    /// Checks, before a drill starts, that an operator action names things
+    /// that exist here. Environments that cannot apply actions accept all:
+    /// people carry them out by hand.
+    fn check_operator_action(&self, _action: &OperatorAction) -> Result<(), EnvError> {
+        Ok(())
+    }
+
+    /// Applies an operator action during a drill and says what changed.
+    /// `Unsupported` means people carry it out by hand (every real
+    /// environment: gameday never makes the team's changes for them); the
+    /// drill then records when they said it was done.
+    async fn operator_action(&mut self, action: &OperatorAction, _now: Millis) -> Result<String, EnvError> {
+        Err(EnvError::Unsupported(format!("`{}` is carried out by people on this environment; gameday records when it was done", action.name)))
     }
 }

@@ -59,6 +59,64 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What recovery we expect, and by when.
     pub expected_recoveries: Vec<ExpectedRecovery>,
+    /// Changes people make to recover during a drill (`gameday drill`). A runbook
+    /// step names one with `- Action: NAME`; the drill console offers it and, on
+    /// the simulator, applies it to the simulated world.
+    #[serde(default)]
+    pub operator_actions: Vec<OperatorAction>,
+}
+
+/// A change people make to recover, declared so a drill can offer it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct OperatorAction {
+    /// Unique name; runbook steps refer to it with `- Action: NAME`.
+    pub name: String,
+    /// What the action does, in a few words, for the console.
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(flatten)]
+    pub change: OperatorChange,
+}
+
+/// What an operator action changes, by `kind`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OperatorChange {
+    /// Point a failover record at one side by hand, whatever its health checks say
+    /// (Route 53 ARC routing control, or editing the record).
+    SwitchDns {
+        /// The failover record, e.g. `api.example.com`.
+        record: String,
+        /// The side that should answer.
+        to: FailoverSide,
+    },
+    /// Move a load balancer's traffic away from one zone (ARC zonal shift).
+    ZonalShift {
+        load_balancer: String,
+        /// AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+        away_from: String,
+    },
+    /// Set an Auto Scaling group's desired capacity.
+    ScaleGroup { group: String, desired: u32 },
+}
+
+impl OperatorChange {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            OperatorChange::SwitchDns { .. } => "switch_dns",
+            OperatorChange::ZonalShift { .. } => "zonal_shift",
+            OperatorChange::ScaleGroup { .. } => "scale_group",
+        }
+    }
+
+    /// One line for the console and the report.
+    pub fn describe(&self) -> String {
+        match self {
+            OperatorChange::SwitchDns { record, to } => format!("answer {record} with its {} side", if *to == FailoverSide::Primary { "primary" } else { "secondary" }),
+            OperatorChange::ZonalShift { load_balancer, away_from } => format!("shift {load_balancer}'s traffic away from {away_from}"),
+            OperatorChange::ScaleGroup { group, desired } => format!("set {group}'s desired capacity to {desired}"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -447,6 +505,18 @@ pub enum FaultAction {
     },
     /// Lose a whole region (for disaster-recovery scenarios).
     RegionOutage { region: String },
+    /// A gray failure (simulator only): requests served from a zone or a region fail
+    /// at `error_rate` while load-balancer and Route 53 health checks keep passing,
+    /// so automation does not react and people must. Set `zone` or `region`.
+    GrayFailure {
+        #[serde(default)]
+        zone: Option<String>,
+        #[serde(default)]
+        region: Option<String>,
+        /// Share (0–100) of requests served there that fail. Default 100.
+        #[serde(default = "default_gray_error_rate")]
+        error_rate: f64,
+    },
     /// Launches in these zones fail with insufficient capacity.
     AsgCapacityError {
         zones: Vec<String>,
@@ -467,6 +537,7 @@ impl FaultAction {
             FaultAction::RebootInstances { .. } => "reboot_instances",
             FaultAction::DnsFailover { .. } => "dns_failover",
             FaultAction::RegionOutage { .. } => "region_outage",
+            FaultAction::GrayFailure { .. } => "gray_failure",
             FaultAction::AsgCapacityError { .. } => "asg_capacity_error",
             FaultAction::Command { .. } => "command",
         }
@@ -483,6 +554,10 @@ impl FaultAction {
             _ => None,
         }
     }
+}
+
+fn default_gray_error_rate() -> f64 {
+    100.0
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -50,9 +50,9 @@ fn selection_mode(targets: &Targets) -> String {
     }
 }
 
-/// Whether FIS can make this fault (DNS and shell commands it cannot).
+/// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
 pub fn fis_can_make(action: &FaultAction) -> bool {
-    !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. })
+    !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. })
 }
 
 /// Targets and actions for one fault. `resolved` carries what a run

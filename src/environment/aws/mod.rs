@@ -374,6 +374,9 @@ impl Environment for AwsEnvironment {
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
+            Effect::GrayFailure { .. } => {
+                return Err(EnvError::Unsupported("a gray failure exists only in the simulator".into()));
+            }
         }
         Ok(())
     }
@@ -411,6 +414,8 @@ impl Environment for AwsEnvironment {
                 Ok(RevertOutcome { restored, skipped: Vec::new() })
             }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => Err(EnvError::Unsupported("this fault runs through AWS FIS".into())),
+            // Never applied on AWS (refused above): nothing real to revert.
+            Effect::GrayFailure { .. } => Ok(RevertOutcome::default()),
         }
     }
 

@@ -147,6 +147,12 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
                 fault.name
             )));
         }
+        FaultAction::GrayFailure { .. } => {
+            return Err(EnvError::Unsupported(format!(
+                "fault `{}`: a gray failure (requests failing while health checks pass) cannot be made in a real account; it exists only in the simulator",
+                fault.name
+            )));
+        }
         FaultAction::AsgCapacityError { zones, .. } => {
             reach.zones = zones.iter().map(|z| env.zone_name(z)).collect::<Result<_, _>>()?;
         }
@@ -223,7 +229,10 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             Effect::InvertHealthCheck { health_check, record: record.clone() }
         }
         FaultAction::Command { inject, revert } => Effect::Command { inject: inject.clone(), revert: revert.clone() },
-        FaultAction::RegionOutage { .. } | FaultAction::AsgCapacityError { .. } => {
+        FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } => {
+            return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
+        }
+        FaultAction::AsgCapacityError { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` runs through AWS FIS", fault.action.kind_name())));
         }
     })

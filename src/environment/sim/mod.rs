@@ -63,6 +63,25 @@ impl SimEnvironment {
         (0..self.world.instances.len()).filter(|i| !matches!(self.world.instances[*i].state(self.world.now), Ec2State::Terminated))
     }
 
+    fn region(&self, name: &str) -> Result<usize, EnvError> {
+        self.world.region_index(name).ok_or_else(|| EnvError::NotFound {
+            resource: format!("region `{name}`"),
+            hint: Some(format!("regions here: {}", self.world.regions.iter().map(|r| r.name.clone()).collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    /// The zones a gray failure impairs: one zone, or every zone of a region.
+    fn gray_zones(&self, zone: Option<&str>, region: Option<&str>) -> Result<Vec<usize>, EnvError> {
+        match (zone, region) {
+            (Some(zone), None) => Ok(vec![self.zone(zone)?]),
+            (None, Some(region)) => {
+                let r = self.region(region)?;
+                Ok((0..self.world.zones.len()).filter(|z| self.world.zones[*z].region == r).collect())
+            }
+            _ => Err(EnvError::Unsupported("a `gray_failure` names exactly one of `zone` or `region`".into())),
+        }
+    }
+
     fn check_groups(&self, groups: &[String]) -> Result<(), EnvError> {
         for group in groups {
             if self.world.group_index(group).is_none() {
@@ -221,6 +240,23 @@ impl Environment for SimEnvironment {
                     }
                 }
             }
+            FaultAction::GrayFailure { zone, region, .. } => {
+                let zones = self.gray_zones(zone.as_deref(), region.as_deref())?;
+                for z in &zones {
+                    reach.zones.push(self.world.zones[*z].name.clone());
+                    let region = self.world.region_name_of_zone(*z);
+                    if !reach.regions.contains(&region) {
+                        reach.regions.push(region);
+                    }
+                }
+                // Every request served there may fail: guards cannot spare one instance.
+                reach.indivisible = true;
+                for i in self.live_instances().collect::<Vec<_>>() {
+                    if zones.contains(&self.world.instances[i].zone) {
+                        reach.candidates.push(self.candidate(i));
+                    }
+                }
+            }
             FaultAction::AsgCapacityError { zones, groups } => {
                 self.check_groups(groups)?;
                 for zone in zones {
@@ -260,6 +296,10 @@ impl Environment for SimEnvironment {
                 Effect::InvertHealthCheck { health_check: self.world.health_checks[hc].id.clone(), record: r.name.clone() }
             }
             FaultAction::RegionOutage { region } => Effect::RegionDown { region: region.clone() },
+            FaultAction::GrayFailure { zone, region, error_rate } => {
+                let zones = self.gray_zones(zone.as_deref(), region.as_deref())?;
+                Effect::GrayFailure { zones: zones.into_iter().map(|z| self.world.zones[z].name.clone()).collect(), error_rate: *error_rate }
+            }
             FaultAction::AsgCapacityError { zones, groups } => {
                 let names = zones.iter().map(|z| self.zone(z).map(|i| self.world.zones[i].name.clone())).collect::<Result<Vec<_>, _>>()?;
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
@@ -321,6 +361,16 @@ impl Environment for SimEnvironment {
             Effect::RegionDown { region } => {
                 let r = world.region_index(region).ok_or_else(|| EnvError::NotFound { resource: format!("region `{region}`"), hint: None })?;
                 world.set_region_down(r, true);
+            }
+            Effect::GrayFailure { zones, error_rate } => {
+                let found = zones.iter().map(|zone| world.zone_index(zone).ok_or_else(|| EnvError::NotFound { resource: format!("zone `{zone}`"), hint: None })).collect::<Result<
+                    Vec<_>,
+                    _,
+                >>(
+                )?;
+                for z in found {
+                    world.add_gray(z, error_rate / 100.0);
+                }
             }
             Effect::Command { inject, .. } => {
                 shell::run(inject).await?;
@@ -385,6 +435,13 @@ impl Environment for SimEnvironment {
                     outcome.restored.push(format!("region {region}"));
                 }
             }
+            Effect::GrayFailure { zones, error_rate } => {
+                for zone in zones {
+                    if world.zone_index(zone).is_some_and(|z| world.remove_gray(z, error_rate / 100.0)) {
+                        outcome.restored.push(format!("requests served in {zone}"));
+                    }
+                }
+            }
             Effect::Command { revert, .. } => {
                 shell::run(revert).await?;
                 outcome.restored.push(format!("`{revert}`"));
@@ -421,10 +478,16 @@ impl Environment for SimEnvironment {
                 let failed = rng.next_f64() < service.error_probability;
                 let (code, body) = if !failed {
                     (200u16, format!("{{\"status\":\"ok\",\"region\":\"{}\"}}", self.world.regions[self.world.balancers[balancer].region].name))
-                } else if rng.next_f64() < service.dead_target_share / service.error_probability.max(1e-9) {
-                    (502, "502 Bad Gateway".to_string())
                 } else {
-                    (503, "503 Service Unavailable".to_string())
+                    // Which kind of failure this one was, in proportion to each share.
+                    let pick = rng.next_f64() * service.error_probability.max(1e-9);
+                    if pick < service.dead_target_share {
+                        (502, "502 Bad Gateway".to_string())
+                    } else if pick < service.dead_target_share + service.gray_share {
+                        (500, "500 Internal Server Error".to_string())
+                    } else {
+                        (503, "503 Service Unavailable".to_string())
+                    }
                 };
                 let problems = crate::probe::http_problems(&probe.check, code, &body, latency);
                 let ok = problems.is_empty();

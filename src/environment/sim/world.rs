@@ -70,6 +70,9 @@ pub struct Zone {
     pub id: String,
     pub region: usize,
     network_out: u32,
+    /// Active gray failures: the share (0–1) of requests each one fails.
+    /// Health checks still pass, so nothing automatic reacts to them.
+    gray: Vec<f64>,
     /// Active launch failures: the groups they apply to (empty: every group).
     launch_failures: Vec<Vec<String>>,
 }
@@ -174,6 +177,9 @@ pub struct Service {
     pub latency_ms: f64,
     /// Whether errors come from dead targets (502) or overload/no targets (503).
     pub dead_target_share: f64,
+    /// The share of requests that reach a live target in a gray zone and
+    /// fail there (500): part of `error_probability`, not of the dead share.
+    pub gray_share: f64,
 }
 
 pub struct World {
@@ -238,7 +244,7 @@ impl World {
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
             for zone in &region.zones {
-                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, network_out: 0, launch_failures: Vec::new() });
+                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, network_out: 0, gray: Vec::new(), launch_failures: Vec::new() });
             }
         }
         for lb in &topology.load_balancers {
@@ -421,6 +427,25 @@ impl World {
     pub fn set_region_down(&mut self, region: usize, down: bool) {
         let r = &mut self.regions[region];
         r.down = if down { r.down + 1 } else { r.down.saturating_sub(1) };
+    }
+    pub fn add_gray(&mut self, zone: usize, error_rate: f64) {
+        self.zones[zone].gray.push(error_rate);
+    }
+    /// Ends one gray failure of this rate on the zone; `false` if none was active.
+    pub fn remove_gray(&mut self, zone: usize, error_rate: f64) -> bool {
+        let gray = &mut self.zones[zone].gray;
+        match gray.iter().position(|r| *r == error_rate) {
+            Some(index) => {
+                gray.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+    /// The share of requests a live instance in the zone fails: overlapping
+    /// gray failures compose as independent failures.
+    pub fn gray_rate(&self, zone: usize) -> f64 {
+        1.0 - self.zones[zone].gray.iter().fold(1.0, |ok, r| ok * (1.0 - r.clamp(0.0, 1.0)))
     }
     pub fn add_launch_failure(&mut self, zone: usize, groups: Vec<String>) {
         self.zones[zone].launch_failures.push(groups);
@@ -676,31 +701,36 @@ impl World {
     }
 
     /// What a request through the balancer meets: targets the balancer
-    /// still routes to but that are dead fail (502), and load beyond the
-    /// healthy capacity is shed (503). With no healthy target the balancer
+    /// still routes to but that are dead fail (502), live targets in a gray
+    /// zone fail their zone's gray share (500), and load beyond the healthy
+    /// capacity is shed (503). With no healthy target the balancer
     /// fails open and routes to all, as ALB does.
     pub fn service(&self, balancer: usize) -> Service {
         let b = &self.balancers[balancer];
         if self.regions[b.region].down > 0 {
-            return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0 };
+            return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0, gray_share: 0.0 };
         }
         let targets = &self.target_groups[b.target_group].targets;
         let healthy: Vec<&Target> = targets.iter().filter(|t| t.state == TargetState::Healthy).collect();
         let routed: Vec<&Target> = if healthy.is_empty() { targets.iter().collect() } else { healthy };
         if routed.is_empty() {
-            return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0 };
+            return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0, gray_share: 0.0 };
         }
-        let alive = routed.iter().filter(|t| self.serving(t.instance)).count();
-        let dead_share = 1.0 - alive as f64 / routed.len() as f64;
+        let alive: Vec<&&Target> = routed.iter().filter(|t| self.serving(t.instance)).collect();
+        let dead_share = 1.0 - alive.len() as f64 / routed.len() as f64;
+        // Live targets in a gray zone answer, and fail a share of what they get.
+        let gray_share = alive.iter().map(|t| self.gray_rate(self.instances[t.instance].zone)).sum::<f64>() / routed.len() as f64;
+        let alive = alive.len();
         let capacity = alive as f64 * b.capacity_per_target;
         let load = self.load_on(balancer);
         let shed = if capacity <= 0.0 { 1.0 } else { (1.0 - capacity / load.max(1e-9)).max(0.0) };
         let utilisation = if capacity <= 0.0 { 1.0 } else { (load / capacity).min(0.95) };
         Service {
             reachable: true,
-            error_probability: (dead_share + (1.0 - dead_share) * shed).clamp(0.0, 1.0),
+            error_probability: (dead_share + gray_share + (1.0 - dead_share - gray_share) * shed).clamp(0.0, 1.0),
             latency_ms: b.base_latency_ms / (1.0 - utilisation),
             dead_target_share: dead_share,
+            gray_share,
         }
     }
 
