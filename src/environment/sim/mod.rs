@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
 use crate::guard::alarm_matches;
 use crate::rng::SeededRng;
-use crate::scenario::{AlarmState, AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, Probe, ProbeCheck, Targets};
+use crate::scenario::{AlarmState, AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
 use world::{Ec2State, World};
@@ -82,14 +82,45 @@ impl SimEnvironment {
         }
     }
 
+    fn group(&self, name: &str) -> Result<usize, EnvError> {
+        self.world.group_index(name).ok_or_else(|| EnvError::NotFound {
+            resource: format!("Auto Scaling group `{name}`"),
+            hint: Some(format!("groups here: {}", self.world.group_names().into_iter().collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    fn record(&self, name: &str) -> Result<usize, EnvError> {
+        self.world.record_by_name(name).ok_or_else(|| EnvError::NotFound {
+            resource: format!("failover record `{name}`"),
+            hint: Some(format!("records here: {}", self.world.records.iter().map(|r| r.name.clone()).collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    fn balancer(&self, name: &str) -> Result<usize, EnvError> {
+        self.world.balancers.iter().position(|b| b.name == name || b.dns_name.eq_ignore_ascii_case(name)).ok_or_else(|| EnvError::NotFound {
+            resource: format!("load balancer `{name}`"),
+            hint: Some(format!("load balancers here: {}", self.world.balancers.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "))),
+        })
+    }
+
+    /// The load balancer and zone of a zonal shift; the zone must be one of
+    /// the balancer's region.
+    fn shift(&self, load_balancer: &str, away_from: &str) -> Result<(usize, usize), EnvError> {
+        let b = self.balancer(load_balancer)?;
+        let z = self.zone(away_from)?;
+        let region = self.world.balancers[b].region;
+        if self.world.zones[z].region != region {
+            return Err(EnvError::NotFound {
+                resource: format!("zone `{away_from}` behind load balancer `{load_balancer}`"),
+                hint: Some(format!("{load_balancer} is in {}, with zones {}", self.world.regions[region].name, self.world.zone_names_of_region(region).join(", "))),
+            });
+        }
+        Ok((b, z))
+    }
+
     fn check_groups(&self, groups: &[String]) -> Result<(), EnvError> {
         for group in groups {
-            if self.world.group_index(group).is_none() {
-                return Err(EnvError::NotFound {
-                    resource: format!("Auto Scaling group `{group}`"),
-                    hint: Some(format!("groups here: {}", self.world.group_names().into_iter().collect::<Vec<_>>().join(", "))),
-                });
-            }
+            self.group(group)?;
         }
         Ok(())
     }
@@ -570,6 +601,35 @@ impl Environment for SimEnvironment {
         }
     }
 
+    fn check_operator_action(&self, action: &OperatorAction) -> Result<(), EnvError> {
+        match &action.change {
+            OperatorChange::SwitchDns { record, .. } => self.record(record).map(|_| ()),
+            OperatorChange::ZonalShift { load_balancer, away_from } => self.shift(load_balancer, away_from).map(|_| ()),
+            OperatorChange::ScaleGroup { group, .. } => self.group(group).map(|_| ()),
+        }
+    }
+
+    /// Makes the team's change in the simulated world. It is logged on the
+    /// timeline and, being theirs, never reverted.
+    async fn operator_action(&mut self, action: &OperatorAction, now: Millis) -> Result<String, EnvError> {
+        self.check_operator_action(action)?;
+        self.advance(now);
+        Ok(match &action.change {
+            OperatorChange::SwitchDns { record, to } => {
+                let r = self.record(record)?;
+                self.world.force_record(r, *to)
+            }
+            OperatorChange::ZonalShift { load_balancer, away_from } => {
+                let (b, z) = self.shift(load_balancer, away_from)?;
+                self.world.shift_away(b, z)
+            }
+            OperatorChange::ScaleGroup { group, desired } => {
+                let g = self.group(group)?;
+                self.world.set_desired(g, *desired)
+            }
+        })
+    }
+
     fn take_observations(&mut self) -> Vec<Observation> {
         let fresh = self.world.events[self.events_seen..].iter().map(|e| Observation { at: World::run_time(e.at), source: e.source.clone(), message: e.message.clone() }).collect();
         self.events_seen = self.world.events.len();
@@ -580,6 +640,173 @@ impl Environment for SimEnvironment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MINUTE: Millis = 60_000;
+
+    fn env() -> SimEnvironment {
+        SimEnvironment::new(&Topology::default_topology().unwrap(), 7)
+    }
+
+    fn gray(name: &str, zone: Option<&str>, region: Option<&str>, error_rate: f64) -> Fault {
+        Fault {
+            name: name.into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: None,
+            action: FaultAction::GrayFailure { zone: zone.map(Into::into), region: region.map(Into::into), error_rate },
+        }
+    }
+
+    fn action(change: OperatorChange) -> OperatorAction {
+        OperatorAction { name: "act".into(), title: None, change }
+    }
+
+    async fn inject(env: &mut SimEnvironment, fault: &Fault, now: Millis) -> Effect {
+        let reach = env.reach(fault).await.unwrap();
+        let effect = env.prepare(fault, &reach.candidates, &reach).await.unwrap();
+        env.apply(&effect, now).await.unwrap();
+        effect
+    }
+
+    /// The share of requests to `api.example.com` that succeed at `now`, as
+    /// the client `probe` (with its own resolver cache) sees it.
+    fn api_success(env: &mut SimEnvironment, probe: &str, now: Millis) -> (f64, String) {
+        env.advance(now);
+        let balancer = env.resolve_name(probe, "api.example.com").unwrap();
+        let service = env.world.service(balancer);
+        let ok = if service.reachable { 1.0 - service.error_probability } else { 0.0 };
+        (ok, env.world.balancers[balancer].name.clone())
+    }
+
+    fn health_check(env: &SimEnvironment, id: &str) -> bool {
+        env.world.health_checks.iter().find(|h| h.id == id).unwrap().healthy
+    }
+
+    #[tokio::test]
+    async fn a_gray_region_fails_the_api_while_health_checks_pass_and_nothing_fails_over() {
+        let mut env = env();
+        assert_eq!(api_success(&mut env, "api", 0), (1.0, "web-alb".into()));
+        let reach = env.reach(&gray("gray", None, Some("us-east-1"), 100.0)).await.unwrap();
+        assert_eq!(reach.zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+        assert!(reach.indivisible);
+        assert_eq!(reach.candidates.len(), 9, "6 web instances, 2 workers and the bastion");
+        inject(&mut env, &gray("gray", None, Some("us-east-1"), 100.0), MINUTE).await;
+        let (ok, answer) = api_success(&mut env, "api", 15 * MINUTE);
+        assert_eq!((ok, answer.as_str()), (0.0, "web-alb"));
+        assert!(health_check(&env, "hc-api-primary"), "Route 53 still sees the primary healthy");
+        let web_tg = env.world.target_group_index("web-tg").unwrap();
+        assert_eq!(env.world.healthy_targets(web_tg), 6, "the load balancer still sees every target healthy");
+        assert!(!env.world.events.iter().any(|e| e.message.contains("terminating")), "Auto Scaling replaced nothing: {:?}", env.world.events);
+        let alarm = env.world.alarms.iter().find(|a| a.spec.name == "web-5xx").unwrap();
+        assert_eq!(alarm.state, AlarmState::Alarm, "the 5xx alarm sees the errors");
+    }
+
+    #[tokio::test]
+    async fn switching_dns_by_hand_recovers_the_api_once_the_ttl_runs_out() {
+        let mut env = env();
+        inject(&mut env, &gray("gray", None, Some("us-east-1"), 100.0), 0).await;
+        assert_eq!(api_success(&mut env, "api", 10 * MINUTE).0, 0.0);
+        let switch = action(OperatorChange::SwitchDns { record: "api.example.com".into(), to: FailoverSide::Secondary });
+        env.check_operator_action(&switch).unwrap();
+        let said = env.operator_action(&switch, 10 * MINUTE + 1_000).await.unwrap();
+        assert_eq!(said, "api.example.com now answers with web-dr-alb");
+        assert!(env.world.events.iter().any(|e| e.source == "operator" && e.message == said));
+        // The client's cached answer still points at the primary until its TTL (60s) runs out.
+        assert_eq!(api_success(&mut env, "api", 10 * MINUTE + 30_000), (0.0, "web-alb".into()));
+        assert_eq!(api_success(&mut env, "api", 11 * MINUTE + 1_000), (1.0, "web-dr-alb".into()));
+        assert!(health_check(&env, "hc-api-primary"), "the switch did not need Route 53 to see anything");
+        // A manual switch holds, health checks notwithstanding, and is not reverted with the fault.
+        assert_eq!(api_success(&mut env, "api", 40 * MINUTE), (1.0, "web-dr-alb".into()));
+    }
+
+    #[tokio::test]
+    async fn a_zonal_shift_away_from_a_gray_zone_restores_success() {
+        let mut env = env();
+        inject(&mut env, &gray("gray", Some("use1-az1"), None, 100.0), 0).await;
+        let (ok, _) = api_success(&mut env, "api", 5 * MINUTE);
+        assert!((ok - 4.0 / 6.0).abs() < 1e-9, "two of six targets are in us-east-1a: {ok}");
+        let shift = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-east-1a".into() });
+        assert_eq!(env.operator_action(&shift, 5 * MINUTE).await.unwrap(), "web-alb no longer routes to targets in us-east-1a");
+        assert_eq!(api_success(&mut env, "api", 5 * MINUTE + 1).0, 1.0, "four targets carry 300 requests/s");
+    }
+
+    #[tokio::test]
+    async fn a_zonal_shift_that_would_leave_no_target_routes_to_all() {
+        let mut env = env();
+        for zone in ["us-east-1a", "us-east-1b", "us-east-1c"] {
+            let shift = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: zone.into() });
+            env.operator_action(&shift, 0).await.unwrap();
+        }
+        assert_eq!(api_success(&mut env, "api", MINUTE).0, 1.0);
+    }
+
+    #[tokio::test]
+    async fn scaling_a_group_changes_its_capacity_after_launch_and_boot() {
+        let mut env = env();
+        let dr = env.world.group_index("web-asg-dr").unwrap();
+        let scale = action(OperatorChange::ScaleGroup { group: "web-asg-dr".into(), desired: 6 });
+        assert_eq!(env.operator_action(&scale, MINUTE).await.unwrap(), "web-asg-dr desired capacity 3 → 6");
+        env.advance(MINUTE + 20_000);
+        assert_eq!(env.world.in_service(dr), 3, "the new instances are still pending");
+        env.advance(5 * MINUTE);
+        assert_eq!(env.world.in_service(dr), 6);
+        let tg = env.world.target_group_index("web-dr-tg").unwrap();
+        assert_eq!(env.world.healthy_targets(tg), 6, "booted and past the healthy threshold");
+
+        let too_many = action(OperatorChange::ScaleGroup { group: "web-asg-dr".into(), desired: 20 });
+        assert_eq!(env.operator_action(&too_many, 6 * MINUTE).await.unwrap(), "web-asg-dr desired capacity 6 → 9 (its max; 20 was asked)");
+        let back = action(OperatorChange::ScaleGroup { group: "web-asg-dr".into(), desired: 3 });
+        env.operator_action(&back, 7 * MINUTE).await.unwrap();
+        env.advance(8 * MINUTE);
+        assert_eq!(env.world.in_service(dr), 3, "scaled in");
+    }
+
+    #[test]
+    fn operator_actions_must_name_what_exists() {
+        let env = env();
+        let error = |change| env.check_operator_action(&action(change)).unwrap_err().to_string();
+        assert_eq!(
+            error(OperatorChange::SwitchDns { record: "www.example.com".into(), to: FailoverSide::Secondary }),
+            "failover record `www.example.com` not found in the environment (records here: api.example.com)"
+        );
+        assert_eq!(
+            error(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-west-2a".into() }),
+            "zone `us-west-2a` behind load balancer `web-alb` not found in the environment (web-alb is in us-east-1, with zones us-east-1a, us-east-1b, us-east-1c)"
+        );
+        assert_eq!(
+            error(OperatorChange::ZonalShift { load_balancer: "api-alb".into(), away_from: "us-east-1a".into() }),
+            "load balancer `api-alb` not found in the environment (load balancers here: web-alb, web-dr-alb)"
+        );
+        assert_eq!(
+            error(OperatorChange::ScaleGroup { group: "api-asg".into(), desired: 3 }),
+            "Auto Scaling group `api-asg` not found in the environment (groups here: web-asg, web-asg-dr)"
+        );
+    }
+
+    #[tokio::test]
+    async fn overlapping_gray_failures_compose_and_a_second_revert_is_harmless() {
+        let mut env = env();
+        let zone = env.world.zone_index("us-east-1b").unwrap();
+        let whole = inject(&mut env, &gray("a", Some("us-east-1b"), None, 100.0), 0).await;
+        let half = inject(&mut env, &gray("b", None, Some("us-east-1"), 50.0), 0).await;
+        assert_eq!(env.world.gray_rate(zone), 1.0);
+        env.revert(&whole, MINUTE).await.unwrap();
+        assert_eq!(env.world.gray_rate(zone), 0.5, "the region-wide one still holds");
+        let again = env.revert(&whole, MINUTE).await.unwrap();
+        assert!(again.restored.is_empty() && again.skipped.len() == 1);
+        assert_eq!(env.world.gray_rate(zone), 0.5);
+        env.revert(&half, MINUTE).await.unwrap();
+        assert_eq!(env.world.gray_rate(zone), 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_gray_failure_names_a_zone_or_region_that_exists() {
+        let mut env = env();
+        let error = env.reach(&gray("g", Some("eu-west-1a"), None, 100.0)).await.unwrap_err().to_string();
+        assert!(error.starts_with("zone `eu-west-1a` not found in the environment (zones here: us-east-1a (use1-az1)"), "{error}");
+        let error = env.reach(&gray("g", None, Some("eu-west-1"), 100.0)).await.unwrap_err().to_string();
+        assert_eq!(error, "region `eu-west-1` not found in the environment (regions here: us-east-1, us-west-2)");
+    }
 
     #[test]
     fn hosts_are_taken_from_urls() {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::environment::Millis;
 use crate::rng::SeededRng;
-use crate::scenario::AlarmState;
+use crate::scenario::{AlarmState, FailoverSide};
 
 use super::topology::{AlarmMetric, AlarmSpec, HealthCheckType, Topology};
 
@@ -117,6 +117,8 @@ pub struct Balancer {
     capacity_per_target: f64,
     offered_load: f64,
     base_latency_ms: f64,
+    /// Zones an operator shifted this balancer's traffic away from (ARC zonal shift).
+    pub shifted_away: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +127,8 @@ pub struct Group {
     pub region: usize,
     zones: Vec<usize>,
     pub desired: u32,
+    pub min: u32,
+    pub max: u32,
     health_check_type: HealthCheckType,
     grace: i64,
     target_group: Option<usize>,
@@ -151,6 +155,9 @@ pub struct FailoverRecord {
     pub ttl: i64,
     pub primary: (usize, usize),
     pub secondary: (usize, usize),
+    /// The side an operator pointed the record at by hand (Route 53 ARC
+    /// routing control): answered whatever the health checks say.
+    pub forced: Option<FailoverSide>,
 }
 
 #[derive(Clone, Debug)]
@@ -266,6 +273,7 @@ impl World {
                 capacity_per_target: lb.capacity_per_target,
                 offered_load: lb.offered_load,
                 base_latency_ms: lb.base_latency.as_millis() as f64,
+                shifted_away: Vec::new(),
             });
         }
         let settled = -1_000_000_000; // launched long before the run
@@ -277,6 +285,8 @@ impl World {
                 region: world.region_index(&spec.region).unwrap_or(0),
                 zones: zones.clone(),
                 desired: spec.desired,
+                min: spec.min,
+                max: spec.max,
                 health_check_type: spec.health_check_type,
                 grace: ms(spec.health_check_grace_period.unwrap_or(t.auto_scaling.health_check_grace_period)),
                 target_group: spec.target_group.as_deref().and_then(|tg| world.target_group_index(tg)),
@@ -307,7 +317,7 @@ impl World {
             };
             let primary = side(&record.primary);
             let secondary = side(&record.secondary);
-            world.records.push(FailoverRecord { hosted_zone: record.hosted_zone.clone(), name: record.record.clone(), ttl: ms(record.ttl), primary, secondary });
+            world.records.push(FailoverRecord { hosted_zone: record.hosted_zone.clone(), name: record.record.clone(), ttl: ms(record.ttl), primary, secondary, forced: None });
         }
         for spec in &topology.alarms {
             world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
@@ -464,6 +474,49 @@ impl World {
         self.health_checks[health_check].inverted = inverted;
     }
 
+    // ----- operator actions ---------------------------------------------
+    // The team's own changes during a drill. They are logged on the timeline
+    // and never reverted by gameday.
+
+    /// Points a failover record at one side whatever its health checks say.
+    pub fn force_record(&mut self, record: usize, side: FailoverSide) -> String {
+        self.records[record].forced = Some(side);
+        let r = &self.records[record];
+        let balancer = if side == FailoverSide::Primary { r.primary.0 } else { r.secondary.0 };
+        let message = format!("{} now answers with {}", r.name, self.balancers[balancer].name);
+        self.log("operator", message.clone());
+        message
+    }
+
+    /// Stops the balancer routing to targets in the zone (ARC zonal shift).
+    pub fn shift_away(&mut self, balancer: usize, zone: usize) -> String {
+        if !self.balancers[balancer].shifted_away.contains(&zone) {
+            self.balancers[balancer].shifted_away.push(zone);
+        }
+        let message = format!("{} no longer routes to targets in {}", self.balancers[balancer].name, self.zones[zone].name);
+        self.log("operator", message.clone());
+        message
+    }
+
+    /// Sets a group's desired capacity within its min and max, as Auto
+    /// Scaling requires; the group launches or terminates on its next round.
+    pub fn set_desired(&mut self, g: usize, desired: u32) -> String {
+        let group = &mut self.groups[g];
+        let (min, max) = (group.min, group.max.max(group.min));
+        let set = desired.clamp(min, max);
+        let before = std::mem::replace(&mut group.desired, set);
+        let bound = if set < desired {
+            format!(" (its max; {desired} was asked)")
+        } else if set > desired {
+            format!(" (its min; {desired} was asked)")
+        } else {
+            String::new()
+        };
+        let message = format!("{} desired capacity {before} → {set}{bound}", group.name);
+        self.log("operator", message.clone());
+        message
+    }
+
     // ----- time ----------------------------------------------------------
 
     /// Runs every periodic process due up to `to`, in time order.
@@ -555,8 +608,18 @@ impl World {
                 }
             }
         }
-        // 3. Capacity: launch what is missing, in the zones with the fewest
+        // 3. Capacity: terminate what is beyond the desired capacity (from the
+        // zone with the most members, newest first, as the default
+        // termination policy balances zones), then launch what is missing, in the zones with the fewest
         // members first, skipping zones where launches fail.
+        while self.groups[g].members.len() > self.groups[g].desired as usize {
+            let per_zone = |z: usize| self.groups[g].members.iter().filter(|m| self.instances[**m].zone == z).count();
+            let Some(&victim) = self.groups[g].members.iter().max_by_key(|m| per_zone(self.instances[**m].zone)) else { break };
+            let id = self.instances[victim].id.clone();
+            self.terminate(victim);
+            let desired = self.groups[g].desired;
+            self.log(&name, format!("terminating {id}: scaling in to the desired capacity of {desired}"));
+        }
         let missing = (self.groups[g].desired as usize).saturating_sub(self.groups[g].members.len());
         let mut failed_everywhere = false;
         for _ in 0..missing {
@@ -679,6 +742,11 @@ impl World {
     /// The load balancer a failover record sends clients to now, as Route 53 answers.
     pub fn record_answer(&self, record: usize) -> usize {
         let r = &self.records[record];
+        match r.forced {
+            Some(FailoverSide::Primary) => return r.primary.0,
+            Some(FailoverSide::Secondary) => return r.secondary.0,
+            None => {}
+        }
         let primary_healthy = self.health_checks[r.primary.1].healthy;
         let secondary_healthy = self.health_checks[r.secondary.1].healthy;
         if primary_healthy || !secondary_healthy { r.primary.0 } else { r.secondary.0 }
@@ -710,9 +778,13 @@ impl World {
         if self.regions[b.region].down > 0 {
             return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0, gray_share: 0.0 };
         }
-        let targets = &self.target_groups[b.target_group].targets;
-        let healthy: Vec<&Target> = targets.iter().filter(|t| t.state == TargetState::Healthy).collect();
-        let routed: Vec<&Target> = if healthy.is_empty() { targets.iter().collect() } else { healthy };
+        // A zonal shift takes the zone's targets out of routing, unless that
+        // would leave none: then the balancer routes to all.
+        let all = &self.target_groups[b.target_group].targets;
+        let kept: Vec<&Target> = all.iter().filter(|t| !b.shifted_away.contains(&self.instances[t.instance].zone)).collect();
+        let targets: Vec<&Target> = if kept.is_empty() { all.iter().collect() } else { kept };
+        let healthy: Vec<&Target> = targets.iter().copied().filter(|t| t.state == TargetState::Healthy).collect();
+        let routed: Vec<&Target> = if healthy.is_empty() { targets } else { healthy };
         if routed.is_empty() {
             return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0, gray_share: 0.0 };
         }
