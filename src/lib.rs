@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`cli::main`]; everything lives here.
 
 pub mod cli;
+pub mod drill;
 pub mod environment;
 pub mod exit_code;
 pub mod guard;

@@ -2,6 +2,7 @@
 //! no domain logic; every command calls the library and renders its result.
 
 mod aws_commands;
+mod drill;
 mod progress;
 mod reports;
 mod safety;
@@ -18,7 +19,7 @@ use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::exit_code;
 use crate::project::{EnvironmentSpec, Project, ProjectError};
-use crate::run::clock::{Interrupt, VirtualClock, WallClock};
+use crate::run::clock::{AnyClock, Interrupt, VirtualClock, WallClock};
 use crate::run::journal::Journal;
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
@@ -42,6 +43,8 @@ enum Command {
     Plan(Box<EnvArgs>),
     /// Run a game day: check guards and steady state, inject, watch, revert, measure, report.
     Run(Box<RunArgs>),
+    /// A training drill: the fault is live (in real or scaled time) while people work the runbook in a console; their response is measured too.
+    Drill(Box<drill::DrillArgs>),
     /// The built-in simulated AWS region.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -137,6 +140,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         }
         Command::Plan(args) => with_runtime(plan_command(&args)),
         Command::Run(args) => with_runtime(run_command(&args)),
+        Command::Drill(args) => with_runtime(drill::drill_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
         Command::Report(args) => reports::report_command(&args),
         Command::History(args) => reports::history_command(&args),
@@ -476,65 +480,93 @@ fn create_run_dir(runs_dir: &Path, scenario: &str, started: jiff::Timestamp) -> 
     Err(std::io::Error::other("too many runs in the same second"))
 }
 
-async fn run_command(args: &RunArgs) -> u8 {
-    let loaded = match load(&args.env.scenario) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
-    let seed = seed_or_random(args.env.seed);
-    let mut target = match environment(&args.env, seed, &loaded.scenario).await {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
+/// A scenario loaded, its environment connected and the seed chosen;
+/// nothing made yet.
+struct Loaded {
+    loaded: LoadedScenario,
+    seed: u64,
+    target: Target,
+}
+
+async fn load_and_connect(env: &EnvArgs) -> Result<Loaded, u8> {
+    let loaded = load(&env.scenario)?;
+    let seed = seed_or_random(env.seed);
+    let target = environment(env, seed, &loaded.scenario).await?;
+    Ok(Loaded { loaded, seed, target })
+}
+
+/// A run about to start: confirmed, with its directory, lock and journal.
+struct Started {
+    started: jiff::Timestamp,
+    run_dir: PathBuf,
+    _lock: Option<crate::run::lock::EnvironmentLock>,
+    journal: Journal,
+    interrupt: std::sync::Arc<Interrupt>,
+}
+
+/// Everything between a connected environment and the first side effect:
+/// the halt switch, confirmation, the run directory, the environment lock,
+/// the scenario copy and the journal, and the signal listener.
+fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Result<Started, u8> {
+    let (loaded, target) = (&ready.loaded, &ready.target);
     if let Some(halt) = crate::run::lock::halted() {
         eprintln!("error: gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`", halt.at, halt.by, halt.reason);
-        return exit_code::ABORTED_BY_GUARD;
+        return Err(exit_code::ABORTED_BY_GUARD);
     }
-    if let Err(code) = confirm(&target, &loaded.scenario.name, args.yes) {
-        return code;
-    }
+    confirm(target, &loaded.scenario.name, yes)?;
     let started = jiff::Timestamp::now();
-    let run_dir = match create_run_dir(&args.runs_dir, &loaded.scenario.name, started) {
-        Ok(dir) => dir,
-        Err(error) => {
-            eprintln!("error: could not create a run directory in {}: {error}", args.runs_dir.display());
-            return exit_code::UNREADABLE;
-        }
-    };
+    let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started).map_err(|error| {
+        eprintln!("error: could not create a run directory in {}: {error}", runs_dir.display());
+        exit_code::UNREADABLE
+    })?;
     // One game day per real environment at a time; the simulator is per process.
-    let _lock = match &target {
+    let lock = match target {
         Target::Sim(_) => None,
-        _ => match crate::run::lock::EnvironmentLock::acquire(&args.env.env, &loaded.scenario.name, &run_dir) {
+        _ => match crate::run::lock::EnvironmentLock::acquire(env_name, &loaded.scenario.name, &run_dir) {
             Ok(lock) => Some(lock),
             Err(error) => {
                 let _ = std::fs::remove_dir(&run_dir);
                 eprintln!("error: {error}");
-                return exit_code::ABORTED_BY_GUARD;
+                return Err(exit_code::ABORTED_BY_GUARD);
             }
         },
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, &loaded.source) {
         eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
-        return exit_code::UNREADABLE;
+        return Err(exit_code::UNREADABLE);
     }
-    let journal = match Journal::create(&run_dir.join("journal.jsonl")) {
-        Ok(journal) => journal,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit_code::UNREADABLE;
-        }
-    };
+    let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| {
+        eprintln!("error: {error}");
+        exit_code::UNREADABLE
+    })?;
     let interrupt = Interrupt::new();
     spawn_signal_listener(interrupt.clone(), run_dir.clone());
-    let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
-    eprintln!("gameday: running `{}` on {} (seed {seed}); run directory {}", loaded.scenario.name, target.describe(), run_dir.display());
-    let mut config = RunConfig::new(seed, started);
-    config.halt_file = Some(crate::run::lock::halt_file());
+    Ok(Started { started, run_dir, _lock: lock, journal, interrupt })
+}
+
+/// A drill's session, speed and command channel, handed to the runner.
+type DrillParts = (crate::drill::DrillSession, String, tokio::sync::mpsc::UnboundedReceiver<crate::drill::DrillInput>);
+
+/// Runs the game day (or drill) to its end, reverting from the journal if
+/// the runner panics, then writes the reports. Returns the exit code.
+async fn execute<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
     use crate::run::panic::catch_panic;
-    let finished = match &mut target {
-        Target::Sim(env) => catch_panic(Runner::new(&loaded.scenario, env, VirtualClock::default(), progress, journal, config, interrupt).run()).await,
-        Target::Local(env) => catch_panic(Runner::new(&loaded.scenario, env, WallClock::start(), progress, journal, config, interrupt).run()).await,
-        Target::Aws(env) => catch_panic(Runner::new(&loaded.scenario, env.as_mut(), WallClock::start(), progress, journal, config, interrupt).run()).await,
+    let Started { run_dir, journal, interrupt, .. } = run;
+    let scenario = &ready.loaded.scenario;
+    macro_rules! runner {
+        ($env:expr) => {{
+            let runner = Runner::new(scenario, $env, clock, observer, journal, config, interrupt);
+            let runner = match drill {
+                Some((session, speed, inputs)) => runner.with_drill(session, speed, inputs),
+                None => runner,
+            };
+            catch_panic(runner.run()).await
+        }};
+    }
+    let finished = match &mut ready.target {
+        Target::Sim(env) => runner!(env),
+        Target::Local(env) => runner!(env),
+        Target::Aws(env) => runner!(env.as_mut()),
     };
     let finished = match finished {
         Ok(finished) => finished,
@@ -548,7 +580,7 @@ async fn run_command(args: &RunArgs) -> u8 {
                     return exit_code::REVERT_INCOMPLETE;
                 }
             };
-            let recovered = match &mut target {
+            let recovered = match &mut ready.target {
                 Target::Sim(env) => crate::run::recover::recover(&run, env).await,
                 Target::Local(env) => crate::run::recover::recover(&run, env).await,
                 Target::Aws(env) => crate::run::recover::recover(&run, env.as_mut()).await,
@@ -571,9 +603,29 @@ async fn run_command(args: &RunArgs) -> u8 {
         }
     };
     let result = &finished.result;
-    reports::write_reports(&run_dir, &loaded.scenario, result, finished.journal.records());
+    reports::write_reports(&run_dir, scenario, result, finished.journal.records());
     print_summary(result, &run_dir);
     result.exit_code
+}
+
+async fn run_command(args: &RunArgs) -> u8 {
+    let mut ready = match load_and_connect(&args.env).await {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
+    let mut config = RunConfig::new(ready.seed, run.started);
+    config.halt_file = Some(crate::run::lock::halt_file());
+    let clock = match ready.target {
+        Target::Sim(_) => AnyClock::Virtual(VirtualClock::default()),
+        _ => AnyClock::Wall(WallClock::start()),
+    };
+    execute(&mut ready, run, clock, progress, config, None).await
 }
 
 fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {

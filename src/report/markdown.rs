@@ -254,10 +254,29 @@ fn observed_sentence(e: &ExpectationResult) -> String {
 /// failing and when it passed again, citing the sample.
 pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
     let mut rows = Vec::new();
-    let mut probe_ok: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    let mut describer = Describer::default();
     for (line, record) in records.iter().enumerate() {
-        let evidence = format!("journal line {}", line + 1);
-        let row = match &record.event {
+        if let Some(row) = describer.describe(record) {
+            rows.push((record.t, row, format!("journal line {}", line + 1)));
+        }
+    }
+    // The environment reports what it did on its own when next asked, so
+    // its observations can be journaled after later samples: order by time.
+    rows.sort_by_key(|(t, _, _)| *t);
+    rows
+}
+
+/// Turns journal records into timeline lines, one at a time (the drill
+/// console shows them live). Samples only show when a probe changes state.
+#[derive(Default)]
+pub struct Describer {
+    probe_ok: std::collections::BTreeMap<String, bool>,
+}
+
+impl Describer {
+    pub fn describe(&mut self, record: &Record) -> Option<String> {
+        let probe_ok = &mut self.probe_ok;
+        match &record.event {
             Event::RunStarted { environment, account, seed, .. } => Some(format!("Run started on {environment} (account {account}, seed {seed})")),
             Event::GuardsJudged { phase, verdicts } => {
                 let failed: Vec<String> =
@@ -289,13 +308,18 @@ pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),
             Event::Interrupted { signal } => Some(format!("Interrupted ({signal})")),
             Event::RunEnded { outcome, .. } => Some(format!("Run ended: {outcome}")),
-        };
-        if let Some(row) = row {
-            rows.push((record.t, row, evidence));
+            Event::DrillStarted { runbook, speed, steps, actions } => {
+                Some(format!("Drill started at {speed}: {} step(s) of {runbook}, {} operator action(s) on offer", steps.len(), actions.len()))
+            }
+            Event::StepAcknowledged { step } => Some(format!("👤 Step {step} acknowledged")),
+            Event::StepDone { step } => Some(format!("👤 Step {step} done")),
+            Event::StepSkipped { step, reason } => Some(format!("👤 Step {step} skipped{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())),
+            Event::StepAnnotated { step, note, unclear } => Some(format!("👤 Note on step {step}{}: “{note}”", if *unclear { " (unclear)" } else { "" })),
+            Event::TeamObservation { text } => Some(format!("👤 Observation: “{text}”")),
+            Event::OperatorActionTaken { action, by, detail, .. } => {
+                Some(format!("👤 Action `{action}` ({}): {detail}", if by == "people" { "done by people" } else { "applied by gameday" }))
+            }
+            Event::OperatorActionFailed { action, error } => Some(format!("👤 **Action `{action}` failed**: {error}")),
         }
     }
-    // The environment reports what it did on its own when next asked, so
-    // its observations can be journaled after later samples: order by time.
-    rows.sort_by_key(|(t, _, _)| *t);
-    rows
 }

@@ -90,3 +90,78 @@ impl Clock for WallClock {
         }
     }
 }
+
+/// Simulated time running `speed` times faster than the wall clock: a drill
+/// on the simulator at `--speed 60` lives an hour in a minute.
+pub struct ScaledClock {
+    origin: tokio::time::Instant,
+    speed: u32,
+}
+
+impl ScaledClock {
+    pub fn start(speed: u32) -> Self {
+        ScaledClock { origin: tokio::time::Instant::now(), speed: speed.max(1) }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Millis {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX / 1_000).saturating_mul(u64::from(self.speed))
+    }
+    async fn sleep_until(&mut self, at: Millis, interrupt: &Interrupt) {
+        // Round up, so the clock has reached `at` when this returns.
+        let wall = at.div_ceil(u64::from(self.speed));
+        let deadline = self.origin + std::time::Duration::from_millis(wall);
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = interrupt.wait() => {}
+        }
+    }
+}
+
+/// The clock a command chose, as one type for the runner.
+pub enum AnyClock {
+    Virtual(VirtualClock),
+    Wall(WallClock),
+    Scaled(ScaledClock),
+}
+
+impl Clock for AnyClock {
+    fn now(&self) -> Millis {
+        match self {
+            AnyClock::Virtual(c) => c.now(),
+            AnyClock::Wall(c) => c.now(),
+            AnyClock::Scaled(c) => c.now(),
+        }
+    }
+    async fn sleep_until(&mut self, at: Millis, interrupt: &Interrupt) {
+        match self {
+            AnyClock::Virtual(c) => c.sleep_until(at, interrupt).await,
+            AnyClock::Wall(c) => c.sleep_until(at, interrupt).await,
+            AnyClock::Scaled(c) => c.sleep_until(at, interrupt).await,
+        }
+    }
+    fn origin(&self) -> Option<tokio::time::Instant> {
+        match self {
+            AnyClock::Virtual(c) => c.origin(),
+            AnyClock::Wall(c) => c.origin(),
+            AnyClock::Scaled(c) => c.origin(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scaled_clock_runs_speed_times_faster_and_sleeps_to_the_moment() {
+        let mut clock = ScaledClock::start(60);
+        let interrupt = Interrupt::new();
+        clock.sleep_until(90_000, &interrupt).await;
+        // 90 s of simulated time is 1.5 s of (paused, auto-advanced) wall time.
+        assert_eq!(clock.now(), 90_000);
+        clock.sleep_until(90_001, &interrupt).await;
+        assert!(clock.now() >= 90_001 && clock.now() <= 90_060, "{}", clock.now());
+    }
+}

@@ -84,6 +84,47 @@ pub enum Event {
     Interrupted {
         signal: String,
     },
+    /// A drill began: the runbook's steps and the operator actions on offer,
+    /// so the report's human timeline needs nothing but the journal.
+    DrillStarted {
+        runbook: String,
+        speed: String,
+        steps: Vec<crate::drill::RunbookStep>,
+        actions: Vec<OfferedAction>,
+    },
+    StepAcknowledged {
+        step: u32,
+    },
+    StepDone {
+        step: u32,
+    },
+    StepSkipped {
+        step: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A note on a step; `unclear` marks a gap in the runbook.
+    StepAnnotated {
+        step: u32,
+        note: String,
+        unclear: bool,
+    },
+    /// A free-text observation by anyone in the drill.
+    TeamObservation {
+        text: String,
+    },
+    /// An operator action, applied by gameday (simulator) or done by people (real environments).
+    OperatorActionTaken {
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<u32>,
+        by: String,
+        detail: String,
+    },
+    OperatorActionFailed {
+        action: String,
+        error: String,
+    },
     /// `outcome` is the final outcome for people; `stopped` is why the loop
     /// ended (before expectations were judged), from which the result is rebuilt.
     RunEnded {
@@ -91,6 +132,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<crate::run::Outcome>,
     },
+}
+
+/// An operator action as the drill offered it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OfferedAction {
+    pub name: String,
+    pub description: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

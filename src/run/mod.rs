@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::{Candidate, Effect, Environment, Millis};
+use crate::drill::{DrillInput, DrillSession, Interpreted};
+use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
 use crate::exit_code;
 use crate::probe::{ProbeHistory, ProbeState};
 use crate::scenario::{AlarmState, Scenario, StopCondition};
@@ -44,11 +45,13 @@ pub struct RunConfig {
     pub steady_state_attempts: u32,
     /// While this file exists (`gameday halt`), the run stops and reverts.
     pub halt_file: Option<std::path::PathBuf>,
+    /// Wake at least this often (run time), so a live console's clock moves.
+    pub max_sleep: Option<Millis>,
 }
 
 impl RunConfig {
     pub fn new(seed: u64, started_at: jiff::Timestamp) -> Self {
-        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None }
+        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None, max_sleep: None }
     }
 }
 
@@ -155,6 +158,9 @@ pub struct RunResult {
     pub faults: Vec<FaultResult>,
     pub expectations: Vec<ExpectationResult>,
     pub probes: Vec<ProbeSummary>,
+    /// The people's side of a drill (`gameday drill`); absent for a plain run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::measure::DrillResult>,
 }
 
 /// What the CLI shows while a run goes on.
@@ -165,11 +171,54 @@ pub struct LiveView<'a> {
     pub faults: Vec<(&'a str, &'static str)>,
     /// Expectation name, deadline (once its fault started), settled.
     pub deadlines: Vec<(&'a str, Option<Millis>, bool)>,
+    /// In a drill: the runbook's steps and where they stand.
+    pub drill: Option<&'a DrillSession>,
+    /// In a drill: when the first fault started (T0).
+    pub fault_start: Option<Millis>,
 }
 
 pub trait Observer {
     fn record(&mut self, _record: &Record) {}
     fn tick(&mut self, _view: &LiveView<'_>) {}
+    /// A drill command that could not be done, and why.
+    fn refused(&mut self, _message: &str) {}
+}
+
+/// The drill the runner hosts: the session, and the commands arriving for it.
+struct DrillLink {
+    session: DrillSession,
+    speed: String,
+    inputs: tokio::sync::mpsc::UnboundedReceiver<DrillInput>,
+    /// Received, waiting for their `at` time (or for T0).
+    pending: Vec<DrillInput>,
+    closed: bool,
+}
+
+/// The next drill command, or never (no drill, or its input has ended).
+async fn next_drill_input(drill: &mut Option<DrillLink>) -> Option<DrillInput> {
+    match drill {
+        Some(link) if !link.closed => {
+            let input = link.inputs.recv().await;
+            link.closed = input.is_none();
+            input
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+/// The next sample of a real-time prober, or never.
+async fn next_live_sample(live: &mut Option<realtime::RealtimeProbes>) -> Option<crate::environment::Sample> {
+    match live {
+        Some(live) => live.samples.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why the run loop woke.
+enum Wake {
+    Time,
+    Sample(crate::environment::Sample),
+    Drill(DrillInput),
 }
 
 /// An observer that watches nothing.
@@ -216,6 +265,7 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     faults: Vec<FaultRun>,
     phase: &'static str,
     injection_started: Option<Millis>,
+    drill: Option<DrillLink>,
 }
 
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
@@ -235,6 +285,62 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             faults,
             phase: "checking guards",
             injection_started: None,
+            drill: None,
+        }
+    }
+
+    /// Makes this run a drill: people's commands arrive on `inputs` and are
+    /// applied from T0 on (at once, or at their `at` time).
+    pub fn with_drill(mut self, session: DrillSession, speed: impl Into<String>, inputs: tokio::sync::mpsc::UnboundedReceiver<DrillInput>) -> Self {
+        self.drill = Some(DrillLink { session, speed: speed.into(), inputs, pending: Vec::new(), closed: false });
+        self
+    }
+
+    /// Applies every drill command that is due; returns false once one ended the drill.
+    async fn apply_drill_inputs(&mut self, t0: Millis) -> Result<(), RunError> {
+        let Some(link) = self.drill.as_mut() else { return Ok(()) };
+        while let Ok(input) = link.inputs.try_recv() {
+            link.pending.push(input);
+        }
+        loop {
+            let now = self.clock.now();
+            let Some(link) = self.drill.as_mut() else { return Ok(()) };
+            // Due commands in their time order; untimed ones (typed live) first.
+            let Some(index) = (0..link.pending.len()).filter(|i| link.pending[*i].at.is_none_or(|at| t0 + at <= now)).min_by_key(|i| (link.pending[*i].at.unwrap_or(0), *i)) else {
+                return Ok(());
+            };
+            let input = link.pending.remove(index);
+            match link.session.interpret(&input.command) {
+                Ok(Interpreted::Events(events)) => {
+                    for event in events {
+                        let t = self.log(event.clone(), false)?;
+                        if let Some(link) = self.drill.as_mut() {
+                            link.session.follow(t, &event);
+                        }
+                    }
+                }
+                Ok(Interpreted::Action { action, step }) => {
+                    let event = match self.env.operator_action(&action, now).await {
+                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: "gameday".into(), detail },
+                        Err(EnvError::Unsupported(_)) => Event::OperatorActionTaken {
+                            action: action.name.clone(),
+                            step,
+                            by: "people".into(),
+                            detail: format!("{} (done by hand; gameday recorded when)", action.change.describe()),
+                        },
+                        Err(error) => Event::OperatorActionFailed { action: action.name.clone(), error: error.to_string() },
+                    };
+                    let t = self.log(event.clone(), true)?;
+                    if let Some(link) = self.drill.as_mut() {
+                        link.session.follow(t, &event);
+                    }
+                    self.drain_observations()?;
+                }
+                Ok(Interpreted::Quit) => {
+                    self.interrupt.raise();
+                }
+                Err(message) => self.observer.refused(&message),
+            }
         }
     }
 
@@ -287,6 +393,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 })
                 .collect(),
             deadlines: self.scenario.expected_recoveries.iter().map(|e| (e.name.as_str(), self.deadline_of(e), self.settled(e, now))).collect(),
+            drill: self.drill.as_ref().map(|d| &d.session),
+            fault_start: self.faults.iter().filter_map(|f| f.result.started_at).min(),
         };
         self.observer.tick(&view);
     }
@@ -517,6 +625,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             },
             true,
         )?;
+        if let Some(link) = &self.drill {
+            let actions = self.scenario.operator_actions.iter().map(|a| journal::OfferedAction { name: a.name.clone(), description: a.change.describe() }).collect();
+            let event = Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions };
+            self.log(event, true)?;
+        }
         let outcome = match self.execute().await {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -654,6 +767,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if outcome.is_some() {
                 break;
             }
+            self.apply_drill_inputs(t0).await?;
             // Probes on their cadence; a missed tick is skipped, not bunched.
             if let Some(live) = realtime.as_mut() {
                 while let Ok(sample) = live.samples.try_recv() {
@@ -710,19 +824,30 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if let Some(limit) = max_end {
                 next = next.min(limit);
             }
+            if let Some(link) = &self.drill {
+                if let Some(at) = link.pending.iter().filter_map(|i| i.at).map(|at| t0 + at).min() {
+                    next = next.min(at);
+                }
+            }
+            if let Some(cap) = self.config.max_sleep {
+                next = next.min(now + cap);
+            }
             let wake = next.max(now + 1);
-            match realtime.as_mut() {
-                // A sample wakes the loop at once: stop conditions act within one tick.
-                Some(live) => {
-                    let received = tokio::select! {
-                        () = self.clock.sleep_until(wake, &self.interrupt) => None,
-                        Some(sample) = live.samples.recv() => Some(sample),
-                    };
-                    if let Some(sample) = received {
-                        self.ingest(sample)?;
+            // A live sample or a drill command wakes the loop at once: stop
+            // conditions and people's actions take effect within one tick.
+            let woken = tokio::select! {
+                () = self.clock.sleep_until(wake, &self.interrupt) => Wake::Time,
+                Some(sample) = next_live_sample(&mut realtime) => Wake::Sample(sample),
+                Some(input) = next_drill_input(&mut self.drill) => Wake::Drill(input),
+            };
+            match woken {
+                Wake::Time => {}
+                Wake::Sample(sample) => self.ingest(sample)?,
+                Wake::Drill(input) => {
+                    if let Some(link) = self.drill.as_mut() {
+                        link.pending.push(input);
                     }
                 }
-                None => self.clock.sleep_until(wake, &self.interrupt).await,
             }
         }
 

@@ -129,6 +129,8 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
             }
         })
         .collect();
+    let fault_start = faults.iter().filter_map(|f| f.started_at).min();
+    let drill = crate::drill::measure::measure(records, fault_start, &expectations);
     RunResult {
         schema_version: RESULT_SCHEMA_VERSION,
         scenario: scenario.name.clone(),
@@ -143,5 +145,6 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         faults,
         expectations,
         probes,
+        drill,
     }
 }

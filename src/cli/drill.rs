@@ -1,0 +1,514 @@
+//! `gameday drill`: the scenario runs live (in real or scaled time) while
+//! people work its runbook. On a terminal, a full-screen console shows the
+//! steps, the probes and the clock, and takes keypresses; otherwise each
+//! line of standard input is a command (a scripted drill) and the console
+//! prints a transcript.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use clap::Args;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, parse_line, parse_steps};
+use crate::environment::Environment;
+use crate::exit_code;
+use crate::probe::ProbeState;
+use crate::report::markdown::Describer;
+use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
+use crate::run::journal::Record;
+use crate::run::metrics::fmt_ms;
+use crate::run::{LiveView, Observer, RunConfig};
+
+use super::{EnvArgs, Target};
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// How fast the simulated world runs: 1 (real time), 10, 60 or any
+    /// whole number; `max` runs a scripted drill (every line `at T0+…`)
+    /// without waiting. Real environments run at 1.
+    #[arg(long, value_name = "N|max", default_value = "1")]
+    speed: Speed,
+    /// Directory for run directories.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    runs_dir: PathBuf,
+    /// Skip the confirmation prompt required for non-simulated environments.
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Speed {
+    Times(u32),
+    Max,
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "max" => Ok(Speed::Max),
+            _ => match text.trim_end_matches('x').parse::<u32>() {
+                Ok(n) if (1..=3600).contains(&n) => Ok(Speed::Times(n)),
+                _ => Err(format!("`{text}` is not a speed: use 1, 10, 60 (any whole number up to 3600) or `max`")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Speed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Speed::Times(1) => f.write_str("real time"),
+            Speed::Times(n) => write!(f, "{n}× real time"),
+            Speed::Max => f.write_str("full speed (scripted)"),
+        }
+    }
+}
+
+pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
+    let mut ready = match super::load_and_connect(&args.env).await {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let simulated = matches!(ready.target, Target::Sim(_));
+    if !simulated && args.speed != Speed::Times(1) {
+        eprintln!("error: --speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)", args.speed);
+        return exit_code::USAGE;
+    }
+    let session = match session(&ready.loaded, &ready.target) {
+        Ok(session) => session,
+        Err(message) => {
+            eprintln!("{message}");
+            return exit_code::INVALID_INPUT;
+        }
+    };
+    let keyboard = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let (sender, inputs) = unbounded_channel();
+    // At full speed the script is read whole and the channel closed first.
+    let mut sender = Some(sender);
+    if args.speed == Speed::Max {
+        if keyboard {
+            eprintln!(
+                "error: --speed max runs a scripted drill, so it reads its commands from standard input\n  = hint: `gameday drill {} --speed max < drill-script.txt`; to drill live, use --speed 1, 10 or 60",
+                args.env.scenario.display()
+            );
+            return exit_code::USAGE;
+        }
+        // Read the whole script first: at full speed nothing may arrive late.
+        if let Some(script) = sender.take() {
+            if let Err(message) = read_script(std::io::stdin().lock(), &script) {
+                eprintln!("error: {message}");
+                return exit_code::USAGE;
+            }
+        }
+    }
+    let run = match super::start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    eprintln!("gameday: drill `{}` on {} at {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), args.speed, ready.seed, run.run_dir.display());
+    let mut config = RunConfig::new(ready.seed, run.started);
+    config.halt_file = Some(crate::run::lock::halt_file());
+    let (clock, redraw) = match args.speed {
+        Speed::Max => (AnyClock::Virtual(VirtualClock::default()), None),
+        Speed::Times(n) if simulated => (AnyClock::Scaled(ScaledClock::start(n)), Some(250 * u64::from(n))),
+        Speed::Times(_) => (AnyClock::Wall(WallClock::start()), Some(250)),
+    };
+    config.max_sleep = redraw;
+    let speed = args.speed.to_string();
+    if let (true, Some(sender)) = (keyboard, sender.clone()) {
+        let console = match Console::start(sender, run.interrupt.clone()) {
+            Ok(console) => console,
+            Err(error) => {
+                eprintln!("error: could not set up the terminal for the drill console: {error}");
+                return exit_code::ENVIRONMENT_ERROR;
+            }
+        };
+        super::execute(&mut ready, run, clock, console, config, Some((session, speed, inputs))).await
+    } else {
+        if let Some(sender) = sender {
+            read_lines_live(sender);
+        }
+        super::execute(&mut ready, run, clock, Transcript::default(), config, Some((session, speed, inputs))).await
+    }
+}
+
+/// The runbook's steps, checked against the scenario's operator actions and
+/// the environment, before anything starts.
+fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<DrillSession, String> {
+    let scenario = &loaded.scenario;
+    let file = loaded.file.display();
+    let Some(runbook) = scenario.runbook.as_deref() else {
+        return Err(format!(
+            "error: {file}: a drill follows the scenario's runbook, and this scenario names none\n  = hint: add `runbook: runbooks/{}.md` with a `## Steps` numbered list (docs/drills.md)",
+            scenario.name
+        ));
+    };
+    let Some(path) = loaded.runbook_path() else {
+        return Err(format!("error: {file}: the runbook `{runbook}` does not exist\n  = hint: paths are relative to the scenario's directory or its parent"));
+    };
+    let text = std::fs::read_to_string(&path).map_err(|error| format!("error: could not read the runbook {}: {error}", path.display()))?;
+    let steps = parse_steps(&text).map_err(|error| {
+        format!("error: {}: {error}\n  = hint: a drill reads `## Steps`, a numbered list such as `1. **Confirm detection (by T0+2 min).**` (docs/drills.md)", path.display())
+    })?;
+    let declared: Vec<&str> = scenario.operator_actions.iter().map(|a| a.name.as_str()).collect();
+    for step in &steps {
+        if let Some(action) = &step.action {
+            if !declared.contains(&action.as_str()) {
+                let hint = match crate::scenario::structure::did_you_mean(action, declared.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None if declared.is_empty() => format!("declare it in {file} under `operator_actions` (docs/drills.md)"),
+                    None => format!("the scenario declares: {}", declared.join(", ")),
+                };
+                return Err(format!(
+                    "error: {}:{}: step {} names the operator action `{action}`, which {file} does not declare\n  = hint: {hint}",
+                    path.display(),
+                    step.line,
+                    step.number
+                ));
+            }
+        }
+    }
+    for action in &scenario.operator_actions {
+        let checked = match target {
+            Target::Sim(env) => env.check_operator_action(action),
+            Target::Local(env) => env.check_operator_action(action),
+            Target::Aws(env) => env.check_operator_action(action),
+        };
+        checked.map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
+    }
+    Ok(DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()))
+}
+
+/// A scripted drill at full speed: every line must say when it happens.
+fn read_script(input: impl BufRead, sender: &UnboundedSender<DrillInput>) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (number, line) in input.lines().enumerate() {
+        let line = line.map_err(|error| format!("could not read standard input: {error}"))?;
+        match parse_line(&line) {
+            Ok(Some(input)) if input.at.is_none() => {
+                problems.push(format!("line {}: `{}` has no time; at --speed max every command starts with `at T0+…`", number + 1, line.trim()))
+            }
+            Ok(Some(input)) => {
+                let _ = sender.send(input);
+            }
+            Ok(None) => {}
+            Err(message) => problems.push(format!("line {}: {message}", number + 1)),
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(format!("the drill script has problems:\n  {}", problems.join("\n  "))) }
+}
+
+/// Live commands from a pipe (a facilitator's tmux, or `tee`): applied as read.
+fn read_lines_live(sender: UnboundedSender<DrillInput>) {
+    std::thread::spawn(move || {
+        for (number, line) in std::io::stdin().lock().lines().enumerate() {
+            let Ok(line) = line else { break };
+            match parse_line(&line) {
+                Ok(Some(input)) => {
+                    if sender.send(input).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => {}
+                Err(message) => eprintln!("gameday: input line {}: {message}", number + 1),
+            }
+        }
+    });
+}
+
+/// A time as people in a drill say it: from T0 once the fault started.
+fn when(at: u64, fault_start: Option<u64>) -> String {
+    match fault_start {
+        Some(t0) if at >= t0 => format!("T0+{}", fmt_ms(at - t0)),
+        Some(t0) => format!("T0−{}", fmt_ms(t0 - at)),
+        None => format!("T+{}", fmt_ms(at)),
+    }
+}
+
+/// Without a terminal: every timeline line and every refusal, on stderr.
+#[derive(Default)]
+struct Transcript {
+    describer: Describer,
+    fault_start: Option<u64>,
+}
+
+impl Observer for Transcript {
+    fn record(&mut self, record: &Record) {
+        if let crate::run::journal::Event::FaultApplied { .. } = record.event {
+            self.fault_start.get_or_insert(record.t);
+        }
+        if let Some(line) = self.describer.describe(record) {
+            eprintln!("{:>12}  {line}", when(record.t, self.fault_start));
+        }
+    }
+    fn refused(&mut self, message: &str) {
+        eprintln!("{:>12}  refused: {message}", "");
+    }
+}
+
+/// What the key reader is typing into, shown at the bottom of the console.
+#[derive(Default)]
+struct Prompt {
+    label: Option<&'static str>,
+    text: String,
+}
+
+/// The full-screen console on a terminal: raw keys in, a redrawn frame out.
+struct Console {
+    describer: Describer,
+    fault_start: Option<u64>,
+    recent: Vec<String>,
+    message: Option<String>,
+    prompt: Arc<Mutex<Prompt>>,
+    stop: Arc<AtomicBool>,
+    last_draw: Option<Instant>,
+}
+
+impl Console {
+    fn start(sender: UnboundedSender<DrillInput>, interrupt: Arc<Interrupt>) -> std::io::Result<Console> {
+        crossterm::terminal::enable_raw_mode()?;
+        let mut err = std::io::stderr();
+        crossterm::execute!(err, crossterm::terminal::EnterAlternateScreen, crossterm::cursor::Hide)?;
+        let prompt = Arc::new(Mutex::new(Prompt::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (reader_prompt, reader_stop) = (prompt.clone(), stop.clone());
+        std::thread::spawn(move || read_keys(&sender, &interrupt, &reader_prompt, &reader_stop));
+        Ok(Console { describer: Describer::default(), fault_start: None, recent: Vec::new(), message: None, prompt, stop, last_draw: None })
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut err = std::io::stderr();
+        let _ = crossterm::execute!(err, crossterm::cursor::Show, crossterm::terminal::LeaveAlternateScreen);
+        let _ = crossterm::terminal::disable_raw_mode();
+        // What happened stays on the screen after the console closes.
+        for line in &self.recent {
+            eprintln!("{line}");
+        }
+    }
+}
+
+const RECENT_LINES: usize = 8;
+
+impl Observer for Console {
+    fn record(&mut self, record: &Record) {
+        if let crate::run::journal::Event::FaultApplied { .. } = record.event {
+            self.fault_start.get_or_insert(record.t);
+        }
+        if let Some(line) = self.describer.describe(record) {
+            self.recent.push(format!("{:>12}  {line}", when(record.t, self.fault_start)));
+            if self.recent.len() > 200 {
+                self.recent.remove(0);
+            }
+        }
+    }
+
+    fn refused(&mut self, message: &str) {
+        self.message = Some(message.to_string());
+    }
+
+    fn tick(&mut self, view: &LiveView<'_>) {
+        // Redraw at most 10 times a second; the runner may tick more often.
+        if self.last_draw.is_some_and(|at| at.elapsed() < StdDuration::from_millis(100)) {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        let (width, height) = crossterm::terminal::size().unwrap_or((100, 40));
+        let prompt = self.prompt.lock().map(|p| p.label.map(|l| format!("{l}: {}▏", p.text))).unwrap_or(None);
+        let recent_from = self.recent.len().saturating_sub(RECENT_LINES);
+        let lines = frame(view, &self.recent[recent_from..], self.message.as_deref(), prompt.as_deref());
+        let mut out = String::from("\x1b[H");
+        for line in lines.iter().take(usize::from(height.max(2)) - 1) {
+            let clipped: String = line.chars().take(usize::from(width.max(20)) - 1).collect();
+            out.push_str(&clipped);
+            out.push_str("\x1b[K\r\n");
+        }
+        out.push_str("\x1b[J");
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(out.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// The console's screen, as lines: the clock, the steps, the probes and
+/// faults, what happened last, and the keys.
+fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: Option<&str>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let t0 = view.fault_start;
+    lines.push(format!("gameday drill · {} · {}", when(view.now, t0), view.phase));
+    if let Some(session) = view.drill {
+        lines.push(String::new());
+        lines.push(format!("Runbook {}", session.runbook));
+        let current = session.current();
+        for (index, (step, progress)) in session.steps.iter().zip(&session.progress).enumerate() {
+            let mark = step_mark(progress, current == Some(index));
+            let due = step.due.map(|d| match (t0, progress.finished()) {
+                (Some(t0), false) if view.now > t0 + d => format!("  LATE (due T0+{})", fmt_ms(d)),
+                (Some(t0), false) => format!("  due in {}", fmt_ms(t0 + d - view.now)),
+                _ => format!("  due T0+{}", fmt_ms(d)),
+            });
+            let action = step.action.as_deref().map(|a| format!("  [x: {a}]")).unwrap_or_default();
+            lines.push(format!(" {mark} {:>2}. {}{}{action}", step.number, step.title, due.unwrap_or_default()));
+            if current == Some(index) {
+                if let Some(expected) = &step.expected {
+                    lines.push(format!("        expected: {expected}"));
+                }
+            }
+        }
+        if !session.actions.is_empty() {
+            let taken = |name: &str| session.taken.iter().any(|(n, _)| n == name);
+            let offered: Vec<String> = session.actions.iter().enumerate().map(|(i, a)| format!("{}. {}{}", i + 1, a.name, if taken(&a.name) { " ✔" } else { "" })).collect();
+            lines.push(format!("   actions: {}", offered.join("   ")));
+        }
+    }
+    lines.push(String::new());
+    for (name, state, observed) in &view.probes {
+        let mark = match state {
+            ProbeState::Healthy => "✔",
+            ProbeState::Failing => "✘",
+            ProbeState::Unknown => "·",
+        };
+        lines.push(format!(" {mark} {name:<22} {observed}"));
+    }
+    for (name, state) in &view.faults {
+        lines.push(format!(" ⚡ {name:<22} {state}"));
+    }
+    lines.push(String::new());
+    lines.extend(recent.iter().cloned());
+    lines.push(String::new());
+    if let Some(message) = message {
+        lines.push(format!(" ! {message}"));
+    }
+    lines.push(match prompt {
+        Some(prompt) => format!(" {prompt}   (Enter to save, Esc to cancel)"),
+        None => " keys: a ack · d done · s skip · n note · u unclear · o observation · x action · q end the drill".to_string(),
+    });
+    lines
+}
+
+fn step_mark(progress: &StepProgress, current: bool) -> &'static str {
+    match (progress.done, progress.skipped, progress.acknowledged, current) {
+        (Some(_), _, _, _) => "✔",
+        (None, Some(_), _, _) => "↷",
+        (None, None, Some(_), _) => "◐",
+        (None, None, None, true) => "▶",
+        _ => " ",
+    }
+}
+
+/// The key reader: single keys act at once; `n`, `u`, `o` and `x` open a
+/// line prompt. Ctrl-C is the same interrupt as the signal.
+fn read_keys(sender: &UnboundedSender<DrillInput>, interrupt: &Interrupt, prompt: &Mutex<Prompt>, stop: &AtomicBool) {
+    use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, poll, read};
+    let send = |command: DrillCommand| {
+        let _ = sender.send(DrillInput { at: None, command });
+    };
+    while !stop.load(Ordering::SeqCst) {
+        if !poll(StdDuration::from_millis(100)).unwrap_or(false) {
+            continue;
+        }
+        let Ok(Event::Key(key)) = read() else { continue };
+        if key.kind != KeyEventKind::Press {
+            continue;
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            interrupt.raise();
+            continue;
+        }
+        let Ok(mut p) = prompt.lock() else { return };
+        if let Some(label) = p.label {
+            match key.code {
+                KeyCode::Enter => {
+                    let text = std::mem::take(&mut p.text).trim().to_string();
+                    p.label = None;
+                    let command = match label {
+                        "note" if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: false }),
+                        "unclear" if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: true }),
+                        "observation" if !text.is_empty() => Some(DrillCommand::Observe(text)),
+                        "action" => Some(DrillCommand::Act((!text.is_empty()).then_some(text))),
+                        _ => None,
+                    };
+                    if let Some(command) = command {
+                        send(command);
+                    }
+                }
+                KeyCode::Esc => {
+                    p.label = None;
+                    p.text.clear();
+                }
+                KeyCode::Backspace => {
+                    p.text.pop();
+                }
+                KeyCode::Char(c) => p.text.push(c),
+                _ => {}
+            }
+            continue;
+        }
+        match key.code {
+            KeyCode::Char('a') => send(DrillCommand::Acknowledge(None)),
+            KeyCode::Char('d') => send(DrillCommand::Done(None)),
+            KeyCode::Char('s') => send(DrillCommand::Skip { step: None, reason: None }),
+            KeyCode::Char('n') => p.label = Some("note"),
+            KeyCode::Char('u') => p.label = Some("unclear"),
+            KeyCode::Char('o') => p.label = Some("observation"),
+            // Two keys for a change to the world: `x`, then Enter (the step's action) or a name.
+            KeyCode::Char('x') => p.label = Some("action"),
+            KeyCode::Char('q') => send(DrillCommand::Quit),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speeds_parse() {
+        assert_eq!("60".parse::<Speed>(), Ok(Speed::Times(60)));
+        assert_eq!("10x".parse::<Speed>(), Ok(Speed::Times(10)));
+        assert_eq!("max".parse::<Speed>(), Ok(Speed::Max));
+        assert!("0".parse::<Speed>().is_err());
+        assert!("fast".parse::<Speed>().is_err());
+    }
+
+    #[test]
+    fn a_script_without_times_is_refused_with_line_numbers() {
+        let (sender, _inputs) = unbounded_channel();
+        let error = read_script("at T0+1m ack\n\n# a comment\ndone\nat T0+2m dance\n".as_bytes(), &sender).unwrap_err();
+        assert!(error.contains("line 4: `done` has no time"), "{error}");
+        assert!(error.contains("line 5: unknown command `dance`"), "{error}");
+    }
+
+    #[test]
+    fn the_frame_shows_steps_due_times_and_the_current_expectation() {
+        let step = |number: u32, due: Option<u64>| crate::drill::RunbookStep {
+            number,
+            title: format!("Step {number}"),
+            expected: Some(format!("thing {number}")),
+            due,
+            action: None,
+            line: 1,
+        };
+        let mut session = DrillSession::new("runbooks/x.md".into(), vec![step(1, None), step(2, Some(120_000)), step(3, Some(600_000))], vec![]);
+        session.follow(5, &crate::run::journal::Event::StepDone { step: 1 });
+        let view = LiveView { phase: "fault injected", now: 190_000, probes: vec![], faults: vec![], deadlines: vec![], drill: Some(&session), fault_start: Some(10_000) };
+        let lines = frame(&view, &[], Some("step 9 does not exist"), None);
+        let text = lines.join("\n");
+        assert!(text.contains("T0+3m00s"), "{text}");
+        assert!(text.contains(" ✔  1. Step 1"), "{text}");
+        assert!(text.contains(" ▶  2. Step 2  LATE (due T0+2m00s)"), "{text}");
+        assert!(text.contains("expected: thing 2"), "{text}");
+        assert!(text.contains("3. Step 3  due in 7m00s"), "{text}");
+        assert!(text.contains("! step 9 does not exist"), "{text}");
+    }
+}
