@@ -36,6 +36,7 @@ pub fn check(scenario: &Scenario, tree: &Node, scenario_dir: Option<&FsPath>) ->
     let fault_names = check_faults(scenario, &mut found);
     check_stop_conditions(&scenario.guards, &probe_names, &mut found);
     check_expectations(scenario, &probe_names, &fault_names, &mut found);
+    check_operator_actions(scenario, &mut found);
     found.problems
 }
 
@@ -243,6 +244,23 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     found.add(&format!("{at}.zones"), format!("{} zones can never pass `guards.max_azs: {max}`", zones.len()), Some("name fewer zones or raise `max_azs`".into()));
                 }
             }
+            FaultAction::GrayFailure { zone, region, error_rate } => {
+                match (zone, region) {
+                    (Some(_), Some(_)) => found.add(
+                        &format!("{at}.region"),
+                        "a `gray_failure` takes `zone` or `region`, not both".into(),
+                        Some("keep `zone` for one zone, or `region` for every zone of the region".into()),
+                    ),
+                    (None, None) => {
+                        found.add(&format!("{at}.kind"), "a `gray_failure` needs a `zone` or a `region`".into(), Some("add e.g. `zone: us-east-1a` or `region: us-east-1`".into()))
+                    }
+                    _ => {}
+                }
+                check_percent(*error_rate, &format!("{at}.error_rate"), found);
+                if zone.is_some() && region.is_none() && guards.max_azs == Some(0) {
+                    found.add(&format!("{at}.zone"), "a zone's `gray_failure` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
+                }
+            }
             FaultAction::Command { inject, revert } => {
                 if inject.trim().is_empty() {
                     found.add(&format!("{at}.inject"), "the inject command is empty".into(), None);
@@ -350,6 +368,51 @@ fn check_stop_conditions(guards: &Guards, probes: &[&str], found: &mut Findings)
             }
             StopCondition::ProbeErrorRate { error_rate_above, .. } => {
                 check_percent(*error_rate_above, &format!("{at}.error_rate_above"), found);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The most a `scale_group` operator action may ask for: a guard against a
+/// slip (`desired: 600` for `60`), far above any group a game day rehearses.
+pub const MAX_SCALE_DESIRED: u32 = 1000;
+
+fn check_operator_actions(scenario: &Scenario, found: &mut Findings) {
+    let mut names: Vec<&str> = Vec::new();
+    for (index, action) in scenario.operator_actions.iter().enumerate() {
+        let at = format!("operator_actions[{index}]");
+        let name = action.name.trim();
+        if name.is_empty() {
+            found.add(&format!("{at}.name"), "the operator action has no name".into(), Some("runbook steps refer to it with `- Action: NAME`, e.g. `name: switch-to-dr`".into()));
+        } else if names.contains(&name) {
+            found.add(&format!("{at}.name"), format!("two operator actions are named `{name}`"), Some("give each operator action its own name".into()));
+        }
+        names.push(name);
+        let empty = |value: &str| value.trim().is_empty();
+        match &action.change {
+            OperatorChange::SwitchDns { record, .. } if empty(record) => {
+                found.add(&format!("{at}.record"), "name the failover record to switch".into(), Some("e.g. `record: api.example.com`".into()));
+            }
+            OperatorChange::ZonalShift { load_balancer, away_from } => {
+                if empty(load_balancer) {
+                    found.add(&format!("{at}.load_balancer"), "name the load balancer to shift".into(), Some("e.g. `load_balancer: web-alb`".into()));
+                }
+                if empty(away_from) {
+                    found.add(&format!("{at}.away_from"), "name the zone to shift traffic away from".into(), Some("an AZ name (`us-east-1a`) or AZ ID (`use1-az1`)".into()));
+                }
+            }
+            OperatorChange::ScaleGroup { group, desired } => {
+                if empty(group) {
+                    found.add(&format!("{at}.group"), "name the Auto Scaling group to scale".into(), Some("e.g. `group: web-asg-dr`".into()));
+                }
+                if *desired > MAX_SCALE_DESIRED {
+                    found.add(
+                        &format!("{at}.desired"),
+                        format!("`desired: {desired}` is more than gameday lets one action ask for ({MAX_SCALE_DESIRED})"),
+                        Some("check for a typo; the group's own `max` still caps it".into()),
+                    );
+                }
             }
             _ => {}
         }
