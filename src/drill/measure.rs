@@ -161,8 +161,9 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[
     for (i, step) in steps.iter().enumerate() {
         let progress = &session.progress[i];
         let finished = progress.done.or(progress.skipped);
-        let started = progress.acknowledged.or(finished);
-        let waited = started.map(|s| s.saturating_sub(available_from));
+        // A step done without a separate acknowledgement tells nothing about
+        // waiting: its time may all have been work.
+        let waited = progress.acknowledged.filter(|ack| finished.is_none_or(|f| *ack < f)).map(|ack| ack.saturating_sub(available_from));
         let due_at = step.due.and_then(|d| Some(t0? + d));
         let late_by = match (due_at, progress.done) {
             (Some(due), Some(done)) if done > due => Some(done - due),
@@ -199,11 +200,14 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[
     }
 
     let after_t0 = |at: Millis| t0.is_some_and(|t0| at >= t0);
+    // Before the impact there is nothing to acknowledge: pre-checks done at
+    // T0 do not count.
+    let impact = expectations.iter().filter_map(|e| e.impact_start).min().or(t0);
     let acknowledged_at = records
         .iter()
         .filter(|r| matches!(r.event, Event::StepAcknowledged { .. } | Event::StepDone { .. } | Event::StepSkipped { .. } | Event::OperatorActionTaken { .. }))
         .map(|r| r.t)
-        .find(|t| after_t0(*t));
+        .find(|t| impact.is_some_and(|i| *t >= i));
     let mitigated_at = actions.iter().filter(|a| !a.failed && after_t0(a.at)).map(|a| a.at).min();
     let detected_at = expectations.iter().filter_map(|e| e.detected_at).min();
     let recovered_at = if expectations.iter().any(|e| e.impact_start.is_some()) && expectations.iter().all(|e| e.impact_start.is_none() || e.recovered_at.is_some()) {
@@ -216,11 +220,22 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[
     Some(DrillResult { runbook, speed, response, steps: results, actions, observations, gaps })
 }
 
+/// A step's title without its time and closing full stop, for sentences.
+pub fn short_title(title: &str) -> String {
+    let mut text = title.trim().trim_end_matches('.').trim().to_string();
+    if let Some(open) = text.rfind('(') {
+        if text[open..].contains("T0") && text.ends_with(')') {
+            text.truncate(open);
+        }
+    }
+    text.trim().trim_end_matches('.').trim().to_string()
+}
+
 /// The runbook's gaps, worded as action items.
 fn gaps(runbook: &str, steps: &[RunbookStep], results: &[StepResult], actions: &[ActionResult]) -> Vec<String> {
     let mut gaps = Vec::new();
     for step in results {
-        let name = format!("step {} (“{}”) of {runbook}", step.number, step.title);
+        let name = format!("step {} (“{}”) of {runbook}", step.number, short_title(&step.title));
         for note in step.notes.iter().filter(|n| n.unclear) {
             gaps.push(format!("Clarify {name}: {}", note.text));
         }
@@ -249,4 +264,16 @@ fn gaps(runbook: &str, steps: &[RunbookStep], results: &[StepResult], actions: &
         gaps.push(format!("Fix the operator action `{}`: it failed ({})", action.name, action.detail));
     }
     gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_titles_drop_times_and_full_stops() {
+        assert_eq!(short_title("Confirm detection (by T0+2 min)."), "Confirm detection");
+        assert_eq!(short_title("Scale out (if needed)."), "Scale out (if needed)");
+        assert_eq!(short_title("Plain"), "Plain");
+    }
 }

@@ -183,6 +183,40 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
     let _ = writeln!(out, "</table>");
 
+    if let Some(drill) = &result.drill {
+        let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));
+        let table = |out: &mut String, header: &[&str], rows: Vec<Vec<String>>| {
+            let _ = writeln!(out, "<table>\n<tr>{}</tr>", header.iter().map(|h| format!("<th>{}</th>", escape(h))).collect::<String>());
+            for row in rows {
+                let _ = writeln!(out, "<tr>{}</tr>", row.iter().map(|c| format!("<td>{}</td>", inline(c))).collect::<String>());
+            }
+            let _ = writeln!(out, "</table>");
+        };
+        let list = |out: &mut String, items: &[String], empty: &str| {
+            if items.is_empty() {
+                let _ = writeln!(out, "<p>{}</p>", escape(empty));
+            } else {
+                let _ = writeln!(out, "<ul>{}</ul>", items.iter().map(|i| format!("<li>{}</li>", inline(i))).collect::<String>());
+            }
+        };
+        let _ = writeln!(out, "<h2>The team's response (drill)</h2>\n<p>{}</p>", inline(&section.intro));
+        table(&mut out, &super::drill::RESPONSE_HEADER, section.response.iter().map(|r| r.to_vec()).collect());
+        let _ = writeln!(out, "<h3>Runbook steps</h3>");
+        table(&mut out, &super::drill::STEPS_HEADER, section.steps.iter().map(|r| r.to_vec()).collect());
+        let _ = writeln!(out, "<h3>Where people waited</h3>");
+        list(&mut out, &section.waits, "No step waited a minute or more to be taken up.");
+        let _ = writeln!(out, "<h3>Operator actions</h3>");
+        if section.actions.is_empty() {
+            let _ = writeln!(out, "<p>No operator action was taken.</p>");
+        } else {
+            table(&mut out, &super::drill::ACTIONS_HEADER, section.actions.iter().map(|r| r.to_vec()).collect());
+        }
+        let _ = writeln!(out, "<h3>Observations</h3>");
+        list(&mut out, &section.observations, "Nobody recorded an observation.");
+        let _ = writeln!(out, "<h3>Runbook gaps (proposed action items)</h3>");
+        list(&mut out, &section.gaps, "The drill found no gap in the runbook.");
+    }
+
     let _ = writeln!(
         out,
         "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>\n<table>\n<tr><th>Time</th><th>Event</th><th>Evidence</th></tr>"

@@ -48,6 +48,9 @@ impl Sections {
                     for e in result.expectations.iter().filter(|e| !e.met) {
                         rows.push_str(&format!("| Investigate why “{}” missed: {} | | high | |\n", e.name, e.misses.join("; ")));
                     }
+                    for gap in result.drill.iter().flat_map(|d| &d.gaps) {
+                        rows.push_str(&format!("| {} | | medium | |\n", gap.replace('|', "\\|")));
+                    }
                     rows.push_str("| | | | |\n");
                     rows
                 } else {

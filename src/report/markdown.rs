@@ -146,6 +146,55 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
     out.push('\n');
 
+    if let Some(drill) = &result.drill {
+        let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));
+        let table = |out: &mut String, header: &[&str], rows: Vec<Vec<String>>| {
+            let _ = writeln!(out, "| {} |\n|{}", header.join(" | "), "---|".repeat(header.len()));
+            for row in rows {
+                let _ = writeln!(out, "| {} |", row.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
+            }
+            out.push('\n');
+        };
+        let _ = writeln!(out, "## The team's response (drill)\n\n{}\n", section.intro);
+        table(&mut out, &super::drill::RESPONSE_HEADER, section.response.iter().map(|r| r.to_vec()).collect());
+        let _ = writeln!(out, "### Runbook steps\n");
+        table(&mut out, &super::drill::STEPS_HEADER, section.steps.iter().map(|r| r.to_vec()).collect());
+        let _ = writeln!(out, "### Where people waited\n");
+        if section.waits.is_empty() {
+            let _ = writeln!(out, "No step waited a minute or more to be taken up (only steps acknowledged before they were done are measured).\n");
+        } else {
+            for wait in &section.waits {
+                let _ = writeln!(out, "- {wait}");
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "### Operator actions\n");
+        if section.actions.is_empty() {
+            let _ = writeln!(out, "No operator action was taken.\n");
+        } else {
+            table(&mut out, &super::drill::ACTIONS_HEADER, section.actions.iter().map(|r| r.to_vec()).collect());
+        }
+        let _ = writeln!(out, "### Observations\n");
+        if section.observations.is_empty() {
+            let _ = writeln!(out, "Nobody recorded an observation.\n");
+        } else {
+            for observation in &section.observations {
+                let _ = writeln!(out, "- {observation}");
+            }
+            out.push('\n');
+        }
+        let _ = writeln!(out, "### Runbook gaps (proposed action items)\n");
+        if section.gaps.is_empty() {
+            let _ = writeln!(out, "The drill found no gap in the runbook: every step with a time was done on time, none was skipped or marked unclear.\n");
+        } else {
+            let _ = writeln!(out, "From the drill; they are also in the action items below, to keep, change or drop at the debrief.\n");
+            for gap in &section.gaps {
+                let _ = writeln!(out, "- {gap}");
+            }
+            out.push('\n');
+        }
+    }
+
     let _ = writeln!(out, "## Expected against observed\n");
     for (e, expected) in result.expectations.iter().zip(&scenario.expected_recoveries) {
         let _ = writeln!(out, "### {}\n", e.name);

@@ -3,6 +3,7 @@
 //! Architecture invariant: report never reads or writes files and never
 //! looks at the clock; the CLI decides where the bytes go.
 
+pub mod drill;
 pub mod history;
 pub mod html;
 pub mod human;
@@ -136,7 +137,22 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
             rows.push(Phase { phase: "Detect", at: Some(at), what: format!("{}: by {by}", e.name), evidence });
         }
     }
-    rows.push(Phase { phase: "Acknowledge", at: None, what: "not seen by gameday: add it under “People's steps”".into(), evidence: "people".into() });
+    match result.drill.as_ref().and_then(|d| d.response.acknowledged_at) {
+        Some(at) => {
+            let evidence = line_where(records, |r| {
+                r.t == at && matches!(r.event, Event::StepAcknowledged { .. } | Event::StepDone { .. } | Event::StepSkipped { .. } | Event::OperatorActionTaken { .. })
+            });
+            rows.push(Phase { phase: "Acknowledge", at: Some(at), what: "people took up the incident (drill console)".into(), evidence });
+        }
+        None if result.drill.is_some() => rows.push(Phase { phase: "Acknowledge", at: None, what: "nobody acknowledged during the drill".into(), evidence: "people".into() }),
+        None => rows.push(Phase { phase: "Acknowledge", at: None, what: "not seen by gameday: add it under “People's steps”".into(), evidence: "people".into() }),
+    }
+    if let Some(drill) = &result.drill {
+        for action in drill.actions.iter().filter(|a| !a.failed) {
+            let evidence = line_where(records, |r| r.t == action.at && matches!(&r.event, Event::OperatorActionTaken { action: a, .. } if *a == action.name));
+            rows.push(Phase { phase: "Mitigate", at: Some(action.at), what: format!("`{}`: {}", action.name, action.detail), evidence });
+        }
+    }
     for e in &result.expectations {
         if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
             let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe)));
@@ -148,7 +164,7 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
         rows.push(Phase { phase: "Revert done", at: f.ended_at, what: format!("`{}` reverted", f.name), evidence });
     }
     // Phases in their order, each in time order (acknowledge has no time: people add it).
-    let rank = |p: &Phase| ["Inject", "Impact", "Detect", "Acknowledge", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
+    let rank = |p: &Phase| ["Inject", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
     rows.sort_by_key(|p| (rank(p), p.at));
     rows
 }

@@ -1,0 +1,187 @@
+//! `gameday drill`, driven through standard input as a facilitator's script.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::{Output, Run, repo};
+
+/// Runs `gameday drill` with `script` on standard input, into `runs`.
+fn run_drill(scenario: &Path, script: &str, extra: &[&str], runs: &Path) -> Run {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .args(["drill", scenario.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()])
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GAMEDAY_STATE_DIR", state.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the gameday binary runs");
+    // The binary may refuse before reading everything; a broken pipe is its answer.
+    let _ = child.stdin.take().unwrap().write_all(script.as_bytes());
+    let output = child.wait_with_output().unwrap();
+    let output = Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let dir = std::fs::read_dir(runs).ok().and_then(|d| d.filter_map(Result::ok).map(|e| e.path()).max()).unwrap_or_default();
+    let result = std::fs::read_to_string(dir.join("result.json")).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(serde_json::Value::Null);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap_or_default();
+    Run { output, dir, result, journal, report }
+}
+
+/// One facilitated session of the manual-failover drill, as the scribe's script.
+const SESSION: &str = "\
+# The team of 2026-11-24, replayed.
+at T0+0s done 1
+at T0+1m30s ack
+at T0+2m done
+at T0+2m30s observe the status page still says all green
+at T0+4m unclear 3 which dashboard shows errors per zone?
+at T0+4m30s ack 3
+at T0+7m done 3
+at T0+7m30s act
+at T0+8m done 4
+at T0+10m done 5
+at T0+12m skip 6 the standby was fine
+";
+
+fn manual_failover() -> std::path::PathBuf {
+    repo().join("scenarios/manual-region-failover.yaml")
+}
+
+fn ms(value: &serde_json::Value) -> u64 {
+    value.as_u64().unwrap_or_else(|| panic!("not a time: {value}"))
+}
+
+#[test]
+fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), SESSION, &["--speed", "max", "--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let drill = &run.result["drill"];
+    let response = &drill["response"];
+    let t0 = ms(&response["fault_start"]);
+
+    // People: acknowledged at 1m30s (step 1 at T0 was a pre-check, before any
+    // impact), mitigated with the failover at 7m30s.
+    assert_eq!(ms(&response["acknowledged_at"]) - t0, 90_000);
+    assert_eq!(ms(&response["mitigated_at"]) - t0, 450_000);
+    // The system: the API fails within one probe interval, and recovers only
+    // after the team's failover, within the record's 60 s TTL plus the
+    // probe's 3 passes 5 s apart.
+    assert!(ms(&response["detected_at"]) - t0 <= 5_000, "{response}");
+    let recovered = ms(&response["recovered_at"]) - t0;
+    assert!((450_000..=450_000 + 60_000 + 15_000).contains(&recovered), "recovered at {recovered}");
+    let api = run.expectation("API back after the team fails over");
+    assert_eq!(api["met"], true);
+    assert_eq!(ms(&api["time_to_recover"]), recovered);
+
+    // Each step against its expectation.
+    let steps = drill["steps"].as_array().unwrap();
+    let status: Vec<&str> = steps.iter().map(|s| s["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["done", "on_time", "late", "on_time", "on_time", "skipped", "not_done"]);
+    assert_eq!(steps[2]["late_by"], 60_000);
+    assert_eq!(steps[2]["waited"], 150_000, "step 3 could start at 2m (step 2 done) and was taken up at 4m30s");
+    assert_eq!(steps[2]["notes"][0]["unclear"], true);
+    assert_eq!(steps[5]["skip_reason"], "the standby was fine");
+    assert_eq!(drill["actions"][0]["name"], "fail-over-to-us-west-2");
+    assert_eq!(drill["actions"][0]["by"], "gameday");
+    assert_eq!(drill["actions"][0]["step"], 4);
+    assert_eq!(drill["observations"][0][1], "the status page still says all green");
+
+    // The runbook's gaps, proposed as action items.
+    let gaps: Vec<&str> = drill["gaps"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert_eq!(gaps.len(), 4, "{gaps:#?}");
+    assert!(gaps[0].starts_with("Clarify step 3") && gaps[0].ends_with("which dashboard shows errors per zone?"), "{}", gaps[0]);
+    assert!(gaps[1].starts_with("Speed up step 3") && gaps[1].contains("done 1m00s after its T0+6m00s expectation"), "{}", gaps[1]);
+    assert!(gaps[2].starts_with("Find out what people waited for before step 3") && gaps[2].contains("2m30s"), "{}", gaps[2]);
+    assert!(gaps[3].starts_with("Review step 6"), "{}", gaps[3]);
+
+    // The report: the response chain, the steps, the waits and the action items.
+    let report = &run.report;
+    assert!(report.contains("| People acknowledged | 1m30s | 1m25s after detection |"), "{report}");
+    assert!(report.contains("| People mitigated (`fail-over-to-us-west-2`) | 7m30s | 6m00s after acknowledging |"), "{report}");
+    assert!(report.contains("| 3. Confirm the failure is regional and that Route 53 will not act | T0+6m00s | T0+4m30s | T0+7m00s | ⏰ late by 1m00s | 2m30s |"), "{report}");
+    assert!(report.contains("- 2m30s before step 3"), "{report}");
+    assert!(report.contains("| Acknowledge | T+1m30s | people took up the incident (drill console) |"), "{report}");
+    assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | | medium | |"));
+    assert!(run.output.stderr.contains("👤 Action `fail-over-to-us-west-2` (applied by gameday)"), "the transcript shows the action live: {}", run.output.stderr);
+
+    // Everything was journaled with its time, so the report renders again
+    // from the run directory alone, byte for byte.
+    let again = crate::gameday(&["report", run.dir.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(std::fs::read_to_string(run.dir.join("report.md")).unwrap(), run.report);
+
+    // And the same script and seed give the same measurements.
+    let runs2 = tempfile::tempdir().unwrap();
+    let replay = run_drill(&manual_failover(), SESSION, &["--speed", "max", "--seed", "7"], runs2.path());
+    assert_eq!(replay.result, run.result);
+}
+
+#[test]
+fn without_the_team_the_api_stays_down_until_the_stop_condition() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), "at T0+0s done 1\nat T0+2m ack\n", &["--speed", "max", "--seed", "7"], runs.path());
+    // Nothing automatic fails over a gray failure: the 25-minute stop condition ends the drill.
+    assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("probe `api` failing for 25m"), "{}", run.output.stdout);
+    let response = &run.result["drill"]["response"];
+    assert_eq!(response["mitigated_at"], serde_json::Value::Null);
+    assert_eq!(response["recovered_at"], serde_json::Value::Null);
+    assert!(run.report.contains("| People mitigated | no operator action |"), "{}", run.report);
+    assert!(run.report.contains("❌ not done"), "steps with a time that nobody did are shown: {}", run.report);
+    assert!(run.events("fault_reverted").len() == 1, "the fault is reverted when the drill is stopped");
+}
+
+#[test]
+fn commands_typed_live_are_applied_as_they_arrive() {
+    // Untimed lines (a facilitator typing into a pipe) apply when read; at
+    // 600× the 30-minute fault takes 3 s.
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), "done 1\nobserve joined the bridge\nact fail-over-to-us-west-2\nack 9\n", &["--speed", "600", "--seed", "3"], runs.path());
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert_eq!(run.events("step_done").len(), 1);
+    assert_eq!(run.events("team_observation")[0]["text"], "joined the bridge");
+    assert_eq!(run.events("operator_action_taken")[0]["action"], "fail-over-to-us-west-2");
+    assert!(run.output.stderr.contains("refused: the runbook has no step 9"), "a refused command is said, not journaled: {}", run.output.stderr);
+    assert_eq!(run.result["drill"]["speed"], "600× real time");
+}
+
+#[test]
+fn drills_refuse_bad_scripts_runbooks_and_speeds_before_anything_starts() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), "at T0+0s done 1\ndone 2\nat T0+1m dance\n", &["--speed", "max"], runs.path());
+    assert_eq!(run.output.code, 2, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("line 2: `done 2` has no time"), "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("line 3: unknown command `dance`"), "{}", run.output.stderr);
+    assert_eq!(std::fs::read_dir(runs.path()).unwrap().count(), 0, "no run directory: nothing started");
+
+    let run = run_drill(&manual_failover(), "", &["--speed", "60", "--env", "local"], runs.path());
+    assert_eq!(run.output.code, 2, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("--speed 60× real time needs the simulator"), "{}", run.output.stderr);
+
+    // A runbook step naming an action the scenario does not declare.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = std::fs::read_to_string(manual_failover()).unwrap().replace("runbook: runbooks/manual-region-failover.md", "runbook: typo.md");
+    std::fs::write(dir.path().join("drill.yaml"), scenario).unwrap();
+    let runbook =
+        std::fs::read_to_string(repo().join("runbooks/manual-region-failover.md")).unwrap().replace("- Action: `fail-over-to-us-west-2`", "- Action: `fail-over-to-us-west2`");
+    std::fs::write(dir.path().join("typo.md"), runbook).unwrap();
+    let run = run_drill(&dir.path().join("drill.yaml"), "", &["--speed", "max"], runs.path());
+    assert_eq!(run.output.code, 3, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("typo.md:68: step 4 names the operator action `fail-over-to-us-west2`"), "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("did you mean `fail-over-to-us-west-2`?"), "{}", run.output.stderr);
+
+    // A scenario without a runbook cannot be drilled.
+    let without = std::fs::read_to_string(manual_failover()).unwrap().replace("runbook: runbooks/manual-region-failover.md\n", "");
+    std::fs::write(dir.path().join("no-runbook.yaml"), without).unwrap();
+    let run = run_drill(&dir.path().join("no-runbook.yaml"), "", &["--speed", "max"], runs.path());
+    assert_eq!(run.output.code, 3, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("names none"), "{}", run.output.stderr);
+}
