@@ -435,6 +435,7 @@ fn read_keys(sender: &UnboundedSender<DrillInput>, interrupt: &Interrupt, prompt
                         "unclear" if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: true }),
                         "observation" if !text.is_empty() => Some(DrillCommand::Observe(text)),
                         "action" => Some(DrillCommand::Act((!text.is_empty()).then_some(text))),
+                        "end the drill and revert? y to confirm" if text.eq_ignore_ascii_case("y") => Some(DrillCommand::Quit),
                         _ => None,
                     };
                     if let Some(command) = command {
@@ -462,7 +463,8 @@ fn read_keys(sender: &UnboundedSender<DrillInput>, interrupt: &Interrupt, prompt
             KeyCode::Char('o') => p.label = Some("observation"),
             // Two keys for a change to the world: `x`, then Enter (the step's action) or a name.
             KeyCode::Char('x') => p.label = Some("action"),
-            KeyCode::Char('q') => send(DrillCommand::Quit),
+            // Ending the session for everyone takes a confirmation.
+            KeyCode::Char('q') => p.label = Some("end the drill and revert? y to confirm"),
             _ => {}
         }
     }
