@@ -192,6 +192,8 @@ struct DrillLink {
     /// Received, waiting for their `at` time (or for T0).
     pending: Vec<DrillInput>,
     closed: bool,
+    /// Someone ended the drill (`quit`), rather than a signal.
+    ended_by_people: bool,
 }
 
 /// The next drill command, or never (no drill, or its input has ended).
@@ -292,11 +294,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Makes this run a drill: people's commands arrive on `inputs` and are
     /// applied from T0 on (at once, or at their `at` time).
     pub fn with_drill(mut self, session: DrillSession, speed: impl Into<String>, inputs: tokio::sync::mpsc::UnboundedReceiver<DrillInput>) -> Self {
-        self.drill = Some(DrillLink { session, speed: speed.into(), inputs, pending: Vec::new(), closed: false });
+        self.drill = Some(DrillLink { session, speed: speed.into(), inputs, pending: Vec::new(), closed: false, ended_by_people: false });
         self
     }
 
-    /// Applies every drill command that is due; returns false once one ended the drill.
+    /// Applies every drill command that is due. A command that cannot be
+    /// done is refused to the observer and not journaled; `quit` raises the
+    /// interrupt, which ends the loop like Ctrl-C.
     async fn apply_drill_inputs(&mut self, t0: Millis) -> Result<(), RunError> {
         let Some(link) = self.drill.as_mut() else { return Ok(()) };
         while let Ok(input) = link.inputs.try_recv() {
@@ -337,6 +341,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                     self.drain_observations()?;
                 }
                 Ok(Interpreted::Quit) => {
+                    if let Some(link) = self.drill.as_mut() {
+                        link.ended_by_people = true;
+                    }
                     self.interrupt.raise();
                 }
                 Err(message) => self.observer.refused(&message),
@@ -728,7 +735,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         loop {
             let now = self.clock.now();
             if self.interrupt.raised() {
-                self.log(Event::Interrupted { signal: "interrupt".into() }, true)?;
+                let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
+                self.log(Event::Interrupted { signal: signal.into() }, true)?;
                 outcome = Some(Outcome::Interrupted);
                 break;
             }
@@ -768,6 +776,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 break;
             }
             self.apply_drill_inputs(t0).await?;
+            if self.interrupt.raised() {
+                continue; // `quit`: end at this moment, not at the next wake-up
+            }
             // Probes on their cadence; a missed tick is skipped, not bunched.
             if let Some(live) = realtime.as_mut() {
                 while let Ok(sample) = live.samples.try_recv() {

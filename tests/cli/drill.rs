@@ -185,3 +185,18 @@ fn drills_refuse_bad_scripts_runbooks_and_speeds_before_anything_starts() {
     assert_eq!(run.output.code, 3, "{}", run.output.stderr);
     assert!(run.output.stderr.contains("names none"), "{}", run.output.stderr);
 }
+
+#[test]
+fn quitting_ends_the_drill_at_that_moment_and_reverts() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), "at T0+0s done 1\nat T0+3m quit\n", &["--speed", "max", "--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 130, "{}\n{}", run.output.stdout, run.output.stderr);
+    let interrupted = run.events("interrupted");
+    assert_eq!(interrupted[0]["signal"], "the drill was ended from its console");
+    let t0 = ms(&run.result["drill"]["response"]["fault_start"]);
+    assert_eq!(ms(&interrupted[0]["t"]) - t0, 180_000);
+    assert_eq!(run.events("fault_reverted").len(), 1);
+    // Step 1 was a pre-check done before anything failed: it is no acknowledgement.
+    assert!(run.report.contains("| People acknowledged | not acknowledged | — |"), "{}", run.report);
+    assert!(run.report.contains("| Acknowledge | — | nobody acknowledged during the drill | people |"), "{}", run.report);
+}
