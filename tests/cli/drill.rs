@@ -200,3 +200,19 @@ fn quitting_ends_the_drill_at_that_moment_and_reverts() {
     assert!(run.report.contains("| People acknowledged | not acknowledged | — |"), "{}", run.report);
     assert!(run.report.contains("| Acknowledge | — | nobody acknowledged during the drill | people |"), "{}", run.report);
 }
+
+#[test]
+fn on_a_real_environment_people_make_the_change_and_the_drill_records_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = crate::local::Service::start(dir.path());
+    let scenario = format!("{}runbook: runbook.md\noperator_actions:\n  - name: scale-out\n    kind: scale_group\n    group: web\n    desired: 4\n", service.scenario("", "2s"));
+    std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
+    std::fs::write(dir.path().join("runbook.md"), "# Local\n\n## Steps\n\n1. **Notice the outage (by T0+1 min).**\n2. **Scale out.**\n   - Action: `scale-out`\n").unwrap();
+    let run = run_drill(&dir.path().join("scenario.yaml"), "ack\ndone\nact\n", &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let action = &run.events("operator_action_taken")[0];
+    assert_eq!(action["by"], "people", "gameday never makes the team's change on a real system: {action}");
+    assert!(action["detail"].as_str().unwrap().contains("done by hand"), "{action}");
+    assert_eq!(run.result["drill"]["speed"], "real time");
+    assert!(service.comes_up(), "the fault was reverted");
+}
