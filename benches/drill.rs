@@ -13,25 +13,13 @@ use gameday::run::clock::{AnyClock, Interrupt, ScaledClock};
 use gameday::run::journal::{Event, Journal};
 use gameday::run::{RunConfig, Runner, Silent};
 
-const SESSION: &str = "at T0+0s done 1
-at T0+1m30s ack
-at T0+2m done
-at T0+2m30s observe the status page still says all green
-at T0+4m unclear 3 which dashboard shows errors per zone?
-at T0+4m30s ack 3
-at T0+7m done 3
-at T0+7m30s act
-at T0+8m done 4
-at T0+10m done 5
-at T0+12m skip 6 the standby was fine
-at T0+12m30s quit
-";
-
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = gameday::scenario::load_file(&root.join("scenarios/manual-region-failover.yaml")).expect("the example drill loads");
     let steps = parse_steps(&std::fs::read_to_string(root.join("runbooks/manual-region-failover.md")).unwrap()).unwrap();
-    let inputs: Vec<_> = SESSION.lines().filter_map(|l| parse_line(l).unwrap()).collect();
+    // The scripted test's session, then the facilitator ends the drill.
+    let session = std::fs::read_to_string(root.join("tests/drills/manual-region-failover.txt")).unwrap() + "at T0+12m30s quit\n";
+    let inputs: Vec<_> = session.lines().filter_map(|l| parse_line(l).unwrap()).collect();
     let topology = Topology::default_topology().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!("drill command lateness: {} timed commands over 12m30s of simulated time", inputs.len());

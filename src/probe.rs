@@ -44,6 +44,17 @@ pub enum ProbeState {
     Failing,
 }
 
+impl ProbeState {
+    /// The mark live displays show for the state.
+    pub fn mark(self) -> &'static str {
+        match self {
+            ProbeState::Healthy => "✔",
+            ProbeState::Failing => "✘",
+            ProbeState::Unknown => "·",
+        }
+    }
+}
+
 impl ProbeHistory {
     pub fn push(&mut self, sample: Sample) {
         self.samples.push(sample);

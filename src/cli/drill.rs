@@ -16,7 +16,6 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, parse_line, parse_steps};
 use crate::environment::Environment;
 use crate::exit_code;
-use crate::probe::ProbeState;
 use crate::report::markdown::Describer;
 use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
 use crate::run::journal::Record;
@@ -372,12 +371,7 @@ fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: 
     }
     lines.push(String::new());
     for (name, state, observed) in &view.probes {
-        let mark = match state {
-            ProbeState::Healthy => "✔",
-            ProbeState::Failing => "✘",
-            ProbeState::Unknown => "·",
-        };
-        lines.push(format!(" {mark} {name:<22} {observed}"));
+        lines.push(format!(" {} {name:<22} {observed}", state.mark()));
     }
     for (name, state) in &view.faults {
         lines.push(format!(" ⚡ {name:<22} {state}"));

@@ -4,7 +4,6 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::probe::ProbeState;
 use crate::run::journal::Record;
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer};
@@ -35,12 +34,7 @@ impl Observer for Progress {
     fn tick(&mut self, view: &LiveView<'_>) {
         let mut lines = vec![format!("{} · T+{}", view.phase, fmt_ms(view.now))];
         for (name, state, observed) in &view.probes {
-            let mark = match state {
-                ProbeState::Healthy => "✔",
-                ProbeState::Failing => "✘",
-                ProbeState::Unknown => "·",
-            };
-            lines.push(format!("  {mark} {name:<20} {observed}"));
+            lines.push(format!("  {} {name:<20} {observed}", state.mark()));
         }
         for (name, state) in &view.faults {
             lines.push(format!("  ⚡ {name:<20} {state}"));

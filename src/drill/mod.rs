@@ -101,8 +101,6 @@ pub struct StepProgress {
     pub acknowledged: Option<Millis>,
     pub done: Option<Millis>,
     pub skipped: Option<Millis>,
-    pub notes: usize,
-    pub unclear: bool,
 }
 
 impl StepProgress {
@@ -227,7 +225,7 @@ impl DrillSession {
     /// Follows one journaled event.
     pub fn follow(&mut self, t: Millis, event: &Event) {
         let step = match event {
-            Event::StepAcknowledged { step } | Event::StepDone { step } | Event::StepSkipped { step, .. } | Event::StepAnnotated { step, .. } => *step,
+            Event::StepAcknowledged { step } | Event::StepDone { step } | Event::StepSkipped { step, .. } => *step,
             Event::OperatorActionTaken { action, .. } => {
                 self.taken.push((action.clone(), t));
                 return;
@@ -246,10 +244,6 @@ impl DrillSession {
             }
             Event::StepSkipped { .. } => {
                 p.skipped.get_or_insert(t);
-            }
-            Event::StepAnnotated { unclear, .. } => {
-                p.notes += 1;
-                p.unclear |= *unclear;
             }
             _ => {}
         }

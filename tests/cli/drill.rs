@@ -35,20 +35,9 @@ fn run_drill(scenario: &Path, script: &str, extra: &[&str], runs: &Path) -> Run 
 }
 
 /// One facilitated session of the manual-failover drill, as the scribe's script.
-const SESSION: &str = "\
-# The team of 2026-11-24, replayed.
-at T0+0s done 1
-at T0+1m30s ack
-at T0+2m done
-at T0+2m30s observe the status page still says all green
-at T0+4m unclear 3 which dashboard shows errors per zone?
-at T0+4m30s ack 3
-at T0+7m done 3
-at T0+7m30s act
-at T0+8m done 4
-at T0+10m done 5
-at T0+12m skip 6 the standby was fine
-";
+fn session() -> String {
+    std::fs::read_to_string(repo().join("tests/drills/manual-region-failover.txt")).unwrap()
+}
 
 fn manual_failover() -> std::path::PathBuf {
     repo().join("scenarios/manual-region-failover.yaml")
@@ -61,7 +50,7 @@ fn ms(value: &serde_json::Value) -> u64 {
 #[test]
 fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     let runs = tempfile::tempdir().unwrap();
-    let run = run_drill(&manual_failover(), SESSION, &["--speed", "max", "--seed", "7"], runs.path());
+    let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs.path());
     assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
     let drill = &run.result["drill"];
     let response = &drill["response"];
@@ -120,7 +109,7 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
 
     // And the same script and seed give the same measurements.
     let runs2 = tempfile::tempdir().unwrap();
-    let replay = run_drill(&manual_failover(), SESSION, &["--speed", "max", "--seed", "7"], runs2.path());
+    let replay = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs2.path());
     assert_eq!(replay.result, run.result);
 }
 
