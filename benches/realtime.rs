@@ -52,7 +52,7 @@ fn run_local(yaml: &str) -> Finished {
     runtime.block_on(async {
         let mut env = LocalEnvironment::new(&scenario.steady_state).expect("environment");
         let runner = Runner::new(&scenario, &mut env, WallClock::start(), Silent, Journal::in_memory(), RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new());
-        runner.run().await.expect("run")
+        runner.run().await
     })
 }
 

@@ -250,6 +250,9 @@ impl Observer for Transcript {
     fn refused(&mut self, message: &str) {
         eprintln!("{:>12}  refused: {message}", "");
     }
+    fn journal_failed(&mut self, error: &crate::run::journal::JournalError, record: &Record) {
+        eprintln!("{}", super::progress::journal_failure_notice(error, record));
+    }
 }
 
 /// What the key reader is typing into, shown at the bottom of the console.
@@ -313,6 +316,13 @@ impl Observer for Console {
 
     fn refused(&mut self, message: &str) {
         self.message = Some(message.to_string());
+    }
+
+    fn journal_failed(&mut self, error: &crate::run::journal::JournalError, record: &Record) {
+        // Kept with the recent lines, which stay on the screen after the console closes.
+        let notice = super::progress::journal_failure_notice(error, record);
+        self.message = Some(notice.clone());
+        self.recent.push(notice);
     }
 
     fn tick(&mut self, view: &LiveView<'_>) {

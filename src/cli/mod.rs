@@ -595,16 +595,17 @@ async fn execute<O: crate::run::Observer>(ready: &mut Loaded, run: Started, cloc
             return exit_code::REVERT_INCOMPLETE;
         }
     };
-    let finished = match finished {
-        Ok(finished) => finished,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return exit_code::ENVIRONMENT_ERROR;
+    let unwritten = finished.journal.unwritten();
+    if !unwritten.is_empty() {
+        // The journal on disk lacks these: they exist only here now.
+        eprintln!("gameday: {} record(s) could not be written to {}; here they are, in order:", unwritten.len(), finished.journal.path().display());
+        for record in unwritten {
+            eprintln!("{}", serde_json::to_string(record).unwrap_or_else(|_| format!("{record:?}")));
         }
-    };
+    }
     let result = &finished.result;
-    reports::write_reports(&run_dir, scenario, result, finished.journal.records());
-    print_summary(result, &run_dir);
+    let written = reports::write_reports(&run_dir, scenario, result, finished.journal.records());
+    print_summary(result, &run_dir, written);
     result.exit_code
 }
 
@@ -628,7 +629,7 @@ async fn run_command(args: &RunArgs) -> u8 {
     execute(&mut ready, run, clock, progress, config, None).await
 }
 
-fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
+fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written: bool) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", result.outcome.summary());
     for e in &result.expectations {
@@ -643,7 +644,11 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path) {
             fmt_ms(e.deadline - e.fault_start)
         );
     }
-    let _ = writeln!(out, "report: {} (also report.html, junit.xml, result.json)", run_dir.join("report.md").display());
+    if reports_written {
+        let _ = writeln!(out, "report: {} (also report.html, junit.xml, result.json)", run_dir.join("report.md").display());
+    } else {
+        let _ = writeln!(out, "the reports could not all be written (see above); once the disk has room, `gameday report {}` renders them from the journal", run_dir.display());
+    }
 }
 
 fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf) {

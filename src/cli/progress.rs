@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::journal::Record;
+use crate::run::journal::{JournalError, Record};
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer};
 
@@ -28,8 +28,20 @@ impl Drop for Progress {
     }
 }
 
+/// What people see when the journal refuses a record: the error and the
+/// record itself, so what gameday did is on the screen even if the journal
+/// never gets it.
+pub fn journal_failure_notice(error: &JournalError, record: &Record) -> String {
+    let line = serde_json::to_string(record).unwrap_or_else(|_| format!("{record:?}"));
+    format!("gameday: {error}; record kept in memory and shown here: {line}")
+}
+
 impl Observer for Progress {
     fn record(&mut self, _record: &Record) {}
+
+    fn journal_failed(&mut self, error: &JournalError, record: &Record) {
+        self.bar.suspend(|| eprintln!("{}", journal_failure_notice(error, record)));
+    }
 
     fn tick(&mut self, view: &LiveView<'_>) {
         let mut lines = vec![format!("{} · T+{}", view.phase, fmt_ms(view.now))];

@@ -28,6 +28,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         Outcome::EnvironmentError { .. } => Some("environment_error"),
         Outcome::Interrupted => Some("interrupted"),
         Outcome::RevertIncomplete { .. } => Some("revert_incomplete"),
+        Outcome::JournalFailed { .. } => Some("journal_failed"),
     };
     if let Some(kind) = stopped {
         errors += 1;

@@ -37,6 +37,8 @@ pub(crate) fn outcome_badge(outcome: &Outcome) -> &'static str {
         Outcome::EnvironmentError { .. } => "⚠️ Environment error",
         Outcome::Interrupted => "⏹ Interrupted",
         Outcome::RevertIncomplete { .. } => "🚨 Revert incomplete: a person must act",
+        Outcome::JournalFailed { unrecorded, .. } if !unrecorded.is_empty() => "🚨 Journal incomplete: a person must confirm the reverts",
+        Outcome::JournalFailed { .. } => "⚠️ The journal could not be written",
     }
 }
 
@@ -369,6 +371,7 @@ impl Describer {
                 Some(format!("👤 Action `{action}` ({}): {detail}", if by == "people" { "done by people" } else { "applied by gameday" }))
             }
             Event::OperatorActionFailed { action, error } => Some(format!("👤 **Action `{action}` failed**: {error}")),
+            Event::TornLineClosed => Some("The journal's previous line was torn by a crash mid-write; writing resumed here".to_string()),
         }
     }
 }

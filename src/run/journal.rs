@@ -4,7 +4,7 @@
 //! may still be in place after a crash.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,9 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<crate::run::Outcome>,
     },
+    /// Written by the next writer after a torn last line (a crash
+    /// mid-write), so that line is known to be torn, not damaged.
+    TornLineClosed,
 }
 
 /// An operator action as the drill offered it.
@@ -162,64 +165,233 @@ pub struct JournalError {
     pub source: std::io::Error,
 }
 
+/// Where journal lines go: the seam that lets tests make the disk fail.
+pub trait JournalSink: Send {
+    /// Appends one whole line (newline included). On error, nothing of the
+    /// line may stay behind: a partial line would be glued to the next one.
+    fn append_line(&mut self, line: &[u8]) -> std::io::Result<()>;
+    /// Makes everything appended so far durable.
+    fn sync(&mut self) -> std::io::Result<()>;
+}
+
+/// The journal file, opened for appending.
+struct FileSink {
+    file: File,
+    /// Bytes known to be in the file: a failed write is cut back to this.
+    len: u64,
+}
+
+impl FileSink {
+    fn open(path: &Path) -> std::io::Result<FileSink> {
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+        let mut len = file.metadata()?.len();
+        // A crash mid-write leaves a torn last line. Close it and say so,
+        // so the next record starts on a fresh line and readers know the
+        // line before the marker was torn, not damaged.
+        if len > 0 && !ends_with_newline(&mut file, len)? {
+            let marker = Record { t: 0, wall: now_wall(), event: Event::TornLineClosed };
+            let mut bytes = b"\n".to_vec();
+            bytes.extend(serde_json::to_vec(&marker).map_err(std::io::Error::other)?);
+            bytes.push(b'\n');
+            file.write_all(&bytes)?;
+            file.sync_data()?;
+            len += bytes.len() as u64;
+        }
+        Ok(FileSink { file, len })
+    }
+}
+
+fn ends_with_newline(file: &mut File, len: u64) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+impl JournalSink for FileSink {
+    fn append_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        match self.file.write_all(line).and_then(|()| self.file.flush()) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(error) => {
+                // A full disk can take half a line: cut it off again, so the
+                // file stays a sequence of whole lines.
+                let _ = self.file.set_len(self.len);
+                Err(error)
+            }
+        }
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+/// The wall-clock time as the journal writes it.
+pub fn now_wall() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// Appends records to a file (or only keeps them in memory, for `plan`-like
 /// uses and tests).
+///
+/// Every record is kept in memory whether or not it reached the file. A
+/// record the file refused stays queued and is written again, in order,
+/// before the next one; `unwritten` says what the file still lacks.
 pub struct Journal {
-    file: Option<(PathBuf, File)>,
+    path: PathBuf,
+    sink: Option<Box<dyn JournalSink>>,
     records: Vec<Record>,
+    /// Index into `records` of the first record not yet on disk.
+    written: usize,
+    /// Whether everything written so far has also been synced.
+    synced: bool,
 }
 
 impl Journal {
     pub fn in_memory() -> Self {
-        Journal { file: None, records: Vec::new() }
+        Journal { path: PathBuf::new(), sink: None, records: Vec::new(), written: 0, synced: true }
     }
 
     pub fn create(path: &Path) -> Result<Self, JournalError> {
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(|source| JournalError { path: path.to_path_buf(), source })?;
-        Ok(Journal { file: Some((path.to_path_buf(), file)), records: Vec::new() })
+        let sink = FileSink::open(path).map_err(|source| JournalError { path: path.to_path_buf(), source })?;
+        Ok(Self::with_sink(path, Box::new(sink)))
+    }
+
+    /// A journal writing through `sink` (tests use a sink that fails).
+    pub fn with_sink(path: &Path, sink: Box<dyn JournalSink>) -> Self {
+        Journal { path: path.to_path_buf(), sink: Some(sink), records: Vec::new(), written: 0, synced: true }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn records(&self) -> &[Record] {
         &self.records
     }
 
+    /// Records kept in memory that the file does not have.
+    pub fn unwritten(&self) -> &[Record] {
+        if self.sink.is_some() { &self.records[self.written..] } else { &[] }
+    }
+
     /// Appends and flushes. `durable` also syncs to disk: used for every
-    /// record about a side effect, so a crash cannot lose it.
+    /// record about a side effect, so a crash cannot lose it. On error the
+    /// record is still kept (in memory, queued for the file) and the error
+    /// says the file does not have it.
     pub fn append(&mut self, record: Record, durable: bool) -> Result<(), JournalError> {
-        if let Some((path, file)) = &mut self.file {
-            let mut line = serde_json::to_string(&record).map_err(|e| JournalError { path: path.clone(), source: std::io::Error::other(e) })?;
-            line.push('\n');
-            let io = |source| JournalError { path: path.clone(), source };
-            file.write_all(line.as_bytes()).map_err(io)?;
-            file.flush().map_err(|source| JournalError { path: path.clone(), source })?;
-            if durable {
-                file.sync_data().map_err(|source| JournalError { path: path.clone(), source })?;
-            }
-        }
         self.records.push(record);
+        self.flush(durable)
+    }
+
+    /// Writes whatever the file lacks, in order; syncs when `durable`.
+    pub fn flush(&mut self, durable: bool) -> Result<(), JournalError> {
+        let Some(sink) = self.sink.as_mut() else {
+            self.written = self.records.len();
+            return Ok(());
+        };
+        let io = |source| JournalError { path: self.path.clone(), source };
+        while self.written < self.records.len() {
+            let mut line = serde_json::to_vec(&self.records[self.written]).map_err(|e| io(std::io::Error::other(e)))?;
+            line.push(b'\n');
+            sink.append_line(&line).map_err(io)?;
+            self.written += 1;
+            self.synced = false;
+        }
+        if durable && !self.synced {
+            sink.sync().map_err(io)?;
+            self.synced = true;
+        }
         Ok(())
     }
 }
 
-/// Reads a journal back. A torn last line (a crash mid-write) is skipped:
-/// everything before it is intact. A bad line anywhere else means the file
-/// was damaged or edited, and is an error naming the line.
-pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
-    let reader = BufReader::new(File::open(path)?);
-    let lines: Vec<String> = reader.lines().collect::<Result<_, _>>()?;
-    let last = lines.iter().rposition(|l| !l.trim().is_empty());
-    let mut records = Vec::new();
+/// A journal as read back: every record that could be read, and where it
+/// is damaged.
+#[derive(Debug, Default)]
+pub struct JournalRead {
+    pub records: Vec<Record>,
+    /// Lines that could not be read (not counting a torn last line).
+    pub damage: Vec<Damage>,
+    /// A torn line (a crash mid-write) was skipped.
+    pub torn: bool,
+}
+
+/// A line of a journal that could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Damage {
+    /// 1-based line number.
+    pub line: usize,
+    pub error: String,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.error)
+    }
+}
+
+/// Reads everything a journal holds that can be read.
+///
+/// A torn line (a crash mid-write: the last line, or a line the next
+/// writer closed with a `torn_line_closed` marker) is skipped, even when
+/// the cut fell inside a multi-byte character. Any other line that cannot
+/// be read is damage: the journal may be missing a record there, so it can
+/// no longer say for sure what is in place.
+pub fn read_all(path: &Path) -> std::io::Result<JournalRead> {
+    let bytes = std::fs::read(path)?;
+    Ok(parse(&bytes))
+}
+
+/// [`read_all`] on bytes already read.
+pub fn parse(bytes: &[u8]) -> JournalRead {
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let blank = |l: &[u8]| l.iter().all(u8::is_ascii_whitespace);
+    let last = lines.iter().rposition(|l| !blank(l));
+    let mut read = JournalRead::default();
+    let mut failed: Option<Damage> = None;
     for (index, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
+        if blank(line) {
             continue;
         }
-        match serde_json::from_str::<Record>(line) {
-            Ok(record) => records.push(record),
-            Err(_) if Some(index) == last => {}
-            Err(error) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} line {}: {error}", path.display(), index + 1))),
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => {
+                if let Some(damage) = failed.take() {
+                    if record.event == Event::TornLineClosed {
+                        read.torn = true;
+                    } else {
+                        read.damage.push(damage);
+                    }
+                }
+                read.records.push(record);
+            }
+            Err(error) => {
+                if let Some(damage) = failed.replace(Damage { line: index + 1, error: error.to_string() }) {
+                    read.damage.push(damage);
+                }
+                if Some(index) == last {
+                    failed = None;
+                    read.torn = true;
+                }
+            }
         }
     }
-    Ok(records)
+    read.damage.extend(failed);
+    read
+}
+
+/// Reads a journal back for rendering: a torn line is skipped; damage
+/// anywhere else is an error naming the line.
+pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
+    let read = read_all(path)?;
+    match read.damage.first() {
+        Some(damage) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} {damage}", path.display()))),
+        None => Ok(read.records),
+    }
 }
 
 /// Faults whose intent is journaled but whose revert is not: what may still
@@ -270,6 +442,93 @@ mod tests {
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"t\": 9, \"wall\"").unwrap();
         let records = read(&path).unwrap();
         assert_eq!(records, vec![record(5, Event::InjectionStarted)]);
+    }
+
+    /// A disk that refuses writes while `full` is set, and then takes them.
+    struct FlakyDisk {
+        lines: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+        full: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl JournalSink for FlakyDisk {
+        fn append_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+            if self.full.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            self.lines.lock().unwrap().push(line.to_vec());
+            Ok(())
+        }
+        fn sync(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_refused_record_is_kept_and_written_again_in_order() {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let full = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut journal = Journal::with_sink(Path::new("j"), Box::new(FlakyDisk { lines: lines.clone(), full: full.clone() }));
+        journal.append(record(1, Event::InjectionStarted), true).unwrap();
+        full.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(journal.append(record(2, Event::RevertIntent { fault: "a".into() }), true).is_err());
+        assert!(journal.append(record(3, Event::FaultReverted { fault: "a".into(), outcome: RevertOutcome::default() }), true).is_err());
+        assert_eq!(journal.records().len(), 3, "every record is kept in memory");
+        assert_eq!(journal.unwritten().iter().map(|r| r.t).collect::<Vec<_>>(), vec![2, 3]);
+        full.store(false, std::sync::atomic::Ordering::SeqCst);
+        journal.flush(true).unwrap();
+        assert!(journal.unwritten().is_empty());
+        let written: Vec<Record> = lines.lock().unwrap().iter().map(|l| serde_json::from_slice(l).unwrap()).collect();
+        assert_eq!(written.iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2, 3], "written once each, in order");
+    }
+
+    #[test]
+    fn a_cut_inside_a_multibyte_character_is_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let good = serde_json::to_string(&record(1, Event::TeamObservation { text: "ok".into() })).unwrap();
+        let torn = serde_json::to_string(&record(2, Event::TeamObservation { text: "zone café ☕".into() })).unwrap();
+        let cut = torn.find('☕').unwrap() + 1; // inside the three bytes of ☕
+        let mut bytes = format!("{good}\n").into_bytes();
+        bytes.extend_from_slice(&torn.as_bytes()[..cut]);
+        std::fs::write(&path, &bytes).unwrap();
+        let read = read_all(&path).unwrap();
+        assert_eq!(read.records.len(), 1);
+        assert!(read.torn && read.damage.is_empty(), "{read:?}");
+    }
+
+    #[test]
+    fn the_next_writer_starts_on_a_fresh_line_after_a_torn_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let good = serde_json::to_string(&record(1, Event::InjectionStarted)).unwrap();
+        std::fs::write(&path, format!("{good}\n{{\"t\": 9, \"wall\": \"2026-")).unwrap();
+        let mut journal = Journal::create(&path).unwrap();
+        journal.append(record(0, Event::RevertIntent { fault: "a".into() }), true).unwrap();
+        drop(journal);
+        let read = read_all(&path).unwrap();
+        assert!(read.damage.is_empty(), "the torn line is known torn, not damage: {read:?}");
+        assert!(read.torn);
+        let events: Vec<&Event> = read.records.iter().map(|r| &r.event).collect();
+        assert_eq!(events, vec![&Event::InjectionStarted, &Event::TornLineClosed, &Event::RevertIntent { fault: "a".into() }]);
+        // Reading again through the strict reader works too.
+        assert_eq!(read_all(&path).unwrap().records, super::read(&path).unwrap());
+    }
+
+    #[test]
+    fn garbage_in_the_middle_is_damage_but_the_rest_still_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let intent = serde_json::to_string(&record(
+            1,
+            Event::FaultIntent { fault: "a".into(), kind: "stop_instances".into(), effect: Effect::StopInstances { ids: vec!["i-1".into()] }, targets: vec![], zones: vec![] },
+        ))
+        .unwrap();
+        let later = serde_json::to_string(&record(2, Event::InjectionStarted)).unwrap();
+        std::fs::write(&path, format!("{intent}\n\u{1}\u{2}garbage-garbage!\n{later}\n")).unwrap();
+        let read = read_all(&path).unwrap();
+        assert_eq!(read.damage, vec![Damage { line: 2, error: read.damage[0].error.clone() }]);
+        assert_eq!(read.records.len(), 2);
+        assert_eq!(still_injected(&read.records).len(), 1, "the intent before the damage still counts");
     }
 
     #[test]

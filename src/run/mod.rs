@@ -61,12 +61,40 @@ impl RunConfig {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     HypothesisHeld,
-    RecoveryMissed { expectations: Vec<String> },
-    AbortedByGuard { guard: String, detail: String },
-    FaultNotEffective { fault: String, reason: String },
-    EnvironmentError { message: String },
+    RecoveryMissed {
+        expectations: Vec<String>,
+    },
+    AbortedByGuard {
+        guard: String,
+        detail: String,
+    },
+    FaultNotEffective {
+        fault: String,
+        reason: String,
+    },
+    EnvironmentError {
+        message: String,
+    },
     Interrupted,
-    RevertIncomplete { faults: Vec<String>, detail: String },
+    RevertIncomplete {
+        faults: Vec<String>,
+        detail: String,
+    },
+    /// The journal could not be written: the run stopped injecting and
+    /// reverted. `unrecorded`: faults reverted, but whose revert the journal
+    /// on disk lacks, so it still shows them in place.
+    JournalFailed {
+        error: String,
+        unrecorded: Vec<UnrecordedRevert>,
+    },
+}
+
+/// A fault that was reverted although the journal on disk does not say so.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UnrecordedRevert {
+    pub fault: String,
+    /// How a person confirms by hand that it is undone.
+    pub manual_steps: Vec<String>,
 }
 
 impl Outcome {
@@ -79,6 +107,10 @@ impl Outcome {
             Outcome::EnvironmentError { .. } => exit_code::ENVIRONMENT_ERROR,
             Outcome::Interrupted => exit_code::INTERRUPTED,
             Outcome::RevertIncomplete { .. } => exit_code::REVERT_INCOMPLETE,
+            // A journal that shows a reverted fault in place misleads `status`
+            // and `recover`: a person must confirm, as after a failed revert.
+            Outcome::JournalFailed { unrecorded, .. } if !unrecorded.is_empty() => exit_code::REVERT_INCOMPLETE,
+            Outcome::JournalFailed { .. } => exit_code::ENVIRONMENT_ERROR,
         }
     }
 
@@ -92,6 +124,14 @@ impl Outcome {
             Outcome::EnvironmentError { message } => format!("environment error: {message}"),
             Outcome::Interrupted => "interrupted: every fault was reverted".into(),
             Outcome::RevertIncomplete { faults, detail } => format!("REVERT INCOMPLETE for {}: {detail}", faults.join(", ")),
+            Outcome::JournalFailed { error, unrecorded } if unrecorded.is_empty() => {
+                format!("the journal could not be written ({error}): the run stopped injecting and every fault was reverted")
+            }
+            Outcome::JournalFailed { error, unrecorded } => format!(
+                "JOURNAL INCOMPLETE: {error}. Every fault was reverted, but the journal on disk still shows {} in place. Confirm by hand: {}. Then, once the disk has room, `gameday recover` settles the journal (reverts are idempotent)",
+                unrecorded.iter().map(|u| format!("`{}`", u.fault)).collect::<Vec<_>>().join(", "),
+                unrecorded.iter().map(|u| format!("{}: {}", u.fault, u.manual_steps.join("; "))).collect::<Vec<_>>().join("; ")
+            ),
         }
     }
 }
@@ -179,6 +219,10 @@ pub struct LiveView<'a> {
 
 pub trait Observer {
     fn record(&mut self, _record: &Record) {}
+    /// A record the journal file refused (a full disk, an I/O error). It is
+    /// kept in memory and written again before the next one; people should
+    /// see it now, in case the process dies before then.
+    fn journal_failed(&mut self, _error: &JournalError, _record: &Record) {}
     fn tick(&mut self, _view: &LiveView<'_>) {}
     /// A drill command that could not be done, and why.
     fn refused(&mut self, _message: &str) {}
@@ -247,12 +291,6 @@ pub struct Finished {
     pub journal: Journal,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Journal(#[from] JournalError),
-}
-
 pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     scenario: &'a Scenario,
     env: &'a mut E,
@@ -268,6 +306,8 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     phase: &'static str,
     injection_started: Option<Millis>,
     drill: Option<DrillLink>,
+    /// The first journal write that failed: the run stops and reverts.
+    journal_failure: Option<String>,
 }
 
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
@@ -288,6 +328,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             phase: "checking guards",
             injection_started: None,
             drill: None,
+            journal_failure: None,
         }
     }
 
@@ -301,23 +342,23 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Applies every drill command that is due. A command that cannot be
     /// done is refused to the observer and not journaled; `quit` raises the
     /// interrupt, which ends the loop like Ctrl-C.
-    async fn apply_drill_inputs(&mut self, t0: Millis) -> Result<(), RunError> {
-        let Some(link) = self.drill.as_mut() else { return Ok(()) };
+    async fn apply_drill_inputs(&mut self, t0: Millis) {
+        let Some(link) = self.drill.as_mut() else { return };
         while let Ok(input) = link.inputs.try_recv() {
             link.pending.push(input);
         }
         loop {
             let now = self.clock.now();
-            let Some(link) = self.drill.as_mut() else { return Ok(()) };
+            let Some(link) = self.drill.as_mut() else { return };
             // Due commands in their time order; untimed ones (typed live) first.
             let Some(index) = (0..link.pending.len()).filter(|i| link.pending[*i].at.is_none_or(|at| t0 + at <= now)).min_by_key(|i| (link.pending[*i].at.unwrap_or(0), *i)) else {
-                return Ok(());
+                return;
             };
             let input = link.pending.remove(index);
             match link.session.interpret(&input.command) {
                 Ok(Interpreted::Events(events)) => {
                     for event in events {
-                        let t = self.log(event.clone(), false)?;
+                        let t = self.log(event.clone(), false);
                         if let Some(link) = self.drill.as_mut() {
                             link.session.follow(t, &event);
                         }
@@ -334,11 +375,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                         },
                         Err(error) => Event::OperatorActionFailed { action: action.name.clone(), error: error.to_string() },
                     };
-                    let t = self.log(event.clone(), true)?;
+                    let t = self.log(event.clone(), true);
                     if let Some(link) = self.drill.as_mut() {
                         link.session.follow(t, &event);
                     }
-                    self.drain_observations()?;
+                    self.drain_observations();
                 }
                 Ok(Interpreted::Quit) => {
                     if let Some(link) = self.drill.as_mut() {
@@ -357,16 +398,35 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     }
 
     /// Journals one event at the current time, and returns that time.
-    fn log(&mut self, event: Event, durable: bool) -> Result<Millis, RunError> {
+    fn log(&mut self, event: Event, durable: bool) -> Millis {
         let t = self.clock.now();
         self.log_at(t, event, durable)
     }
 
-    fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Result<Millis, RunError> {
+    fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
         let record = Record { t, wall: self.wall(t), event };
         self.observer.record(&record);
-        self.journal.append(record, durable)?;
-        Ok(t)
+        self.append(record, durable);
+        t
+    }
+
+    /// Appends to the journal. A write that fails never stops the run from
+    /// reverting: the record stays in memory (the journal writes it again
+    /// before the next one), goes to the observer (stderr) at once, and the
+    /// loop ends at its next turn (`JournalFailed`).
+    fn append(&mut self, record: Record, durable: bool) {
+        if let Err(error) = self.journal.append(record, durable) {
+            if let Some(kept) = self.journal.records().last() {
+                self.observer.journal_failed(&error, kept);
+            }
+            self.journal_failure.get_or_insert_with(|| error.to_string());
+        }
+    }
+
+    /// Whether every record so far is on disk: a fault is only made when
+    /// its intent is.
+    fn journal_on_disk(&self) -> bool {
+        self.journal.unwritten().is_empty()
     }
 
     fn tick(&mut self) {
@@ -438,49 +498,46 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         }) && e.probes.iter().any(|name| self.histories[name].first_failure_after(start).is_some())
     }
 
-    async fn sample_probe(&mut self, index: usize) -> Result<bool, RunError> {
+    async fn sample_probe(&mut self, index: usize) -> bool {
         let probe = &self.scenario.steady_state[index];
         let sample = self.env.sample(probe, self.clock.now()).await;
         let ok = sample.ok;
-        self.ingest(sample)?;
-        Ok(ok)
+        self.ingest(sample);
+        ok
     }
 
-    fn ingest(&mut self, sample: crate::environment::Sample) -> Result<(), RunError> {
+    fn ingest(&mut self, sample: crate::environment::Sample) {
         self.histories.entry(sample.probe.clone()).or_default().push(sample.clone());
         let record = Record { t: sample.sent_at, wall: self.wall(sample.sent_at), event: Event::Sample(sample) };
         self.observer.record(&record);
-        self.journal.append(record, false)?;
-        Ok(())
+        self.append(record, false);
     }
 
-    async fn poll_alarms(&mut self, names: &[String]) -> Result<(), RunError> {
+    async fn poll_alarms(&mut self, names: &[String]) {
         if names.is_empty() {
-            return Ok(());
+            return;
         }
         let now = self.clock.now();
         for (alarm, state) in self.env.alarm_states(names, now).await {
             if self.alarm_last.get(&alarm) != Some(&state) {
                 self.alarm_last.insert(alarm.clone(), state);
                 self.alarm_changes.push((now, alarm.clone(), state));
-                self.log(Event::AlarmChanged { alarm, state }, false)?;
+                self.log(Event::AlarmChanged { alarm, state }, false);
             }
         }
-        Ok(())
     }
 
-    fn drain_observations(&mut self) -> Result<(), RunError> {
+    fn drain_observations(&mut self) {
         for observation in self.env.take_observations() {
             let record = Record { t: observation.at, wall: self.wall(observation.at), event: Event::Observed(observation) };
             self.observer.record(&record);
-            self.journal.append(record, false)?;
+            self.append(record, false);
         }
-        Ok(())
     }
 
     /// Resolves, re-judges and makes one fault; the intent is journaled
     /// (durably) before the call. Returns why it did not take effect.
-    async fn inject(&mut self, index: usize) -> Result<Option<Outcome>, RunError> {
+    async fn inject(&mut self, index: usize) -> Option<Outcome> {
         let fault = &self.scenario.faults[index];
         let active_zones: BTreeSet<String> = self.faults.iter().filter(|f| matches!(f.state, FaultState::Active { .. })).flat_map(|f| f.result.zones.iter().cloned()).collect();
         let resolved = plan::resolve_fault(self.env, self.scenario, fault, &active_zones, self.config.seed).await;
@@ -489,12 +546,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             Err(error) => {
                 self.faults[index].state = FaultState::Failed;
                 self.faults[index].result.error = Some(error.to_string());
-                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
-                return Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }));
+                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true);
+                return Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() });
             }
         };
         let verdicts: Vec<GuardVerdictRecord> = selection.verdicts.iter().map(Into::into).collect();
-        self.log(Event::GuardsJudged { phase: format!("before {}", fault.name), verdicts }, false)?;
+        self.log(Event::GuardsJudged { phase: format!("before {}", fault.name), verdicts }, false);
         let refusal = plan::Plan {
             identity: self.env.identity(),
             verdicts: vec![],
@@ -513,21 +570,21 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         .refusal();
         if let Some(refusal) = refusal {
             self.faults[index].state = FaultState::Failed;
-            return Ok(Some(match refusal {
+            return Some(match refusal {
                 Refusal::Guard { guard, detail, .. } => {
                     let error = format!("refused by guard {guard}: {detail}");
                     self.faults[index].result.error = Some(error.clone());
-                    self.log(Event::FaultFailed { fault: fault.name.clone(), error }, true)?;
+                    self.log(Event::FaultFailed { fault: fault.name.clone(), error }, true);
                     Outcome::AbortedByGuard { guard, detail: format!("{detail} (fault `{}`)", fault.name) }
                 }
                 Refusal::NoTargets { fault: name, detail } => {
                     self.faults[index].result.error = Some(detail.clone());
-                    self.log(Event::FaultFailed { fault: name.clone(), error: detail.clone() }, true)?;
+                    self.log(Event::FaultFailed { fault: name.clone(), error: detail.clone() }, true);
                     Outcome::FaultNotEffective { fault: name, reason: detail }
                 }
-            }));
+            });
         }
-        let Some(effect) = effect else { return Ok(None) };
+        let Some(effect) = effect else { return None };
         let targets: Vec<Candidate> = selection.chosen.clone();
         let mut zones = reach.zones.clone();
         if zones.is_empty() {
@@ -536,13 +593,20 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.faults[index].result.targets = targets.iter().map(|c| c.id.clone()).collect();
         self.faults[index].result.zones = zones.clone();
         self.faults[index].effect = Some(effect.clone());
-        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets, zones }, true)?;
+        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets, zones }, true);
+        if !self.journal_on_disk() {
+            // No fault is made whose intent a crash could lose.
+            self.faults[index].state = FaultState::Failed;
+            self.faults[index].effect = None;
+            self.faults[index].result.error = Some("not made: its intent could not be written to the journal".into());
+            return Some(self.journal_failed_outcome());
+        }
         let now = self.clock.now();
         match self.env.apply(&effect, now).await {
             Ok(()) => {
                 // The fault started when the journal says it was in place
                 // (`result::result_from_records` reads it from there).
-                let applied_at = self.log(Event::FaultApplied { fault: fault.name.clone() }, true)?;
+                let applied_at = self.log(Event::FaultApplied { fault: fault.name.clone() }, true);
                 self.faults[index].result.started_at = Some(applied_at);
                 self.faults[index].state = match fault.duration.filter(|_| effect.is_revertible()) {
                     Some(duration) => FaultState::Active { ends_at: now + duration.as_millis() },
@@ -551,33 +615,30 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                         FaultState::Done
                     }
                 };
-                Ok(None)
+                None
             }
             Err(error) => {
-                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true)?;
+                self.log(Event::FaultFailed { fault: fault.name.clone(), error: error.to_string() }, true);
                 // A call that failed part-way (one batch done, the next
                 // refused) may have changed some targets: undo whatever it
                 // did. Reverts are idempotent, so this is safe when it did nothing.
-                let cleanup = if effect.is_revertible() { self.revert(index).await? } else { None };
+                let cleanup = if effect.is_revertible() { self.revert(index).await } else { None };
                 self.faults[index].state = FaultState::Failed;
                 self.faults[index].result.error = Some(error.to_string());
                 if let Some(revert_error) = cleanup {
-                    return Ok(Some(Outcome::RevertIncomplete {
-                        faults: vec![fault.name.clone()],
-                        detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")),
-                    }));
+                    return Some(Outcome::RevertIncomplete { faults: vec![fault.name.clone()], detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")) });
                 }
-                Ok(Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() }))
+                Some(Outcome::FaultNotEffective { fault: fault.name.clone(), reason: error.to_string() })
             }
         }
     }
 
     /// Reverts one active fault, retrying a failed call; the intent is
     /// journaled first. Returns an error text when it could not complete.
-    async fn revert(&mut self, index: usize) -> Result<Option<String>, RunError> {
-        let Some(effect) = self.faults[index].effect.clone() else { return Ok(None) };
+    async fn revert(&mut self, index: usize) -> Option<String> {
+        let Some(effect) = self.faults[index].effect.clone() else { return None };
         let name = self.faults[index].result.name.clone();
-        self.log(Event::RevertIntent { fault: name.clone() }, true)?;
+        self.log(Event::RevertIntent { fault: name.clone() }, true);
         let mut last_error = String::new();
         for attempt in 0..3u32 {
             match self.env.revert(&effect, self.clock.now()).await {
@@ -588,8 +649,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                     fault.result.ended_at = Some(now);
                     fault.result.reverted = true;
                     fault.result.revert_skipped = outcome.skipped.clone();
-                    self.log_at(now, Event::FaultReverted { fault: name, outcome }, true)?;
-                    return Ok(None);
+                    self.log_at(now, Event::FaultReverted { fault: name, outcome }, true);
+                    return None;
                 }
                 Err(error) => {
                     last_error = error.to_string();
@@ -601,26 +662,26 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             }
         }
         self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
-        self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true)?;
-        Ok(Some(last_error))
+        self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true);
+        Some(last_error)
     }
 
-    async fn revert_all(&mut self) -> Result<Vec<(String, String)>, RunError> {
+    async fn revert_all(&mut self) -> Vec<(String, String)> {
         let mut failures = Vec::new();
         for index in (0..self.faults.len()).rev() {
             if matches!(self.faults[index].state, FaultState::Active { .. }) {
-                if let Some(error) = self.revert(index).await? {
+                if let Some(error) = self.revert(index).await {
                     // Say exactly what a person must do to finish the revert.
                     let steps = self.faults[index].effect.as_ref().map(|e| e.manual_steps().join("; ")).unwrap_or_default();
                     failures.push((self.faults[index].result.name.clone(), format!("{error}; by hand: {steps}")));
                 }
             }
         }
-        Ok(failures)
+        failures
     }
 
     /// Runs the game day to its end and returns the measured result.
-    pub async fn run(mut self) -> Result<Finished, RunError> {
+    pub async fn run(mut self) -> Finished {
         let identity = self.env.identity();
         self.log(
             Event::RunStarted {
@@ -631,38 +692,31 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 gameday_version: env!("CARGO_PKG_VERSION").into(),
             },
             true,
-        )?;
+        );
         if let Some(link) = &self.drill {
             let actions = self.scenario.operator_actions.iter().map(|a| journal::OfferedAction { name: a.name.clone(), description: a.change.describe() }).collect();
             let event = Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions };
-            self.log(event, true)?;
+            self.log(event, true);
         }
-        let outcome = match self.execute().await {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                // The journal itself failed: still revert, then report.
-                let _ = self.revert_all().await;
-                return Err(error);
-            }
-        };
+        let outcome = self.execute().await;
         self.finish(outcome)
     }
 
-    async fn execute(&mut self) -> Result<Outcome, RunError> {
+    async fn execute(&mut self) -> Outcome {
         // 1. Everything is judged before any side effect.
         let plan = match plan::plan(self.env, self.scenario, self.config.seed, self.config.started_at).await {
             Ok(plan) => plan,
-            Err(error) => return Ok(Outcome::EnvironmentError { message: error.to_string() }),
+            Err(error) => return Outcome::EnvironmentError { message: error.to_string() },
         };
         let mut verdicts: Vec<GuardVerdictRecord> = plan.verdicts.iter().map(Into::into).collect();
         verdicts.extend(plan.faults.iter().flat_map(|f| f.selection.verdicts.iter().map(Into::into)));
-        self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false)?;
+        self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false);
         match plan.refusal() {
             Some(Refusal::Guard { guard, detail, fault }) => {
                 let detail = fault.map_or(detail.clone(), |f| format!("{detail} (fault `{f}`)"));
-                return Ok(Outcome::AbortedByGuard { guard, detail });
+                return Outcome::AbortedByGuard { guard, detail };
             }
-            Some(Refusal::NoTargets { fault, detail }) => return Ok(Outcome::FaultNotEffective { fault, reason: detail }),
+            Some(Refusal::NoTargets { fault, detail }) => return Outcome::FaultNotEffective { fault, reason: detail },
             None => {}
         }
 
@@ -678,12 +732,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        self.poll_alarms(&alarms).await?;
+        self.poll_alarms(&alarms).await;
         let mut failing: Vec<usize> = (0..self.scenario.steady_state.len()).collect();
         for attempt in 0..self.config.steady_state_attempts.max(1) {
             let mut still = Vec::new();
             for index in failing {
-                if !self.sample_probe(index).await? {
+                if !self.sample_probe(index).await {
                     still.push(index);
                 }
             }
@@ -708,20 +762,23 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false)?;
+        self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false);
+        if self.journal_failure.is_some() {
+            return self.journal_failed_outcome();
+        }
         if self.interrupt.raised() {
-            self.log(Event::Interrupted { signal: "interrupt".into() }, true)?;
-            return Ok(Outcome::Interrupted);
+            self.log(Event::Interrupted { signal: "interrupt".into() }, true);
+            return Outcome::Interrupted;
         }
         if !failing.is_empty() && self.scenario.guards.require_healthy_start {
-            return Ok(Outcome::AbortedByGuard { guard: "require_healthy_start".into(), detail: format!("the steady state is not healthy: {detail}") });
+            return Outcome::AbortedByGuard { guard: "require_healthy_start".into(), detail: format!("the steady state is not healthy: {detail}") };
         }
 
         // 3. Inject, observe, revert.
         self.phase = "injecting";
         let t0 = self.clock.now();
         self.injection_started = Some(t0);
-        self.log(Event::InjectionStarted, false)?;
+        self.log(Event::InjectionStarted, false);
         let mut next_sample: Vec<Millis> = self.scenario.steady_state.iter().map(|p| t0 + p.interval.as_millis()).collect();
         let mut next_alarm_poll = t0 + self.config.alarm_poll;
         let max_end = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis());
@@ -734,15 +791,21 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
         loop {
             let now = self.clock.now();
+            // A journal that cannot be written ends the run: nothing more is
+            // injected, and every fault is reverted below.
+            if self.journal_failure.is_some() {
+                outcome = Some(self.journal_failed_outcome());
+                break;
+            }
             if self.interrupt.raised() {
                 let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
-                self.log(Event::Interrupted { signal: signal.into() }, true)?;
+                self.log(Event::Interrupted { signal: signal.into() }, true);
                 outcome = Some(Outcome::Interrupted);
                 break;
             }
             if self.config.halt_file.as_ref().is_some_and(|f| f.exists()) {
                 let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true)?;
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
                 outcome = Some(Outcome::AbortedByGuard { guard: "halt".into(), detail });
                 break;
             }
@@ -753,7 +816,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
                 if let Some(start) = self.start_time(index, t0) {
                     if start <= now {
-                        if let Some(failure) = self.inject(index).await? {
+                        if let Some(failure) = self.inject(index).await {
                             outcome = Some(failure);
                             break;
                         }
@@ -766,7 +829,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             for index in 0..self.faults.len() {
                 if let FaultState::Active { ends_at } = self.faults[index].state {
                     if ends_at <= now {
-                        if let Some(error) = self.revert(index).await? {
+                        if let Some(error) = self.revert(index).await {
                             outcome = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
                         }
                     }
@@ -775,19 +838,19 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if outcome.is_some() {
                 break;
             }
-            self.apply_drill_inputs(t0).await?;
+            self.apply_drill_inputs(t0).await;
             if self.interrupt.raised() {
                 continue; // `quit`: end at this moment, not at the next wake-up
             }
             // Probes on their cadence; a missed tick is skipped, not bunched.
             if let Some(live) = realtime.as_mut() {
                 while let Ok(sample) = live.samples.try_recv() {
-                    self.ingest(sample)?;
+                    self.ingest(sample);
                 }
             }
             for index in (0..next_sample.len()).filter(|_| realtime.is_none()) {
                 if next_sample[index] <= now {
-                    self.sample_probe(index).await?;
+                    self.sample_probe(index).await;
                     let interval = self.scenario.steady_state[index].interval.as_millis().max(1);
                     while next_sample[index] <= now {
                         next_sample[index] += interval;
@@ -795,20 +858,20 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             }
             if next_alarm_poll <= now {
-                self.poll_alarms(&alarms).await?;
+                self.poll_alarms(&alarms).await;
                 while next_alarm_poll <= now {
                     next_alarm_poll += self.config.alarm_poll.max(1);
                 }
             }
-            self.drain_observations()?;
+            self.drain_observations();
             if let Some(condition) = crate::guard::tripped_stop_condition(&self.scenario.guards.stop_conditions, &self.histories, &self.alarm_state_list(), now) {
-                self.log(Event::StopConditionTripped { condition: condition.clone() }, true)?;
+                self.log(Event::StopConditionTripped { condition: condition.clone() }, true);
                 outcome = Some(Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: condition });
                 break;
             }
             if let Some(limit) = max_end.filter(|limit| now >= *limit) {
                 let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(limit - t0));
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true)?;
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
                 outcome = Some(Outcome::AbortedByGuard { guard: "max_duration".into(), detail });
                 break;
             }
@@ -853,7 +916,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             };
             match woken {
                 Wake::Time => {}
-                Wake::Sample(sample) => self.ingest(sample)?,
+                Wake::Sample(sample) => self.ingest(sample),
                 Wake::Drill(input) => {
                     if let Some(link) = self.drill.as_mut() {
                         link.pending.push(input);
@@ -865,19 +928,19 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         // 4. Whatever happened, nothing stays injected.
         self.phase = "reverting";
         self.tick();
-        let failures = self.revert_all().await?;
+        let failures = self.revert_all().await;
         if let Some(mut live) = realtime.take() {
             while let Ok(sample) = live.samples.try_recv() {
-                self.ingest(sample)?;
+                self.ingest(sample);
             }
         }
-        self.drain_observations()?;
+        self.drain_observations();
         if !failures.is_empty() {
             let faults = failures.iter().map(|(f, _)| f.clone()).collect();
             let detail = failures.iter().map(|(f, e)| format!("{f}: {e}")).collect::<Vec<_>>().join("; ");
-            return Ok(Outcome::RevertIncomplete { faults, detail });
+            return Outcome::RevertIncomplete { faults, detail };
         }
-        Ok(outcome.unwrap_or(Outcome::HypothesisHeld))
+        outcome.unwrap_or(Outcome::HypothesisHeld)
     }
 
     fn alarm_state_list(&self) -> Vec<(String, AlarmState)> {
@@ -901,10 +964,35 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     /// Measures from the journal alone (`result::result_from_records`), so
     /// `gameday report` rebuilds exactly this result from the run directory.
-    fn finish(mut self, stopped: Outcome) -> Result<Finished, RunError> {
+    fn finish(mut self, stopped: Outcome) -> Finished {
         let end = self.clock.now();
+        // One more try at what the file lacks: a full disk may have room now.
+        if self.journal_failure.is_some() {
+            let _ = self.journal.flush(true);
+        }
+        let stopped = match stopped {
+            // A revert that failed outranks everything, a journal that failed included.
+            revert_failed @ Outcome::RevertIncomplete { .. } => revert_failed,
+            _ if self.journal_failure.is_some() => self.journal_failed_outcome(),
+            stopped => stopped,
+        };
         let result = result::result_from_records(self.scenario, self.journal.records(), stopped.clone(), end);
-        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped) }, true)?;
-        Ok(Finished { result, journal: self.journal })
+        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped) }, true);
+        Finished { result, journal: self.journal }
+    }
+
+    /// How a run whose journal failed ends: which faults the journal on
+    /// disk still shows in place although they were reverted (the records
+    /// saying so could not be written), each with how to confirm by hand.
+    fn journal_failed_outcome(&self) -> Outcome {
+        let records = self.journal.records();
+        let on_disk = &records[..records.len() - self.journal.unwritten().len()];
+        let in_memory: Vec<String> = journal::still_injected(records).into_iter().map(|(fault, _)| fault).collect();
+        let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(on_disk)
+            .into_iter()
+            .filter(|(fault, _)| !in_memory.contains(fault))
+            .map(|(fault, effect)| UnrecordedRevert { fault, manual_steps: effect.manual_steps() })
+            .collect();
+        Outcome::JournalFailed { error: self.journal_failure.clone().unwrap_or_default(), unrecorded }
     }
 }

@@ -168,7 +168,7 @@ fn stop_scenario(ids: &[String], duration: &str) -> gameday::scenario::Scenario 
 }
 
 async fn run(env: &mut AwsEnvironment, scenario: &gameday::scenario::Scenario, config: RunConfig) -> gameday::run::Finished {
-    Runner::new(scenario, env, WallClock::start(), Silent, Journal::in_memory(), config, Interrupt::new()).run().await.unwrap()
+    Runner::new(scenario, env, WallClock::start(), Silent, Journal::in_memory(), config, Interrupt::new()).run().await
 }
 
 #[tokio::test]
