@@ -573,20 +573,20 @@ async fn execute<O: crate::run::Observer>(ready: &mut Loaded, run: Started, cloc
         Err(panic) => {
             // The runner is gone; the journal holds every intent. Revert from it.
             eprintln!("gameday: internal error (panic: {panic}); reverting every fault the journal shows in place");
-            let run = match crate::run::recover::inspect(&run_dir) {
-                Ok(run) => run,
-                Err(error) => {
-                    eprintln!("error: could not read the journal to revert: {error}; run `gameday recover {}`", run_dir.display());
-                    return exit_code::REVERT_INCOMPLETE;
-                }
-            };
-            let recovered = match &mut ready.target {
+            let run = crate::run::recover::inspect(&run_dir);
+            let (recovered, journal_error) = match &mut ready.target {
                 Target::Sim(env) => crate::run::recover::recover(&run, env).await,
                 Target::Local(env) => crate::run::recover::recover(&run, env).await,
                 Target::Aws(env) => crate::run::recover::recover(&run, env.as_mut()).await,
             };
-            let failed: Vec<String> =
-                recovered.into_iter().flatten().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
+            let mut failed: Vec<String> =
+                recovered.into_iter().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
+            if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
+                failed.push(format!("cannot tell what else is in place: {why}; read it by hand"));
+            }
+            if let Some(error) = journal_error {
+                failed.push(format!("{error}: the journal still shows the reverted faults in place; run `gameday recover {}` once it can be written", run_dir.display()));
+            }
             if failed.is_empty() {
                 eprintln!("gameday: every fault was reverted; please report the panic");
                 return exit_code::ENVIRONMENT_ERROR;
@@ -662,6 +662,7 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf)
                     _ = term.recv() => {}
                 }
                 match interrupt.raise() {
+                    1 if crate::run::lock::halted().is_some() => eprintln!("\ngameday: halted (`gameday halt`) — stopping injection and reverting every fault"),
                     1 => eprintln!("\ngameday: interrupted — stopping injection and reverting every fault"),
                     2 => eprintln!("\ngameday: still reverting; gameday does not leave faults behind. Press Ctrl-C once more to ABANDON the revert (faults may stay in place)."),
                     _ => abandon(&run_dir),
@@ -678,15 +679,17 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf)
 /// The third interrupt: stop now, and say exactly what is left in place.
 fn abandon(run_dir: &Path) -> ! {
     eprintln!("\ngameday: revert ABANDONED.");
-    match crate::run::recover::inspect(run_dir) {
-        Ok(run) if run.in_place.is_empty() => eprintln!("nothing is left in place."),
-        Ok(run) => {
-            eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
-            for (fault, effect) in &run.in_place {
-                eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
-            }
+    let run = crate::run::recover::inspect(run_dir);
+    if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
+        eprintln!("cannot tell what is in place: {why}; read it by hand");
+    }
+    if run.in_place.is_empty() {
+        eprintln!("nothing is left in place.");
+    } else {
+        eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
+        for (fault, effect) in &run.in_place {
+            eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
         }
-        Err(error) => eprintln!("could not read the journal ({error}); run `gameday status`"),
     }
     std::process::exit(i32::from(exit_code::REVERT_INCOMPLETE))
 }

@@ -11,7 +11,7 @@ use crate::environment::sim::{SimEnvironment, Topology};
 use crate::exit_code;
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
-use crate::run::recover::{self, OpenRun};
+use crate::run::recover::{self, Certainty, OpenRun};
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -50,59 +50,128 @@ fn describe(effect: &crate::environment::Effect) -> String {
 
 pub fn status_command(args: &StatusArgs) -> u8 {
     let runs = recover::runs(&args.runs_dir);
-    let open: Vec<&OpenRun> = runs.iter().filter(|r| !r.in_place.is_empty()).collect();
     if let Some(halt) = lock::halted() {
         println!("HALTED since {} by {}: {} (`gameday halt --clear` lifts it)", halt.at, halt.by, halt.reason);
     }
-    for run in runs.iter().filter(|r| !r.finished && r.in_place.is_empty()) {
-        println!("{}: did not finish, but nothing is left in place", run.dir.display());
+    let mut attention = false;
+    for run in &runs {
+        if let Some(pid) = run.live_pid {
+            println!("{}: running now (pid {pid}): it reverts its own faults", run.dir.display());
+            continue;
+        }
+        if !run.needs_attention() {
+            if !run.finished {
+                println!("{}: did not finish, but nothing is left in place", run.dir.display());
+            }
+            continue;
+        }
+        attention = true;
+        print_run_state(run);
     }
-    if open.is_empty() {
+    if !attention {
         println!("no faults in place ({} run(s) under {})", runs.len(), args.runs_dir.display());
         return exit_code::SUCCESS;
     }
-    for run in &open {
-        println!("{} — `{}` on {} (account {}){}:", run.dir.display(), run.scenario, run.environment, run.account, if run.finished { "" } else { ", did not finish" });
-        for (fault, effect) in &run.in_place {
-            println!("  - {fault} ({}) is still in place", describe(effect));
+    println!("run `gameday recover RUN_DIR` to revert what the journals show in place");
+    exit_code::REVERT_INCOMPLETE
+}
+
+/// What a run's journal says is in place, and whether it can be trusted.
+pub(super) fn print_run_state(run: &OpenRun) {
+    let who = if run.scenario.is_empty() { String::new() } else { format!(" — `{}` on {} (account {})", run.scenario, run.environment, run.account) };
+    println!("{}{who}{}:", run.dir.display(), if run.finished { "" } else { ", did not finish" });
+    if let Certainty::CannotTell(why) = run.certainty() {
+        println!("  CANNOT TELL what is in place: {why}. Read it by hand.");
+        if !run.in_place.is_empty() {
+            println!("  what the readable part shows in place:");
         }
     }
-    println!("run `gameday recover RUN_DIR` to revert them");
-    exit_code::REVERT_INCOMPLETE
+    for (fault, effect) in &run.in_place {
+        println!("  - {fault} ({}) is still in place", describe(effect));
+    }
 }
 
 pub async fn recover_command(args: &RecoverArgs) -> u8 {
     let runs: Vec<OpenRun> = match &args.run_dir {
-        Some(dir) => match recover::inspect(dir) {
-            Ok(run) => vec![run],
-            Err(error) => {
-                eprintln!("error: could not read the journal of {}: {error}", dir.display());
-                return exit_code::UNREADABLE;
-            }
-        },
-        None => recover::runs(&args.runs_dir).into_iter().filter(|r| !r.in_place.is_empty()).collect(),
+        Some(dir) if !dir.join("journal.jsonl").exists() => {
+            eprintln!("error: {} has no journal.jsonl: is it a run directory?", dir.display());
+            return exit_code::UNREADABLE;
+        }
+        Some(dir) => vec![recover::inspect(dir)],
+        None => recover::runs(&args.runs_dir).into_iter().filter(OpenRun::needs_attention).collect(),
     };
     let mut worst = exit_code::SUCCESS;
-    let mut any = false;
     for run in &runs {
-        if run.in_place.is_empty() {
-            println!("{}: nothing in place", run.dir.display());
-            EnvironmentLock::release_stale(&run.environment);
+        if let Some(pid) = run.live_pid {
+            // Its own revert is under way or to come; a second one would race it.
+            eprintln!(
+                "error: {} is still running (pid {pid}): it reverts its own faults. Stop it with Ctrl-C, `kill -TERM {pid}` or `gameday halt`; then run `gameday recover` if anything is left",
+                run.dir.display()
+            );
+            worst = worst.max(exit_code::ABORTED_BY_GUARD);
             continue;
         }
-        any = true;
-        worst = worst.max(recover_run(run, args).await);
+        let code = if run.in_place.is_empty() {
+            if run.certainty() == Certainty::Known {
+                println!("{}: nothing in place", run.dir.display());
+            }
+            exit_code::SUCCESS
+        } else {
+            recover_run(run, args).await
+        };
+        let code = match run.certainty() {
+            Certainty::Known => code,
+            Certainty::CannotTell(why) => {
+                println!("{}: CANNOT TELL whether more is in place: {why}. Read it by hand; what it shows in place was reverted above.", run.dir.display());
+                exit_code::REVERT_INCOMPLETE
+            }
+        };
+        worst = worst.max(code);
     }
-    if !any && args.run_dir.is_none() {
+    if runs.is_empty() && args.run_dir.is_none() {
         println!("nothing in place under {}", args.runs_dir.display());
     }
+    release_stale_locks();
     worst
+}
+
+/// Releases every environment lock whose holder is gone and whose run has
+/// nothing left in place (or never wrote a journal, so made nothing).
+fn release_stale_locks() {
+    for (environment, holder) in lock::all_locks() {
+        if lock::process_alive(holder.pid) {
+            continue;
+        }
+        let journal = holder.run_dir.join("journal.jsonl");
+        let settled = !journal.exists() || {
+            let run = recover::inspect(&holder.run_dir);
+            run.certainty() == Certainty::Known && run.in_place.is_empty()
+        };
+        if settled && EnvironmentLock::release_stale(&environment) {
+            println!("released the lock of `{environment}` (pid {} is gone; nothing of its run is in place)", holder.pid);
+        }
+    }
+}
+
+/// The environment to revert a run's faults in. The simulator and `local`
+/// need no project file, so a broken `gameday.yaml` cannot block them.
+fn recover_spec(run: &OpenRun, args: &RecoverArgs) -> Result<EnvironmentSpec, String> {
+    match Project::load(args.project.as_deref()) {
+        Ok(project) => Project::environment(project.as_ref(), &run.environment).map_err(|e| e.to_string()),
+        Err(error) => match Project::environment(None, &run.environment) {
+            Ok(builtin) => {
+                eprintln!("warning: {error}; `{}` is built in, so recovering without it", run.environment);
+                Ok(builtin)
+            }
+            Err(_) => Err(error.to_string()),
+        },
+    }
 }
 
 async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
     println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
     let scenario = std::fs::read_to_string(run.dir.join(super::reports::SCENARIO_COPY)).ok().and_then(|t| crate::scenario::parse_str(&t, None).ok());
-    let spec = match Project::load(args.project.as_deref()).map_err(|e| e.to_string()).and_then(|p| Project::environment(p.as_ref(), &run.environment).map_err(|e| e.to_string())) {
+    let spec = match recover_spec(run, args) {
         Ok(spec) => spec,
         Err(error) => {
             eprintln!("error: {error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment);
@@ -114,9 +183,9 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             return code;
         }
     }
-    let results = match spec {
+    let (results, journal_error) = match spec {
         EnvironmentSpec::Sim { .. } => {
-            // The simulated world ended with its process: nothing real is left.
+            // The simulated world ended with its process: only command faults are real.
             let Ok(topology) = Topology::default_topology() else { return exit_code::ENVIRONMENT_ERROR };
             recover::recover(run, &mut SimEnvironment::new(&topology, 0)).await
         }
@@ -141,16 +210,9 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             }
         }
     };
-    let results = match results {
-        Ok(results) => results,
-        Err(error) => {
-            eprintln!("error: could not write the journal of {}: {error}", run.dir.display());
-            return exit_code::UNREADABLE;
-        }
-    };
     let mut code = exit_code::SUCCESS;
-    for done in results {
-        match done.result {
+    for done in &results {
+        match &done.result {
             Ok(outcome) => {
                 let skipped = if outcome.skipped.is_empty() {
                     String::new()
@@ -165,8 +227,13 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             }
         }
     }
-    if code == exit_code::SUCCESS {
-        EnvironmentLock::release_stale(&run.environment);
+    if let Some(error) = journal_error {
+        // The reverts ran, but the journal still shows them in place.
+        eprintln!(
+            "error: {error}: the journal does not record these reverts, so it still shows the faults in place; once it can be written, run `gameday recover {}` again (reverts are idempotent)",
+            run.dir.display()
+        );
+        code = exit_code::REVERT_INCOMPLETE;
     }
     code
 }

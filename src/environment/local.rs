@@ -43,24 +43,21 @@ impl Environment for LocalEnvironment {
 
     async fn prepare(&mut self, fault: &Fault, _chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
         match &fault.action {
-            FaultAction::Command { inject, revert } => Ok(Effect::Command { inject: inject.clone(), revert: revert.clone() }),
+            FaultAction::Command { inject, revert } => Ok(Effect::command(inject, revert)),
             other => Err(EnvError::Unsupported(format!("`{}` faults need AWS", other.kind_name()))),
         }
     }
 
     async fn apply(&mut self, effect: &Effect, _now: Millis) -> Result<(), EnvError> {
         match effect {
-            Effect::Command { inject, .. } => shell::run(inject).await.map(|_| ()),
+            Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await,
             other => Err(EnvError::Unsupported(format!("the local environment cannot apply {other:?}"))),
         }
     }
 
     async fn revert(&mut self, effect: &Effect, _now: Millis) -> Result<RevertOutcome, EnvError> {
         match effect {
-            Effect::Command { revert, .. } => {
-                shell::run(revert).await?;
-                Ok(RevertOutcome { restored: vec![format!("`{revert}`")], skipped: Vec::new() })
-            }
+            Effect::Command { revert, context, .. } => shell::revert(revert, context.as_ref()).await,
             other => Err(EnvError::Unsupported(format!("the local environment cannot revert {other:?}"))),
         }
     }

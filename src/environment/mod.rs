@@ -117,6 +117,10 @@ pub enum Effect {
     Command {
         inject: String,
         revert: String,
+        /// Where the commands run and how their processes are found again
+        /// (absent in journals written before gameday recorded it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context: Option<shell::CommandContext>,
     },
     /// An AWS FIS experiment from this template (FIS's own JSON); stopped
     /// and its template deleted on revert. Found again by the `gameday:token` tag.
@@ -136,6 +140,12 @@ pub struct SubnetAcl {
 }
 
 impl Effect {
+    /// A `command` fault made from this process: its commands, and the
+    /// working directory, `PATH` and marker its processes run with.
+    pub fn command(inject: &str, revert: &str) -> Effect {
+        Effect::Command { inject: inject.to_string(), revert: revert.to_string(), context: Some(shell::CommandContext::capture(inject, revert)) }
+    }
+
     /// Whether reverting does anything (a termination cannot be undone).
     pub fn is_revertible(&self) -> bool {
         !matches!(self, Effect::TerminateInstances { .. } | Effect::RebootInstances { .. })
@@ -159,6 +169,12 @@ impl Effect {
                 steps
             }
             Effect::InvertHealthCheck { health_check, .. } => vec![format!("aws route53 update-health-check --health-check-id {health_check} --no-inverted")],
+            Effect::Command { revert, context: Some(context), .. } => vec![format!(
+                "end what the inject left running (processes with {}={}:inject in their environment), then, in {}, run: {revert}",
+                shell::MARKER_VARIABLE,
+                context.token,
+                context.cwd.display()
+            )],
             Effect::Command { revert, .. } => vec![format!("run: {revert}")],
             Effect::FisExperiment { token, .. } => vec![format!(
                 "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"

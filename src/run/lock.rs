@@ -90,6 +90,22 @@ pub fn read_lock(environment: &str) -> Option<LockInfo> {
     serde_json::from_str(&std::fs::read_to_string(lock_path(environment)).ok()?).ok()
 }
 
+/// Every environment lock in the state directory, by environment file name.
+pub fn all_locks() -> Vec<(String, LockInfo)> {
+    let mut locks: Vec<(String, LockInfo)> = std::fs::read_dir(state_dir().join("locks"))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let environment = entry.path().file_stem()?.to_str()?.to_string();
+            let holder = serde_json::from_str(&std::fs::read_to_string(entry.path()).ok()?).ok()?;
+            Some((environment, holder))
+        })
+        .collect();
+    locks.sort_by(|a, b| a.0.cmp(&b.0));
+    locks
+}
+
 pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -766,6 +766,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         if self.journal_failure.is_some() {
             return self.journal_failed_outcome();
         }
+        if let Some(halted) = self.halt() {
+            return halted;
+        }
         if self.interrupt.raised() {
             self.log(Event::Interrupted { signal: "interrupt".into() }, true);
             return Outcome::Interrupted;
@@ -797,16 +800,16 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 outcome = Some(self.journal_failed_outcome());
                 break;
             }
+            // Before the interrupt: `gameday halt` writes its file, then
+            // sends SIGTERM to wake wall-clock runs; the halt is the reason.
+            if let Some(halted) = self.halt() {
+                outcome = Some(halted);
+                break;
+            }
             if self.interrupt.raised() {
                 let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
                 self.log(Event::Interrupted { signal: signal.into() }, true);
                 outcome = Some(Outcome::Interrupted);
-                break;
-            }
-            if self.config.halt_file.as_ref().is_some_and(|f| f.exists()) {
-                let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                outcome = Some(Outcome::AbortedByGuard { guard: "halt".into(), detail });
                 break;
             }
             // Faults whose time has come.
@@ -941,6 +944,16 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             return Outcome::RevertIncomplete { faults, detail };
         }
         outcome.unwrap_or(Outcome::HypothesisHeld)
+    }
+
+    /// `gameday halt` is in force: journal it and say how the run ends.
+    fn halt(&mut self) -> Option<Outcome> {
+        if !self.config.halt_file.as_ref().is_some_and(|f| f.exists()) {
+            return None;
+        }
+        let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
+        self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
+        Some(Outcome::AbortedByGuard { guard: "halt".into(), detail })
     }
 
     fn alarm_state_list(&self) -> Vec<(String, AlarmState)> {

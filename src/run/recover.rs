@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::environment::{Effect, Environment, RevertOutcome};
-use crate::run::journal::{self, Event, Journal, Record};
+use crate::run::journal::{self, Damage, Event, Journal, Record};
+use crate::run::lock;
 
-/// A run directory with faults its journal shows as still in place.
+/// What a run's journal says is in place, and how far it can be trusted.
 #[derive(Clone, Debug)]
 pub struct OpenRun {
     pub dir: PathBuf,
@@ -15,10 +16,57 @@ pub struct OpenRun {
     pub account: String,
     pub finished: bool,
     pub in_place: Vec<(String, Effect)>,
+    /// Lines that could not be read: a record may be missing there, so the
+    /// journal cannot say for sure what is in place.
+    pub damage: Vec<Damage>,
+    /// The journal could not be read at all (permissions, an I/O error).
+    pub unreadable: Option<String>,
+    /// The process still running this game day, if any (from the lock).
+    pub live_pid: Option<u32>,
 }
 
-pub fn inspect(dir: &Path) -> std::io::Result<OpenRun> {
-    let records = journal::read(&dir.join("journal.jsonl"))?;
+/// How sure the journal is about what is in place.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Certainty {
+    /// The journal was read whole: `in_place` is exactly what remains.
+    Known,
+    /// The journal is damaged or unreadable: `in_place` is what the readable
+    /// part shows, and more may be in place. A person must read it.
+    CannotTell(String),
+}
+
+impl OpenRun {
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join("journal.jsonl")
+    }
+
+    pub fn certainty(&self) -> Certainty {
+        if let Some(error) = &self.unreadable {
+            return Certainty::CannotTell(format!("the journal {} cannot be read: {error}", self.journal_path().display()));
+        }
+        match self.damage.as_slice() {
+            [] => Certainty::Known,
+            damage => Certainty::CannotTell(format!(
+                "the journal {} is damaged ({}): a record may be missing there",
+                self.journal_path().display(),
+                damage.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            )),
+        }
+    }
+
+    /// Whether a person must look: something in place, or no way to tell.
+    pub fn needs_attention(&self) -> bool {
+        !self.in_place.is_empty() || self.certainty() != Certainty::Known
+    }
+}
+
+/// Reads a run directory's journal. Never fails: a journal that cannot be
+/// read is a state of its own (`Certainty::CannotTell`), never "nothing in place".
+pub fn inspect(dir: &Path) -> OpenRun {
+    let (records, damage, unreadable) = match journal::read_all(&dir.join("journal.jsonl")) {
+        Ok(read) => (read.records, read.damage, None),
+        Err(error) => (Vec::new(), Vec::new(), Some(error.to_string())),
+    };
     let (scenario, environment, account) = records
         .iter()
         .find_map(|r| match &r.event {
@@ -26,21 +74,35 @@ pub fn inspect(dir: &Path) -> std::io::Result<OpenRun> {
             _ => None,
         })
         .unwrap_or_default();
-    Ok(OpenRun {
+    let live_pid = live_holder(&environment, dir);
+    OpenRun {
         dir: dir.to_path_buf(),
         scenario,
         environment,
         account,
         finished: records.iter().any(|r| matches!(r.event, Event::RunEnded { .. })),
         in_place: journal::still_injected(&records),
-    })
+        damage,
+        unreadable,
+        live_pid,
+    }
 }
 
-/// Every run under `runs_dir`, newest last.
+/// The pid of a live process whose environment lock names `dir`.
+fn live_holder(environment: &str, dir: &Path) -> Option<u32> {
+    if environment.is_empty() {
+        return None;
+    }
+    let holder = lock::read_lock(environment)?;
+    let same = |a: &Path, b: &Path| a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    (same(&holder.run_dir, dir) && holder.pid != std::process::id() && lock::process_alive(holder.pid)).then_some(holder.pid)
+}
+
+/// Every run under `runs_dir` with a journal, readable or not, oldest first.
 pub fn runs(runs_dir: &Path) -> Vec<OpenRun> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("journal.jsonl").is_file()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(runs_dir).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("journal.jsonl").exists()).collect();
     dirs.sort();
-    dirs.iter().filter_map(|d| inspect(d).ok()).collect()
+    dirs.iter().map(|d| inspect(d)).collect()
 }
 
 /// What recovering one fault did.
@@ -52,14 +114,29 @@ pub struct Recovered {
 
 /// Reverts every fault still in place, appending the intents and outcomes
 /// to the run's journal (synced), so a second recover finds nothing to do.
-pub async fn recover<E: Environment>(run: &OpenRun, env: &mut E) -> std::io::Result<Vec<Recovered>> {
-    let mut journal = Journal::create(&run.dir.join("journal.jsonl")).map_err(|e| e.source)?;
+/// A journal write that fails does not stop the reverts: the first error
+/// is returned with the results, and the caller says what the journal lacks.
+pub async fn recover<E: Environment>(run: &OpenRun, env: &mut E) -> (Vec<Recovered>, Option<journal::JournalError>) {
+    let (mut journal, open_error) = match Journal::create(&run.journal_path()) {
+        Ok(journal) => (Some(journal), None),
+        Err(error) => (None, Some(error)),
+    };
+    let (results, write_error) = revert_each(run, env, journal.as_mut()).await;
+    (results, open_error.or(write_error))
+}
+
+async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Option<&mut Journal>) -> (Vec<Recovered>, Option<journal::JournalError>) {
     let mut results = Vec::new();
-    let write = |journal: &mut Journal, event: Event| -> std::io::Result<()> {
-        journal.append(Record { t: 0, wall: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(), event }, true).map_err(|e| e.source)
+    let mut first_error = None;
+    let mut write = |event: Event| {
+        if let Some(journal) = journal.as_deref_mut() {
+            if let Err(error) = journal.append(Record { t: 0, wall: journal::now_wall(), event }, true) {
+                first_error.get_or_insert(error);
+            }
+        }
     };
     for (fault, effect) in &run.in_place {
-        write(&mut journal, Event::RevertIntent { fault: fault.clone() })?;
+        write(Event::RevertIntent { fault: fault.clone() });
         let mut last = String::new();
         let mut outcome = None;
         for attempt in 0..3u32 {
@@ -76,14 +153,14 @@ pub async fn recover<E: Environment>(run: &OpenRun, env: &mut E) -> std::io::Res
         }
         match outcome {
             Some(done) => {
-                write(&mut journal, Event::FaultReverted { fault: fault.clone(), outcome: done.clone() })?;
+                write(Event::FaultReverted { fault: fault.clone(), outcome: done.clone() });
                 results.push(Recovered { fault: fault.clone(), result: Ok(done), manual_steps: Vec::new() });
             }
             None => {
-                write(&mut journal, Event::RevertFailed { fault: fault.clone(), error: last.clone() })?;
+                write(Event::RevertFailed { fault: fault.clone(), error: last.clone() });
                 results.push(Recovered { fault: fault.clone(), result: Err(last), manual_steps: effect.manual_steps() });
             }
         }
     }
-    Ok(results)
+    (results, first_error)
 }

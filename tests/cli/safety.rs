@@ -12,7 +12,7 @@ use crate::local::Service;
 use crate::moto::{ACCOUNT, Moto};
 
 /// The binary with its own state directory (halt file, locks) and extra env.
-fn command(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
     command.args(args).env("GAMEDAY_STATE_DIR", state).env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
@@ -21,12 +21,12 @@ fn command(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     command
 }
 
-fn output(mut command: Command) -> (i32, String, String) {
+pub(crate) fn output(mut command: Command) -> (i32, String, String) {
     let out = command.output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
         if check() {
@@ -101,7 +101,12 @@ fn halt_stops_running_game_days_and_refuses_new_ones_until_cleared() {
     assert_eq!(code, 0);
     assert!(stdout.contains("signalled pid"), "{stdout}");
     let out = child.wait_with_output().unwrap();
-    assert!([5, 130].contains(&out.status.code().unwrap_or(-1)), "{}", String::from_utf8_lossy(&out.stdout));
+    // docs/safety.md: a halted run ends with exit 5 and a `halt` stop record, not as interrupted.
+    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("aborted by guard halt"), "{}", String::from_utf8_lossy(&out.stdout));
+    let run_dir = std::fs::read_dir(dir.path().join("runs")).unwrap().next().unwrap().unwrap().path();
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"stop_condition_tripped\"") && journal.contains("gameday halt") && !journal.contains("\"interrupted\""), "{journal}");
     assert!(service.comes_up(), "the halted game day reverted its fault");
 
     let file = dir.path().join("short.yaml");
@@ -200,7 +205,7 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(8), "{stderr}");
     assert!(stderr.contains("Press Ctrl-C once more to ABANDON"), "{stderr}");
-    assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: run: sleep 5"), "{stderr}");
+    assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: end what the inject left running") && stderr.contains("run: sleep 5"), "{stderr}");
 }
 
 #[test]

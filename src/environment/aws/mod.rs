@@ -347,9 +347,7 @@ impl Environment for AwsEnvironment {
                 self.calls.mutating += 1;
                 self.clients.route53.update_health_check().health_check_id(health_check).inverted(true).send().await.map_err(|e| sdk_error("route53:UpdateHealthCheck", e))?;
             }
-            Effect::Command { inject, .. } => {
-                shell::run(inject).await?;
-            }
+            Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
             Effect::FisExperiment { fault, token, template } => {
                 if let Some(note) = fis::client::check_safety_lever(&self.clients.fis, self.spec.endpoint_url.is_some()).await? {
                     self.notes.push(Observation { at: now, source: "fis".into(), message: note });
@@ -391,10 +389,7 @@ impl Environment for AwsEnvironment {
                 self.clients.route53.update_health_check().health_check_id(health_check).inverted(false).send().await.map_err(|e| sdk_error("route53:UpdateHealthCheck", e))?;
                 Ok(RevertOutcome { restored: vec![format!("health check {health_check}")], skipped: Vec::new() })
             }
-            Effect::Command { revert, .. } => {
-                shell::run(revert).await?;
-                Ok(RevertOutcome { restored: vec![format!("`{revert}`")], skipped: Vec::new() })
-            }
+            Effect::Command { revert, context, .. } => shell::revert(revert, context.as_ref()).await,
             Effect::FisExperiment { token, .. } => {
                 let ids = match self.fis_runs.get(token) {
                     Some((template, experiment)) => Some((template.clone(), Some(experiment.clone()))),

@@ -335,7 +335,7 @@ impl Environment for SimEnvironment {
                 let names = zones.iter().map(|z| self.zone(z).map(|i| self.world.zones[i].name.clone())).collect::<Result<Vec<_>, _>>()?;
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
             }
-            FaultAction::Command { inject, revert } => Effect::Command { inject: inject.clone(), revert: revert.clone() },
+            FaultAction::Command { inject, revert } => Effect::command(inject, revert),
         })
     }
 
@@ -403,9 +403,7 @@ impl Environment for SimEnvironment {
                     world.add_gray(z, error_rate / 100.0);
                 }
             }
-            Effect::Command { inject, .. } => {
-                shell::run(inject).await?;
-            }
+            Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
             Effect::FisExperiment { .. } => return Err(EnvError::Unsupported("FIS experiments run on AWS only".into())),
         }
         self.active.push(effect.clone());
@@ -473,10 +471,7 @@ impl Environment for SimEnvironment {
                     }
                 }
             }
-            Effect::Command { revert, .. } => {
-                shell::run(revert).await?;
-                outcome.restored.push(format!("`{revert}`"));
-            }
+            Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
         }
         Ok(outcome)

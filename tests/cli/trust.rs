@@ -1,0 +1,329 @@
+//! Trust under failure: no fault left behind when the journal, the disk or
+//! the process misbehaves. Each test causes the failure for real: a journal
+//! sink that refuses writes, a full tmpfs, kill -9 during a slow inject,
+//! torn and damaged journals, a live run, a broken project file, and the
+//! terminal's Ctrl-C sent to the whole foreground process group.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gameday::environment::local::LocalEnvironment;
+use gameday::run::clock::{Interrupt, WallClock};
+use gameday::run::journal::{Journal, JournalSink};
+use gameday::run::{Outcome, RunConfig, Runner, Silent};
+
+use crate::safety::{command, output, wait_until};
+
+/// A command fault that creates `marker` and a revert that removes it,
+/// watched by a probe every `interval`.
+fn marker_scenario(marker: &Path, inject_prefix: &str, revert_prefix: &str, interval: &str, duration: &str) -> String {
+    let m = marker.display();
+    format!(
+        "apiVersion: gameday/v1\nname: marker\nguards:\n  max_duration: 2m\nsteady_state:\n  - {{ name: no-marker, kind: command, run: \"test ! -e {m}\", interval: {interval}, timeout: {interval} }}\nfaults:\n  - {{ name: touch, kind: command, inject: \"{inject_prefix}touch {m}\", revert: \"{revert_prefix}rm -f {m}\", duration: {duration} }}\nexpected_recoveries:\n  - {{ name: gone, probes: [no-marker], recovers_within: 1m }}\n"
+    )
+}
+
+/// A disk that takes lines until it has taken one containing `fail_after`
+/// (or at once, for an empty pattern), and refuses every line after.
+struct FailingDisk {
+    fail_after: &'static str,
+    full: Arc<AtomicBool>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl JournalSink for FailingDisk {
+    fn append_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if self.full.load(Ordering::SeqCst) {
+            return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        let text = String::from_utf8_lossy(line).into_owned();
+        if text.contains(self.fail_after) {
+            self.full.store(true, Ordering::SeqCst);
+        }
+        self.lines.lock().unwrap().push(text);
+        Ok(())
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn run_with_failing_disk(dir: &Path, fail_after: &'static str) -> (gameday::run::Finished, Vec<String>) {
+    let marker = dir.join("marker");
+    let scenario = gameday::scenario::parse_str(&marker_scenario(&marker, "", "", "50ms", "2s"), None).unwrap();
+    let mut env = LocalEnvironment::new(&scenario.steady_state).unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let disk = FailingDisk { fail_after, full: Arc::new(AtomicBool::new(false)), lines: lines.clone() };
+    let journal = Journal::with_sink(&dir.join("journal.jsonl"), Box::new(disk));
+    let finished = Runner::new(&scenario, &mut env, WallClock::start(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run().await;
+    let written = lines.lock().unwrap().clone();
+    (finished, written)
+}
+
+#[tokio::test]
+async fn a_journal_that_fails_after_the_fault_is_made_never_stops_its_revert() {
+    let dir = tempfile::tempdir().unwrap();
+    let (finished, written) = run_with_failing_disk(dir.path(), "\"fault_applied\"").await;
+    assert!(!dir.path().join("marker").exists(), "the fault was reverted although the journal refused every record after it was made");
+    match &finished.result.outcome {
+        Outcome::JournalFailed { error, unrecorded } => {
+            assert!(error.contains("os error 28"), "{error}");
+            assert_eq!(unrecorded.len(), 1, "{unrecorded:?}");
+            assert_eq!(unrecorded[0].fault, "touch");
+            assert!(unrecorded[0].manual_steps.iter().any(|s| s.contains("rm -f")), "{unrecorded:?}");
+        }
+        other => panic!("expected JournalFailed, got {other:?}"),
+    }
+    assert_eq!(finished.result.exit_code, 8, "the journal on disk shows a reverted fault in place: a person must confirm");
+    assert!(written.last().unwrap().contains("\"fault_applied\""), "nothing after the failure reached the disk");
+    let unwritten: Vec<String> = finished.journal.unwritten().iter().map(|r| serde_json::to_string(r).unwrap()).collect();
+    assert!(unwritten.iter().any(|l| l.contains("\"revert_intent\"")) && unwritten.iter().any(|l| l.contains("\"fault_reverted\"")), "kept in memory: {unwritten:?}");
+}
+
+#[tokio::test]
+async fn a_fault_whose_intent_cannot_be_written_is_never_made() {
+    let dir = tempfile::tempdir().unwrap();
+    // The disk takes the run's first record and refuses everything after it.
+    let (finished, written) = run_with_failing_disk(dir.path(), "\"run_started\"").await;
+    assert!(!dir.path().join("marker").exists());
+    assert!(written.iter().all(|l| !l.contains("fault_intent")));
+    assert!(finished.journal.records().iter().all(|r| !matches!(r.event, gameday::run::journal::Event::FaultApplied { .. })), "no apply without a durable intent");
+    assert!(matches!(&finished.result.outcome, Outcome::JournalFailed { unrecorded, .. } if unrecorded.is_empty()), "{:?}", finished.result.outcome);
+    assert_eq!(finished.result.exit_code, 7);
+}
+
+/// A tmpfs of 64 KiB, unmounted on drop.
+struct TinyDisk {
+    path: PathBuf,
+}
+
+impl TinyDisk {
+    fn mount(path: &Path) -> Option<TinyDisk> {
+        std::fs::create_dir_all(path).unwrap();
+        let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(path).status().ok()?;
+        status.success().then(|| TinyDisk { path: path.to_path_buf() })
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.path).status();
+    }
+}
+
+#[test]
+fn a_full_disk_mid_run_still_reverts_and_exits_8_with_the_manual_steps() {
+    // Needs root for the tmpfs (CI and the dev machines run as root).
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let disk = TinyDisk::mount(&dir.path().join("tiny")).expect("a tmpfs mounts");
+    // Nearly full: the run's first records fit, then the disk fills up.
+    std::fs::write(disk.path.join("filler"), vec![0u8; 52 * 1024]).unwrap();
+    let marker = dir.path().join("marker");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, marker_scenario(&marker, "", "", "10ms", "3s")).unwrap();
+    let (code, stdout, stderr) =
+        output(command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", disk.path.to_str().unwrap()], &[]));
+    assert!(!marker.exists(), "reverted on a full disk\n{stdout}\n{stderr}");
+    assert_eq!(code, 8, "{stdout}\n{stderr}");
+    assert!(stdout.contains("JOURNAL INCOMPLETE") && stdout.contains("rm -f"), "{stdout}");
+    assert!(stderr.contains("No space left on device") && stderr.contains("\"fault_reverted\""), "the records the disk refused are on stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The journal on disk is whole lines only, and still shows the fault: status says so.
+    let run_dir = std::fs::read_dir(&disk.path).unwrap().filter_map(Result::ok).map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert!(journal.ends_with('\n') && journal.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "no partial line on the full disk");
+    let (code, stdout, _) = output(command(&dir.path().join("state"), &["status", "--runs-dir", disk.path.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    // Room again: recover settles the journal (the revert is idempotent).
+    std::fs::remove_file(disk.path.join("filler")).unwrap();
+    let (code, stdout, stderr) = output(command(&dir.path().join("state"), &["recover", "--yes", "--runs-dir", disk.path.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, _) = output(command(&dir.path().join("state"), &["status", "--runs-dir", disk.path.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+}
+
+/// Starts a local run of `yaml` in `cwd` and waits until its journal shows `event`.
+fn start_run_until(dir: &Path, cwd: &Path, yaml: &str, event: &str) -> (std::process::Child, PathBuf) {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let runs = dir.join("runs");
+    let mut cmd = command(&dir.join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]);
+    cmd.current_dir(cwd);
+    let child = cmd.spawn().unwrap();
+    let journal = || std::fs::read_dir(&runs).ok()?.filter_map(Result::ok).next().map(|e| e.path().join("journal.jsonl"));
+    assert!(wait_until(Duration::from_secs(20), || journal().and_then(|j| std::fs::read_to_string(j).ok()).is_some_and(|t| t.contains(event))), "the run reached {event}");
+    (child, runs)
+}
+
+fn kill_9(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn after_kill_9_during_a_slow_inject_recover_ends_the_orphan_before_reverting() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "sleep 1.5; ", "", "100ms", "1m"), "\"fault_intent\"");
+    std::thread::sleep(Duration::from_millis(300)); // the inject's shell is running its sleep
+    kill_9(child);
+    let state = dir.path().join("state");
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("ended the inject still running"), "{stdout}");
+    std::thread::sleep(Duration::from_millis(2500)); // past the moment the orphan would have touched the marker
+    assert!(!marker.exists(), "the orphaned inject did not re-create the fault after recover");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn recover_runs_the_revert_where_the_run_ran_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let workdir = dir.path().join("service");
+    std::fs::create_dir_all(&workdir).unwrap();
+    // Relative paths: they mean the run's working directory.
+    let yaml = "apiVersion: gameday/v1\nname: relative\nsteady_state:\n  - { name: no-marker, kind: command, run: \"test ! -e marker\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: touch, kind: command, inject: \"touch marker\", revert: \"rm -f marker\", duration: 1m }\nexpected_recoveries:\n  - { name: gone, probes: [no-marker], recovers_within: 1m }\n";
+    let (child, runs) = start_run_until(dir.path(), &workdir, yaml, "\"fault_applied\"");
+    kill_9(child);
+    assert!(workdir.join("marker").exists());
+    // recover is started somewhere else: the repository root.
+    let (code, stdout, stderr) = output(command(&dir.path().join("state"), &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!workdir.join("marker").exists(), "the revert ran in the run's working directory");
+    // And the stale lock is released (recover was given no RUN_DIR): a new run of `local` may start.
+    assert!(stdout.contains("released the lock of `local`"), "{stdout}");
+    assert!(!dir.path().join("state/locks/local.lock").exists());
+}
+
+#[test]
+fn status_and_recover_never_call_a_damaged_journal_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    std::thread::sleep(Duration::from_millis(300));
+    kill_9(child);
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let journal = run_dir.join("journal.jsonl");
+    // 16 garbage bytes on a line of their own, in the middle of the journal.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut damaged = lines[..2].join("\n");
+    damaged.push_str("\n\u{1}garbage\u{7f}bytes!\n");
+    damaged.push_str(&lines[2..].join("\n"));
+    damaged.push('\n');
+    std::fs::write(&journal, damaged).unwrap();
+    let state = dir.path().join("state");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("CANNOT TELL") && stdout.contains("line 3") && stdout.contains("touch (command) is still in place"), "{stdout}");
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert!(!marker.exists(), "what the readable part shows in place was reverted\n{stdout}\n{stderr}");
+    assert_eq!(code, 8, "still cannot tell for sure: {stdout}");
+    assert!(stdout.contains("CANNOT TELL whether more is in place"), "{stdout}");
+    // A journal that cannot be read at all is not "no faults" either.
+    std::fs::write(&journal, b"").unwrap();
+    let mut perms = std::fs::metadata(&journal).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o000);
+    std::fs::set_permissions(&journal, perms).unwrap();
+    if unsafe { libc::geteuid() } != 0 {
+        let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+        assert_eq!(code, 8, "{stdout}");
+        assert!(stdout.contains("cannot be read"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_torn_last_line_is_skipped_and_recover_writes_on_a_fresh_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    kill_9(child);
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let journal = run_dir.join("journal.jsonl");
+    // A record cut inside a multi-byte character, as kill -9 mid-write can leave it.
+    let torn = "{\"t\":99,\"wall\":\"2026-12-02T00:00:00.000Z\",\"event\":\"team_observation\",\"text\":\"caf\u{e9} \u{2615}\"}";
+    let cut = torn.find('\u{2615}').unwrap() + 1;
+    std::fs::OpenOptions::new().append(true).open(&journal).unwrap().write_all(&torn.as_bytes()[..cut]).unwrap();
+    let state = dir.path().join("state");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("touch (command) is still in place") && !stdout.contains("CANNOT TELL"), "a torn last line is not damage: {stdout}");
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!marker.exists());
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "recover's records start on a fresh line, so the journal stays readable: {stdout}");
+    let (code, _, stderr) = output(command(&state, &["report", run_dir.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn recover_and_status_leave_a_live_run_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    let state = dir.path().join("state");
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", run_dir.to_str().unwrap()], &[]));
+    assert_eq!(code, 5, "{stdout}\n{stderr}");
+    assert!(stderr.contains("is still running") && stderr.contains(&child.id().to_string()), "{stderr}");
+    assert!(marker.exists(), "the live run's fault was not touched by recover");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "a live run is not a fault left behind: {stdout}");
+    assert!(stdout.contains("running now"), "{stdout}");
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(!marker.exists(), "the live run reverted its own fault");
+}
+
+#[test]
+fn a_broken_project_file_does_not_block_recovering_a_local_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    kill_9(child);
+    std::fs::write(dir.path().join("gameday.yaml"), "environments: [this is: not: a project\n").unwrap();
+    let mut recover = command(&dir.path().join("state"), &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]);
+    recover.current_dir(dir.path());
+    let (code, stdout, stderr) = output(recover);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("gameday.yaml") && stderr.contains("built in"), "the broken file is named: {stderr}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let attempts = dir.path().join("attempts");
+    let revert_prefix = format!("echo attempt >> {}; sleep 1.5; ", attempts.display());
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, marker_scenario(&marker, "", &revert_prefix, "100ms", "1m")).unwrap();
+    let runs = dir.path().join("runs");
+    // As in a terminal: gameday leads the foreground process group, and Ctrl-C signals the whole group.
+    let mut cmd = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]);
+    cmd.process_group(0);
+    let child = cmd.spawn().unwrap();
+    let group = child.id() as i32;
+    assert!(wait_until(Duration::from_secs(20), || marker.exists()));
+    unsafe { libc::kill(-group, libc::SIGINT) };
+    assert!(wait_until(Duration::from_secs(10), || attempts.exists()), "the first Ctrl-C started the revert");
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(-group, libc::SIGINT) }; // a second press while the revert runs
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("still reverting"), "gameday got the second press: {stderr}");
+    assert!(!marker.exists());
+    assert_eq!(std::fs::read_to_string(&attempts).unwrap().lines().count(), 1, "the revert was not killed by the keypress (no second attempt)");
+}
