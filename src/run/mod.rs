@@ -260,6 +260,47 @@ async fn next_live_sample(live: &mut Option<realtime::RealtimeProbes>) -> Option
     }
 }
 
+/// How often stop reasons are judged while a fault is being made.
+const APPLY_WATCH_TICK: Millis = 100;
+
+/// A reason for the run to stop now, in the order they win.
+enum Stop {
+    /// `gameday halt` is in force. Before the interrupt: `halt` writes its
+    /// file, then sends SIGTERM to wake wall-clock runs; the halt is the reason.
+    Halt,
+    Interrupt,
+    Condition(String),
+    MaxDuration {
+        after: Millis,
+    },
+}
+
+/// Judges what stops a run, from its parts, so it can be judged while an
+/// apply holds the environment.
+fn pending_stop(
+    scenario: &Scenario,
+    histories: &BTreeMap<String, ProbeHistory>,
+    alarm_last: &BTreeMap<String, AlarmState>,
+    config: &RunConfig,
+    interrupt: &Interrupt,
+    injection_started: Option<Millis>,
+    now: Millis,
+) -> Option<Stop> {
+    if config.halt_file.as_ref().is_some_and(|f| f.exists()) {
+        return Some(Stop::Halt);
+    }
+    if interrupt.raised() {
+        return Some(Stop::Interrupt);
+    }
+    let t0 = injection_started?;
+    let alarms: Vec<(String, AlarmState)> = alarm_last.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    if let Some(condition) = crate::guard::tripped_stop_condition(&scenario.guards.stop_conditions, histories, &alarms, now) {
+        return Some(Stop::Condition(condition));
+    }
+    let limit = scenario.guards.max_duration.map(|d| t0.saturating_add(d.as_millis()))?;
+    (now >= limit).then(|| Stop::MaxDuration { after: limit - t0 })
+}
+
 /// Why the run loop woke.
 enum Wake {
     Time,
@@ -295,40 +336,78 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     scenario: &'a Scenario,
     env: &'a mut E,
     clock: C,
-    observer: O,
-    journal: Journal,
+    ledger: Ledger<O>,
     config: RunConfig,
     interrupt: std::sync::Arc<Interrupt>,
-    histories: BTreeMap<String, ProbeHistory>,
     alarm_changes: Vec<(Millis, String, AlarmState)>,
     alarm_last: BTreeMap<String, AlarmState>,
     faults: Vec<FaultRun>,
     phase: &'static str,
     injection_started: Option<Millis>,
     drill: Option<DrillLink>,
+}
+
+/// What the run has recorded: the journal, every probe's samples so far,
+/// and the first journal write that failed. Apart from the environment, so
+/// that samples keep being recorded while an apply holds the environment.
+struct Ledger<O: Observer> {
+    journal: Journal,
+    observer: O,
+    histories: BTreeMap<String, ProbeHistory>,
     /// The first journal write that failed: the run stops and reverts.
     journal_failure: Option<String>,
+    started_at: jiff::Timestamp,
+}
+
+impl<O: Observer> Ledger<O> {
+    fn wall(&self, t: Millis) -> String {
+        let offset = jiff::SignedDuration::from_millis(i64::try_from(t).unwrap_or(i64::MAX));
+        self.started_at.checked_add(offset).unwrap_or(self.started_at).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
+    fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
+        let record = Record { t, wall: self.wall(t), event };
+        self.observer.record(&record);
+        self.append(record, durable);
+        t
+    }
+
+    /// Appends to the journal. A write that fails never stops the run from
+    /// reverting: the record stays in memory (the journal writes it again
+    /// before the next one), goes to the observer (stderr) at once, and the
+    /// loop ends at its next turn (`JournalFailed`).
+    fn append(&mut self, record: Record, durable: bool) {
+        if let Err(error) = self.journal.append(record, durable) {
+            if let Some(kept) = self.journal.records().last() {
+                self.observer.journal_failed(&error, kept);
+            }
+            self.journal_failure.get_or_insert_with(|| error.to_string());
+        }
+    }
+
+    fn ingest(&mut self, sample: crate::environment::Sample) {
+        self.histories.entry(sample.probe.clone()).or_default().push(sample.clone());
+        self.log_at(sample.sent_at, Event::Sample(sample), false);
+    }
 }
 
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     pub fn new(scenario: &'a Scenario, env: &'a mut E, clock: C, observer: O, journal: Journal, config: RunConfig, interrupt: std::sync::Arc<Interrupt>) -> Self {
         let faults = scenario.faults.iter().map(|f| FaultRun { state: FaultState::Waiting, effect: None, result: FaultResult::not_started(f) }).collect();
+        let histories = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
         Runner {
             scenario,
             env,
             clock,
-            observer,
-            journal,
+            ledger: Ledger { journal, observer, histories, journal_failure: None, started_at: config.started_at },
             config,
             interrupt,
-            histories: scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect(),
             alarm_changes: Vec::new(),
             alarm_last: BTreeMap::new(),
             faults,
             phase: "checking guards",
             injection_started: None,
             drill: None,
-            journal_failure: None,
         }
     }
 
@@ -387,46 +466,25 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                     }
                     self.interrupt.raise();
                 }
-                Err(message) => self.observer.refused(&message),
+                Err(message) => self.ledger.observer.refused(&message),
             }
         }
-    }
-
-    fn wall(&self, t: Millis) -> String {
-        let offset = jiff::SignedDuration::from_millis(i64::try_from(t).unwrap_or(i64::MAX));
-        self.config.started_at.checked_add(offset).unwrap_or(self.config.started_at).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     }
 
     /// Journals one event at the current time, and returns that time.
     fn log(&mut self, event: Event, durable: bool) -> Millis {
         let t = self.clock.now();
-        self.log_at(t, event, durable)
+        self.ledger.log_at(t, event, durable)
     }
 
     fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
-        let record = Record { t, wall: self.wall(t), event };
-        self.observer.record(&record);
-        self.append(record, durable);
-        t
-    }
-
-    /// Appends to the journal. A write that fails never stops the run from
-    /// reverting: the record stays in memory (the journal writes it again
-    /// before the next one), goes to the observer (stderr) at once, and the
-    /// loop ends at its next turn (`JournalFailed`).
-    fn append(&mut self, record: Record, durable: bool) {
-        if let Err(error) = self.journal.append(record, durable) {
-            if let Some(kept) = self.journal.records().last() {
-                self.observer.journal_failed(&error, kept);
-            }
-            self.journal_failure.get_or_insert_with(|| error.to_string());
-        }
+        self.ledger.log_at(t, event, durable)
     }
 
     /// Whether every record so far is on disk: a fault is only made when
     /// its intent is.
     fn journal_on_disk(&self) -> bool {
-        self.journal.unwritten().is_empty()
+        self.ledger.journal.unwritten().is_empty()
     }
 
     fn tick(&mut self) {
@@ -439,7 +497,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .steady_state
                 .iter()
                 .map(|p| {
-                    let history = &self.histories[&p.name];
+                    let history = &self.ledger.histories[&p.name];
                     (p.name.as_str(), history.state(), history.samples.last().map_or("", |s| s.observed.as_str()))
                 })
                 .collect(),
@@ -463,7 +521,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             drill: self.drill.as_ref().map(|d| &d.session),
             fault_start: self.faults.iter().filter_map(|f| f.result.started_at).min(),
         };
-        self.observer.tick(&view);
+        self.ledger.observer.tick(&view);
     }
 
     fn reference_fault<'s>(&'s self, e: &'s crate::scenario::ExpectedRecovery) -> &'s str {
@@ -492,10 +550,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             return true;
         }
         e.probes.iter().all(|name| {
-            let history = &self.histories[name];
+            let history = &self.ledger.histories[name];
             let healthy_after = self.scenario.steady_state.iter().find(|p| p.name == *name).map_or(1, |p| p.healthy_after as usize);
             history.first_failure_after(start).is_none() || history.recovered_at(start, healthy_after).is_some()
-        }) && e.probes.iter().any(|name| self.histories[name].first_failure_after(start).is_some())
+        }) && e.probes.iter().any(|name| self.ledger.histories[name].first_failure_after(start).is_some())
     }
 
     async fn sample_probe(&mut self, index: usize) -> bool {
@@ -507,10 +565,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     }
 
     fn ingest(&mut self, sample: crate::environment::Sample) {
-        self.histories.entry(sample.probe.clone()).or_default().push(sample.clone());
-        let record = Record { t: sample.sent_at, wall: self.wall(sample.sent_at), event: Event::Sample(sample) };
-        self.observer.record(&record);
-        self.append(record, false);
+        self.ledger.ingest(sample);
     }
 
     async fn poll_alarms(&mut self, names: &[String]) {
@@ -529,15 +584,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     fn drain_observations(&mut self) {
         for observation in self.env.take_observations() {
-            let record = Record { t: observation.at, wall: self.wall(observation.at), event: Event::Observed(observation) };
-            self.observer.record(&record);
-            self.append(record, false);
+            self.ledger.log_at(observation.at, Event::Observed(observation), false);
         }
     }
 
     /// Resolves, re-judges and makes one fault; the intent is journaled
     /// (durably) before the call. Returns why it did not take effect.
-    async fn inject(&mut self, index: usize) -> Option<Outcome> {
+    async fn inject(&mut self, index: usize, live: &mut Option<realtime::RealtimeProbes>) -> Option<Outcome> {
         let fault = &self.scenario.faults[index];
         let active_zones: BTreeSet<String> = self.faults.iter().filter(|f| matches!(f.state, FaultState::Active { .. })).flat_map(|f| f.result.zones.iter().cloned()).collect();
         let resolved = plan::resolve_fault(self.env, self.scenario, fault, &active_zones, self.config.seed).await;
@@ -602,7 +655,20 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             return Some(self.journal_failed_outcome());
         }
         let now = self.clock.now();
-        match self.env.apply(&effect, now).await {
+        let Some(applied) = self.apply_watching(&effect, now, live).await else {
+            // Stopped while the fault was being made: it may be partly in
+            // place. Undo whatever the apply did (reverts are idempotent).
+            let stop = self.stop_now(self.clock.now());
+            self.log(Event::FaultFailed { fault: fault.name.clone(), error: "the run stopped while this fault was being made; reverting what it did".into() }, true);
+            let cleanup = if effect.is_revertible() { self.revert(index).await } else { None };
+            self.faults[index].state = FaultState::Failed;
+            self.faults[index].result.error = Some("stopped while being made".into());
+            if let Some(revert_error) = cleanup {
+                return Some(Outcome::RevertIncomplete { faults: vec![fault.name.clone()], detail: format!("{revert_error}; by hand: {}", effect.manual_steps().join("; ")) });
+            }
+            return Some(stop.unwrap_or(Outcome::Interrupted));
+        };
+        match applied {
             Ok(()) => {
                 // The fault started when the journal says it was in place
                 // (`result::result_from_records` reads it from there).
@@ -757,21 +823,18 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .iter()
                 .map(|i| {
                     let name = &self.scenario.steady_state[*i].name;
-                    format!("{name}: {}", self.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
+                    format!("{name}: {}", self.ledger.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
         self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false);
-        if self.journal_failure.is_some() {
+        if self.ledger.journal_failure.is_some() {
             return self.journal_failed_outcome();
         }
-        if let Some(halted) = self.halt() {
-            return halted;
-        }
-        if self.interrupt.raised() {
-            self.log(Event::Interrupted { signal: "interrupt".into() }, true);
-            return Outcome::Interrupted;
+        // Before injection only the halt and an interrupt can stop the run.
+        if let Some(stop) = self.stop_now(self.clock.now()) {
+            return stop;
         }
         if !failing.is_empty() && self.scenario.guards.require_healthy_start {
             return Outcome::AbortedByGuard { guard: "require_healthy_start".into(), detail: format!("the steady state is not healthy: {detail}") };
@@ -796,20 +859,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             let now = self.clock.now();
             // A journal that cannot be written ends the run: nothing more is
             // injected, and every fault is reverted below.
-            if self.journal_failure.is_some() {
+            if self.ledger.journal_failure.is_some() {
                 outcome = Some(self.journal_failed_outcome());
                 break;
             }
-            // Before the interrupt: `gameday halt` writes its file, then
-            // sends SIGTERM to wake wall-clock runs; the halt is the reason.
-            if let Some(halted) = self.halt() {
-                outcome = Some(halted);
-                break;
-            }
-            if self.interrupt.raised() {
-                let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
-                self.log(Event::Interrupted { signal: signal.into() }, true);
-                outcome = Some(Outcome::Interrupted);
+            if let Some(stop) = self.stop_now(now) {
+                outcome = Some(stop);
                 break;
             }
             // Faults whose time has come.
@@ -819,7 +874,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
                 if let Some(start) = self.start_time(index, t0) {
                     if start <= now {
-                        if let Some(failure) = self.inject(index).await {
+                        if let Some(failure) = self.inject(index, &mut realtime).await {
                             outcome = Some(failure);
                             break;
                         }
@@ -867,15 +922,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             }
             self.drain_observations();
-            if let Some(condition) = crate::guard::tripped_stop_condition(&self.scenario.guards.stop_conditions, &self.histories, &self.alarm_state_list(), now) {
-                self.log(Event::StopConditionTripped { condition: condition.clone() }, true);
-                outcome = Some(Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: condition });
-                break;
-            }
-            if let Some(limit) = max_end.filter(|limit| now >= *limit) {
-                let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(limit - t0));
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                outcome = Some(Outcome::AbortedByGuard { guard: "max_duration".into(), detail });
+            if let Some(stop) = self.stop_now(now) {
+                outcome = Some(stop);
                 break;
             }
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
@@ -946,18 +994,58 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         outcome.unwrap_or(Outcome::HypothesisHeld)
     }
 
-    /// `gameday halt` is in force: journal it and say how the run ends.
-    fn halt(&mut self) -> Option<Outcome> {
-        if !self.config.halt_file.as_ref().is_some_and(|f| f.exists()) {
-            return None;
-        }
-        let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
-        self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-        Some(Outcome::AbortedByGuard { guard: "halt".into(), detail })
+    /// Why the run must stop now, journaled; `None` to go on.
+    fn stop_now(&mut self, now: Millis) -> Option<Outcome> {
+        let stop = pending_stop(self.scenario, &self.ledger.histories, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
+        Some(match stop {
+            Stop::Halt => {
+                let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
+                Outcome::AbortedByGuard { guard: "halt".into(), detail }
+            }
+            Stop::Interrupt => {
+                let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
+                self.log(Event::Interrupted { signal: signal.into() }, true);
+                Outcome::Interrupted
+            }
+            Stop::Condition(condition) => {
+                self.log(Event::StopConditionTripped { condition: condition.clone() }, true);
+                Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: condition }
+            }
+            Stop::MaxDuration { after } => {
+                let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(after));
+                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
+                Outcome::AbortedByGuard { guard: "max_duration".into(), detail }
+            }
+        })
     }
 
-    fn alarm_state_list(&self) -> Vec<(String, AlarmState)> {
-        self.alarm_last.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    /// Makes a fault. On a clock that follows real time the apply may take
+    /// minutes (a FIS experiment starting, a slow shell command), so it is
+    /// raced against everything that stops a run: live samples are recorded
+    /// and stop conditions, `max_duration`, `gameday halt` and interrupts
+    /// are judged meanwhile. `None`: the run must stop; the apply was
+    /// dropped (a command's whole process group is ended) and the caller
+    /// reverts whatever it did. Alarms are read again once it returns.
+    async fn apply_watching(&mut self, effect: &Effect, now: Millis, live: &mut Option<realtime::RealtimeProbes>) -> Option<Result<(), EnvError>> {
+        if self.clock.origin().is_none() {
+            // Virtual time stands still while the simulator applies.
+            return Some(self.env.apply(effect, now).await);
+        }
+        let apply = self.env.apply(effect, now);
+        tokio::pin!(apply);
+        loop {
+            let watch_until = self.clock.now() + APPLY_WATCH_TICK;
+            tokio::select! {
+                result = &mut apply => return Some(result),
+                () = self.clock.sleep_until(watch_until, &self.interrupt) => {}
+                Some(sample) = next_live_sample(live) => self.ledger.ingest(sample),
+            }
+            let now = self.clock.now();
+            if pending_stop(self.scenario, &self.ledger.histories, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now).is_some() {
+                return None;
+            }
+        }
     }
 
     /// When a waiting fault may start: at injection start, or once every
@@ -980,32 +1068,32 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     fn finish(mut self, stopped: Outcome) -> Finished {
         let end = self.clock.now();
         // One more try at what the file lacks: a full disk may have room now.
-        if self.journal_failure.is_some() {
-            let _ = self.journal.flush(true);
+        if self.ledger.journal_failure.is_some() {
+            let _ = self.ledger.journal.flush(true);
         }
         let stopped = match stopped {
             // A revert that failed outranks everything, a journal that failed included.
             revert_failed @ Outcome::RevertIncomplete { .. } => revert_failed,
-            _ if self.journal_failure.is_some() => self.journal_failed_outcome(),
+            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(),
             stopped => stopped,
         };
-        let result = result::result_from_records(self.scenario, self.journal.records(), stopped.clone(), end);
+        let result = result::result_from_records(self.scenario, self.ledger.journal.records(), stopped.clone(), end);
         self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped) }, true);
-        Finished { result, journal: self.journal }
+        Finished { result, journal: self.ledger.journal }
     }
 
     /// How a run whose journal failed ends: which faults the journal on
     /// disk still shows in place although they were reverted (the records
     /// saying so could not be written), each with how to confirm by hand.
     fn journal_failed_outcome(&self) -> Outcome {
-        let records = self.journal.records();
-        let on_disk = &records[..records.len() - self.journal.unwritten().len()];
+        let records = self.ledger.journal.records();
+        let on_disk = &records[..records.len() - self.ledger.journal.unwritten().len()];
         let in_memory: Vec<String> = journal::still_injected(records).into_iter().map(|(fault, _)| fault).collect();
         let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(on_disk)
             .into_iter()
             .filter(|(fault, _)| !in_memory.contains(fault))
             .map(|(fault, effect)| UnrecordedRevert { fault, manual_steps: effect.manual_steps() })
             .collect();
-        Outcome::JournalFailed { error: self.journal_failure.clone().unwrap_or_default(), unrecorded }
+        Outcome::JournalFailed { error: self.ledger.journal_failure.clone().unwrap_or_default(), unrecorded }
     }
 }

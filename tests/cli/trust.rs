@@ -327,3 +327,68 @@ fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
     assert!(!marker.exists());
     assert_eq!(std::fs::read_to_string(&attempts).unwrap().lines().count(), 1, "the revert was not killed by the keypress (no second attempt)");
 }
+
+/// A fault whose inject takes 3 s and only then finishes making the fault
+/// (`late`); the revert removes the marker only, so `late` shows whether
+/// the inject ran to its end.
+fn slow_inject_scenario(dir: &Path, guards: &str) -> String {
+    let (marker, late) = (dir.join("marker"), dir.join("late"));
+    format!(
+        "apiVersion: gameday/v1\nname: slow-inject\nguards:\n{guards}\nsteady_state:\n  - {{ name: no-marker, kind: command, run: \"test ! -e {m}\", interval: 50ms, timeout: 50ms }}\nfaults:\n  - {{ name: slow, kind: command, inject: \"touch {m}; sleep 3; touch {l}\", revert: \"rm -f {m}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: gone, probes: [no-marker], recovers_within: 1m }}\n",
+        m = marker.display(),
+        l = late.display()
+    )
+}
+
+fn run_slow_inject(dir: &Path, guards: &str) -> (i32, String, String) {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, slow_inject_scenario(dir, guards)).unwrap();
+    let result = output(command(&dir.join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.join("runs").to_str().unwrap()], &[]));
+    std::thread::sleep(Duration::from_millis(3500)); // past the moment an inject left running would finish
+    result
+}
+
+fn journal_of(dir: &Path) -> String {
+    let run_dir = std::fs::read_dir(dir.join("runs")).unwrap().next().unwrap().unwrap().path();
+    std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap()
+}
+
+#[test]
+fn a_stop_condition_is_judged_while_a_fault_is_being_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_slow_inject(dir.path(), "  stop_conditions:\n    - { probe: no-marker, failing_for: 0s }");
+    assert_eq!(code, 5, "{stdout}\n{stderr}");
+    assert!(stdout.contains("aborted by guard stop_conditions"), "{stdout}");
+    assert!(!dir.path().join("late").exists(), "the inject in flight was ended with its process group, not left to finish");
+    assert!(!dir.path().join("marker").exists(), "what the inject did was reverted");
+    let journal = journal_of(dir.path());
+    assert!(journal.contains("the run stopped while this fault was being made") && journal.contains("\"fault_reverted\""), "{journal}");
+    assert!(!journal.contains("\"fault_applied\""));
+}
+
+#[test]
+fn max_duration_ends_a_run_whose_fault_is_still_being_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run_slow_inject(dir.path(), "  max_duration: 1s");
+    assert_eq!(code, 5, "{stdout}\n{stderr}");
+    assert!(stdout.contains("max_duration"), "{stdout}");
+    assert!(!dir.path().join("late").exists());
+    assert!(!dir.path().join("marker").exists());
+}
+
+#[test]
+fn sigterm_during_a_slow_inject_stops_it_and_reverts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, slow_inject_scenario(dir.path(), "  max_duration: 1m")).unwrap();
+    let child = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.path().join("runs").to_str().unwrap()], &[])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(20), || dir.path().join("marker").exists()));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(!dir.path().join("late").exists());
+    assert!(!dir.path().join("marker").exists());
+}
