@@ -260,6 +260,30 @@ async fn next_live_sample(live: &mut Option<realtime::RealtimeProbes>) -> Option
     }
 }
 
+/// Attempts at one revert before it counts as failed.
+pub const REVERT_ATTEMPTS: u32 = 3;
+
+/// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of 1 s,
+/// then 2 s (on `clock`, so virtual on the simulator). Reverts are
+/// idempotent, so trying again is always safe. The one retry loop of the
+/// runner, `recover` and the CLI's path after a panic.
+pub async fn revert_with_retry<E: Environment, C: Clock>(env: &mut E, effect: &Effect, clock: &mut C, interrupt: &Interrupt) -> Result<crate::environment::RevertOutcome, String> {
+    let mut last_error = String::new();
+    for attempt in 0..REVERT_ATTEMPTS {
+        match env.revert(effect, clock.now()).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) => {
+                last_error = error.to_string();
+                if attempt + 1 < REVERT_ATTEMPTS {
+                    let wait = clock.now() + 1_000 * 2u64.pow(attempt);
+                    clock.sleep_until(wait, interrupt).await;
+                }
+            }
+        }
+    }
+    Err(last_error)
+}
+
 /// How often stop reasons are judged while a fault is being made.
 const APPLY_WATCH_TICK: Millis = 100;
 
@@ -705,31 +729,23 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let Some(effect) = self.faults[index].effect.clone() else { return None };
         let name = self.faults[index].result.name.clone();
         self.log(Event::RevertIntent { fault: name.clone() }, true);
-        let mut last_error = String::new();
-        for attempt in 0..3u32 {
-            match self.env.revert(&effect, self.clock.now()).await {
-                Ok(outcome) => {
-                    let now = self.clock.now();
-                    let fault = &mut self.faults[index];
-                    fault.state = FaultState::Done;
-                    fault.result.ended_at = Some(now);
-                    fault.result.reverted = true;
-                    fault.result.revert_skipped = outcome.skipped.clone();
-                    self.log_at(now, Event::FaultReverted { fault: name, outcome }, true);
-                    return None;
-                }
-                Err(error) => {
-                    last_error = error.to_string();
-                    if attempt < 2 {
-                        let wait = self.clock.now() + 1_000 * 2u64.pow(attempt);
-                        self.clock.sleep_until(wait, &self.interrupt).await;
-                    }
-                }
+        match revert_with_retry(self.env, &effect, &mut self.clock, &self.interrupt).await {
+            Ok(outcome) => {
+                let now = self.clock.now();
+                let fault = &mut self.faults[index];
+                fault.state = FaultState::Done;
+                fault.result.ended_at = Some(now);
+                fault.result.reverted = true;
+                fault.result.revert_skipped = outcome.skipped.clone();
+                self.log_at(now, Event::FaultReverted { fault: name, outcome }, true);
+                None
+            }
+            Err(last_error) => {
+                self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
+                self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true);
+                Some(last_error)
             }
         }
-        self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
-        self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true);
-        Some(last_error)
     }
 
     async fn revert_all(&mut self) -> Vec<(String, String)> {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::environment::{Effect, Environment, RevertOutcome};
+use crate::run::clock::{Interrupt, WallClock};
 use crate::run::journal::{self, Damage, Event, Journal, Record};
 use crate::run::lock;
 
@@ -137,26 +138,12 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
     };
     for (fault, effect) in &run.in_place {
         write(Event::RevertIntent { fault: fault.clone() });
-        let mut last = String::new();
-        let mut outcome = None;
-        for attempt in 0..3u32 {
-            match env.revert(effect, 0).await {
-                Ok(done) => {
-                    outcome = Some(done);
-                    break;
-                }
-                Err(error) => {
-                    last = error.to_string();
-                    tokio::time::sleep(std::time::Duration::from_millis(500 * 2u64.pow(attempt))).await;
-                }
-            }
-        }
-        match outcome {
-            Some(done) => {
+        match crate::run::revert_with_retry(env, effect, &mut WallClock::start(), &Interrupt::new()).await {
+            Ok(done) => {
                 write(Event::FaultReverted { fault: fault.clone(), outcome: done.clone() });
                 results.push(Recovered { fault: fault.clone(), result: Ok(done), manual_steps: Vec::new() });
             }
-            None => {
+            Err(last) => {
                 write(Event::RevertFailed { fault: fault.clone(), error: last.clone() });
                 results.push(Recovered { fault: fault.clone(), result: Err(last), manual_steps: effect.manual_steps() });
             }
