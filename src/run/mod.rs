@@ -561,23 +561,48 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.faults[index].result.started_at.map(|s| s + e.recovers_within.as_millis())
     }
 
-    /// An expectation needs no more observation when its deadline passed,
-    /// when its fault failed to start, or when at least one of its probes
-    /// failed since the fault and every probe that failed has recovered.
+    /// An expectation needs no more observation when its fault failed to
+    /// start, when at least one of its probes failed since the fault and
+    /// every probe that failed has recovered, or when its deadline passed.
     /// While none has failed yet, it is watched until the deadline: impact
-    /// can come late (a replacement that never boots).
+    /// can come late (a replacement that never boots). A probe still failing
+    /// at the deadline is watched for `confirmation_window` more, so a
+    /// recovery at (or just before) the deadline is confirmed by its
+    /// `healthy_after` passes instead of being called missed.
     fn settled(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
         let Some(index) = self.fault_index(self.reference_fault(e)) else { return true };
         let fault = &self.faults[index];
         let Some(start) = fault.result.started_at else { return fault.state == FaultState::Failed };
-        if now >= start + e.recovers_within.as_millis() {
+        let deadline = start.saturating_add(e.recovers_within.as_millis());
+        let (failed, unrecovered): (Vec<&String>, Vec<&String>) = {
+            let failed: Vec<&String> = e.probes.iter().filter(|name| self.ledger.histories[*name].first_failure_after(start).is_some()).collect();
+            let unrecovered = failed.iter().copied().filter(|name| self.ledger.histories[*name].recovered_at(start, self.healthy_after(name)).is_none()).collect();
+            (failed, unrecovered)
+        };
+        if !failed.is_empty() && unrecovered.is_empty() {
             return true;
         }
-        e.probes.iter().all(|name| {
-            let history = &self.ledger.histories[name];
-            let healthy_after = self.scenario.steady_state.iter().find(|p| p.name == *name).map_or(1, |p| p.healthy_after as usize);
-            history.first_failure_after(start).is_none() || history.recovered_at(start, healthy_after).is_some()
-        }) && e.probes.iter().any(|name| self.ledger.histories[name].first_failure_after(start).is_some())
+        match now.checked_sub(deadline) {
+            None => false,
+            Some(_) if unrecovered.is_empty() => true,
+            Some(past) => past >= self.confirmation_window(e),
+        }
+    }
+
+    fn healthy_after(&self, probe: &str) -> usize {
+        self.scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize)
+    }
+
+    /// How long past its deadline an expectation whose probe is still
+    /// failing is watched: enough samples of each probe to confirm a
+    /// recovery point at the deadline (`healthy_after` intervals).
+    fn confirmation_window(&self, e: &crate::scenario::ExpectedRecovery) -> Millis {
+        e.probes
+            .iter()
+            .filter_map(|name| self.scenario.steady_state.iter().find(|p| p.name == *name))
+            .map(|p| p.interval.as_millis().saturating_mul(u64::from(p.healthy_after.max(1))))
+            .max()
+            .unwrap_or(0)
     }
 
     async fn sample_probe(&mut self, index: usize) -> bool {
@@ -958,8 +983,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             }
             for e in &self.scenario.expected_recoveries {
-                if let Some(deadline) = self.deadline_of(e).filter(|d| *d > now) {
-                    next = next.min(deadline);
+                let Some(deadline) = self.deadline_of(e) else { continue };
+                for moment in [deadline, deadline.saturating_add(self.confirmation_window(e))] {
+                    if moment > now {
+                        next = next.min(moment);
+                    }
                 }
             }
             if let Some(limit) = max_end {

@@ -7,6 +7,7 @@ mod drill;
 mod fleet;
 mod guard_properties;
 mod local;
+mod measure;
 mod moto;
 mod panic;
 mod plan;
