@@ -9,6 +9,7 @@ mod guard_properties;
 mod local;
 mod moto;
 mod panic;
+mod pipes;
 mod plan;
 mod report;
 mod run;
