@@ -78,8 +78,9 @@ fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
 /// runbook) are resolved; `None` skips the file-system checks.
 pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Problem>> {
     let tree = yaml_tree::parse(text).map_err(|error| {
-        let problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
-        vec![if error.from_parser { problem.hint("check indentation and that every `[`, `{` and quote is closed".into()) } else { problem }]
+        let mut problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
+        problem.hint = error.hint;
+        vec![problem]
     })?;
     if !matches!(tree.value, yaml_tree::Value::Map(_)) {
         let problem = Problem::new(Path::root(), tree.at, format!("a scenario is a mapping of keys, but this file holds {}", tree.value.describe()))

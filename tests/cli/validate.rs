@@ -63,3 +63,13 @@ fn hostile_input_never_panics() {
         assert!(!output.stderr.contains("panicked"), "input {i} panicked:\n{}", output.stderr);
     }
 }
+
+/// The parser notices this tab at the end of `api` on the line before; the
+/// error points at the tab itself.
+#[test]
+fn a_tab_in_indentation_is_located_on_its_own_line() {
+    let output = gameday(&["validate", "tests/broken/tab-indentation.yaml"]);
+    assert_eq!(output.code, 3);
+    assert!(output.stderr.contains("error: this is not valid YAML: a tab is used for indentation\n  --> tests/broken/tab-indentation.yaml:5:1\n"), "{}", output.stderr);
+    assert!(output.stderr.contains("= hint: YAML does not allow tabs for indentation; use spaces"), "{}", output.stderr);
+}
