@@ -87,8 +87,17 @@ pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Probl
             .hint("start from an example in scenarios/, e.g. `apiVersion: gameday/v1` then `name: …`".into());
         return Err(vec![problem]);
     }
-    let problems = structure::check(&tree, schema());
-    if !problems.is_empty() {
+    let checked = structure::check(&tree, schema());
+    if !checked.problems.is_empty() {
+        let mut problems = checked.problems;
+        // The semantic rules still judge everything the structure problems
+        // leave sound, so a file's every problem shows at once. What they say
+        // inside a problem's scope is about a placeholder, and is dropped.
+        if let Ok(repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
+            let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
+            let semantic = checks::check(&repaired, &tree, dir);
+            problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
+        }
         return Err(problems);
     }
     // The structure matches the schema, so this succeeds unless the types

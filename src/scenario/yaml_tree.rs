@@ -120,6 +120,19 @@ impl Path {
         next.0.push(Segment::Index(index));
         next
     }
+    /// Whether `self` is `prefix` or lies inside it.
+    pub fn starts_with(&self, prefix: &Path) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+    /// The part of the document a problem here can make unreliable: up to
+    /// the first list item (`faults[1].targets.count` → `faults[1]`), since
+    /// the item's own rules read its other keys, or the path itself.
+    pub fn scope(&self) -> Path {
+        match self.0.iter().position(|s| matches!(s, Segment::Index(_))) {
+            Some(index) => Path(self.0[..=index].to_vec()),
+            None => self.clone(),
+        }
+    }
     /// Parses the dotted form used by the semantic checks (`guards.max_percent`, `faults[0].name`).
     pub fn parse(text: &str) -> Path {
         let mut path = Path::root();
