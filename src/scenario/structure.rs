@@ -199,7 +199,10 @@ impl<'s> Checker<'s> {
         }
         let Some((problems, repaired)) = best.filter(|_| shape_matches) else {
             let expected: Vec<&str> = branches.iter().filter_map(|b| describe_type(self.resolve(b))).collect();
-            out.push(Problem::new(path.clone(), node.at, format!("expected {}, found {}", expected.join(" or "), node.value.describe())));
+            let mut problem = Problem::new(path.clone(), node.at, format!("expected {}, found {}", expected.join(" or "), node.value.describe()));
+            // The hint of the alternative that is not "nothing" (`90` for an optional duration: add a unit).
+            problem.hint = branches.iter().map(|b| self.resolve(b)).find(|b| !type_names(b).contains(&"null")).and_then(|b| type_problem(node, b, path).hint);
+            out.push(problem);
             let nullable = branches.iter().any(|b| type_names(self.resolve(b)).contains(&"null"));
             return if nullable { Json::Null } else { branches.first().map_or(Json::Null, |b| self.neutral(b)) };
         };
