@@ -131,7 +131,8 @@ fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, S
         .with_no_client_auth())
 }
 
-/// Reads `${env:NAME}` references in header values from the environment.
+/// Reads `${env:NAME}` references in header values and URLs from the
+/// environment, at the moment the request is made.
 pub fn expand_env(value: &str) -> String {
     let mut out = String::new();
     let mut rest = value;
@@ -188,7 +189,9 @@ fn parse_url(url: &str) -> Result<Url<'_>, String> {
 }
 
 async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String>, tls: Arc<rustls::ClientConfig>) -> Result<(u16, String), String> {
-    let url = parse_url(url)?;
+    // A token in the query can come from the environment (`?token=${env:NAME}`); the expanded URL lives only here.
+    let url = expand_env(url);
+    let url = parse_url(&url)?;
     let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
     let _ = tcp.set_nodelay(true);
     let mut request = format!("{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gameday/{}\r\nAccept: */*\r\nConnection: close\r\n", url.path, url.host, env!("CARGO_PKG_VERSION"));
