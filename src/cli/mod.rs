@@ -1,6 +1,9 @@
 //! The command line: clap, progress, confirmation and exit codes. It holds
 //! no domain logic; every command calls the library and renders its result.
 
+// First, so its `print!` family shadows the standard one in every module below.
+#[macro_use]
+mod output;
 mod aws_commands;
 mod drill;
 mod progress;
@@ -131,7 +134,8 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
             return ExitCode::from(if error.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS });
         }
     };
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).try_init();
+    // A closed stderr must not turn a log line into the subscriber's own panicking `eprintln!`.
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).log_internal_errors(false).try_init();
     let code = match cli.command {
         Command::Validate(args) => validate(&args.files),
         Command::Schema => {

@@ -131,7 +131,8 @@ fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, S
         .with_no_client_auth())
 }
 
-/// Reads `${env:NAME}` references in header values from the environment.
+/// Reads `${env:NAME}` references in header values and URLs from the
+/// environment, at the moment the request is made.
 pub fn expand_env(value: &str) -> String {
     let mut out = String::new();
     let mut rest = value;
@@ -157,27 +158,40 @@ struct Url<'a> {
     https: bool,
     host: &'a str,
     port: u16,
-    path: &'a str,
+    path: String,
 }
 
+/// Splits a probe URL. Its errors never quote the URL: its query may hold a
+/// token, and a sample's `observed` text goes into the journal and reports.
 fn parse_url(url: &str) -> Result<Url<'_>, String> {
     let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
         (true, rest)
     } else if let Some(rest) = url.strip_prefix("http://") {
         (false, rest)
     } else {
-        return Err(format!("`{url}` is not an http(s) URL"));
+        return Err("the URL does not start with http:// or https://".into());
     };
-    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    let (authority, path) = rest.find(['/', '?']).map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
+    if authority.contains('@') {
+        return Err("the URL holds credentials (`user:password@`); send them in an `Authorization` header read from `${env:NAME}`".into());
+    }
+    // A line break would let the URL write headers of its own.
+    if path.chars().any(char::is_control) {
+        return Err("the URL's path contains a control character; refusing to send it".into());
+    }
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, port.parse().map_err(|_| format!("bad port in `{url}`"))?),
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, port.parse().map_err(|_| format!("bad port `{port}` for host {host}"))?),
         _ => (authority, if https { 443 } else { 80 }),
     };
+    // `http://host?x=1` asks for `/?x=1`.
+    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_string() };
     Ok(Url { https, host: host.trim_start_matches('[').trim_end_matches(']'), port, path })
 }
 
 async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String>, tls: Arc<rustls::ClientConfig>) -> Result<(u16, String), String> {
-    let url = parse_url(url)?;
+    // A token in the query can come from the environment (`?token=${env:NAME}`); the expanded URL lives only here.
+    let url = expand_env(url);
+    let url = parse_url(&url)?;
     let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
     let _ = tcp.set_nodelay(true);
     let mut request = format!("{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gameday/{}\r\nAccept: */*\r\nConnection: close\r\n", url.path, url.host, env!("CARGO_PKG_VERSION"));
@@ -348,10 +362,20 @@ mod tests {
     fn urls_split_into_parts() {
         let url = parse_url("https://api.example.com/health?x=1").unwrap();
         assert!(url.https);
-        assert_eq!((url.host, url.port, url.path), ("api.example.com", 443, "/health?x=1"));
+        assert_eq!((url.host, url.port, url.path.as_str()), ("api.example.com", 443, "/health?x=1"));
         let url = parse_url("http://127.0.0.1:8080").unwrap();
-        assert_eq!((url.host, url.port, url.path), ("127.0.0.1", 8080, "/"));
+        assert_eq!((url.host, url.port, url.path.as_str()), ("127.0.0.1", 8080, "/"));
         assert!(parse_url("ftp://x").is_err());
+        assert_eq!(parse_url("http://h?token=x").unwrap().path, "/?token=x");
+    }
+
+    #[test]
+    fn url_errors_never_quote_the_url() {
+        for url in ["http://h:99999/?token=s3cret-q", "http://user:s3cret-q@h/", "ftp://h/?token=s3cret-q", "http://h:x/s3cret-q"] {
+            let error = parse_url(url).err().unwrap_or_else(|| panic!("{url} parsed"));
+            assert!(!error.contains("s3cret-q"), "{error}");
+        }
+        assert!(parse_url("http://h/a\r\nX-Injected: 1").is_err());
     }
 
     #[test]

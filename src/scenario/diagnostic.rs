@@ -39,7 +39,8 @@ pub fn render(file: &str, source: &str, problems: &[Problem]) -> String {
             let gutter = " ".repeat(number.len());
             let column = problem.at.column.saturating_sub(1);
             let rest: String = line.chars().skip(column).collect();
-            let width = rest.find([':', ',', ']', '}']).filter(|w| *w > 0).unwrap_or_else(|| rest.trim_end().chars().count().max(1));
+            // A tab is shown as one caret: it is the problem, not the key after it.
+            let width = if rest.starts_with('\t') { 1 } else { rest.find([':', ',', ']', '}']).filter(|w| *w > 0).unwrap_or_else(|| rest.trim_end().chars().count().max(1)) };
             let _ = writeln!(out, " {gutter} |");
             let _ = writeln!(out, " {number} | {line}");
             let _ = writeln!(out, " {gutter} | {}{}", " ".repeat(column), "^".repeat(width.min(60)));

@@ -78,16 +78,26 @@ fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
 /// runbook) are resolved; `None` skips the file-system checks.
 pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Problem>> {
     let tree = yaml_tree::parse(text).map_err(|error| {
-        let problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
-        vec![if error.from_parser { problem.hint("check indentation and that every `[`, `{` and quote is closed".into()) } else { problem }]
+        let mut problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
+        problem.hint = error.hint;
+        vec![problem]
     })?;
     if !matches!(tree.value, yaml_tree::Value::Map(_)) {
         let problem = Problem::new(Path::root(), tree.at, format!("a scenario is a mapping of keys, but this file holds {}", tree.value.describe()))
             .hint("start from an example in scenarios/, e.g. `apiVersion: gameday/v1` then `name: …`".into());
         return Err(vec![problem]);
     }
-    let problems = structure::check(&tree, schema());
-    if !problems.is_empty() {
+    let checked = structure::check(&tree, schema());
+    if !checked.problems.is_empty() {
+        let mut problems = checked.problems;
+        // The semantic rules still judge everything the structure problems
+        // leave sound, so a file's every problem shows at once. What they say
+        // inside a problem's scope is about a placeholder, and is dropped.
+        if let Ok(repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
+            let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
+            let semantic = checks::check(&repaired, &tree, dir);
+            problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
+        }
         return Err(problems);
     }
     // The structure matches the schema, so this succeeds unless the types

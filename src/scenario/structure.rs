@@ -3,6 +3,9 @@
 //! generated from the Rust types (so the two cannot drift apart).
 //!
 //! serde stops at the first problem; people fixing a file want all of them.
+//! So the check also hands back the document with each problem patched out
+//! (see `Checked::repaired`), and the semantic rules run over that in the
+//! same pass: a missing key and `max_percent: 250` show up together.
 
 use serde_json::{Map, Value as Json};
 
@@ -10,12 +13,26 @@ use super::diagnostic::Problem;
 use super::duration::{DURATION_PATTERN, Duration};
 use super::yaml_tree::{Node, Path, Value};
 
+/// What the structure check found.
+pub struct Checked {
+    /// Every problem, in document order of the walk.
+    pub problems: Vec<Problem>,
+    /// The document as JSON, with every problem patched out: unknown keys
+    /// dropped, and each missing required key or bad value replaced by a
+    /// neutral value the schema accepts (`null` where allowed, the first
+    /// allowed value, `1s`, an empty string or list). It deserialises into
+    /// the scenario types, so the semantic rules can judge everything else.
+    /// The patched values are placeholders: what the rules say about them
+    /// means nothing (`load` drops it).
+    pub repaired: Json,
+}
+
 /// Checks `node` against the scenario schema and returns every problem found.
-pub fn check(node: &Node, schema: &Json) -> Vec<Problem> {
+pub fn check(node: &Node, schema: &Json) -> Checked {
     let checker = Checker { root: schema };
     let mut problems = Vec::new();
-    checker.check(node, schema, &Path::root(), &mut problems);
-    problems
+    let repaired = checker.check(node, schema, &Path::root(), &mut problems);
+    Checked { problems, repaired }
 }
 
 struct Checker<'s> {
@@ -41,63 +58,109 @@ impl<'s> Checker<'s> {
         current
     }
 
-    fn check(&self, node: &Node, schema: &'s Json, path: &Path, out: &mut Vec<Problem>) {
+    /// Checks one node and returns it as JSON, repaired where it is wrong.
+    fn check(&self, node: &Node, schema: &'s Json, path: &Path, out: &mut Vec<Problem>) -> Json {
         let schema = self.resolve(schema);
 
         if let Some(kind_branches) = schema.get("oneOf").and_then(Json::as_array).filter(|b| is_discriminated(b)) {
-            self.check_discriminated(node, schema, kind_branches, path, out);
-            return;
+            return self.check_discriminated(node, schema, kind_branches, path, out);
         }
         if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Json::as_array) {
-            self.check_alternatives(node, branches, path, out);
-            return;
+            return self.check_alternatives(node, branches, path, out);
         }
 
         if !type_matches(node, schema) {
             out.push(type_problem(node, schema, path));
-            return;
+            return self.neutral(schema);
         }
-        if let Some(allowed) = schema.get("enum").and_then(Json::as_array) {
-            check_enum(node, allowed, path, out);
+        let mut allowed = true;
+        if let Some(values) = schema.get("enum").and_then(Json::as_array) {
+            allowed &= check_enum(node, values, path, out);
         }
         if let Some(constant) = schema.get("const") {
-            check_enum(node, std::slice::from_ref(constant), path, out);
+            allowed &= check_enum(node, std::slice::from_ref(constant), path, out);
         }
-        match &node.value {
-            Value::Map(_) => self.check_object(node, schema, None, path, out),
-            Value::Seq(items) => {
-                if let Some(item_schema) = schema.get("items") {
-                    for (index, item) in items.iter().enumerate() {
-                        self.check(item, item_schema, &path.index(index), out);
-                    }
+        let valid = allowed
+            && match &node.value {
+                Value::Map(_) => return self.check_object(node, schema, None, path, out),
+                Value::Seq(items) => {
+                    let Some(item_schema) = schema.get("items") else { return as_json(node) };
+                    return Json::Array(items.iter().enumerate().map(|(index, item)| self.check(item, item_schema, &path.index(index), out)).collect());
                 }
+                Value::Str(text) => schema.get("pattern").and_then(Json::as_str).is_none_or(|pattern| check_pattern(node, text, pattern, path, out)),
+                Value::Int(number) => check_integer_bounds(node, *number, schema, path, out),
+                Value::Float(number) => check_number_bounds(node, *number, schema, path, out),
+                Value::Null | Value::Bool(_) => true,
+            };
+        if valid { as_json(node) } else { self.neutral(schema) }
+    }
+
+    /// A value `schema` accepts and that says as little as possible: the
+    /// stand-in for a missing or bad value in `Checked::repaired`.
+    fn neutral(&self, schema: &'s Json) -> Json {
+        let schema = self.resolve(schema);
+        if let Some(branches) = schema.get("oneOf").and_then(Json::as_array).filter(|b| is_discriminated(b)) {
+            return self.neutral_object(schema, branches.first());
+        }
+        if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Json::as_array) {
+            if branches.iter().any(|b| type_names(self.resolve(b)).contains(&"null")) {
+                return Json::Null;
             }
-            Value::Str(text) => {
-                if let Some(pattern) = schema.get("pattern").and_then(Json::as_str) {
-                    check_pattern(node, text, pattern, path, out);
-                }
-            }
-            Value::Int(number) => check_integer_bounds(node, *number, schema, path, out),
-            Value::Float(number) => check_number_bounds(node, *number, schema, path, out),
-            Value::Null | Value::Bool(_) => {}
+            return branches.first().map_or(Json::Null, |b| self.neutral(b));
+        }
+        if let Some(first) = schema.get("enum").and_then(Json::as_array).and_then(|values| values.first()) {
+            return first.clone();
+        }
+        if let Some(constant) = schema.get("const") {
+            return constant.clone();
+        }
+        let names = type_names(schema);
+        if names.contains(&"null") {
+            return Json::Null;
+        }
+        match names.first().copied() {
+            Some("boolean") => Json::Bool(false),
+            Some("integer" | "number") => schema.get("minimum").cloned().unwrap_or(Json::from(1)),
+            Some("string") if schema.get("pattern").and_then(Json::as_str) == Some(DURATION_PATTERN) => Json::from("1s"),
+            Some("string") => Json::from(""),
+            Some("array") => Json::Array(Vec::new()),
+            Some("object") => self.neutral_object(schema, None),
+            _ => Json::Null,
         }
     }
 
+    /// An object with only its required keys, each neutral.
+    fn neutral_object(&self, schema: &'s Json, branch: Option<&'s Json>) -> Json {
+        let mut object = Map::new();
+        for part in [Some(schema), branch].into_iter().flatten() {
+            let properties = part.get("properties");
+            for name in part.get("required").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str) {
+                let value = properties.and_then(|p| p.get(name)).map_or(Json::Null, |p| self.neutral(p));
+                object.insert(name.to_string(), value);
+            }
+        }
+        Json::Object(object)
+    }
+
     /// A mapping whose `kind` picks one of several shapes (probes, faults).
-    fn check_discriminated(&self, node: &Node, schema: &'s Json, branches: &'s [Json], path: &Path, out: &mut Vec<Problem>) {
+    /// Without a known `kind` it is repaired as the first kind, keeping its
+    /// name and common keys for the rules that refer to it.
+    fn check_discriminated(&self, node: &Node, schema: &'s Json, branches: &'s [Json], path: &Path, out: &mut Vec<Problem>) -> Json {
         if !matches!(node.value, Value::Map(_)) {
             out.push(Problem::new(path.clone(), node.at, format!("expected a mapping with a `kind`, found {}", node.value.describe())));
-            return;
+            return self.neutral(schema);
         }
+        // Its problems as the first kind would be noise: the kind is what is wrong.
+        let as_first_kind = || self.check_object(node, schema, branches.first(), path, &mut Vec::new());
         let kinds: Vec<&str> = branches.iter().filter_map(branch_kind).collect();
         let Some(kind_node) = node.get("kind") else {
             out.push(Problem::new(path.clone(), node.at, "the `kind` key is missing".to_string()).hint(format!("add `kind:` with one of: {}", kinds.join(", "))));
-            return;
+            return as_first_kind();
         };
         let kind_path = path.key("kind");
         let Value::Str(kind) = &kind_node.value else {
             out.push(Problem::new(kind_path, kind_node.at, format!("`kind` must be a string, found {}", kind_node.value.describe())));
-            return;
+            return as_first_kind();
         };
         let Some(branch) = branches.iter().find(|b| branch_kind(b) == Some(kind.as_str())) else {
             let mut problem = Problem::new(kind_path, kind_node.at, format!("unknown kind `{kind}`"));
@@ -106,44 +169,50 @@ impl<'s> Checker<'s> {
                 None => problem.hint(format!("use one of: {}", kinds.join(", "))),
             };
             out.push(problem);
-            return;
+            return as_first_kind();
         };
-        self.check_object(node, schema, Some(branch), path, out);
+        self.check_object(node, schema, Some(branch), path, out)
     }
 
     /// Untagged alternatives (an optional value, a code or a range, …):
     /// the value is fine when any alternative accepts it; otherwise the
     /// alternative of the same shape explains what is wrong.
-    fn check_alternatives(&self, node: &Node, branches: &'s [Json], path: &Path, out: &mut Vec<Problem>) {
-        let mut best: Option<Vec<Problem>> = None;
+    fn check_alternatives(&self, node: &Node, branches: &'s [Json], path: &Path, out: &mut Vec<Problem>) -> Json {
+        let mut best: Option<(Vec<Problem>, Json)> = None;
         let mut shape_matches = false;
         for branch in branches {
             let resolved = self.resolve(branch);
             let matches_shape = type_matches(node, resolved) || resolved.get("anyOf").is_some() || resolved.get("oneOf").is_some();
             let mut attempt = Vec::new();
-            self.check(node, branch, path, &mut attempt);
+            let repaired = self.check(node, branch, path, &mut attempt);
             if attempt.is_empty() {
-                return;
+                return repaired;
             }
             let better = match &best {
                 None => true,
-                Some(previous) => (matches_shape && !shape_matches) || (matches_shape == shape_matches && attempt.len() < previous.len()),
+                Some((previous, _)) => (matches_shape && !shape_matches) || (matches_shape == shape_matches && attempt.len() < previous.len()),
             };
             if better {
                 shape_matches = matches_shape;
-                best = Some(attempt);
+                best = Some((attempt, repaired));
             }
         }
-        if !shape_matches {
+        let Some((problems, repaired)) = best.filter(|_| shape_matches) else {
             let expected: Vec<&str> = branches.iter().filter_map(|b| describe_type(self.resolve(b))).collect();
-            out.push(Problem::new(path.clone(), node.at, format!("expected {}, found {}", expected.join(" or "), node.value.describe())));
-            return;
-        }
-        out.extend(best.unwrap_or_default());
+            let mut problem = Problem::new(path.clone(), node.at, format!("expected {}, found {}", expected.join(" or "), node.value.describe()));
+            // The hint of the alternative that is not "nothing" (`90` for an optional duration: add a unit).
+            problem.hint = branches.iter().map(|b| self.resolve(b)).find(|b| !type_names(b).contains(&"null")).and_then(|b| type_problem(node, b, path).hint);
+            out.push(problem);
+            let nullable = branches.iter().any(|b| type_names(self.resolve(b)).contains(&"null"));
+            return if nullable { Json::Null } else { branches.first().map_or(Json::Null, |b| self.neutral(b)) };
+        };
+        out.extend(problems);
+        repaired
     }
 
-    fn check_object(&self, node: &Node, schema: &'s Json, branch: Option<&'s Json>, path: &Path, out: &mut Vec<Problem>) {
-        let Value::Map(entries) = &node.value else { return };
+    fn check_object(&self, node: &Node, schema: &'s Json, branch: Option<&'s Json>, path: &Path, out: &mut Vec<Problem>) -> Json {
+        let Value::Map(entries) = &node.value else { return self.neutral_object(schema, branch) };
+        let mut object = Map::new();
         let empty = Map::new();
         let own = schema.get("properties").and_then(Json::as_object).unwrap_or(&empty);
         let extra = branch.and_then(|b| b.get("properties")).and_then(Json::as_object).unwrap_or(&empty);
@@ -153,10 +222,12 @@ impl<'s> Checker<'s> {
         for (key, value) in entries {
             let key_path = path.key(&key.name);
             if let Some(property) = own.get(&key.name).or_else(|| extra.get(&key.name)) {
-                self.check(value, property, &key_path, out);
+                object.insert(key.name.clone(), self.check(value, property, &key_path, out));
             } else if let Some(value_schema) = value_schema {
-                self.check(value, value_schema, &key_path, out);
-            } else if strict {
+                object.insert(key.name.clone(), self.check(value, value_schema, &key_path, out));
+            } else if !strict {
+                object.insert(key.name.clone(), as_json(value));
+            } else {
                 let known = own.keys().chain(extra.keys()).map(String::as_str);
                 let mut problem = Problem::new(key_path, key.at, format!("unknown key `{}`", key.name));
                 let mut names: Vec<&str> = known.clone().collect();
@@ -174,8 +245,24 @@ impl<'s> Checker<'s> {
             if !entries.iter().any(|(k, _)| k.name == name) {
                 let example = own.get(name).or_else(|| extra.get(name)).map(|p| example_for(self.resolve(p))).unwrap_or("…");
                 out.push(Problem::new(path.key(name), node.at, format!("the required key `{name}` is missing")).hint(format!("add `{name}: {example}`")));
+                let property = own.get(name).or_else(|| extra.get(name));
+                object.insert(name.to_string(), property.map_or(Json::Null, |p| self.neutral(p)));
             }
         }
+        Json::Object(object)
+    }
+}
+
+/// The node as JSON, as it stands.
+fn as_json(node: &Node) -> Json {
+    match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => i64::try_from(*i).map(Json::from).or_else(|_| u64::try_from(*i).map(Json::from)).unwrap_or_else(|_| Json::from(*i as f64)),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::from(s.as_str()),
+        Value::Seq(items) => Json::Array(items.iter().map(as_json).collect()),
+        Value::Map(entries) => Json::Object(entries.iter().map(|(k, v)| (k.name.clone(), as_json(v))).collect()),
     }
 }
 
@@ -256,11 +343,12 @@ fn scalar_text(node: &Node) -> Option<String> {
     }
 }
 
-fn check_enum(node: &Node, allowed: &[Json], path: &Path, out: &mut Vec<Problem>) {
+/// Whether the value is one of `allowed`; if not, says so.
+fn check_enum(node: &Node, allowed: &[Json], path: &Path, out: &mut Vec<Problem>) -> bool {
     let names: Vec<String> = allowed.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
-    let Some(text) = scalar_text(node) else { return };
+    let Some(text) = scalar_text(node) else { return true };
     if names.iter().any(|n| *n == text) {
-        return;
+        return true;
     }
     let mut problem = Problem::new(path.clone(), node.at, format!("`{text}` is not allowed here"));
     problem = match did_you_mean(&text, names.iter().map(String::as_str)) {
@@ -268,14 +356,17 @@ fn check_enum(node: &Node, allowed: &[Json], path: &Path, out: &mut Vec<Problem>
         None => problem.hint(format!("use one of: {}", names.join(", "))),
     };
     out.push(problem);
+    false
 }
 
-fn check_pattern(node: &Node, text: &str, pattern: &str, path: &Path, out: &mut Vec<Problem>) {
+/// Whether the text has the schema's format; if not, says so.
+fn check_pattern(node: &Node, text: &str, pattern: &str, path: &Path, out: &mut Vec<Problem>) -> bool {
     if pattern == DURATION_PATTERN {
         if let Err(error) = text.parse::<Duration>() {
             out.push(Problem::new(path.clone(), node.at, error.to_string()).hint("write durations like `250ms`, `90s`, `5m` or `1h30m`".into()));
+            return false;
         }
-        return;
+        return true;
     }
     match regex::Regex::new(pattern) {
         Ok(re) if !re.is_match(text) => {
@@ -285,12 +376,14 @@ fn check_pattern(node: &Node, text: &str, pattern: &str, path: &Path, out: &mut 
                 _ => "check the format described in docs/scenarios.md",
             };
             out.push(Problem::new(path.clone(), node.at, format!("`{text}` has the wrong format")).hint(hint.into()));
+            false
         }
-        _ => {}
+        _ => true,
     }
 }
 
-fn check_integer_bounds(node: &Node, number: i128, schema: &Json, path: &Path, out: &mut Vec<Problem>) {
+/// Whether the number is within the schema's bounds; if not, says so.
+fn check_integer_bounds(node: &Node, number: i128, schema: &Json, path: &Path, out: &mut Vec<Problem>) -> bool {
     let minimum = schema.get("minimum").and_then(Json::as_f64);
     let maximum = schema.get("maximum").and_then(Json::as_f64).or(match schema.get("format").and_then(Json::as_str) {
         Some("uint32") => Some(f64::from(u32::MAX)),
@@ -302,19 +395,24 @@ fn check_integer_bounds(node: &Node, number: i128, schema: &Json, path: &Path, o
     if minimum.is_some_and(|m| as_float < m) || maximum.is_some_and(|m| as_float > m) {
         let range = format!("{} to {}", minimum.map_or("any".into(), |m| m.to_string()), maximum.map_or("any".into(), |m| m.to_string()));
         out.push(Problem::new(path.clone(), node.at, format!("{number} is out of range ({range})")));
+        return false;
     }
+    true
 }
 
-fn check_number_bounds(node: &Node, number: f64, schema: &Json, path: &Path, out: &mut Vec<Problem>) {
+/// Whether the number is a number the schema allows; if not, says so.
+fn check_number_bounds(node: &Node, number: f64, schema: &Json, path: &Path, out: &mut Vec<Problem>) -> bool {
     if type_names(schema).contains(&"integer") && !type_names(schema).contains(&"number") {
         out.push(Problem::new(path.clone(), node.at, format!("expected a whole number, found {number}")));
-        return;
+        return false;
     }
     let minimum = schema.get("minimum").and_then(Json::as_f64);
     let maximum = schema.get("maximum").and_then(Json::as_f64);
     if minimum.is_some_and(|m| number < m) || maximum.is_some_and(|m| number > m) {
         out.push(Problem::new(path.clone(), node.at, format!("{number} is out of range")));
+        return false;
     }
+    true
 }
 
 fn example_for(schema: &Json) -> &'static str {
@@ -337,4 +435,40 @@ pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a st
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Scenario, load::schema, yaml_tree};
+
+    /// The repaired document always deserialises, or the semantic rules
+    /// would silently skip a broken file: every file in tests/broken that
+    /// gets as far as the structure check, and hand-made worst cases.
+    #[test]
+    fn the_repaired_document_is_always_a_scenario() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken");
+        let mut texts: Vec<(String, String)> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap_or_default())).collect();
+        for worst in [
+            "{}",
+            "apiVersion: 1\nname: [x]\nsteady_state: {}\nfaults: 7\nexpected_recoveries: [1, {}]\nguards: []",
+            "steady_state: [{kind: http}, {}, 3]\nfaults: [{kind: nope, name: x, duration: x}, {kind: command}]",
+        ] {
+            texts.push((worst.into(), worst.into()));
+        }
+        let mut checked_files = 0;
+        for (name, text) in texts {
+            let Ok(tree) = yaml_tree::parse(&text) else { continue };
+            if !matches!(tree.value, Value::Map(_)) {
+                continue;
+            }
+            let checked = check(&tree, schema());
+            if let Err(error) = serde_json::from_value::<Scenario>(checked.repaired.clone()) {
+                panic!("{name}: {error}\n{:#}", checked.repaired);
+            }
+            checked_files += 1;
+        }
+        assert!(checked_files >= 10);
+    }
 }

@@ -120,6 +120,19 @@ impl Path {
         next.0.push(Segment::Index(index));
         next
     }
+    /// Whether `self` is `prefix` or lies inside it.
+    pub fn starts_with(&self, prefix: &Path) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
+    /// The part of the document a problem here can make unreliable: up to
+    /// the first list item (`faults[1].targets.count` → `faults[1]`), since
+    /// the item's own rules read its other keys, or the path itself.
+    pub fn scope(&self) -> Path {
+        match self.0.iter().position(|s| matches!(s, Segment::Index(_))) {
+            Some(index) => Path(self.0[..=index].to_vec()),
+            None => self.clone(),
+        }
+    }
     /// Parses the dotted form used by the semantic checks (`guards.max_percent`, `faults[0].name`).
     pub fn parse(text: &str) -> Path {
         let mut path = Path::root();
@@ -154,9 +167,32 @@ impl std::fmt::Display for Path {
 pub struct SyntaxError {
     pub at: Position,
     pub message: String,
-    /// True when the YAML parser itself gave up (as opposed to a limit or a
-    /// duplicate key found here, whose messages say what to do).
-    pub from_parser: bool,
+    /// What to do about it, when the message alone does not say.
+    pub hint: Option<String>,
+}
+
+impl SyntaxError {
+    /// The parser's own error, made useful. A tab in indentation is the
+    /// commonest case, and the parser reports it where it noticed, often at
+    /// the end of the previous line's value; the tab itself is what to show.
+    fn from_parser(text: &str, error: &granit_parser::ScanError) -> SyntaxError {
+        let at = Position { line: error.marker().line(), column: error.marker().col() + 1 };
+        let message = error.info().to_string();
+        if message.contains("tab")
+            && let Some(tab) = indentation_tab_from(text, at.line)
+        {
+            return SyntaxError { at: tab, message: "a tab is used for indentation".into(), hint: Some("YAML does not allow tabs for indentation; use spaces".into()) };
+        }
+        SyntaxError { at, message, hint: Some("check indentation and that every `[`, `{` and quote is closed".into()) }
+    }
+}
+
+/// The first tab in the leading whitespace of a line, from `line` (1-based) on.
+fn indentation_tab_from(text: &str, line: usize) -> Option<Position> {
+    text.lines().enumerate().skip(line.saturating_sub(1)).find_map(|(index, content)| {
+        let indentation = content.len() - content.trim_start_matches([' ', '\t']).len();
+        content[..indentation].find('\t').map(|offset| Position { line: index + 1, column: offset + 1 })
+    })
 }
 
 /// Limits that keep hostile input (alias bombs, absurd nesting) from
@@ -180,20 +216,19 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut node_count = 0usize;
 
     for item in Parser::new_from_str(text) {
-        let (event, span) =
-            item.map_err(|e| SyntaxError { at: Position { line: e.marker().line(), column: e.marker().col() + 1 }, message: e.info().to_string(), from_parser: true })?;
+        let (event, span) = item.map_err(|e| SyntaxError::from_parser(text, &e))?;
         let at = Position { line: span.start.line(), column: span.start.col() + 1 };
         let completed: Option<(Node, usize)> = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(SyntaxError { at, message: "a scenario file holds one YAML document; remove the second `---` or split the file".into(), from_parser: false });
+                    return Err(SyntaxError { at, message: "a scenario file holds one YAML document; remove the second `---` or split the file".into(), hint: None });
                 }
                 None
             }
             Event::SequenceStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), from_parser: false });
+                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), hint: None });
                 }
                 stack.push(Frame::Seq { items: Vec::new(), at });
                 anchor_of_frame.push(anchor);
@@ -201,7 +236,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             }
             Event::MappingStart(_, anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), from_parser: false });
+                    return Err(SyntaxError { at, message: format!("nesting deeper than {MAX_DEPTH} levels"), hint: None });
                 }
                 stack.push(Frame::Map { entries: Vec::new(), pending_key: None, at });
                 anchor_of_frame.push(anchor);
@@ -223,18 +258,18 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 Some((node, size)) => {
                     node_count = node_count.saturating_add(*size);
                     if node_count > MAX_NODES {
-                        return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), from_parser: false });
+                        return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), hint: None });
                     }
                     Some((Node { value: node.value.clone(), at }, 0))
                 }
-                None => return Err(SyntaxError { at, message: "an alias refers to an unknown anchor".into(), from_parser: false }),
+                None => return Err(SyntaxError { at, message: "an alias refers to an unknown anchor".into(), hint: None }),
             },
             _ => None,
         };
         let Some((node, anchor)) = completed else { continue };
         node_count += 1;
         if node_count > MAX_NODES {
-            return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), from_parser: false });
+            return Err(SyntaxError { at, message: format!("more than {MAX_NODES} values (an alias bomb?)"), hint: None });
         }
         if anchor != 0 {
             let size = count_nodes(&node);
@@ -252,11 +287,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                         Value::Bool(b) => b.to_string(),
                         Value::Null => "null".into(),
                         Value::Seq(_) | Value::Map(_) => {
-                            return Err(SyntaxError { at: node.at, message: "a mapping key must be a plain value, not a list or mapping".into(), from_parser: false });
+                            return Err(SyntaxError { at: node.at, message: "a mapping key must be a plain value, not a list or mapping".into(), hint: None });
                         }
                     };
                     if entries.iter().any(|(k, _)| k.name == name) {
-                        return Err(SyntaxError { at: node.at, message: format!("the key `{name}` appears twice in the same mapping; keep one"), from_parser: false });
+                        return Err(SyntaxError { at: node.at, message: format!("the key `{name}` appears twice in the same mapping; keep one"), hint: None });
                     }
                     *pending_key = Some(Key { name, at: node.at });
                 }
@@ -324,6 +359,19 @@ mod tests {
         assert!(parse("a: 1\na: 2\n").unwrap_err().message.contains("twice"));
         assert!(parse("a: [1, 2\n").is_err());
         assert!(parse("---\na: 1\n---\nb: 2\n").is_err());
+    }
+
+    #[test]
+    fn a_tab_in_indentation_is_located_where_it_is() {
+        // The parser notices this tab at the end of `a` on line 4.
+        let error = parse("apiVersion: gameday/v1\nsteady_state:\n  - name: a\n\tkind: http\n").unwrap_err();
+        assert_eq!(error.at, Position { line: 4, column: 1 });
+        assert_eq!(error.message, "a tab is used for indentation");
+        assert_eq!(error.hint.as_deref(), Some("YAML does not allow tabs for indentation; use spaces"));
+        let error = parse("guards:\n  stop_conditions:\n  \t- probe: x\n").unwrap_err();
+        assert_eq!(error.at, Position { line: 3, column: 3 });
+        // A tab inside a value is no indentation, and stays a plain value.
+        assert!(parse("a: \"x\ty\"\nb: |\n  one\n  \ttwo\n").is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod local;
 mod measure;
 mod moto;
 mod panic;
+mod pipes;
 mod plan;
 mod report;
 mod run;

@@ -99,3 +99,80 @@ async fn header_secrets_are_sent_but_never_written_or_printed() {
     let again = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", run_dir.to_str().unwrap()]).env_remove("RUST_LOG").output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
 }
+
+const URL_TOKEN: &str = "gdq-t0ken-5e1f";
+const URL_API_KEY: &str = "gdq-apik3y-77";
+const URL_PASSWORD: &str = "gdq-passw0rd-3";
+const BEARER_LITERAL: &str = "gdq-b3arer-19";
+const ACCESS_KEY: &str = "AKIAGAMEDAYTEST12345";
+const URL_SIGNATURE: &str = "gdq-s1gnature-0c";
+
+/// Tokens in probe URLs (`?token=`, `api_key=`, a password before `@`, a
+/// `sig=${env:NAME}` read from the environment) and
+/// credentials in headers whose names say nothing (`X-Upstream: Bearer …`,
+/// an access key id) are sent as written, and never reach a file or the
+/// terminal: not the scenario copy, and not the errors that a bad URL gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_tokens_and_credential_shaped_headers_are_never_written_or_printed() {
+    let (port, requests) = recording_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // `bad-port` and `userinfo` fail on every sample, with errors about their URLs.
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: url-secrets\nguards:\n  max_duration: 1m\n  require_healthy_start: false\nsteady_state:\n  - name: api\n    kind: http\n    url: http://127.0.0.1:{port}/health?token={URL_TOKEN}&verbose=1&sig=${{env:GAMEDAY_TEST_URL_SIG}}\n    headers:\n      X-Upstream: Bearer {BEARER_LITERAL}\n      X-Client: {ACCESS_KEY}\n    interval: 200ms\n    timeout: 150ms\n  - name: bad-port\n    kind: http\n    url: \"http://127.0.0.1:99999/?api_key={URL_API_KEY}\"\n    interval: 200ms\n    timeout: 150ms\n  - name: userinfo\n    kind: http\n    url: http://gameday:{URL_PASSWORD}@127.0.0.1:{closed_port}/\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: blip\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 300ms\nexpected_recoveries:\n  - name: api stays up\n    probes: [api]\n    recovers_within: 5s\n"
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let runs = dir.path().join("runs");
+    let state = tempfile::tempdir().unwrap();
+    let args: Vec<String> = ["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()].map(String::from).into();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            // Its own state directory: the `local` lock must not meet the other test's.
+            .env("GAMEDAY_STATE_DIR", state.path())
+            .env("GAMEDAY_TEST_URL_SIG", URL_SIGNATURE)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+
+    // Not vacuous: the server received the token in the query and both headers.
+    let seen = requests.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "the probe reached the server");
+    assert!(seen.iter().all(|r| r.starts_with(&format!("GET /health?token={URL_TOKEN}&verbose=1&sig={URL_SIGNATURE} HTTP/1.1\r\n"))), "{seen:?}");
+    assert!(seen.iter().all(|r| r.contains(&format!("X-Upstream: Bearer {BEARER_LITERAL}\r\n")) && r.contains(&format!("X-Client: {ACCESS_KEY}\r\n"))), "{seen:?}");
+
+    let secrets = [URL_TOKEN, URL_API_KEY, URL_PASSWORD, BEARER_LITERAL, ACCESS_KEY, URL_SIGNATURE];
+    for secret in secrets {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} printed:\n{stdout}\n{stderr}");
+    }
+    let run_dir = std::fs::read_dir(&runs).unwrap().filter_map(Result::ok).map(|e| e.path()).max().expect("a run directory");
+    for entry in std::fs::read_dir(&run_dir).unwrap().filter_map(Result::ok) {
+        let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{} holds {secret}", entry.path().display());
+        }
+    }
+    // The failing probes were sampled, so their errors were written, without the URL's secrets.
+    let journal = std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"probe\":\"bad-port\"") && journal.contains("\"probe\":\"userinfo\""), "{journal}");
+
+    let copy = std::fs::read_to_string(run_dir.join("scenario.yaml")).unwrap();
+    assert!(
+        copy.contains(&format!("url: \"http://127.0.0.1:{port}/health?token=<redacted>&verbose=1&sig=${{env:GAMEDAY_TEST_URL_SIG}}\"")),
+        "the rest of the URL is kept:\n{copy}"
+    );
+    assert!(copy.contains("url: \"http://127.0.0.1:99999/?api_key=<redacted>\""), "{copy}");
+    assert!(copy.contains(&format!("url: \"http://gameday:<redacted>@127.0.0.1:{closed_port}/\"")), "{copy}");
+    assert!(copy.contains("X-Upstream: \"<redacted>\"") && copy.contains("X-Client: \"<redacted>\""), "{copy}");
+
+    let again = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["report", run_dir.to_str().unwrap()]).env_remove("RUST_LOG").output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+}

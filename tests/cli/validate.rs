@@ -63,3 +63,40 @@ fn hostile_input_never_panics() {
         assert!(!output.stderr.contains("panicked"), "input {i} panicked:\n{}", output.stderr);
     }
 }
+
+/// The parser notices this tab at the end of `api` on the line before; the
+/// error points at the tab itself.
+#[test]
+fn a_tab_in_indentation_is_located_on_its_own_line() {
+    let output = gameday(&["validate", "tests/broken/tab-indentation.yaml"]);
+    assert_eq!(output.code, 3);
+    assert!(output.stderr.contains("error: this is not valid YAML: a tab is used for indentation\n  --> tests/broken/tab-indentation.yaml:5:1\n"), "{}", output.stderr);
+    assert!(output.stderr.contains("= hint: YAML does not allow tabs for indentation; use spaces"), "{}", output.stderr);
+}
+
+/// Missing keys, bad values and the semantic rules in one pass: fixing the
+/// structure must not reveal a second list of problems.
+#[test]
+fn value_errors_show_in_the_same_pass_as_missing_keys() {
+    let file = "tests/broken/missing-keys-and-bad-values.yaml";
+    let output = gameday(&["validate", file]);
+    assert_eq!(output.code, 3);
+    for (place, message) in [
+        ("1:1 (at `name`)", "the required key `name` is missing"),
+        ("3:3 (at `guards.max_percent`)", "250 is not a percentage between 0 and 100"),
+        ("4:17 (at `guards.max_duration`)", "expected a duration"),
+        ("8:5 (at `steady_state[0].url`)", "is not an http(s) URL"),
+        ("10:5 (at `steady_state[0].timeout`)", "the timeout (10s) is longer than the interval (5s)"),
+        ("12:11 (at `steady_state[1].kind`)", "unknown kind `tpc`"),
+        ("18:11 (at `faults[0].mode`)", "`sideways` is not allowed here"),
+        ("21:35 (at `faults[1].targets.count`)", "`count: 0` selects nothing"),
+        ("24:19 (at `expected_recoveries[0].probes[1]`)", "no probe is named `nope`"),
+    ] {
+        let at = format!("  --> {file}:{place}\n");
+        let shown = output.stderr.split("\n\n").find(|block| block.contains(&at)).unwrap_or_else(|| panic!("nothing at {place}:\n{}", output.stderr));
+        assert!(shown.contains(message), "{place}: {shown}");
+    }
+    // Nothing is said about the placeholders that stand in for the bad values.
+    assert!(!output.stderr.contains("`` is not a valid scenario name"), "{}", output.stderr);
+    assert!(output.stderr.contains(&format!("{file}: 10 problem(s)")), "{}", output.stderr);
+}
