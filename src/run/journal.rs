@@ -132,6 +132,12 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<crate::run::Outcome>,
     },
+    /// An alarm could not be read (throttled, access denied, deleted,
+    /// network): the run does not know its state. Written for every failed read.
+    AlarmUnreadable {
+        alarm: String,
+        error: crate::environment::AlarmReadError,
+    },
 }
 
 /// An operator action as the drill offered it.

@@ -263,7 +263,7 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     interrupt: std::sync::Arc<Interrupt>,
     histories: BTreeMap<String, ProbeHistory>,
     alarm_changes: Vec<(Millis, String, AlarmState)>,
-    alarm_last: BTreeMap<String, AlarmState>,
+    alarm_last: BTreeMap<String, crate::guard::AlarmStatus>,
     faults: Vec<FaultRun>,
     phase: &'static str,
     injection_started: Option<Millis>,
@@ -454,18 +454,44 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         Ok(())
     }
 
+    /// Reads the alarms and journals what changed. A failed read is
+    /// journaled every time and never taken for the last known state: the
+    /// stop conditions judge how long an alarm has been unreadable.
     async fn poll_alarms(&mut self, names: &[String]) -> Result<(), RunError> {
         if names.is_empty() {
             return Ok(());
         }
         let now = self.clock.now();
-        for (alarm, state) in self.env.alarm_states(names, now).await {
-            if self.alarm_last.get(&alarm) != Some(&state) {
-                self.alarm_last.insert(alarm.clone(), state);
-                self.alarm_changes.push((now, alarm.clone(), state));
-                self.log(Event::AlarmChanged { alarm, state }, false)?;
+        for reading in self.env.alarm_states(names, now).await {
+            match reading.state {
+                Ok(state) => self.alarm_read(now, reading.alarm, state)?,
+                Err(error) => self.alarm_unreadable(now, reading.alarm, error)?,
             }
         }
+        Ok(())
+    }
+
+    /// An alarm read: journaled when its state changed, or when it is
+    /// readable again after a span it was not (that span ends here).
+    fn alarm_read(&mut self, now: Millis, alarm: String, state: AlarmState) -> Result<(), RunError> {
+        let status = crate::guard::AlarmStatus::Read(state);
+        if self.alarm_last.get(&alarm) != Some(&status) {
+            self.alarm_last.insert(alarm.clone(), status);
+            self.alarm_changes.push((now, alarm.clone(), state));
+            self.log(Event::AlarmChanged { alarm, state }, false)?;
+        }
+        Ok(())
+    }
+
+    /// An alarm that could not be read: counted towards failing closed
+    /// (`guard::UNREADABLE_READS_TO_TRIP`) and journaled with its error kind.
+    fn alarm_unreadable(&mut self, now: Millis, alarm: String, error: crate::environment::AlarmReadError) -> Result<(), RunError> {
+        let (since, failed_reads) = match self.alarm_last.get(&alarm) {
+            Some(crate::guard::AlarmStatus::Unreadable { since, failed_reads, .. }) => (*since, failed_reads.saturating_add(1)),
+            _ => (now, 1),
+        };
+        self.alarm_last.insert(alarm.clone(), crate::guard::AlarmStatus::Unreadable { since, failed_reads, error: error.clone() });
+        self.log(Event::AlarmUnreadable { alarm, error }, false)?;
         Ok(())
     }
 
@@ -880,8 +906,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         Ok(outcome.unwrap_or(Outcome::HypothesisHeld))
     }
 
-    fn alarm_state_list(&self) -> Vec<(String, AlarmState)> {
-        self.alarm_last.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    /// What the run last learnt of each alarm, as the stop conditions judge it.
+    fn alarm_state_list(&self) -> Vec<(String, crate::guard::AlarmStatus)> {
+        self.alarm_last.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// When a waiting fault may start: at injection start, or once every

@@ -9,7 +9,7 @@
 
 pub mod fis;
 pub mod iam;
-mod probes;
+pub(crate) mod probes;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -19,9 +19,9 @@ use aws_config::retry::RetryConfig;
 use serde::Serialize;
 
 use crate::environment::real_probes::RealProber;
-use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
+use crate::environment::{AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
 use crate::project::AwsSpec;
-use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck, Scenario, Via};
+use crate::scenario::{Fault, FaultAction, Probe, ProbeCheck, Scenario, Via};
 
 /// EC2 takes at most 1,000 instance ids a call.
 pub const MAX_IDS_PER_CALL: usize = 1_000;
@@ -426,14 +426,14 @@ impl Environment for AwsEnvironment {
         }
     }
 
-    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<(String, AlarmState)> {
+    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<AlarmReading> {
         self.calls.reads += 1;
-        probes::alarm_states(&self.clients, names).await.unwrap_or_default()
+        probes::alarm_readings(&self.clients, names).await
     }
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
         self.calls.reads += 1;
-        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await?;
+        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await.map_err(EnvError::from)?;
         if found.is_empty() {
             return Err(EnvError::NotFound { resource: format!("CloudWatch alarm `{name}`"), hint: Some(format!("in {} of account {}", self.spec.region, self.account)) });
         }
