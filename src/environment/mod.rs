@@ -237,7 +237,8 @@ impl From<AlarmReadError> for EnvError {
         match error.kind {
             ReadErrorKind::AccessDenied => EnvError::Refused(error.message),
             ReadErrorKind::NotFound => EnvError::NotFound { resource: error.message, hint: None },
-            _ => EnvError::Failed(error.to_string()),
+            ReadErrorKind::Other => EnvError::Failed(error.message),
+            ReadErrorKind::Throttled | ReadErrorKind::Network => EnvError::Failed(error.to_string()),
         }
     }
 }
