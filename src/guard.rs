@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::environment::{Candidate, Identity, Millis, Reach};
+use crate::environment::{AlarmReadError, Candidate, Identity, Millis, Reach};
 use crate::probe::ProbeHistory;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
@@ -232,11 +232,36 @@ fn judge_share(what: &str, chosen: &[Candidate], key: impl Fn(&Candidate) -> Opt
         .collect()
 }
 
-/// The first stop condition that holds at `now`, if any.
-pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap<String, ProbeHistory>, alarms: &[(String, AlarmState)], now: Millis) -> Option<String> {
+/// Reads in a row after which an alarm named by a stop condition that cannot
+/// be read counts as tripped: stop conditions fail closed. One failed read
+/// may be a blip; the third comes two alarm polls after the first (20 s at
+/// the default 10 s poll), and by then the run has been blind long enough.
+pub const UNREADABLE_READS_TO_TRIP: u32 = 3;
+
+/// What the run last learnt of an alarm.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlarmStatus {
+    Read(AlarmState),
+    /// The last `failed_reads` reads failed, the first of them at `since`.
+    Unreadable {
+        since: Millis,
+        failed_reads: u32,
+        error: AlarmReadError,
+    },
+}
+
+/// The first stop condition that holds at `now`, if any, described for
+/// people. An alarm that could not be read [`UNREADABLE_READS_TO_TRIP`]
+/// times in a row holds, as if it were in ALARM.
+pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap<String, ProbeHistory>, alarms: &[(String, AlarmStatus)], now: Millis) -> Option<String> {
     for condition in conditions {
         let holds = match condition {
-            StopCondition::Alarm { alarm } => alarms.iter().any(|(name, state)| alarm_matches(alarm, name) && *state == AlarmState::Alarm),
+            StopCondition::Alarm { alarm } => {
+                if let Some(detail) = alarms.iter().filter(|(name, _)| alarm_matches(alarm, name)).find_map(|(_, status)| unreadable_too_long(alarm, status, now)) {
+                    return Some(detail);
+                }
+                alarms.iter().any(|(name, status)| alarm_matches(alarm, name) && *status == AlarmStatus::Read(AlarmState::Alarm))
+            }
             StopCondition::ProbeFailing { probe, failing_for } => {
                 histories.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis())
             }
@@ -252,6 +277,18 @@ pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap
         }
     }
     None
+}
+
+/// Why an alarm counts as tripped for being unreadable, once it has been
+/// for [`UNREADABLE_READS_TO_TRIP`] reads.
+fn unreadable_too_long(alarm: &str, status: &AlarmStatus, now: Millis) -> Option<String> {
+    match status {
+        AlarmStatus::Unreadable { since, failed_reads, error } if *failed_reads >= UNREADABLE_READS_TO_TRIP => Some(format!(
+            "alarm `{alarm}` could not be read {failed_reads} times in a row, for {} ({error}); a stop condition that cannot be read counts as tripped",
+            crate::scenario::Duration::from_millis(now.saturating_sub(*since))
+        )),
+        _ => None,
+    }
 }
 
 /// Alarms may be named by name or by ARN (`arn:aws:cloudwatch:…:alarm:NAME`).
@@ -324,5 +361,25 @@ mod tests {
     fn arn_names_an_alarm() {
         assert!(alarm_matches("arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx", "web-5xx"));
         assert!(!alarm_matches("web-5xx-2", "web-5xx"));
+    }
+
+    #[test]
+    fn a_stop_condition_alarm_that_cannot_be_read_trips_on_the_third_failed_read() {
+        use crate::environment::ReadErrorKind;
+        let conditions = [StopCondition::Alarm { alarm: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx".into() }];
+        let error = AlarmReadError { kind: ReadErrorKind::AccessDenied, message: "cloudwatch:DescribeAlarms: not authorized".into() };
+        let unreadable = |failed_reads| vec![("web-5xx".to_string(), AlarmStatus::Unreadable { since: 10_000, failed_reads, error: error.clone() })];
+        let histories = BTreeMap::new();
+        assert_eq!(tripped_stop_condition(&conditions, &histories, &unreadable(UNREADABLE_READS_TO_TRIP - 1), 20_000), None, "a blip is not yet a blind run");
+        assert_eq!(
+            tripped_stop_condition(&conditions, &histories, &unreadable(UNREADABLE_READS_TO_TRIP), 30_000).as_deref(),
+            Some(
+                "alarm `arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx` could not be read 3 times in a row, for 20s (AccessDenied: cloudwatch:DescribeAlarms: not authorized); a stop condition that cannot be read counts as tripped"
+            )
+        );
+        let quiet = vec![("web-5xx".to_string(), AlarmStatus::Read(AlarmState::Ok))];
+        assert_eq!(tripped_stop_condition(&conditions, &histories, &quiet, 30_000), None);
+        let firing = vec![("web-5xx".to_string(), AlarmStatus::Read(AlarmState::Alarm))];
+        assert_eq!(tripped_stop_condition(&conditions, &histories, &firing, 30_000), Some(conditions[0].label()));
     }
 }

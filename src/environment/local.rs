@@ -4,8 +4,10 @@
 //! hosts reachable from this machine. Runs on the wall clock.
 
 use crate::environment::real_probes::RealProber;
-use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
-use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck};
+use crate::environment::{
+    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, ReadErrorKind, RevertOutcome, Sample, alarm_name, shell,
+};
+use crate::scenario::{Fault, FaultAction, Probe, ProbeCheck};
 
 pub struct LocalEnvironment {
     prober: RealProber,
@@ -66,8 +68,16 @@ impl Environment for LocalEnvironment {
         self.prober.sample(probe, now).await
     }
 
-    async fn alarm_states(&mut self, _names: &[String], _now: Millis) -> Vec<(String, AlarmState)> {
-        Vec::new()
+    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<AlarmReading> {
+        // Refused before the run (`check_alarm_exists`); should one be asked
+        // for anyway, it reads as unreadable, never as quiet.
+        names
+            .iter()
+            .map(|name| AlarmReading {
+                alarm: alarm_name(name).to_string(),
+                state: Err(AlarmReadError { kind: ReadErrorKind::NotFound, message: "the local environment has no CloudWatch alarms".into() }),
+            })
+            .collect()
     }
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {

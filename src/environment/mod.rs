@@ -211,6 +211,67 @@ fn is_zero(value: &u64) -> bool {
     *value == 0
 }
 
+/// Why a read of the environment failed, as a kind rather than text:
+/// what the runner does about it (fail closed, what to tell people) depends on it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadErrorKind {
+    /// Throttled beyond the SDK's own retries.
+    Throttled,
+    /// The credentials may not make the call.
+    AccessDenied,
+    /// The thing read is gone (e.g. an alarm deleted during the run).
+    NotFound,
+    /// No answer: connection refused or reset, timeout, DNS.
+    Network,
+    /// Anything else (an unparseable answer, a server error).
+    Other,
+}
+
+impl std::fmt::Display for ReadErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReadErrorKind::Throttled => "Throttled",
+            ReadErrorKind::AccessDenied => "AccessDenied",
+            ReadErrorKind::NotFound => "NotFound",
+            ReadErrorKind::Network => "NetworkError",
+            ReadErrorKind::Other => "Error",
+        })
+    }
+}
+
+/// An alarm that could not be read, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct AlarmReadError {
+    pub kind: ReadErrorKind,
+    pub message: String,
+}
+
+impl From<AlarmReadError> for EnvError {
+    fn from(error: AlarmReadError) -> Self {
+        match error.kind {
+            ReadErrorKind::AccessDenied => EnvError::Refused(error.message),
+            ReadErrorKind::NotFound => EnvError::NotFound { resource: error.message, hint: None },
+            ReadErrorKind::Other => EnvError::Failed(error.message),
+            ReadErrorKind::Throttled | ReadErrorKind::Network => EnvError::Failed(error.to_string()),
+        }
+    }
+}
+
+/// One alarm as read at one moment: its state, or why it could not be read.
+/// `alarm` is the alarm's name (an ARN is reduced to its name, [`alarm_name`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlarmReading {
+    pub alarm: String,
+    pub state: Result<crate::scenario::AlarmState, AlarmReadError>,
+}
+
+/// The name of an alarm named by name or by ARN (`arn:aws:cloudwatch:…:alarm:NAME`).
+pub fn alarm_name(name_or_arn: &str) -> &str {
+    name_or_arn.rsplit_once(":alarm:").map_or(name_or_arn, |(_, name)| name)
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum EnvError {
     #[error("{0}")]
@@ -250,8 +311,11 @@ pub trait Environment {
     /// Takes one sample of a probe at `now`.
     async fn sample(&mut self, probe: &Probe, now: Millis) -> Sample;
 
-    /// The state of the named CloudWatch alarms (by name or ARN) at `now`.
-    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<(String, crate::scenario::AlarmState)>;
+    /// Reads the named CloudWatch alarms (by name or ARN) at `now`: one
+    /// reading per name, in order, each its state or why it could not be
+    /// read. Never leaves an alarm out: a stop condition that cannot be read
+    /// must not look like one that is quiet.
+    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<AlarmReading>;
 
     /// Fails when an alarm named by a stop condition or expectation does not
     /// exist: a stop condition that can never fire must not look like one.
@@ -261,8 +325,9 @@ pub trait Environment {
     fn take_observations(&mut self) -> Vec<Observation>;
 
     /// For real systems: a prober the runner can run on its own tasks, one
-    /// per probe, so a slow probe never delays another. `None` (the
-    /// simulator): the runner samples in its loop on virtual time.
+    /// per probe, so a slow probe never delays another. It must sample every
+    /// probe kind the environment supports. `None` (the simulator): the
+    /// runner samples in its loop on virtual time.
     fn prober(&self) -> Option<real_probes::RealProber> {
         None
     }

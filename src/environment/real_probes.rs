@@ -26,6 +26,10 @@ pub struct RealProber {
     tls: Arc<rustls::ClientConfig>,
     /// Extra trust per `ca_file`, built once.
     private_tls: Arc<BTreeMap<String, Arc<rustls::ClientConfig>>>,
+    /// On AWS: the SDK clients that AWS-reading probes (capacity, target
+    /// health, alarms, Route 53 health checks) are read through. The SDK's
+    /// clients share their connection pool and are cheap to clone.
+    aws: Option<crate::environment::aws::Clients>,
 }
 
 /// What one check observed: verdict and a short description.
@@ -52,11 +56,21 @@ impl RealProber {
                 private.insert(path.clone(), Arc::new(client_config(store)?));
             }
         }
-        Ok(RealProber { tls, private_tls: Arc::new(private) })
+        Ok(RealProber { tls, private_tls: Arc::new(private), aws: None })
+    }
+
+    /// Also samples the probes that read AWS, through these clients.
+    pub fn reading_aws(mut self, clients: crate::environment::aws::Clients) -> Self {
+        self.aws = Some(clients);
+        self
     }
 
     /// Takes one sample; `sent_at` is the run clock when it was sent.
     pub async fn sample(&self, probe: &Probe, sent_at: Millis) -> Sample {
+        let network = matches!(probe.check, ProbeCheck::Http { .. } | ProbeCheck::Tcp { .. } | ProbeCheck::Dns { .. } | ProbeCheck::Command { .. });
+        if let (false, Some(clients)) = (network, &self.aws) {
+            return crate::environment::aws::probes::sample(clients, probe, sent_at).await;
+        }
         let started = Instant::now();
         let limit = probe.timeout.std();
         let verdict = match timeout(limit, self.check(probe)).await {

@@ -356,6 +356,7 @@ impl Describer {
             }
             Event::Observed(observation) => Some(format!("{}: {}", observation.source, observation.message)),
             Event::AlarmChanged { alarm, state } => Some(format!("gameday read alarm `{alarm}`: {state}")),
+            Event::AlarmUnreadable { alarm, error } => Some(format!("gameday could not read alarm `{alarm}`: {error}")),
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),
             Event::Interrupted { signal } => Some(format!("Interrupted ({signal})")),
             Event::RunEnded { outcome, .. } => Some(format!("Run ended: {outcome}")),

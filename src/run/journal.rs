@@ -135,6 +135,12 @@ pub enum Event {
     /// Written by the next writer after a torn last line (a crash
     /// mid-write), so that line is known to be torn, not damaged.
     TornLineClosed,
+    /// An alarm could not be read (throttled, access denied, deleted,
+    /// network): the run does not know its state. Written for every failed read.
+    AlarmUnreadable {
+        alarm: String,
+        error: crate::environment::AlarmReadError,
+    },
 }
 
 /// An operator action as the drill offered it.

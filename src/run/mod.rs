@@ -304,7 +304,7 @@ enum Stop {
 fn pending_stop(
     scenario: &Scenario,
     histories: &BTreeMap<String, ProbeHistory>,
-    alarm_last: &BTreeMap<String, AlarmState>,
+    alarm_last: &BTreeMap<String, crate::guard::AlarmStatus>,
     config: &RunConfig,
     interrupt: &Interrupt,
     injection_started: Option<Millis>,
@@ -317,7 +317,7 @@ fn pending_stop(
         return Some(Stop::Interrupt);
     }
     let t0 = injection_started?;
-    let alarms: Vec<(String, AlarmState)> = alarm_last.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let alarms: Vec<(String, crate::guard::AlarmStatus)> = alarm_last.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if let Some(condition) = crate::guard::tripped_stop_condition(&scenario.guards.stop_conditions, histories, &alarms, now) {
         return Some(Stop::Condition(condition));
     }
@@ -364,7 +364,7 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     config: RunConfig,
     interrupt: std::sync::Arc<Interrupt>,
     alarm_changes: Vec<(Millis, String, AlarmState)>,
-    alarm_last: BTreeMap<String, AlarmState>,
+    alarm_last: BTreeMap<String, crate::guard::AlarmStatus>,
     faults: Vec<FaultRun>,
     phase: &'static str,
     injection_started: Option<Millis>,
@@ -617,18 +617,42 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.ledger.ingest(sample);
     }
 
+    /// Reads the alarms and journals what changed. A failed read is
+    /// journaled every time and never taken for the last known state: the
+    /// stop conditions judge how long an alarm has been unreadable.
     async fn poll_alarms(&mut self, names: &[String]) {
         if names.is_empty() {
             return;
         }
         let now = self.clock.now();
-        for (alarm, state) in self.env.alarm_states(names, now).await {
-            if self.alarm_last.get(&alarm) != Some(&state) {
-                self.alarm_last.insert(alarm.clone(), state);
-                self.alarm_changes.push((now, alarm.clone(), state));
-                self.log(Event::AlarmChanged { alarm, state }, false);
+        for reading in self.env.alarm_states(names, now).await {
+            match reading.state {
+                Ok(state) => self.alarm_read(now, reading.alarm, state),
+                Err(error) => self.alarm_unreadable(now, reading.alarm, error),
             }
         }
+    }
+
+    /// An alarm read: journaled when its state changed, or when it is
+    /// readable again after a span it was not (that span ends here).
+    fn alarm_read(&mut self, now: Millis, alarm: String, state: AlarmState) {
+        let status = crate::guard::AlarmStatus::Read(state);
+        if self.alarm_last.get(&alarm) != Some(&status) {
+            self.alarm_last.insert(alarm.clone(), status);
+            self.alarm_changes.push((now, alarm.clone(), state));
+            self.log(Event::AlarmChanged { alarm, state }, false);
+        }
+    }
+
+    /// An alarm that could not be read: counted towards failing closed
+    /// (`guard::UNREADABLE_READS_TO_TRIP`) and journaled with its error kind.
+    fn alarm_unreadable(&mut self, now: Millis, alarm: String, error: crate::environment::AlarmReadError) {
+        let (since, failed_reads) = match self.alarm_last.get(&alarm) {
+            Some(crate::guard::AlarmStatus::Unreadable { since, failed_reads, .. }) => (*since, failed_reads.saturating_add(1)),
+            _ => (now, 1),
+        };
+        self.alarm_last.insert(alarm.clone(), crate::guard::AlarmStatus::Unreadable { since, failed_reads, error: error.clone() });
+        self.log(Event::AlarmUnreadable { alarm, error }, false);
     }
 
     fn drain_observations(&mut self) {

@@ -270,3 +270,55 @@ async fn plan_with_fis_shows_gamedays_targets_and_fis_preview_without_side_effec
     let templates = aws_sdk_fis::Client::new(&config).list_experiment_templates().send().await.unwrap();
     assert!(templates.experiment_templates().is_empty(), "the preview cleaned up after itself");
 }
+
+/// An HTTP server on 127.0.0.1 that answers every request `200 OK`, but
+/// only after `delay`; returns its port.
+fn slow_http_server(delay: Duration) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::{BufRead, Write};
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                std::thread::sleep(delay);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            });
+        }
+    });
+    port
+}
+
+/// Sample times (`t`) of one probe between two journal times.
+fn sample_times(exit: &Exit, probe: &str, from: u64, to: u64) -> Vec<u64> {
+    exit.events("sample").iter().filter(|s| s["probe"] == probe).map(|s| s["t"].as_u64().unwrap()).filter(|t| (from..=to).contains(t)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_aws_a_slow_probe_never_delays_another() {
+    let moto = Moto::start();
+    let _fleet = Fleet::build(&moto.config().await, 6).await;
+    let dir = tempfile::tempdir().unwrap();
+    let slow = slow_http_server(Duration::from_secs(3));
+    // An AWS-reading probe every 500 ms beside a page that takes 3 s to answer.
+    let probes = format!(
+        "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 500ms\n    timeout: 500ms\n  - name: slow-page\n    kind: http\n    url: http://127.0.0.1:{slow}/\n    interval: 5s\n    timeout: 5s"
+    );
+    let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 8s";
+    let exit = finish(spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT), dir.path());
+    assert_eq!(exit.events("fault_reverted").len(), 1, "the run went through: {}\n{}", exit.stdout, exit.stderr);
+    let applied = exit.events("fault_applied")[0]["t"].as_u64().unwrap();
+    let reverted = exit.events("fault_reverted")[0]["t"].as_u64().unwrap();
+    let slow_samples: Vec<&serde_json::Value> = exit.events("sample").into_iter().filter(|s| s["probe"] == "slow-page" && s["t"].as_u64().unwrap() >= applied).collect();
+    assert!(!slow_samples.is_empty() && slow_samples.iter().all(|s| s["latency_ms"].as_u64().unwrap() >= 3_000), "the page was slow: {slow_samples:?}");
+    // While the page took 3 s an answer, capacity kept its 500 ms cadence:
+    // in the loop, each of its samples would have waited for the page's.
+    let capacity = sample_times(&exit, "capacity", applied, reverted);
+    let widest_gap = capacity.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(u64::MAX);
+    assert!(capacity.len() >= 8 && widest_gap < 2_000, "{} capacity samples in the 8 s fault, widest gap {widest_gap} ms: {capacity:?}", capacity.len());
+}

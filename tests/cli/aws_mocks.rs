@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_ec2::types::{AvailabilityZone, Instance, InstanceState, InstanceStateChange, InstanceStateName, Placement, Reservation};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
 use gameday::environment::aws::{AwsEnvironment, Clients};
-use gameday::environment::{Effect, EnvError, Environment};
+use gameday::environment::{Effect, EnvError, Environment, ReadErrorKind};
 use gameday::project::AwsSpec;
 use gameday::run::clock::{Interrupt, WallClock};
 use gameday::run::journal::{Event, Journal};
@@ -251,4 +251,164 @@ async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
     let error = env.apply(&effect, 0).await.unwrap_err();
     assert!(matches!(&error, EnvError::Refused(message) if message.contains("safety lever is engaged (incident in progress)")), "{error}");
     assert_eq!(create.num_calls(), 0, "no template, no experiment");
+}
+
+// The `DescribeAlarms` rules below are sequences, not computed answers:
+// aws-smithy-mocks cannot hand a computed rule the input again on a retry.
+// CloudWatch speaks RPCv2-CBOR, which moto does not route, so
+// aws-smithy-mocks stands in for it.
+
+/// Alarm `web-5xx`, in OK.
+fn alarm_ok() -> aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput {
+    aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder()
+        .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(aws_sdk_cloudwatch::types::StateValue::Ok).build())
+        .build()
+}
+
+/// The answer once the alarm is deleted: no alarm.
+fn alarm_gone() -> aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput {
+    aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
+}
+
+fn alarm_error(code: &str, message: &str) -> aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError {
+    aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError::generic(aws_sdk_cloudwatch::error::ErrorMetadata::builder().code(code).message(message).build())
+}
+
+/// Readable for the check before the run and the steady state, then every call fails with `code`.
+fn readable_then_failing(code: &'static str, message: &'static str) -> Rule {
+    mock!(aws_sdk_cloudwatch::Client::describe_alarms).sequence().output(alarm_ok).times(2).error(move || alarm_error(code, message)).repeatedly().build()
+}
+
+const STOP_ON_WEB_5XX: &str = "name: mocked\nguards:\n  stop_conditions:\n    - alarm: web-5xx\n";
+
+/// Runs PROBE_ONLY (its fault held for 5 minutes) with a stop condition on
+/// `web-5xx`, polling alarms every 100 ms.
+async fn run_stopping_on_web_5xx(alarms: &Rule) -> gameday::run::Finished {
+    let scenario = scenario(&PROBE_ONLY.replace("duration: 1s", "duration: 5m").replace("name: mocked\n", STOP_ON_WEB_5XX));
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[alarms]), &scenario).await.unwrap();
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    run(&mut env, &scenario, config).await
+}
+
+/// The errors journaled for unreadable alarm reads, in order.
+fn unreadable_reads(finished: &gameday::run::Finished) -> Vec<gameday::environment::AlarmReadError> {
+    finished.journal.records().iter().filter_map(|r| if let Event::AlarmUnreadable { error, .. } = &r.event { Some(error.clone()) } else { None }).collect()
+}
+
+/// The run ended on the stop condition, with the fault reverted (exit 5),
+/// and the detail says why; returns the detail.
+fn assert_failed_closed(finished: &gameday::run::Finished, kind: ReadErrorKind) -> String {
+    let Outcome::AbortedByGuard { guard, detail } = &finished.result.outcome else { panic!("{:?}", finished.result.outcome) };
+    assert_eq!(guard, "stop_conditions");
+    assert_eq!(finished.result.exit_code, gameday::exit_code::ABORTED_BY_GUARD);
+    assert!(detail.starts_with("alarm `web-5xx` could not be read 3 times in a row, for "), "{detail}");
+    assert!(detail.ends_with("; a stop condition that cannot be read counts as tripped"), "{detail}");
+    let unreadable = unreadable_reads(finished);
+    assert_eq!(unreadable.len(), 3, "every failed read journaled, and the third trips: {unreadable:?}");
+    assert!(unreadable.iter().all(|e| e.kind == kind), "{unreadable:?}");
+    assert!(finished.result.faults[0].reverted, "the fault was reverted");
+    assert!(finished.journal.records().iter().any(|r| matches!(&r.event, Event::StopConditionTripped { condition } if condition == detail)));
+    detail.clone()
+}
+
+#[tokio::test]
+async fn an_alarm_that_access_is_denied_to_trips_its_stop_condition() {
+    let alarms = readable_then_failing("AccessDenied", "not authorized to perform cloudwatch:DescribeAlarms");
+    let finished = run_stopping_on_web_5xx(&alarms).await;
+    let detail = assert_failed_closed(&finished, ReadErrorKind::AccessDenied);
+    assert!(detail.contains("(AccessDenied: cloudwatch:DescribeAlarms: not authorized to perform cloudwatch:DescribeAlarms)"), "{detail}");
+}
+
+#[tokio::test]
+async fn an_alarm_throttled_beyond_the_sdk_retries_trips_its_stop_condition() {
+    let alarms = readable_then_failing("Throttling", "Rate exceeded");
+    let finished = run_stopping_on_web_5xx(&alarms).await;
+    let detail = assert_failed_closed(&finished, ReadErrorKind::Throttled);
+    assert!(detail.contains("(Throttled: cloudwatch:DescribeAlarms: Rate exceeded)"), "{detail}");
+    assert_eq!(alarms.num_calls(), 2 + 3 * 5, "each failed read is five throttled attempts (the SDK's retries)");
+}
+
+#[tokio::test]
+async fn an_alarm_deleted_during_the_run_trips_its_stop_condition() {
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).sequence().output(alarm_ok).times(2).output(alarm_gone).repeatedly().build();
+    let finished = run_stopping_on_web_5xx(&alarms).await;
+    let detail = assert_failed_closed(&finished, ReadErrorKind::NotFound);
+    assert!(detail.contains("(NotFound: cloudwatch:DescribeAlarms no longer lists alarm `web-5xx` (deleted during the run?))"), "{detail}");
+}
+
+#[tokio::test]
+async fn an_alarm_unreadable_only_twice_does_not_trip() {
+    // Two failed reads (of five throttled attempts each), then readable again: a blip, not a blind run.
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .output(alarm_ok)
+        .times(2)
+        .error(|| alarm_error("Throttling", "Rate exceeded"))
+        .times(2 * 5)
+        .output(alarm_ok)
+        .repeatedly()
+        .build();
+    let scenario = scenario(&PROBE_ONLY.replace("duration: 1s", "duration: 1500ms").replace("name: mocked\n", STOP_ON_WEB_5XX));
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&alarms]), &scenario).await.unwrap();
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    let finished = run(&mut env, &scenario, config).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld);
+    assert_eq!(unreadable_reads(&finished).len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreadable_detected_by_alarm_is_journaled_and_never_counts_as_ok() {
+    // No stop condition: `detected_by` alone. OK, three failed reads, OK again.
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .output(alarm_ok)
+        .times(2)
+        .error(|| alarm_error("AccessDenied", "not authorized"))
+        .times(3)
+        .output(alarm_ok)
+        .repeatedly()
+        .build();
+    let scenario = scenario(&PROBE_ONLY.replace("duration: 1s", "duration: 1500ms").replace("recovers_within: 1s }", "recovers_within: 1s, detected_by: [web-5xx] }"));
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&alarms]), &scenario).await.unwrap();
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    let finished = run(&mut env, &scenario, config).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "an alarm read only for detection never stops the run");
+    let alarm_events: Vec<String> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::AlarmChanged { alarm, state } => Some(format!("{alarm} {state}")),
+            Event::AlarmUnreadable { alarm, error } => Some(format!("{alarm} unreadable ({:?})", error.kind)),
+            _ => None,
+        })
+        .collect();
+    // The span it could not be read is in the journal, bounded on both
+    // sides: OK is journaled again once it is readable, not assumed throughout.
+    assert_eq!(alarm_events, ["web-5xx OK", "web-5xx unreadable (AccessDenied)", "web-5xx unreadable (AccessDenied)", "web-5xx unreadable (AccessDenied)", "web-5xx OK"]);
+}
+
+#[tokio::test]
+async fn an_unreachable_cloudwatch_reads_as_a_network_error_not_as_quiet() {
+    // A real connection to a port of 127.0.0.1 that nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut clients = clients(&[], &[], &[]);
+    clients.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new("a", "b", None, None, "test"))
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(1)))
+            .build(),
+    );
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients, &scenario(PROBE_ONLY)).await.unwrap();
+    let readings = env.alarm_states(&["arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx".into()], 0).await;
+    assert_eq!(readings.len(), 1, "one reading per alarm asked for, even when none could be read");
+    assert_eq!(readings[0].alarm, "web-5xx");
+    let error = readings[0].state.as_ref().unwrap_err();
+    assert_eq!(error.kind, ReadErrorKind::Network, "{error}");
 }

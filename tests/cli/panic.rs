@@ -2,12 +2,12 @@
 //! the journal shows in place is reverted from the journal.
 
 use gameday::environment::sim::{SimEnvironment, Topology};
-use gameday::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample};
+use gameday::environment::{AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample};
 use gameday::run::clock::{Interrupt, VirtualClock};
 use gameday::run::journal::Journal;
 use gameday::run::panic::catch_panic;
 use gameday::run::{RunConfig, Runner, Silent, recover};
-use gameday::scenario::{AlarmState, Fault, Probe};
+use gameday::scenario::{Fault, Probe};
 
 /// The simulator, with a bug: its fifth sample panics.
 struct Buggy {
@@ -39,7 +39,7 @@ impl Environment for Buggy {
         assert!(self.samples < 5, "a bug in a probe");
         self.inner.sample(probe, now).await
     }
-    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<(String, AlarmState)> {
+    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<AlarmReading> {
         self.inner.alarm_states(names, now).await
     }
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {

@@ -9,7 +9,7 @@
 
 pub mod fis;
 pub mod iam;
-mod probes;
+pub(crate) mod probes;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -19,9 +19,9 @@ use aws_config::retry::RetryConfig;
 use serde::Serialize;
 
 use crate::environment::real_probes::RealProber;
-use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
+use crate::environment::{AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
 use crate::project::AwsSpec;
-use crate::scenario::{AlarmState, Fault, FaultAction, Probe, ProbeCheck, Scenario, Via};
+use crate::scenario::{Fault, FaultAction, Probe, Scenario, Via};
 
 /// EC2 takes at most 1,000 instance ids a call.
 pub const MAX_IDS_PER_CALL: usize = 1_000;
@@ -119,7 +119,7 @@ impl AwsEnvironment {
         if account != spec.account {
             return Err(EnvError::Refused(format!("the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed", spec.account)));
         }
-        let prober = RealProber::new(&scenario.steady_state).map_err(EnvError::Failed)?;
+        let prober = RealProber::new(&scenario.steady_state).map_err(EnvError::Failed)?.reading_aws(clients.clone());
         let mut env = AwsEnvironment {
             name: name.to_string(),
             spec: spec.clone(),
@@ -415,20 +415,17 @@ impl Environment for AwsEnvironment {
     }
 
     async fn sample(&mut self, probe: &Probe, now: Millis) -> Sample {
-        match &probe.check {
-            ProbeCheck::Http { .. } | ProbeCheck::Tcp { .. } | ProbeCheck::Dns { .. } | ProbeCheck::Command { .. } => self.prober.sample(probe, now).await,
-            _ => probes::sample(&self.clients, probe, now).await,
-        }
+        self.prober.sample(probe, now).await
     }
 
-    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<(String, AlarmState)> {
+    async fn alarm_states(&mut self, names: &[String], _now: Millis) -> Vec<AlarmReading> {
         self.calls.reads += 1;
-        probes::alarm_states(&self.clients, names).await.unwrap_or_default()
+        probes::alarm_readings(&self.clients, names).await
     }
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
         self.calls.reads += 1;
-        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await?;
+        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await.map_err(EnvError::from)?;
         if found.is_empty() {
             return Err(EnvError::NotFound { resource: format!("CloudWatch alarm `{name}`"), hint: Some(format!("in {} of account {}", self.spec.region, self.account)) });
         }
@@ -440,10 +437,10 @@ impl Environment for AwsEnvironment {
     }
 
     fn prober(&self) -> Option<RealProber> {
-        // AWS-read probes are sampled in the loop; real-time tasks are for
-        // network probes, so the AWS environment samples in its loop on the
-        // wall clock (API reads are rate-limited anyway).
-        None
+        // Every probe on its own task, AWS reads included (through clones of
+        // the SDK clients): a slow health endpoint or a throttled API read
+        // never delays another probe, nor the stop conditions.
+        Some(self.prober.clone())
     }
 }
 

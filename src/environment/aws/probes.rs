@@ -1,29 +1,101 @@
 //! Probes that read AWS: Auto Scaling capacity, ELBv2 target health,
 //! CloudWatch alarms and Route 53 health checks.
 
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
+
 use super::{Clients, sdk_error};
-use crate::environment::{EnvError, Millis, Sample};
+use crate::environment::{AlarmReadError, AlarmReading, EnvError, Millis, ReadErrorKind, Sample, alarm_name};
 use crate::scenario::{AlarmState, Probe, ProbeCheck};
 
-/// CloudWatch alarms named by name or ARN, with their state.
-pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<Vec<(String, AlarmState)>, EnvError> {
-    let plain: Vec<String> = names.iter().map(|n| n.rsplit_once(":alarm:").map_or(n.as_str(), |(_, name)| name).to_string()).collect();
-    if plain.is_empty() {
-        return Ok(Vec::new());
+/// `DescribeAlarms` takes at most 100 names a call.
+const MAX_ALARM_NAMES_PER_CALL: usize = 100;
+
+/// CloudWatch alarms named by name or ARN, with their state, every page
+/// read (a page holds 50 by default: an alarm on page two is not missing).
+/// Alarms that do not exist are absent from the answer.
+pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<Vec<(String, AlarmState)>, AlarmReadError> {
+    let plain: Vec<String> = names.iter().map(|n| alarm_name(n).to_string()).collect();
+    let mut found = Vec::new();
+    for batch in plain.chunks(MAX_ALARM_NAMES_PER_CALL) {
+        let mut pages = clients.cloudwatch.describe_alarms().set_alarm_names(Some(batch.to_vec())).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| read_error("cloudwatch:DescribeAlarms", &e))?;
+            found.extend(page.metric_alarms().iter().filter_map(|alarm| {
+                let state = match alarm.state_value()?.as_str() {
+                    "ALARM" => AlarmState::Alarm,
+                    "OK" => AlarmState::Ok,
+                    _ => AlarmState::InsufficientData,
+                };
+                Some((alarm.alarm_name()?.to_string(), state))
+            }));
+        }
     }
-    let out = clients.cloudwatch.describe_alarms().set_alarm_names(Some(plain)).send().await.map_err(|e| sdk_error("cloudwatch:DescribeAlarms", e))?;
-    Ok(out
-        .metric_alarms()
+    Ok(found)
+}
+
+/// One reading per name, in order: an alarm the answer leaves out was
+/// deleted (or never existed), and reads as `NotFound`, not as quiet.
+pub(super) async fn alarm_readings(clients: &Clients, names: &[String]) -> Vec<AlarmReading> {
+    let found = alarm_states(clients, names).await;
+    names
         .iter()
-        .filter_map(|alarm| {
-            let state = match alarm.state_value()?.as_str() {
-                "ALARM" => AlarmState::Alarm,
-                "OK" => AlarmState::Ok,
-                _ => AlarmState::InsufficientData,
+        .map(|wanted| {
+            let name = alarm_name(wanted);
+            let state = match &found {
+                Err(error) => Err(error.clone()),
+                Ok(found) => found.iter().find(|(n, _)| n == name).map(|(_, state)| *state).ok_or_else(|| AlarmReadError {
+                    kind: ReadErrorKind::NotFound,
+                    message: format!("cloudwatch:DescribeAlarms no longer lists alarm `{name}` (deleted during the run?)"),
+                }),
             };
-            Some((alarm.alarm_name()?.to_string(), state))
+            AlarmReading { alarm: name.to_string(), state }
         })
-        .collect())
+        .collect()
+}
+
+/// Error codes AWS services use for throttling (after the SDK's own retries).
+const THROTTLING_CODES: &[&str] =
+    &["Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "RequestThrottledException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"];
+
+/// Error codes for calls the credentials may not make (or cannot sign).
+const ACCESS_DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+];
+
+/// Keeps the kind of an SDK error (throttled, access denied, not found,
+/// network) instead of flattening it to text: failing closed and telling
+/// people what to fix depend on it.
+pub(crate) fn read_error<E, R>(call: &str, error: &SdkError<E, R>) -> AlarmReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let kind = match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ReadErrorKind::Network,
+        SdkError::ServiceError(_) => match error.code() {
+            Some(code) if THROTTLING_CODES.contains(&code) => ReadErrorKind::Throttled,
+            Some(code) if ACCESS_DENIED_CODES.contains(&code) => ReadErrorKind::AccessDenied,
+            Some(code) if code.contains("NotFound") => ReadErrorKind::NotFound,
+            _ => ReadErrorKind::Other,
+        },
+        _ => ReadErrorKind::Other,
+    };
+    let message = match error.message() {
+        Some(message) => format!("{call}: {message}"),
+        None => match sdk_error(call, error) {
+            EnvError::Failed(text) => text,
+            other => other.to_string(),
+        },
+    };
+    AlarmReadError { kind, message }
 }
 
 async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvError> {
@@ -52,7 +124,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
             Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")))
         }
         ProbeCheck::Alarm { alarm, expect_state } => {
-            let states = alarm_states(clients, std::slice::from_ref(alarm)).await?;
+            let states = alarm_states(clients, std::slice::from_ref(alarm)).await.map_err(EnvError::from)?;
             let (_, state) = states.first().ok_or_else(|| EnvError::NotFound { resource: format!("CloudWatch alarm `{alarm}`"), hint: None })?;
             Ok((state == expect_state, format!("{state} (want {expect_state})")))
         }
@@ -69,7 +141,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
     }
 }
 
-pub(super) async fn sample(clients: &Clients, probe: &Probe, now: Millis) -> Sample {
+pub(crate) async fn sample(clients: &Clients, probe: &Probe, now: Millis) -> Sample {
     let started = std::time::Instant::now();
     let outcome = tokio::time::timeout(probe.timeout.std(), check(clients, probe)).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

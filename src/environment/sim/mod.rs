@@ -7,10 +7,12 @@ pub mod world;
 
 use std::collections::HashMap;
 
-use crate::environment::{Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample, shell};
+use crate::environment::{
+    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, ReadErrorKind, RevertOutcome, Sample, alarm_name, shell,
+};
 use crate::guard::alarm_matches;
 use crate::rng::SeededRng;
-use crate::scenario::{AlarmState, AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
+use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
 use world::{Ec2State, World};
@@ -580,9 +582,18 @@ impl Environment for SimEnvironment {
         }
     }
 
-    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<(String, AlarmState)> {
+    async fn alarm_states(&mut self, names: &[String], now: Millis) -> Vec<AlarmReading> {
         self.advance(now);
-        names.iter().filter_map(|wanted| self.world.alarms.iter().find(|a| alarm_matches(wanted, &a.spec.name)).map(|a| (a.spec.name.clone(), a.state))).collect()
+        names
+            .iter()
+            .map(|wanted| match self.world.alarms.iter().find(|a| alarm_matches(wanted, &a.spec.name)) {
+                Some(alarm) => AlarmReading { alarm: alarm.spec.name.clone(), state: Ok(alarm.state) },
+                None => AlarmReading {
+                    alarm: alarm_name(wanted).to_string(),
+                    state: Err(AlarmReadError { kind: ReadErrorKind::NotFound, message: format!("the simulated account has no alarm `{wanted}`") }),
+                },
+            })
+            .collect()
     }
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
@@ -635,6 +646,7 @@ impl Environment for SimEnvironment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::AlarmState;
 
     const MINUTE: Millis = 60_000;
 
