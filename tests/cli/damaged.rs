@@ -91,8 +91,9 @@ fn report_refuses_a_journal_time_no_run_reaches() {
 /// Times that go backwards are not damage gameday can rule out (`recover`
 /// appends at T+0), so a journal whose records are out of order, or whose
 /// run ends before its fault, renders: exit 0, no panic, and reports no
-/// larger than twice the undamaged run's. Before the fix: a panic on
-/// subtraction overflow in the impact phases.
+/// larger than twice the undamaged run's. Before the fix, the pass stamped
+/// before the failure it ends panicked on subtraction overflow in the
+/// impact phases (exit 101).
 #[test]
 fn report_renders_a_journal_whose_times_go_backwards() {
     let runs = tempfile::tempdir().unwrap();
@@ -118,7 +119,18 @@ fn report_renders_a_journal_whose_times_go_backwards() {
     let ended = early_end.iter().position(|r| r["event"] == "run_ended").unwrap();
     early_end[ended]["t"] = 0.into();
 
-    for (name, damaged) in [("decreasing", decreasing), ("reversed", reversed), ("early end", early_end)] {
+    // The pass that ends the first failure stamped just before that failure.
+    let mut pass_before_failure = records.clone();
+    let failing = pass_before_failure.iter().position(|r| r["event"] == "sample" && r["ok"] == false).expect("the run has a failing sample");
+    let (probe, failed_at) = (pass_before_failure[failing]["probe"].clone(), pass_before_failure[failing]["sent_at"].as_u64().unwrap());
+    let passing = (failing..pass_before_failure.len())
+        .find(|&i| pass_before_failure[i]["event"] == "sample" && pass_before_failure[i]["ok"] == true && pass_before_failure[i]["probe"] == probe)
+        .expect("the probe recovers");
+    assert!(failed_at > 0);
+    pass_before_failure[passing]["t"] = (failed_at - 1).into();
+    pass_before_failure[passing]["sent_at"] = (failed_at - 1).into();
+
+    for (name, damaged) in [("decreasing", decreasing), ("reversed", reversed), ("early end", early_end), ("pass before failure", pass_before_failure)] {
         let case = tempfile::tempdir().unwrap();
         let dir = case.path().join("run");
         std::fs::create_dir(&dir).unwrap();
