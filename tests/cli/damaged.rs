@@ -145,12 +145,12 @@ fn report_renders_a_journal_whose_times_go_backwards() {
     }
 }
 
-/// `validate` caps what a scenario may ask for; `plan` and `run` load
+/// `validate` caps what a scenario may ask for; `plan`, `run` and `drill` load
 /// through the same checks, so they refuse the same file with the same
 /// exit code before any side effect. Before the fix: `duration: 1000000h`
 /// validated, and a run would hold the fault for 114 years.
 #[test]
-fn run_and_plan_refuse_what_validate_caps() {
+fn run_plan_and_drill_refuse_what_validate_caps() {
     let text = std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap().replace("duration: 15m", "duration: 1000000h");
     assert!(text.contains("duration: 1000000h"));
     let dir = tempfile::tempdir().unwrap();
@@ -161,7 +161,8 @@ fn run_and_plan_refuse_what_validate_caps() {
     std::fs::copy(repo().join("runbooks/az-loss.md"), dir.path().join("runbooks/az-loss.md")).unwrap();
     let runs = dir.path().join("runs");
     let file = file.to_str().unwrap();
-    for args in [vec!["validate", file], vec!["plan", file], vec!["run", file, "--runs-dir", runs.to_str().unwrap()]] {
+    let runs_dir = runs.to_str().unwrap();
+    for args in [vec!["validate", file], vec!["plan", file], vec!["run", file, "--runs-dir", runs_dir], vec!["drill", file, "--runs-dir", runs_dir]] {
         let out = gameday(&args);
         assert_eq!(out.code, 3, "{args:?}:\n{}", out.stderr);
         assert!(out.stderr.contains("error: `duration: 1000000h` is longer than gameday allows (24h)"), "{args:?}:\n{}", out.stderr);
