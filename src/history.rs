@@ -144,7 +144,7 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                         })
                         .collect();
                     let values: Vec<Millis> = points.iter().filter_map(|p| p.recovery).collect();
-                    let deadline = measured.last().map_or(0, |(_, e)| e.deadline - e.fault_start);
+                    let deadline = measured.last().map_or(0, |(_, e)| e.deadline_after_fault());
                     ExpectationHistory { name, deadline, distribution: Distribution::of(&values), points }
                 })
                 .collect();

@@ -110,7 +110,13 @@ impl ProbeHistory {
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
         let relevant: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
-        relevant.iter().enumerate().filter(|(_, s)| !s.ok).map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at)).sum()
+        // Saturating: samples out of order in a damaged journal could otherwise sum past u64::MAX.
+        relevant
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.ok)
+            .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
+            .fold(0, Millis::saturating_add)
     }
 }
 
@@ -140,6 +146,16 @@ mod tests {
         assert_eq!(h.recovered_at(0, 4), None);
         // A probe that never failed has no recovery point to measure.
         assert_eq!(history("++++", 10).recovered_at(0, 3), None);
+    }
+
+    #[test]
+    fn failing_time_of_samples_out_of_order_saturates() {
+        // A damaged journal: failures at T+0 each followed by a pass near the end of time.
+        let mut h = ProbeHistory::default();
+        for (sent_at, ok) in [(0, false), (Millis::MAX - 1, true), (0, false), (Millis::MAX - 1, true)] {
+            h.push(Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0 });
+        }
+        assert_eq!(h.failing_time(0, Millis::MAX), Millis::MAX);
     }
 
     #[test]

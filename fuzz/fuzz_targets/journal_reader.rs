@@ -1,7 +1,9 @@
 //! Any bytes as a journal: `journal::read` may reject them and
 //! `still_injected` may find nothing, but neither may panic. `gameday report`
 //! (and recovery after a crash) read journals that a crash, a full disk or a
-//! person's editor may have left in any state.
+//! person's editor may have left in any state, so the result rebuilt from
+//! what was read is rendered in every format too, whatever times the records
+//! claim, and the rendering must stay bounded by the journal's size.
 #![no_main]
 
 use std::path::PathBuf;
@@ -35,7 +37,14 @@ fuzz_target!(|data: &[u8]| {
         }
         // `gameday report` rebuilds the result from the same records.
         if let Some(scenario) = scenario() {
-            let _ = gameday::run::result::result_from_journal(scenario, &records);
+            // The renderers run even where `gameday report` would refuse
+            // (`impossible_time`): they are the last line of defence.
+            let _ = gameday::run::result::impossible_time(&records);
+            let result = gameday::run::result::result_from_journal(scenario, &records);
+            let rendered = gameday::report::render_all(scenario, &result, &records, scenario.runbook.clone(), None);
+            let size: usize = rendered.files.iter().map(|(_, text)| text.len()).sum();
+            // Output grows with the journal (a row per record, its texts escaped), never with the times in it.
+            assert!(size <= 100_000 + 64 * data.len(), "{size} bytes rendered from a {}-byte journal", data.len());
         }
     }
 });

@@ -118,6 +118,13 @@ fn read_scenario(path: &Path) -> Result<Scenario, u8> {
     })
 }
 
+/// The line (1-based) of the journal's `index`-th record. `journal::read`
+/// skips lines that hold no record (blank, torn), so count the ones that do.
+fn line_of_record(journal_path: &Path, index: usize) -> Option<usize> {
+    let text = std::fs::read_to_string(journal_path).ok()?;
+    text.lines().enumerate().filter(|(_, line)| serde_json::from_str::<Record>(line).is_ok()).nth(index).map(|(number, _)| number + 1)
+}
+
 /// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
 pub fn report_command(args: &ReportArgs) -> u8 {
     let scenario = match read_scenario(&args.run_dir.join(SCENARIO_COPY)) {
@@ -132,6 +139,14 @@ pub fn report_command(args: &ReportArgs) -> u8 {
             return exit_code::UNREADABLE;
         }
     };
+    if let Some(impossible) = result::impossible_time(&records) {
+        let line = line_of_record(&journal_path, impossible.index).map_or_else(|| format!("record {}", impossible.index + 1), |line| format!("line {line}"));
+        eprintln!(
+            "error: {} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
+            journal_path.display()
+        );
+        return exit_code::UNREADABLE;
+    }
     let result = result::result_from_journal(&scenario, &records);
     match args.format {
         Some(format) => {

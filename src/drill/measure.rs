@@ -164,7 +164,7 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[
         // A step done without a separate acknowledgement tells nothing about
         // waiting: its time may all have been work.
         let waited = progress.acknowledged.filter(|ack| finished.is_none_or(|f| *ack < f)).map(|ack| ack.saturating_sub(available_from));
-        let due_at = step.due.and_then(|d| Some(t0? + d));
+        let due_at = step.due.and_then(|d| t0?.checked_add(d));
         let late_by = match (due_at, progress.done) {
             (Some(due), Some(done)) if done > due => Some(done - due),
             _ => None,

@@ -176,7 +176,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             e.time_to_detect.map_or("—".into(), fmt_ms),
             if e.impact_start.is_none() { "no impact".into() } else { e.time_to_recover.map_or("—".into(), fmt_ms) },
             e.impact_duration.map_or("—".into(), fmt_ms),
-            fmt_ms(e.deadline - e.fault_start),
+            fmt_ms(e.deadline_after_fault()),
             e.predicted.map_or("—".into(), fmt_ms),
             if e.met { "✅ met".to_string() } else { format!("❌ {}", escape(&e.misses.join("; "))) }
         );
@@ -331,10 +331,32 @@ fn markdown_block(text: &str) -> String {
     out
 }
 
-/// A "nice" axis step giving at most about ten ticks.
+/// The most grid lines the chart's time axis draws, whatever the run's length.
+const MAX_TICKS: usize = 11;
+
+/// A "nice" axis step giving at most ten steps over `span`: one of the
+/// steps people read easily up to half a day, then whole days. Longer than
+/// any real run needs, because `span` comes from the journal and a damaged
+/// one may claim up to u64::MAX milliseconds.
 fn tick_step(span: Millis) -> Millis {
     const STEPS: [Millis; 16] = [1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000, 43_200_000];
-    STEPS.iter().copied().find(|s| span / s <= 10).unwrap_or(86_400_000)
+    const DAY: Millis = 86_400_000;
+    STEPS.iter().copied().find(|s| span / s <= 10).unwrap_or_else(|| span.div_ceil(10).div_ceil(DAY).saturating_mul(DAY))
+}
+
+/// The times of the axis' grid lines, from 0 to `end`: at most [`MAX_TICKS`].
+fn ticks(end: Millis) -> Vec<Millis> {
+    let step = tick_step(end);
+    let mut ticks = Vec::with_capacity(MAX_TICKS);
+    let mut tick = 0;
+    while tick <= end && ticks.len() < MAX_TICKS {
+        ticks.push(tick);
+        match tick.checked_add(step) {
+            Some(next) => tick = next,
+            None => break,
+        }
+    }
+    ticks
 }
 
 fn chart(ctx: &ReportContext<'_>) -> String {
@@ -355,12 +377,9 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     );
 
     // Grid and axis.
-    let step = tick_step(end);
-    let mut tick = 0;
-    while tick <= end {
+    for tick in ticks(end) {
         let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e6e9ec\"/>", x(tick), top - 6.0, lanes_bottom + 4.0);
         let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{}</text>", x(tick), lanes_bottom + 18.0, escape(&t(tick)));
-        tick += step;
     }
     let _ = writeln!(
         svg,
@@ -508,4 +527,20 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     }
     html.push_str("</figure>\n");
     html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_axis_has_at_most_eleven_ticks_for_any_span() {
+        // A 15-minute run: a line every two minutes, as before the bound.
+        assert_eq!(ticks(900_000), (0..=7).map(|i| i * 120_000).collect::<Vec<_>>());
+        for span in [0, 1, 999, 9_000, 900_000, 86_400_000 * 10, 86_400_000 * 11, 1 << 53, Millis::MAX - 1, Millis::MAX] {
+            let ticks = ticks(span);
+            assert!(!ticks.is_empty() && ticks.len() <= MAX_TICKS, "{span}: {} ticks", ticks.len());
+            assert!(ticks.windows(2).all(|w| w[0] < w[1]) && ticks.iter().all(|t| *t <= span), "{span}: {ticks:?}");
+        }
+    }
 }

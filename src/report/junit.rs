@@ -71,7 +71,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             e.time_to_detect.map_or("—".into(), fmt_ms),
             if e.impact_start.is_none() { "no impact".into() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) },
             e.impact_duration.map_or("—".into(), fmt_ms),
-            fmt_ms(e.deadline - e.fault_start)
+            fmt_ms(e.deadline_after_fault())
         );
         let body = if e.met {
             format!("      <system-out>{}</system-out>\n", escape(&detail))

@@ -133,7 +133,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "| Expected recovery | Time to detect | Time to recover | Impact | Deadline | Predicted | Δ vs predicted | Result |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for e in &result.expectations {
-        let deadline = fmt_ms(e.deadline - e.fault_start);
+        let deadline = fmt_ms(e.deadline_after_fault());
         let delta = e.prediction_error.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
         let _ = writeln!(
             out,
@@ -285,13 +285,13 @@ fn observed_sentence(e: &ExpectationResult) -> String {
     let mut parts = Vec::new();
     match e.impact_start {
         None => parts.push("the probes never failed".to_string()),
-        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(i - e.fault_start))),
+        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(e.after_fault(i)))),
     }
     if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-        parts.push(format!("detected after {} by {by}", fmt_ms(at - e.fault_start)));
+        parts.push(format!("detected after {} by {by}", fmt_ms(e.after_fault(at))));
     }
     match (e.impact_start, e.recovered_at) {
-        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(r - e.fault_start))),
+        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(e.after_fault(r)))),
         (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
         _ => {}
     }

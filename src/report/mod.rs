@@ -122,7 +122,9 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
                 String::new()
             };
             let (what, evidence) = match w.end {
-                Some((end, line)) => (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end - w.start)), format!("journal lines {}–{line}", w.start_line)),
+                Some((end, line)) => {
+                    (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end.saturating_sub(w.start))), format!("journal lines {}–{line}", w.start_line))
+                }
                 None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
             };
             rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
@@ -156,7 +158,7 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
     for e in &result.expectations {
         if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
             let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe)));
-            rows.push(Phase { phase: "Recover", at: Some(at), what: format!("{}: recovered after {}", e.name, fmt_ms(at - e.fault_start)), evidence });
+            rows.push(Phase { phase: "Recover", at: Some(at), what: format!("{}: recovered after {}", e.name, fmt_ms(e.after_fault(at))), evidence });
         }
     }
     for f in result.faults.iter().filter(|f| f.reverted) {
@@ -223,4 +225,115 @@ pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::run::result::result_from_journal;
+
+    /// A finished az-loss run (the fuzz seed), with a drill's people's
+    /// records added so the drill measures are rendered too.
+    fn journal() -> Vec<Record> {
+        let drill = [
+            r#"{"t":0,"wall":"","event":"drill_started","runbook":"runbooks/az-loss.md","speed":"1x","steps":[{"number":1,"title":"Look (T0+2m)","due":120000,"line":3},{"number":2,"title":"Shift","due":600000,"line":5}],"actions":[]}"#,
+            r#"{"t":60000,"wall":"","event":"step_acknowledged","step":1}"#,
+            r#"{"t":90000,"wall":"","event":"step_done","step":1}"#,
+            r#"{"t":95000,"wall":"","event":"step_annotated","step":2,"note":"which dashboard?","unclear":true}"#,
+            r#"{"t":100000,"wall":"","event":"operator_action_taken","action":"shift","step":2,"by":"people","detail":"shifted"}"#,
+            r#"{"t":110000,"wall":"","event":"step_done","step":2}"#,
+        ];
+        let seed = include_str!("../../fuzz/corpus/journal_reader/az-loss-finished.jsonl");
+        let mut records: Vec<Record> = seed.lines().chain(drill).map(|line| serde_json::from_str(line).expect("the seed journal is readable")).collect();
+        // The run's end stays last, as a run writes it.
+        let ended = records.iter().position(|r| matches!(r.event, Event::RunEnded { .. })).expect("the seed run ended");
+        let run_ended = records.remove(ended);
+        records.push(run_ended);
+        records
+    }
+
+    fn scenario() -> Scenario {
+        crate::scenario::parse_str(include_str!("../../scenarios/az-loss.yaml"), None).expect("az-loss is valid")
+    }
+
+    /// Sets a record's time, and a sample's own time with it.
+    fn set_time(record: &mut Record, t: Millis) {
+        record.t = t;
+        if let Event::Sample(sample) = &mut record.event {
+            sample.sent_at = t;
+        }
+    }
+
+    /// Every format rendered from the records, as `gameday report` does; the total size.
+    fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
+        let result = result_from_journal(scenario, records);
+        let rendered = render_all(scenario, &result, records, scenario.runbook.clone(), None);
+        rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
+    }
+
+    const EXTREMES: [Millis; 7] = [0, 1, 1 << 53, (1 << 53) + 1, crate::run::result::MAX_RUN_TIME, Millis::MAX - 1, Millis::MAX];
+
+    /// The renderers' output grows with the journal, never with the times
+    /// in it: at most twice what the undamaged journal renders to.
+    fn bound(scenario: &Scenario) -> usize {
+        2 * rendered_size(scenario, &journal())
+    }
+
+    #[test]
+    fn every_record_at_every_extreme_time_renders_within_bounds() {
+        let (scenario, bound) = (scenario(), bound(&scenario()));
+        for index in 0..journal().len() {
+            for t in EXTREMES {
+                let mut records = journal();
+                set_time(&mut records[index], t);
+                let size = rendered_size(&scenario, &records);
+                assert!(size <= bound, "record {index} at t={t}: {size} bytes rendered, bound {bound}");
+            }
+        }
+    }
+
+    #[test]
+    fn times_that_go_backwards_or_out_of_order_render_within_bounds() {
+        let (scenario, bound) = (scenario(), bound(&scenario()));
+        let mut reversed = journal();
+        reversed.reverse();
+        let mut decreasing = journal();
+        let count = decreasing.len() as Millis;
+        for (i, record) in decreasing.iter_mut().enumerate() {
+            set_time(record, Millis::MAX - (i as Millis) * (Millis::MAX / count));
+        }
+        for records in [reversed, decreasing] {
+            let size = rendered_size(&scenario, &records);
+            assert!(size <= bound, "{size} bytes rendered, bound {bound}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any times (extreme or not), in any order: the result and every
+        /// format are computed without a panic, and stay within bounds.
+        #[test]
+        fn any_times_in_any_order_render_within_bounds(
+            times in proptest::collection::vec(prop_oneof![proptest::sample::select(EXTREMES.to_vec()), any::<Millis>(), 0..2_000_000u64], 25),
+            shuffle in any::<bool>(),
+            swaps in proptest::collection::vec((0..25usize, 0..25usize), 0..8),
+        ) {
+            let scenario = scenario();
+            let mut records = journal();
+            for (record, t) in records.iter_mut().zip(times) {
+                set_time(record, t);
+            }
+            if shuffle {
+                for (a, b) in swaps {
+                    let len = records.len();
+                    records.swap(a % len, b % len);
+                }
+            }
+            let size = rendered_size(&scenario, &records);
+            prop_assert!(size <= bound(&scenario), "{} bytes rendered", size);
+        }
+    }
 }

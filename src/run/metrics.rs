@@ -42,6 +42,20 @@ pub struct ExpectationResult {
     pub misses: Vec<String>,
 }
 
+impl ExpectationResult {
+    /// How long after its fault the expectation's deadline falls
+    /// (`recovers_within`), as every renderer shows it.
+    pub fn deadline_after_fault(&self) -> Millis {
+        self.deadline.saturating_sub(self.fault_start)
+    }
+
+    /// How long after the fault `at` is; zero for a time before it (records
+    /// out of order in a damaged journal).
+    pub fn after_fault(&self, at: Millis) -> Millis {
+        at.saturating_sub(self.fault_start)
+    }
+}
+
 /// When each fault started.
 pub type FaultStarts = BTreeMap<String, Millis>;
 
@@ -58,7 +72,8 @@ pub fn evaluate(
     let fault = expected.after_fault.clone().unwrap_or_else(|| default_fault.to_string());
     let fault_start = fault_starts.get(&fault).copied();
     let start = fault_start.unwrap_or(end);
-    let deadline = start + expected.recovers_within.as_millis();
+    // Saturating: a damaged journal may put the fault at any time up to u64::MAX.
+    let deadline = start.saturating_add(expected.recovers_within.as_millis());
     let empty = ProbeHistory::default();
     let mut impact_start: Option<Millis> = None;
     let mut recovered_at: Option<Millis> = Some(start);
@@ -102,19 +117,19 @@ pub fn evaluate(
         (a, p) => a.or(p),
     };
 
-    let time_to_recover = if any_failure { recovered_at.map(|r| r - start) } else { Some(0) };
+    let time_to_recover = if any_failure { recovered_at.map(|r| r.saturating_sub(start)) } else { Some(0) };
     let mut misses = Vec::new();
     if fault_start.is_none() {
         misses.push(format!("the fault `{fault}` never started"));
     }
     match (any_failure, recovered_at) {
         (true, None) => misses.push(format!("not recovered by the end of the run ({} after the fault)", fmt_ms(end.saturating_sub(start)))),
-        (true, Some(r)) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r - start), expected.recovers_within)),
+        (true, Some(r)) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r.saturating_sub(start)), expected.recovers_within)),
         _ => {}
     }
     if let Some(limit) = expected.detected_within {
         match &detection {
-            Some((t, _)) if t - start > limit.as_millis() => misses.push(format!("detected after {} — limit {limit}", fmt_ms(t - start))),
+            Some((t, _)) if t.saturating_sub(start) > limit.as_millis() => misses.push(format!("detected after {} — limit {limit}", fmt_ms(t.saturating_sub(start)))),
             None if any_failure => misses.push("never detected".to_string()),
             _ => {}
         }
@@ -139,7 +154,7 @@ pub fn evaluate(
         detected_at,
         detected_by: detection.map(|d| d.1),
         recovered_at,
-        time_to_detect: detected_at.map(|t| t - start),
+        time_to_detect: detected_at.map(|t| t.saturating_sub(start)),
         time_to_recover,
         impact_duration: match (impact_start, recovered_at) {
             (Some(i), Some(r)) => Some(r.saturating_sub(i)),
@@ -162,7 +177,8 @@ pub fn fmt_ms(ms: Millis) -> String {
     if ms < 1_000 {
         return format!("{ms}ms");
     }
-    let tenths = (ms + 50) / 100;
+    // Saturating: `ms` may come from a damaged journal (up to u64::MAX).
+    let tenths = ms.saturating_add(50) / 100;
     let (seconds, tenth) = (tenths / 10, tenths % 10);
     match seconds {
         s if s < 60 && tenth != 0 => format!("{s}.{tenth}s"),
@@ -239,5 +255,16 @@ mod tests {
         assert_eq!(fmt_ms(1_500), "1.5s");
         assert_eq!(fmt_ms(65_000), "1m05s");
         assert_eq!(fmt_ms(3_725_000), "1h02m05s");
+        assert_eq!(fmt_ms(u64::MAX), "5124095576030h25m51s");
+    }
+
+    #[test]
+    fn a_fault_at_the_end_of_time_does_not_overflow() {
+        let histories = BTreeMap::from([("p".to_string(), history("+-+++", 10_000))]);
+        let starts = FaultStarts::from([("f".to_string(), Millis::MAX)]);
+        let result = evaluate(&expectation(30), "f", &[probe()], &histories, &[(Millis::MAX, "a".into(), AlarmState::Alarm)], &starts, 40_000);
+        assert_eq!(result.deadline, Millis::MAX);
+        assert_eq!(result.impact_start, None);
+        assert!(result.met, "{:?}", result.misses);
     }
 }

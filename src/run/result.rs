@@ -15,6 +15,44 @@ use super::journal::{Event, Record};
 use super::metrics::{self, ExpectationResult};
 use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
 
+/// The latest time a journal record can carry: 366 days after the run
+/// started. No run that `validate` accepts lasts that long: at most
+/// `MAX_FAULTS` faults, each waiting and held for at most
+/// `MAX_SCENARIO_DURATION`, then one deadline more (see the test below). A
+/// later time means the journal was damaged or edited.
+pub const MAX_RUN_TIME: Millis = 366 * 86_400_000;
+
+/// A journal record at a time no run can reach.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("the `{event}` record is at t={t} ms, later than any run can last (366 days, t={max})", max = MAX_RUN_TIME)]
+pub struct ImpossibleTime {
+    /// Position among the journal's records (0-based).
+    pub index: usize,
+    /// The record's `event`, as the journal names it.
+    pub event: String,
+    pub t: Millis,
+}
+
+/// The first record whose time (or sample time) is beyond [`MAX_RUN_TIME`].
+///
+/// Times that go backwards are not impossible: `recover` appends at T+0
+/// after a crash, and samples are journaled when they come back, so the
+/// renderers take records in any order. Only a time no run can reach is an
+/// error, because every figure computed from it would be meaningless.
+pub fn impossible_time(records: &[Record]) -> Option<ImpossibleTime> {
+    records.iter().enumerate().find_map(|(index, record)| {
+        let sample_time = match &record.event {
+            Event::Sample(sample) => sample.sent_at,
+            _ => 0,
+        };
+        let t = record.t.max(sample_time);
+        (t > MAX_RUN_TIME).then(|| {
+            let event = serde_json::to_value(&record.event).ok().and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string)).unwrap_or_default();
+            ImpossibleTime { index, event, t }
+        })
+    })
+}
+
 /// Every probe's samples, in journal order, for each probe of the scenario.
 pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<String, ProbeHistory> {
     let mut histories: BTreeMap<String, ProbeHistory> = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
@@ -146,5 +184,29 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         expectations,
         probes,
         drill,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::checks::{MAX_FAULTS, MAX_SCENARIO_DURATION};
+
+    #[test]
+    fn no_run_validate_accepts_reaches_the_time_cap() {
+        let most = MAX_SCENARIO_DURATION.as_millis();
+        // Steady state (three attempts, one interval apart), then a chain of
+        // faults each delayed and held for the most, then the last deadline.
+        let longest_run = 3 * most + MAX_FAULTS as Millis * 2 * most + most;
+        assert!(longest_run < MAX_RUN_TIME, "{longest_run} ≥ {MAX_RUN_TIME}");
+    }
+
+    #[test]
+    fn a_time_beyond_the_cap_is_named_with_its_record() {
+        let record = |t| Record { t, wall: String::new(), event: Event::InjectionStarted };
+        assert_eq!(impossible_time(&[record(5), record(0), record(MAX_RUN_TIME)]), None, "times that go back are not impossible");
+        let found = impossible_time(&[record(5), record(Millis::MAX)]).expect("u64::MAX is impossible");
+        assert_eq!((found.index, found.event.as_str(), found.t), (1, "injection_started", Millis::MAX));
+        assert_eq!(found.to_string(), "the `injection_started` record is at t=18446744073709551615 ms, later than any run can last (366 days, t=31622400000)");
     }
 }

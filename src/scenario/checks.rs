@@ -37,6 +37,7 @@ pub fn check(scenario: &Scenario, tree: &Node, scenario_dir: Option<&FsPath>) ->
     check_stop_conditions(&scenario.guards, &probe_names, &mut found);
     check_expectations(scenario, &probe_names, &fault_names, &mut found);
     check_operator_actions(scenario, &mut found);
+    check_limits(scenario, &mut found);
     found.problems
 }
 
@@ -455,5 +456,143 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
         if let Some(rate) = expected.max_impact.as_ref().and_then(|i| i.error_rate) {
             check_percent(rate, &format!("{at}.max_impact.error_rate"), found);
         }
+    }
+}
+
+/// The longest duration a scenario may ask for anywhere (a fault's
+/// `duration` or `delay`, a deadline, `max_duration`, a probe's interval…).
+/// A game day is rehearsed within a day; a larger value is a slip
+/// (`1000000h` for `10m`) that would hold a fault for years and fill the disk
+/// with journal.
+pub const MAX_SCENARIO_DURATION: super::Duration = super::Duration::from_secs(24 * 3600);
+/// The shortest probe `interval`: faster sampling measures nothing a person
+/// acts on, and each sample is a journal line. 10 ms still lets a local
+/// `command` probe watch a fault closely (as the full-disk test does).
+pub const MIN_PROBE_INTERVAL: super::Duration = super::Duration::from_millis(10);
+/// The most faults one scenario may hold. With every duration within
+/// [`MAX_SCENARIO_DURATION`], this bounds how long a run can last
+/// (`run::result::MAX_RUN_TIME`).
+pub const MAX_FAULTS: usize = 100;
+/// The most a `count` (targets to pick, passes that mean recovered) may be.
+pub const MAX_COUNT: u32 = 1000;
+
+/// Every duration the scenario states, with its path.
+fn durations(scenario: &Scenario) -> Vec<(String, super::Duration)> {
+    let mut all: Vec<(String, Option<super::Duration>)> = vec![("guards.max_duration".into(), scenario.guards.max_duration)];
+    for (index, condition) in scenario.guards.stop_conditions.iter().enumerate() {
+        match condition {
+            StopCondition::ProbeFailing { failing_for, .. } => all.push((format!("guards.stop_conditions[{index}].failing_for"), Some(*failing_for))),
+            StopCondition::ProbeErrorRate { over, .. } => all.push((format!("guards.stop_conditions[{index}].over"), Some(*over))),
+            StopCondition::Alarm { .. } => {}
+        }
+    }
+    for (index, probe) in scenario.steady_state.iter().enumerate() {
+        all.push((format!("steady_state[{index}].interval"), Some(probe.interval)));
+        all.push((format!("steady_state[{index}].timeout"), Some(probe.timeout)));
+        if let ProbeCheck::Http { max_latency, .. } | ProbeCheck::Tcp { max_latency, .. } = &probe.check {
+            all.push((format!("steady_state[{index}].max_latency"), *max_latency));
+        }
+    }
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        all.push((format!("faults[{index}].delay"), fault.delay));
+        all.push((format!("faults[{index}].duration"), fault.duration));
+    }
+    for (index, expected) in scenario.expected_recoveries.iter().enumerate() {
+        let at = format!("expected_recoveries[{index}]");
+        all.push((format!("{at}.recovers_within"), Some(expected.recovers_within)));
+        all.push((format!("{at}.detected_within"), expected.detected_within));
+        all.push((format!("{at}.predicted"), expected.predicted));
+        all.push((format!("{at}.max_impact.downtime"), expected.max_impact.as_ref().and_then(|budget| budget.downtime)));
+    }
+    all.into_iter().filter_map(|(path, duration)| Some((path, duration?))).collect()
+}
+
+/// A long duration as people most often write it: whole hours as `30h`
+/// (not `1d6h`), anything else as usual.
+fn in_hours(duration: super::Duration) -> String {
+    const HOUR: u64 = 3_600_000;
+    match duration.as_millis() {
+        ms if ms >= HOUR && ms % HOUR == 0 => format!("{}h", ms / HOUR),
+        _ => duration.to_string(),
+    }
+}
+
+/// Caps on what a scenario may ask for, so that no file can make a run last
+/// for years, sample without pause or write an unbounded journal
+/// (docs/scenarios.md, "Limits").
+fn check_limits(scenario: &Scenario, found: &mut Findings) {
+    for (path, duration) in durations(scenario) {
+        if duration > MAX_SCENARIO_DURATION {
+            found.add(
+                &path,
+                format!("`{}: {}` is longer than gameday allows ({})", path.rsplit('.').next().unwrap_or(&path), in_hours(duration), in_hours(MAX_SCENARIO_DURATION)),
+                Some(format!("check for a typo: a game day is rehearsed within a day, so write at most `{}`", in_hours(MAX_SCENARIO_DURATION))),
+            );
+        }
+    }
+    for (index, probe) in scenario.steady_state.iter().enumerate() {
+        if probe.interval.as_millis() > 0 && probe.interval < MIN_PROBE_INTERVAL {
+            found.add(
+                &format!("steady_state[{index}].interval"),
+                format!("`interval: {}` is shorter than gameday allows ({MIN_PROBE_INTERVAL})", probe.interval),
+                Some(format!("sample at most once every `{MIN_PROBE_INTERVAL}`: each sample is a journal line")),
+            );
+        }
+        if probe.healthy_after > MAX_COUNT {
+            found.add(
+                &format!("steady_state[{index}].healthy_after"),
+                format!("`healthy_after: {}` is more than gameday allows ({MAX_COUNT})", probe.healthy_after),
+                Some("it counts consecutive passes; a handful is usual".into()),
+            );
+        }
+    }
+    if scenario.faults.len() > MAX_FAULTS {
+        found.add(
+            "faults",
+            format!("{} faults are more than gameday allows in one scenario ({MAX_FAULTS})", scenario.faults.len()),
+            Some("split the game day into several scenarios".into()),
+        );
+    }
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        if let Some(count) = fault.action.targets().and_then(|t| t.count).filter(|count| *count > MAX_COUNT) {
+            found.add(
+                &format!("faults[{index}].targets.count"),
+                format!("`count: {count}` is more than gameday allows ({MAX_COUNT})"),
+                Some("check for a typo; `guards.max_targets` still caps what is hit".into()),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(yaml: &str) -> Vec<String> {
+        match super::super::parse_str(yaml, None) {
+            Ok(_) => Vec::new(),
+            Err(problems) => problems.into_iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        }
+    }
+
+    fn scenario_with_faults(count: usize) -> String {
+        let faults: String = (0..count).map(|i| format!("  - {{ name: f{i}, kind: stop_instances, targets: {{ groups: [web-asg] }}, duration: 24h, delay: 24h }}\n")).collect();
+        format!(
+            "apiVersion: gameday/v1\nname: many\nsteady_state:\n  - {{ name: p, kind: asg_capacity, group: web-asg, min_in_service: 1, interval: 100ms, timeout: 100ms }}\nfaults:\n{faults}expected_recoveries:\n  - {{ name: e, probes: [p], recovers_within: 24h }}\n"
+        )
+    }
+
+    #[test]
+    fn the_limits_themselves_are_allowed_and_one_more_is_not() {
+        assert_eq!(problems(&scenario_with_faults(MAX_FAULTS)), Vec::<String>::new());
+        assert_eq!(problems(&scenario_with_faults(MAX_FAULTS + 1)), vec![format!("faults: {} faults are more than gameday allows in one scenario ({MAX_FAULTS})", MAX_FAULTS + 1)]);
+        let just_over = scenario_with_faults(1).replace("duration: 24h", "duration: 24h1ms").replace("interval: 100ms, timeout: 100ms", "interval: 9ms, timeout: 9ms");
+        assert_eq!(
+            problems(&just_over),
+            vec![
+                "faults[0].duration: `duration: 1d1ms` is longer than gameday allows (24h)".to_string(),
+                "steady_state[0].interval: `interval: 9ms` is shorter than gameday allows (10ms)".to_string()
+            ]
+        );
     }
 }

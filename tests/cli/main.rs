@@ -3,6 +3,7 @@
 
 mod aws;
 mod aws_mocks;
+mod damaged;
 mod drill;
 mod fleet;
 mod guard_properties;
