@@ -15,6 +15,7 @@ mod run;
 mod safety;
 mod schema;
 mod secrets;
+mod side_tools;
 mod validate;
 
 use std::path::{Path, PathBuf};

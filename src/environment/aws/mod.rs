@@ -12,7 +12,7 @@ pub mod iam;
 mod probes;
 mod resolve;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -174,19 +174,51 @@ impl AwsEnvironment {
             FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
             _ => Vec::new(),
         };
+        resolved.zones = reach.zones.clone();
         if !groups.is_empty() {
-            let out = self
-                .clients
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names(Some(groups))
-                .send()
-                .await
-                .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
-            self.calls.reads += 1;
-            resolved.group_arns = out.auto_scaling_groups().iter().filter_map(|g| g.auto_scaling_group_arn().map(str::to_string)).collect();
+            resolved.group_arns = self.group_arns(&groups).await?.into_values().collect();
         }
         Ok(resolved)
+    }
+
+    /// Group name → ARN for the named Auto Scaling groups; a group that does
+    /// not exist is an error, never silently left out.
+    pub async fn group_arns(&mut self, groups: &[String]) -> Result<BTreeMap<String, String>, EnvError> {
+        let mut arns = BTreeMap::new();
+        if groups.is_empty() {
+            return Ok(arns);
+        }
+        let mut pages = self.clients.autoscaling.describe_auto_scaling_groups().set_auto_scaling_group_names(Some(groups.to_vec())).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
+            self.calls.pages += 1;
+            for group in page.auto_scaling_groups() {
+                if let (Some(name), Some(arn)) = (group.auto_scaling_group_name(), group.auto_scaling_group_arn()) {
+                    arns.insert(name.to_string(), arn.to_string());
+                }
+            }
+        }
+        if let Some(missing) = groups.iter().find(|g| !arns.contains_key(*g)) {
+            return Err(EnvError::NotFound { resource: format!("Auto Scaling group `{missing}`"), hint: Some(format!("region {}", self.spec.region)) });
+        }
+        Ok(arns)
+    }
+
+    /// What `gameday export fis --env` needs from the account: its identity,
+    /// every zone by name and by AZ ID, and the ARNs of the scenario's groups.
+    pub async fn fis_account_facts(&mut self) -> Result<fis::AccountFacts, EnvError> {
+        let groups: BTreeSet<String> = self
+            .scenario
+            .faults
+            .iter()
+            .flat_map(|f| match &f.action {
+                FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let group_arns = self.group_arns(&groups.into_iter().collect::<Vec<_>>()).await?;
+        let zone_names = self.zones.iter().flat_map(|(name, id)| [(name.clone(), name.clone()), (id.clone(), name.clone())]).collect();
+        Ok(fis::AccountFacts { account: self.account.clone(), region: self.spec.region.clone(), zone_names, group_arns })
     }
 
     pub fn spec(&self) -> &AwsSpec {
