@@ -3,6 +3,7 @@
 
 mod aws;
 mod aws_mocks;
+mod aws_side_tools;
 mod drill;
 mod fleet;
 mod guard_properties;

@@ -7,6 +7,7 @@
 //! when connecting, before any other call; every mutating call is described
 //! by an [`Effect`] that the runner journals (and syncs) before the call.
 
+pub mod call_log;
 pub mod fis;
 pub mod iam;
 mod probes;
@@ -51,6 +52,25 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             fis: aws_sdk_fis::Client::new(config),
+        }
+    }
+
+    /// The same clients, each also appending its calls to `file` as IAM
+    /// action names (`call_log`).
+    pub fn with_call_log(self, file: &std::sync::Arc<std::sync::Mutex<std::fs::File>>) -> Self {
+        macro_rules! logged {
+            ($client:expr, $krate:ident, $prefix:literal) => {
+                $krate::Client::from_conf($client.config().to_builder().interceptor(call_log::CallLog::new($prefix, file.clone())).build())
+            };
+        }
+        Clients {
+            ec2: logged!(self.ec2, aws_sdk_ec2, "ec2"),
+            autoscaling: logged!(self.autoscaling, aws_sdk_autoscaling, "autoscaling"),
+            elbv2: logged!(self.elbv2, aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
+            route53: logged!(self.route53, aws_sdk_route53, "route53"),
+            cloudwatch: logged!(self.cloudwatch, aws_sdk_cloudwatch, "cloudwatch"),
+            sts: logged!(self.sts, aws_sdk_sts, "sts"),
+            fis: logged!(self.fis, aws_sdk_fis, "fis"),
         }
     }
 }
@@ -109,7 +129,13 @@ impl AwsEnvironment {
             loader = loader.endpoint_url(endpoint);
         }
         let config = loader.load().await;
-        Self::with_clients(name, spec, Clients::from_config(&config), scenario).await
+        let mut clients = Clients::from_config(&config);
+        if let Some(path) = std::env::var_os(call_log::CALL_LOG_VAR) {
+            let file = call_log::CallLog::open(std::path::Path::new(&path))
+                .map_err(|e| EnvError::Failed(format!("could not open {} ({}): {e}", call_log::CALL_LOG_VAR, std::path::Path::new(&path).display())))?;
+            clients = clients.with_call_log(&file);
+        }
+        Self::with_clients(name, spec, clients, scenario).await
     }
 
     /// As [`connect`](Self::connect), with clients made elsewhere (tests).
