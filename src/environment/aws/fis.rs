@@ -176,16 +176,13 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
     };
     let mut every_zone = Vec::new();
     let share = "FIS cannot limit a share per Auto Scaling group or zone";
+    let excluded = format!("FIS selects by tags a target carries, never by tags it must not carry: instances tagged {} could be hit", tags_text(&guards.exclude_tags));
     for fault in &exported {
         let name = Some(fault.name.as_str());
         match &fault.action {
             FaultAction::StopInstances { targets: t } | FaultAction::TerminateInstances { targets: t } | FaultAction::RebootInstances { targets: t } => {
                 if !guards.exclude_tags.is_empty() {
-                    add(
-                        "exclude_tags",
-                        name,
-                        format!("FIS selects by tags a target carries, never by tags it must not carry: instances tagged {} could be hit", tags_text(&guards.exclude_tags)),
-                    );
+                    add("exclude_tags", name, excluded.clone());
                 }
                 if guards.max_percent.is_some() {
                     add("max_percent", name, share.into());
@@ -209,11 +206,7 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                 }
                 let whole = "a network cut takes the zone's subnets whole and cannot spare instances";
                 match mode {
-                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => add(
-                        "exclude_tags",
-                        name,
-                        format!("FIS selects by tags a target carries, never by tags it must not carry: instances tagged {} could be hit", tags_text(&guards.exclude_tags)),
-                    ),
+                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => add("exclude_tags", name, excluded.clone()),
                     AzOutageMode::Power => {}
                     AzOutageMode::Network => {
                         if !guards.require_tags.is_empty() {
