@@ -248,6 +248,9 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. })
 }
 
+/// A fault's FIS targets and actions, by name.
+pub type Parts = (BTreeMap<String, Value>, BTreeMap<String, Value>);
+
 /// Targets and actions for one fault. `resolved` carries what a run
 /// already chose (instance, subnet and group ARNs); without it (export) the
 /// template selects by tags, filters and selection mode, translated from
@@ -260,7 +263,7 @@ pub fn fault_parts(
     facts: Option<&AccountFacts>,
     start_after: Vec<String>,
     notes: &mut Vec<String>,
-) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), EnvError> {
+) -> Result<Parts, EnvError> {
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let key = |suffix: &str| format!("{}-{suffix}", fault.name);
