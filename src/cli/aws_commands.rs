@@ -25,7 +25,8 @@ pub struct IamPolicyArgs {
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
     /// Print the scenario as one AWS FIS experiment template (JSON), to run
-    /// in FIS directly or schedule with EventBridge Scheduler.
+    /// in FIS directly or schedule with EventBridge Scheduler. Refused (exit
+    /// 10) when the template could not enforce a guard the scenario sets.
     Fis(Box<ExportFisArgs>),
 }
 
@@ -33,7 +34,9 @@ pub enum ExportCommand {
 pub struct ExportFisArgs {
     #[arg(value_name = "SCENARIO")]
     scenario: PathBuf,
-    /// An AWS environment from the project file, for the account, region and FIS role.
+    /// An AWS environment from the project file: its account, region and FIS
+    /// role, and (read-only calls) its zone names for AZ IDs and the ARNs of
+    /// the scenario's Auto Scaling groups.
     #[arg(long, value_name = "NAME")]
     env: Option<String>,
     #[arg(long, value_name = "FILE")]
