@@ -58,7 +58,15 @@ pub fn iam_policy_command(args: &IamPolicyArgs) -> u8 {
             eprintln!("error: `--via {other}`: use `fis` or `direct`");
             return exit_code::USAGE;
         }
-        None => loaded.scenario.via == Some(Via::Fis),
+        None => {
+            if loaded.scenario.via.is_none() && loaded.scenario.faults.iter().any(|f| fis::fis_can_make(&f.action)) {
+                // `run` picks FIS by itself when the environment has a FIS role.
+                eprintln!(
+                    "note: the scenario sets no `via`: this is the policy for faults made directly; an environment with `fis_role_arn` runs them through FIS, which needs `--via fis`"
+                );
+            }
+            loaded.scenario.via == Some(Via::Fis)
+        }
     };
     println!("{}", serde_json::to_string_pretty(&iam::policy(&loaded.scenario, via_fis)).unwrap_or_default());
     exit_code::SUCCESS

@@ -122,3 +122,14 @@ fn export_fis_refuses_auto_scaling_groups_without_env() {
     assert_eq!(output.code, 3, "{}", output.stderr);
     assert!(output.stderr.contains("fault `no-launch` names Auto Scaling groups, whose ARNs only an AWS environment can resolve: export with `--env`"), "{}", output.stderr);
 }
+
+#[test]
+fn iam_policy_without_via_says_fis_needs_its_own_policy() {
+    let yaml = scenario(FIS_GUARDS, "  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], count: 1 }, duration: 5m }");
+    let output = with_file(&["iam-policy"], &yaml);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(output.stderr.contains("an environment with `fis_role_arn` runs them through FIS, which needs `--via fis`"), "{}", output.stderr);
+    let fis = with_file(&["iam-policy", "--via", "fis"], &yaml);
+    assert!(fis.stderr.is_empty(), "{}", fis.stderr);
+    assert!(fis.stdout.contains("fis:ListExperiments"), "{}", fis.stdout);
+}
