@@ -21,5 +21,7 @@ pub const ENVIRONMENT_ERROR: u8 = 7;
 pub const REVERT_INCOMPLETE: u8 = 8;
 /// `gameday due`: at least one scenario is overdue for its cadence (never run, or its last run is older than the cadence's period).
 pub const SCENARIOS_OVERDUE: u8 = 9;
+/// `gameday export fis`: the template would loosen a guard FIS cannot enforce (`exclude_tags`, `max_percent`, a probe stop condition, …); nothing was exported.
+pub const EXPORT_WOULD_LOOSEN_GUARD: u8 = 10;
 /// Interrupted by Ctrl-C or SIGTERM; every fault was reverted.
 pub const INTERRUPTED: u8 = 130;

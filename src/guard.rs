@@ -155,16 +155,21 @@ fn has_tags(candidate: &Candidate, tags: &BTreeMap<String, String>) -> bool {
 /// and `regions`.
 pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTreeSet<String>, rng: &mut SeededRng) -> Selection {
     let mut excluded = Vec::new();
+    // Which tag guard spared each excluded candidate, so a refusal names that guard.
+    let mut spared_by: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let mut eligible = Vec::new();
     for candidate in &reach.candidates {
-        if !has_tags(candidate, &guards.require_tags) {
+        let (guard, why) = if !has_tags(candidate, &guards.require_tags) {
             let missing: Vec<String> = guards.require_tags.iter().filter(|(k, v)| candidate.tags.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
-            excluded.push((candidate.id.clone(), format!("lacks required tag {}", missing.join(", "))));
+            ("require_tags", format!("lacks required tag {}", missing.join(", ")))
         } else if let Some((k, v)) = guards.exclude_tags.iter().find(|(k, v)| candidate.tags.get(*k) == Some(*v)) {
-            excluded.push((candidate.id.clone(), format!("carries excluded tag {k}={v}")));
+            ("exclude_tags", format!("carries excluded tag {k}={v}"))
         } else {
             eligible.push(candidate.clone());
-        }
+            continue;
+        };
+        spared_by.entry(guard).or_default().push(format!("{} {why}", candidate.id));
+        excluded.push((candidate.id.clone(), why));
     }
     let wanted = match fault.action.targets() {
         Some(Targets { count: Some(count), .. }) => (*count as usize).min(eligible.len()),
@@ -190,6 +195,22 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
                 format!("{} chosen of {} eligible ({} matched)", chosen.len(), eligible.len(), reach.candidates.len())
             },
         ));
+    }
+    if reach.indivisible {
+        // The fault hits everything it reaches (a zone's subnets cut whole):
+        // each tag guard that meant to spare an instance refuses it.
+        for (guard, spared) in &spared_by {
+            verdicts.push(Verdict::new(
+                guard,
+                false,
+                format!(
+                    "{} cannot spare instances: {} would be hit although `{guard}` keeps them out ({})",
+                    fault.action.kind_name(),
+                    spared.len(),
+                    spared.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                ),
+            ));
+        }
     }
     if let Some(max) = guards.max_targets {
         let n = chosen.len();

@@ -92,20 +92,7 @@ pub async fn resolve_fault<E: Environment>(
 ) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
     let reach = env.reach(fault).await?;
     let mut rng = SeededRng::stream(seed, &fault.name, 0);
-    let mut selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
-    if reach.indivisible && !selection.excluded.is_empty() {
-        selection.verdicts.push(Verdict {
-            guard: "exclude_tags".into(),
-            passed: false,
-            enforced: true,
-            detail: format!(
-                "{} cannot spare instances: {} would be hit although the guards exclude them ({})",
-                fault.action.kind_name(),
-                selection.excluded.len(),
-                selection.excluded.iter().take(3).map(|(id, why)| format!("{id} {why}")).collect::<Vec<_>>().join("; ")
-            ),
-        });
-    }
+    let selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
     let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach).await?) } else { None };
     Ok((reach, selection, effect))
 }

@@ -412,3 +412,118 @@ async fn an_unreachable_cloudwatch_reads_as_a_network_error_not_as_quiet() {
     let error = readings[0].state.as_ref().unwrap_err();
     assert_eq!(error.kind, ReadErrorKind::Network, "{error}");
 }
+
+/// A tiny FIS: one template and one experiment, which runs until stopped.
+/// moto accepts experiments but never runs them, and does not route
+/// CloudWatch; here an alarm halts a run while its experiment runs.
+fn fake_fis() -> Vec<Rule> {
+    use aws_sdk_fis::operation as op;
+    use aws_sdk_fis::types::{Experiment, ExperimentState, ExperimentStatus, ExperimentSummary, ExperimentTemplateSummary, SafetyLever, SafetyLeverState, SafetyLeverStatus};
+    let token: Arc<Mutex<Option<String>>> = Arc::default();
+    let stopped = Arc::new(Mutex::new(false));
+    let experiment = |stopped: &Arc<Mutex<bool>>| {
+        let status = if *stopped.lock().unwrap() { ExperimentStatus::Stopped } else { ExperimentStatus::Running };
+        Experiment::builder().id("EXP1").experiment_template_id("EXT1").state(ExperimentState::builder().status(status).build()).build()
+    };
+    let (remember, listed) = (token.clone(), token.clone());
+    let (running, polled, stop) = (stopped.clone(), stopped.clone(), stopped.clone());
+    vec![
+        mock!(aws_sdk_fis::Client::get_safety_lever).then_output(|| {
+            op::get_safety_lever::GetSafetyLeverOutput::builder()
+                .safety_lever(SafetyLever::builder().state(SafetyLeverState::builder().status(SafetyLeverStatus::Disengaged).reason("").build()).build())
+                .build()
+        }),
+        mock!(aws_sdk_fis::Client::create_experiment_template).then_compute_output(move |input| {
+            *remember.lock().unwrap() = input.tags().and_then(|t| t.get("gameday:token")).cloned();
+            op::create_experiment_template::CreateExperimentTemplateOutput::builder()
+                .experiment_template(aws_sdk_fis::types::ExperimentTemplate::builder().id("EXT1").build())
+                .build()
+        }),
+        mock!(aws_sdk_fis::Client::start_experiment).then_compute_output(move |_| op::start_experiment::StartExperimentOutput::builder().experiment(experiment(&running)).build()),
+        mock!(aws_sdk_fis::Client::get_experiment).then_compute_output(move |_| op::get_experiment::GetExperimentOutput::builder().experiment(experiment(&polled)).build()),
+        mock!(aws_sdk_fis::Client::stop_experiment).then_compute_output(move |_| {
+            *stop.lock().unwrap() = true;
+            op::stop_experiment::StopExperimentOutput::builder().build()
+        }),
+        mock!(aws_sdk_fis::Client::delete_experiment_template).then_output(|| op::delete_experiment_template::DeleteExperimentTemplateOutput::builder().build()),
+        mock!(aws_sdk_fis::Client::list_experiment_templates).then_compute_output(move |_| {
+            let tags = listed.lock().unwrap().clone().map(|t| [("gameday:token".to_string(), t)].into());
+            op::list_experiment_templates::ListExperimentTemplatesOutput::builder()
+                .experiment_templates(ExperimentTemplateSummary::builder().id("EXT1").set_tags(tags).build())
+                .build()
+        }),
+        mock!(aws_sdk_fis::Client::list_experiments).then_output(|| {
+            op::list_experiments::ListExperimentsOutput::builder().experiments(ExperimentSummary::builder().id("EXP1").experiment_template_id("EXT1").build()).build()
+        }),
+    ]
+}
+
+/// `gameday iam-policy --via fis` allows every call of an FIS run halted by
+/// an alarm, and of a later `recover` that finds the experiment by its tag.
+/// Recorded by gameday's call log interceptor on the mocked clients.
+#[tokio::test]
+async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let fake = FakeEc2::new(2);
+    let describe = fake.describe();
+    let fis = fake_fis();
+    let polls = Arc::new(Mutex::new(0usize));
+    let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |_| {
+        let mut n = polls.lock().unwrap();
+        *n += 1;
+        let state = if *n < 4 { aws_sdk_cloudwatch::types::StateValue::Ok } else { aws_sdk_cloudwatch::types::StateValue::Alarm };
+        aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder()
+            .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(state).build())
+            .build()
+    });
+    let text = format!(
+        "apiVersion: gameday/v1\nname: mocked\nvia: fis\nguards:\n  stop_conditions:\n    - alarm: web-5xx\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: stop, kind: stop_instances, duration: 5m, targets: {{ ids: [{}] }} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
+        fake.all.join(", ")
+    );
+    let scenario = scenario(&text);
+    let spec = AwsSpec { fis_role_arn: Some("arn:aws:iam::123456789012:role/fis".into()), ..spec() };
+    let fis_rules: Vec<&Rule> = fis.iter().collect();
+    let make = || clients(&[&describe], &fis_rules, &[&alarms]).with_call_log(&file);
+    let mut env = AwsEnvironment::with_clients("mock", &spec, make(), &scenario).await.unwrap();
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    let finished = run(&mut env, &scenario, config).await;
+    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: "alarm `web-5xx`".into() });
+
+    // As after kill -9 mid-run: a fresh process, the journal's intent, the experiment found by tag.
+    let effect = finished.journal.records().iter().find_map(|r| match &r.event {
+        Event::FaultIntent { effect, .. } => Some(effect.clone()),
+        _ => None,
+    });
+    let effect = effect.expect("the run journaled its FIS intent");
+    assert!(matches!(effect, Effect::FisExperiment { .. }), "{effect:?}");
+    let open = gameday::run::recover::OpenRun {
+        dir: dir.path().to_path_buf(),
+        scenario: "mocked".into(),
+        environment: "mock".into(),
+        account: "123456789012".into(),
+        finished: false,
+        in_place: vec![("stop".into(), effect)],
+        damage: vec![],
+        unreadable: None,
+        live_pid: None,
+    };
+    let mut fresh = AwsEnvironment::with_clients("mock", &spec, make(), &scenario).await.unwrap();
+    let (recovered, journal_error) = gameday::run::recover::recover(&open, &mut fresh).await;
+    assert!(journal_error.is_none(), "{journal_error:?}");
+    assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
+
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, &text).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap(), "--via", "fis"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    for call in ["fis:GetSafetyLever", "fis:StartExperiment", "fis:StopExperiment", "fis:ListExperimentTemplates", "fis:ListExperiments", "cloudwatch:DescribeAlarms"] {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy --via fis`: {missing:?}\n{}", output.stdout);
+}

@@ -3,6 +3,7 @@
 
 mod aws;
 mod aws_mocks;
+mod aws_side_tools;
 mod damaged;
 mod drill;
 mod fleet;
@@ -18,6 +19,7 @@ mod run;
 mod safety;
 mod schema;
 mod secrets;
+mod side_tools;
 mod trust;
 mod validate;
 

@@ -11,12 +11,13 @@
 //! The JSON is FIS's own `CreateExperimentTemplate` input, so what gameday
 //! journals, exports and sends is the same document.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use serde_json::{Value, json};
 
-use crate::environment::EnvError;
-use crate::scenario::{AzOutageMode, Duration, Fault, FaultAction, Scenario, StopCondition, Targets};
+use crate::environment::{EnvError, Millis};
+use crate::scenario::{AzOutageMode, Duration, Fault, FaultAction, Scenario, StopCondition};
 
 /// Where the template will run: for ARNs and the role.
 pub struct FisContext<'a> {
@@ -42,12 +43,204 @@ pub fn alarm_arn(name_or_arn: &str, ctx: &FisContext<'_>) -> String {
     if name_or_arn.starts_with("arn:") { name_or_arn.to_string() } else { format!("arn:aws:cloudwatch:{}:{}:alarm:{name_or_arn}", ctx.region, ctx.account) }
 }
 
-fn selection_mode(targets: &Targets) -> String {
-    match (targets.count, targets.percent) {
-        (Some(count), _) => format!("COUNT({count})"),
-        (None, Some(percent)) => format!("PERCENT({})", percent.floor()),
-        _ => "ALL".into(),
+/// The FIS selection mode for `count` / `percent`, capped at `max_targets`:
+/// "all matching" becomes `COUNT(max_targets)`, so FIS never selects more
+/// than the guard allows. (`percent` with `max_targets`, and `count` over it,
+/// are refused by [`loosenings`] before this runs.)
+fn selection_mode(count: Option<u32>, percent: Option<f64>, max_targets: Option<u32>) -> String {
+    match (count, percent, max_targets) {
+        (Some(count), _, max) => format!("COUNT({})", max.map_or(count, |max| count.min(max))),
+        (None, Some(percent), _) => format!("PERCENT({})", percent.floor()),
+        (None, None, Some(max)) => format!("COUNT({max})"),
+        (None, None, None) => "ALL".into(),
     }
+}
+
+/// What `gameday export fis --env` read from the account.
+#[derive(Clone, Debug, Default)]
+pub struct AccountFacts {
+    /// The environment's account and region, judged against `accounts` and `regions`.
+    pub account: String,
+    pub region: String,
+    /// Zone name or AZ ID → the zone's name in this account.
+    pub zone_names: BTreeMap<String, String>,
+    /// Auto Scaling group name → ARN, for the groups the scenario names.
+    pub group_arns: BTreeMap<String, String>,
+}
+
+/// A guard (or a target filter) an exported template could not enforce.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loosening {
+    pub guard: String,
+    pub fault: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Loosening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.fault {
+            Some(fault) => write!(f, "{} (fault `{fault}`): {}", self.guard, self.reason),
+            None => write!(f, "{}: {}", self.guard, self.reason),
+        }
+    }
+}
+
+/// Why `gameday export fis` made no template.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The template would touch more, or hold on longer, than the guards allow.
+    #[error("an FIS template of `{scenario}` would loosen guards FIS cannot enforce; nothing was exported")]
+    WouldLoosen { scenario: String, loosenings: Vec<Loosening> },
+    #[error(transparent)]
+    Env(#[from] EnvError),
+}
+
+/// An exported scenario: the template, the faults FIS cannot make (gameday
+/// makes them during `gameday run`), and notes on how guards were translated.
+#[derive(Debug)]
+pub struct Exported {
+    pub template: Value,
+    pub skipped: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// AZ IDs (`use1-az1`, `usw2-lax1-az1`) name the same physical zone in
+/// every account; zone names (`us-east-1a`) do not, and FIS filters on names.
+fn is_az_id(zone: &str) -> bool {
+    zone.rsplit_once("-az").is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn tags_text(tags: &BTreeMap<String, String>) -> String {
+    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Every guard of the scenario that a template exported from it would not
+/// enforce, all at once. FIS selects by tags a target carries, by filters
+/// and by `COUNT`/`PERCENT`/`ALL`; it stops on CloudWatch alarms only; it
+/// starts whenever it is started. Anything else the guards say cannot be
+/// carried into the template, so the export is refused rather than loosened.
+/// `schedule` is when each fault starts and ends (`run::plan::schedule`).
+pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &BTreeMap<String, (Millis, Millis)>) -> Vec<Loosening> {
+    let guards = &scenario.guards;
+    let mut found = Vec::new();
+    let mut add = |guard: &str, fault: Option<&str>, reason: String| found.push(Loosening { guard: guard.into(), fault: fault.map(str::to_string), reason });
+    match facts {
+        Some(facts) => {
+            if !guards.accounts.is_empty() && !guards.accounts.contains(&facts.account) {
+                add("accounts", None, format!("the environment's account {} is not in the allowed accounts ({})", facts.account, guards.accounts.join(", ")));
+            }
+            if !guards.regions.is_empty() && !guards.regions.contains(&facts.region) {
+                add("regions", None, format!("the environment's region {} is not in the allowed regions ({})", facts.region, guards.regions.join(", ")));
+            }
+        }
+        None => {
+            for (guard, set) in [("accounts", &guards.accounts), ("regions", &guards.regions)] {
+                if !set.is_empty() {
+                    add(guard, None, "a template runs wherever it is created; export with `--env` to check the environment against this guard".into());
+                }
+            }
+        }
+    }
+    if !guards.windows.is_empty() {
+        add("windows", None, "FIS starts an experiment whenever it is started; it cannot hold it to a time window".into());
+    }
+    if !guards.blackouts.is_empty() {
+        add("blackouts", None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
+    }
+    for condition in &guards.stop_conditions {
+        if !matches!(condition, StopCondition::Alarm { .. }) {
+            add("stop_conditions", None, format!("FIS stops only on CloudWatch alarms; {} would not be watched", condition.label()));
+        }
+    }
+    if guards.require_healthy_start && !scenario.steady_state.is_empty() {
+        add("require_healthy_start", None, "FIS does not check the steady state before it starts; set `require_healthy_start: false` to accept that".into());
+    }
+    let exported: Vec<&Fault> = scenario.faults.iter().filter(|f| fis_can_make(&f.action)).collect();
+    if let Some(max) = guards.max_duration {
+        let end = exported.iter().filter_map(|f| schedule.get(&f.name).map(|t| t.1)).max().unwrap_or(0);
+        if end > max.as_millis() {
+            add("max_duration", None, format!("the template's actions run for {}, limit {max}", Duration::from_millis(end)));
+        }
+    }
+    let mut zones: BTreeSet<String> = BTreeSet::new();
+    let mut zone = |fault: &Fault, zone: &str, add: &mut dyn FnMut(&str, Option<&str>, String)| match facts {
+        Some(facts) => {
+            zones.insert(facts.zone_names.get(zone).cloned().unwrap_or_else(|| zone.to_string()));
+        }
+        None if is_az_id(zone) => {
+            add("zones", Some(&fault.name), format!("`{zone}` is an AZ ID, which names a different zone in each account; export with `--env` to translate it"))
+        }
+        None => {
+            zones.insert(zone.to_string());
+        }
+    };
+    let mut every_zone = Vec::new();
+    let share = "FIS cannot limit a share per Auto Scaling group or zone";
+    let excluded = format!("FIS selects by tags a target carries, never by tags it must not carry: instances tagged {} could be hit", tags_text(&guards.exclude_tags));
+    for fault in &exported {
+        let name = Some(fault.name.as_str());
+        match &fault.action {
+            FaultAction::StopInstances { targets: t } | FaultAction::TerminateInstances { targets: t } | FaultAction::RebootInstances { targets: t } => {
+                if !guards.exclude_tags.is_empty() {
+                    add("exclude_tags", name, excluded.clone());
+                }
+                if guards.max_percent.is_some() {
+                    add("max_percent", name, share.into());
+                }
+                match (t.count, t.percent, guards.max_targets) {
+                    (Some(count), _, Some(max)) if count > max => add("max_targets", name, format!("`count: {count}` is over the limit of {max}")),
+                    (None, Some(percent), Some(max)) => add("max_targets", name, format!("FIS cannot cap `percent: {percent}` at {max} targets; use `count`")),
+                    _ => {}
+                }
+                for z in &t.zones {
+                    zone(fault, z, &mut add);
+                }
+                if t.zones.is_empty() {
+                    every_zone.push(fault.name.clone());
+                }
+            }
+            FaultAction::AzOutage { zone: z, mode, .. } => {
+                zone(fault, z, &mut add);
+                if guards.max_percent.is_some() {
+                    add("max_percent", name, share.into());
+                }
+                let whole = "a network cut takes the zone's subnets whole and cannot spare instances";
+                match mode {
+                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => add("exclude_tags", name, excluded.clone()),
+                    AzOutageMode::Power => {}
+                    AzOutageMode::Network => {
+                        if !guards.require_tags.is_empty() {
+                            add("require_tags", name, format!("{whole} without the required tags"));
+                        }
+                        if !guards.exclude_tags.is_empty() {
+                            add("exclude_tags", name, format!("{whole} carrying excluded tags"));
+                        }
+                        if let Some(max) = guards.max_targets {
+                            add("max_targets", name, format!("{whole}: FIS cannot cap the instances in them at {max}"));
+                        }
+                    }
+                }
+            }
+            FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
+                for z in fault_zones {
+                    zone(fault, z, &mut add);
+                }
+                if groups.is_empty() && guards.require_tags.is_empty() {
+                    add("require_tags", name, "with no `groups` and no `require_tags`, the template would select every Auto Scaling group in the account".into());
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(max) = guards.max_azs {
+        for fault in &every_zone {
+            add("max_azs", Some(fault), format!("the template selects in every zone, limit {max}; name the zones in `targets.zones`"));
+        }
+        if zones.len() > max as usize {
+            add("max_azs", None, format!("the template impairs {} zones ({}), limit {max}", zones.len(), zones.into_iter().collect::<Vec<_>>().join(", ")));
+        }
+    }
+    found
 }
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
@@ -55,31 +248,67 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. })
 }
 
+/// A fault's FIS targets and actions, by name.
+pub type Parts = (BTreeMap<String, Value>, BTreeMap<String, Value>);
+
 /// Targets and actions for one fault. `resolved` carries what a run
 /// already chose (instance, subnet and group ARNs); without it (export) the
-/// template selects by tags, filters and selection mode.
+/// template selects by tags, filters and selection mode, translated from
+/// the scenario with `facts` (zone names, group ARNs) when `--env` gave them.
+/// An export calls this only after [`loosenings`] found nothing to refuse.
 pub fn fault_parts(
     fault: &Fault,
     scenario: &Scenario,
     resolved: Option<&Resolved>,
+    facts: Option<&AccountFacts>,
     start_after: Vec<String>,
-) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), EnvError> {
+    notes: &mut Vec<String>,
+) -> Result<Parts, EnvError> {
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let key = |suffix: &str| format!("{}-{suffix}", fault.name);
-    let instances_target = |filter_zones: Vec<String>, tags: &BTreeMap<String, String>, mode: String| -> Value {
-        match resolved {
+    let max_targets = scenario.guards.max_targets;
+    let zone_name = |zone: &str| -> Result<String, EnvError> {
+        match facts {
+            Some(facts) => facts.zone_names.get(zone).cloned().ok_or_else(|| EnvError::NotFound {
+                resource: format!("zone `{zone}`"),
+                hint: Some(format!("zones in {}: {}", facts.region, facts.zone_names.keys().cloned().collect::<Vec<_>>().join(", "))),
+            }),
+            None => Ok(zone.to_string()),
+        }
+    };
+    let group_arns = |groups: &[String]| -> Result<Vec<String>, EnvError> {
+        let Some(facts) = facts else {
+            return Err(EnvError::Unsupported(format!("fault `{}` names Auto Scaling groups, whose ARNs only an AWS environment can resolve: export with `--env`", fault.name)));
+        };
+        groups
+            .iter()
+            .map(|g| {
+                facts.group_arns.get(g).cloned().ok_or_else(|| EnvError::NotFound { resource: format!("Auto Scaling group `{g}`"), hint: Some(format!("region {}", facts.region)) })
+            })
+            .collect()
+    };
+    let instances_target = |filter_zones: Vec<String>, tags: &BTreeMap<String, String>, mode: String| -> Result<Value, EnvError> {
+        Ok(match resolved {
             Some(r) => json!({ "resourceType": "aws:ec2:instance", "resourceArns": r.instance_arns, "selectionMode": "ALL" }),
             None => {
                 let mut all_tags = scenario.guards.require_tags.clone();
                 all_tags.extend(tags.clone());
                 let mut filters = vec![json!({ "path": "State.Name", "values": ["running"] })];
                 if !filter_zones.is_empty() {
-                    filters.push(json!({ "path": "Placement.AvailabilityZone", "values": filter_zones }));
+                    let names = filter_zones.iter().map(|z| zone_name(z)).collect::<Result<Vec<_>, _>>()?;
+                    filters.push(json!({ "path": "Placement.AvailabilityZone", "values": names }));
                 }
                 json!({ "resourceType": "aws:ec2:instance", "resourceTags": all_tags, "filters": filters, "selectionMode": mode })
             }
+        })
+    };
+    let mut capped = |count: Option<u32>, percent: Option<f64>| -> String {
+        let mode = selection_mode(count, percent, max_targets);
+        if let (None, None, Some(max)) = (count, percent, max_targets) {
+            notes.push(format!("fault `{}` selects at most {max} (max_targets) of the matching instances: {mode}", fault.name));
         }
+        mode
     };
     let group_tags = |groups: &[String], tags: &BTreeMap<String, String>| -> Result<BTreeMap<String, String>, EnvError> {
         let mut all = tags.clone();
@@ -105,7 +334,8 @@ pub fn fault_parts(
             if resolved.is_none() && !t.ids.is_empty() {
                 return Err(EnvError::Unsupported(format!("fault `{}` names instance ids; an exported template selects by tags and zones", fault.name)));
             }
-            targets.insert(key("instances"), instances_target(t.zones.clone(), &group_tags(&t.groups, &t.tags)?, selection_mode(t)));
+            let mode = if resolved.is_some() { "ALL".into() } else { capped(t.count, t.percent) };
+            targets.insert(key("instances"), instances_target(t.zones.clone(), &group_tags(&t.groups, &t.tags)?, mode)?);
             let (id, parameters) = match &fault.action {
                 FaultAction::StopInstances { .. } => ("aws:ec2:stop-instances", json!({ "startInstancesAfterDuration": duration })),
                 FaultAction::TerminateInstances { .. } => ("aws:ec2:terminate-instances", json!({})),
@@ -114,12 +344,22 @@ pub fn fault_parts(
             action(id, parameters, "Instances", &key("instances"));
         }
         FaultAction::AzOutage { zone, mode: AzOutageMode::Power, tags, groups } => {
-            targets.insert(key("instances"), instances_target(vec![zone.clone()], &group_tags(groups, tags)?, "ALL".into()));
+            let zone = match resolved.and_then(|r| r.zones.first()) {
+                Some(name) => name.clone(),
+                None => zone_name(zone)?,
+            };
+            let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
+            targets.insert(key("instances"), instances_target(vec![zone.clone()], &group_tags(groups, tags)?, mode)?);
             action("aws:ec2:stop-instances", json!({ "startInstancesAfterDuration": duration }), "Instances", &key("instances"));
             let asg_target = match resolved {
                 Some(r) if !r.group_arns.is_empty() => Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": r.group_arns, "selectionMode": "ALL" })),
                 Some(_) => None,
-                None if !tags.is_empty() => Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": tags, "selectionMode": "ALL" })),
+                None if !groups.is_empty() => Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": group_arns(groups)?, "selectionMode": "ALL" })),
+                None if !tags.is_empty() => {
+                    let mut all_tags = scenario.guards.require_tags.clone();
+                    all_tags.extend(tags.clone());
+                    Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": all_tags, "selectionMode": "ALL" }))
+                }
                 None => None,
             };
             if let Some(asg_target) = asg_target {
@@ -135,7 +375,7 @@ pub fn fault_parts(
         FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => {
             let subnets = match resolved {
                 Some(r) => json!({ "resourceType": "aws:ec2:subnet", "resourceArns": r.subnet_arns, "selectionMode": "ALL" }),
-                None => json!({ "resourceType": "aws:ec2:subnet", "filters": [{ "path": "AvailabilityZone", "values": [zone] }], "selectionMode": "ALL" }),
+                None => json!({ "resourceType": "aws:ec2:subnet", "filters": [{ "path": "AvailabilityZone", "values": [zone_name(zone)?] }], "selectionMode": "ALL" }),
             };
             targets.insert(key("subnets"), subnets);
             action("aws:network:disrupt-connectivity", json!({ "duration": duration, "scope": "all" }), "Subnets", &key("subnets"));
@@ -144,12 +384,11 @@ pub fn fault_parts(
             let groups_target = match resolved {
                 Some(r) => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": r.group_arns, "selectionMode": "ALL" }),
                 None if groups.is_empty() => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": scenario.guards.require_tags, "selectionMode": "ALL" }),
-                None => {
-                    return Err(EnvError::Unsupported(format!(
-                        "fault `{}` names Auto Scaling groups, whose ARNs only an AWS environment can resolve: export with `--env`",
-                        fault.name
-                    )));
-                }
+                None => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": group_arns(groups)?, "selectionMode": "ALL" }),
+            };
+            let zones = match resolved {
+                Some(r) if !r.zones.is_empty() => r.zones.clone(),
+                _ => zones.iter().map(|z| zone_name(z)).collect::<Result<Vec<_>, _>>()?,
             };
             targets.insert(key("groups"), groups_target);
             action(
@@ -167,6 +406,8 @@ pub fn fault_parts(
 /// What a run resolved, as ARNs.
 #[derive(Default)]
 pub struct Resolved {
+    /// The fault's zones by name (a scenario may name them by AZ ID).
+    pub zones: Vec<String>,
     pub instance_arns: Vec<String>,
     pub subnet_arns: Vec<String>,
     pub group_arns: Vec<String>,
@@ -187,7 +428,7 @@ fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Value {
 
 /// The template for one fault of a run.
 pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Value, EnvError> {
-    let (targets, actions) = fault_parts(fault, scenario, Some(resolved), Vec::new())?;
+    let (targets, actions) = fault_parts(fault, scenario, Some(resolved), None, Vec::new(), &mut Vec::new())?;
     Ok(json!({
         "description": format!("gameday {} / {}", scenario.name, fault.name),
         "roleArn": ctx.role_arn,
@@ -198,12 +439,17 @@ pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, c
     }))
 }
 
-/// The whole scenario as one template. Faults FIS cannot make are listed
-/// in the second value, so the caller can say so.
-pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>) -> Result<(Value, Vec<String>), EnvError> {
+/// The whole scenario as one template, or every reason it would loosen a
+/// guard. `facts` come from `--env`; `schedule` is `run::plan::schedule`.
+pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Option<&AccountFacts>, schedule: &BTreeMap<String, (Millis, Millis)>) -> Result<Exported, ExportError> {
+    let loosened = loosenings(scenario, facts, schedule);
+    if !loosened.is_empty() {
+        return Err(ExportError::WouldLoosen { scenario: scenario.name.clone(), loosenings: loosened });
+    }
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let mut skipped = Vec::new();
+    let mut notes = Vec::new();
     for fault in &scenario.faults {
         if !fis_can_make(&fault.action) {
             skipped.push(format!("{} ({})", fault.name, fault.action.kind_name()));
@@ -219,7 +465,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>) -> Result<(V
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
-        let (t, a) = fault_parts(fault, scenario, None, after)?;
+        let (t, a) = fault_parts(fault, scenario, None, facts, after, &mut notes)?;
         targets.extend(t);
         actions.extend(a);
     }
@@ -231,7 +477,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>) -> Result<(V
         "stopConditions": stop_conditions(scenario, ctx),
         "tags": { "gameday:scenario": scenario.name },
     });
-    Ok((template, skipped))
+    Ok(Exported { template, skipped, notes })
 }
 
 #[cfg(test)]
@@ -247,17 +493,34 @@ mod tests {
 
     #[test]
     fn a_scenario_exports_with_selection_modes_chaining_and_stop_conditions() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/instance-termination.yaml")).unwrap();
-        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let text = "apiVersion: gameday/v1\nname: t\nguards:\n  require_tags: { gameday: allowed }\n  max_targets: 2\n  max_azs: 1\n  require_healthy_start: false\n  stop_conditions:\n    - alarm: web-5xx\nsteady_state:\n  - { name: c, kind: asg_capacity, group: web-asg, min_in_service: 4 }\nfaults:\n  - name: terminate-two\n    kind: terminate_instances\n    targets: { groups: [web-asg], tags: { app: web }, zones: [us-east-1a], count: 2 }\n  - { name: later, kind: reboot_instances, delay: 1m, targets: { zones: [us-east-1a] } }\nexpected_recoveries:\n  - { name: c, probes: [c], recovers_within: 5m }\n";
+        let scenario = crate::scenario::parse_str(text, None).unwrap();
         let ctx = FisContext { region: "us-east-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
-        let (template, skipped) = scenario_template(&scenario, &ctx).unwrap();
-        assert!(skipped.is_empty());
+        let exported = scenario_template(&scenario, &ctx, None, &BTreeMap::new()).unwrap();
+        let template = &exported.template;
+        assert!(exported.skipped.is_empty());
         let target = &template["targets"]["terminate-two-instances"];
         assert_eq!(target["selectionMode"], "COUNT(2)");
         assert_eq!(target["resourceTags"]["gameday"], "allowed");
         assert_eq!(target["resourceTags"]["aws:autoscaling:groupName"], "web-asg");
+        assert_eq!(template["targets"]["later-instances"]["selectionMode"], "COUNT(2)", "all matching, capped at max_targets");
         assert_eq!(template["actions"]["terminate-two"]["actionId"], "aws:ec2:terminate-instances");
-        assert_eq!(template["stopConditions"][0]["source"], "none");
+        assert_eq!(template["actions"]["later"]["startAfter"], json!(["later-wait"]));
+        assert_eq!(template["stopConditions"][0]["value"], "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx");
+    }
+
+    #[test]
+    fn the_shipped_instance_termination_scenario_is_refused_with_every_reason() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/instance-termination.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard).collect();
+        assert_eq!(guards, ["accounts", "regions", "stop_conditions", "require_healthy_start", "exclude_tags", "max_percent"]);
+    }
+
+    #[test]
+    fn az_ids_are_told_from_zone_names() {
+        assert!(is_az_id("use1-az1") && is_az_id("usw2-lax1-az1"));
+        assert!(!is_az_id("us-east-1a") && !is_az_id("us-west-2-lax-1a"));
     }
 }
 

@@ -1,4 +1,8 @@
 //! The least-privilege IAM policy a scenario needs: `gameday iam-policy`.
+//! It covers every call `plan`, `run`, `recover` and a halted run make for
+//! the scenario, and `export fis --env`'s reads; the IAM coverage tests
+//! (tests/cli/aws_side_tools.rs, tests/cli/aws_mocks.rs) record the calls
+//! actually made and check each against this document.
 //! Pure: the scenario in, a policy document out. Mutating EC2 calls are
 //! conditioned on the scenario's `require_tags`, so the policy itself
 //! enforces the blast radius even if gameday had a bug.
@@ -35,6 +39,11 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             (FaultAction::AzOutage { mode: AzOutageMode::Network, .. }, true) => {
                 reads.extend(["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"]);
                 other_writes.extend(["ec2:CreateNetworkAcl", "ec2:CreateTags", "ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"]);
+            }
+            (FaultAction::AzOutage { mode: AzOutageMode::Network, .. }, false) => {
+                // gameday reads the zone's subnets (and their ACLs) to hand FIS their ARNs.
+                reads.extend(["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"]);
+                fis = true;
             }
             _ => fis = true,
         }
@@ -77,7 +86,22 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
         statements.push(json!({
             "Sid": "GamedayFis",
             "Effect": "Allow",
-            "Action": ["fis:CreateExperimentTemplate", "fis:DeleteExperimentTemplate", "fis:GetExperimentTemplate", "fis:ListExperimentTemplates", "fis:StartExperiment", "fis:GetExperiment", "fis:StopExperiment", "fis:ListExperimentResolvedTargets", "fis:GetSafetyLever", "fis:TagResource"],
+            // `recover` finds a crashed run's experiment by its template's tag
+            // (ListExperimentTemplates, then ListExperiments); `plan` previews
+            // targets with a dry run (StartExperiment, ListExperimentResolvedTargets).
+            "Action": [
+                "fis:CreateExperimentTemplate",
+                "fis:DeleteExperimentTemplate",
+                "fis:GetExperimentTemplate",
+                "fis:ListExperimentTemplates",
+                "fis:StartExperiment",
+                "fis:GetExperiment",
+                "fis:ListExperiments",
+                "fis:StopExperiment",
+                "fis:ListExperimentResolvedTargets",
+                "fis:GetSafetyLever",
+                "fis:TagResource"
+            ],
             "Resource": "*",
         }));
         statements.push(json!({

@@ -7,12 +7,13 @@
 //! when connecting, before any other call; every mutating call is described
 //! by an [`Effect`] that the runner journals (and syncs) before the call.
 
+pub mod call_log;
 pub mod fis;
 pub mod iam;
 pub(crate) mod probes;
 mod resolve;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -51,6 +52,25 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             fis: aws_sdk_fis::Client::new(config),
+        }
+    }
+
+    /// The same clients, each also appending its calls to `file` as IAM
+    /// action names (`call_log`).
+    pub fn with_call_log(self, file: &std::sync::Arc<std::sync::Mutex<std::fs::File>>) -> Self {
+        macro_rules! logged {
+            ($client:expr, $krate:ident, $prefix:literal) => {
+                $krate::Client::from_conf($client.config().to_builder().interceptor(call_log::CallLog::new($prefix, file.clone())).build())
+            };
+        }
+        Clients {
+            ec2: logged!(self.ec2, aws_sdk_ec2, "ec2"),
+            autoscaling: logged!(self.autoscaling, aws_sdk_autoscaling, "autoscaling"),
+            elbv2: logged!(self.elbv2, aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
+            route53: logged!(self.route53, aws_sdk_route53, "route53"),
+            cloudwatch: logged!(self.cloudwatch, aws_sdk_cloudwatch, "cloudwatch"),
+            sts: logged!(self.sts, aws_sdk_sts, "sts"),
+            fis: logged!(self.fis, aws_sdk_fis, "fis"),
         }
     }
 }
@@ -109,7 +129,13 @@ impl AwsEnvironment {
             loader = loader.endpoint_url(endpoint);
         }
         let config = loader.load().await;
-        Self::with_clients(name, spec, Clients::from_config(&config), scenario).await
+        let mut clients = Clients::from_config(&config);
+        if let Some(path) = std::env::var_os(call_log::CALL_LOG_VAR) {
+            let file = call_log::CallLog::open(std::path::Path::new(&path))
+                .map_err(|e| EnvError::Failed(format!("could not open {} ({}): {e}", call_log::CALL_LOG_VAR, std::path::Path::new(&path).display())))?;
+            clients = clients.with_call_log(&file);
+        }
+        Self::with_clients(name, spec, clients, scenario).await
     }
 
     /// As [`connect`](Self::connect), with clients made elsewhere (tests).
@@ -174,19 +200,51 @@ impl AwsEnvironment {
             FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
             _ => Vec::new(),
         };
+        resolved.zones = reach.zones.clone();
         if !groups.is_empty() {
-            let out = self
-                .clients
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .set_auto_scaling_group_names(Some(groups))
-                .send()
-                .await
-                .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
-            self.calls.reads += 1;
-            resolved.group_arns = out.auto_scaling_groups().iter().filter_map(|g| g.auto_scaling_group_arn().map(str::to_string)).collect();
+            resolved.group_arns = self.group_arns(&groups).await?.into_values().collect();
         }
         Ok(resolved)
+    }
+
+    /// Group name → ARN for the named Auto Scaling groups; a group that does
+    /// not exist is an error, never silently left out.
+    pub async fn group_arns(&mut self, groups: &[String]) -> Result<BTreeMap<String, String>, EnvError> {
+        let mut arns = BTreeMap::new();
+        if groups.is_empty() {
+            return Ok(arns);
+        }
+        let mut pages = self.clients.autoscaling.describe_auto_scaling_groups().set_auto_scaling_group_names(Some(groups.to_vec())).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
+            self.calls.pages += 1;
+            for group in page.auto_scaling_groups() {
+                if let (Some(name), Some(arn)) = (group.auto_scaling_group_name(), group.auto_scaling_group_arn()) {
+                    arns.insert(name.to_string(), arn.to_string());
+                }
+            }
+        }
+        if let Some(missing) = groups.iter().find(|g| !arns.contains_key(*g)) {
+            return Err(EnvError::NotFound { resource: format!("Auto Scaling group `{missing}`"), hint: Some(format!("region {}", self.spec.region)) });
+        }
+        Ok(arns)
+    }
+
+    /// What `gameday export fis --env` needs from the account: its identity,
+    /// every zone by name and by AZ ID, and the ARNs of the scenario's groups.
+    pub async fn fis_account_facts(&mut self) -> Result<fis::AccountFacts, EnvError> {
+        let groups: BTreeSet<String> = self
+            .scenario
+            .faults
+            .iter()
+            .flat_map(|f| match &f.action {
+                FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let group_arns = self.group_arns(&groups.into_iter().collect::<Vec<_>>()).await?;
+        let zone_names = self.zones.iter().flat_map(|(name, id)| [(name.clone(), name.clone()), (id.clone(), name.clone())]).collect();
+        Ok(fis::AccountFacts { account: self.account.clone(), region: self.spec.region.clone(), zone_names, group_arns })
     }
 
     pub fn spec(&self) -> &AwsSpec {
