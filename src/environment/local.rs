@@ -45,7 +45,7 @@ impl Environment for LocalEnvironment {
 
     async fn prepare(&mut self, fault: &Fault, _chosen: &[Candidate], _reach: &Reach) -> Result<Effect, EnvError> {
         match &fault.action {
-            FaultAction::Command { inject, revert } => Ok(Effect::command(inject, revert)),
+            FaultAction::Command { inject, revert } => Effect::command(inject, revert),
             other => Err(EnvError::Unsupported(format!("`{}` faults need AWS", other.kind_name()))),
         }
     }

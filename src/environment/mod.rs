@@ -141,9 +141,12 @@ pub struct SubnetAcl {
 
 impl Effect {
     /// A `command` fault made from this process: its commands, and the
-    /// working directory, `PATH` and marker its processes run with.
-    pub fn command(inject: &str, revert: &str) -> Effect {
-        Effect::Command { inject: inject.to_string(), revert: revert.to_string(), context: Some(shell::CommandContext::capture(inject, revert)) }
+    /// working directory, `PATH` and marker its processes run with. Refused
+    /// before anything runs when a command reads an unset `${env:NAME}`.
+    pub fn command(inject: &str, revert: &str) -> Result<Effect, EnvError> {
+        shell::check_references(inject)?;
+        shell::check_references(revert)?;
+        Ok(Effect::Command { inject: inject.to_string(), revert: revert.to_string(), context: Some(shell::CommandContext::capture(inject, revert)) })
     }
 
     /// Whether reverting does anything (a termination cannot be undone).

@@ -79,12 +79,9 @@ pub fn env_references(command: &str) -> Vec<String> {
     names
 }
 
-/// `${env:NAME}` becomes the shell's own `${NAME}`: the shell reads the
-/// value from its environment, so it is never in gameday's memory, the
-/// journal or the process's command line. An unset variable is an error,
-/// not an empty string.
-fn shell_text(command: &str) -> Result<String, EnvError> {
-    let mut text = command.to_string();
+/// Fails when `command` reads a `${env:NAME}` that is not a variable name
+/// or is not set here: an unset variable is an error, not an empty string.
+pub fn check_references(command: &str) -> Result<(), EnvError> {
     for name in env_references(command) {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(EnvError::Failed(format!("`${{env:{name}}}` in `{command}` is not a variable name (letters, digits and `_`)")));
@@ -92,9 +89,16 @@ fn shell_text(command: &str) -> Result<String, EnvError> {
         if std::env::var_os(&name).is_none() {
             return Err(EnvError::Failed(format!("`{command}` reads `${{env:{name}}}`, but {name} is not set here: set it and try again")));
         }
-        text = text.replace(&format!("${{env:{name}}}"), &format!("${{{name}}}"));
     }
-    Ok(text)
+    Ok(())
+}
+
+/// `${env:NAME}` becomes the shell's own `${NAME}`: the shell reads the
+/// value from its environment, so it is never in gameday's memory, the
+/// journal or the process's command line.
+fn shell_text(command: &str) -> Result<String, EnvError> {
+    check_references(command)?;
+    Ok(env_references(command).iter().fold(command.to_string(), |text, name| text.replace(&format!("${{env:{name}}}"), &format!("${{{name}}}"))))
 }
 
 /// Which command of a fault runs.

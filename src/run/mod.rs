@@ -710,7 +710,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             });
         }
-        let Some(effect) = effect else { return None };
+        let effect = effect?;
         let targets: Vec<Candidate> = selection.chosen.clone();
         let mut zones = reach.zones.clone();
         if zones.is_empty() {
@@ -775,7 +775,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Reverts one active fault, retrying a failed call; the intent is
     /// journaled first. Returns an error text when it could not complete.
     async fn revert(&mut self, index: usize) -> Option<String> {
-        let Some(effect) = self.faults[index].effect.clone() else { return None };
+        let effect = self.faults[index].effect.clone()?;
         let name = self.faults[index].result.name.clone();
         self.log(Event::RevertIntent { fault: name.clone() }, true);
         match revert_with_retry(self.env, &effect, &mut self.clock, &self.interrupt).await {

@@ -392,3 +392,39 @@ fn sigterm_during_a_slow_inject_stops_it_and_reverts() {
     assert!(!dir.path().join("late").exists());
     assert!(!dir.path().join("marker").exists());
 }
+
+#[test]
+fn a_command_reads_its_secret_from_the_environment_and_gameday_never_stores_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-Value-9f8e7d";
+    let keep = dir.path().join("used");
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: secret\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: call, kind: command, inject: \"printf %s ${{env:GAMEDAY_TEST_CMD_SECRET}} > {k}\", revert: \"test -n ${{env:GAMEDAY_TEST_CMD_SECRET}}\", duration: 1s }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 2s }}\n",
+        k = keep.display()
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let runs = dir.path().join("runs");
+    let state = dir.path().join("state");
+    let (code, stdout, stderr) = output(command(
+        &state,
+        &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()],
+        &[("GAMEDAY_TEST_CMD_SECRET", secret), ("RUST_LOG", "debug")],
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), secret, "the command got the value");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    for entry in std::fs::read_dir(&run_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.contains(secret), "{} holds the secret", path.display());
+    }
+    assert!(std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap().contains("GAMEDAY_TEST_CMD_SECRET"), "the name is recorded, not the value");
+    // Where the variable is not set, the run is refused before anything runs, naming it.
+    std::fs::remove_file(&keep).unwrap();
+    let (code, stdout, _) = output(command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 7, "{stdout}");
+    assert!(stdout.contains("GAMEDAY_TEST_CMD_SECRET is not set"), "{stdout}");
+    assert!(!keep.exists(), "no command ran");
+}

@@ -228,7 +228,7 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             let (health_check, _) = failover_health_check(env, hosted_zone, record, *fail).await?;
             Effect::InvertHealthCheck { health_check, record: record.clone() }
         }
-        FaultAction::Command { inject, revert } => Effect::command(inject, revert),
+        FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
         FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
         }

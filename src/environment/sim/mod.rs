@@ -337,7 +337,7 @@ impl Environment for SimEnvironment {
                 let names = zones.iter().map(|z| self.zone(z).map(|i| self.world.zones[i].name.clone())).collect::<Result<Vec<_>, _>>()?;
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
             }
-            FaultAction::Command { inject, revert } => Effect::command(inject, revert),
+            FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
         })
     }
 
