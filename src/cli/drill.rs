@@ -507,7 +507,16 @@ mod tests {
         };
         let mut session = DrillSession::new("runbooks/x.md".into(), vec![step(1, None), step(2, Some(120_000)), step(3, Some(600_000))], vec![]);
         session.follow(5, &crate::run::journal::Event::StepDone { step: 1 });
-        let view = LiveView { phase: "fault injected", now: 190_000, probes: vec![], faults: vec![], deadlines: vec![], drill: Some(&session), fault_start: Some(10_000) };
+        let view = LiveView {
+            phase: "fault injected",
+            now: 190_000,
+            probes: vec![],
+            faults: vec![],
+            deadlines: vec![],
+            drill: Some(&session),
+            fault_start: Some(10_000),
+            next_revert: None,
+        };
         let lines = frame(&view, &[], Some("step 9 does not exist"), None);
         let text = lines.join("\n");
         assert!(text.contains("T0+3m00s"), "{text}");

@@ -108,7 +108,7 @@ struct RunArgs {
     /// Skip the confirmation prompt required for non-simulated environments.
     #[arg(long)]
     yes: bool,
-    /// Never draw progress bars (they are hidden anyway when stderr is not a terminal).
+    /// Print no progress: no live block on a terminal, no progress lines (phase changes, a heartbeat every 30 s) in a log.
     #[arg(long)]
     no_progress: bool,
 }
@@ -622,7 +622,7 @@ async fn run_command(args: &RunArgs) -> u8 {
         Ok(run) => run,
         Err(code) => return code,
     };
-    let progress = progress::Progress::new(!args.no_progress && std::io::stderr().is_terminal());
+    let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let mut config = RunConfig::new(ready.seed, run.started);
     config.halt_file = Some(crate::run::lock::halt_file());

@@ -1,6 +1,9 @@
 //! Live progress for people: the phase, the run clock, each probe's state
-//! and the deadlines. Drawn with indicatif on stderr, hidden when stderr is
-//! not a terminal (CI logs stay clean).
+//! and the deadlines. On a terminal: a redrawn block on stderr (indicatif).
+//! Without one (CI logs): one line per phase change and a heartbeat every
+//! 30 s of wall time, so logs show life and no-output timeouts never fire.
+
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -8,23 +11,39 @@ use crate::run::journal::{JournalError, Record};
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer};
 
-pub struct Progress {
-    bar: ProgressBar,
+/// Wall time between two heartbeat lines when stderr is not a terminal.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+
+pub enum Progress {
+    /// A terminal: the block is redrawn in place.
+    Bar(ProgressBar),
+    /// A log: a line per phase change, and a heartbeat.
+    Lines { lines: ProgressLines, started: Instant },
+    /// `--no-progress`.
+    Quiet,
 }
 
 impl Progress {
-    /// `enabled: false` (or a non-terminal stderr) draws nothing.
-    pub fn new(enabled: bool) -> Self {
-        let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-        let bar = ProgressBar::with_draw_target(None, target);
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
-        Progress { bar }
+    /// `show: false` (`--no-progress`) prints nothing; otherwise a redrawn
+    /// block on a terminal, and lines in a log.
+    pub fn new(show: bool, terminal: bool) -> Self {
+        match (show, terminal) {
+            (false, _) => Progress::Quiet,
+            (true, false) => Progress::Lines { lines: ProgressLines::new(HEARTBEAT), started: Instant::now() },
+            (true, true) => {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                Progress::Bar(bar)
+            }
+        }
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
-        self.bar.finish_and_clear();
+        if let Progress::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -36,30 +55,94 @@ pub fn journal_failure_notice(error: &JournalError, record: &Record) -> String {
     format!("gameday: {error}; record kept in memory and shown here: {line}")
 }
 
+/// The progress lines of a run logged without a terminal: pure, so the
+/// heartbeat is tested without waiting for it.
+pub struct ProgressLines {
+    heartbeat: Duration,
+    phase: Option<&'static str>,
+    last_line: Option<Duration>,
+}
+
+impl ProgressLines {
+    pub fn new(heartbeat: Duration) -> Self {
+        ProgressLines { heartbeat, phase: None, last_line: None }
+    }
+
+    /// The line to print for this view, `wall` into the run: on a phase
+    /// change, or when a heartbeat is due.
+    pub fn line(&mut self, view: &LiveView<'_>, wall: Duration) -> Option<String> {
+        let changed = self.phase != Some(view.phase);
+        let due = self.last_line.is_none_or(|last| wall.saturating_sub(last) >= self.heartbeat);
+        if !changed && !due {
+            return None;
+        }
+        self.phase = Some(view.phase);
+        self.last_line = Some(wall);
+        let probes = view.probes.iter().map(|(name, state, _)| format!("{} {name}", state.mark())).collect::<Vec<_>>().join(", ");
+        let revert = view.next_revert.map(|at| format!("; revert in {}", fmt_ms(at.saturating_sub(view.now)))).unwrap_or_default();
+        let probes = if probes.is_empty() { String::new() } else { format!("; probes: {probes}") };
+        Some(format!("gameday: T+{} {}{revert}{probes}", fmt_ms(view.now), view.phase))
+    }
+}
+
 impl Observer for Progress {
     fn record(&mut self, _record: &Record) {}
 
     fn journal_failed(&mut self, error: &JournalError, record: &Record) {
-        self.bar.suspend(|| eprintln!("{}", journal_failure_notice(error, record)));
+        match self {
+            Progress::Bar(bar) => bar.suspend(|| eprintln!("{}", journal_failure_notice(error, record))),
+            // Even with --no-progress: this is not progress, it is what the journal lacks.
+            Progress::Lines { .. } | Progress::Quiet => eprintln!("{}", journal_failure_notice(error, record)),
+        }
     }
 
     fn tick(&mut self, view: &LiveView<'_>) {
-        let mut lines = vec![format!("{} · T+{}", view.phase, fmt_ms(view.now))];
-        for (name, state, observed) in &view.probes {
-            lines.push(format!("  {} {name:<20} {observed}", state.mark()));
+        match self {
+            Progress::Quiet => {}
+            Progress::Lines { lines, started } => {
+                if let Some(line) = lines.line(view, started.elapsed()) {
+                    eprintln!("{line}");
+                }
+            }
+            Progress::Bar(bar) => {
+                let revert = view.next_revert.map(|at| format!(" · revert in {}", fmt_ms(at.saturating_sub(view.now)))).unwrap_or_default();
+                let mut lines = vec![format!("{} · T+{}{revert}", view.phase, fmt_ms(view.now))];
+                for (name, state, observed) in &view.probes {
+                    lines.push(format!("  {} {name:<20} {observed}", state.mark()));
+                }
+                for (name, state) in &view.faults {
+                    lines.push(format!("  ⚡ {name:<20} {state}"));
+                }
+                for (name, deadline, settled) in &view.deadlines {
+                    let when = match deadline {
+                        Some(d) if *settled => format!("settled (deadline T+{})", fmt_ms(*d)),
+                        Some(d) => format!("deadline in {}", fmt_ms(d.saturating_sub(view.now))),
+                        None => "waiting for its fault".into(),
+                    };
+                    lines.push(format!("  ⏱ {name:<40} {when}"));
+                }
+                bar.set_message(lines.join("\n"));
+                bar.tick();
+            }
         }
-        for (name, state) in &view.faults {
-            lines.push(format!("  ⚡ {name:<20} {state}"));
-        }
-        for (name, deadline, settled) in &view.deadlines {
-            let when = match deadline {
-                Some(d) if *settled => format!("settled (deadline T+{})", fmt_ms(*d)),
-                Some(d) => format!("deadline in {}", fmt_ms(d.saturating_sub(view.now))),
-                None => "waiting for its fault".into(),
-            };
-            lines.push(format!("  ⏱ {name:<40} {when}"));
-        }
-        self.bar.set_message(lines.join("\n"));
-        self.bar.tick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(phase: &'static str, now: u64, next_revert: Option<u64>) -> LiveView<'static> {
+        LiveView { phase, now, probes: vec![], faults: vec![], deadlines: vec![], drill: None, fault_start: None, next_revert }
+    }
+
+    #[test]
+    fn a_log_gets_a_line_per_phase_and_a_heartbeat() {
+        let mut lines = ProgressLines::new(Duration::from_secs(30));
+        assert_eq!(lines.line(&view("checking steady state", 0, None), Duration::ZERO).as_deref(), Some("gameday: T+0ms checking steady state"));
+        assert_eq!(lines.line(&view("checking steady state", 100, None), Duration::from_secs(1)), None, "same phase, no heartbeat due");
+        assert_eq!(lines.line(&view("fault injected", 1_000, Some(61_000)), Duration::from_secs(2)).as_deref(), Some("gameday: T+1s fault injected; revert in 1m00s"));
+        assert_eq!(lines.line(&view("fault injected", 20_000, Some(61_000)), Duration::from_secs(31)), None);
+        assert_eq!(lines.line(&view("fault injected", 31_000, Some(61_000)), Duration::from_secs(32)).as_deref(), Some("gameday: T+31s fault injected; revert in 30s"));
     }
 }

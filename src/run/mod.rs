@@ -215,6 +215,8 @@ pub struct LiveView<'a> {
     pub drill: Option<&'a DrillSession>,
     /// In a drill: when the first fault started (T0).
     pub fault_start: Option<Millis>,
+    /// When the next active fault is due to be reverted.
+    pub next_revert: Option<Millis>,
 }
 
 pub trait Observer {
@@ -544,6 +546,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             deadlines: self.scenario.expected_recoveries.iter().map(|e| (e.name.as_str(), self.deadline_of(e), self.settled(e, now))).collect(),
             drill: self.drill.as_ref().map(|d| &d.session),
             fault_start: self.faults.iter().filter_map(|f| f.result.started_at).min(),
+            next_revert: self.faults.iter().filter_map(|f| if let FaultState::Active { ends_at } = f.state { Some(ends_at) } else { None }).min(),
         };
         self.ledger.observer.tick(&view);
     }

@@ -370,3 +370,22 @@ fn max_duration_halts_the_run_and_reverts() {
     assert!(reverted(&run, "stop-two"));
     assert!(run.result["faults"][0]["ended_at"].as_u64().unwrap() <= 5 * 60_000 + 1_000, "reverted at the limit, not after 30m");
 }
+
+#[test]
+fn a_run_logged_without_a_terminal_prints_a_line_per_phase() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 0);
+    let phases: Vec<&str> = run.output.stderr.lines().filter(|l| l.starts_with("gameday: T+")).collect();
+    assert_eq!(
+        phases,
+        [
+            "gameday: T+0ms checking steady state; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
+            "gameday: T+0ms fault injected; revert in 15m00s; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
+            "gameday: T+15m00s waiting for recovery; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
+            "gameday: T+15m00s reverting; probes: ✔ api, ✔ capacity, ✔ healthy-targets"
+        ]
+    );
+    let quiet = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7", "--no-progress"], runs.path());
+    assert!(!quiet.output.stderr.contains("gameday: T+"), "{}", quiet.output.stderr);
+}
