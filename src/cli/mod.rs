@@ -640,10 +640,14 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
         let recover = if e.impact_start.is_none() { "no impact".to_string() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) };
         let _ = writeln!(
             out,
-            "  {} {:<58} detect {:>8}  recover {:>10}  (deadline {})",
+            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {})",
             if e.met { "✔" } else { "✘" },
             e.name,
-            e.time_to_detect.map_or("—".into(), fmt_ms),
+            match e.time_to_detect {
+                Some(t) => fmt_ms(t),
+                None if e.detection_signals.is_empty() => "not measured".into(),
+                None => "never".into(),
+            },
             recover,
             fmt_ms(e.deadline - e.fault_start)
         );

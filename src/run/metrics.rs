@@ -22,12 +22,25 @@ pub struct ExpectationResult {
     pub deadline: Millis,
     /// First failing sample of any of the probes after the fault started.
     pub impact_start: Option<Millis>,
-    /// First failing sample, or the first listed alarm entering ALARM, whichever came first.
+    /// The first of the `detected_by` signals to fire after the fault
+    /// started: an alarm entering ALARM or a named probe failing. `None`
+    /// when none fired, or when the expectation names no signal (detection
+    /// is then not measured).
     pub detected_at: Option<Millis>,
+    /// Which signal detected: `alarm NAME` or `probe NAME`.
     pub detected_by: Option<String>,
+    /// The signals the expectation names (`detected_by` in the scenario);
+    /// empty means detection is not measured.
+    #[serde(default)]
+    pub detection_signals: Vec<String>,
     /// When the last probe recovered: the first sample of the run of passes that lasted.
     pub recovered_at: Option<Millis>,
+    /// From the fault's start to detection by a `detected_by` signal.
     pub time_to_detect: Option<Millis>,
+    /// From the first failing referee sample to detection: how long the
+    /// team's signals lagged the impact (zero when they fired first).
+    #[serde(default)]
+    pub detected_after_impact: Option<Millis>,
     pub time_to_recover: Option<Millis>,
     pub impact_duration: Option<Millis>,
     /// Time the probes spent failing between the fault and recovery (or the end).
@@ -106,12 +119,20 @@ pub fn evaluate(
     }
     let error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
 
+    // Detection is the team's own signals only (`detected_by`): an alarm
+    // entering ALARM, or a probe the team watches failing. The expectation's
+    // probes are the referee; they never count as detection.
     let alarm_detection = alarm_changes
         .iter()
-        .filter(|(t, name, state)| *t >= start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| alarm_matches(wanted, name)))
+        .filter(|(t, name, state)| *t >= start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| !is_probe(probes, wanted) && alarm_matches(wanted, name)))
         .map(|(t, name, _)| (*t, format!("alarm {name}")))
         .min_by_key(|(t, _)| *t);
-    let probe_detection = impact_start.map(|t| (t, "failing probe".to_string()));
+    let probe_detection = expected
+        .detected_by
+        .iter()
+        .filter(|name| is_probe(probes, name))
+        .filter_map(|name| histories.get(name)?.first_failure_after(start).map(|s| (s.sent_at, format!("probe {name}"))))
+        .min_by_key(|(t, _)| *t);
     let detection = match (alarm_detection, probe_detection) {
         (Some(a), Some(p)) => Some(if a.0 <= p.0 { a } else { p }),
         (a, p) => a.or(p),
@@ -129,8 +150,8 @@ pub fn evaluate(
     }
     if let Some(limit) = expected.detected_within {
         match &detection {
-            Some((t, _)) if t.saturating_sub(start) > limit.as_millis() => misses.push(format!("detected after {} — limit {limit}", fmt_ms(t.saturating_sub(start)))),
-            None if any_failure => misses.push("never detected".to_string()),
+            Some((t, by)) if t.saturating_sub(start) > limit.as_millis() => misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(start)))),
+            None if any_failure => misses.push(format!("never detected by {}", expected.detected_by.join(", "))),
             _ => {}
         }
     }
@@ -153,8 +174,10 @@ pub fn evaluate(
         impact_start,
         detected_at,
         detected_by: detection.map(|d| d.1),
+        detection_signals: expected.detected_by.clone(),
         recovered_at,
         time_to_detect: detected_at.map(|t| t.saturating_sub(start)),
+        detected_after_impact: detected_at.zip(impact_start).map(|(d, i)| d.saturating_sub(i)),
         time_to_recover,
         impact_duration: match (impact_start, recovered_at) {
             (Some(i), Some(r)) => Some(r.saturating_sub(i)),
@@ -170,6 +193,11 @@ pub fn evaluate(
         met: misses.is_empty(),
         misses,
     }
+}
+
+/// Whether `name` is a probe of the steady state (else an alarm).
+fn is_probe(probes: &[Probe], name: &str) -> bool {
+    probes.iter().any(|p| p.name == name)
 }
 
 /// `1m05s`-style durations for people.

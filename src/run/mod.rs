@@ -24,7 +24,7 @@ use crate::drill::{DrillInput, DrillSession, Interpreted};
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
 use crate::exit_code;
 use crate::probe::{ProbeHistory, ProbeState};
-use crate::scenario::{AlarmState, Scenario, StopCondition};
+use crate::scenario::{AlarmState, Scenario};
 
 use clock::{Clock, Interrupt};
 use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
@@ -856,16 +856,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
         // 2. Steady state.
         self.phase = "checking steady state";
-        let alarms: Vec<String> = self
-            .scenario
-            .guards
-            .stop_conditions
-            .iter()
-            .filter_map(|c| if let StopCondition::Alarm { alarm } = c { Some(alarm.clone()) } else { None })
-            .chain(self.scenario.expected_recoveries.iter().flat_map(|e| e.detected_by.iter().cloned()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let alarms = self.scenario.alarms_to_read();
         self.poll_alarms(&alarms).await;
         let mut failing: Vec<usize> = (0..self.scenario.steady_state.len()).collect();
         for attempt in 0..self.config.steady_state_attempts.max(1) {

@@ -106,12 +106,8 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
     for probe in &scenario.steady_state {
         env.supports_probe(probe)?;
     }
-    let alarms = scenario.guards.stop_conditions.iter().filter_map(|c| match c {
-        crate::scenario::StopCondition::Alarm { alarm } => Some(alarm),
-        _ => None,
-    });
-    for alarm in alarms.chain(scenario.expected_recoveries.iter().flat_map(|e| e.detected_by.iter())) {
-        env.check_alarm_exists(alarm).await?;
+    for alarm in scenario.alarms_to_read() {
+        env.check_alarm_exists(&alarm).await?;
     }
     let times = schedule(&scenario.faults);
     let mut faults = Vec::new();

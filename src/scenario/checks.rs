@@ -446,6 +446,22 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
         if expected.recovers_within.as_millis() == 0 {
             found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None);
         }
+        if expected.detected_within.is_some() && expected.detected_by.is_empty() {
+            found.add(
+                &format!("{at}.detected_within"),
+                "`detected_within` needs `detected_by`: the signals by which the team detects the failure".into(),
+                Some("name the alarms (or a probe the team watches as its monitor) in `detected_by`; the expectation's own probes are the referee, not detection".into()),
+            );
+        }
+        for name in &expected.detected_by {
+            if expected.probes.contains(name) {
+                found.add(
+                    &format!("{at}.detected_by"),
+                    format!("`{name}` is one of this expectation's own probes: the referee cannot also be the detection"),
+                    Some("name the team's alarms, or another probe the team watches as its monitor".into()),
+                );
+            }
+        }
         if let Some(detect) = expected.detected_within.filter(|d| *d > expected.recovers_within) {
             found.add(
                 &format!("{at}.detected_within"),

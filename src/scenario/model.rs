@@ -66,6 +66,16 @@ pub struct Scenario {
     pub operator_actions: Vec<OperatorAction>,
 }
 
+impl Scenario {
+    /// The CloudWatch alarms gameday must read: stop conditions, and the
+    /// `detected_by` signals that do not name a probe of the steady state.
+    pub fn alarms_to_read(&self) -> Vec<String> {
+        let stop = self.guards.stop_conditions.iter().filter_map(|c| if let StopCondition::Alarm { alarm } = c { Some(alarm.clone()) } else { None });
+        let detection = self.expected_recoveries.iter().flat_map(|e| e.detected_by.iter()).filter(|name| !self.steady_state.iter().any(|p| p.name == **name)).cloned();
+        stop.chain(detection).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+    }
+}
+
 /// A change people make to recover, declared so a drill can offer it.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct OperatorAction {
@@ -613,10 +623,14 @@ pub struct ExpectedRecovery {
     pub after_fault: Option<String>,
     /// Deadline, counted from the fault's start.
     pub recovers_within: Duration,
-    /// An alarm or failing probe should have fired by then.
+    /// One of the `detected_by` signals should have fired by then (needs `detected_by`).
     #[serde(default)]
     pub detected_within: Option<Duration>,
-    /// Alarms that count as detection, beside the probes failing.
+    /// The team's own signals that count as detection: CloudWatch alarms (by
+    /// name or ARN) entering ALARM, or probes of the steady state that the
+    /// team watches as its monitor (a Route 53 health check, a health
+    /// endpoint) failing. The expectation's own probes are the referee, not
+    /// detection: without `detected_by`, detection is not measured.
     #[serde(default)]
     pub detected_by: Vec<String>,
     /// Budget for the impact.

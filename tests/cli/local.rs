@@ -58,7 +58,7 @@ impl Service {
 
     pub fn scenario(&self, extra_guards: &str, duration: &str) -> String {
         format!(
-            "apiVersion: gameday/v1\nname: local-test\nguards:\n  max_duration: 1m\n{extra_guards}\nsteady_state:\n  - name: service\n    kind: http\n    url: http://127.0.0.1:{port}/\n    interval: 100ms\n    timeout: 90ms\n    healthy_after: 2\n  - name: port\n    kind: tcp\n    host: 127.0.0.1\n    port: {port}\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: stop\n    kind: command\n    inject: kill \"$(cat {pid})\"\n    revert: {start:?}\n    duration: {duration}\nexpected_recoveries:\n  - name: back\n    probes: [service]\n    recovers_within: 20s\n",
+            "apiVersion: gameday/v1\nname: local-test\nguards:\n  max_duration: 1m\n{extra_guards}\nsteady_state:\n  - name: service\n    kind: http\n    url: http://127.0.0.1:{port}/\n    interval: 100ms\n    timeout: 90ms\n    healthy_after: 2\n  - name: port\n    kind: tcp\n    host: 127.0.0.1\n    port: {port}\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: stop\n    kind: command\n    inject: kill \"$(cat {pid})\"\n    revert: {start:?}\n    duration: {duration}\nexpected_recoveries:\n  - name: back\n    probes: [service]\n    recovers_within: 20s\n    detected_by: [port]\n",
             port = self.port,
             pid = self.pid_file.display(),
             start = start_command(self.port, &self.pid_file),
