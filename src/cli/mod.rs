@@ -503,7 +503,7 @@ async fn load_and_connect(env: &EnvArgs) -> Result<Loaded, u8> {
 struct Started {
     started: jiff::Timestamp,
     run_dir: PathBuf,
-    _lock: Option<crate::run::lock::EnvironmentLock>,
+    lock: Option<crate::run::lock::EnvironmentLock>,
     journal: Journal,
     interrupt: std::sync::Arc<Interrupt>,
 }
@@ -545,7 +545,7 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Resu
     })?;
     let interrupt = Interrupt::new();
     spawn_signal_listener(interrupt.clone(), run_dir.clone());
-    Ok(Started { started, run_dir, _lock: lock, journal, interrupt })
+    Ok(Started { started, run_dir, lock, journal, interrupt })
 }
 
 /// A drill's session, speed and command channel, handed to the runner.
@@ -553,7 +553,22 @@ type DrillParts = (crate::drill::DrillSession, String, tokio::sync::mpsc::Unboun
 
 /// Runs the game day (or drill) to its end, reverting from the journal if
 /// the runner panics, then writes the reports. Returns the exit code.
-async fn execute<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
+async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
+    let lock = run.lock.take();
+    let run_dir = run.run_dir.clone();
+    let code = execute_run(ready, run, clock, observer, config, drill).await;
+    if code == exit_code::REVERT_INCOMPLETE {
+        if let Some(lock) = lock {
+            // Something may still be in place: no other game day may start
+            // on this environment until `recover` has settled the journal.
+            lock.keep();
+            eprintln!("gameday: the environment stays locked until `gameday recover {}` settles what is left", run_dir.display());
+        }
+    }
+    code
+}
+
+async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
     use crate::run::panic::catch_panic;
     let Started { run_dir, journal, interrupt, .. } = run;
     let scenario = &ready.loaded.scenario;

@@ -54,9 +54,16 @@ pub fn status_command(args: &StatusArgs) -> u8 {
         println!("HALTED since {} by {}: {} (`gameday halt --clear` lifts it)", halt.at, halt.by, halt.reason);
     }
     let mut attention = false;
+    let mut live = 0;
     for run in &runs {
         if let Some(pid) = run.live_pid {
+            live += 1;
             println!("{}: running now (pid {pid}): it reverts its own faults", run.dir.display());
+            if let Certainty::CannotTell(why) = run.certainty() {
+                // The run knows what it made, but if it dies now, nobody will.
+                attention = true;
+                println!("  CANNOT TELL what it would leave in place if it crashed: {why}. Read it by hand.");
+            }
             continue;
         }
         if !run.needs_attention() {
@@ -69,7 +76,8 @@ pub fn status_command(args: &StatusArgs) -> u8 {
         print_run_state(run);
     }
     if !attention {
-        println!("no faults in place ({} run(s) under {})", runs.len(), args.runs_dir.display());
+        let running = if live > 0 { format!(", {live} still running") } else { String::new() };
+        println!("no faults left behind ({} run(s) under {}{running})", runs.len(), args.runs_dir.display());
         return exit_code::SUCCESS;
     }
     println!("run `gameday recover RUN_DIR` to revert what the journals show in place");
@@ -122,7 +130,15 @@ pub async fn recover_command(args: &RecoverArgs) -> u8 {
         let code = match run.certainty() {
             Certainty::Known => code,
             Certainty::CannotTell(why) => {
-                println!("{}: CANNOT TELL whether more is in place: {why}. Read it by hand; what it shows in place was reverted above.", run.dir.display());
+                let shown = match (run.in_place.is_empty(), code) {
+                    (true, _) => "its readable part shows nothing in place",
+                    (false, exit_code::SUCCESS) => "what it shows in place was reverted above",
+                    (false, _) => "what it shows in place could not all be reverted (above)",
+                };
+                println!("{}: CANNOT TELL whether more is in place: {why}. Read it by hand; {shown}.", run.dir.display());
+                if !run.environment.is_empty() {
+                    println!("  once you have checked by hand that nothing is left, free the environment for new game days: rm {}", lock::lock_path(&run.environment).display());
+                }
                 exit_code::REVERT_INCOMPLETE
             }
         };
@@ -143,9 +159,14 @@ fn release_stale_locks() {
             continue;
         }
         let journal = holder.run_dir.join("journal.jsonl");
-        let settled = !journal.exists() || {
+        // A run directory made but no journal yet: nothing was made. No run
+        // directory at all (moved, or a relative path from an older lock):
+        // nothing can be known, so the lock stays.
+        let settled = if journal.exists() {
             let run = recover::inspect(&holder.run_dir);
             run.certainty() == Certainty::Known && run.in_place.is_empty()
+        } else {
+            holder.run_dir.is_absolute() && holder.run_dir.is_dir()
         };
         if settled && EnvironmentLock::release_stale(&environment) {
             println!("released the lock of `{environment}` (pid {} is gone; nothing of its run is in place)", holder.pid);
@@ -169,8 +190,17 @@ fn recover_spec(run: &OpenRun, args: &RecoverArgs) -> Result<EnvironmentSpec, St
 }
 
 async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
-    println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
     let scenario = std::fs::read_to_string(run.dir.join(super::reports::SCENARIO_COPY)).ok().and_then(|t| crate::scenario::parse_str(&t, None).ok());
+    if run.environment.is_empty() {
+        // The `run_started` record is damaged: which environment is unknown,
+        // so nothing is reverted automatically. Say what to undo by hand.
+        println!("{}: the journal does not say which environment this run was on (its `run_started` record cannot be read); undo by hand:", run.dir.display());
+        for (fault, effect) in &run.in_place {
+            println!("  - {fault}: {}", effect.manual_steps().join("\n    then: "));
+        }
+        return exit_code::REVERT_INCOMPLETE;
+    }
+    println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
     let spec = match recover_spec(run, args) {
         Ok(spec) => spec,
         Err(error) => {

@@ -173,12 +173,13 @@ impl Effect {
             }
             Effect::InvertHealthCheck { health_check, .. } => vec![format!("aws route53 update-health-check --health-check-id {health_check} --no-inverted")],
             Effect::Command { revert, context: Some(context), .. } => vec![format!(
-                "end what the inject left running (processes with {}={}:inject in their environment), then, in {}, run: {revert}",
+                "end what the inject left running (processes with {}={}:inject in their environment), then, in {}, run: {}",
                 shell::MARKER_VARIABLE,
                 context.token,
-                context.cwd.display()
+                context.cwd.display(),
+                shell::shell_syntax(revert)
             )],
-            Effect::Command { revert, .. } => vec![format!("run: {revert}")],
+            Effect::Command { revert, .. } => vec![format!("run: {}", shell::shell_syntax(revert))],
             Effect::FisExperiment { token, .. } => vec![format!(
                 "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
             )],

@@ -98,7 +98,13 @@ pub fn check_references(command: &str) -> Result<(), EnvError> {
 /// journal or the process's command line.
 fn shell_text(command: &str) -> Result<String, EnvError> {
     check_references(command)?;
-    Ok(env_references(command).iter().fold(command.to_string(), |text, name| text.replace(&format!("${{env:{name}}}"), &format!("${{{name}}}"))))
+    Ok(shell_syntax(command))
+}
+
+/// The command as a shell reads it (`${env:NAME}` as `${NAME}`), e.g. for
+/// a manual step a person pastes into a shell.
+pub fn shell_syntax(command: &str) -> String {
+    env_references(command).iter().fold(command.to_string(), |text, name| text.replace(&format!("${{env:{name}}}"), &format!("${{{name}}}")))
 }
 
 /// Which command of a fault runs.

@@ -195,7 +195,9 @@ impl FileSink {
         // so the next record starts on a fresh line and readers know the
         // line before the marker was torn, not damaged.
         if len > 0 && !ends_with_newline(&mut file, len)? {
-            let marker = Record { t: 0, wall: now_wall(), event: Event::TornLineClosed };
+            // At the journal's last time, so the timeline never runs backwards.
+            let last_t = parse(&std::fs::read(path)?).records.iter().map(|r| r.t).max().unwrap_or(0);
+            let marker = Record { t: last_t, wall: now_wall(), event: Event::TornLineClosed };
             let mut bytes = b"\n".to_vec();
             bytes.extend(serde_json::to_vec(&marker).map_err(std::io::Error::other)?);
             bytes.push(b'\n');

@@ -116,7 +116,9 @@ impl EnvironmentLock {
         let path = lock_path(environment);
         let io = |source| LockError::Io { path: path.clone(), source };
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).map_err(io)?;
-        let info = LockInfo { pid: std::process::id(), scenario: scenario.to_string(), run_dir: run_dir.to_path_buf(), since: jiff::Timestamp::now().to_string() };
+        // Absolute: `recover` and `status` may be started from anywhere.
+        let run_dir = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
+        let info = LockInfo { pid: std::process::id(), scenario: scenario.to_string(), run_dir, since: jiff::Timestamp::now().to_string() };
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut file) => {
                 file.write_all(serde_json::to_string_pretty(&info).unwrap_or_default().as_bytes()).map_err(io)?;
@@ -141,6 +143,14 @@ impl EnvironmentLock {
             Some(holder) if !process_alive(holder.pid) => std::fs::remove_file(lock_path(environment)).is_ok(),
             _ => false,
         }
+    }
+}
+
+impl EnvironmentLock {
+    /// Keeps the lock after this process ends: a run that left a fault in
+    /// place (exit 8) must hold its environment until `gameday recover`.
+    pub fn keep(self) {
+        std::mem::forget(self);
     }
 }
 

@@ -24,6 +24,9 @@ pub struct OpenRun {
     pub unreadable: Option<String>,
     /// The process still running this game day, if any (from the lock).
     pub live_pid: Option<u32>,
+    /// The latest run time the journal holds: records `recover` appends
+    /// carry it, so the timeline never runs backwards.
+    pub last_t: crate::environment::Millis,
 }
 
 /// How sure the journal is about what is in place.
@@ -83,6 +86,7 @@ pub fn inspect(dir: &Path) -> OpenRun {
         account,
         finished: records.iter().any(|r| matches!(r.event, Event::RunEnded { .. })),
         in_place: journal::still_injected(&records),
+        last_t: records.iter().map(|r| r.t).max().unwrap_or(0),
         damage,
         unreadable,
         live_pid,
@@ -131,7 +135,7 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
     let mut first_error = None;
     let mut write = |event: Event| {
         if let Some(journal) = journal.as_deref_mut() {
-            if let Err(error) = journal.append(Record { t: 0, wall: journal::now_wall(), event }, true) {
+            if let Err(error) = journal.append(Record { t: run.last_t, wall: journal::now_wall(), event }, true) {
                 first_error.get_or_insert(error);
             }
         }

@@ -509,6 +509,7 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
         damage: vec![],
         unreadable: None,
         live_pid: None,
+        last_t: 0,
     };
     let mut fresh = AwsEnvironment::with_clients("mock", &spec, make(), &scenario).await.unwrap();
     let (recovered, journal_error) = gameday::run::recover::recover(&open, &mut fresh).await;

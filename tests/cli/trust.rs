@@ -428,3 +428,81 @@ fn a_command_reads_its_secret_from_the_environment_and_gameday_never_stores_it()
     assert!(stdout.contains("GAMEDAY_TEST_CMD_SECRET is not set"), "{stdout}");
     assert!(!keep.exists(), "no command ran");
 }
+
+#[test]
+fn a_run_that_leaves_a_fault_keeps_its_environment_locked_until_recover() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let gate = dir.path().join("revert-works");
+    // The revert fails until `revert-works` exists.
+    let yaml = marker_scenario(&marker, "", &format!("test -e {} && ", gate.display()), "100ms", "500ms").replace("recovers_within: 1m", "recovers_within: 2s");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let (state, runs) = (dir.path().join("state"), dir.path().join("runs"));
+    let run = |cwd: &Path| {
+        let mut cmd = command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", "runs"], &[]);
+        cmd.current_dir(cwd);
+        output(cmd)
+    };
+    let (code, stdout, stderr) = run(dir.path());
+    assert_eq!(code, 8, "{stdout}\n{stderr}");
+    assert!(marker.exists());
+    assert!(stderr.contains("stays locked until `gameday recover"), "{stderr}");
+    let (code, _, stderr) = run(dir.path());
+    assert_eq!(code, 5, "no other game day while the fault is in place: {stderr}");
+    // `recover` started elsewhere, over another runs directory, must not free the lock of a run with a fault in place.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mut cmd = command(&state, &["recover", "--yes", "--runs-dir", "empty"], &[]);
+    cmd.current_dir(&elsewhere);
+    let (code, stdout, _) = output(cmd);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("released the lock"), "{stdout}");
+    assert!(state.join("locks/local.lock").exists());
+    // Once the revert can work, recover settles it and frees the environment.
+    std::fs::write(&gate, "").unwrap();
+    let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!marker.exists() && !state.join("locks/local.lock").exists(), "{stdout}");
+    // recover's records carry the journal's last time: the timeline never runs backwards.
+    let run_dir = std::fs::read_dir(&runs).unwrap().filter_map(Result::ok).map(|e| e.path()).min().unwrap();
+    let times: Vec<u64> =
+        std::fs::read_to_string(run_dir.join("journal.jsonl")).unwrap().lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["t"].as_u64().unwrap()).collect();
+    let last_reverted = times.len() - 1;
+    assert!(times[last_reverted] >= times[..last_reverted].iter().copied().max().unwrap(), "{times:?}");
+}
+
+#[test]
+fn a_damaged_run_started_record_gives_manual_steps_not_a_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    kill_9(child);
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let journal = run_dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, text.replacen(&text[..text.find('\n').unwrap()], "garbage{{{", 1)).unwrap();
+    let (code, stdout, stderr) = output(command(&dir.path().join("state"), &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}\n{stderr}");
+    assert!(stdout.contains("does not say which environment") && stdout.contains(&format!("rm -f {}", marker.display())), "{stdout}");
+    assert!(!stdout.contains("was reverted above"), "{stdout}");
+    assert!(marker.exists(), "nothing was reverted on a guess");
+}
+
+#[test]
+fn status_flags_a_live_run_whose_journal_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let journal = run_dir.join("journal.jsonl");
+    // 16 garbage bytes on a line of their own, appended while the run goes on.
+    std::fs::OpenOptions::new().append(true).open(&journal).unwrap().write_all(b"\x01garbage\x7fbytes!!\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // the run appends more records after it
+    let (code, stdout, _) = output(command(&dir.path().join("state"), &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let _ = child.wait_with_output();
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("running now") && stdout.contains("CANNOT TELL"), "{stdout}");
+    assert!(!marker.exists());
+}
