@@ -4,7 +4,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::journal::{JournalError, Record};
+use crate::journal::{JournalError, Record};
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer};
 

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Millis;
-use crate::guard::alarm_matches;
+use crate::drill::measure::SystemResponse;
+use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
 use crate::scenario::{AlarmState, ExpectedRecovery, Probe};
+
+/// Kept here too: reports name it by this path.
+pub use crate::vocab::fmt_ms;
 
 /// The measured outcome of one expected recovery. Times are milliseconds
 /// since the run started; durations are milliseconds.
@@ -172,20 +175,13 @@ pub fn evaluate(
     }
 }
 
-/// `1m05s`-style durations for people.
-pub fn fmt_ms(ms: Millis) -> String {
-    if ms < 1_000 {
-        return format!("{ms}ms");
-    }
-    // Saturating: `ms` may come from a damaged journal (up to u64::MAX).
-    let tenths = ms.saturating_add(50) / 100;
-    let (seconds, tenth) = (tenths / 10, tenths % 10);
-    match seconds {
-        s if s < 60 && tenth != 0 => format!("{s}.{tenth}s"),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
-        s => format!("{}h{:02}m{:02}s", s / 3600, (s % 3600) / 60, s % 60),
-    }
+/// The system's side of a drill's response chain: the first impact and
+/// detection over all expectations, and the last recovery once every
+/// impaired expectation has recovered.
+pub fn system_response(expectations: &[ExpectationResult]) -> SystemResponse {
+    let impaired = || expectations.iter().filter(|e| e.impact_start.is_some());
+    let recovered_at = if impaired().next().is_some() && impaired().all(|e| e.recovered_at.is_some()) { impaired().filter_map(|e| e.recovered_at).max() } else { None };
+    SystemResponse { impact_start: expectations.iter().filter_map(|e| e.impact_start).min(), detected_at: expectations.iter().filter_map(|e| e.detected_at).min(), recovered_at }
 }
 
 #[cfg(test)]
@@ -247,15 +243,6 @@ mod tests {
         assert!(result.met);
         assert_eq!(result.time_to_recover, Some(0));
         assert_eq!(result.impact_start, None);
-    }
-
-    #[test]
-    fn formats_durations() {
-        assert_eq!(fmt_ms(250), "250ms");
-        assert_eq!(fmt_ms(1_500), "1.5s");
-        assert_eq!(fmt_ms(65_000), "1m05s");
-        assert_eq!(fmt_ms(3_725_000), "1h02m05s");
-        assert_eq!(fmt_ms(u64::MAX), "5124095576030h25m51s");
     }
 
     #[test]
