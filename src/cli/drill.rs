@@ -75,7 +75,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         Ok(ready) => ready,
         Err(code) => return code,
     };
-    let simulated = matches!(ready.target, Target::Sim(_));
+    let simulated = ready.target.is_simulator();
     if !simulated && args.speed != Speed::Times(1) {
         eprintln!("error: --speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)", args.speed);
         return exit_code::USAGE;
@@ -175,12 +175,7 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<
         }
     }
     for action in &scenario.operator_actions {
-        let checked = match target {
-            Target::Sim(env) => env.check_operator_action(action),
-            Target::Local(env) => env.check_operator_action(action),
-            Target::Aws(env) => env.check_operator_action(action),
-        };
-        checked.map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
+        target.check_operator_action(action).map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
     }
     Ok(DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()))
 }
