@@ -72,25 +72,98 @@ mod layering {
         files
     }
 
-    /// The top-level modules a file's code names: `crate::x`, `$crate::x`,
-    /// the names inside `crate::{x, y::z}`, and `super::` chains that climb
-    /// to the crate root. Comments are skipped; tests count like any code.
-    fn named_modules(text: &str, depth: usize) -> BTreeSet<String> {
-        let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
-        let mut found = BTreeSet::new();
-        for line in text.lines() {
-            let code = line.trim_start();
-            if code.starts_with("//") {
-                continue;
-            }
-            let code = code.split(" //").next().unwrap_or(code);
-            for (at, _) in code.match_indices("crate::") {
-                if code[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+    /// The code of a Rust file with comments, strings and character
+    /// literals blanked out, so that only code is read for paths and braces.
+    fn code_only(text: &str) -> String {
+        let chars: Vec<char> = text.chars().collect();
+        let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let skip_to = |end: usize, out: &mut String| {
+                out.extend(std::iter::repeat_n(' ', end - i));
+                end
+            };
+            if c == '/' && next == Some('/') {
+                let end = (i..chars.len()).find(|&k| chars[k] == '\n').unwrap_or(chars.len());
+                i = skip_to(end, &mut out);
+            } else if c == '/' && next == Some('*') {
+                let end = (i + 2..chars.len()).find(|&k| chars[k - 1] == '*' && chars[k] == '/').map_or(chars.len(), |k| k + 1);
+                i = skip_to(end, &mut out);
+            } else if c == 'r'
+                && matches!(next, Some('"' | '#'))
+                && (prev.is_none_or(|p| !is_ident(p)) || (prev == Some('b') && i.checked_sub(2).is_none_or(|p| !is_ident(chars[p]))))
+            {
+                // A raw string: r"…", r#"…"#, br"…".
+                let hashes = chars[i + 1..].iter().take_while(|&&h| h == '#').count();
+                if chars.get(i + 1 + hashes) != Some(&'"') {
+                    out.push(c);
+                    i += 1;
                     continue;
                 }
-                let rest = &code[at + "crate::".len()..];
-                match rest.strip_prefix('{') {
-                    // `crate::{a::X, b}`: each top-level name at brace depth zero.
+                let body = i + 2 + hashes;
+                let end = (body..chars.len())
+                    .find(|&k| chars[k] == '"' && chars[k + 1..].iter().take(hashes).filter(|&&h| h == '#').count() == hashes)
+                    .map_or(chars.len(), |k| k + 1 + hashes);
+                i = skip_to(end.min(chars.len()), &mut out);
+            } else if c == '"' {
+                let mut k = i + 1;
+                while k < chars.len() && chars[k] != '"' {
+                    k += if chars[k] == '\\' { 2 } else { 1 };
+                }
+                i = skip_to((k + 1).min(chars.len()), &mut out);
+            } else if c == '\'' && next == Some('\\') {
+                let end = (i + 3..chars.len()).find(|&k| chars[k] == '\'').map_or(chars.len(), |k| k + 1);
+                i = skip_to(end, &mut out);
+            } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+                i = skip_to(i + 3, &mut out);
+            } else {
+                // Code, or a lifetime.
+                out.push(c);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// The top-level modules a file's code names: `crate::x`, `$crate::x`,
+    /// the names inside `crate::{x, y::z}`, and `super::` chains that climb
+    /// to the crate root from a file `depth` modules deep (inline `mod x {…}`
+    /// blocks count as a level). Tests count like any code.
+    fn named_modules(text: &str, depth: usize) -> BTreeSet<String> {
+        let code = code_only(text);
+        let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+        let starts_path = |at: usize| !code[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        let mut found = BTreeSet::new();
+        // Brace depth, and the brace depths inside which inline modules are open.
+        let mut braces = 0usize;
+        let mut inline_modules: Vec<usize> = Vec::new();
+        for (at, c) in code.char_indices() {
+            match c {
+                '{' => braces += 1,
+                '}' => {
+                    braces = braces.saturating_sub(1);
+                    if inline_modules.last().is_some_and(|&open| braces < open) {
+                        inline_modules.pop();
+                    }
+                }
+                _ => {}
+            }
+            let rest = &code[at..];
+            if !starts_path(at) && !(at > 0 && code[..at].ends_with('$')) {
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix("mod ") {
+                let name = ident(after.trim_start());
+                if !name.is_empty() && after.trim_start()[name.len()..].trim_start().starts_with('{') {
+                    inline_modules.push(braces + 1);
+                }
+            } else if let Some(after) = rest.strip_prefix("crate::") {
+                match after.strip_prefix('{') {
+                    // `crate::{a::X, b}`: each top-level name at brace level zero.
                     Some(group) => {
                         let mut level = 0;
                         let mut start = true;
@@ -110,22 +183,18 @@ mod layering {
                         }
                     }
                     None => {
-                        found.insert(ident(rest));
+                        found.insert(ident(after));
                     }
                 }
-            }
-            for (at, _) in code.match_indices("super::") {
-                if code[..at].ends_with("super::") || code[..at].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let mut rest = &code[at..];
+            } else if rest.starts_with("super::") {
+                let mut after = rest;
                 let mut climbs = 0;
-                while let Some(after) = rest.strip_prefix("super::") {
+                while let Some(next) = after.strip_prefix("super::") {
                     climbs += 1;
-                    rest = after;
+                    after = next;
                 }
-                if climbs >= depth {
-                    found.insert(ident(rest));
+                if climbs >= depth + inline_modules.len() {
+                    found.insert(ident(after));
                 }
             }
         }
@@ -173,10 +242,22 @@ mod layering {
 
     #[test]
     fn the_reader_finds_every_form_of_crate_path() {
-        let text = "use crate::scenario::Probe;\nuse crate::{run::journal::Event, drill};\n// crate::cli in a comment\nlet x = $crate::report::render();\nlet y = super::super::guard::judge();\nlet z = mycrate::history::scan();";
+        let text = r#"use crate::scenario::Probe;
+use crate::{run::journal::Event, drill};
+// crate::cli in a comment
+/* crate::cli in a block comment */
+let x = $crate::report::render();
+let y = super::super::guard::judge();
+let z = mycrate::history::scan();
+let s = "crate::cli in a string";
+let r = r"crate::cli in a raw string";
+let c = '{';
+"#;
         let named: Vec<String> = named_modules(text, 2).into_iter().collect();
         assert_eq!(named, ["drill", "guard", "report", "run", "scenario"]);
         assert!(named_modules("use super::Outcome;", 2).is_empty(), "one `super::` from depth 2 stays inside the module");
+        let inline = "mod tests {\n    use super::super::parse_str;\n}\nfn f() { super::super::guard::judge() }";
+        assert_eq!(named_modules(inline, 2).into_iter().collect::<Vec<_>>(), ["guard"], "an inline module is one level deeper; after it closes, it is not");
     }
 
     #[test]
@@ -206,6 +287,44 @@ mod layering {
         let graph = module_graph();
         let cycles: Vec<String> = graph.keys().filter_map(|m| cycle_through(&graph, m)).map(|path| path.join(" → ")).collect();
         assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+    }
+
+    /// ARCHITECTURE.md's "Module graph" block: per row, its modules and what
+    /// it says they import (`None`: "every module", not listed).
+    fn documented_graph() -> Vec<(Vec<String>, Option<BTreeSet<String>>)> {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).expect("ARCHITECTURE.md is readable");
+        let section = text.split("## Module graph").nth(1).expect("ARCHITECTURE.md has a Module graph section");
+        let block = section.split("```text").nth(1).and_then(|b| b.split("```").next()).expect("the Module graph section has a ```text block");
+        let names = |list: &str| list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect::<Vec<_>>();
+        block
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let (modules, imports) = line.split_once("  ").unwrap_or((line, ""));
+                let imports = imports.trim();
+                let imported = match imports.strip_prefix('→') {
+                    Some(" every module") => None,
+                    Some(list) => Some(names(list).into_iter().collect()),
+                    None => Some(BTreeSet::new()),
+                };
+                (names(modules), imported)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn architecture_md_shows_the_layers_and_the_graph_as_they_are() {
+        let documented = documented_graph();
+        let rows: Vec<Vec<String>> = documented.iter().map(|(modules, _)| modules.clone()).collect();
+        let layers: Vec<Vec<String>> = LAYERS.iter().map(|row| row.iter().map(|m| m.to_string()).collect()).collect();
+        assert_eq!(rows, layers, "ARCHITECTURE.md's Module graph rows must be LAYERS, in order");
+        let graph = module_graph();
+        for (modules, imported) in documented {
+            let Some(imported) = imported else { continue };
+            for module in modules {
+                assert_eq!(graph.get(&module), Some(&imported), "ARCHITECTURE.md's Module graph says what `{module}` imports; it imports {:?}", graph.get(&module));
+            }
+        }
     }
 
     #[test]
