@@ -153,7 +153,8 @@ mod layering {
                 _ => {}
             }
             let rest = &code[at..];
-            if !starts_path(at) && !(at > 0 && code[..at].ends_with('$')) {
+            // `$crate::` counts: `$` does not continue a path.
+            if !starts_path(at) {
                 continue;
             }
             if let Some(after) = rest.strip_prefix("mod ") {
@@ -272,10 +273,10 @@ let c = '{';
         let mut upward = Vec::new();
         for (module, named) in &graph {
             for other in named {
-                if let (Some(from), Some(to)) = (layer_of(module), layer_of(other)) {
-                    if to >= from {
-                        upward.push(format!("{module} imports {other}"));
-                    }
+                if let (Some(from), Some(to)) = (layer_of(module), layer_of(other))
+                    && to >= from
+                {
+                    upward.push(format!("{module} imports {other}"));
                 }
             }
         }
