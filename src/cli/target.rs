@@ -4,6 +4,10 @@
 //! environment it holds. So every generic function of the library (the
 //! runner, `plan`, `recover`) is called once, on a `Target`, and a new
 //! environment is one variant and one arm per method here, nothing else.
+//!
+//! Every method is forwarded, the defaulted ones too: a default here would
+//! silently replace the simulator's operator actions or the local
+//! environment's prober. A method added to the trait must be added here.
 
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
