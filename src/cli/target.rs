@@ -146,3 +146,27 @@ impl Environment for Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::sim::Topology;
+    use crate::scenario::{FailoverSide, OperatorChange};
+
+    fn switch_dns(record: &str) -> OperatorAction {
+        OperatorAction { name: "fail-over".into(), title: None, change: OperatorChange::SwitchDns { record: record.into(), to: FailoverSide::Secondary } }
+    }
+
+    /// The defaulted methods are where forwarding can lapse unseen: without
+    /// an arm, the trait's default would answer instead of the environment.
+    #[tokio::test]
+    async fn defaulted_methods_reach_the_environment_held() {
+        let topology = Topology::default_topology().expect("the built-in topology loads");
+        let mut target = Target::Sim(SimEnvironment::new(&topology, 1));
+        assert!(target.check_operator_action(&switch_dns("nowhere.example.com")).is_err(), "the simulator's check, not the default that accepts all");
+        assert_eq!(target.operator_action(&switch_dns("api.example.com"), 1_000).await, Ok("api.example.com now answers with web-dr-alb".to_string()));
+        assert!(target.prober().is_none(), "the simulator is sampled in the loop, on virtual time");
+        let local = Target::Local(LocalEnvironment::new(&[]).expect("a local environment without probes"));
+        assert!(local.prober().is_some(), "the local environment's prober, not the default `None`");
+    }
+}
