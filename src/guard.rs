@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::environment::{AlarmReadError, Candidate, Identity, Millis, Reach};
+use crate::environment::{AlarmReadError, Candidate, Identity, Millis, Reach, alarm_matches};
 use crate::probe::ProbeHistory;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
@@ -312,11 +312,6 @@ fn unreadable_too_long(alarm: &str, status: &AlarmStatus, now: Millis) -> Option
     }
 }
 
-/// Alarms may be named by name or by ARN (`arn:aws:cloudwatch:…:alarm:NAME`).
-pub fn alarm_matches(wanted: &str, name: &str) -> bool {
-    wanted == name || wanted.rsplit_once(":alarm:").is_some_and(|(_, n)| n == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,12 +371,6 @@ mod tests {
         let blocked = selection.blocked_by().expect("3 of 4 is over 50%");
         assert_eq!(blocked.guard, "max_percent");
         assert!(blocked.detail.contains("3 of 4"), "{}", blocked.detail);
-    }
-
-    #[test]
-    fn arn_names_an_alarm() {
-        assert!(alarm_matches("arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx", "web-5xx"));
-        assert!(!alarm_matches("web-5xx-2", "web-5xx"));
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::environment::Millis;
+use crate::journal::Record;
 use crate::run::RunResult;
-use crate::run::journal::Record;
 use crate::scenario::{Cadence, Scenario};
 
 /// Fewer runs than this, and `history` claims no trend.

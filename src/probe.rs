@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::environment::{Millis, Sample};
+use crate::vocab::{Millis, Sample};
 
 /// What an HTTP answer fails of a probe's expectations (empty: it passes).
 /// One judgement for the simulator and for real requests.

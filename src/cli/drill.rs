@@ -16,9 +16,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, parse_line, parse_steps};
 use crate::environment::Environment;
 use crate::exit_code;
+use crate::journal::Record;
 use crate::report::markdown::Describer;
 use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
-use crate::run::journal::Record;
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer, RunConfig};
 
@@ -75,7 +75,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         Ok(ready) => ready,
         Err(code) => return code,
     };
-    let simulated = matches!(ready.target, Target::Sim(_));
+    let simulated = ready.target.is_simulator();
     if !simulated && args.speed != Speed::Times(1) {
         eprintln!("error: --speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)", args.speed);
         return exit_code::USAGE;
@@ -175,12 +175,7 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<
         }
     }
     for action in &scenario.operator_actions {
-        let checked = match target {
-            Target::Sim(env) => env.check_operator_action(action),
-            Target::Local(env) => env.check_operator_action(action),
-            Target::Aws(env) => env.check_operator_action(action),
-        };
-        checked.map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
+        target.check_operator_action(action).map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
     }
     Ok(DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()))
 }
@@ -240,7 +235,7 @@ struct Transcript {
 
 impl Observer for Transcript {
     fn record(&mut self, record: &Record) {
-        if let crate::run::journal::Event::FaultApplied { .. } = record.event {
+        if let crate::journal::Event::FaultApplied { .. } = record.event {
             self.fault_start.get_or_insert(record.t);
         }
         if let Some(line) = self.describer.describe(record) {
@@ -250,7 +245,7 @@ impl Observer for Transcript {
     fn refused(&mut self, message: &str) {
         eprintln!("{:>12}  refused: {message}", "");
     }
-    fn journal_failed(&mut self, error: &crate::run::journal::JournalError, record: &Record) {
+    fn journal_failed(&mut self, error: &crate::journal::JournalError, record: &Record) {
         eprintln!("{}", super::progress::journal_failure_notice(error, record));
     }
 }
@@ -303,7 +298,7 @@ const RECENT_LINES: usize = 8;
 
 impl Observer for Console {
     fn record(&mut self, record: &Record) {
-        if let crate::run::journal::Event::FaultApplied { .. } = record.event {
+        if let crate::journal::Event::FaultApplied { .. } = record.event {
             self.fault_start.get_or_insert(record.t);
         }
         if let Some(line) = self.describer.describe(record) {
@@ -318,7 +313,7 @@ impl Observer for Console {
         self.message = Some(message.to_string());
     }
 
-    fn journal_failed(&mut self, error: &crate::run::journal::JournalError, record: &Record) {
+    fn journal_failed(&mut self, error: &crate::journal::JournalError, record: &Record) {
         // Kept with the recent lines, which stay on the screen after the console closes.
         let notice = super::progress::journal_failure_notice(error, record);
         self.message = Some(notice.clone());
@@ -506,7 +501,7 @@ mod tests {
             line: 1,
         };
         let mut session = DrillSession::new("runbooks/x.md".into(), vec![step(1, None), step(2, Some(120_000)), step(3, Some(600_000))], vec![]);
-        session.follow(5, &crate::run::journal::Event::StepDone { step: 1 });
+        session.follow(5, &crate::journal::Event::StepDone { step: 1 });
         let view = LiveView {
             phase: "fault injected",
             now: 190_000,

@@ -9,6 +9,7 @@ mod drill;
 mod progress;
 mod reports;
 mod safety;
+mod target;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -21,13 +22,14 @@ use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::exit_code;
+use crate::journal::Journal;
 use crate::project::{EnvironmentSpec, Project, ProjectError};
 use crate::run::clock::{AnyClock, Interrupt, VirtualClock, WallClock};
-use crate::run::journal::Journal;
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
 use crate::run::{RunConfig, Runner};
 use crate::scenario::{self, LoadError, LoadedScenario};
+use target::Target;
 
 #[derive(Parser, Debug)]
 #[command(name = "gameday", version, about = "Chaos-engineering game days on AWS: inject faults, watch recovery, learn.", long_about = None)]
@@ -205,26 +207,6 @@ fn load(path: &Path) -> Result<LoadedScenario, u8> {
     })
 }
 
-/// The environment a command runs against.
-enum Target {
-    Sim(SimEnvironment),
-    Local(LocalEnvironment),
-    Aws(Box<AwsEnvironment>),
-}
-
-impl Target {
-    fn describe(&self) -> String {
-        match self {
-            Target::Sim(_) => "the simulator".into(),
-            Target::Local(_) => "this machine (local)".into(),
-            Target::Aws(env) => {
-                let identity = crate::environment::Environment::identity(env.as_ref());
-                format!("AWS account {} in {} (environment `{}`)", identity.account, env.spec().region, identity.environment)
-            }
-        }
-    }
-}
-
 /// Resolves `--env` through the project file and connects. For AWS this
 /// checks the caller identity against the environment's account before
 /// anything else is called.
@@ -264,7 +246,7 @@ async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -
 /// scenario's name typed at a prompt. Without a terminal and without
 /// `--yes`, it is refused before any side effect.
 fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
-    if matches!(target, Target::Sim(_)) || yes {
+    if target.is_simulator() || yes {
         return Ok(());
     }
     ask_for_name(
@@ -329,12 +311,7 @@ async fn plan_command(args: &EnvArgs) -> u8 {
         Ok(target) => target,
         Err(code) => return code,
     };
-    let planned = match &mut target {
-        Target::Sim(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
-        Target::Local(env) => plan::plan(env, &loaded.scenario, seed, jiff::Timestamp::now()).await,
-        Target::Aws(env) => plan::plan(env.as_mut(), &loaded.scenario, seed, jiff::Timestamp::now()).await,
-    };
-    match planned {
+    match plan::plan(&mut target, &loaded.scenario, seed, jiff::Timestamp::now()).await {
         Ok(plan) => {
             print!("{}", render_plan(&loaded, &plan, seed));
             if let Target::Aws(env) = &target {
@@ -524,16 +501,17 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Resu
         exit_code::UNREADABLE
     })?;
     // One game day per real environment at a time; the simulator is per process.
-    let lock = match target {
-        Target::Sim(_) => None,
-        _ => match crate::run::lock::EnvironmentLock::acquire(env_name, &loaded.scenario.name, &run_dir) {
+    let lock = if target.is_simulator() {
+        None
+    } else {
+        match crate::run::lock::EnvironmentLock::acquire(env_name, &loaded.scenario.name, &run_dir) {
             Ok(lock) => Some(lock),
             Err(error) => {
                 let _ = std::fs::remove_dir(&run_dir);
                 eprintln!("error: {error}");
                 return Err(exit_code::ABORTED_BY_GUARD);
             }
-        },
+        }
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, &loaded.source) {
         eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
@@ -572,32 +550,18 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
     use crate::run::panic::catch_panic;
     let Started { run_dir, journal, interrupt, .. } = run;
     let scenario = &ready.loaded.scenario;
-    macro_rules! runner {
-        ($env:expr) => {{
-            let runner = Runner::new(scenario, $env, clock, observer, journal, config, interrupt);
-            let runner = match drill {
-                Some((session, speed, inputs)) => runner.with_drill(session, speed, inputs),
-                None => runner,
-            };
-            catch_panic(runner.run()).await
-        }};
-    }
-    let finished = match &mut ready.target {
-        Target::Sim(env) => runner!(env),
-        Target::Local(env) => runner!(env),
-        Target::Aws(env) => runner!(env.as_mut()),
+    let runner = Runner::new(scenario, &mut ready.target, clock, observer, journal, config, interrupt);
+    let runner = match drill {
+        Some((session, speed, inputs)) => runner.with_drill(session, speed, inputs),
+        None => runner,
     };
-    let finished = match finished {
+    let finished = match catch_panic(runner.run()).await {
         Ok(finished) => finished,
         Err(panic) => {
             // The runner is gone; the journal holds every intent. Revert from it.
             eprintln!("gameday: internal error (panic: {panic}); reverting every fault the journal shows in place");
             let run = crate::run::recover::inspect(&run_dir);
-            let (recovered, journal_error) = match &mut ready.target {
-                Target::Sim(env) => crate::run::recover::recover(&run, env).await,
-                Target::Local(env) => crate::run::recover::recover(&run, env).await,
-                Target::Aws(env) => crate::run::recover::recover(&run, env.as_mut()).await,
-            };
+            let (recovered, journal_error) = crate::run::recover::recover(&run, &mut ready.target).await;
             let mut failed: Vec<String> =
                 recovered.into_iter().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
             if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
@@ -641,10 +605,7 @@ async fn run_command(args: &RunArgs) -> u8 {
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let mut config = RunConfig::new(ready.seed, run.started);
     config.halt_file = Some(crate::run::lock::halt_file());
-    let clock = match ready.target {
-        Target::Sim(_) => AnyClock::Virtual(VirtualClock::default()),
-        _ => AnyClock::Wall(WallClock::start()),
-    };
+    let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
     execute(&mut ready, run, clock, progress, config, None).await
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::journal::{JournalError, Record};
+use crate::journal::{JournalError, Record};
 use crate::run::metrics::fmt_ms;
 use crate::run::{LiveView, Observer};
 

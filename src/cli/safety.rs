@@ -13,6 +13,8 @@ use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
 use crate::run::recover::{self, Certainty, OpenRun};
 
+use super::Target;
+
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     #[arg(long, value_name = "DIR", default_value = "runs")]
@@ -213,14 +215,14 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             return code;
         }
     }
-    let (results, journal_error) = match spec {
+    let mut target = match spec {
         EnvironmentSpec::Sim { .. } => {
             // The simulated world ended with its process: only command faults are real.
             let Ok(topology) = Topology::default_topology() else { return exit_code::ENVIRONMENT_ERROR };
-            recover::recover(run, &mut SimEnvironment::new(&topology, 0)).await
+            Target::Sim(SimEnvironment::new(&topology, 0))
         }
         EnvironmentSpec::Local => match LocalEnvironment::new(&[]) {
-            Ok(mut env) => recover::recover(run, &mut env).await,
+            Ok(env) => Target::Local(env),
             Err(error) => {
                 eprintln!("error: {error}");
                 return exit_code::ENVIRONMENT_ERROR;
@@ -232,7 +234,7 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
                 return exit_code::UNREADABLE;
             };
             match AwsEnvironment::connect(&run.environment, &spec, &scenario).await {
-                Ok(mut env) => recover::recover(run, &mut env).await,
+                Ok(env) => Target::Aws(Box::new(env)),
                 Err(error) => {
                     eprintln!("error: could not connect to `{}`: {error}", run.environment);
                     return exit_code::ENVIRONMENT_ERROR;
@@ -240,6 +242,7 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             }
         }
     };
+    let (results, journal_error) = recover::recover(run, &mut target).await;
     let mut code = exit_code::SUCCESS;
     for done in &results {
         match &done.result {

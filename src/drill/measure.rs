@@ -7,9 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Millis;
-use crate::run::journal::{Event, Record};
-use crate::run::metrics::{ExpectationResult, fmt_ms};
+use crate::journal::{Event, Record};
+use crate::vocab::{Millis, fmt_ms};
 
 use super::{DrillSession, RunbookStep};
 
@@ -118,8 +117,20 @@ pub struct DrillResult {
     pub gaps: Vec<String>,
 }
 
+/// The system's side of the response chain, as the run's measurements of
+/// the expected recoveries found it (`run::metrics::system_response`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SystemResponse {
+    /// The first failing sample after a fault started.
+    pub impact_start: Option<Millis>,
+    /// The first detection.
+    pub detected_at: Option<Millis>,
+    /// When every impaired expectation had recovered; `None` while any had not.
+    pub recovered_at: Option<Millis>,
+}
+
 /// Measures the drill in `records`; `None` when the run was not a drill.
-pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[ExpectationResult]) -> Option<DrillResult> {
+pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemResponse) -> Option<DrillResult> {
     let (started_at, runbook, speed, steps) = records.iter().find_map(|r| match &r.event {
         Event::DrillStarted { runbook, speed, steps, .. } => Some((r.t, runbook.clone(), speed.clone(), steps.clone())),
         _ => None,
@@ -202,20 +213,14 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, expectations: &[
     let after_t0 = |at: Millis| t0.is_some_and(|t0| at >= t0);
     // Before the impact there is nothing to acknowledge: pre-checks done at
     // T0 do not count.
-    let impact = expectations.iter().filter_map(|e| e.impact_start).min().or(t0);
+    let impact = system.impact_start.or(t0);
     let acknowledged_at = records
         .iter()
         .filter(|r| matches!(r.event, Event::StepAcknowledged { .. } | Event::StepDone { .. } | Event::StepSkipped { .. } | Event::OperatorActionTaken { .. }))
         .map(|r| r.t)
         .find(|t| impact.is_some_and(|i| *t >= i));
     let mitigated_at = actions.iter().filter(|a| !a.failed && after_t0(a.at)).map(|a| a.at).min();
-    let detected_at = expectations.iter().filter_map(|e| e.detected_at).min();
-    let recovered_at = if expectations.iter().any(|e| e.impact_start.is_some()) && expectations.iter().all(|e| e.impact_start.is_none() || e.recovered_at.is_some()) {
-        expectations.iter().filter(|e| e.impact_start.is_some()).filter_map(|e| e.recovered_at).max()
-    } else {
-        None
-    };
-    let response = Response { fault_start: t0, detected_at, acknowledged_at, mitigated_at, recovered_at };
+    let response = Response { fault_start: t0, detected_at: system.detected_at, acknowledged_at, mitigated_at, recovered_at: system.recovered_at };
     let gaps = gaps(&runbook, &steps, &results, &actions);
     Some(DrillResult { runbook, speed, response, steps: results, actions, observations, gaps })
 }

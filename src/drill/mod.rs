@@ -12,9 +12,9 @@
 pub mod measure;
 pub mod runbook;
 
-use crate::environment::Millis;
-use crate::run::journal::Event;
+use crate::journal::Event;
 use crate::scenario::{Duration, OperatorAction};
+use crate::vocab::Millis;
 
 pub use runbook::{RunbookStep, parse_steps};
 

@@ -14,27 +14,9 @@
 //!    - Action: `fail-over-to-us-west-2`
 //! ```
 
-use serde::{Deserialize, Serialize};
+use crate::vocab::Millis;
 
-use crate::environment::Millis;
-
-/// One numbered step of a runbook.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunbookStep {
-    pub number: u32,
-    pub title: String,
-    /// The first `- Expected:` line, when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// When the step should be done, counted from T0 (the fault's start).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub due: Option<Millis>,
-    /// The operator action the step takes (`- Action: NAME`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    /// Line of the step in the runbook (1-based), for messages.
-    pub line: usize,
-}
+pub use crate::vocab::RunbookStep;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunbookError {

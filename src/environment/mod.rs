@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::{Fault, OperatorAction, Probe};
 
-/// Milliseconds since the run started (virtual on the simulator).
-pub type Millis = u64;
+// The shared vocabulary, also by the paths the environment layer has always used.
+pub use crate::vocab::{Millis, Sample};
 
 /// Who and where the environment is; checked against the guards first.
 #[derive(Clone, Debug, Serialize)]
@@ -197,24 +197,6 @@ pub struct RevertOutcome {
     pub skipped: Vec<(String, String)>,
 }
 
-/// One probe sample: when it was sent, how long it took, and the verdict.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Sample {
-    pub probe: String,
-    pub sent_at: Millis,
-    pub latency_ms: Millis,
-    pub ok: bool,
-    /// What was observed, e.g. `HTTP 502` or `4 in service (want ≥ 6)`.
-    pub observed: String,
-    /// How late the sample was sent against its schedule (real time only).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub lateness_us: u64,
-}
-
-fn is_zero(value: &u64) -> bool {
-    *value == 0
-}
-
 /// Why a read of the environment failed, as a kind rather than text:
 /// what the runner does about it (fail closed, what to tell people) depends on it.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -274,6 +256,12 @@ pub struct AlarmReading {
 /// The name of an alarm named by name or by ARN (`arn:aws:cloudwatch:…:alarm:NAME`).
 pub fn alarm_name(name_or_arn: &str) -> &str {
     name_or_arn.rsplit_once(":alarm:").map_or(name_or_arn, |(_, name)| name)
+}
+
+/// Whether the alarm `wanted` (by name or by ARN) is the alarm called `name`.
+/// Here, beside [`alarm_name`], because both the simulator and the guards match alarms.
+pub fn alarm_matches(wanted: &str, name: &str) -> bool {
+    wanted == name || wanted.rsplit_once(":alarm:").is_some_and(|(_, n)| n == name)
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -349,5 +337,16 @@ pub trait Environment {
     /// drill then records when they said it was done.
     async fn operator_action(&mut self, action: &OperatorAction, _now: Millis) -> Result<String, EnvError> {
         Err(EnvError::Unsupported(format!("`{}` is carried out by people on this environment; gameday records when it was done", action.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_names_an_alarm() {
+        assert!(alarm_matches("arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx", "web-5xx"));
+        assert!(!alarm_matches("web-5xx-2", "web-5xx"));
     }
 }

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::Millis;
-use crate::guard::alarm_matches;
+use crate::drill::measure::SystemResponse;
+use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
 use crate::scenario::{AlarmState, ExpectedRecovery, Probe};
+
+/// Kept here too: reports name it by this path.
+pub use crate::vocab::fmt_ms;
 
 /// The measured outcome of one expected recovery. Times are milliseconds
 /// since the run started; durations are milliseconds.
@@ -200,20 +203,13 @@ fn is_probe(probes: &[Probe], name: &str) -> bool {
     probes.iter().any(|p| p.name == name)
 }
 
-/// `1m05s`-style durations for people.
-pub fn fmt_ms(ms: Millis) -> String {
-    if ms < 1_000 {
-        return format!("{ms}ms");
-    }
-    // Saturating: `ms` may come from a damaged journal (up to u64::MAX).
-    let tenths = ms.saturating_add(50) / 100;
-    let (seconds, tenth) = (tenths / 10, tenths % 10);
-    match seconds {
-        s if s < 60 && tenth != 0 => format!("{s}.{tenth}s"),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
-        s => format!("{}h{:02}m{:02}s", s / 3600, (s % 3600) / 60, s % 60),
-    }
+/// The system's side of a drill's response chain: the first impact and
+/// detection over all expectations, and the last recovery once every
+/// impaired expectation has recovered.
+pub fn system_response(expectations: &[ExpectationResult]) -> SystemResponse {
+    let impaired = || expectations.iter().filter(|e| e.impact_start.is_some());
+    let recovered_at = if impaired().next().is_some() && impaired().all(|e| e.recovered_at.is_some()) { impaired().filter_map(|e| e.recovered_at).max() } else { None };
+    SystemResponse { impact_start: expectations.iter().filter_map(|e| e.impact_start).min(), detected_at: expectations.iter().filter_map(|e| e.detected_at).min(), recovered_at }
 }
 
 #[cfg(test)]
@@ -242,20 +238,46 @@ mod tests {
         serde_saphyr::from_str("name: p\nkind: asg_capacity\ngroup: g\nmin_in_service: 1\nhealthy_after: 2\n").unwrap()
     }
 
+    fn page() -> Probe {
+        serde_saphyr::from_str("name: page\nkind: asg_capacity\ngroup: g\nmin_in_service: 1\n").unwrap()
+    }
+
     #[test]
     fn measures_detection_recovery_and_impact() {
         // 10 s samples; fault at 10 s; failing at 20–40 s, a pass at 50 s, a failure at 60 s, healthy from 70 s on.
-        let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);
+        // The team's pager (a probe named in `detected_by`) fires at 20 s: the worked example of docs/metrics.md.
+        let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000)), ("page".to_string(), history("++-+++++++", 10_000))]);
         let starts = FaultStarts::from([("f".to_string(), 10_000)]);
-        let result = evaluate(&expectation(60), "f", &[probe()], &histories, &[], &starts, 100_000);
+        let expected = ExpectedRecovery { detected_by: vec!["page".into()], ..expectation(60) };
+        let result = evaluate(&expected, "f", &[probe(), page()], &histories, &[], &starts, 100_000);
         assert_eq!(result.impact_start, Some(20_000));
         assert_eq!(result.time_to_detect, Some(10_000));
+        assert_eq!(result.detected_by.as_deref(), Some("probe page"));
+        assert_eq!(result.detected_after_impact, Some(0));
         assert_eq!(result.recovered_at, Some(70_000));
         assert_eq!(result.time_to_recover, Some(60_000));
         assert_eq!(result.impact_duration, Some(50_000));
         assert_eq!(result.downtime, 40_000);
         assert_eq!(result.prediction_error, Some(20_000));
         assert!(result.met, "{:?}", result.misses);
+    }
+
+    #[test]
+    fn the_referee_probes_never_count_as_detection() {
+        let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);
+        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
+        // No signal named: detection is not measured, although `p` failed at 20 s.
+        let unmeasured = evaluate(&ExpectedRecovery { detected_within: None, ..expectation(60) }, "f", &[probe()], &histories, &[], &starts, 100_000);
+        assert_eq!((unmeasured.detected_at, unmeasured.time_to_detect), (None, None));
+        assert!(unmeasured.met, "{:?}", unmeasured.misses);
+        // An alarm that fires at 45 s detects at 45 s, 25 s after the impact, and misses the 15 s limit.
+        let alarm = ExpectedRecovery { detected_by: vec!["web-5xx".into()], ..expectation(60) };
+        let result = evaluate(&alarm, "f", &[probe()], &histories, &[(45_000, "web-5xx".into(), AlarmState::Alarm)], &starts, 100_000);
+        assert_eq!((result.time_to_detect, result.detected_after_impact), (Some(35_000), Some(25_000)));
+        assert_eq!(result.misses, vec!["detected after 35s by alarm web-5xx — limit 15s".to_string()]);
+        // An alarm that never fires: never detected.
+        let silent = evaluate(&alarm, "f", &[probe()], &histories, &[], &starts, 100_000);
+        assert_eq!(silent.misses, vec!["never detected by web-5xx".to_string()]);
     }
 
     #[test]
@@ -275,15 +297,6 @@ mod tests {
         assert!(result.met);
         assert_eq!(result.time_to_recover, Some(0));
         assert_eq!(result.impact_start, None);
-    }
-
-    #[test]
-    fn formats_durations() {
-        assert_eq!(fmt_ms(250), "250ms");
-        assert_eq!(fmt_ms(1_500), "1.5s");
-        assert_eq!(fmt_ms(65_000), "1m05s");
-        assert_eq!(fmt_ms(3_725_000), "1h02m05s");
-        assert_eq!(fmt_ms(u64::MAX), "5124095576030h25m51s");
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! through an [`Observer`] (the CLI's progress bars) and the journal.
 
 pub mod clock;
-pub mod journal;
 pub mod lock;
 pub mod metrics;
 pub mod panic;
@@ -16,13 +15,17 @@ pub mod realtime;
 pub mod recover;
 pub mod result;
 
+// The journal is a layer of its own, below `drill` (ARCHITECTURE.md, Module
+// graph); its old paths under `run` stay valid.
+pub use crate::journal;
+pub use crate::journal::{Outcome, UnrecordedRevert};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::drill::{DrillInput, DrillSession, Interpreted};
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
-use crate::exit_code;
 use crate::probe::{ProbeHistory, ProbeState};
 use crate::scenario::{AlarmState, Scenario};
 
@@ -52,87 +55,6 @@ pub struct RunConfig {
 impl RunConfig {
     pub fn new(seed: u64, started_at: jiff::Timestamp) -> Self {
         RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None, max_sleep: None }
-    }
-}
-
-/// How a run ended. A revert that could not complete overrides any other
-/// outcome; a missed expectation is only reported when nothing else went wrong.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Outcome {
-    HypothesisHeld,
-    RecoveryMissed {
-        expectations: Vec<String>,
-    },
-    AbortedByGuard {
-        guard: String,
-        detail: String,
-    },
-    FaultNotEffective {
-        fault: String,
-        reason: String,
-    },
-    EnvironmentError {
-        message: String,
-    },
-    Interrupted,
-    RevertIncomplete {
-        faults: Vec<String>,
-        detail: String,
-    },
-    /// The journal could not be written: the run stopped injecting and
-    /// reverted. `unrecorded`: faults reverted, but whose revert the journal
-    /// on disk lacks, so it still shows them in place.
-    JournalFailed {
-        error: String,
-        unrecorded: Vec<UnrecordedRevert>,
-    },
-}
-
-/// A fault that was reverted although the journal on disk does not say so.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct UnrecordedRevert {
-    pub fault: String,
-    /// How a person confirms by hand that it is undone.
-    pub manual_steps: Vec<String>,
-}
-
-impl Outcome {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Outcome::HypothesisHeld => exit_code::SUCCESS,
-            Outcome::RecoveryMissed { .. } => exit_code::RECOVERY_MISSED,
-            Outcome::AbortedByGuard { .. } => exit_code::ABORTED_BY_GUARD,
-            Outcome::FaultNotEffective { .. } => exit_code::FAULT_NOT_EFFECTIVE,
-            Outcome::EnvironmentError { .. } => exit_code::ENVIRONMENT_ERROR,
-            Outcome::Interrupted => exit_code::INTERRUPTED,
-            Outcome::RevertIncomplete { .. } => exit_code::REVERT_INCOMPLETE,
-            // A journal that shows a reverted fault in place misleads `status`
-            // and `recover`: a person must confirm, as after a failed revert.
-            Outcome::JournalFailed { unrecorded, .. } if !unrecorded.is_empty() => exit_code::REVERT_INCOMPLETE,
-            Outcome::JournalFailed { .. } => exit_code::ENVIRONMENT_ERROR,
-        }
-    }
-
-    /// One line for people.
-    pub fn summary(&self) -> String {
-        match self {
-            Outcome::HypothesisHeld => "hypothesis held: every expected recovery was met".into(),
-            Outcome::RecoveryMissed { expectations } => format!("recovery missed: {}", expectations.join("; ")),
-            Outcome::AbortedByGuard { guard, detail } => format!("aborted by guard {guard}: {detail}"),
-            Outcome::FaultNotEffective { fault, reason } => format!("fault `{fault}` did not take effect: {reason}"),
-            Outcome::EnvironmentError { message } => format!("environment error: {message}"),
-            Outcome::Interrupted => "interrupted: every fault was reverted".into(),
-            Outcome::RevertIncomplete { faults, detail } => format!("REVERT INCOMPLETE for {}: {detail}", faults.join(", ")),
-            Outcome::JournalFailed { error, unrecorded } if unrecorded.is_empty() => {
-                format!("the journal could not be written ({error}): the run stopped injecting and every fault was reverted")
-            }
-            Outcome::JournalFailed { error, unrecorded } => format!(
-                "JOURNAL INCOMPLETE: {error}. Every fault was reverted, but the journal on disk still shows {} in place. Confirm by hand: {}. Then, once the disk has room, `gameday recover` settles the journal (reverts are idempotent)",
-                unrecorded.iter().map(|u| format!("`{}`", u.fault)).collect::<Vec<_>>().join(", "),
-                unrecorded.iter().map(|u| format!("{}: {}", u.fault, u.manual_steps.join("; "))).collect::<Vec<_>>().join("; ")
-            ),
-        }
     }
 }
 

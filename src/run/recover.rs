@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::environment::{Effect, Environment, RevertOutcome};
+use crate::journal::{self, Damage, Event, Journal, Record};
 use crate::run::clock::{Interrupt, WallClock};
-use crate::run::journal::{self, Damage, Event, Journal, Record};
 use crate::run::lock;
 
 /// What a run's journal says is in place, and how far it can be trusted.

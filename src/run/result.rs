@@ -11,9 +11,9 @@ use crate::environment::Millis;
 use crate::probe::ProbeHistory;
 use crate::scenario::{AlarmState, Scenario};
 
-use super::journal::{Event, Record};
 use super::metrics::{self, ExpectationResult};
 use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
+use crate::journal::{Event, Record};
 
 /// The latest time a journal record can carry: 366 days after the run
 /// started. No run that `validate` accepts lasts that long: at most
@@ -168,7 +168,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         })
         .collect();
     let fault_start = faults.iter().filter_map(|f| f.started_at).min();
-    let drill = crate::drill::measure::measure(records, fault_start, &expectations);
+    let drill = crate::drill::measure::measure(records, fault_start, metrics::system_response(&expectations));
     RunResult {
         schema_version: RESULT_SCHEMA_VERSION,
         scenario: scenario.name.clone(),

@@ -8,9 +8,9 @@ pub mod world;
 use std::collections::HashMap;
 
 use crate::environment::{
-    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, ReadErrorKind, RevertOutcome, Sample, alarm_name, shell,
+    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, ReadErrorKind, RevertOutcome, Sample, alarm_matches, alarm_name,
+    shell,
 };
-use crate::guard::alarm_matches;
 use crate::rng::SeededRng;
 use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 

@@ -2,6 +2,11 @@
 //! happens. A fault's intent (with what reverting it takes) is written and
 //! synced to disk before the fault is made, so the journal alone tells what
 //! may still be in place after a crash.
+//!
+//! Architecture invariant: the journal is a layer below `drill` and `run`,
+//! which both write it; it imports neither. What its records carry from
+//! those layers (a runbook step) lives in `vocab`, and how a run ended
+//! ([`Outcome`]) lives here.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -9,9 +14,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::environment::{Candidate, Effect, Millis, Observation, RevertOutcome, Sample};
+use crate::environment::{AlarmReadError, Candidate, Effect, Observation, RevertOutcome};
 use crate::guard::Verdict;
 use crate::scenario::AlarmState;
+use crate::vocab::{Millis, RunbookStep, Sample};
+
+mod outcome;
+
+pub use outcome::{Outcome, UnrecordedRevert};
 
 /// One line of `journal.jsonl`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -89,7 +99,7 @@ pub enum Event {
     DrillStarted {
         runbook: String,
         speed: String,
-        steps: Vec<crate::drill::RunbookStep>,
+        steps: Vec<RunbookStep>,
         actions: Vec<OfferedAction>,
     },
     StepAcknowledged {
@@ -130,7 +140,7 @@ pub enum Event {
     RunEnded {
         outcome: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        stopped: Option<crate::run::Outcome>,
+        stopped: Option<Outcome>,
     },
     /// Written by the next writer after a torn last line (a crash
     /// mid-write), so that line is known to be torn, not damaged.
@@ -139,7 +149,7 @@ pub enum Event {
     /// network): the run does not know its state. Written for every failed read.
     AlarmUnreadable {
         alarm: String,
-        error: crate::environment::AlarmReadError,
+        error: AlarmReadError,
     },
 }
 

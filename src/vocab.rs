@@ -1,0 +1,78 @@
+//! The shared vocabulary: the run clock's unit, a probe sample, a runbook
+//! step and how a duration is written for people. Every layer speaks it, so
+//! it sits below them all.
+//!
+//! Architecture invariant: this module imports nothing of the crate (the
+//! module-graph test in `lib.rs` holds it). A type belongs here only when
+//! modules of different layers must share it and it needs nothing of ours.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the run started (virtual on the simulator).
+pub type Millis = u64;
+
+/// One probe sample: when it was sent, how long it took, and the verdict.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub probe: String,
+    pub sent_at: Millis,
+    pub latency_ms: Millis,
+    pub ok: bool,
+    /// What was observed, e.g. `HTTP 502` or `4 in service (want ≥ 6)`.
+    pub observed: String,
+    /// How late the sample was sent against its schedule (real time only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lateness_us: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// One numbered step of a runbook.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunbookStep {
+    pub number: u32,
+    pub title: String,
+    /// The first `- Expected:` line, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// When the step should be done, counted from T0 (the fault's start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Millis>,
+    /// The operator action the step takes (`- Action: NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Line of the step in the runbook (1-based), for messages.
+    pub line: usize,
+}
+
+/// `1m05s`-style durations for people.
+pub fn fmt_ms(ms: Millis) -> String {
+    if ms < 1_000 {
+        return format!("{ms}ms");
+    }
+    // Saturating: `ms` may come from a damaged journal (up to u64::MAX).
+    let tenths = ms.saturating_add(50) / 100;
+    let (seconds, tenth) = (tenths / 10, tenths % 10);
+    match seconds {
+        s if s < 60 && tenth != 0 => format!("{s}.{tenth}s"),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m{:02}s", s / 3600, (s % 3600) / 60, s % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(fmt_ms(250), "250ms");
+        assert_eq!(fmt_ms(1_500), "1.5s");
+        assert_eq!(fmt_ms(65_000), "1m05s");
+        assert_eq!(fmt_ms(3_725_000), "1h02m05s");
+        assert_eq!(fmt_ms(u64::MAX), "5124095576030h25m51s");
+    }
+}
