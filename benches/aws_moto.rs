@@ -3,6 +3,8 @@
 //! phase. moto is local and single-threaded, so the times say more about
 //! gameday's call pattern than about AWS's latency; the call counts carry over.
 
+// Shared with the tests; the bench uses only part of the harness.
+#[allow(dead_code)]
 #[path = "../tests/cli/moto.rs"]
 mod moto;
 

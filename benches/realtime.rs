@@ -193,10 +193,10 @@ fn drift() {
     let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for record in finished.journal.records() {
-        if let Event::Sample(s) = &record.event {
-            if !s.ok {
-                *reasons.entry(s.observed.split(" in ").next().unwrap_or("").chars().take(60).collect()).or_default() += 1;
-            }
+        if let Event::Sample(s) = &record.event
+            && !s.ok
+        {
+            *reasons.entry(s.observed.split(" in ").next().unwrap_or("").chars().take(60).collect()).or_default() += 1;
         }
     }
     if let Some((reason, count)) = reasons.iter().max_by_key(|(_, c)| **c) {

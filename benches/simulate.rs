@@ -17,17 +17,17 @@ fn big_topology(groups: usize, per_group: usize) -> String {
         "apiVersion: gameday/v1\nkind: SimTopology\naccount: \"123456789012\"\nregions:\n  - name: us-east-1\n    zones:\n      - { name: us-east-1a, id: use1-az1 }\n      - { name: us-east-1b, id: use1-az2 }\n      - { name: us-east-1c, id: use1-az3 }\nload_balancers:\n",
     );
     for g in 0..groups {
-        let _ = write!(
+        let _ = writeln!(
             yaml,
-            "  - {{ name: lb-{g}, region: us-east-1, dns_name: lb-{g}.example.com, target_group: tg-{g}, capacity_per_target: 100, offered_load: {}, base_latency: 40ms }}\n",
+            "  - {{ name: lb-{g}, region: us-east-1, dns_name: lb-{g}.example.com, target_group: tg-{g}, capacity_per_target: 100, offered_load: {}, base_latency: 40ms }}",
             per_group * 50
         );
     }
     yaml.push_str("auto_scaling_groups:\n");
     for g in 0..groups {
-        let _ = write!(
+        let _ = writeln!(
             yaml,
-            "  - {{ name: asg-{g}, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], desired: {per_group}, min: {per_group}, max: {}, health_check_type: elb, target_group: tg-{g}, tags: {{ gameday: allowed }} }}\n",
+            "  - {{ name: asg-{g}, region: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], desired: {per_group}, min: {per_group}, max: {}, health_check_type: elb, target_group: tg-{g}, tags: {{ gameday: allowed }} }}",
             per_group * 2
         );
     }

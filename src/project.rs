@@ -90,10 +90,10 @@ impl Project {
             return Err(ProjectError::Invalid { path, message: format!("expected `apiVersion: {}` and `kind: Project`", crate::scenario::API_VERSION) });
         }
         for (name, spec) in &project.environments {
-            if let EnvironmentSpec::Aws(aws) = spec {
-                if aws.account.len() != 12 || !aws.account.chars().all(|c| c.is_ascii_digit()) {
-                    return Err(ProjectError::Invalid { path, message: format!("environment `{name}`: `{}` is not a 12-digit account id (quote it)", aws.account) });
-                }
+            if let EnvironmentSpec::Aws(aws) = spec
+                && (aws.account.len() != 12 || !aws.account.chars().all(|c| c.is_ascii_digit()))
+            {
+                return Err(ProjectError::Invalid { path, message: format!("environment `{name}`: `{}` is not a 12-digit account id (quote it)", aws.account) });
             }
         }
         Ok(Some(project))

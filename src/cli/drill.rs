@@ -100,11 +100,11 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
             return exit_code::USAGE;
         }
         // Read the whole script first: at full speed nothing may arrive late.
-        if let Some(script) = sender.take() {
-            if let Err(message) = read_script(std::io::stdin().lock(), &script) {
-                eprintln!("error: {message}");
-                return exit_code::USAGE;
-            }
+        if let Some(script) = sender.take()
+            && let Err(message) = read_script(std::io::stdin().lock(), &script)
+        {
+            eprintln!("error: {message}");
+            return exit_code::USAGE;
         }
     }
     let run = match super::start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
@@ -158,20 +158,20 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<
     })?;
     let declared: Vec<&str> = scenario.operator_actions.iter().map(|a| a.name.as_str()).collect();
     for step in &steps {
-        if let Some(action) = &step.action {
-            if !declared.contains(&action.as_str()) {
-                let hint = match crate::scenario::structure::did_you_mean(action, declared.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None if declared.is_empty() => format!("declare it in {file} under `operator_actions` (docs/drills.md)"),
-                    None => format!("the scenario declares: {}", declared.join(", ")),
-                };
-                return Err(format!(
-                    "error: {}:{}: step {} names the operator action `{action}`, which {file} does not declare\n  = hint: {hint}",
-                    path.display(),
-                    step.line,
-                    step.number
-                ));
-            }
+        if let Some(action) = &step.action
+            && !declared.contains(&action.as_str())
+        {
+            let hint = match crate::scenario::structure::did_you_mean(action, declared.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if declared.is_empty() => format!("declare it in {file} under `operator_actions` (docs/drills.md)"),
+                None => format!("the scenario declares: {}", declared.join(", ")),
+            };
+            return Err(format!(
+                "error: {}:{}: step {} names the operator action `{action}`, which {file} does not declare\n  = hint: {hint}",
+                path.display(),
+                step.line,
+                step.number
+            ));
         }
     }
     for action in &scenario.operator_actions {
@@ -362,10 +362,10 @@ fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: 
             });
             let action = step.action.as_deref().map(|a| format!("  [x: {a}]")).unwrap_or_default();
             lines.push(format!(" {mark} {:>2}. {}{}{action}", step.number, step.title, due.unwrap_or_default()));
-            if current == Some(index) {
-                if let Some(expected) = &step.expected {
-                    lines.push(format!("        expected: {expected}"));
-                }
+            if current == Some(index)
+                && let Some(expected) = &step.expected
+            {
+                lines.push(format!("        expected: {expected}"));
             }
         }
         if !session.actions.is_empty() {

@@ -535,13 +535,13 @@ async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, 
     let lock = run.lock.take();
     let run_dir = run.run_dir.clone();
     let code = execute_run(ready, run, clock, observer, config, drill).await;
-    if code == exit_code::REVERT_INCOMPLETE {
-        if let Some(lock) = lock {
-            // Something may still be in place: no other game day may start
-            // on this environment until `recover` has settled the journal.
-            lock.keep();
-            eprintln!("gameday: the environment stays locked until `gameday recover {}` settles what is left", run_dir.display());
-        }
+    if code == exit_code::REVERT_INCOMPLETE
+        && let Some(lock) = lock
+    {
+        // Something may still be in place: no other game day may start
+        // on this environment until `recover` has settled the journal.
+        lock.keep();
+        eprintln!("gameday: the environment stays locked until `gameday recover {}` settles what is left", run_dir.display());
     }
     code
 }

@@ -210,10 +210,11 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             return exit_code::USAGE;
         }
     };
-    if !matches!(spec, EnvironmentSpec::Sim { .. }) && !args.yes {
-        if let Err(code) = super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario) {
-            return code;
-        }
+    if !matches!(spec, EnvironmentSpec::Sim { .. })
+        && !args.yes
+        && let Err(code) = super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)
+    {
+        return code;
     }
     let mut target = match spec {
         EnvironmentSpec::Sim { .. } => {

@@ -16,6 +16,9 @@ use crate::environment::sim::SimEnvironment;
 use crate::environment::{AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, RevertOutcome, Sample};
 use crate::scenario::{Fault, OperatorAction, Probe};
 
+// The simulator is the common case and held inline; the AWS environment is
+// boxed already. One value per command: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Target {
     Sim(SimEnvironment),
     Local(LocalEnvironment),

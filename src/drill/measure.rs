@@ -228,10 +228,11 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemRe
 /// A step's title without its time and closing full stop, for sentences.
 pub fn short_title(title: &str) -> String {
     let mut text = title.trim().trim_end_matches('.').trim().to_string();
-    if let Some(open) = text.rfind('(') {
-        if text[open..].contains("T0") && text.ends_with(')') {
-            text.truncate(open);
-        }
+    if let Some(open) = text.rfind('(')
+        && text[open..].contains("T0")
+        && text.ends_with(')')
+    {
+        text.truncate(open);
     }
     text.trim().trim_end_matches('.').trim().to_string()
 }

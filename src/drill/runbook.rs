@@ -109,10 +109,10 @@ fn numbered_item(line: &str) -> Option<(u32, &str)> {
 /// The bold lead of a step (`**Confirm detection.**`), or its first line.
 fn step_title(text: &str) -> String {
     let text = text.trim();
-    if let Some(bold) = text.strip_prefix("**") {
-        if let Some(end) = bold.find("**") {
-            return bold[..end].trim().to_string();
-        }
+    if let Some(bold) = text.strip_prefix("**")
+        && let Some(end) = bold.find("**")
+    {
+        return bold[..end].trim().to_string();
     }
     text.to_string()
 }

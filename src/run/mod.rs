@@ -725,12 +725,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     async fn revert_all(&mut self) -> Vec<(String, String)> {
         let mut failures = Vec::new();
         for index in (0..self.faults.len()).rev() {
-            if matches!(self.faults[index].state, FaultState::Active { .. }) {
-                if let Some(error) = self.revert(index).await {
-                    // Say exactly what a person must do to finish the revert.
-                    let steps = self.faults[index].effect.as_ref().map(|e| e.manual_steps().join("; ")).unwrap_or_default();
-                    failures.push((self.faults[index].result.name.clone(), format!("{error}; by hand: {steps}")));
-                }
+            if matches!(self.faults[index].state, FaultState::Active { .. })
+                && let Some(error) = self.revert(index).await
+            {
+                // Say exactly what a person must do to finish the revert.
+                let steps = self.faults[index].effect.as_ref().map(|e| e.manual_steps().join("; ")).unwrap_or_default();
+                failures.push((self.faults[index].result.name.clone(), format!("{error}; by hand: {steps}")));
             }
         }
         failures
@@ -853,25 +853,23 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 if self.faults[index].state != FaultState::Waiting {
                     continue;
                 }
-                if let Some(start) = self.start_time(index, t0) {
-                    if start <= now {
-                        if let Some(failure) = self.inject(index, &mut realtime).await {
-                            outcome = Some(failure);
-                            break;
-                        }
-                    }
+                if let Some(start) = self.start_time(index, t0)
+                    && start <= now
+                    && let Some(failure) = self.inject(index, &mut realtime).await
+                {
+                    outcome = Some(failure);
+                    break;
                 }
             }
             if outcome.is_some() {
                 break;
             }
             for index in 0..self.faults.len() {
-                if let FaultState::Active { ends_at } = self.faults[index].state {
-                    if ends_at <= now {
-                        if let Some(error) = self.revert(index).await {
-                            outcome = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
-                        }
-                    }
+                if let FaultState::Active { ends_at } = self.faults[index].state
+                    && ends_at <= now
+                    && let Some(error) = self.revert(index).await
+                {
+                    outcome = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
                 }
             }
             if outcome.is_some() {
@@ -933,10 +931,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             if let Some(limit) = max_end {
                 next = next.min(limit);
             }
-            if let Some(link) = &self.drill {
-                if let Some(at) = link.pending.iter().filter_map(|i| i.at).map(|at| t0 + at).min() {
-                    next = next.min(at);
-                }
+            if let Some(link) = &self.drill
+                && let Some(at) = link.pending.iter().filter_map(|i| i.at).map(|at| t0 + at).min()
+            {
+                next = next.min(at);
             }
             if let Some(cap) = self.config.max_sleep {
                 next = next.min(now + cap);

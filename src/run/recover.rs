@@ -134,10 +134,10 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
     let mut results = Vec::new();
     let mut first_error = None;
     let mut write = |event: Event| {
-        if let Some(journal) = journal.as_deref_mut() {
-            if let Err(error) = journal.append(Record { t: run.last_t, wall: journal::now_wall(), event }, true) {
-                first_error.get_or_insert(error);
-            }
+        if let Some(journal) = journal.as_deref_mut()
+            && let Err(error) = journal.append(Record { t: run.last_t, wall: journal::now_wall(), event }, true)
+        {
+            first_error.get_or_insert(error);
         }
     };
     for (fault, effect) in &run.in_place {

@@ -57,10 +57,10 @@ pub fn impossible_time(records: &[Record]) -> Option<ImpossibleTime> {
 pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<String, ProbeHistory> {
     let mut histories: BTreeMap<String, ProbeHistory> = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
     for record in records {
-        if let Event::Sample(sample) = &record.event {
-            if let Some(history) = histories.get_mut(&sample.probe) {
-                history.push(sample.clone());
-            }
+        if let Event::Sample(sample) = &record.event
+            && let Some(history) = histories.get_mut(&sample.probe)
+        {
+            history.push(sample.clone());
         }
     }
     histories

@@ -61,14 +61,14 @@ fn check_about(scenario: &Scenario, scenario_dir: Option<&FsPath>, found: &mut F
     if !name_ok {
         found.add("name", format!("`{}` is not a valid scenario name", scenario.name), Some("use 1–63 lowercase letters, digits and `-`, e.g. `az-loss`".into()));
     }
-    if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir) {
-        if resolve_runbook(runbook, dir).is_none() {
-            found.add(
-                "runbook",
-                format!("the runbook `{runbook}` does not exist"),
-                Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()),
-            );
-        }
+    if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir)
+        && resolve_runbook(runbook, dir).is_none()
+    {
+        found.add(
+            "runbook",
+            format!("the runbook `{runbook}` does not exist"),
+            Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()),
+        );
     }
 }
 
@@ -183,10 +183,10 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     found.add(&format!("{at}.url"), format!("`{url}` is not an http(s) URL"), Some("write it like `https://api.example.com/health`".into()));
                 }
-                if let Some(status) = status {
-                    if status.bounds().is_none_or(|(low, high)| !(100..=599).contains(&low) || !(100..=599).contains(&high)) {
-                        found.add(&format!("{at}.status"), "the status must be a code such as `200` or a range such as `\"200-299\"`".into(), None);
-                    }
+                if let Some(status) = status
+                    && status.bounds().is_none_or(|(low, high)| !(100..=599).contains(&low) || !(100..=599).contains(&high))
+                {
+                    found.add(&format!("{at}.status"), "the status must be a code such as `200` or a range such as `\"200-299\"`".into(), None);
                 }
                 if let Some(pattern) = body_matches {
                     check_regex(pattern, &format!("{at}.body_matches"), found);
@@ -303,12 +303,11 @@ fn check_targets(targets: &Targets, guards: &Guards, at: &str, found: &mut Findi
     if targets.tags.is_empty() && targets.groups.is_empty() && targets.zones.is_empty() && targets.ids.is_empty() {
         found.add(at, "the targets match every instance: name tags, groups, zones or ids".into(), Some("e.g. `tags: {app: web}` or `groups: [web-asg]`".into()));
     }
-    if let Some(percent) = targets.percent {
-        if check_percent(percent, &format!("{at}.percent"), found) {
-            if let Some(max) = guards.max_percent.filter(|max| percent > *max) {
-                found.add(&format!("{at}.percent"), format!("`percent: {percent}` can never pass `guards.max_percent: {max}`"), Some(format!("lower it to at most {max}")));
-            }
-        }
+    if let Some(percent) = targets.percent
+        && check_percent(percent, &format!("{at}.percent"), found)
+        && let Some(max) = guards.max_percent.filter(|max| percent > *max)
+    {
+        found.add(&format!("{at}.percent"), format!("`percent: {percent}` can never pass `guards.max_percent: {max}`"), Some(format!("lower it to at most {max}")));
     }
     if let Some(max) = guards.max_targets {
         if let Some(count) = targets.count.filter(|count| *count > max) {
@@ -347,10 +346,10 @@ fn find_cycle(scenario: &Scenario) -> Option<Vec<String>> {
         }
         trail.push(node);
         for next in edges.get(node).into_iter().flatten() {
-            if *next != node {
-                if let Some(cycle) = visit(next, edges, trail, done) {
-                    return Some(cycle);
-                }
+            if *next != node
+                && let Some(cycle) = visit(next, edges, trail, done)
+            {
+                return Some(cycle);
             }
         }
         trail.pop();
@@ -438,10 +437,10 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
                 found.add(&format!("{at}.probes[{probe_index}]"), format!("no probe is named `{probe}`"), unknown_name_hint(probe, probes.iter().copied()));
             }
         }
-        if let Some(fault) = &expected.after_fault {
-            if !faults.contains(&fault.as_str()) {
-                found.add(&format!("{at}.after_fault"), format!("no fault is named `{fault}`"), unknown_name_hint(fault, faults.iter().copied()));
-            }
+        if let Some(fault) = &expected.after_fault
+            && !faults.contains(&fault.as_str())
+        {
+            found.add(&format!("{at}.after_fault"), format!("no fault is named `{fault}`"), unknown_name_hint(fault, faults.iter().copied()));
         }
         if expected.recovers_within.as_millis() == 0 {
             found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None);

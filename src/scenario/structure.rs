@@ -287,15 +287,17 @@ fn type_matches(node: &Node, schema: &Json) -> bool {
     if names.is_empty() {
         return true;
     }
-    names.iter().any(|name| match (*name, &node.value) {
-        ("null", Value::Null) => true,
-        ("boolean", Value::Bool(_)) => true,
-        ("integer", Value::Int(_)) => true,
-        ("number", Value::Int(_) | Value::Float(_)) => true,
-        ("string", Value::Str(_)) => true,
-        ("array", Value::Seq(_)) => true,
-        ("object", Value::Map(_)) => true,
-        _ => false,
+    names.iter().any(|name| {
+        matches!(
+            (*name, &node.value),
+            ("null", Value::Null)
+                | ("boolean", Value::Bool(_))
+                | ("integer", Value::Int(_))
+                | ("number", Value::Int(_) | Value::Float(_))
+                | ("string", Value::Str(_))
+                | ("array", Value::Seq(_))
+                | ("object", Value::Map(_))
+        )
     })
 }
 
@@ -347,7 +349,7 @@ fn scalar_text(node: &Node) -> Option<String> {
 fn check_enum(node: &Node, allowed: &[Json], path: &Path, out: &mut Vec<Problem>) -> bool {
     let names: Vec<String> = allowed.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
     let Some(text) = scalar_text(node) else { return true };
-    if names.iter().any(|n| *n == text) {
+    if names.contains(&text) {
         return true;
     }
     let mut problem = Problem::new(path.clone(), node.at, format!("`{text}` is not allowed here"));

@@ -326,17 +326,16 @@ fn resolve_scalar(text: &str, is_plain: bool) -> Value {
         if let Ok(int) = text.parse::<i128>() {
             return Value::Int(int);
         }
-        if let Some(hex) = text.strip_prefix("0x") {
-            if let Ok(int) = i128::from_str_radix(hex, 16) {
-                return Value::Int(int);
-            }
+        if let Some(hex) = text.strip_prefix("0x")
+            && let Ok(int) = i128::from_str_radix(hex, 16)
+        {
+            return Value::Int(int);
         }
-        if text.contains(|c: char| c.is_ascii_digit()) {
-            if let Ok(float) = text.parse::<f64>() {
-                if float.is_finite() {
-                    return Value::Float(float);
-                }
-            }
+        if text.contains(|c: char| c.is_ascii_digit())
+            && let Ok(float) = text.parse::<f64>()
+            && float.is_finite()
+        {
+            return Value::Float(float);
         }
     }
     Value::Str(text.to_string())

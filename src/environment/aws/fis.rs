@@ -727,13 +727,13 @@ pub mod client {
             .await
             .map_err(|e| sdk_error("fis:StartExperiment", e));
         let mut resolved = Vec::new();
-        if let Ok(out) = &started {
-            if let Some(id) = out.experiment().and_then(|e| e.id()) {
-                let targets = fis.list_experiment_resolved_targets().experiment_id(id).send().await.map_err(|e| sdk_error("fis:ListExperimentResolvedTargets", e))?;
-                for target in targets.resolved_targets() {
-                    let info = target.target_information().map(|m| m.values().cloned().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-                    resolved.push(format!("{} {} {info}", target.target_name().unwrap_or_default(), target.resource_type().unwrap_or_default()));
-                }
+        if let Ok(out) = &started
+            && let Some(id) = out.experiment().and_then(|e| e.id())
+        {
+            let targets = fis.list_experiment_resolved_targets().experiment_id(id).send().await.map_err(|e| sdk_error("fis:ListExperimentResolvedTargets", e))?;
+            for target in targets.resolved_targets() {
+                let info = target.target_information().map(|m| m.values().cloned().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+                resolved.push(format!("{} {} {info}", target.target_name().unwrap_or_default(), target.resource_type().unwrap_or_default()));
             }
         }
         let _ = fis.delete_experiment_template().id(&template_id).send().await;

@@ -280,10 +280,10 @@ async fn current_acls(env: &mut AwsEnvironment, subnets: &[SubnetAcl]) -> Result
         env.calls.pages += 1;
         for acl in page.network_acls() {
             for association in acl.associations() {
-                if let (Some(subnet), Some(id)) = (association.subnet_id(), association.network_acl_association_id()) {
-                    if subnets.iter().any(|s| s.subnet_id == subnet) {
-                        found.insert(subnet.to_string(), (acl.network_acl_id().unwrap_or_default().to_string(), id.to_string()));
-                    }
+                if let (Some(subnet), Some(id)) = (association.subnet_id(), association.network_acl_association_id())
+                    && subnets.iter().any(|s| s.subnet_id == subnet)
+                {
+                    found.insert(subnet.to_string(), (acl.network_acl_id().unwrap_or_default().to_string(), id.to_string()));
                 }
             }
         }
@@ -363,12 +363,12 @@ pub(super) async fn restore_zone(env: &mut AwsEnvironment, effect: &Effect) -> R
         .map_err(|e| sdk_error("ec2:DescribeNetworkAcls", e))?;
     env.calls.reads += 1;
     for acl in created.network_acls() {
-        if acl.associations().is_empty() {
-            if let Some(id) = acl.network_acl_id() {
-                env.clients.ec2.delete_network_acl().network_acl_id(id).send().await.map_err(|e| sdk_error("ec2:DeleteNetworkAcl", e))?;
-                env.calls.mutating += 1;
-                outcome.restored.push(format!("deleted {id}"));
-            }
+        if acl.associations().is_empty()
+            && let Some(id) = acl.network_acl_id()
+        {
+            env.clients.ec2.delete_network_acl().network_acl_id(id).send().await.map_err(|e| sdk_error("ec2:DeleteNetworkAcl", e))?;
+            env.calls.mutating += 1;
+            outcome.restored.push(format!("deleted {id}"));
         }
     }
     Ok(outcome)

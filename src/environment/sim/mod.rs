@@ -143,10 +143,10 @@ impl SimEnvironment {
         let record = self.world.record_by_name(host)?;
         let now = self.world.now;
         let key = (probe.to_string(), record);
-        if let Some((balancer, expires)) = self.resolver_cache.get(&key) {
-            if now < *expires {
-                return Some(*balancer);
-            }
+        if let Some((balancer, expires)) = self.resolver_cache.get(&key)
+            && now < *expires
+        {
+            return Some(*balancer);
         }
         let balancer = self.world.record_answer(record);
         self.resolver_cache.insert(key, (balancer, now + self.world.records[record].ttl));
@@ -447,10 +447,10 @@ impl Environment for SimEnvironment {
             }
             Effect::LaunchFailures { zones, groups } => {
                 for zone in zones {
-                    if let Some(z) = world.zone_index(zone) {
-                        if world.remove_launch_failure(z, groups) {
-                            outcome.restored.push(format!("launches in {zone}"));
-                        }
+                    if let Some(z) = world.zone_index(zone)
+                        && world.remove_launch_failure(z, groups)
+                    {
+                        outcome.restored.push(format!("launches in {zone}"));
                     }
                 }
             }

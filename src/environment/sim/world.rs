@@ -333,10 +333,8 @@ impl World {
         self.instances.push(Instance { id, zone, group, tags, lifecycle: Lifecycle::Live, launched_at: at, running_at, ready_at });
         if let Some(g) = group {
             self.groups[g].members.push(index);
-            if settled {
-                if let Some(tg) = self.groups[g].target_group {
-                    self.target_groups[tg].targets.push(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
-                }
+            if settled && let Some(tg) = self.groups[g].target_group {
+                self.target_groups[tg].targets.push(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
             }
         }
         index
