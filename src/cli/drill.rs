@@ -253,8 +253,86 @@ impl Observer for Transcript {
 /// What the key reader is typing into, shown at the bottom of the console.
 #[derive(Default)]
 struct Prompt {
-    label: Option<&'static str>,
+    asking: Option<Asking>,
     text: String,
+}
+
+/// What the console is asking for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asking {
+    Note,
+    Unclear,
+    Observation,
+    /// An operator action: Enter for the current step's, or a name.
+    Action,
+    /// Why the current step is skipped (Enter for no reason).
+    SkipReason,
+    /// Ending the drill for everyone: one key, `y`.
+    ConfirmQuit,
+}
+
+impl Asking {
+    fn label(self) -> &'static str {
+        match self {
+            Asking::Note => "note (Enter to save, Esc to cancel)",
+            Asking::Unclear => "what is unclear in this step (Enter to save, Esc to cancel)",
+            Asking::Observation => "observation (Enter to save, Esc to cancel)",
+            Asking::Action => "action: Enter for this step's, or type a name (Esc to cancel)",
+            Asking::SkipReason => "why skip this step? (Enter to skip, Esc to cancel)",
+            Asking::ConfirmQuit => "end the drill and revert? press y to end, any other key to go on",
+        }
+    }
+}
+
+/// One key in the console: what it sends, if anything. Pure, so the
+/// console's keys are tested without a terminal.
+fn on_key(prompt: &mut Prompt, key: crossterm::event::KeyCode) -> Option<DrillCommand> {
+    use crossterm::event::KeyCode;
+    if let Some(asking) = prompt.asking {
+        if asking == Asking::ConfirmQuit {
+            // One key answers: no Enter the prompt does not ask for.
+            prompt.asking = None;
+            return matches!(key, KeyCode::Char('y' | 'Y')).then_some(DrillCommand::Quit);
+        }
+        match key {
+            KeyCode::Enter => {
+                let text = std::mem::take(&mut prompt.text).trim().to_string();
+                prompt.asking = None;
+                return match asking {
+                    Asking::Note if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: false }),
+                    Asking::Unclear if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: true }),
+                    Asking::Observation if !text.is_empty() => Some(DrillCommand::Observe(text)),
+                    Asking::Action => Some(DrillCommand::Act((!text.is_empty()).then_some(text))),
+                    Asking::SkipReason => Some(DrillCommand::Skip { step: None, reason: (!text.is_empty()).then_some(text) }),
+                    _ => None,
+                };
+            }
+            KeyCode::Esc => {
+                prompt.asking = None;
+                prompt.text.clear();
+            }
+            KeyCode::Backspace => {
+                prompt.text.pop();
+            }
+            KeyCode::Char(c) => prompt.text.push(c),
+            _ => {}
+        }
+        return None;
+    }
+    match key {
+        KeyCode::Char('a') => return Some(DrillCommand::Acknowledge(None)),
+        KeyCode::Char('d') => return Some(DrillCommand::Done(None)),
+        KeyCode::Char('s') => prompt.asking = Some(Asking::SkipReason),
+        KeyCode::Char('n') => prompt.asking = Some(Asking::Note),
+        KeyCode::Char('u') => prompt.asking = Some(Asking::Unclear),
+        KeyCode::Char('o') => prompt.asking = Some(Asking::Observation),
+        // Two keys for a change to the world: `x`, then Enter (the step's action) or a name.
+        KeyCode::Char('x') => prompt.asking = Some(Asking::Action),
+        // Ending the session for everyone takes a confirmation.
+        KeyCode::Char('q') => prompt.asking = Some(Asking::ConfirmQuit),
+        _ => {}
+    }
+    None
 }
 
 /// The full-screen console on a terminal: raw keys in, a redrawn frame out.
@@ -311,6 +389,8 @@ impl Observer for Console {
 
     fn refused(&mut self, message: &str) {
         self.message = Some(message.to_string());
+        // Kept with the recent lines too: a refusal must not vanish at the next redraw.
+        self.recent.push(format!("{:>12}  refused: {message}", ""));
     }
 
     fn journal_failed(&mut self, error: &crate::journal::JournalError, record: &Record) {
@@ -327,7 +407,7 @@ impl Observer for Console {
         }
         self.last_draw = Some(Instant::now());
         let (width, height) = crossterm::terminal::size().unwrap_or((100, 40));
-        let prompt = self.prompt.lock().map(|p| p.label.map(|l| format!("{l}: {}▏", p.text))).unwrap_or(None);
+        let prompt = self.prompt.lock().map(|p| p.asking.map(|a| format!("{}: {}▏", a.label(), p.text))).unwrap_or(None);
         let recent_from = self.recent.len().saturating_sub(RECENT_LINES);
         let lines = frame(view, &self.recent[recent_from..], self.message.as_deref(), prompt.as_deref());
         let mut out = String::from("\x1b[H");
@@ -424,47 +504,8 @@ fn read_keys(sender: &UnboundedSender<DrillInput>, interrupt: &Interrupt, prompt
             continue;
         }
         let Ok(mut p) = prompt.lock() else { return };
-        if let Some(label) = p.label {
-            match key.code {
-                KeyCode::Enter => {
-                    let text = std::mem::take(&mut p.text).trim().to_string();
-                    p.label = None;
-                    let command = match label {
-                        "note" if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: false }),
-                        "unclear" if !text.is_empty() => Some(DrillCommand::Annotate { step: None, text, unclear: true }),
-                        "observation" if !text.is_empty() => Some(DrillCommand::Observe(text)),
-                        "action" => Some(DrillCommand::Act((!text.is_empty()).then_some(text))),
-                        "end the drill and revert? y to confirm" if text.eq_ignore_ascii_case("y") => Some(DrillCommand::Quit),
-                        _ => None,
-                    };
-                    if let Some(command) = command {
-                        send(command);
-                    }
-                }
-                KeyCode::Esc => {
-                    p.label = None;
-                    p.text.clear();
-                }
-                KeyCode::Backspace => {
-                    p.text.pop();
-                }
-                KeyCode::Char(c) => p.text.push(c),
-                _ => {}
-            }
-            continue;
-        }
-        match key.code {
-            KeyCode::Char('a') => send(DrillCommand::Acknowledge(None)),
-            KeyCode::Char('d') => send(DrillCommand::Done(None)),
-            KeyCode::Char('s') => send(DrillCommand::Skip { step: None, reason: None }),
-            KeyCode::Char('n') => p.label = Some("note"),
-            KeyCode::Char('u') => p.label = Some("unclear"),
-            KeyCode::Char('o') => p.label = Some("observation"),
-            // Two keys for a change to the world: `x`, then Enter (the step's action) or a name.
-            KeyCode::Char('x') => p.label = Some("action"),
-            // Ending the session for everyone takes a confirmation.
-            KeyCode::Char('q') => p.label = Some("end the drill and revert? y to confirm"),
-            _ => {}
+        if let Some(command) = on_key(&mut p, key.code) {
+            send(command);
         }
     }
 }
@@ -472,6 +513,29 @@ fn read_keys(sender: &UnboundedSender<DrillInput>, interrupt: &Interrupt, prompt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn console_keys_ask_what_they_need_and_nothing_more() {
+        use crossterm::event::KeyCode;
+        let mut prompt = Prompt::default();
+        // `q` asks; `y` alone ends the drill, no Enter needed.
+        assert_eq!(on_key(&mut prompt, KeyCode::Char('q')), None);
+        assert_eq!(on_key(&mut prompt, KeyCode::Char('y')), Some(DrillCommand::Quit));
+        // Any other key keeps the drill going, and is not taken as a command.
+        on_key(&mut prompt, KeyCode::Char('q'));
+        assert_eq!(on_key(&mut prompt, KeyCode::Char('a')), None);
+        assert_eq!(prompt.asking, None);
+        // `s` asks why; what is typed is the reason, not commands.
+        assert_eq!(on_key(&mut prompt, KeyCode::Char('s')), None);
+        for c in "dns not ours".chars() {
+            assert_eq!(on_key(&mut prompt, KeyCode::Char(c)), None, "typed text is not a command");
+        }
+        assert_eq!(on_key(&mut prompt, KeyCode::Enter), Some(DrillCommand::Skip { step: None, reason: Some("dns not ours".into()) }));
+        // Esc cancels a skip.
+        on_key(&mut prompt, KeyCode::Char('s'));
+        assert_eq!(on_key(&mut prompt, KeyCode::Esc), None);
+        assert_eq!(on_key(&mut prompt, KeyCode::Char('d')), Some(DrillCommand::Done(None)));
+    }
 
     #[test]
     fn speeds_parse() {

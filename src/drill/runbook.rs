@@ -42,6 +42,10 @@ pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
     }
     let start = section.ok_or(RunbookError::NoStepsSection)?;
     let mut steps: Vec<RunbookStep> = Vec::new();
+    // The item's text as written, continuation lines included: the title
+    // (and its due time) is read from all of it.
+    let mut item_text = String::new();
+    let mut continuing = Continues::Nothing;
     let mut fenced = false;
     for (index, line) in lines.iter().enumerate().skip(start + 1) {
         if line.trim_start().starts_with("```") {
@@ -55,18 +59,43 @@ pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
             break;
         }
         if let Some((number, rest)) = numbered_item(line) {
-            let title = step_title(rest);
+            item_text = rest.trim().to_string();
+            let title = step_title(&item_text);
             steps.push(RunbookStep { number, due: due_time(&title), title, expected: None, action: None, line: index + 1 });
+            continuing = Continues::Title;
             continue;
         }
         let Some(step) = steps.last_mut() else { continue };
-        let item = line.trim_start().trim_start_matches(['-', '*']).trim_start();
-        if !line.trim_start().starts_with(['-', '*']) {
+        if line.trim().is_empty() {
+            continuing = Continues::Nothing;
             continue;
         }
+        if !line.trim_start().starts_with(['-', '*']) {
+            // A line of the step's text wrapped onto the next line.
+            if line.starts_with(' ') {
+                match continuing {
+                    Continues::Title => {
+                        item_text = format!("{item_text} {}", line.trim());
+                        step.title = step_title(&item_text);
+                        step.due = due_time(&step.title);
+                    }
+                    Continues::Expected => {
+                        if let Some(expected) = step.expected.as_mut() {
+                            expected.push(' ');
+                            expected.push_str(line.trim());
+                        }
+                    }
+                    Continues::Nothing => {}
+                }
+            }
+            continue;
+        }
+        let item = line.trim_start().trim_start_matches(['-', '*']).trim_start();
+        continuing = Continues::Nothing;
         if let Some(text) = strip_label(item, "expected") {
             if step.expected.is_none() {
                 step.expected = Some(text.to_string());
+                continuing = Continues::Expected;
             }
         } else if let Some(text) = strip_label(item, "action") {
             let name = text.trim().trim_matches('`').trim_end_matches('.').trim_matches('`').trim();
@@ -79,6 +108,14 @@ pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
         return Err(RunbookError::NoSteps { line: start + 1 });
     }
     Ok(steps)
+}
+
+/// Which part of the current step a wrapped line continues.
+#[derive(Clone, Copy)]
+enum Continues {
+    Title,
+    Expected,
+    Nothing,
 }
 
 fn is_heading(line: &str, level: usize) -> bool {
@@ -170,6 +207,18 @@ mod tests {
         assert_eq!(steps[1].expected.as_deref(), Some("the API answers from us-west-2."));
         assert_eq!(steps[2].due, Some(1_200_000), "the last T0+ of a range is when it should be done");
         assert_eq!(steps[3].title, "Plain step without bold");
+    }
+
+    #[test]
+    fn wrapped_lines_continue_the_title_and_the_expectation() {
+        let runbook = "## Steps\n\n1. **Confirm the failure is regional and that\n   Route 53 will not act (by T0+6 min).**\n   - Expected: every probe in us-east-1 fails\n     while us-west-2 answers.\n   - Action: `fail-over`\n2. Plain step\n   wrapped (T0+8 min)\n\n   Prose after a blank line is not the title.\n";
+        let steps = parse_steps(runbook).unwrap();
+        assert_eq!(steps[0].title, "Confirm the failure is regional and that Route 53 will not act (by T0+6 min).");
+        assert_eq!(steps[0].due, Some(360_000));
+        assert_eq!(steps[0].expected.as_deref(), Some("every probe in us-east-1 fails while us-west-2 answers."));
+        assert_eq!(steps[0].action.as_deref(), Some("fail-over"));
+        assert_eq!(steps[1].title, "Plain step wrapped (T0+8 min)");
+        assert_eq!(steps[1].due, Some(480_000));
     }
 
     #[test]
