@@ -468,7 +468,7 @@ fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: 
         lines.push(format!(" ! {message}"));
     }
     lines.push(match prompt {
-        Some(prompt) => format!(" {prompt}   (Enter to save, Esc to cancel)"),
+        Some(prompt) => format!(" {prompt}"),
         None => " keys: a ack · d done · s skip · n note · u unclear · o observation · x action · q end the drill".to_string(),
     });
     lines
