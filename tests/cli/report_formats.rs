@@ -1,0 +1,79 @@
+//! Every format of one run tells the same story: `junit.xml` validates
+//! against the JUnit 10 schema CI tools use, and every table of
+//! `report.md` is in `report.html` with the same rows.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{Run, repo, run_scenario, run_yaml, scenario};
+
+const TARGETS: &str = "  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6";
+
+fn expect(name: &str, probe: &str, within: &str) -> String {
+    format!("  - name: {name}\n    probes: [{probe}]\n    recovers_within: {within}")
+}
+
+fn example(name: &str, runs: &Path) -> Run {
+    run_scenario(&repo().join(format!("scenarios/{name}.yaml")), &["--seed", "7"], runs)
+}
+
+fn read(run: &Run, name: &str) -> String {
+    std::fs::read_to_string(run.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Runs of every kind of ending: held, missed, aborted by a guard (with a
+/// missed recovery), and a fault that never took effect (its recovery skipped).
+fn runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
+    let held = example("az-loss", &runs.join("held"));
+    assert_eq!(held.output.code, 0, "{}", held.output.stderr);
+    let aborted = example("manual-region-failover", &runs.join("aborted"));
+    assert_eq!(aborted.output.code, 5, "{}", aborted.output.stdout);
+    let missed =
+        run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }", &expect("targets fast", "targets", "1m")));
+    assert_eq!(missed.output.code, 1, "{}", missed.output.stdout);
+    let skipped =
+        run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { tags: { app: nothing } }", &expect("targets back", "targets", "5m")));
+    assert_eq!(skipped.output.code, 6, "{}", skipped.output.stdout);
+    vec![("held", held), ("aborted", aborted), ("missed", missed), ("skipped", skipped)]
+}
+
+/// `xmllint` is what checks the schema; a CI without it must say so, not pass.
+fn xmllint() -> &'static str {
+    let found = Command::new("xmllint").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "xmllint is needed to validate junit.xml against its schema: install it with `apt-get install -y libxml2-utils` (Debian/Ubuntu) or `brew install libxml2`");
+    "xmllint"
+}
+
+#[test]
+fn junit_xml_of_every_ending_validates_against_the_junit_10_schema() {
+    let xmllint = xmllint();
+    let schema = repo().join("tests/schemas/junit-10.xsd");
+    let runs = tempfile::tempdir().unwrap();
+    for (ending, run) in runs_of_every_ending(runs.path()) {
+        let junit = run.dir.join("junit.xml");
+        let out = Command::new(xmllint).arg("--noout").arg("--schema").arg(&schema).arg(&junit).output().expect("xmllint runs");
+        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(&run, "junit.xml"));
+    }
+}
+
+#[test]
+fn junit_xml_says_why_a_case_was_skipped_and_keeps_real_and_virtual_time_apart() {
+    let runs = tempfile::tempdir().unwrap();
+    let ending = runs_of_every_ending(runs.path());
+    let (_, skipped) = ending.iter().find(|(name, _)| *name == "skipped").unwrap();
+    let junit = read(skipped, "junit.xml");
+    let skip = regex::Regex::new(r"<skipped message=\x22([^\x22]+)\x22>([^<]+)</skipped>").unwrap();
+    let caps = skip.captures(&junit).unwrap_or_else(|| panic!("a <skipped> with a message and a text:\n{junit}"));
+    assert!(caps[2].contains("targets back"), "the text names what was not measured: {}", &caps[2]);
+
+    // The held run took 15 virtual minutes and, on the simulator, far less real time.
+    let (_, held) = &ending[0];
+    let junit = read(held, "junit.xml");
+    assert!(junit.contains("<property name=\"virtual_duration\" value=\"900.000\"/>"), "{junit}");
+    let suite_time = regex::Regex::new(r"<testsuite [^>]* time=\x22(\d+)\.(\d{3})\x22").unwrap();
+    let caps = suite_time.captures(&junit).unwrap_or_else(|| panic!("the suite has a time:\n{junit}"));
+    let seconds: u64 = caps[1].parse().unwrap();
+    let wall_elapsed = held.events("run_ended")[0]["wall_elapsed_ms"].as_u64().expect("the journal records the real duration");
+    assert_eq!(seconds, wall_elapsed / 1000, "the suite's time is the real duration the journal recorded");
+    assert!(seconds < 900, "the suite's time is not the simulated 15 minutes: {seconds} s");
+}
