@@ -9,6 +9,8 @@ pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod table;
+pub mod tables;
 
 use crate::environment::Millis;
 use crate::run::RunResult;

@@ -77,3 +77,77 @@ fn junit_xml_says_why_a_case_was_skipped_and_keeps_real_and_virtual_time_apart()
     assert_eq!(seconds, wall_elapsed / 1000, "the suite's time is the real duration the journal recorded");
     assert!(seconds < 900, "the suite's time is not the simulated 15 minutes: {seconds} s");
 }
+
+/// A table as the rows people read: cell text without markup.
+type Rows = Vec<Vec<String>>;
+
+/// Markdown's inline markup removed: code spans, bold, links (their text).
+fn markdown_text(cell: &str) -> String {
+    let link = regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)").unwrap();
+    let text = link.replace_all(cell, "$1").replace("\\|", "|").replace("**", "");
+    let code = regex::Regex::new(r"``? ?([^`]*?) ?``?").unwrap();
+    code.replace_all(&text, "$1").trim().to_string()
+}
+
+/// Every pipe table of a Markdown document: its data rows (the header and separator left out).
+fn markdown_tables(markdown: &str) -> Vec<Rows> {
+    let cell_split = regex::Regex::new(r"[^\\]\|").unwrap();
+    let mut tables = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in markdown.lines().chain([""]) {
+        if line.starts_with('|') {
+            current.push(line);
+            continue;
+        }
+        if current.len() >= 2 {
+            let rows = current[2..]
+                .iter()
+                .map(|row| {
+                    // Split on pipes that are not escaped, keeping the character before each.
+                    let inner = &row[1..row.len() - 1];
+                    let mut cells = Vec::new();
+                    let mut start = 0;
+                    for m in cell_split.find_iter(inner) {
+                        cells.push(markdown_text(&inner[start..m.start() + 1]));
+                        start = m.end();
+                    }
+                    cells.push(markdown_text(&inner[start..]));
+                    cells
+                })
+                .collect();
+            tables.push(rows);
+        }
+        current.clear();
+    }
+    tables
+}
+
+/// Every `<table>` of an HTML document: its data rows (rows of only `<th>` left out).
+fn html_tables(html: &str) -> Vec<Rows> {
+    let table = regex::Regex::new(r"(?s)<table>(.*?)</table>").unwrap();
+    let row = regex::Regex::new(r"(?s)<tr>(.*?)</tr>").unwrap();
+    let cell = regex::Regex::new(r"(?s)<(t[hd])>(.*?)</t[hd]>").unwrap();
+    let tag = regex::Regex::new(r"<[^>]+>").unwrap();
+    let text =
+        |html: &str| tag.replace_all(html, "").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&").trim().to_string();
+    table
+        .captures_iter(html)
+        .map(|t| row.captures_iter(&t[1]).filter(|r| cell.captures_iter(&r[1]).any(|c| &c[1] == "td")).map(|r| cell.captures_iter(&r[1]).map(|c| text(&c[2])).collect()).collect())
+        .collect()
+}
+
+#[test]
+fn every_table_of_report_md_is_in_report_html_with_the_same_rows() {
+    let runs = tempfile::tempdir().unwrap();
+    for name in ["az-loss", "instance-termination", "dns-failover", "region-failover", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let (markdown, html) = (read(&run, "report.md"), read(&run, "report.html"));
+        let html_tables = html_tables(&html);
+        let markdown_tables = markdown_tables(&markdown);
+        assert!(markdown_tables.len() >= 8, "{name}: the parser found {} tables in report.md", markdown_tables.len());
+        for rows in &markdown_tables {
+            assert!(html_tables.contains(rows), "{name}: a table of report.md is not in report.html:\n{rows:#?}\nreport.html has:\n{html_tables:#?}");
+        }
+        assert!(html.contains("<h2>Expected against observed</h2>"), "{name}");
+    }
+}
