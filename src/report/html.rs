@@ -100,12 +100,12 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     for e in &result.expectations {
         let _ = writeln!(
             out,
-            "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, impact {}.</li>",
+            "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, {}.</li>",
             escape(&e.name),
             escape(&e.probes.join(", ")),
             fmt_ms(e.downtime),
             e.error_rate,
-            escape(&tables::impact(e))
+            escape(&tables::impact_phrase(e, result.duration_ms))
         );
     }
     if result.expectations.is_empty() {

@@ -87,8 +87,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         let detail = format!(
             "detect {}, recover {}, impact {}, deadline {}",
             e.time_to_detect.map_or("—".into(), fmt_ms),
-            if e.impact_start.is_none() { "no impact".into() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) },
-            e.impact_duration.map_or("—".into(), fmt_ms),
+            super::tables::time_to_recover(e),
+            super::tables::impact(e, result.duration_ms),
             fmt_ms(e.deadline_after_fault())
         );
         let body = if e.met {

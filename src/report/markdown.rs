@@ -14,8 +14,8 @@ pub struct ReportContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
     pub records: &'a [Record],
-    /// Where the runbook is, as people should open it.
-    pub runbook: Option<String>,
+    /// The scenario's runbook, and its copy next to the report.
+    pub runbook: Option<super::RunbookRef>,
     /// What people wrote at the debrief (or the blank template).
     pub human: super::human::Sections,
     /// Blaming wording found in `human`.
@@ -65,7 +65,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Impact\n");
     for e in &result.expectations {
-        let _ = writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, impact {}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate, tables::impact(e));
+        let impact = tables::impact_phrase(e, result.duration_ms);
+        let _ = writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, {impact}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate);
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "No fault was injected, so nothing was measured.");

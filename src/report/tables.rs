@@ -2,6 +2,7 @@
 //! Markdown and HTML reports render these same tables, so a row cannot be
 //! in one format and missing from the other.
 
+use crate::environment::Millis;
 use crate::run::metrics::{ExpectationResult, fmt_ms};
 
 use super::table::{Cell, Table};
@@ -11,9 +12,37 @@ fn opt(ms: Option<u64>) -> String {
     ms.map_or("—".to_string(), fmt_ms)
 }
 
-/// How long an expected recovery's probes were impaired.
-pub fn impact(e: &ExpectationResult) -> String {
-    opt(e.impact_duration)
+/// How long an expected recovery took to recover, with its own mark for
+/// no impact and for never recovering.
+pub fn time_to_recover(e: &ExpectationResult) -> String {
+    match (e.impact_start, e.time_to_recover) {
+        (None, _) => "no impact".to_string(),
+        (Some(_), Some(ms)) => fmt_ms(ms),
+        (Some(_), None) => "not recovered".to_string(),
+    }
+}
+
+/// How long the probes were impaired. An impact that never ended lasted at
+/// least until the run ended (`run_end`): it must not read like no impact.
+pub fn impact(e: &ExpectationResult, run_end: Millis) -> String {
+    match (e.impact_start, e.impact_duration) {
+        (None, _) => "no impact".to_string(),
+        (Some(_), Some(ms)) => fmt_ms(ms),
+        (Some(start), None) => format!("not recovered (≥ {})", fmt_ms(run_end.saturating_sub(start))),
+    }
+}
+
+/// The impact in a sentence: "no impact" or "impact 30s".
+pub fn impact_phrase(e: &ExpectationResult, run_end: Millis) -> String {
+    match e.impact_start {
+        None => impact(e, run_end),
+        Some(_) => format!("impact {}", impact(e, run_end)),
+    }
+}
+
+/// A duration from the scenario in the reports' one format (`5m00s`, not `5m`).
+fn duration(d: crate::scenario::Duration) -> String {
+    fmt_ms(d.as_millis())
 }
 
 /// The facts at the top: scenario, environment, when, how long, how to reproduce.
@@ -32,8 +61,10 @@ pub fn facts(ctx: &ReportContext<'_>) -> Table {
     if let Some(owner) = &scenario.owner {
         fact("Owner", Cell::text(owner));
     }
-    if let Some(runbook) = &ctx.runbook {
-        fact("Runbook", Cell::File { text: runbook.clone(), target: runbook.clone() });
+    match &ctx.runbook {
+        Some(super::RunbookRef { name, copy: Some(copy) }) => fact("Runbook", Cell::File { text: name.clone(), target: copy.clone() }),
+        Some(super::RunbookRef { name, copy: None }) => fact("Runbook", Cell::text(format!("{name} (no copy was kept with this run)"))),
+        None => {}
     }
     table
 }
@@ -74,8 +105,8 @@ pub fn metrics(ctx: &ReportContext<'_>) -> Table {
         table.row(vec![
             Cell::text(&e.name),
             Cell::text(opt(e.time_to_detect)),
-            Cell::text(if e.impact_start.is_none() { "no impact".to_string() } else { opt(e.time_to_recover) }),
-            Cell::text(impact(e)),
+            Cell::text(time_to_recover(e)),
+            Cell::text(impact(e, ctx.result.duration_ms)),
             Cell::text(fmt_ms(e.deadline_after_fault())),
             Cell::text(opt(e.predicted)),
             Cell::text(delta),
@@ -89,13 +120,13 @@ pub fn metrics(ctx: &ReportContext<'_>) -> Table {
 pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
     let mut table = Table::new(&["Expected recovery", "Expected", "Observed"]);
     for (e, expected) in ctx.result.expectations.iter().zip(&ctx.scenario.expected_recoveries) {
-        let mut wanted = vec![format!("recover within {}", expected.recovers_within)];
+        let mut wanted = vec![format!("recover within {}", duration(expected.recovers_within))];
         if let Some(d) = expected.detected_within {
-            wanted.push(format!("detected within {d}"));
+            wanted.push(format!("detected within {}", duration(d)));
         }
         if let Some(budget) = &expected.max_impact {
             if let Some(d) = budget.downtime {
-                wanted.push(format!("at most {d} down"));
+                wanted.push(format!("at most {} down", duration(d)));
             }
             if let Some(r) = budget.error_rate {
                 wanted.push(format!("at most {r}% failed samples"));

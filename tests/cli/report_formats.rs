@@ -151,3 +151,68 @@ fn every_table_of_report_md_is_in_report_html_with_the_same_rows() {
         assert!(html.contains("<h2>Expected against observed</h2>"), "{name}");
     }
 }
+
+#[test]
+fn an_outage_that_never_recovered_is_not_shown_as_no_impact() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = example("manual-region-failover", runs.path());
+    assert_eq!(run.output.code, 5, "{}", run.output.stdout);
+    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    // The API failed from T+5s to the end of the run (T+25m05s) and never recovered.
+    assert!(
+        markdown.contains("| API back after the team fails over | 5s | not recovered | not recovered (≥ 25m00s) | 15m00s |"),
+        "the metrics say the outage lasted at least until the end:\n{markdown}"
+    );
+    assert!(markdown.contains("| standby keeps its capacity | — | no impact | no impact | 1m00s |"), "no impact is its own mark:\n{markdown}");
+    assert!(markdown.contains("- **API back after the team fails over** (api): 25m00s down, 99.7% of samples failed, impact not recovered (≥ 25m00s)."), "{markdown}");
+    assert!(markdown.contains("- **standby keeps its capacity** (standby-capacity): 0ms down, 0.0% of samples failed, no impact."), "{markdown}");
+    assert!(html.contains("<td>not recovered (≥ 25m00s)</td>"), "{html}");
+    assert!(junit.contains("detect 5s, recover not recovered, impact not recovered (≥ 25m00s), deadline 15m00s"), "{junit}");
+    assert!(junit.contains("detect —, recover no impact, impact no impact, deadline 1m00s"), "{junit}");
+}
+
+#[test]
+fn every_duration_in_the_reports_tables_has_one_format() {
+    // `5m` (the scenario's spelling) and `5m00s` (a measurement) must not both appear.
+    let scenario_spelling = regex::Regex::new(r"(^|[^0-9A-Za-z+.])[0-9]+(m|h|d)([^0-9a-z]|$)").unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    for name in ["az-loss", "dns-failover", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let markdown = read(&run, "report.md");
+        let mut cells = 0;
+        for rows in markdown_tables(&markdown) {
+            for cell in rows.iter().flatten() {
+                cells += 1;
+                // A stop condition's name quotes the scenario's words (`probe `api` failing for 25m`),
+                // in the outcome and in the timeline.
+                if cell.contains("stop_conditions") || cell.starts_with("Stop condition tripped") {
+                    continue;
+                }
+                assert!(!scenario_spelling.is_match(cell), "{name}: a duration in another format: {cell}");
+            }
+        }
+        assert!(cells > 50, "{name}: only {cells} cells checked");
+    }
+    let run = example("manual-region-failover", &runs.path().join("again"));
+    assert!(read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, detected within 3m00s (probes: api;"), "{}", run.report);
+}
+
+#[test]
+fn every_file_link_in_report_md_resolves_from_the_run_directory() {
+    let runs = tempfile::tempdir().unwrap();
+    let link = regex::Regex::new(r"\]\(([^)]+)\)").unwrap();
+    for name in ["az-loss", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let markdown = read(&run, "report.md");
+        assert!(markdown.contains("| Runbook | ["), "{name}: the runbook is a link:\n{markdown}");
+        let targets: Vec<String> = link.captures_iter(&markdown).map(|c| c[1].to_string()).filter(|t| !t.contains("://")).collect();
+        assert!(!targets.is_empty(), "{name}: no link found");
+        for target in targets {
+            let file = run.dir.join(&target);
+            assert!(file.is_file(), "{name}: the link ({target}) does not resolve from {}", run.dir.display());
+        }
+        // The copy is the runbook as it was when the game day ran.
+        let original = std::fs::read_to_string(repo().join(format!("runbooks/{name}.md"))).unwrap();
+        assert_eq!(read(&run, "runbook.md"), original, "{name}");
+    }
+}
