@@ -12,9 +12,11 @@ use crate::run::result::probe_histories;
 use super::{ReportContext, t, tables};
 
 /// Escapes text for HTML and XML, in content and in attribute values.
+/// Terminal escape codes and control characters are removed: XML does not
+/// allow them, and HTML would show them as noise.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in super::text::strip_terminal_codes(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),

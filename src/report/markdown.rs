@@ -39,6 +39,12 @@ pub(crate) fn outcome_badge(outcome: &Outcome) -> &'static str {
 }
 
 pub fn render(ctx: &ReportContext<'_>) -> String {
+    // Text from the world (a command's output in the outcome, say) may hold
+    // terminal colours: none reaches the file.
+    super::text::strip_terminal_codes(&render_unstripped(ctx))
+}
+
+fn render_unstripped(ctx: &ReportContext<'_>) -> String {
     let (scenario, result) = (ctx.scenario, ctx.result);
     let mut out = String::new();
     let title = scenario.title.as_deref().unwrap_or(&scenario.name);

@@ -11,6 +11,7 @@ pub mod junit;
 pub mod markdown;
 pub mod table;
 pub mod tables;
+pub mod text;
 
 use crate::environment::Millis;
 use crate::run::RunResult;

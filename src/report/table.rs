@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::html::{escape, inline};
+use super::text::strip_terminal_codes;
 
 /// One cell of a report table.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,41 +62,16 @@ fn code_span(text: &str) -> String {
     if text.contains('`') { format!("`` {text} ``") } else { format!("`{text}`") }
 }
 
-/// Text without terminal escape sequences or control characters; line
-/// breaks become spaces (a table cell is one line in Markdown).
+/// Text without terminal escape sequences or control characters, on one
+/// line (a table cell is one line in Markdown).
 pub fn plain(text: &str) -> String {
+    let text = strip_terminal_codes(text);
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => match chars.next() {
-                // CSI: parameters and intermediates, then one final byte in @..~.
-                Some('[') => {
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC (a title, a hyperlink): up to BEL or ESC \.
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                // Any other escape is one character long.
-                _ => {}
-            },
-            '\n' | '\r' | '\t' => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
+    for word in text.split(['\n', '\t']) {
+        if !out.is_empty() && !out.ends_with(' ') && !word.is_empty() && !word.starts_with(' ') {
+            out.push(' ');
         }
+        out.push_str(word);
     }
     out
 }
@@ -163,6 +139,7 @@ mod tests {
     fn terminal_escapes_and_control_characters_are_stripped() {
         assert_eq!(plain("\u{1b}[31mred\u{1b}[0m and \u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{1b}\\ done\u{7}"), "red and link done");
         assert_eq!(plain("two\r\nlines"), "two lines");
+        assert_eq!(plain("a\n\nb"), "a b");
     }
 
     #[test]

@@ -216,3 +216,44 @@ fn every_file_link_in_report_md_resolves_from_the_run_directory() {
         assert_eq!(read(&run, "runbook.md"), original, "{name}");
     }
 }
+
+/// A command's colours must not reach the reports: an ESC byte is not even
+/// allowed in XML, so junit.xml would not parse.
+#[test]
+fn terminal_colours_in_a_commands_output_never_reach_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    let yaml = r#"apiVersion: gameday/v1
+name: colours
+guards:
+  max_duration: 1m
+steady_state:
+  - name: ok
+    kind: command
+    run: 'printf "\033[32mfine\033[0m"'
+    interval: 100ms
+    timeout: 90ms
+faults:
+  - name: boom
+    kind: command
+    inject: 'printf "\033[31mred failure\033[0m\n" >&2; exit 1'
+    revert: "true"
+    duration: 1s
+expected_recoveries:
+  - name: back
+    probes: [ok]
+    recovers_within: 5s
+"#;
+    std::fs::write(&file, yaml).unwrap();
+    // A shell command runs on this machine: the local environment.
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 6, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("red failure"), "the run saw the colours: {}", run.output.stdout);
+    for name in ["report.md", "report.html", "junit.xml"] {
+        let text = read(&run, name);
+        assert!(text.contains("red failure"), "{name} keeps the words");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{name} holds a control character:\n{text}");
+    }
+    let out = Command::new(xmllint()).arg("--noout").arg("--schema").arg(repo().join("tests/schemas/junit-10.xsd")).arg(run.dir.join("junit.xml")).output().expect("xmllint runs");
+    assert!(out.status.success(), "junit.xml does not validate:\n{}", String::from_utf8_lossy(&out.stderr));
+}
