@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 
 use crate::environment::Millis;
-use crate::run::metrics::fmt_ms;
 use crate::run::result::probe_histories;
 
 use super::{ReportContext, t, tables};
@@ -100,15 +99,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "<h2>Impact</h2>\n<ul>");
     for e in &result.expectations {
-        let _ = writeln!(
-            out,
-            "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, {}.</li>",
-            escape(&e.name),
-            escape(&e.probes.join(", ")),
-            fmt_ms(e.downtime),
-            e.error_rate,
-            escape(&tables::impact_phrase(e, result.duration_ms))
-        );
+        let _ = writeln!(out, "<li><strong>{}</strong> ({}): {}.</li>", escape(&e.name), escape(&e.probes.join(", ")), escape(&tables::impact_sentence(e, result)));
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "<li>No fault was injected, so nothing was measured.</li>");

@@ -87,8 +87,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         let detail = format!(
             "detect {}, recover {}, impact {}, deadline {}",
             e.time_to_detect.map_or("—".into(), fmt_ms),
-            super::tables::time_to_recover(e),
-            super::tables::impact(e, result.duration_ms),
+            super::tables::time_to_recover(e, result),
+            super::tables::impact(e, result),
             fmt_ms(e.deadline_after_fault())
         );
         let body = if e.met {

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::run::journal::{Event, Record};
-use crate::run::metrics::fmt_ms;
 use crate::run::{Outcome, RunResult};
 use crate::scenario::Scenario;
 
@@ -71,8 +70,7 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Impact\n");
     for e in &result.expectations {
-        let impact = tables::impact_phrase(e, result.duration_ms);
-        let _ = writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, {impact}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate);
+        let _ = writeln!(out, "- **{}** ({}): {}.", e.name, e.probes.join(", "), tables::impact_sentence(e, result));
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "No fault was injected, so nothing was measured.");

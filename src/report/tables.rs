@@ -2,7 +2,7 @@
 //! Markdown and HTML reports render these same tables, so a row cannot be
 //! in one format and missing from the other.
 
-use crate::environment::Millis;
+use crate::run::RunResult;
 use crate::run::metrics::{ExpectationResult, fmt_ms};
 
 use super::table::{Cell, Table};
@@ -12,9 +12,19 @@ fn opt(ms: Option<u64>) -> String {
     ms.map_or("—".to_string(), fmt_ms)
 }
 
+/// Why an expected recovery was not measured: its fault never started (the
+/// run stopped first), so its probes were never judged against it.
+fn not_measured(e: &ExpectationResult, result: &RunResult) -> Option<String> {
+    let fault = result.faults.iter().find(|f| f.name == e.fault)?;
+    fault.started_at.is_none().then(|| format!("the fault `{}` never started", e.fault))
+}
+
 /// How long an expected recovery took to recover, with its own mark for
-/// no impact and for never recovering.
-pub fn time_to_recover(e: &ExpectationResult) -> String {
+/// no impact, for never recovering and for not measured.
+pub fn time_to_recover(e: &ExpectationResult, result: &RunResult) -> String {
+    if not_measured(e, result).is_some() {
+        return "not measured".to_string();
+    }
     match (e.impact_start, e.time_to_recover) {
         (None, _) => "no impact".to_string(),
         (Some(_), Some(ms)) => fmt_ms(ms),
@@ -23,21 +33,26 @@ pub fn time_to_recover(e: &ExpectationResult) -> String {
 }
 
 /// How long the probes were impaired. An impact that never ended lasted at
-/// least until the run ended (`run_end`): it must not read like no impact.
-pub fn impact(e: &ExpectationResult, run_end: Millis) -> String {
+/// least until the run ended: it must not read like no impact.
+pub fn impact(e: &ExpectationResult, result: &RunResult) -> String {
+    if not_measured(e, result).is_some() {
+        return "not measured".to_string();
+    }
     match (e.impact_start, e.impact_duration) {
         (None, _) => "no impact".to_string(),
         (Some(_), Some(ms)) => fmt_ms(ms),
-        (Some(start), None) => format!("not recovered (≥ {})", fmt_ms(run_end.saturating_sub(start))),
+        (Some(start), None) => format!("not recovered (≥ {})", fmt_ms(result.duration_ms.saturating_sub(start))),
     }
 }
 
-/// The impact in a sentence: "no impact" or "impact 30s".
-pub fn impact_phrase(e: &ExpectationResult, run_end: Millis) -> String {
-    match e.impact_start {
-        None => impact(e, run_end),
-        Some(_) => format!("impact {}", impact(e, run_end)),
-    }
+/// An expected recovery's impact in a sentence (the Impact section).
+pub fn impact_sentence(e: &ExpectationResult, result: &RunResult) -> String {
+    let measured = match (not_measured(e, result), e.impact_start) {
+        (Some(why), _) => return format!("not measured: {why}"),
+        (None, None) => "no impact".to_string(),
+        (None, Some(_)) => format!("impact {}", impact(e, result)),
+    };
+    format!("{} down, {:.1}% of samples failed, {measured}", fmt_ms(e.downtime), e.error_rate)
 }
 
 /// A duration from the scenario in the reports' one format (`5m00s`, not `5m`).
@@ -105,8 +120,8 @@ pub fn metrics(ctx: &ReportContext<'_>) -> Table {
         table.row(vec![
             Cell::text(&e.name),
             Cell::text(opt(e.time_to_detect)),
-            Cell::text(time_to_recover(e)),
-            Cell::text(impact(e, ctx.result.duration_ms)),
+            Cell::text(time_to_recover(e, ctx.result)),
+            Cell::text(impact(e, ctx.result)),
             Cell::text(fmt_ms(e.deadline_after_fault())),
             Cell::text(opt(e.predicted)),
             Cell::text(delta),
@@ -133,12 +148,17 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
             }
         }
         let expected = format!("{} (probes: {}; clock starts at fault `{}`)", wanted.join(", "), e.probes.join(", "), e.fault);
-        table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e))]);
+        table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e, ctx.result))]);
     }
     table
 }
 
-fn observed_sentence(e: &ExpectationResult) -> String {
+fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
+    let verdict = if e.met { "met".to_string() } else { format!("**missed**: {}", e.misses.join("; ")) };
+    // The verdict says why (the fault never started).
+    if not_measured(e, result).is_some() {
+        return format!("not measured — {verdict}.");
+    }
     let mut parts = Vec::new();
     match e.impact_start {
         None => parts.push("the probes never failed".to_string()),
@@ -153,7 +173,6 @@ fn observed_sentence(e: &ExpectationResult) -> String {
         _ => {}
     }
     parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
-    let verdict = if e.met { "met".to_string() } else { format!("**missed**: {}", e.misses.join("; ")) };
     format!("{} — {verdict}.", parts.join(", "))
 }
 

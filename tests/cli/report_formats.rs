@@ -34,7 +34,33 @@ fn runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
     let skipped =
         run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { tags: { app: nothing } }", &expect("targets back", "targets", "5m")));
     assert_eq!(skipped.output.code, 6, "{}", skipped.output.stdout);
-    vec![("held", held), ("aborted", aborted), ("missed", missed), ("skipped", skipped)]
+    let before_a_fault = run_yaml(&scenario(
+        "  stop_conditions:\n    - probe: targets\n      failing_for: 30s",
+        TARGETS,
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }\n  - name: later\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }\n    delay: 30m",
+        &format!("{}\n{}\n    after_fault: later", expect("targets back", "targets", "10m"), expect("targets back after the second", "targets", "10m")),
+    ));
+    assert_eq!(before_a_fault.output.code, 5, "{}", before_a_fault.output.stdout);
+    vec![("held", held), ("aborted", aborted), ("missed", missed), ("skipped", skipped), ("aborted before a fault", before_a_fault)]
+}
+
+/// The run whose guard stopped it before its second fault started.
+fn aborted_before_a_fault(runs: &Path) -> Run {
+    runs_of_every_ending(runs).into_iter().find(|(name, _)| *name == "aborted before a fault").map(|(_, run)| run).unwrap()
+}
+
+#[test]
+fn an_expectation_whose_fault_never_started_is_not_measured_and_says_so() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = aborted_before_a_fault(runs.path());
+    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    // Nothing was measured: "no impact" would claim the probes were watched and passed.
+    let row = "| targets back after the second | — | not measured | not measured | 10m00s | — | — | ❌ the fault `later` never started |";
+    assert!(markdown.contains(row), "{markdown}");
+    assert!(markdown.contains("- **targets back after the second** (targets): not measured: the fault `later` never started."), "{markdown}");
+    assert!(markdown.contains("| not measured — **missed**: the fault `later` never started. |"), "{markdown}");
+    assert!(html.contains("<td>not measured</td>"), "{html}");
+    assert!(junit.contains("detect —, recover not measured, impact not measured, deadline 10m00s"), "{junit}");
 }
 
 /// `xmllint` is what checks the schema; a CI without it must say so, not pass.
