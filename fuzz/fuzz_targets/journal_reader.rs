@@ -41,7 +41,8 @@ fuzz_target!(|data: &[u8]| {
             // (`impossible_time`): they are the last line of defence.
             let _ = gameday::run::result::impossible_time(&records);
             let result = gameday::run::result::result_from_journal(scenario, &records);
-            let rendered = gameday::report::render_all(scenario, &result, &records, scenario.runbook.clone(), None);
+            let runbook = scenario.runbook.clone().map(|name| gameday::report::RunbookRef { name, copy: Some("runbook.md".into()) });
+            let rendered = gameday::report::render_all(scenario, &result, &records, runbook, None);
             let size: usize = rendered.files.iter().map(|(_, text)| text.len()).sum();
             // Output grows with the journal (a row per record, its texts escaped), never with the times in it.
             assert!(size <= 100_000 + 64 * data.len(), "{size} bytes rendered from a {}-byte journal", data.len());

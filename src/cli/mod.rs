@@ -513,7 +513,7 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Resu
             }
         }
     };
-    if let Err(error) = reports::write_scenario_copy(&run_dir, &loaded.source) {
+    if let Err(error) = reports::write_scenario_copy(&run_dir, loaded) {
         eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
         return Err(exit_code::UNREADABLE);
     }

@@ -12,7 +12,7 @@ use crate::history;
 use crate::report;
 use crate::run::journal::{self, Record};
 use crate::run::{RunResult, result};
-use crate::scenario::{self, LoadError, Scenario};
+use crate::scenario::{self, LoadError, LoadedScenario, Scenario};
 
 /// The copy of the scenario in a run directory, read by `gameday report`.
 pub const SCENARIO_COPY: &str = "scenario.yaml";
@@ -70,8 +70,35 @@ pub struct DueArgs {
 
 /// Keeps the scenario as it was run, so the run directory alone can be
 /// rendered again; literal secrets in probe headers are written as `<redacted>`.
-pub fn write_scenario_copy(run_dir: &Path, source: &str) -> std::io::Result<()> {
-    std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(source))
+/// Keeps its runbook too, so the report's runbook link works from the run
+/// directory (the scenario's path to it is relative to the scenario's file)
+/// and shows the runbook the team had on the day. A runbook that cannot be
+/// copied is a warning: the report then names it without a link.
+pub fn write_scenario_copy(run_dir: &Path, loaded: &LoadedScenario) -> std::io::Result<()> {
+    std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(&loaded.source))?;
+    if let (Some(name), Some(path)) = (loaded.scenario.runbook.as_deref(), loaded.runbook_path()) {
+        let copy = run_dir.join(runbook_copy_name(name));
+        if let Err(error) = std::fs::copy(&path, &copy) {
+            eprintln!("warning: could not copy the runbook {} to {}: {error}; the report names it without a link", path.display(), copy.display());
+        }
+    }
+    Ok(())
+}
+
+/// The runbook's copy in a run directory: `runbook` with the runbook's own extension.
+fn runbook_copy_name(runbook: &str) -> String {
+    match Path::new(runbook).extension() {
+        Some(extension) => format!("runbook.{}", extension.to_string_lossy()),
+        None => "runbook".to_string(),
+    }
+}
+
+/// The scenario's runbook as the reports of `run_dir` name and link it.
+fn runbook_ref(run_dir: &Path, scenario: &Scenario) -> Option<report::RunbookRef> {
+    let name = scenario.runbook.clone()?;
+    let copy = runbook_copy_name(&name);
+    let copy = run_dir.join(&copy).is_file().then_some(copy);
+    Some(report::RunbookRef { name, copy })
 }
 
 /// Writes report.md, report.html, junit.xml and result.json into the run
@@ -79,7 +106,7 @@ pub fn write_scenario_copy(run_dir: &Path, source: &str) -> std::io::Result<()> 
 /// Returns false when a file could not be written.
 pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, records: &[Record]) -> bool {
     let previous = std::fs::read_to_string(run_dir.join("report.md")).ok();
-    let rendered = report::render_all(scenario, result, records, scenario.runbook.clone(), previous.as_deref());
+    let rendered = report::render_all(scenario, result, records, runbook_ref(run_dir, scenario), previous.as_deref());
     let report_path = run_dir.join("report.md");
     if let Some(previous) = &previous {
         if !rendered.missing_sections.is_empty() {
@@ -151,7 +178,7 @@ pub fn report_command(args: &ReportArgs) -> u8 {
     match args.format {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
-            let rendered = report::render_all(&scenario, &result, &records, scenario.runbook.clone(), previous.as_deref());
+            let rendered = report::render_all(&scenario, &result, &records, runbook_ref(&args.run_dir, &scenario), previous.as_deref());
             let name = match format {
                 Format::Md => "report.md",
                 Format::Html => "report.html",

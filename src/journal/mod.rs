@@ -141,6 +141,12 @@ pub enum Event {
         outcome: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped: Option<Outcome>,
+        /// How long the run really took on the wall clock, in milliseconds.
+        /// Record times (`t`) are the run's own clock, which on the
+        /// simulator runs far faster than the wall; CI wants the real time.
+        /// Absent in journals written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall_elapsed_ms: Option<u64>,
     },
     /// Written by the next writer after a torn last line (a crash
     /// mid-write), so that line is known to be torn, not damaged.

@@ -6,15 +6,16 @@
 use std::fmt::Write as _;
 
 use crate::environment::Millis;
-use crate::run::metrics::fmt_ms;
 use crate::run::result::probe_histories;
 
-use super::{ReportContext, t};
+use super::{ReportContext, t, tables};
 
 /// Escapes text for HTML and XML, in content and in attribute values.
+/// Terminal escape codes and control characters are removed: XML does not
+/// allow them, and HTML would show them as noise.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in super::text::strip_terminal_codes(text).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -28,7 +29,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Escapes, then turns Markdown's `code` and **bold** spans into tags.
-fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     let escaped = escape(text);
     let mut out = String::new();
     for (i, part) in escaped.split('`').enumerate() {
@@ -69,7 +70,6 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let (scenario, result) = (ctx.scenario, ctx.result);
     let mut out = String::new();
     let title = scenario.title.as_deref().unwrap_or(&scenario.name);
-    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
     let _ = writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     let _ = writeln!(out, "<title>Game day: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>", escape(title));
     let _ = writeln!(out, "<h1>Game day: {}</h1>", escape(title));
@@ -79,26 +79,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         _ => "stopped",
     };
     let _ = writeln!(out, "<p class=\"outcome {class}\"><strong>{}</strong> — {}</p>", escape(super::markdown::outcome_badge(&result.outcome)), escape(&result.outcome.summary()));
-    let _ = writeln!(out, "<table>");
-    let mut fact = |k: &str, v: String| {
-        let _ = writeln!(out, "<tr><th>{k}</th><td>{v}</td></tr>");
-    };
-    fact("Scenario", format!("<code>{}</code>", escape(&scenario.name)));
-    fact(
-        "Environment",
-        format!("{} (account {}){}", escape(&result.environment), escape(&result.account), if result.environment == "sim" { ", simulated: virtual time" } else { "" }),
-    );
-    fact("Started", escape(started));
-    fact("Duration", fmt_ms(result.duration_ms));
-    fact("Seed", format!("{} (<code>gameday run … --seed {}</code> reproduces this run)", result.seed, result.seed));
-    fact("Exit code", result.exit_code.to_string());
-    if let Some(owner) = &scenario.owner {
-        fact("Owner", escape(owner));
-    }
-    if let Some(runbook) = &ctx.runbook {
-        fact("Runbook", format!("<code>{}</code>", escape(runbook)));
-    }
-    let _ = writeln!(out, "</table>");
+    out.push_str(&tables::facts(ctx).to_html());
 
     let _ = writeln!(out, "<h2>Summary</h2>");
     let met = result.expectations.iter().filter(|e| e.met).count();
@@ -118,15 +99,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "<h2>Impact</h2>\n<ul>");
     for e in &result.expectations {
-        let _ = writeln!(
-            out,
-            "<li><strong>{}</strong> ({}): {} down, {:.1}% of samples failed, impact {}.</li>",
-            escape(&e.name),
-            escape(&e.probes.join(", ")),
-            fmt_ms(e.downtime),
-            e.error_rate,
-            e.impact_duration.map_or("—".into(), fmt_ms)
-        );
+        let _ = writeln!(out, "<li><strong>{}</strong> ({}): {}.</li>", escape(&e.name), escape(&e.probes.join(", ")), escape(&tables::impact_sentence(e, result)));
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "<li>No fault was injected, so nothing was measured.</li>");
@@ -139,59 +112,31 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
     let _ = writeln!(out, "<p><strong>Outcome:</strong> {}</p>", escape(&result.outcome.summary()));
 
-    let _ = writeln!(out, "<h2>Phase times</h2>\n<table>\n<tr><th>Phase</th><th>Time</th><th>What</th><th>Evidence</th></tr>");
-    for phase in super::phases(result, ctx.records) {
-        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", phase.phase, phase.at.map_or("—".into(), t), inline(&phase.what), escape(&phase.evidence));
-    }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Phase times</h2>\n<p>When each phase began, from the journal. Several impact rows for one probe mean it failed more than once.</p>");
+    out.push_str(&tables::phases(ctx).to_html());
 
     if scenario.faults.iter().any(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
-        let _ = writeln!(out, "<h2>Disaster recovery</h2>\n<table>\n<tr><th>Fault</th><th>Recovery</th><th>RTO target</th><th>Achieved RTO</th><th>Result</th></tr>");
-        for rto in super::rtos(scenario, result) {
-            let (achieved, verdict) = (rto.achieved_text(), rto.verdict_text());
-            let _ = writeln!(
-                out,
-                "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{achieved}</td><td>{verdict}</td></tr>",
-                escape(&rto.fault),
-                rto.kind,
-                escape(&rto.expectation),
-                fmt_ms(rto.target)
-            );
+        let _ = writeln!(out, "<h2>Disaster recovery</h2>");
+        match tables::disaster_recovery(ctx) {
+            None => {
+                let _ = writeln!(out, "<p>No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.</p>");
+            }
+            Some(table) => {
+                let _ = writeln!(out, "<p>The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).</p>");
+                out.push_str(&table.to_html());
+            }
         }
         let _ = writeln!(
             out,
-            "</table>\n<p><strong>RPO: not measured.</strong> No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics.</p>"
+            "<p><strong>RPO: not measured.</strong> No probe in this scenario can see data loss or replication lag (gameday's probes check availability). Read the RPO from the data stores' own metrics and note it under “People's steps”.</p>"
         );
     }
 
-    let _ = writeln!(
-        out,
-        "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault.</p>\n<table>\n<tr><th>Expected recovery</th><th>Time to detect</th><th>Time to recover</th><th>Impact</th><th>Deadline</th><th>Predicted</th><th>Result</th></tr>"
-    );
-    for e in &result.expectations {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&e.name),
-            e.time_to_detect.map_or("—".into(), fmt_ms),
-            if e.impact_start.is_none() { "no impact".into() } else { e.time_to_recover.map_or("—".into(), fmt_ms) },
-            e.impact_duration.map_or("—".into(), fmt_ms),
-            fmt_ms(e.deadline_after_fault()),
-            e.predicted.map_or("—".into(), fmt_ms),
-            if e.met { "✅ met".to_string() } else { format!("❌ {}", escape(&e.misses.join("; "))) }
-        );
-    }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.</p>");
+    out.push_str(&tables::metrics(ctx).to_html());
 
     if let Some(drill) = &result.drill {
         let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));
-        let table = |out: &mut String, header: &[&str], rows: Vec<Vec<String>>| {
-            let _ = writeln!(out, "<table>\n<tr>{}</tr>", header.iter().map(|h| format!("<th>{}</th>", escape(h))).collect::<String>());
-            for row in rows {
-                let _ = writeln!(out, "<tr>{}</tr>", row.iter().map(|c| format!("<td>{}</td>", inline(c))).collect::<String>());
-            }
-            let _ = writeln!(out, "</table>");
-        };
         let list = |out: &mut String, items: &[String], empty: &str| {
             if items.is_empty() {
                 let _ = writeln!(out, "<p>{}</p>", escape(empty));
@@ -200,16 +145,16 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             }
         };
         let _ = writeln!(out, "<h2>The team's response (drill)</h2>\n<p>{}</p>", inline(&section.intro));
-        table(&mut out, &super::drill::RESPONSE_HEADER, section.response.iter().map(|r| r.to_vec()).collect());
+        out.push_str(&tables::drill_table(&super::drill::RESPONSE_HEADER, &section.response).to_html());
         let _ = writeln!(out, "<h3>Runbook steps</h3>");
-        table(&mut out, &super::drill::STEPS_HEADER, section.steps.iter().map(|r| r.to_vec()).collect());
+        out.push_str(&tables::drill_table(&super::drill::STEPS_HEADER, &section.steps).to_html());
         let _ = writeln!(out, "<h3>Where people waited</h3>");
         list(&mut out, &section.waits, "No step waited a minute or more to be taken up.");
         let _ = writeln!(out, "<h3>Operator actions</h3>");
         if section.actions.is_empty() {
             let _ = writeln!(out, "<p>No operator action was taken.</p>");
         } else {
-            table(&mut out, &super::drill::ACTIONS_HEADER, section.actions.iter().map(|r| r.to_vec()).collect());
+            out.push_str(&tables::drill_table(&super::drill::ACTIONS_HEADER, &section.actions).to_html());
         }
         let _ = writeln!(out, "<h3>Observations</h3>");
         list(&mut out, &section.observations, "Nobody recorded an observation.");
@@ -217,54 +162,17 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         list(&mut out, &section.gaps, "The drill found no gap in the runbook.");
     }
 
-    let _ = writeln!(
-        out,
-        "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>\n<table>\n<tr><th>Time</th><th>Event</th><th>Evidence</th></tr>"
-    );
-    for (at, event, evidence) in super::markdown::timeline(ctx.records) {
-        let _ = writeln!(out, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", t(at), inline(&event), escape(&evidence));
-    }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Expected against observed</h2>");
+    out.push_str(&tables::expected_against_observed(ctx).to_html());
 
-    let _ = writeln!(out, "<h2>Faults</h2>\n<table>\n<tr><th>Fault</th><th>Kind</th><th>Targets</th><th>Zones</th><th>Started</th><th>Ended</th><th>Reverted</th></tr>");
-    for f in &result.faults {
-        let reverted = if f.reverted {
-            "yes".to_string()
-        } else if let Some(error) = &f.error {
-            format!("no: {error}")
-        } else if f.started_at.is_some() {
-            "not needed (cannot be undone)".into()
-        } else {
-            "never injected".into()
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&f.name),
-            escape(&f.kind),
-            escape(&f.targets.join(", ")),
-            escape(&f.zones.join(", ")),
-            f.started_at.map_or("—".into(), t),
-            f.ended_at.map_or("—".into(), t),
-            escape(&reverted)
-        );
-    }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Timeline</h2>\n<p>Every row comes from the run's journal (<code>journal.jsonl</code>); the evidence column says which record.</p>");
+    out.push_str(&tables::timeline(ctx).to_html());
 
-    let _ = writeln!(out, "<h2>Probes</h2>\n<table>\n<tr><th>Probe</th><th>Kind</th><th>Samples</th><th>Failed</th><th>Availability</th><th>Slowest</th></tr>");
-    for p in &result.probes {
-        let _ = writeln!(
-            out,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}ms</td></tr>",
-            escape(&p.name),
-            escape(&p.kind),
-            p.samples,
-            p.failures,
-            p.availability,
-            p.max_latency_ms
-        );
-    }
-    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<h2>Faults</h2>");
+    out.push_str(&tables::faults(ctx).to_html());
+
+    let _ = writeln!(out, "<h2>Probes</h2>");
+    out.push_str(&tables::probes(ctx).to_html());
 
     let _ = writeln!(out, "<h2>For the team</h2>\n<p class=\"prompt\">Written at the debrief, in <code>report.md</code>; <code>gameday report</code> carries it over here.</p>");
     for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
@@ -300,7 +208,8 @@ fn markdown_block(text: &str) -> String {
             while i < lines.len() && lines[i].trim_start().starts_with('|') {
                 let row = lines[i].trim();
                 i += 1;
-                if row.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) {
+                // The separator under the header; a row of empty cells (`| | |`) is a row.
+                if row.contains('-') && row.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) {
                     continue;
                 }
                 let cells: Vec<&str> = row.trim_matches('|').split('|').collect();

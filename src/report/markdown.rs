@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::run::journal::{Event, Record};
-use crate::run::metrics::{ExpectationResult, fmt_ms};
 use crate::run::{Outcome, RunResult};
 use crate::scenario::Scenario;
 
@@ -14,19 +13,15 @@ pub struct ReportContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
     pub records: &'a [Record],
-    /// Where the runbook is, as people should open it.
-    pub runbook: Option<String>,
+    /// The scenario's runbook, and its copy next to the report.
+    pub runbook: Option<super::RunbookRef>,
     /// What people wrote at the debrief (or the blank template).
     pub human: super::human::Sections,
     /// Blaming wording found in `human`.
     pub flags: Vec<super::human::Flag>,
 }
 
-use super::t;
-
-fn opt(ms: Option<u64>) -> String {
-    ms.map_or("—".to_string(), fmt_ms)
-}
+use super::tables;
 
 pub(crate) fn outcome_badge(outcome: &Outcome) -> &'static str {
     match outcome {
@@ -43,26 +38,18 @@ pub(crate) fn outcome_badge(outcome: &Outcome) -> &'static str {
 }
 
 pub fn render(ctx: &ReportContext<'_>) -> String {
+    // Text from the world (a command's output in the outcome, say) may hold
+    // terminal colours: none reaches the file.
+    super::text::strip_terminal_codes(&render_unstripped(ctx))
+}
+
+fn render_unstripped(ctx: &ReportContext<'_>) -> String {
     let (scenario, result) = (ctx.scenario, ctx.result);
     let mut out = String::new();
-    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
     let title = scenario.title.as_deref().unwrap_or(&scenario.name);
     let _ = writeln!(out, "# Game day: {title}\n");
     let _ = writeln!(out, "**{}** — {}\n", outcome_badge(&result.outcome), result.outcome.summary());
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| Scenario | `{}` |", scenario.name);
-    let _ = writeln!(out, "| Environment | {} (account {}){} |", result.environment, result.account, if result.environment == "sim" { ", simulated: virtual time" } else { "" });
-    let _ = writeln!(out, "| Started | {started} |");
-    let _ = writeln!(out, "| Duration | {} |", fmt_ms(result.duration_ms));
-    let _ = writeln!(out, "| Seed | {} (`gameday run … --seed {}` reproduces this run) |", result.seed, result.seed);
-    let _ = writeln!(out, "| Exit code | {} |", result.exit_code);
-    if let Some(owner) = &scenario.owner {
-        let _ = writeln!(out, "| Owner | {owner} |");
-    }
-    if let Some(runbook) = &ctx.runbook {
-        let _ = writeln!(out, "| Runbook | [{runbook}]({runbook}) |");
-    }
-    out.push('\n');
+    out.push_str(&tables::facts(ctx).to_markdown());
 
     let _ = writeln!(out, "## Summary\n");
     let met = result.expectations.iter().filter(|e| e.met).count();
@@ -83,8 +70,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Impact\n");
     for e in &result.expectations {
-        let _ =
-            writeln!(out, "- **{}** ({}): {} down, {:.1}% of samples failed, impact {}.", e.name, e.probes.join(", "), fmt_ms(e.downtime), e.error_rate, opt(e.impact_duration));
+        let _ = writeln!(out, "- **{}** ({}): {}.", e.name, e.probes.join(", "), tables::impact_sentence(e, result));
     }
     if result.expectations.is_empty() {
         let _ = writeln!(out, "No fault was injected, so nothing was measured.");
@@ -102,25 +88,18 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Phase times\n");
     let _ = writeln!(out, "When each phase began, from the journal. Several impact rows for one probe mean it failed more than once.\n");
-    let _ = writeln!(out, "| Phase | Time | What | Evidence |\n|---|---|---|---|");
-    for phase in super::phases(result, ctx.records) {
-        let _ = writeln!(out, "| {} | {} | {} | {} |", phase.phase, phase.at.map_or("—".into(), t), phase.what.replace('|', "\\|"), phase.evidence);
-    }
-    out.push('\n');
+    out.push_str(&tables::phases(ctx).to_markdown());
 
-    let rtos = super::rtos(scenario, result);
     if scenario.faults.iter().any(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
         let _ = writeln!(out, "## Disaster recovery\n");
-        if rtos.is_empty() {
-            let _ = writeln!(out, "No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.\n");
-        } else {
-            let _ = writeln!(out, "The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).\n");
-            let _ = writeln!(out, "| Fault | Recovery | RTO target | Achieved RTO | Result |\n|---|---|---|---|---|");
-            for rto in &rtos {
-                let (achieved, verdict) = (rto.achieved_text(), rto.verdict_text());
-                let _ = writeln!(out, "| `{}` ({}) | {} | {} | {achieved} | {verdict} |", rto.fault, rto.kind, rto.expectation, fmt_ms(rto.target));
+        match tables::disaster_recovery(ctx) {
+            None => {
+                let _ = writeln!(out, "No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.\n");
             }
-            out.push('\n');
+            Some(table) => {
+                let _ = writeln!(out, "The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).\n");
+                out.push_str(&table.to_markdown());
+            }
         }
         let _ = writeln!(
             out,
@@ -130,37 +109,14 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(out, "Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.\n");
-    let _ = writeln!(out, "| Expected recovery | Time to detect | Time to recover | Impact | Deadline | Predicted | Δ vs predicted | Result |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-    for e in &result.expectations {
-        let deadline = fmt_ms(e.deadline_after_fault());
-        let delta = e.prediction_error.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {deadline} | {} | {delta} | {} |",
-            e.name,
-            opt(e.time_to_detect),
-            if e.impact_start.is_none() { "no impact".to_string() } else { opt(e.time_to_recover) },
-            opt(e.impact_duration),
-            opt(e.predicted),
-            if e.met { "✅ met".to_string() } else { format!("❌ {}", e.misses.join("; ")) }
-        );
-    }
-    out.push('\n');
+    out.push_str(&tables::metrics(ctx).to_markdown());
 
     if let Some(drill) = &result.drill {
         let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));
-        let table = |out: &mut String, header: &[&str], rows: Vec<Vec<String>>| {
-            let _ = writeln!(out, "| {} |\n|{}", header.join(" | "), "---|".repeat(header.len()));
-            for row in rows {
-                let _ = writeln!(out, "| {} |", row.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
-            }
-            out.push('\n');
-        };
         let _ = writeln!(out, "## The team's response (drill)\n\n{}\n", section.intro);
-        table(&mut out, &super::drill::RESPONSE_HEADER, section.response.iter().map(|r| r.to_vec()).collect());
+        out.push_str(&tables::drill_table(&super::drill::RESPONSE_HEADER, &section.response).to_markdown());
         let _ = writeln!(out, "### Runbook steps\n");
-        table(&mut out, &super::drill::STEPS_HEADER, section.steps.iter().map(|r| r.to_vec()).collect());
+        out.push_str(&tables::drill_table(&super::drill::STEPS_HEADER, &section.steps).to_markdown());
         let _ = writeln!(out, "### Where people waited\n");
         if section.waits.is_empty() {
             let _ = writeln!(out, "No step waited a minute or more to be taken up (only steps acknowledged before they were done are measured).\n");
@@ -174,7 +130,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         if section.actions.is_empty() {
             let _ = writeln!(out, "No operator action was taken.\n");
         } else {
-            table(&mut out, &super::drill::ACTIONS_HEADER, section.actions.iter().map(|r| r.to_vec()).collect());
+            out.push_str(&tables::drill_table(&super::drill::ACTIONS_HEADER, &section.actions).to_markdown());
         }
         let _ = writeln!(out, "### Observations\n");
         if section.observations.is_empty() {
@@ -198,69 +154,17 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
 
     let _ = writeln!(out, "## Expected against observed\n");
-    for (e, expected) in result.expectations.iter().zip(&scenario.expected_recoveries) {
-        let _ = writeln!(out, "### {}\n", e.name);
-        let mut wanted = vec![format!("recover within {}", expected.recovers_within)];
-        if let Some(d) = expected.detected_within {
-            wanted.push(format!("detected within {d}"));
-        }
-        if let Some(budget) = &expected.max_impact {
-            if let Some(d) = budget.downtime {
-                wanted.push(format!("at most {d} down"));
-            }
-            if let Some(r) = budget.error_rate {
-                wanted.push(format!("at most {r}% failed samples"));
-            }
-        }
-        let _ = writeln!(out, "- **Expected:** {} (probes: {}; clock starts at fault `{}`).", wanted.join(", "), e.probes.join(", "), e.fault);
-        let _ = writeln!(out, "- **Observed:** {}", observed_sentence(e));
-        out.push('\n');
-    }
+    out.push_str(&tables::expected_against_observed(ctx).to_markdown());
 
     let _ = writeln!(out, "## Timeline\n");
     let _ = writeln!(out, "Every row comes from the run's journal (`journal.jsonl`); the evidence column says which record.\n");
-    let _ = writeln!(out, "| Time | Event | Evidence |\n|---|---|---|");
-    for (at, event, evidence) in timeline(ctx.records) {
-        let _ = writeln!(out, "| {} | {} | {} |", t(at), event.replace('|', "\\|"), evidence);
-    }
-    out.push('\n');
+    out.push_str(&tables::timeline(ctx).to_markdown());
 
     let _ = writeln!(out, "## Faults\n");
-    let _ = writeln!(out, "| Fault | Kind | Targets | Zones | Started | Ended | Reverted |\n|---|---|---|---|---|---|---|");
-    for f in &result.faults {
-        let reverted = if f.reverted {
-            if f.revert_skipped.is_empty() {
-                "yes".to_string()
-            } else {
-                format!("yes; skipped: {}", f.revert_skipped.iter().map(|(id, why)| format!("{id} ({why})")).collect::<Vec<_>>().join(", "))
-            }
-        } else if let Some(error) = &f.error {
-            format!("no: {error}")
-        } else if f.started_at.is_some() {
-            "not needed (cannot be undone)".to_string()
-        } else {
-            "never injected".to_string()
-        };
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} | {} |",
-            f.name,
-            f.kind,
-            if f.targets.is_empty() { "—".into() } else { f.targets.join(", ") },
-            f.zones.join(", "),
-            f.started_at.map_or("—".into(), t),
-            f.ended_at.map_or("—".into(), t),
-            reverted
-        );
-    }
-    out.push('\n');
+    out.push_str(&tables::faults(ctx).to_markdown());
 
     let _ = writeln!(out, "## Probes\n");
-    let _ = writeln!(out, "| Probe | Kind | Samples | Failed | Availability | Slowest |\n|---|---|---|---|---|---|");
-    for p in &result.probes {
-        let _ = writeln!(out, "| `{}` | {} | {} | {} | {:.2}% | {}ms |", p.name, p.kind, p.samples, p.failures, p.availability, p.max_latency_ms);
-    }
-    out.push('\n');
+    out.push_str(&tables::probes(ctx).to_markdown());
 
     let _ = writeln!(out, "## For the team\n");
     let _ = writeln!(
@@ -279,25 +183,6 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         out.push('\n');
     }
     out
-}
-
-fn observed_sentence(e: &ExpectationResult) -> String {
-    let mut parts = Vec::new();
-    match e.impact_start {
-        None => parts.push("the probes never failed".to_string()),
-        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(e.after_fault(i)))),
-    }
-    if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-        parts.push(format!("detected after {} by {by}", fmt_ms(e.after_fault(at))));
-    }
-    match (e.impact_start, e.recovered_at) {
-        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(e.after_fault(r)))),
-        (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
-        _ => {}
-    }
-    parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
-    let verdict = if e.met { "met".to_string() } else { format!("**missed**: {}", e.misses.join("; ")) };
-    format!("{} — {verdict}.", parts.join(", "))
 }
 
 /// The timeline rows: (time, what happened, evidence). Probe samples are

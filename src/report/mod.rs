@@ -9,6 +9,9 @@ pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod table;
+pub mod tables;
+pub mod text;
 
 use crate::environment::Millis;
 use crate::run::RunResult;
@@ -25,6 +28,16 @@ pub fn result_json(result: &RunResult) -> String {
     text
 }
 
+/// The scenario's runbook as a report names and links it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunbookRef {
+    /// As the scenario names it (a path relative to the scenario's file).
+    pub name: String,
+    /// Its copy kept in the run directory, relative to it (where the
+    /// reports are); `None` when no copy was kept.
+    pub copy: Option<String>,
+}
+
 /// Every file of a run directory, rendered.
 pub struct Rendered {
     /// (file name, contents), in the order they are written.
@@ -38,7 +51,7 @@ pub struct Rendered {
 /// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
 /// With `previous_report` (an earlier `report.md`), the sections people wrote
 /// are kept and checked for blaming wording.
-pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<String>, previous_report: Option<&str>) -> Rendered {
+pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<RunbookRef>, previous_report: Option<&str>) -> Rendered {
     let template = human::Sections::template(result);
     let (sections, missing_sections) = match previous_report {
         Some(previous) => human::Sections::kept_from(previous, &template),
@@ -269,7 +282,8 @@ mod tests {
     /// Every format rendered from the records, as `gameday report` does; the total size.
     fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
         let result = result_from_journal(scenario, records);
-        let rendered = render_all(scenario, &result, records, scenario.runbook.clone(), None);
+        let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
+        let rendered = render_all(scenario, &result, records, runbook, None);
         rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
     }
 

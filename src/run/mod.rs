@@ -305,6 +305,8 @@ struct Ledger<O: Observer> {
     /// The first journal write that failed: the run stops and reverts.
     journal_failure: Option<String>,
     started_at: jiff::Timestamp,
+    /// When the run really began, for its real duration (record times may be simulated).
+    real_start: std::time::Instant,
 }
 
 impl<O: Observer> Ledger<O> {
@@ -347,7 +349,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             scenario,
             env,
             clock,
-            ledger: Ledger { journal, observer, histories, journal_failure: None, started_at: config.started_at },
+            ledger: Ledger { journal, observer, histories, journal_failure: None, started_at: config.started_at, real_start: std::time::Instant::now() },
             config,
             interrupt,
             alarm_changes: Vec::new(),
@@ -1060,7 +1062,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             stopped => stopped,
         };
         let result = result::result_from_records(self.scenario, self.ledger.journal.records(), stopped.clone(), end);
-        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped) }, true);
+        let wall_elapsed_ms = Some(u64::try_from(self.ledger.real_start.elapsed().as_millis()).unwrap_or(u64::MAX));
+        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms }, true);
         Finished { result, journal: self.ledger.journal }
     }
 

@@ -74,7 +74,7 @@ pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<Stri
 pub fn result_from_journal(scenario: &Scenario, records: &[Record]) -> RunResult {
     let ended = records.iter().rposition(|r| matches!(r.event, Event::RunEnded { .. }));
     match ended.map(|i| (i, &records[i])) {
-        Some((index, Record { t, event: Event::RunEnded { stopped, outcome }, .. })) => {
+        Some((index, Record { t, event: Event::RunEnded { stopped, outcome, .. }, .. })) => {
             let stopped =
                 stopped.clone().unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
             result_from_records(scenario, &records[..index], stopped, *t)

@@ -15,6 +15,7 @@ mod panic;
 mod pipes;
 mod plan;
 mod report;
+mod report_formats;
 mod run;
 mod safety;
 mod schema;

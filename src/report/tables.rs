@@ -1,0 +1,241 @@
+//! Every table of the learning report, built once from the run. The
+//! Markdown and HTML reports render these same tables, so a row cannot be
+//! in one format and missing from the other.
+
+use crate::run::RunResult;
+use crate::run::metrics::{ExpectationResult, fmt_ms};
+
+use super::table::{Cell, Table};
+use super::{ReportContext, t};
+
+fn opt(ms: Option<u64>) -> String {
+    ms.map_or("—".to_string(), fmt_ms)
+}
+
+/// Why an expected recovery was not measured: its fault never started (the
+/// run stopped first), so its probes were never judged against it.
+fn not_measured(e: &ExpectationResult, result: &RunResult) -> Option<String> {
+    let fault = result.faults.iter().find(|f| f.name == e.fault)?;
+    fault.started_at.is_none().then(|| format!("the fault `{}` never started", e.fault))
+}
+
+/// How long an expected recovery took to recover, with its own mark for
+/// no impact, for never recovering and for not measured.
+pub fn time_to_recover(e: &ExpectationResult, result: &RunResult) -> String {
+    if not_measured(e, result).is_some() {
+        return "not measured".to_string();
+    }
+    match (e.impact_start, e.time_to_recover) {
+        (None, _) => "no impact".to_string(),
+        (Some(_), Some(ms)) => fmt_ms(ms),
+        (Some(_), None) => "not recovered".to_string(),
+    }
+}
+
+/// How long the probes were impaired. An impact that never ended lasted at
+/// least until the run ended: it must not read like no impact.
+pub fn impact(e: &ExpectationResult, result: &RunResult) -> String {
+    if not_measured(e, result).is_some() {
+        return "not measured".to_string();
+    }
+    match (e.impact_start, e.impact_duration) {
+        (None, _) => "no impact".to_string(),
+        (Some(_), Some(ms)) => fmt_ms(ms),
+        (Some(start), None) => format!("not recovered (≥ {})", fmt_ms(result.duration_ms.saturating_sub(start))),
+    }
+}
+
+/// An expected recovery's impact in a sentence (the Impact section).
+pub fn impact_sentence(e: &ExpectationResult, result: &RunResult) -> String {
+    let measured = match (not_measured(e, result), e.impact_start) {
+        (Some(why), _) => return format!("not measured: {why}"),
+        (None, None) => "no impact".to_string(),
+        (None, Some(_)) => format!("impact {}", impact(e, result)),
+    };
+    format!("{} down, {:.1}% of samples failed, {measured}", fmt_ms(e.downtime), e.error_rate)
+}
+
+/// A duration from the scenario in the reports' one format (`5m00s`, not `5m`).
+fn duration(d: crate::scenario::Duration) -> String {
+    fmt_ms(d.as_millis())
+}
+
+/// The facts at the top: scenario, environment, when, how long, how to reproduce.
+pub fn facts(ctx: &ReportContext<'_>) -> Table {
+    let (scenario, result) = (ctx.scenario, ctx.result);
+    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
+    let mut table = Table::facts();
+    let mut fact = |name: &str, value: Cell| table.row(vec![Cell::text(name), value]);
+    fact("Scenario", Cell::code(&scenario.name));
+    let simulated = if result.environment == "sim" { ", simulated: virtual time" } else { "" };
+    fact("Environment", Cell::text(format!("{} (account {}){simulated}", result.environment, result.account)));
+    fact("Started", Cell::text(started));
+    fact("Duration", Cell::text(fmt_ms(result.duration_ms)));
+    fact("Seed", Cell::marked(format!("{} (`gameday run … --seed {}` reproduces this run)", result.seed, result.seed)));
+    fact("Exit code", Cell::text(result.exit_code.to_string()));
+    if let Some(owner) = &scenario.owner {
+        fact("Owner", Cell::text(owner));
+    }
+    match &ctx.runbook {
+        Some(super::RunbookRef { name, copy: Some(copy) }) => fact("Runbook", Cell::File { text: name.clone(), target: copy.clone() }),
+        Some(super::RunbookRef { name, copy: None }) => fact("Runbook", Cell::text(format!("{name} (no copy was kept with this run)"))),
+        None => {}
+    }
+    table
+}
+
+/// When each phase began, with the journal line it comes from.
+pub fn phases(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Phase", "Time", "What", "Evidence"]);
+    for phase in super::phases(ctx.result, ctx.records) {
+        table.row(vec![Cell::text(phase.phase), Cell::text(phase.at.map_or("—".into(), t)), Cell::marked(phase.what), Cell::text(phase.evidence)]);
+    }
+    table
+}
+
+/// The RTOs of a disaster-recovery scenario; `None` when it measured none.
+pub fn disaster_recovery(ctx: &ReportContext<'_>) -> Option<Table> {
+    let rtos = super::rtos(ctx.scenario, ctx.result);
+    if rtos.is_empty() {
+        return None;
+    }
+    let mut table = Table::new(&["Fault", "Recovery", "RTO target", "Achieved RTO", "Result"]);
+    for rto in &rtos {
+        table.row(vec![
+            Cell::marked(format!("`{}` ({})", rto.fault, rto.kind)),
+            Cell::text(&rto.expectation),
+            Cell::text(fmt_ms(rto.target)),
+            Cell::text(rto.achieved_text()),
+            Cell::text(rto.verdict_text()),
+        ]);
+    }
+    Some(table)
+}
+
+/// Detection, recovery and impact of each expected recovery, against its deadline and prediction.
+pub fn metrics(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Expected recovery", "Time to detect", "Time to recover", "Impact", "Deadline", "Predicted", "Δ vs predicted", "Result"]);
+    for e in &ctx.result.expectations {
+        let delta = e.prediction_error.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
+        table.row(vec![
+            Cell::text(&e.name),
+            Cell::text(opt(e.time_to_detect)),
+            Cell::text(time_to_recover(e, ctx.result)),
+            Cell::text(impact(e, ctx.result)),
+            Cell::text(fmt_ms(e.deadline_after_fault())),
+            Cell::text(opt(e.predicted)),
+            Cell::text(delta),
+            Cell::text(if e.met { "✅ met".to_string() } else { format!("❌ {}", e.misses.join("; ")) }),
+        ]);
+    }
+    table
+}
+
+/// What the scenario expected of each recovery, against what the run saw.
+pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Expected recovery", "Expected", "Observed"]);
+    for (e, expected) in ctx.result.expectations.iter().zip(&ctx.scenario.expected_recoveries) {
+        let mut wanted = vec![format!("recover within {}", duration(expected.recovers_within))];
+        if let Some(d) = expected.detected_within {
+            wanted.push(format!("detected within {}", duration(d)));
+        }
+        if let Some(budget) = &expected.max_impact {
+            if let Some(d) = budget.downtime {
+                wanted.push(format!("at most {} down", duration(d)));
+            }
+            if let Some(r) = budget.error_rate {
+                wanted.push(format!("at most {r}% failed samples"));
+            }
+        }
+        let expected = format!("{} (probes: {}; clock starts at fault `{}`)", wanted.join(", "), e.probes.join(", "), e.fault);
+        table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e, ctx.result))]);
+    }
+    table
+}
+
+fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
+    let verdict = if e.met { "met".to_string() } else { format!("**missed**: {}", e.misses.join("; ")) };
+    // The verdict says why (the fault never started).
+    if not_measured(e, result).is_some() {
+        return format!("not measured — {verdict}.");
+    }
+    let mut parts = Vec::new();
+    match e.impact_start {
+        None => parts.push("the probes never failed".to_string()),
+        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(e.after_fault(i)))),
+    }
+    if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
+        parts.push(format!("detected after {} by {by}", fmt_ms(e.after_fault(at))));
+    }
+    match (e.impact_start, e.recovered_at) {
+        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(e.after_fault(r)))),
+        (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
+        _ => {}
+    }
+    parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
+    format!("{} — {verdict}.", parts.join(", "))
+}
+
+/// Every notable journal record, with its line.
+pub fn timeline(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Time", "Event", "Evidence"]);
+    for (at, event, evidence) in super::markdown::timeline(ctx.records) {
+        table.row(vec![Cell::text(t(at)), Cell::marked(event), Cell::text(evidence)]);
+    }
+    table
+}
+
+/// Each fault: what it hit, when, and whether (and how completely) it was reverted.
+pub fn faults(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Fault", "Kind", "Targets", "Zones", "Started", "Ended", "Reverted"]);
+    for f in &ctx.result.faults {
+        let reverted = if f.reverted {
+            if f.revert_skipped.is_empty() {
+                "yes".to_string()
+            } else {
+                format!("yes; skipped: {}", f.revert_skipped.iter().map(|(id, why)| format!("{id} ({why})")).collect::<Vec<_>>().join(", "))
+            }
+        } else if let Some(error) = &f.error {
+            format!("no: {error}")
+        } else if f.started_at.is_some() {
+            "not needed (cannot be undone)".to_string()
+        } else {
+            "never injected".to_string()
+        };
+        table.row(vec![
+            Cell::code(&f.name),
+            Cell::text(&f.kind),
+            Cell::text(if f.targets.is_empty() { "—".into() } else { f.targets.join(", ") }),
+            Cell::text(f.zones.join(", ")),
+            Cell::text(f.started_at.map_or("—".into(), t)),
+            Cell::text(f.ended_at.map_or("—".into(), t)),
+            Cell::text(reverted),
+        ]);
+    }
+    table
+}
+
+/// Each probe's samples over the whole run.
+pub fn probes(ctx: &ReportContext<'_>) -> Table {
+    let mut table = Table::new(&["Probe", "Kind", "Samples", "Failed", "Availability", "Slowest"]);
+    for p in &ctx.result.probes {
+        table.row(vec![
+            Cell::code(&p.name),
+            Cell::text(&p.kind),
+            Cell::text(p.samples.to_string()),
+            Cell::text(p.failures.to_string()),
+            Cell::text(format!("{:.2}%", p.availability)),
+            Cell::text(format!("{}ms", p.max_latency_ms)),
+        ]);
+    }
+    table
+}
+
+/// A drill section's rows (text with `code` spans) as a table.
+pub fn drill_table<const N: usize>(header: &[&'static str; N], rows: &[[String; N]]) -> Table {
+    let mut table = Table::new(header);
+    for row in rows {
+        table.row(row.iter().map(Cell::marked).collect());
+    }
+    table
+}

@@ -1,0 +1,285 @@
+//! Every format of one run tells the same story: `junit.xml` validates
+//! against the JUnit 10 schema CI tools use, and every table of
+//! `report.md` is in `report.html` with the same rows.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{Run, repo, run_scenario, run_yaml, scenario};
+
+const TARGETS: &str = "  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6";
+
+fn expect(name: &str, probe: &str, within: &str) -> String {
+    format!("  - name: {name}\n    probes: [{probe}]\n    recovers_within: {within}")
+}
+
+fn example(name: &str, runs: &Path) -> Run {
+    run_scenario(&repo().join(format!("scenarios/{name}.yaml")), &["--seed", "7"], runs)
+}
+
+fn read(run: &Run, name: &str) -> String {
+    std::fs::read_to_string(run.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Runs of every kind of ending: held, missed, aborted by a guard (with a
+/// missed recovery), and a fault that never took effect (its recovery skipped).
+fn runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
+    let held = example("az-loss", &runs.join("held"));
+    assert_eq!(held.output.code, 0, "{}", held.output.stderr);
+    let aborted = example("manual-region-failover", &runs.join("aborted"));
+    assert_eq!(aborted.output.code, 5, "{}", aborted.output.stdout);
+    let missed =
+        run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }", &expect("targets fast", "targets", "1m")));
+    assert_eq!(missed.output.code, 1, "{}", missed.output.stdout);
+    let skipped =
+        run_yaml(&scenario("", TARGETS, "  - name: kill\n    kind: terminate_instances\n    targets: { tags: { app: nothing } }", &expect("targets back", "targets", "5m")));
+    assert_eq!(skipped.output.code, 6, "{}", skipped.output.stdout);
+    let before_a_fault = run_yaml(&scenario(
+        "  stop_conditions:\n    - probe: targets\n      failing_for: 30s",
+        TARGETS,
+        "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }\n  - name: later\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 1 }\n    delay: 30m",
+        &format!("{}\n{}\n    after_fault: later", expect("targets back", "targets", "10m"), expect("targets back after the second", "targets", "10m")),
+    ));
+    assert_eq!(before_a_fault.output.code, 5, "{}", before_a_fault.output.stdout);
+    vec![("held", held), ("aborted", aborted), ("missed", missed), ("skipped", skipped), ("aborted before a fault", before_a_fault)]
+}
+
+/// The run whose guard stopped it before its second fault started.
+fn aborted_before_a_fault(runs: &Path) -> Run {
+    runs_of_every_ending(runs).into_iter().find(|(name, _)| *name == "aborted before a fault").map(|(_, run)| run).unwrap()
+}
+
+#[test]
+fn an_expectation_whose_fault_never_started_is_not_measured_and_says_so() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = aborted_before_a_fault(runs.path());
+    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    // Nothing was measured: "no impact" would claim the probes were watched and passed.
+    let row = "| targets back after the second | — | not measured | not measured | 10m00s | — | — | ❌ the fault `later` never started |";
+    assert!(markdown.contains(row), "{markdown}");
+    assert!(markdown.contains("- **targets back after the second** (targets): not measured: the fault `later` never started."), "{markdown}");
+    assert!(markdown.contains("| not measured — **missed**: the fault `later` never started. |"), "{markdown}");
+    assert!(html.contains("<td>not measured</td>"), "{html}");
+    assert!(junit.contains("detect —, recover not measured, impact not measured, deadline 10m00s"), "{junit}");
+}
+
+/// `xmllint` is what checks the schema; a CI without it must say so, not pass.
+fn xmllint() -> &'static str {
+    let found = Command::new("xmllint").arg("--version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "xmllint is needed to validate junit.xml against its schema: install it with `apt-get install -y libxml2-utils` (Debian/Ubuntu) or `brew install libxml2`");
+    "xmllint"
+}
+
+#[test]
+fn junit_xml_of_every_ending_validates_against_the_junit_10_schema() {
+    let xmllint = xmllint();
+    let schema = repo().join("tests/schemas/junit-10.xsd");
+    let runs = tempfile::tempdir().unwrap();
+    for (ending, run) in runs_of_every_ending(runs.path()) {
+        let junit = run.dir.join("junit.xml");
+        let out = Command::new(xmllint).arg("--noout").arg("--schema").arg(&schema).arg(&junit).output().expect("xmllint runs");
+        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(&run, "junit.xml"));
+    }
+}
+
+#[test]
+fn junit_xml_says_why_a_case_was_skipped_and_keeps_real_and_virtual_time_apart() {
+    let runs = tempfile::tempdir().unwrap();
+    let ending = runs_of_every_ending(runs.path());
+    let (_, skipped) = ending.iter().find(|(name, _)| *name == "skipped").unwrap();
+    let junit = read(skipped, "junit.xml");
+    let skip = regex::Regex::new(r"<skipped message=\x22([^\x22]+)\x22>([^<]+)</skipped>").unwrap();
+    let caps = skip.captures(&junit).unwrap_or_else(|| panic!("a <skipped> with a message and a text:\n{junit}"));
+    assert!(caps[2].contains("targets back"), "the text names what was not measured: {}", &caps[2]);
+
+    // The held run took 15 virtual minutes and, on the simulator, far less real time.
+    let (_, held) = &ending[0];
+    let junit = read(held, "junit.xml");
+    assert!(junit.contains("<property name=\"virtual_duration\" value=\"900.000\"/>"), "{junit}");
+    let suite_time = regex::Regex::new(r"<testsuite [^>]* time=\x22(\d+)\.(\d{3})\x22").unwrap();
+    let caps = suite_time.captures(&junit).unwrap_or_else(|| panic!("the suite has a time:\n{junit}"));
+    let seconds: u64 = caps[1].parse().unwrap();
+    let wall_elapsed = held.events("run_ended")[0]["wall_elapsed_ms"].as_u64().expect("the journal records the real duration");
+    assert_eq!(seconds, wall_elapsed / 1000, "the suite's time is the real duration the journal recorded");
+    assert!(seconds < 900, "the suite's time is not the simulated 15 minutes: {seconds} s");
+}
+
+/// A table as the rows people read: cell text without markup.
+type Rows = Vec<Vec<String>>;
+
+/// Markdown's inline markup removed: code spans, bold, links (their text).
+fn markdown_text(cell: &str) -> String {
+    let link = regex::Regex::new(r"\[([^\]]*)\]\([^)]*\)").unwrap();
+    let text = link.replace_all(cell, "$1").replace("\\|", "|").replace("**", "");
+    let code = regex::Regex::new(r"``? ?([^`]*?) ?``?").unwrap();
+    code.replace_all(&text, "$1").trim().to_string()
+}
+
+/// Every pipe table of a Markdown document: its data rows (the header and separator left out).
+fn markdown_tables(markdown: &str) -> Vec<Rows> {
+    let cell_split = regex::Regex::new(r"[^\\]\|").unwrap();
+    let mut tables = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    for line in markdown.lines().chain([""]) {
+        if line.starts_with('|') {
+            current.push(line);
+            continue;
+        }
+        if current.len() >= 2 {
+            let rows = current[2..]
+                .iter()
+                .map(|row| {
+                    // Split on pipes that are not escaped, keeping the character before each.
+                    let inner = &row[1..row.len() - 1];
+                    let mut cells = Vec::new();
+                    let mut start = 0;
+                    for m in cell_split.find_iter(inner) {
+                        cells.push(markdown_text(&inner[start..m.start() + 1]));
+                        start = m.end();
+                    }
+                    cells.push(markdown_text(&inner[start..]));
+                    cells
+                })
+                .collect();
+            tables.push(rows);
+        }
+        current.clear();
+    }
+    tables
+}
+
+/// Every `<table>` of an HTML document: its data rows (rows of only `<th>` left out).
+fn html_tables(html: &str) -> Vec<Rows> {
+    let table = regex::Regex::new(r"(?s)<table>(.*?)</table>").unwrap();
+    let row = regex::Regex::new(r"(?s)<tr>(.*?)</tr>").unwrap();
+    let cell = regex::Regex::new(r"(?s)<(t[hd])>(.*?)</t[hd]>").unwrap();
+    let tag = regex::Regex::new(r"<[^>]+>").unwrap();
+    let text =
+        |html: &str| tag.replace_all(html, "").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&").trim().to_string();
+    table
+        .captures_iter(html)
+        .map(|t| row.captures_iter(&t[1]).filter(|r| cell.captures_iter(&r[1]).any(|c| &c[1] == "td")).map(|r| cell.captures_iter(&r[1]).map(|c| text(&c[2])).collect()).collect())
+        .collect()
+}
+
+#[test]
+fn every_table_of_report_md_is_in_report_html_with_the_same_rows() {
+    let runs = tempfile::tempdir().unwrap();
+    for name in ["az-loss", "instance-termination", "dns-failover", "region-failover", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let (markdown, html) = (read(&run, "report.md"), read(&run, "report.html"));
+        let html_tables = html_tables(&html);
+        let markdown_tables = markdown_tables(&markdown);
+        assert!(markdown_tables.len() >= 8, "{name}: the parser found {} tables in report.md", markdown_tables.len());
+        for rows in &markdown_tables {
+            assert!(html_tables.contains(rows), "{name}: a table of report.md is not in report.html:\n{rows:#?}\nreport.html has:\n{html_tables:#?}");
+        }
+        assert!(html.contains("<h2>Expected against observed</h2>"), "{name}");
+    }
+}
+
+#[test]
+fn an_outage_that_never_recovered_is_not_shown_as_no_impact() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = example("manual-region-failover", runs.path());
+    assert_eq!(run.output.code, 5, "{}", run.output.stdout);
+    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    // The API failed from T+5s to the end of the run (T+25m05s) and never recovered.
+    assert!(
+        markdown.contains("| API back after the team fails over | 1m20s | not recovered | not recovered (≥ 25m00s) | 15m00s |"),
+        "the metrics say the outage lasted at least until the end:\n{markdown}"
+    );
+    assert!(markdown.contains("| standby keeps its capacity | — | no impact | no impact | 1m00s |"), "no impact is its own mark:\n{markdown}");
+    assert!(markdown.contains("- **API back after the team fails over** (api): 25m00s down, 99.7% of samples failed, impact not recovered (≥ 25m00s)."), "{markdown}");
+    assert!(markdown.contains("- **standby keeps its capacity** (standby-capacity): 0ms down, 0.0% of samples failed, no impact."), "{markdown}");
+    assert!(html.contains("<td>not recovered (≥ 25m00s)</td>"), "{html}");
+    assert!(junit.contains("detect 1m20s, recover not recovered, impact not recovered (≥ 25m00s), deadline 15m00s"), "{junit}");
+    assert!(junit.contains("detect —, recover no impact, impact no impact, deadline 1m00s"), "{junit}");
+}
+
+#[test]
+fn every_duration_in_the_reports_tables_has_one_format() {
+    // `5m` (the scenario's spelling) and `5m00s` (a measurement) must not both appear.
+    let scenario_spelling = regex::Regex::new(r"(^|[^0-9A-Za-z+.])[0-9]+(m|h|d)([^0-9a-z]|$)").unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    for name in ["az-loss", "dns-failover", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let markdown = read(&run, "report.md");
+        let mut cells = 0;
+        for rows in markdown_tables(&markdown) {
+            for cell in rows.iter().flatten() {
+                cells += 1;
+                // A stop condition's name quotes the scenario's words (`probe `api` failing for 25m`),
+                // in the outcome and in the timeline.
+                if cell.contains("stop_conditions") || cell.starts_with("Stop condition tripped") {
+                    continue;
+                }
+                assert!(!scenario_spelling.is_match(cell), "{name}: a duration in another format: {cell}");
+            }
+        }
+        assert!(cells > 50, "{name}: only {cells} cells checked");
+    }
+    let run = example("manual-region-failover", &runs.path().join("again"));
+    assert!(read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, detected within 3m00s (probes: api;"), "{}", run.report);
+}
+
+#[test]
+fn every_file_link_in_report_md_resolves_from_the_run_directory() {
+    let runs = tempfile::tempdir().unwrap();
+    let link = regex::Regex::new(r"\]\(([^)]+)\)").unwrap();
+    for name in ["az-loss", "manual-region-failover"] {
+        let run = example(name, &runs.path().join(name));
+        let markdown = read(&run, "report.md");
+        assert!(markdown.contains("| Runbook | ["), "{name}: the runbook is a link:\n{markdown}");
+        let targets: Vec<String> = link.captures_iter(&markdown).map(|c| c[1].to_string()).filter(|t| !t.contains("://")).collect();
+        assert!(!targets.is_empty(), "{name}: no link found");
+        for target in targets {
+            let file = run.dir.join(&target);
+            assert!(file.is_file(), "{name}: the link ({target}) does not resolve from {}", run.dir.display());
+        }
+        // The copy is the runbook as it was when the game day ran.
+        let original = std::fs::read_to_string(repo().join(format!("runbooks/{name}.md"))).unwrap();
+        assert_eq!(read(&run, "runbook.md"), original, "{name}");
+    }
+}
+
+/// A command's colours must not reach the reports: an ESC byte is not even
+/// allowed in XML, so junit.xml would not parse.
+#[test]
+fn terminal_colours_in_a_commands_output_never_reach_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    let yaml = r#"apiVersion: gameday/v1
+name: colours
+guards:
+  max_duration: 1m
+steady_state:
+  - name: ok
+    kind: command
+    run: 'printf "\033[32mfine\033[0m"'
+    interval: 100ms
+    timeout: 90ms
+faults:
+  - name: boom
+    kind: command
+    inject: 'printf "\033[31mred failure\033[0m\n" >&2; exit 1'
+    revert: "true"
+    duration: 1s
+expected_recoveries:
+  - name: back
+    probes: [ok]
+    recovers_within: 5s
+"#;
+    std::fs::write(&file, yaml).unwrap();
+    // A shell command runs on this machine: the local environment.
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 6, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("red failure"), "the run saw the colours: {}", run.output.stdout);
+    for name in ["report.md", "report.html", "junit.xml"] {
+        let text = read(&run, name);
+        assert!(text.contains("red failure"), "{name} keeps the words");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{name} holds a control character:\n{text}");
+    }
+    let out = Command::new(xmllint()).arg("--noout").arg("--schema").arg(repo().join("tests/schemas/junit-10.xsd")).arg(run.dir.join("junit.xml")).output().expect("xmllint runs");
+    assert!(out.status.success(), "junit.xml does not validate:\n{}", String::from_utf8_lossy(&out.stderr));
+}
