@@ -613,7 +613,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", result.outcome.summary());
     for e in &result.expectations {
-        let recover = if e.impact_start.is_none() { "no impact".to_string() } else { e.time_to_recover.map_or("not recovered".into(), fmt_ms) };
+        let recover = crate::report::tables::time_to_recover(e, result);
         let _ = writeln!(
             out,
             "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {})",
@@ -625,7 +625,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
                 None => "never".into(),
             },
             recover,
-            fmt_ms(e.deadline - e.fault_start)
+            fmt_ms(e.deadline_after_fault())
         );
     }
     if reports_written {

@@ -108,17 +108,17 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
     let previous = std::fs::read_to_string(run_dir.join("report.md")).ok();
     let rendered = report::render_all(scenario, result, records, runbook_ref(run_dir, scenario), previous.as_deref());
     let report_path = run_dir.join("report.md");
-    if let Some(previous) = &previous {
-        if !rendered.missing_sections.is_empty() {
-            let backup = run_dir.join("report.md.bak");
-            eprintln!(
-                "warning: {} has no markers for {}; that text is not carried over (the old file is kept as {})",
-                report_path.display(),
-                rendered.missing_sections.join(", "),
-                backup.display()
-            );
-            let _ = std::fs::write(&backup, previous);
-        }
+    if let Some(previous) = &previous
+        && !rendered.missing_sections.is_empty()
+    {
+        let backup = run_dir.join("report.md.bak");
+        eprintln!(
+            "warning: {} has no markers for {}; that text is not carried over (the old file is kept as {})",
+            report_path.display(),
+            rendered.missing_sections.join(", "),
+            backup.display()
+        );
+        let _ = std::fs::write(&backup, previous);
     }
     for flag in &rendered.flags {
         eprintln!("note: {}: “{}” in {}: {}", report_path.display(), flag.phrase, flag.section, flag.advice);
@@ -145,13 +145,6 @@ fn read_scenario(path: &Path) -> Result<Scenario, u8> {
     })
 }
 
-/// The line (1-based) of the journal's `index`-th record. `journal::read`
-/// skips lines that hold no record (blank, torn), so count the ones that do.
-fn line_of_record(journal_path: &Path, index: usize) -> Option<usize> {
-    let text = std::fs::read_to_string(journal_path).ok()?;
-    text.lines().enumerate().filter(|(_, line)| serde_json::from_str::<Record>(line).is_ok()).nth(index).map(|(number, _)| number + 1)
-}
-
 /// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
 pub fn report_command(args: &ReportArgs) -> u8 {
     let scenario = match read_scenario(&args.run_dir.join(SCENARIO_COPY)) {
@@ -159,15 +152,20 @@ pub fn report_command(args: &ReportArgs) -> u8 {
         Err(code) => return code,
     };
     let journal_path = args.run_dir.join("journal.jsonl");
-    let records = match journal::read(&journal_path) {
-        Ok(records) => records,
+    let read = match journal::read_all(&journal_path) {
+        Ok(read) => read,
         Err(error) => {
             eprintln!("error: could not read {}: {error}", journal_path.display());
             return exit_code::UNREADABLE;
         }
     };
+    if let Some(damage) = read.damage.first() {
+        eprintln!("error: could not read {}: {}\n  = hint: the journal was damaged or edited; `gameday status` says what it may leave in place", journal_path.display(), damage);
+        return exit_code::UNREADABLE;
+    }
+    let records = read.records;
     if let Some(impossible) = result::impossible_time(&records) {
-        let line = line_of_record(&journal_path, impossible.index).map_or_else(|| format!("record {}", impossible.index + 1), |line| format!("line {line}"));
+        let line = read.lines.get(impossible.index).map_or_else(|| format!("record {}", impossible.index + 1), |line| format!("line {line}"));
         eprintln!(
             "error: {} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
             journal_path.display()

@@ -339,6 +339,8 @@ impl Journal {
 #[derive(Debug, Default)]
 pub struct JournalRead {
     pub records: Vec<Record>,
+    /// The line (1-based) each record was read from.
+    pub lines: Vec<usize>,
     /// Lines that could not be read (not counting a torn last line).
     pub damage: Vec<Damage>,
     /// A torn line (a crash mid-write) was skipped.
@@ -392,6 +394,7 @@ pub fn parse(bytes: &[u8]) -> JournalRead {
                     }
                 }
                 read.records.push(record);
+                read.lines.push(index + 1);
             }
             Err(error) => {
                 if let Some(damage) = failed.replace(Damage { line: index + 1, error: error.to_string() }) {

@@ -41,7 +41,7 @@ pub fn section(drill: &DrillResult, fault: Option<&str>) -> DrillSection {
     };
     let first_action = drill.actions.iter().filter(|a| !a.failed && Some(a.at) == r.mitigated_at).map(|a| format!(" (`{}`)", a.name)).next().unwrap_or_default();
     let response = vec![
-        ["System detected (alarm or failing probe)".to_string(), r.time_to_detect().map_or("—".into(), fmt_ms), "—".into()],
+        ["System detected (the team's signals)".to_string(), r.time_to_detect().map_or("—".into(), fmt_ms), "—".into()],
         ["People acknowledged".to_string(), r.time_to_acknowledge().map_or("not acknowledged".into(), fmt_ms), since(r.acknowledged_at, r.detected_at, "detection")],
         [format!("People mitigated{first_action}"), r.time_to_mitigate().map_or("no operator action".into(), fmt_ms), since(r.mitigated_at, r.acknowledged_at, "acknowledging")],
         ["Service recovered".to_string(), r.time_to_recover().map_or("not recovered".into(), fmt_ms), since(r.recovered_at, r.mitigated_at, "the mitigation")],
