@@ -1,5 +1,5 @@
-//! Where faults are made and probes are answered: the built-in simulator now,
-//! real AWS and local systems later, all behind one trait.
+//! Where faults are made and probes are answered: the built-in simulator,
+//! real AWS and this machine (`local`), all behind one trait.
 //!
 //! Architecture invariant: an environment resolves targets, makes and
 //! reverts faults, and reads state for probes. It never decides policy
