@@ -168,6 +168,15 @@ fn kill_9(mut child: std::process::Child) {
     child.wait().unwrap();
 }
 
+/// A local run of the marker fault, killed with SIGKILL once the fault is
+/// made: its runs directory and run directory.
+fn crashed_marker_run(dir: &Path, marker: &Path) -> (PathBuf, PathBuf) {
+    let (child, runs) = start_run_until(dir, dir, &marker_scenario(marker, "", "", "100ms", "1m"), "\"fault_applied\"");
+    kill_9(child);
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    (runs, run_dir)
+}
+
 #[test]
 fn after_kill_9_during_a_slow_inject_recover_ends_the_orphan_before_reverting() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,10 +217,7 @@ fn recover_runs_the_revert_where_the_run_ran_it() {
 fn status_and_recover_never_call_a_damaged_journal_clean() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
-    std::thread::sleep(Duration::from_millis(300));
-    kill_9(child);
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let (runs, run_dir) = crashed_marker_run(dir.path(), &marker);
     let journal = run_dir.join("journal.jsonl");
     // 16 garbage bytes on a line of their own, in the middle of the journal.
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -245,9 +251,7 @@ fn status_and_recover_never_call_a_damaged_journal_clean() {
 fn a_torn_last_line_is_skipped_and_recover_writes_on_a_fresh_line() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
-    kill_9(child);
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let (runs, run_dir) = crashed_marker_run(dir.path(), &marker);
     let journal = run_dir.join("journal.jsonl");
     // A record cut inside a multi-byte character, as kill -9 mid-write can leave it.
     let torn = "{\"t\":99,\"wall\":\"2026-12-02T00:00:00.000Z\",\"event\":\"team_observation\",\"text\":\"caf\u{e9} \u{2615}\"}";
@@ -290,8 +294,7 @@ fn recover_and_status_leave_a_live_run_alone() {
 fn a_broken_project_file_does_not_block_recovering_a_local_run() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
-    kill_9(child);
+    let (runs, _) = crashed_marker_run(dir.path(), &marker);
     std::fs::write(dir.path().join("gameday.yaml"), "environments: [this is: not: a project\n").unwrap();
     let mut recover = command(&dir.path().join("state"), &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]);
     recover.current_dir(dir.path());
@@ -476,9 +479,7 @@ fn a_run_that_leaves_a_fault_keeps_its_environment_locked_until_recover() {
 fn a_damaged_run_started_record_gives_manual_steps_not_a_claim() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "", "", "100ms", "1m"), "\"fault_applied\"");
-    kill_9(child);
-    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let (runs, run_dir) = crashed_marker_run(dir.path(), &marker);
     let journal = run_dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&journal).unwrap();
     std::fs::write(&journal, text.replacen(&text[..text.find('\n').unwrap()], "garbage{{{", 1)).unwrap();
