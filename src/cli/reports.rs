@@ -57,11 +57,13 @@ pub struct DueArgs {
     /// Where the scenario files are.
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     scenarios: PathBuf,
-    /// Where the run directories are.
-    #[arg(long, value_name = "DIR", default_value = "runs")]
-    runs_dir: PathBuf,
-    /// Judge as of this time (RFC 3339, e.g. 2027-01-31T09:00:00Z) instead of now.
-    #[arg(long, value_name = "TIME")]
+    /// Where the run directories are [default: runs]. A directory named
+    /// here must exist; the default may not yet (no game day has run).
+    #[arg(long, value_name = "DIR")]
+    runs_dir: Option<PathBuf>,
+    /// Judge as of this time instead of now: RFC 3339 (2027-01-31T09:00:00Z)
+    /// or a date (2027-01-31, meaning its start in UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_at)]
     at: Option<jiff::Timestamp>,
     /// Print only the overdue scenario files, one per line (for scripts).
     #[arg(long)]
@@ -278,13 +280,29 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
     exit_code::SUCCESS
 }
 
+/// `--at`: a timestamp, or a date meaning its first moment in UTC.
+fn parse_at(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse::<jiff::Timestamp>().or_else(|stamp_error| {
+        let date: jiff::civil::Date = text.parse().map_err(|_| format!("{stamp_error}; expected e.g. 2027-01-31T09:00:00Z or 2027-01-31"))?;
+        jiff::tz::TimeZone::UTC.to_timestamp(date.to_datetime(jiff::civil::Time::midnight())).map_err(|e| e.to_string())
+    })
+}
+
 /// `gameday due`: exits `SCENARIOS_OVERDUE` when any scenario is overdue, for cron and CI.
 pub fn due_command(args: &DueArgs) -> u8 {
     let scenarios = match scenarios_in(&args.scenarios) {
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
-    let runs = match scan(&args.runs_dir) {
+    let runs_dir = match &args.runs_dir {
+        Some(dir) if !dir.is_dir() => {
+            eprintln!("error: the runs directory {} does not exist\n  = hint: check the path; without --runs-dir, `runs` is read", dir.display());
+            return exit_code::UNREADABLE;
+        }
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("runs"),
+    };
+    let runs = match scan(&runs_dir) {
         Ok(runs) => runs,
         Err(code) => return code,
     };

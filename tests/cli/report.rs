@@ -177,6 +177,11 @@ fn due_lists_scenarios_overdue_for_their_cadence() {
     }
     let runs = dir.path().join("runs");
     let (s, r) = (scenarios.to_str().unwrap(), runs.to_str().unwrap());
+    // A runs directory named on the command line must exist (a typo is not "never run").
+    let missing = gameday(&["due", "--scenarios", s, "--runs-dir", r]);
+    assert_eq!(missing.code, 4, "{}", missing.stderr);
+    assert!(missing.stderr.contains("does not exist"), "{}", missing.stderr);
+    std::fs::create_dir(&runs).unwrap();
     let never = gameday(&["due", "--scenarios", s, "--runs-dir", r]);
     assert_eq!(never.code, 9, "{}{}", never.stdout, never.stderr);
     assert!(never.stdout.contains("OVERDUE  az-loss") && never.stdout.contains("never run"), "{}", never.stdout);
@@ -192,6 +197,10 @@ fn due_lists_scenarios_overdue_for_their_cadence() {
     let due = gameday(&["due", "--scenarios", s, "--runs-dir", r, "--at", &later, "--paths"]);
     assert_eq!(due.code, 9);
     assert_eq!(due.stdout.trim(), scenarios.join("instance-termination.yaml").to_str().unwrap());
+    // A date alone means its first moment in UTC.
+    let date = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now() + jiff::SignedDuration::from_hours(240)).date().to_string();
+    let by_date = gameday(&["due", "--scenarios", s, "--runs-dir", r, "--at", &date, "--paths"]);
+    assert_eq!((by_date.code, by_date.stdout.trim()), (9, scenarios.join("instance-termination.yaml").to_str().unwrap()), "{}", by_date.stderr);
     let history = gameday(&["history", "--runs-dir", r, "--scenarios", s]);
     assert!(history.stdout.contains("cadence weekly: next due"), "{}", history.stdout);
 }
