@@ -85,7 +85,14 @@ impl Project {
             None => return Ok(None),
         };
         let text = std::fs::read_to_string(&path).map_err(|source| ProjectError::Unreadable { path: path.clone(), source })?;
-        let project: Project = serde_saphyr::from_str(&text).map_err(|e| ProjectError::Invalid { path: path.clone(), message: e.to_string() })?;
+        // The scenario reader's YAML pass first: it places a syntax error
+        // (a tab in indentation above all) where it is, with a hint.
+        if let Err(error) = crate::scenario::yaml_tree::parse(&text) {
+            let hint = error.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+            return Err(ProjectError::Invalid { path, message: format!("line {}, column {}: {}{hint}", error.at.line, error.at.column, error.message) });
+        }
+        let project: Project = serde_saphyr::from_str(&text)
+            .map_err(|e| ProjectError::Invalid { path: path.clone(), message: e.to_string().trim_start_matches("error: ").replace("<input>", &path.display().to_string()) })?;
         if project.api_version != crate::scenario::API_VERSION || project.kind != "Project" {
             return Err(ProjectError::Invalid { path, message: format!("expected `apiVersion: {}` and `kind: Project`", crate::scenario::API_VERSION) });
         }

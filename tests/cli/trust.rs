@@ -305,6 +305,18 @@ fn a_broken_project_file_does_not_block_recovering_a_local_run() {
 }
 
 #[test]
+fn a_tab_in_the_project_file_is_placed_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("gameday.yaml"), "apiVersion: gameday/v1\nkind: Project\nenvironments:\n\tprod:\n    kind: aws\n").unwrap();
+    let mut cmd = command(&dir.path().join("state"), &["plan", crate::repo().join("scenarios/az-loss.yaml").to_str().unwrap()], &[]);
+    cmd.current_dir(dir.path());
+    let (code, _, stderr) = output(cmd);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("gameday.yaml is not a valid project file: line 4, column 1: a tab is used for indentation"), "{stderr}");
+    assert!(!stderr.contains("<input>") && !stderr.contains("file: error:"), "{stderr}");
+}
+
+#[test]
 fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
