@@ -39,6 +39,30 @@ async fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     (port, requests)
 }
 
+/// Runs `file` on `local` with `secret` in the child's environment only,
+/// at `RUST_LOG=debug` (logs at their most talkative must not carry it
+/// either), in a state directory of its own (the `local` lock must not meet
+/// another test's). Returns stdout and stderr of a run that exited 0.
+async fn run_local(file: &std::path::Path, runs: &std::path::Path, secret: (&'static str, &'static str)) -> (String, String) {
+    let args: Vec<String> = ["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()].map(String::from).into();
+    let output = tokio::task::spawn_blocking(move || {
+        let state = tempfile::tempdir().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GAMEDAY_STATE_DIR", state.path())
+            .env(secret.0, secret.1)
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned());
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn header_secrets_are_sent_but_never_written_or_printed() {
     let (port, requests) = recording_server().await;
@@ -52,22 +76,7 @@ async fn header_secrets_are_sent_but_never_written_or_printed() {
     std::fs::write(&file, &yaml).unwrap();
     let runs = dir.path().join("runs");
 
-    let args: Vec<String> = ["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()].map(String::from).into();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gameday"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("GAMEDAY_TEST_SECRET", SECRET)
-            // Logs at their most talkative must not carry it either.
-            .env("RUST_LOG", "debug")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let (stdout, stderr) = run_local(&file, &runs, ("GAMEDAY_TEST_SECRET", SECRET)).await;
 
     // Not vacuous: the server received the expanded header.
     let seen = requests.lock().unwrap().clone();
@@ -124,24 +133,7 @@ async fn url_tokens_and_credential_shaped_headers_are_never_written_or_printed()
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, &yaml).unwrap();
     let runs = dir.path().join("runs");
-    let state = tempfile::tempdir().unwrap();
-    let args: Vec<String> = ["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()].map(String::from).into();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gameday"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            // Its own state directory: the `local` lock must not meet the other test's.
-            .env("GAMEDAY_STATE_DIR", state.path())
-            .env("GAMEDAY_TEST_URL_SIG", URL_SIGNATURE)
-            .env("RUST_LOG", "debug")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let (stdout, stderr) = run_local(&file, &runs, ("GAMEDAY_TEST_URL_SIG", URL_SIGNATURE)).await;
 
     // Not vacuous: the server received the token in the query and both headers.
     let seen = requests.lock().unwrap().clone();
