@@ -112,13 +112,13 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         Err(code) => return code,
     };
     eprintln!("gameday: drill `{}` on {} at {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), args.speed, ready.seed, run.run_dir.display());
-    let mut config = RunConfig::new(ready.seed, run.started);
-    config.halt_file = Some(crate::run::lock::halt_file());
     let (clock, redraw) = match args.speed {
         Speed::Max => (AnyClock::Virtual(VirtualClock::default()), None),
         Speed::Times(n) if simulated => (AnyClock::Scaled(ScaledClock::start(n)), Some(250 * u64::from(n))),
         Speed::Times(_) => (AnyClock::Wall(WallClock::start()), Some(250)),
     };
+    let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
+    config.halt_file = Some(crate::run::lock::halt_file());
     config.max_sleep = redraw;
     let speed = args.speed.to_string();
     if let (true, Some(sender)) = (keyboard, sender.clone()) {

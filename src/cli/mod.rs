@@ -603,9 +603,9 @@ async fn run_command(args: &RunArgs) -> u8 {
     };
     let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
-    let mut config = RunConfig::new(ready.seed, run.started);
-    config.halt_file = Some(crate::run::lock::halt_file());
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
+    let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
+    config.halt_file = Some(crate::run::lock::halt_file());
     execute(&mut ready, run, clock, progress, config, None).await
 }
 

@@ -67,11 +67,13 @@ impl Clock for VirtualClock {
 /// Real time, measured on the monotonic clock from the run's start.
 pub struct WallClock {
     origin: tokio::time::Instant,
+    /// The wall-clock time of `origin`: the journal dates its records from it.
+    started_at: jiff::Timestamp,
 }
 
 impl WallClock {
     pub fn start() -> Self {
-        WallClock { origin: tokio::time::Instant::now() }
+        WallClock { origin: tokio::time::Instant::now(), started_at: jiff::Timestamp::now() }
     }
 }
 
@@ -95,12 +97,14 @@ impl Clock for WallClock {
 /// on the simulator at `--speed 60` lives an hour in a minute.
 pub struct ScaledClock {
     origin: tokio::time::Instant,
+    /// The wall-clock time of `origin`.
+    started_at: jiff::Timestamp,
     speed: u32,
 }
 
 impl ScaledClock {
     pub fn start(speed: u32) -> Self {
-        ScaledClock { origin: tokio::time::Instant::now(), speed: speed.max(1) }
+        ScaledClock { origin: tokio::time::Instant::now(), started_at: jiff::Timestamp::now(), speed: speed.max(1) }
     }
 }
 
@@ -124,6 +128,21 @@ pub enum AnyClock {
     Virtual(VirtualClock),
     Wall(WallClock),
     Scaled(ScaledClock),
+}
+
+impl AnyClock {
+    /// The wall-clock time at which a clock that follows real time started:
+    /// the origin the journal dates its records from. Taken when the clock
+    /// starts, not when the command started, so that the run directory, the
+    /// lock and the journal being created do not make every record early.
+    /// `None` for virtual time, which has no wall-clock origin of its own.
+    pub fn started_at(&self) -> Option<jiff::Timestamp> {
+        match self {
+            AnyClock::Virtual(_) => None,
+            AnyClock::Wall(c) => Some(c.started_at),
+            AnyClock::Scaled(c) => Some(c.started_at),
+        }
+    }
 }
 
 impl Clock for AnyClock {

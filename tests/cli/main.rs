@@ -21,6 +21,7 @@ mod safety;
 mod schema;
 mod secrets;
 mod side_tools;
+mod timestamps;
 mod trust;
 mod validate;
 
