@@ -7,7 +7,7 @@
 //! moment a fault starts. Instance transitions are timestamps, evaluated
 //! lazily, so a 10,000-instance hour costs only the periodic rounds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::environment::Millis;
 use crate::rng::SeededRng;
@@ -98,10 +98,50 @@ struct Target {
     failures: u32,
 }
 
+/// A target group's registered targets, in registration order, with an
+/// index from instance to target: the group's health check asks for every
+/// member's target state each round, and a linear search made that
+/// quadratic in the group's size (docs/performance.md).
+#[derive(Clone, Debug, Default)]
+struct Targets {
+    by_registration: BTreeMap<u64, Target>,
+    registration_of: HashMap<usize, u64>,
+    next_registration: u64,
+}
+
+impl Targets {
+    fn register(&mut self, target: Target) {
+        let registration = self.next_registration;
+        self.next_registration += 1;
+        if let Some(old) = self.registration_of.insert(target.instance, registration) {
+            self.by_registration.remove(&old);
+        }
+        self.by_registration.insert(registration, target);
+    }
+
+    fn deregister(&mut self, instance: usize) {
+        if let Some(registration) = self.registration_of.remove(&instance) {
+            self.by_registration.remove(&registration);
+        }
+    }
+
+    fn get(&self, instance: usize) -> Option<&Target> {
+        self.registration_of.get(&instance).and_then(|r| self.by_registration.get(r))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Target> {
+        self.by_registration.values()
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Target> {
+        self.by_registration.values_mut()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TargetGroup {
     pub name: String,
-    targets: Vec<Target>,
+    targets: Targets,
     interval: i64,
     healthy_threshold: u32,
     unhealthy_threshold: u32,
@@ -259,7 +299,7 @@ impl World {
             let interval = ms(hc.interval).max(1);
             world.target_groups.push(TargetGroup {
                 name: lb.target_group.clone(),
-                targets: Vec::new(),
+                targets: Targets::default(),
                 interval,
                 healthy_threshold: hc.healthy_threshold.max(1),
                 unhealthy_threshold: hc.unhealthy_threshold.max(1),
@@ -334,7 +374,7 @@ impl World {
         if let Some(g) = group {
             self.groups[g].members.push(index);
             if settled && let Some(tg) = self.groups[g].target_group {
-                self.target_groups[tg].targets.push(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
+                self.target_groups[tg].targets.register(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
             }
         }
         index
@@ -412,7 +452,7 @@ impl World {
         if let Some(g) = self.instances[instance].group {
             self.groups[g].members.retain(|m| *m != instance);
             if let Some(tg) = self.groups[g].target_group {
-                self.target_groups[tg].targets.retain(|t| t.instance != instance);
+                self.target_groups[tg].targets.deregister(instance);
             }
         }
         true
@@ -568,7 +608,7 @@ impl World {
     }
 
     fn target_state_of(&self, tg: usize, instance: usize) -> Option<TargetState> {
-        self.target_groups[tg].targets.iter().find(|t| t.instance == instance).map(|t| t.state)
+        self.target_groups[tg].targets.get(instance).map(|t| t.state)
     }
 
     fn group_round(&mut self, g: usize) {
@@ -602,7 +642,7 @@ impl World {
         if let Some(tg) = self.groups[g].target_group {
             for m in self.groups[g].members.clone() {
                 if self.instances[m].state(now) == Ec2State::Running && self.target_state_of(tg, m).is_none() {
-                    self.target_groups[tg].targets.push(Target { instance: m, state: TargetState::Initial, passes: 0, failures: 0 });
+                    self.target_groups[tg].targets.register(Target { instance: m, state: TargetState::Initial, passes: 0, failures: 0 });
                 }
             }
         }
