@@ -208,3 +208,83 @@ fn on_a_real_environment_people_make_the_change_and_the_drill_records_when() {
     assert_eq!(run.result["drill"]["speed"], "real time");
     assert!(service.comes_up(), "the fault was reverted");
 }
+
+#[test]
+fn the_trainee_view_never_gives_the_fault_away_and_the_facilitator_view_shows_it() {
+    // The shared screen (the default view) shows the team's signals: the
+    // alarm that pages, the probes the runbook's "Signals to watch" names,
+    // and what people did. Never the fault's name, kind or targets.
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    let intent = run.events("fault_intent")[0].clone();
+    let targets: Vec<&str> = intent["targets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(!targets.is_empty());
+    let transcript = &run.output.stderr;
+    assert!(transcript.contains(", trainee view;"), "the view is said when the drill starts: {transcript}");
+    for secret in ["degrade-us-east-1", "gray_failure", "Injecting", "Fault `"].iter().chain(&targets) {
+        assert!(!transcript.contains(secret), "the trainee view shows `{secret}`:\n{transcript}");
+    }
+    assert!(transcript.contains("cloudwatch: alarm web-5xx is now ALARM"), "{transcript}");
+    assert!(transcript.contains("Probe `api` failing"), "a probe the runbook's signals name: {transcript}");
+    assert!(transcript.contains("👤 Step 4 done"), "{transcript}");
+    // The journal and the report keep everything: the trainee view is a view.
+    assert!(run.report.contains("degrade-us-east-1"));
+
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7", "--view", "facilitator"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("Injecting `degrade-us-east-1` (gray_failure) on 9 target(s)"), "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("Fault `degrade-us-east-1` reverted"), "{}", run.output.stderr);
+
+    let run = run_drill(&manual_failover(), "", &["--speed", "max", "--view", "everyone"], runs.path());
+    assert_eq!(run.output.code, 2, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("`everyone` is not a view: use `trainee` (the team's signals only) or `facilitator` (everything)"), "{}", run.output.stderr);
+}
+
+#[test]
+fn the_facilitator_watches_a_live_drill_from_a_second_terminal() {
+    use std::io::{BufRead, BufReader};
+    let runs = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GAMEDAY_STATE_DIR", state.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the gameday binary runs")
+    };
+    // A live drill at 10×: it runs until the team ends it (its stop condition is 150 s away).
+    let mut drill = spawn(&["drill", manual_failover().to_str().unwrap(), "--speed", "10", "--seed", "7", "--runs-dir", runs.path().to_str().unwrap()]);
+    let mut drill_err = BufReader::new(drill.stderr.take().unwrap()).lines();
+    let run_dir = drill_err
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("run directory ").map(|(_, dir)| dir.trim().to_string()))
+        .expect("the drill names its run directory");
+    // Drain the trainee transcript so the drill never blocks on a full pipe.
+    let transcript = std::thread::spawn(move || drill_err.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+
+    let mut watch = spawn(&["drill", "watch", &run_dir]);
+    let mut watched = BufReader::new(watch.stdout.take().unwrap()).lines().map_while(Result::ok);
+    // The facilitator sees the fault while the drill is still going...
+    let fault_line = watched.by_ref().find(|line| line.contains("Fault `degrade-us-east-1` in place"));
+    assert!(fault_line.is_some(), "the watch shows the fault");
+    // ...then the team ends the drill, and the watch ends with it.
+    drill.stdin.take().unwrap().write_all(b"quit\n").unwrap();
+    let rest: Vec<String> = watched.collect();
+    assert_eq!(watch.wait().unwrap().code(), Some(0));
+    assert!(rest.iter().any(|l| l.contains("Interrupted (the drill was ended from its console)")), "{rest:#?}");
+    assert!(rest.last().is_some_and(|l| l.contains("Run ended: interrupted: every fault was reverted")), "{rest:#?}");
+    assert_eq!(drill.wait().unwrap().code(), Some(130));
+    let transcript = transcript.join().unwrap();
+    assert!(!transcript.contains("degrade-us-east-1"), "the shared screen never did: {transcript}");
+
+    let missing = crate::gameday(&["drill", "watch", runs.path().join("nope").to_str().unwrap()]);
+    assert_eq!(missing.code, 4, "{}", missing.stderr);
+    assert!(missing.stderr.contains("nope/journal.jsonl") && missing.stderr.contains("hint: pass the run directory the drill printed"), "{}", missing.stderr);
+}
