@@ -76,6 +76,11 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert_eq!(status, ["done", "on_time", "late", "on_time", "on_time", "skipped", "not_done"]);
     assert_eq!(steps[2]["late_by"], 60_000);
     assert_eq!(steps[2]["waited"], 150_000, "step 3 could start at 2m (step 2 done) and was taken up at 4m30s");
+    // Waits count from the page (web-5xx at T0+1m20s), not from T0: step 2
+    // was taken up 10 s after it. Step 1, a pre-check before the page, was
+    // waited for by nobody.
+    assert_eq!(steps[1]["waited"], 10_000, "{}", steps[1]);
+    assert_eq!(steps[0]["waited"], serde_json::Value::Null);
     assert_eq!(steps[2]["notes"][0]["unclear"], true);
     assert_eq!(steps[5]["skip_reason"], "the standby was fine");
     assert_eq!(drill["actions"][0]["name"], "fail-over-to-us-west-2");
@@ -96,7 +101,9 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert!(report.contains("| People acknowledged | 1m30s | 10s after detection |"), "{report}");
     assert!(report.contains("| People mitigated (`fail-over-to-us-west-2`) | 7m30s | 6m00s after acknowledging |"), "{report}");
     assert!(report.contains("| 3. Confirm the failure is regional and that Route 53 will not act | T0+6m00s | T0+4m30s | T0+7m00s | ⏰ late by 1m00s | 2m30s |"), "{report}");
-    assert!(report.contains("- 2m30s before step 3"), "{report}");
+    assert!(report.contains("- 2m30s before step 3 (“Confirm the failure is regional and that Route 53 will not act”) was taken up, from T0+2m00s to T0+4m30s."), "{report}");
+    assert!(!report.contains("before step 2"), "10 s after the page is no notable wait: {report}");
+    assert!(report.contains("| 2. Acknowledge the page and open the incident | T0+3m00s | T0+1m30s | T0+2m00s | ✅ on time | 10s |  |"), "{report}");
     assert!(report.contains("| Acknowledge | T+1m30s | people took up the incident (drill console) |"), "{report}");
     assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | | medium | |"));
     assert!(run.output.stderr.contains("👤 Action `fail-over-to-us-west-2` (applied by gameday)"), "the transcript shows the action live: {}", run.output.stderr);
