@@ -43,6 +43,11 @@ fn manual_failover() -> std::path::PathBuf {
     repo().join("scenarios/manual-region-failover.yaml")
 }
 
+/// A duration as the reports write it (`1m30s`, `450ms`).
+fn fmt_ms(ms: u64) -> String {
+    gameday::vocab::fmt_ms(ms)
+}
+
 fn ms(value: &serde_json::Value) -> u64 {
     value.as_u64().unwrap_or_else(|| panic!("not a time: {value}"))
 }
@@ -107,6 +112,12 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert!(report.contains("| Acknowledge | T+1m30s | people took up the incident (drill console) |"), "{report}");
     assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | | medium | |"));
     assert!(run.output.stderr.contains("👤 Action `fail-over-to-us-west-2` (applied by gameday)"), "the transcript shows the action live: {}", run.output.stderr);
+    // The timeline chart marks when people acknowledged and mitigated, by shape and label as well as line.
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
+    let run_time = |field: &str| format!("T+{}", fmt_ms(ms(&response[field])));
+    assert!(html.contains(&format!("<title>people acknowledged at {}</title>", run_time("acknowledged_at"))), "{html}");
+    assert!(html.contains(&format!("<title>people mitigated at {}</title>", run_time("mitigated_at"))), "{html}");
+    assert!(html.contains("<span>□ A people acknowledged</span><span>■ M people mitigated</span>"), "the legend says what the marks are: {html}");
 
     // Everything was journaled with its time, so the report renders again
     // from the run directory alone, byte for byte.
@@ -198,6 +209,8 @@ fn quitting_ends_the_drill_at_that_moment_and_reverts() {
     // Step 1 was a pre-check done before anything failed: it is no acknowledgement.
     assert!(run.report.contains("| People acknowledged | not acknowledged | — |"), "{}", run.report);
     assert!(run.report.contains("| Acknowledge | — | nobody acknowledged during the drill | people |"), "{}", run.report);
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
+    assert!(!html.contains("people acknowledged at") && !html.contains("people mitigated at"), "no mark for what did not happen");
 }
 
 #[test]
