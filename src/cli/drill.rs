@@ -10,10 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
-use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, parse_line, parse_steps};
+use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, View, Visibility, parse_line, parse_steps, signal_names};
 use crate::environment::Environment;
 use crate::exit_code;
 use crate::journal::Record;
@@ -24,10 +24,18 @@ use crate::run::{LiveView, Observer, RunConfig};
 
 use super::{EnvArgs, Target};
 
+/// `gameday drill SCENARIO …` starts a drill; `gameday drill watch RUN_DIR`
+/// follows one from a second terminal.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true, flatten_help = true)]
 pub struct DrillArgs {
+    #[command(subcommand)]
+    command: Option<DrillSubcommand>,
+    /// The scenario and where it runs; absent with `watch`. (Optional so
+    /// that `watch` needs no SCENARIO; clap requires it otherwise.)
     #[command(flatten)]
-    env: EnvArgs,
+    env: Option<EnvArgs>,
+
     /// How fast the simulated world runs: 1 (real time), 10, 60 or any
     /// whole number; `max` runs a scripted drill (every line `at T0+…`)
     /// without waiting. Real environments run at 1.
@@ -39,6 +47,26 @@ pub struct DrillArgs {
     /// Skip the confirmation prompt required for non-simulated environments.
     #[arg(long)]
     yes: bool,
+    /// Who the console is for. `trainee` (the default: the console is the
+    /// shared screen) shows only the team's signals (alarms, the probes the
+    /// runbook's signals section or `detected_by` names) and what people
+    /// did, never the fault. `facilitator` shows everything, the fault
+    /// included; or follow the run from a second terminal with
+    /// `gameday drill watch RUN_DIR`.
+    #[arg(long, value_name = "trainee|facilitator", default_value_t = View::Trainee)]
+    view: View,
+}
+
+#[derive(Subcommand, Debug)]
+enum DrillSubcommand {
+    /// The facilitator's view of a drill in progress, for a second terminal:
+    /// every line of its timeline as the journal records it, the faults
+    /// included. Ends when the run ends.
+    Watch {
+        /// The drill's run directory (printed when the drill starts).
+        #[arg(value_name = "RUN_DIR")]
+        run_dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,7 +99,19 @@ impl std::fmt::Display for Speed {
 }
 
 pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
-    let mut ready = match super::load_and_connect(&args.env).await {
+    match (&args.command, &args.env) {
+        (Some(DrillSubcommand::Watch { run_dir }), _) => watch(run_dir).await,
+        (None, Some(env)) => start_drill(args, env).await,
+        // clap requires SCENARIO without a subcommand; this is its message.
+        (None, None) => {
+            eprintln!("error: `gameday drill` needs a SCENARIO to drill, or `watch RUN_DIR` to follow a drill\n  = hint: gameday drill scenarios/manual-region-failover.yaml");
+            exit_code::USAGE
+        }
+    }
+}
+
+async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> u8 {
+    let mut ready = match super::load_and_connect(env).await {
         Ok(ready) => ready,
         Err(code) => return code,
     };
@@ -80,7 +120,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         eprintln!("error: --speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)", args.speed);
         return exit_code::USAGE;
     }
-    let session = match session(&ready.loaded, &ready.target) {
+    let (session, visibility) = match session(&ready.loaded, &ready.target, args.view) {
         Ok(session) => session,
         Err(message) => {
             eprintln!("{message}");
@@ -95,7 +135,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         if keyboard {
             eprintln!(
                 "error: --speed max runs a scripted drill, so it reads its commands from standard input\n  = hint: `gameday drill {} --speed max < drill-script.txt`; to drill live, use --speed 1, 10 or 60",
-                args.env.scenario.display()
+                env.scenario.display()
             );
             return exit_code::USAGE;
         }
@@ -107,11 +147,19 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
             return exit_code::USAGE;
         }
     }
-    let run = match super::start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
+    let run = match super::start_run(&ready, &env.env, &args.runs_dir, args.yes) {
         Ok(run) => run,
         Err(code) => return code,
     };
-    eprintln!("gameday: drill `{}` on {} at {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), args.speed, ready.seed, run.run_dir.display());
+    eprintln!(
+        "gameday: drill `{}` on {} at {} (seed {}), {} view; run directory {}",
+        ready.loaded.scenario.name,
+        ready.target.describe(),
+        args.speed,
+        ready.seed,
+        args.view,
+        run.run_dir.display()
+    );
     let (clock, redraw) = match args.speed {
         Speed::Max => (AnyClock::Virtual(VirtualClock::default()), None),
         Speed::Times(n) if simulated => (AnyClock::Scaled(ScaledClock::start(n)), Some(250 * u64::from(n))),
@@ -122,7 +170,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
     config.max_sleep = redraw;
     let speed = args.speed.to_string();
     if let (true, Some(sender)) = (keyboard, sender.clone()) {
-        let console = match Console::start(sender, run.interrupt.clone()) {
+        let console = match Console::start(sender, run.interrupt.clone(), visibility) {
             Ok(console) => console,
             Err(error) => {
                 eprintln!("error: could not set up the terminal for the drill console: {error}");
@@ -134,13 +182,101 @@ pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
         if let Some(sender) = sender {
             read_lines_live(sender);
         }
-        super::execute(&mut ready, run, clock, Transcript::default(), config, Some((session, speed, inputs))).await
+        super::execute(&mut ready, run, clock, Transcript::new(visibility), config, Some((session, speed, inputs))).await
+    }
+}
+
+/// How often `watch` looks for new journal lines.
+const WATCH_POLL: StdDuration = StdDuration::from_millis(200);
+
+/// `gameday drill watch RUN_DIR`: the facilitator's view, from the journal.
+/// It follows the file as the runner appends to it (each record is one
+/// line, written whole), prints each line the timeline describes, and ends
+/// at `run_ended`, or when no live process holds the run any more.
+async fn watch(run_dir: &std::path::Path) -> u8 {
+    let path = run_dir.join("journal.jsonl");
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("error: could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display());
+            return exit_code::UNREADABLE;
+        }
+    };
+    let mut describer = Describer::default();
+    let mut fault_start = None;
+    let mut records = Vec::new();
+    let mut pending = String::new();
+    let mut last_look = false;
+    loop {
+        let mut chunk = String::new();
+        if let Err(error) = std::io::Read::read_to_string(&mut file, &mut chunk) {
+            eprintln!("error: could not read {}: {error}", path.display());
+            return exit_code::UNREADABLE;
+        }
+        pending.push_str(&chunk);
+        // Only whole lines: the runner may be halfway through writing the last one.
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            let Ok(record) = serde_json::from_str::<Record>(line.trim()) else { continue };
+            if let crate::journal::Event::FaultApplied { .. } = record.event {
+                fault_start.get_or_insert(record.t);
+            }
+            if let Some(text) = describer.describe(&record) {
+                println!("{:>12}  {text}", when(record.t, fault_start));
+            }
+            let ended = matches!(record.event, crate::journal::Event::RunEnded { .. });
+            records.push(record);
+            if ended {
+                return exit_code::SUCCESS;
+            }
+        }
+        if last_look {
+            // The process is gone and the journal has no end: it crashed.
+            let open = crate::journal::still_injected(&records);
+            if open.is_empty() {
+                eprintln!("gameday: the run in {} stopped without ending (its process is gone); its journal shows no fault in place", run_dir.display());
+                return exit_code::SUCCESS;
+            }
+            let names: Vec<&str> = open.iter().map(|(fault, _)| fault.as_str()).collect();
+            eprintln!(
+                "gameday: the run in {} stopped without ending (its process is gone), and its journal shows {} still in place\n  = hint: `gameday recover {}` reverts them",
+                run_dir.display(),
+                names.join(", "),
+                run_dir.display()
+            );
+            return exit_code::REVERT_INCOMPLETE;
+        }
+        // Read once more after the process is seen gone: it may have ended the run just before.
+        last_look = !run_is_live(run_dir, &records);
+        if !last_look {
+            tokio::time::sleep(WATCH_POLL).await;
+        }
+    }
+}
+
+/// Whether the process running the drill is alive: the one its
+/// `drill_started` names, or the one holding an environment's lock for the
+/// run directory (a real environment's run holds one from before the drill starts).
+fn run_is_live(run_dir: &std::path::Path, records: &[Record]) -> bool {
+    use crate::run::lock::{all_locks, process_alive};
+    let drill_pid = records.iter().find_map(|r| match r.event {
+        crate::journal::Event::DrillStarted { pid, .. } => pid,
+        _ => None,
+    });
+    let wanted = std::fs::canonicalize(run_dir).ok();
+    let lock_pid = all_locks().into_iter().find(|(_, holder)| std::fs::canonicalize(&holder.run_dir).ok() == wanted).map(|(_, holder)| holder.pid);
+    match (drill_pid, lock_pid) {
+        // Nothing names a process yet (the drill has not journaled its start):
+        // keep following.
+        (None, None) => true,
+        (drill, lock) => drill.into_iter().chain(lock).any(process_alive),
     }
 }
 
 /// The runbook's steps, checked against the scenario's operator actions and
-/// the environment, before anything starts.
-fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<DrillSession, String> {
+/// the environment, before anything starts; and what the console's view
+/// shows (the runbook's signals section names the team's probes).
+fn session(loaded: &crate::scenario::LoadedScenario, target: &Target, view: View) -> Result<(DrillSession, Visibility), String> {
     let scenario = &loaded.scenario;
     let file = loaded.file.display();
     let Some(runbook) = scenario.runbook.as_deref() else {
@@ -177,7 +313,8 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target) -> Result<
     for action in &scenario.operator_actions {
         target.check_operator_action(action).map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
     }
-    Ok(DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()))
+    let visibility = Visibility::new(view, scenario, &signal_names(&text));
+    Ok((DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()), visibility))
 }
 
 /// A scripted drill at full speed: every line must say when it happens.
@@ -226,11 +363,18 @@ fn when(at: u64, fault_start: Option<u64>) -> String {
     }
 }
 
-/// Without a terminal: every timeline line and every refusal, on stderr.
-#[derive(Default)]
+/// Without a terminal: every timeline line the view shows and every
+/// refusal, on stderr.
 struct Transcript {
     describer: Describer,
+    visibility: Visibility,
     fault_start: Option<u64>,
+}
+
+impl Transcript {
+    fn new(visibility: Visibility) -> Self {
+        Transcript { describer: Describer::default(), visibility, fault_start: None }
+    }
 }
 
 impl Observer for Transcript {
@@ -238,7 +382,7 @@ impl Observer for Transcript {
         if let crate::journal::Event::FaultApplied { .. } = record.event {
             self.fault_start.get_or_insert(record.t);
         }
-        if let Some(line) = self.describer.describe(record) {
+        if let Some(line) = self.describer.describe(record).and_then(|line| self.visibility.line(record, line)) {
             eprintln!("{:>12}  {line}", when(record.t, self.fault_start));
         }
     }
@@ -338,6 +482,7 @@ fn on_key(prompt: &mut Prompt, key: crossterm::event::KeyCode) -> Option<DrillCo
 /// The full-screen console on a terminal: raw keys in, a redrawn frame out.
 struct Console {
     describer: Describer,
+    visibility: Visibility,
     fault_start: Option<u64>,
     recent: Vec<String>,
     message: Option<String>,
@@ -347,7 +492,7 @@ struct Console {
 }
 
 impl Console {
-    fn start(sender: UnboundedSender<DrillInput>, interrupt: Arc<Interrupt>) -> std::io::Result<Console> {
+    fn start(sender: UnboundedSender<DrillInput>, interrupt: Arc<Interrupt>, visibility: Visibility) -> std::io::Result<Console> {
         crossterm::terminal::enable_raw_mode()?;
         let mut err = std::io::stderr();
         crossterm::execute!(err, crossterm::terminal::EnterAlternateScreen, crossterm::cursor::Hide)?;
@@ -355,7 +500,7 @@ impl Console {
         let stop = Arc::new(AtomicBool::new(false));
         let (reader_prompt, reader_stop) = (prompt.clone(), stop.clone());
         std::thread::spawn(move || read_keys(&sender, &interrupt, &reader_prompt, &reader_stop));
-        Ok(Console { describer: Describer::default(), fault_start: None, recent: Vec::new(), message: None, prompt, stop, last_draw: None })
+        Ok(Console { describer: Describer::default(), visibility, fault_start: None, recent: Vec::new(), message: None, prompt, stop, last_draw: None })
     }
 }
 
@@ -379,7 +524,7 @@ impl Observer for Console {
         if let crate::journal::Event::FaultApplied { .. } = record.event {
             self.fault_start.get_or_insert(record.t);
         }
-        if let Some(line) = self.describer.describe(record) {
+        if let Some(line) = self.describer.describe(record).and_then(|line| self.visibility.line(record, line)) {
             self.recent.push(format!("{:>12}  {line}", when(record.t, self.fault_start)));
             if self.recent.len() > 200 {
                 self.recent.remove(0);
@@ -409,7 +554,7 @@ impl Observer for Console {
         let (width, height) = crossterm::terminal::size().unwrap_or((100, 40));
         let prompt = self.prompt.lock().map(|p| p.asking.map(|a| format!("{}: {}▏", a.label(), p.text))).unwrap_or(None);
         let recent_from = self.recent.len().saturating_sub(RECENT_LINES);
-        let lines = frame(view, &self.recent[recent_from..], self.message.as_deref(), prompt.as_deref());
+        let lines = frame(view, &self.visibility, &self.recent[recent_from..], self.message.as_deref(), prompt.as_deref());
         let mut out = String::from("\x1b[H");
         for line in lines.iter().take(usize::from(height.max(2)) - 1) {
             let clipped: String = line.chars().take(usize::from(width.max(20)) - 1).collect();
@@ -425,7 +570,7 @@ impl Observer for Console {
 
 /// The console's screen, as lines: the clock, the steps, the probes and
 /// faults, what happened last, and the keys.
-fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: Option<&str>) -> Vec<String> {
+fn frame(view: &LiveView<'_>, visibility: &Visibility, recent: &[String], message: Option<&str>, prompt: Option<&str>) -> Vec<String> {
     let mut lines = Vec::new();
     let t0 = view.fault_start;
     lines.push(format!("gameday drill · {} · {}", when(view.now, t0), view.phase));
@@ -455,11 +600,13 @@ fn frame(view: &LiveView<'_>, recent: &[String], message: Option<&str>, prompt: 
         }
     }
     lines.push(String::new());
-    for (name, state, observed) in &view.probes {
+    for (name, state, observed) in view.probes.iter().filter(|(name, _, _)| visibility.shows_probe(name)) {
         lines.push(format!(" {} {name:<22} {observed}", state.mark()));
     }
-    for (name, state) in &view.faults {
-        lines.push(format!(" ⚡ {name:<22} {state}"));
+    if visibility.shows_faults() {
+        for (name, state) in &view.faults {
+            lines.push(format!(" ⚡ {name:<22} {state}"));
+        }
     }
     lines.push(String::new());
     lines.extend(recent.iter().cloned());
@@ -555,7 +702,8 @@ mod tests {
     }
 
     #[test]
-    fn the_frame_shows_steps_due_times_and_the_current_expectation() {
+    fn the_frame_shows_steps_due_times_the_current_expectation_and_what_the_view_allows() {
+        use crate::probe::ProbeState;
         let step = |number: u32, due: Option<u64>| crate::drill::RunbookStep {
             number,
             title: format!("Step {number}"),
@@ -569,15 +717,23 @@ mod tests {
         let view = LiveView {
             phase: "fault injected",
             now: 190_000,
-            probes: vec![],
-            faults: vec![],
+            probes: vec![("api", ProbeState::Failing, "HTTP 500"), ("standby-capacity", ProbeState::Healthy, "3 in service"), ("referee", ProbeState::Failing, "HTTP 500")],
+            faults: vec![("degrade-us-east-1", "injected")],
             deadlines: vec![],
             drill: Some(&session),
             fault_start: Some(10_000),
             next_revert: None,
         };
-        let lines = frame(&view, &[], Some("step 9 does not exist"), None);
+        let scenario = crate::scenario::load_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/manual-region-failover.yaml")).unwrap().scenario;
+        let signals = ["api".to_string(), "standby-capacity".to_string()];
+        // The trainees' screen: the probes the team watches, no fault.
+        let trainee = frame(&view, &Visibility::new(View::Trainee, &scenario, &signals), &[], None, None).join("\n");
+        assert!(trainee.contains(" ✘ api") && trainee.contains(" ✔ standby-capacity"), "{trainee}");
+        assert!(!trainee.contains("referee") && !trainee.contains("degrade-us-east-1") && !trainee.contains('⚡'), "{trainee}");
+        let visibility = Visibility::new(View::Facilitator, &scenario, &signals);
+        let lines = frame(&view, &visibility, &[], Some("step 9 does not exist"), None);
         let text = lines.join("\n");
+        assert!(text.contains(" ⚡ degrade-us-east-1      injected") && text.contains("referee"), "{text}");
         assert!(text.contains("T0+3m00s"), "{text}");
         assert!(text.contains(" ✔  1. Step 1"), "{text}");
         assert!(text.contains(" ▶  2. Step 2  LATE (due T0+2m00s)"), "{text}");

@@ -43,8 +43,9 @@ pub struct StepResult {
     pub done_at: Option<Millis>,
     pub skipped_at: Option<Millis>,
     pub skip_reason: Option<String>,
-    /// From when the step could be started (the previous one finished, or
-    /// the drill began) to its acknowledgement.
+    /// From when people could take the step up (the later of the page and
+    /// the previous step's end) to its acknowledgement. `None` for a step
+    /// done in one go, or taken up before the page (docs/drills.md).
     pub waited: Option<Millis>,
     pub late_by: Option<Millis>,
     pub status: StepStatus,
@@ -166,6 +167,11 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemRe
     }
 
     let t0 = fault_start;
+    // Nobody waits for an incident they have not been told of: waits count
+    // from the page, the first detection by the team's signals. Without one
+    // (detection not measured, or it never fired) they count from the first
+    // failing sample, then from T0.
+    let paged_at = system.detected_at.or(system.impact_start).or(t0).unwrap_or(started_at);
     let mut results = Vec::new();
     // A step can be started once the one before it is finished.
     let mut available_from = started_at;
@@ -173,8 +179,9 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemRe
         let progress = &session.progress[i];
         let finished = progress.done.or(progress.skipped);
         // A step done without a separate acknowledgement tells nothing about
-        // waiting: its time may all have been work.
-        let waited = progress.acknowledged.filter(|ack| finished.is_none_or(|f| *ack < f)).map(|ack| ack.saturating_sub(available_from));
+        // waiting: its time may all have been work. One taken up before the
+        // page (a pre-check) was not waited for.
+        let waited = progress.acknowledged.filter(|ack| finished.is_none_or(|f| *ack < f) && *ack >= paged_at).map(|ack| ack.saturating_sub(available_from.max(paged_at)));
         let due_at = step.due.and_then(|d| t0?.checked_add(d));
         let late_by = match (due_at, progress.done) {
             (Some(due), Some(done)) if done > due => Some(done - due),
@@ -275,6 +282,40 @@ fn gaps(runbook: &str, steps: &[RunbookStep], results: &[StepResult], actions: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(t: Millis, json: &str) -> Record {
+        serde_json::from_str(&format!("{{\"t\":{t},\"wall\":\"\",{json}}}")).unwrap()
+    }
+
+    /// Step 1 taken up at 5 s (before anything failed), step 2 at 90 s and
+    /// done at 100 s, step 3 taken up at 200 s; T0 is 10 s.
+    fn journal() -> Vec<Record> {
+        let step = |n: u32| format!(r#"{{"number":{n},"title":"Step {n}","line":{n}}}"#);
+        vec![
+            record(0, &format!(r#""event":"drill_started","runbook":"r.md","speed":"max","steps":[{},{},{}],"actions":[]"#, step(1), step(2), step(3))),
+            record(5_000, r#""event":"step_acknowledged","step":1"#),
+            record(6_000, r#""event":"step_done","step":1"#),
+            record(90_000, r#""event":"step_acknowledged","step":2"#),
+            record(100_000, r#""event":"step_done","step":2"#),
+            record(200_000, r#""event":"step_acknowledged","step":3"#),
+        ]
+    }
+
+    #[test]
+    fn waits_count_from_the_page_not_from_t0() {
+        let paged = SystemResponse { impact_start: Some(15_000), detected_at: Some(80_000), recovered_at: None };
+        let drill = measure(&journal(), Some(10_000), paged).unwrap();
+        let waited: Vec<Option<Millis>> = drill.steps.iter().map(|s| s.waited).collect();
+        // Step 1 was taken up before the page: no wait. Step 2 could be
+        // taken up from the page (80 s), not from step 1's end (6 s). Step 3
+        // from step 2's end, after the page.
+        assert_eq!(waited, [None, Some(10_000), Some(100_000)]);
+        // Without a detection, from the first failing sample.
+        let unpaged = SystemResponse { impact_start: Some(15_000), detected_at: None, recovered_at: None };
+        let drill = measure(&journal(), Some(10_000), unpaged).unwrap();
+        assert_eq!(drill.steps[0].waited, None, "taken up before the impact");
+        assert_eq!(drill.steps[1].waited, Some(75_000));
+    }
 
     #[test]
     fn short_titles_drop_times_and_full_stops() {

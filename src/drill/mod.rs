@@ -4,19 +4,22 @@
 //! The pieces: the runbook's numbered steps ([`runbook`]), what people type
 //! or press ([`DrillCommand`]), the live state of the steps
 //! ([`DrillSession`], kept in the runner and rebuilt from the journal the
-//! same way), and the human metrics of the report ([`measure`]).
+//! same way), the human metrics of the report ([`measure`]), and what each
+//! view of the console may show ([`view`]).
 //!
 //! Architecture invariant: this module never touches the terminal or the
 //! clock; the CLI's console feeds commands in and draws the session.
 
 pub mod measure;
 pub mod runbook;
+pub mod view;
 
 use crate::journal::Event;
 use crate::scenario::{Duration, OperatorAction};
 use crate::vocab::Millis;
 
-pub use runbook::{RunbookStep, parse_steps};
+pub use runbook::{RunbookStep, parse_steps, signal_names};
+pub use view::{View, Visibility};
 
 /// Something people did, by key or by line.
 #[derive(Clone, Debug, PartialEq)]

@@ -110,6 +110,34 @@ pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
     Ok(steps)
 }
 
+/// The names in backticks in the runbook's signals section (a level-2
+/// heading that starts with "Signals", such as `## Signals to watch`),
+/// outside code fences. These are what the team watches: the trainee's view
+/// of a drill shows the probes named here (docs/drills.md). Empty when the
+/// runbook has no such section.
+pub fn signal_names(markdown: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let (mut fenced, mut in_section) = (false, false);
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if is_heading(line, 1) || is_heading(line, 2) {
+            in_section = is_heading(line, 2) && heading_text(line).to_ascii_lowercase().starts_with("signals");
+            continue;
+        }
+        if in_section {
+            // Every other piece between backticks is code: `a` and `b`.
+            names.extend(line.split('`').skip(1).step_by(2).map(str::trim).filter(|n| !n.is_empty()).map(String::from));
+        }
+    }
+    names
+}
+
 /// Which part of the current step a wrapped line continues.
 #[derive(Clone, Copy)]
 enum Continues {
@@ -193,6 +221,13 @@ mod tests {
     use super::*;
 
     const RUNBOOK: &str = "# Title\n\n## Purpose\n\n1. not a step\n\n## Steps\n\n1. **Confirm the standby is ready before injection.**\n   - Expected: `web-asg-dr` has 3 instances.\n   - Verify: `aws autoscaling …`\n\n2. **Fail over (by T0+10 min).**\n   Some prose.\n   - Action: `fail-over`\n   - Expected: the API answers from us-west-2.\n   ```bash\n   3. not a step inside a fence\n   ```\n3. **Watch the standby (T0+3 min to T0+20 min).**\n10. Plain step without bold\n\n## Rollback\n\n1. **Not a step.**\n";
+
+    #[test]
+    fn signals_are_the_names_in_backticks_of_the_signals_section() {
+        let runbook = "# T\n\nThe fault `secret-fault` is a gray failure.\n\n## Signals to watch\n\n- **Probe `api`** (`https://x`). Alarm `web-5xx` pages.\n```\n`not-this`\n```\n\n## Steps\n\n1. **Check `other`.**\n";
+        assert_eq!(signal_names(runbook), vec!["api", "https://x", "web-5xx"]);
+        assert!(signal_names(RUNBOOK).is_empty(), "no signals section, no names");
+    }
 
     #[test]
     fn steps_are_read_with_titles_expectations_actions_and_due_times() {

@@ -101,6 +101,10 @@ pub enum Event {
         speed: String,
         steps: Vec<RunbookStep>,
         actions: Vec<OfferedAction>,
+        /// The process running the drill: `gameday drill watch` tells a
+        /// drill still going from one whose process died without ending it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
     },
     StepAcknowledged {
         step: u32,

@@ -25,6 +25,32 @@ pub const RESPONSE_HEADER: [&str; 3] = ["", "From T0", "Since the row before"];
 pub const STEPS_HEADER: [&str; 7] = ["Step", "Expected by", "Acknowledged", "Finished", "Result", "Waited", "Notes"];
 pub const ACTIONS_HEADER: [&str; 5] = ["Time", "Action", "Step", "By", "What changed"];
 
+/// The people's marks on the report's timeline chart: when they
+/// acknowledged and when they mitigated, each a vertical line across the
+/// lanes topped by a lettered box. Neither needs colour to be told apart:
+/// `A` in a white box over a dotted line, `M` in a dark box over a solid
+/// one; the legend and each mark's `<title>` say what they are, and the
+/// phase table says it in words. Only the letter is drawn, so the mark does
+/// not cover the fault's label. `x` places a run time; the marks span `top`
+/// to `bottom`. Nothing for a mark that did not happen.
+pub fn chart_marks(drill: &DrillResult, x: &dyn Fn(Millis) -> f64, top: f64, bottom: f64) -> String {
+    let r = &drill.response;
+    let mut svg = String::new();
+    // (when, what, letter, line pattern, box fill, letter fill)
+    let marks = [(r.acknowledged_at, "acknowledged", "A", "2 3", "#ffffff", "#1d2329"), (r.mitigated_at, "mitigated", "M", "none", "#1d2329", "#ffffff")];
+    for (at, label, letter, dash, fill, ink) in marks {
+        let Some(at) = at else { continue };
+        let (cx, when) = (x(at), super::t(at));
+        svg.push_str(&format!(
+            "<g class=\"drill-mark\"><title>people {label} at {when}</title><line x1=\"{cx:.1}\" y1=\"{top:.1}\" x2=\"{cx:.1}\" y2=\"{bottom:.1}\" stroke=\"#1d2329\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><rect x=\"{:.1}\" y=\"{:.1}\" width=\"14\" height=\"14\" fill=\"{fill}\" stroke=\"#1d2329\" stroke-width=\"1.5\"/><text x=\"{cx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\" style=\"fill:{ink};font-weight:bold\">{letter}</text></g>\n",
+            cx - 7.0,
+            top - 14.0,
+            top - 3.5
+        ));
+    }
+    svg
+}
+
 pub fn section(drill: &DrillResult, fault: Option<&str>) -> DrillSection {
     let r = &drill.response;
     let t0 = r.fault_start;

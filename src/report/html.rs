@@ -408,13 +408,17 @@ fn chart(ctx: &ReportContext<'_>) -> String {
             }
         }
     }
+    if let Some(drill) = &result.drill {
+        svg.push_str(&super::drill::chart_marks(drill, &x, top - 6.0, lanes_bottom + 4.0));
+    }
     let _ = writeln!(svg, "</svg>");
 
     let mut html = String::from("<figure>\n");
     html.push_str(&svg);
     let _ = writeln!(
         html,
-        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span></figcaption>"
+        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span>{}</figcaption>",
+        if result.drill.is_some() { "<span>□ A people acknowledged</span><span>■ M people mitigated</span>" } else { "" }
     );
     if !result.expectations.is_empty() {
         html.push_str("<ol>\n");

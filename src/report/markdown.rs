@@ -245,7 +245,7 @@ impl Describer {
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),
             Event::Interrupted { signal } => Some(format!("Interrupted ({signal})")),
             Event::RunEnded { outcome, .. } => Some(format!("Run ended: {outcome}")),
-            Event::DrillStarted { runbook, speed, steps, actions } => {
+            Event::DrillStarted { runbook, speed, steps, actions, .. } => {
                 Some(format!("Drill started at {speed}: {} step(s) of {runbook}, {} operator action(s) on offer", steps.len(), actions.len()))
             }
             Event::StepAcknowledged { step } => Some(format!("👤 Step {step} acknowledged")),

@@ -753,7 +753,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         );
         if let Some(link) = &self.drill {
             let actions = self.scenario.operator_actions.iter().map(|a| journal::OfferedAction { name: a.name.clone(), description: a.change.describe() }).collect();
-            let event = Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions };
+            let event =
+                Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions, pid: Some(std::process::id()) };
             self.log(event, true);
         }
         let outcome = self.execute().await;

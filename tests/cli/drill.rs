@@ -43,6 +43,11 @@ fn manual_failover() -> std::path::PathBuf {
     repo().join("scenarios/manual-region-failover.yaml")
 }
 
+/// A duration as the reports write it (`1m30s`, `450ms`).
+fn fmt_ms(ms: u64) -> String {
+    gameday::vocab::fmt_ms(ms)
+}
+
 fn ms(value: &serde_json::Value) -> u64 {
     value.as_u64().unwrap_or_else(|| panic!("not a time: {value}"))
 }
@@ -76,6 +81,11 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert_eq!(status, ["done", "on_time", "late", "on_time", "on_time", "skipped", "not_done"]);
     assert_eq!(steps[2]["late_by"], 60_000);
     assert_eq!(steps[2]["waited"], 150_000, "step 3 could start at 2m (step 2 done) and was taken up at 4m30s");
+    // Waits count from the page (web-5xx at T0+1m20s), not from T0: step 2
+    // was taken up 10 s after it. Step 1, a pre-check before the page, was
+    // waited for by nobody.
+    assert_eq!(steps[1]["waited"], 10_000, "{}", steps[1]);
+    assert_eq!(steps[0]["waited"], serde_json::Value::Null);
     assert_eq!(steps[2]["notes"][0]["unclear"], true);
     assert_eq!(steps[5]["skip_reason"], "the standby was fine");
     assert_eq!(drill["actions"][0]["name"], "fail-over-to-us-west-2");
@@ -96,10 +106,18 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert!(report.contains("| People acknowledged | 1m30s | 10s after detection |"), "{report}");
     assert!(report.contains("| People mitigated (`fail-over-to-us-west-2`) | 7m30s | 6m00s after acknowledging |"), "{report}");
     assert!(report.contains("| 3. Confirm the failure is regional and that Route 53 will not act | T0+6m00s | T0+4m30s | T0+7m00s | ⏰ late by 1m00s | 2m30s |"), "{report}");
-    assert!(report.contains("- 2m30s before step 3"), "{report}");
+    assert!(report.contains("- 2m30s before step 3 (“Confirm the failure is regional and that Route 53 will not act”) was taken up, from T0+2m00s to T0+4m30s."), "{report}");
+    assert!(!report.contains("before step 2"), "10 s after the page is no notable wait: {report}");
+    assert!(report.contains("| 2. Acknowledge the page and open the incident | T0+3m00s | T0+1m30s | T0+2m00s | ✅ on time | 10s |  |"), "{report}");
     assert!(report.contains("| Acknowledge | T+1m30s | people took up the incident (drill console) |"), "{report}");
     assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | | medium | |"));
     assert!(run.output.stderr.contains("👤 Action `fail-over-to-us-west-2` (applied by gameday)"), "the transcript shows the action live: {}", run.output.stderr);
+    // The timeline chart marks when people acknowledged and mitigated, by shape and label as well as line.
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
+    let run_time = |field: &str| format!("T+{}", fmt_ms(ms(&response[field])));
+    assert!(html.contains(&format!("<title>people acknowledged at {}</title>", run_time("acknowledged_at"))), "{html}");
+    assert!(html.contains(&format!("<title>people mitigated at {}</title>", run_time("mitigated_at"))), "{html}");
+    assert!(html.contains("<span>□ A people acknowledged</span><span>■ M people mitigated</span>"), "the legend says what the marks are: {html}");
 
     // Everything was journaled with its time, so the report renders again
     // from the run directory alone, byte for byte.
@@ -191,6 +209,8 @@ fn quitting_ends_the_drill_at_that_moment_and_reverts() {
     // Step 1 was a pre-check done before anything failed: it is no acknowledgement.
     assert!(run.report.contains("| People acknowledged | not acknowledged | — |"), "{}", run.report);
     assert!(run.report.contains("| Acknowledge | — | nobody acknowledged during the drill | people |"), "{}", run.report);
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
+    assert!(!html.contains("people acknowledged at") && !html.contains("people mitigated at"), "no mark for what did not happen");
 }
 
 #[test]
@@ -207,4 +227,84 @@ fn on_a_real_environment_people_make_the_change_and_the_drill_records_when() {
     assert!(action["detail"].as_str().unwrap().contains("done by hand"), "{action}");
     assert_eq!(run.result["drill"]["speed"], "real time");
     assert!(service.comes_up(), "the fault was reverted");
+}
+
+#[test]
+fn the_trainee_view_never_gives_the_fault_away_and_the_facilitator_view_shows_it() {
+    // The shared screen (the default view) shows the team's signals: the
+    // alarm that pages, the probes the runbook's "Signals to watch" names,
+    // and what people did. Never the fault's name, kind or targets.
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    let intent = run.events("fault_intent")[0].clone();
+    let targets: Vec<&str> = intent["targets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(!targets.is_empty());
+    let transcript = &run.output.stderr;
+    assert!(transcript.contains(", trainee view;"), "the view is said when the drill starts: {transcript}");
+    for secret in ["degrade-us-east-1", "gray_failure", "Injecting", "Fault `"].iter().chain(&targets) {
+        assert!(!transcript.contains(secret), "the trainee view shows `{secret}`:\n{transcript}");
+    }
+    assert!(transcript.contains("cloudwatch: alarm web-5xx is now ALARM"), "{transcript}");
+    assert!(transcript.contains("Probe `api` failing"), "a probe the runbook's signals name: {transcript}");
+    assert!(transcript.contains("👤 Step 4 done"), "{transcript}");
+    // The journal and the report keep everything: the trainee view is a view.
+    assert!(run.report.contains("degrade-us-east-1"));
+
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7", "--view", "facilitator"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("Injecting `degrade-us-east-1` (gray_failure) on 9 target(s)"), "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("Fault `degrade-us-east-1` reverted"), "{}", run.output.stderr);
+
+    let run = run_drill(&manual_failover(), "", &["--speed", "max", "--view", "everyone"], runs.path());
+    assert_eq!(run.output.code, 2, "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("`everyone` is not a view: use `trainee` (the team's signals only) or `facilitator` (everything)"), "{}", run.output.stderr);
+}
+
+#[test]
+fn the_facilitator_watches_a_live_drill_from_a_second_terminal() {
+    use std::io::{BufRead, BufReader};
+    let runs = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gameday"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("GAMEDAY_STATE_DIR", state.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the gameday binary runs")
+    };
+    // A live drill at 10×: it runs until the team ends it (its stop condition is 150 s away).
+    let mut drill = spawn(&["drill", manual_failover().to_str().unwrap(), "--speed", "10", "--seed", "7", "--runs-dir", runs.path().to_str().unwrap()]);
+    let mut drill_err = BufReader::new(drill.stderr.take().unwrap()).lines();
+    let run_dir = drill_err
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("run directory ").map(|(_, dir)| dir.trim().to_string()))
+        .expect("the drill names its run directory");
+    // Drain the trainee transcript so the drill never blocks on a full pipe.
+    let transcript = std::thread::spawn(move || drill_err.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+
+    let mut watch = spawn(&["drill", "watch", &run_dir]);
+    let mut watched = BufReader::new(watch.stdout.take().unwrap()).lines().map_while(Result::ok);
+    // The facilitator sees the fault while the drill is still going...
+    let fault_line = watched.by_ref().find(|line| line.contains("Fault `degrade-us-east-1` in place"));
+    assert!(fault_line.is_some(), "the watch shows the fault");
+    // ...then the team ends the drill, and the watch ends with it.
+    drill.stdin.take().unwrap().write_all(b"quit\n").unwrap();
+    let rest: Vec<String> = watched.collect();
+    assert_eq!(watch.wait().unwrap().code(), Some(0));
+    assert!(rest.iter().any(|l| l.contains("Interrupted (the drill was ended from its console)")), "{rest:#?}");
+    assert!(rest.last().is_some_and(|l| l.contains("Run ended: interrupted: every fault was reverted")), "{rest:#?}");
+    assert_eq!(drill.wait().unwrap().code(), Some(130));
+    let transcript = transcript.join().unwrap();
+    assert!(!transcript.contains("degrade-us-east-1"), "the shared screen never did: {transcript}");
+
+    let missing = crate::gameday(&["drill", "watch", runs.path().join("nope").to_str().unwrap()]);
+    assert_eq!(missing.code, 4, "{}", missing.stderr);
+    assert!(missing.stderr.contains("nope/journal.jsonl") && missing.stderr.contains("hint: pass the run directory the drill printed"), "{}", missing.stderr);
 }
