@@ -98,7 +98,10 @@ fn client_side_failover_spreads_over_seeds_within_the_route_53_band() {
     let times = failover_times(dir.path(), &standard, 30_000, 3);
     assert_spread(&times, 60_000, 90_000 + TTL + PROBE_INTERVAL);
     // Fast checks (10 s × 3) through the old global key: 20 s to 30 s + TTL + one probe interval.
-    let fast = topology(dir.path(), |text| text.replace("    request_interval: 30s\n", "    request_interval: 10s\n"));
+    let fast = topology(dir.path(), |text| {
+        assert_eq!(text.matches("request_interval: 30s").count(), 1, "one global default");
+        text.replace("request_interval: 30s", "request_interval: 10s")
+    });
     let times = failover_times(dir.path(), &fast, 10_000, 3);
     assert_spread(&times, 20_000, 30_000 + TTL + PROBE_INTERVAL);
 }
@@ -142,10 +145,10 @@ fn a_health_check_setting_route_53_does_not_offer_is_refused_with_its_place() {
     for (from, to, key, allowed) in [
         ("health_check: hc-api-primary }", "health_check: hc-api-primary, request_interval: 15s }", "`request_interval: 15s`", "use `10s` (fast) or `30s` (standard)"),
         ("health_check: hc-api-secondary }", "health_check: hc-api-secondary, failure_threshold: 0 }", "`failure_threshold: 0`", "Route 53 allows 1 to 10"),
-        ("    failure_threshold: 3\n", "    failure_threshold: 11\n", "`failure_threshold: 11`", "Route 53 allows 1 to 10"),
+        ("failure_threshold: 3 ", "failure_threshold: 11 ", "`failure_threshold: 11`", "Route 53 allows 1 to 10"),
     ] {
         let file = topology(dir.path(), |text| {
-            assert!(text.contains(from), "{from}");
+            assert_eq!(text.matches(from).count(), 1, "{from}");
             text.replace(from, to)
         });
         let line = 1 + std::fs::read_to_string(&file).unwrap().lines().position(|l| l.contains(to.trim())).unwrap();

@@ -334,7 +334,15 @@ impl World {
             let secondary = side(&record.secondary);
             // Both sides healthy in the settled state: Route 53 answers with the primary.
             let answers = vec![(i64::MIN, primary.0)];
-            world.records.push(FailoverRecord { hosted_zone: record.hosted_zone.clone(), name: record.record.clone(), ttl: ms(record.ttl), primary, secondary, forced: None, answers });
+            world.records.push(FailoverRecord {
+                hosted_zone: record.hosted_zone.clone(),
+                name: record.record.clone(),
+                ttl: ms(record.ttl),
+                primary,
+                secondary,
+                forced: None,
+                answers,
+            });
         }
         for spec in &topology.alarms {
             world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
