@@ -5,6 +5,7 @@ mod aws;
 mod aws_mocks;
 mod aws_side_tools;
 mod damaged;
+mod dns_failover;
 mod drill;
 mod fleet;
 mod guard_properties;

@@ -11,16 +11,16 @@ fn dns_failover_with_deadline(recovers_within: &str) -> String {
 #[test]
 fn a_recovery_on_its_deadline_is_met_though_confirmed_after_it() {
     // On the built-in topology with seed 1, clients are back on the primary at
-    // exactly T+7m00s; the second of the two confirming passes comes at 7m05s.
-    let on_time = run_yaml(&dns_failover_with_deadline("7m"));
+    // exactly T+6m25s; the second of the two confirming passes comes at 6m30s.
+    let on_time = run_yaml(&dns_failover_with_deadline("6m25s"));
     assert_eq!(on_time.output.code, 0, "{}", on_time.output.stdout);
     let back = on_time.expectation("back");
-    assert_eq!(back["time_to_recover"], 420_000, "{back}");
+    assert_eq!(back["time_to_recover"], 385_000, "{back}");
     assert_eq!(back["met"], true);
     // One second less, and the same recovery point misses, saying by how much.
-    let late = run_yaml(&dns_failover_with_deadline("6m59s"));
+    let late = run_yaml(&dns_failover_with_deadline("6m24s"));
     assert_eq!(late.output.code, 1, "{}", late.output.stdout);
-    assert!(late.output.stdout.contains("recovered after 7m00s — deadline 6m59s"), "{}", late.output.stdout);
+    assert!(late.output.stdout.contains("recovered after 6m25s — deadline 6m24s"), "{}", late.output.stdout);
 }
 
 #[test]

@@ -20,9 +20,6 @@ use world::{Ec2State, World};
 pub struct SimEnvironment {
     world: World,
     seed: u64,
-    /// Each probe resolves names through its own caching resolver, as a
-    /// client does: a cached answer is used until its TTL runs out.
-    resolver_cache: HashMap<(String, usize), (usize, i64)>,
     samples_taken: HashMap<String, u64>,
     events_seen: usize,
     /// Effects applied and not yet reverted: a second revert of the same
@@ -32,7 +29,7 @@ pub struct SimEnvironment {
 
 impl SimEnvironment {
     pub fn new(topology: &Topology, seed: u64) -> Self {
-        SimEnvironment { world: World::new(topology, seed), seed, resolver_cache: HashMap::new(), samples_taken: HashMap::new(), events_seen: 0, active: Vec::new() }
+        SimEnvironment { world: World::new(topology, seed), seed, samples_taken: HashMap::new(), events_seen: 0, active: Vec::new() }
     }
 
     pub fn world(&self) -> &World {
@@ -136,21 +133,14 @@ impl SimEnvironment {
             && (targets.ids.is_empty() || targets.ids.contains(&c.id)))
     }
 
-    fn resolve_name(&mut self, probe: &str, host: &str) -> Option<usize> {
+    /// Each probe is a client behind its own caching resolver: it sees
+    /// Route 53's answer as it was when that resolver last filled its cache.
+    fn resolve_name(&self, probe: &str, host: &str) -> Option<usize> {
         if let Some(balancer) = self.world.balancer_by_dns(host) {
             return Some(balancer);
         }
         let record = self.world.record_by_name(host)?;
-        let now = self.world.now;
-        let key = (probe.to_string(), record);
-        if let Some((balancer, expires)) = self.resolver_cache.get(&key)
-            && now < *expires
-        {
-            return Some(*balancer);
-        }
-        let balancer = self.world.record_answer(record);
-        self.resolver_cache.insert(key, (balancer, now + self.world.records[record].ttl));
-        Some(balancer)
+        Some(self.world.cached_answer(record, cache_fill_phase(self.seed, probe, &self.world.records[record].name, self.world.records[record].ttl)))
     }
 
     fn known_names(&self) -> String {
@@ -162,6 +152,16 @@ impl SimEnvironment {
     fn balancer_ip(balancer: usize) -> String {
         format!("198.51.100.{}", 10 + balancer)
     }
+}
+
+/// When, within the TTL cycle, a client's resolver fills its cache for a
+/// record: drawn from the seed per client and record. Real resolvers fill
+/// their caches whenever one of their clients first asks after expiry,
+/// which has nothing to do with the moment a game day starts; if every
+/// client filled at T+0, all would switch together on the TTL grid.
+fn cache_fill_phase(seed: u64, client: &str, record: &str, ttl: i64) -> i64 {
+    let draw = SeededRng::stream(seed, &format!("resolver {client} {record}"), 0).below(u64::try_from(ttl).unwrap_or(0));
+    i64::try_from(draw).unwrap_or(0)
 }
 
 fn host_of(url: &str) -> &str {
@@ -718,9 +718,14 @@ mod tests {
         let said = env.operator_action(&switch, 10 * MINUTE + 1_000).await.unwrap();
         assert_eq!(said, "api.example.com now answers with web-dr-alb");
         assert!(env.world.events.iter().any(|e| e.source == "operator" && e.message == said));
-        // The client's cached answer still points at the primary until its TTL (60s) runs out.
-        assert_eq!(api_success(&mut env, "api", 10 * MINUTE + 30_000), (0.0, "web-alb".into()));
-        assert_eq!(api_success(&mut env, "api", 11 * MINUTE + 1_000), (1.0, "web-dr-alb".into()));
+        // The client's cached answer still points at the primary until its
+        // resolver next fills its cache, within one TTL (60 s) of the switch.
+        let switched = i64::try_from(10 * MINUTE + 1_000).unwrap();
+        let phase = cache_fill_phase(7, "api", "api.example.com", 60_000);
+        let refill = Millis::try_from(phase + (switched - phase).div_euclid(60_000) * 60_000 + 60_000).unwrap();
+        assert!(refill > 10 * MINUTE + 1_000 && refill <= 11 * MINUTE + 1_000, "{refill}");
+        assert_eq!(api_success(&mut env, "api", refill - 1), (0.0, "web-alb".into()));
+        assert_eq!(api_success(&mut env, "api", refill), (1.0, "web-dr-alb".into()));
         assert!(health_check(&env, "hc-api-primary"), "the switch did not need Route 53 to see anything");
         // A manual switch holds, health checks notwithstanding, and is not reverted with the fault.
         assert_eq!(api_success(&mut env, "api", 40 * MINUTE), (1.0, "web-dr-alb".into()));
@@ -813,6 +818,45 @@ mod tests {
         assert!(error.starts_with("zone `eu-west-1a` not found in the environment (zones here: us-east-1a (use1-az1)"), "{error}");
         let error = env.reach(&gray("g", None, Some("eu-west-1"), 100.0)).await.unwrap_err().to_string();
         assert_eq!(error, "region `eu-west-1` not found in the environment (regions here: us-east-1, us-west-2)");
+    }
+
+    #[test]
+    fn each_client_fills_its_resolver_cache_at_its_own_seeded_phase() {
+        let ttl = 60_000;
+        let phases: Vec<i64> = (0..20).map(|n| cache_fill_phase(1, &format!("client-{n}"), "api.example.com", ttl)).collect();
+        assert!(phases.iter().all(|p| (0..ttl).contains(p)), "{phases:?}");
+        let distinct: std::collections::BTreeSet<i64> = phases.iter().copied().collect();
+        assert!(distinct.len() > 15, "clients are not locked to one phase: {phases:?}");
+        // Deterministic for a seed; another seed, another phase; another record, another cache.
+        assert_eq!(cache_fill_phase(1, "client-0", "api.example.com", ttl), phases[0]);
+        assert_ne!(cache_fill_phase(2, "client-0", "api.example.com", ttl), phases[0]);
+        assert_ne!(cache_fill_phase(1, "client-0", "www.example.com", ttl), phases[0]);
+        assert_eq!(cache_fill_phase(1, "client-0", "api.example.com", 0), 0, "a zero TTL caches nothing");
+    }
+
+    #[tokio::test]
+    async fn a_client_sees_a_failover_at_its_first_cache_fill_after_route_53_changes_its_answer() {
+        let mut env = env();
+        let fault = Fault {
+            name: "flip".into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: None,
+            action: FaultAction::DnsFailover { hosted_zone: "example.com".into(), record: "api.example.com".into(), fail: FailoverSide::Primary },
+        };
+        inject(&mut env, &fault, 0).await;
+        env.advance(10 * MINUTE);
+        let flipped = env.world.events.iter().find(|e| e.message == "health check hc-api-primary is now unhealthy").unwrap().at;
+        // The world has run past every fill below; its answers are read from its log.
+        for client in ["a", "b", "c", "d"] {
+            let phase = cache_fill_phase(7, client, "api.example.com", 60_000);
+            let fill = phase + (flipped - 1 - phase).div_euclid(60_000) * 60_000 + 60_000;
+            assert!(fill >= flipped && fill < flipped + 60_000);
+            env.world.now = fill - 1;
+            assert_eq!(env.resolve_name(client, "api.example.com"), Some(0), "client {client} still on web-alb just before its fill");
+            env.world.now = fill;
+            assert_eq!(env.resolve_name(client, "api.example.com"), Some(1), "client {client} on web-dr-alb from its fill on");
+        }
     }
 
     #[test]

@@ -85,16 +85,86 @@ impl Default for HealthCheckTimings {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+/// The defaults for every Route 53 health check; a failover side may set
+/// its own (`dns[].primary.request_interval`, …), as each real health check
+/// has its own settings.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Route53Timings {
-    pub request_interval: Duration,
-    pub failure_threshold: u32,
+    pub request_interval: RequestInterval,
+    pub failure_threshold: FailureThreshold,
 }
 
-impl Default for Route53Timings {
+/// How often each Route 53 health checker sends a request. Route 53 offers
+/// exactly two: fast (10 s) and standard (30 s), so any other value would
+/// simulate a check that cannot exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "Duration", into = "Duration")]
+pub enum RequestInterval {
+    Fast,
+    #[default]
+    Standard,
+}
+
+impl RequestInterval {
+    pub fn duration(self) -> Duration {
+        match self {
+            RequestInterval::Fast => Duration::from_secs(10),
+            RequestInterval::Standard => Duration::from_secs(30),
+        }
+    }
+}
+
+impl TryFrom<Duration> for RequestInterval {
+    type Error = String;
+    fn try_from(value: Duration) -> Result<Self, String> {
+        match value.as_millis() {
+            10_000 => Ok(RequestInterval::Fast),
+            30_000 => Ok(RequestInterval::Standard),
+            _ => Err(format!("`request_interval: {value}` is not a Route 53 request interval; use `10s` (fast) or `30s` (standard), the only two Route 53 offers")),
+        }
+    }
+}
+
+impl From<RequestInterval> for Duration {
+    fn from(value: RequestInterval) -> Duration {
+        value.duration()
+    }
+}
+
+/// How many consecutive observations change a Route 53 health check's
+/// status, in either direction: 1 to 10, as Route 53 allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct FailureThreshold(u32);
+
+impl FailureThreshold {
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for FailureThreshold {
+    /// Route 53's default.
     fn default() -> Self {
-        Route53Timings { request_interval: Duration::from_secs(30), failure_threshold: 3 }
+        FailureThreshold(3)
+    }
+}
+
+impl TryFrom<u32> for FailureThreshold {
+    type Error = String;
+    fn try_from(value: u32) -> Result<Self, String> {
+        if (1..=10).contains(&value) {
+            Ok(FailureThreshold(value))
+        } else {
+            Err(format!("`failure_threshold: {value}` is out of range; Route 53 allows 1 to 10 consecutive observations"))
+        }
+    }
+}
+
+impl From<FailureThreshold> for u32 {
+    fn from(value: FailureThreshold) -> u32 {
+        value.0
     }
 }
 
@@ -200,6 +270,19 @@ pub struct FailoverRecordSpec {
 pub struct FailoverSideSpec {
     pub load_balancer: String,
     pub health_check: String,
+    /// This health check's own interval; `timings.route53.request_interval` when absent.
+    #[serde(default)]
+    pub request_interval: Option<RequestInterval>,
+    /// This health check's own threshold; `timings.route53.failure_threshold` when absent.
+    #[serde(default)]
+    pub failure_threshold: Option<FailureThreshold>,
+}
+
+impl FailoverSideSpec {
+    /// The health check's interval and threshold, its own or the defaults.
+    pub fn health_check_timings(&self, defaults: &Route53Timings) -> (RequestInterval, FailureThreshold) {
+        (self.request_interval.unwrap_or(defaults.request_interval), self.failure_threshold.unwrap_or(defaults.failure_threshold))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -270,7 +353,8 @@ impl Topology {
 
     pub fn parse(text: &str, path: &str) -> Result<Topology, TopologyError> {
         let invalid = |message: String| TopologyError::Invalid { path: path.to_string(), message };
-        let topology: Topology = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // The YAML error carries line, column and a caret; it names the file, not `<input>`.
+        let topology: Topology = serde_saphyr::from_str(text).map_err(|e| invalid(e.to_string().trim_start_matches("error: ").replace("<input>", path)))?;
         let problems = topology.problems();
         if problems.is_empty() { Ok(topology) } else { Err(invalid(problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))) }
     }
@@ -320,10 +404,19 @@ impl Topology {
                 problems.push(format!("load balancer {}: capacity must be positive and load not negative", lb.name));
             }
         }
+        // One health check may guard several records; it has one setting.
+        let mut check_timings: BTreeMap<&str, (RequestInterval, FailureThreshold)> = BTreeMap::new();
         for record in &self.dns {
             for side in [&record.primary, &record.secondary] {
                 if !balancers.contains(side.load_balancer.as_str()) {
                     problems.push(format!("dns {}: unknown load balancer `{}`", record.record, side.load_balancer));
+                }
+                let timings = side.health_check_timings(&self.timings.route53);
+                if *check_timings.entry(side.health_check.as_str()).or_insert(timings) != timings {
+                    problems.push(format!(
+                        "dns {}: health check `{}` is given a different `request_interval` or `failure_threshold` elsewhere; one health check has one setting",
+                        record.record, side.health_check
+                    ));
                 }
             }
         }
@@ -341,7 +434,6 @@ impl Topology {
         let t = &self.timings;
         for (name, value) in [
             ("timings.target_group.interval", t.target_group.interval),
-            ("timings.route53.request_interval", t.route53.request_interval),
             ("timings.cloudwatch.period", t.cloudwatch.period),
             ("timings.auto_scaling.health_check_interval", t.auto_scaling.health_check_interval),
         ] {

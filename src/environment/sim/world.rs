@@ -185,6 +185,10 @@ pub struct HealthCheck {
     pub inverted: bool,
     pub healthy: bool,
     streak: u32,
+    /// This check's own `request_interval` and `failure_threshold`: fast
+    /// and standard checks can guard different records of one topology.
+    interval: i64,
+    threshold: u32,
     next_round: i64,
 }
 
@@ -198,6 +202,10 @@ pub struct FailoverRecord {
     /// The side an operator pointed the record at by hand (Route 53 ARC
     /// routing control): answered whatever the health checks say.
     pub forced: Option<FailoverSide>,
+    /// Every change of Route 53's answer (the balancer), oldest first, from
+    /// the settled state on: a client's resolver serves the answer as it was
+    /// when its cache was last filled, which may be before `now`.
+    answers: Vec<(i64, usize)>,
 }
 
 #[derive(Clone, Debug)]
@@ -247,8 +255,6 @@ pub struct World {
     start_ms: i64,
     reboot_ms: i64,
     group_interval: i64,
-    r53_interval: i64,
-    r53_threshold: u32,
     alarm_period: i64,
     next_instance: u64,
 }
@@ -283,8 +289,6 @@ impl World {
             start_ms: ms(t.ec2.start),
             reboot_ms: ms(t.ec2.reboot),
             group_interval: ms(t.auto_scaling.health_check_interval).max(1),
-            r53_interval: ms(t.route53.request_interval).max(1),
-            r53_threshold: t.route53.failure_threshold.max(1),
             alarm_period: ms(t.cloudwatch.period).max(1),
             next_instance: 1,
         };
@@ -352,12 +356,33 @@ impl World {
             let mut side = |s: &super::topology::FailoverSideSpec| -> (usize, usize) {
                 let balancer = world.balancers.iter().position(|b| b.name == s.load_balancer).unwrap_or(0);
                 let hc = world.health_checks.len();
-                world.health_checks.push(HealthCheck { id: s.health_check.clone(), balancer, inverted: false, healthy: true, streak: 0, next_round: phase(world.r53_interval) });
+                let (interval, threshold) = s.health_check_timings(&t.route53);
+                let interval = ms(interval.duration());
+                world.health_checks.push(HealthCheck {
+                    id: s.health_check.clone(),
+                    balancer,
+                    inverted: false,
+                    healthy: true,
+                    streak: 0,
+                    interval,
+                    threshold: threshold.get(),
+                    next_round: phase(interval),
+                });
                 (balancer, hc)
             };
             let primary = side(&record.primary);
             let secondary = side(&record.secondary);
-            world.records.push(FailoverRecord { hosted_zone: record.hosted_zone.clone(), name: record.record.clone(), ttl: ms(record.ttl), primary, secondary, forced: None });
+            // Both sides healthy in the settled state: Route 53 answers with the primary.
+            let answers = vec![(i64::MIN, primary.0)];
+            world.records.push(FailoverRecord {
+                hosted_zone: record.hosted_zone.clone(),
+                name: record.record.clone(),
+                ttl: ms(record.ttl),
+                primary,
+                secondary,
+                forced: None,
+                answers,
+            });
         }
         for spec in &topology.alarms {
             world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
@@ -519,6 +544,7 @@ impl World {
     /// Points a failover record at one side whatever its health checks say.
     pub fn force_record(&mut self, record: usize, side: FailoverSide) -> String {
         self.records[record].forced = Some(side);
+        self.note_answers();
         let r = &self.records[record];
         let balancer = if side == FailoverSide::Primary { r.primary.0 } else { r.secondary.0 };
         let message = format!("{} now answers with {}", r.name, self.balancers[balancer].name);
@@ -596,7 +622,7 @@ impl World {
         for h in 0..self.health_checks.len() {
             if self.health_checks[h].next_round == now {
                 self.health_check_round(h);
-                self.health_checks[h].next_round += self.r53_interval;
+                self.health_checks[h].next_round += self.health_checks[h].interval;
             }
         }
         for a in 0..self.alarms.len() {
@@ -720,8 +746,8 @@ impl World {
 
     fn health_check_round(&mut self, h: usize) {
         let observed_ok = self.endpoint_answers(self.health_checks[h].balancer) != self.health_checks[h].inverted;
-        let threshold = self.r53_threshold;
         let hc = &mut self.health_checks[h];
+        let threshold = hc.threshold;
         if observed_ok == hc.healthy {
             hc.streak = 0;
             return;
@@ -732,7 +758,41 @@ impl World {
             hc.streak = 0;
             let (id, healthy) = (hc.id.clone(), hc.healthy);
             self.log("route53", format!("health check {id} is now {}", if healthy { "healthy" } else { "unhealthy" }));
+            self.note_answers();
         }
+    }
+
+    /// Records a change of any record's answer at `now`, for resolvers that
+    /// fill their cache later at a time in between.
+    fn note_answers(&mut self) {
+        let now = self.now;
+        for r in 0..self.records.len() {
+            let answer = self.record_answer(r);
+            if self.records[r].answers.last().map(|(_, a)| *a) != Some(answer) {
+                self.records[r].answers.push((now, answer));
+            }
+        }
+    }
+
+    /// What Route 53 answered for the record at `at` (changes made at `at` included).
+    pub fn answer_at(&self, record: usize, at: i64) -> usize {
+        let answers = &self.records[record].answers;
+        let after = answers.partition_point(|(t, _)| *t <= at);
+        answers[after.saturating_sub(1)].1
+    }
+
+    /// The answer a client's caching resolver gives now for the record. The
+    /// resolver refills its cache every TTL, at `fill_phase` + k × TTL (it has
+    /// been doing so since long before the run), so a client sees a change
+    /// at the first refill after it: up to one TTL late, at a point of the
+    /// TTL cycle that differs from client to client.
+    pub fn cached_answer(&self, record: usize, fill_phase: i64) -> usize {
+        let ttl = self.records[record].ttl;
+        if ttl <= 0 {
+            return self.answer_at(record, self.now);
+        }
+        let last_fill = fill_phase + (self.now - fill_phase).div_euclid(ttl) * ttl;
+        self.answer_at(record, last_fill)
     }
 
     fn alarm_round(&mut self, a: usize) {
