@@ -51,11 +51,23 @@ pub fn scan(runs_dir: &Path) -> std::io::Result<(Vec<PastRun>, Vec<PathBuf>)> {
 }
 
 fn read_run(dir: &Path) -> Option<PastRun> {
-    let result: RunResult = serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).ok()?).ok()?;
+    let mut result: RunResult = serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).ok()?).ok()?;
+    migrate(&mut result);
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
     let first: Record = serde_json::from_str(journal.lines().next()?).ok()?;
     let started = first.wall.parse::<jiff::Timestamp>().ok()?;
     Some(PastRun { dir: dir.to_path_buf(), started, result })
+}
+
+/// Brings a `result.json` of an older `schema_version` up to this one
+/// (docs/reports.md, "Schema versions"). Version 1 had no `from`: every
+/// clock started at the fault, so `clock_start` is `fault_start`.
+pub fn migrate(result: &mut RunResult) {
+    if result.schema_version < 2 {
+        for e in &mut result.expectations {
+            e.clock_start = e.fault_start;
+        }
+    }
 }
 
 /// Nearest-rank summary: every figure is the value of an actual run.
@@ -84,6 +96,8 @@ pub struct Point {
     pub started: jiff::Timestamp,
     /// Time to recover; `None` when it did not recover within the run.
     pub recovery: Option<Millis>,
+    /// Time to detect (by a `detected_by` signal); `None` when not detected or not measured.
+    pub detection: Option<Millis>,
     pub met: bool,
 }
 
@@ -96,6 +110,8 @@ pub struct ExpectationHistory {
     pub points: Vec<Point>,
     /// Of the runs that recovered.
     pub distribution: Option<Distribution>,
+    /// Time to detect, of the runs in which a `detected_by` signal fired.
+    pub detection: Option<Distribution>,
 }
 
 impl ExpectationHistory {
@@ -140,12 +156,14 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                         .map(|(run, e)| Point {
                             started: run.started,
                             recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover },
+                            detection: e.time_to_detect,
                             met: e.met,
                         })
                         .collect();
                     let values: Vec<Millis> = points.iter().filter_map(|p| p.recovery).collect();
+                    let detections: Vec<Millis> = points.iter().filter_map(|p| p.detection).collect();
                     let deadline = measured.last().map_or(0, |(_, e)| e.deadline_after_fault());
-                    ExpectationHistory { name, deadline, distribution: Distribution::of(&values), points }
+                    ExpectationHistory { name, deadline, distribution: Distribution::of(&values), detection: Distribution::of(&detections), points }
                 })
                 .collect();
             ScenarioHistory { scenario: scenario.to_string(), runs: runs.len(), last_run: runs.last().map_or(jiff::Timestamp::UNIX_EPOCH, |r| r.started), expectations }
