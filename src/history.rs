@@ -204,6 +204,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_schema_1_result_is_read_and_migrated() {
+        // Version 1 wrote `detected_by` as text and had no clock fields.
+        let v1 = r#"{"schema_version":1,"scenario":"s","title":null,"environment":"sim","account":"1","seed":1,"outcome":{"kind":"hypothesis_held"},"exit_code":0,"duration_ms":400000,"injection_started_at":0,"faults":[],
+            "expectations":[{"name":"e","probes":["p"],"fault":"f","fault_start":10000,"deadline":310000,"impact_start":20000,"detected_at":40000,"detected_by":"alarm web-5xx","detection_signals":["web-5xx"],
+            "recovered_at":70000,"time_to_detect":30000,"detected_after_impact":20000,"time_to_recover":60000,"impact_duration":50000,"downtime":40000,"error_rate":10.0,"predicted":null,"prediction_error":null,"met":true,"misses":[]}],
+            "probes":[{"name":"p","kind":"http","samples":1,"failures":0,"availability":100.0,"max_latency_ms":1}]}"#;
+        let mut result: RunResult = serde_json::from_str(v1).unwrap();
+        migrate(&mut result);
+        let e = &result.expectations[0];
+        assert_eq!(e.detected_by, Some(crate::run::metrics::Signal::Alarm("web-5xx".into())));
+        assert_eq!((e.clock_start, e.deadline_after_fault(), e.after_fault(70_000)), (10_000, 300_000, 60_000));
+        assert_eq!(e.kind, crate::run::metrics::ExpectationKind::RecoversWithin);
+    }
+
+    #[test]
     fn nearest_rank_percentiles_are_values_of_runs() {
         let d = Distribution::of(&[40, 10, 30, 20, 1000]).unwrap();
         assert_eq!((d.n, d.median, d.p90, d.min, d.max), (5, 30, 1000, 10, 1000));

@@ -200,42 +200,43 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
     rows
 }
 
-/// One RTO in a disaster-recovery scenario: an expected recovery whose
-/// fault is a `region_outage` or `dns_failover`. The RTO is the failover:
-/// from the fault's start until the last client moved (docs/metrics.md).
+/// One RTO in a disaster-recovery scenario: an expected recovery counted
+/// from the start of a `region_outage` or `dns_failover` fault. Where the
+/// expectation has a failover verdict, the RTO is the failover: from the
+/// fault's start until the last client moved (docs/metrics.md).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rto {
     pub fault: String,
     pub kind: &'static str,
     pub expectation: String,
-    /// The latest a client may move, after the fault's start.
     pub target: Millis,
-    /// The failover time, when every client moved; `None` otherwise.
+    /// The failover time, else the time to recover; `None` when neither was reached.
     pub achieved: Option<Millis>,
     /// `None` when the run measured nothing (it ended before the fault).
-    pub verdict: Option<FailoverVerdict>,
-    /// Every client served throughout (referee probes that never failed).
-    pub no_impact: bool,
+    pub met: Option<bool>,
+    pub failover: Option<FailoverVerdict>,
+    pub impact: bool,
 }
 
 impl Rto {
     /// The achieved RTO as people read it.
     pub fn achieved_text(&self) -> String {
-        match (self.verdict, self.achieved) {
+        match (self.met, self.achieved) {
             (None, _) => "not measured".to_string(),
-            (Some(_), Some(_)) if self.no_impact => "no impact".to_string(),
+            (Some(_), Some(_)) if !self.impact => "no impact".to_string(),
             (Some(_), Some(a)) => crate::run::metrics::fmt_ms(a),
-            (Some(FailoverVerdict::FaultNotEffective), None) => "—".to_string(),
-            (Some(_), None) => "not failed over".to_string(),
+            (Some(_), None) if self.failover.is_some() => "not failed over".to_string(),
+            (Some(_), None) => "not recovered".to_string(),
         }
     }
 
     pub fn verdict_text(&self) -> String {
-        match self.verdict {
-            Some(FailoverVerdict::Met) => "✅ met".into(),
-            Some(FailoverVerdict::FaultNotEffective) => "⚠️ fault not effective".into(),
-            Some(v) => format!("❌ {}", v.text()),
-            None => "—".into(),
+        match (self.met, self.failover) {
+            (None, _) => "—".into(),
+            (Some(_), Some(FailoverVerdict::FaultNotEffective)) => "⚠️ fault not effective".into(),
+            (Some(_), Some(v)) if v != FailoverVerdict::Met => format!("❌ {}", v.text()),
+            (Some(true), _) => "✅ met".into(),
+            (Some(false), _) => "❌ missed".into(),
         }
     }
 }
@@ -248,14 +249,16 @@ pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
         for expected in scenario.expected_recoveries.iter().filter(|e| e.reference_fault(&scenario.faults) == fault.name && e.from == ClockStart::Start && !e.stays_healthy) {
             let measured = result.expectations.iter().find(|e| e.name == expected.name);
             let failover = measured.and_then(|e| e.failover.as_ref());
+            let recovered = measured.and_then(|e| e.time_to_recover.filter(|_| e.impact_start.is_none() || e.recovered_at.is_some()));
             rows.push(Rto {
                 fault: fault.name.clone(),
                 kind: fault.action.kind_name(),
                 expectation: expected.name.clone(),
-                target: measured.map_or(expected.within().as_millis(), |e| failover.map_or(e.deadline, |f| f.deadline).saturating_sub(e.fault_start)),
-                achieved: failover.and_then(|f| f.time_to_fail_over),
-                verdict: failover.map(|f| f.verdict),
-                no_impact: failover.is_some_and(|f| f.time_to_fail_over == Some(0)),
+                target: expected.within().as_millis(),
+                achieved: failover.map_or(recovered, |f| f.time_to_fail_over),
+                met: measured.map(|e| e.met),
+                failover: failover.map(|f| f.verdict),
+                impact: measured.is_some_and(|e| e.impact_start.is_some() || e.kind == crate::run::metrics::ExpectationKind::FailsOver),
             });
         }
     }

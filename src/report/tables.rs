@@ -182,7 +182,7 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
         Some(i) => parts.push(format!("first failing sample {} after {}", fmt_ms(e.after_fault(i)), e.clock_name())),
     }
     if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-        parts.push(format!("detected {} after the fault by {by}", fmt_ms(at.saturating_sub(e.fault_start))));
+        parts.push(format!("detected after {} by {by}", fmt_ms(at.saturating_sub(e.fault_start))));
     }
     match (e.impact_start, e.recovered_at) {
         (Some(_), Some(r)) => parts.push(format!("recovered {} after {}", fmt_ms(e.after_fault(r)), e.clock_name())),

@@ -360,8 +360,16 @@ pub fn evaluate(
         (a, p) => a.or(p),
     };
 
-    // A failover is a recovery: `stays_healthy` asks for no failure at all, so it has no failover verdict.
-    let failover = (is_failover_fault(faults, &fault) && kind != ExpectationKind::StaysHealthy).then(|| {
+    // A failover verdict judges an RTO: counted from the fault's start, with
+    // the deadline while the fault is still in place (or on probes meant to
+    // fail during it). A later deadline asks about the fail-back too, and
+    // `stays_healthy` allows no failure at all.
+    let judges_failover = match kind {
+        ExpectationKind::FailsOver => true,
+        ExpectationKind::RecoversWithin => expected.from == ClockStart::Start && span.end.is_none_or(|e| deadline <= e),
+        ExpectationKind::StaysHealthy => false,
+    };
+    let failover = (is_failover_fault(faults, &fault) && judges_failover).then(|| {
         let effective = fault_span.is_some() && fault_took_effect(histories, alarm_changes, span.start, fault_end);
         failover(expected, probes, &judged, histories, span, deadline.min(fault_end), effective, end)
     });
