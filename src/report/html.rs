@@ -124,7 +124,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
                 let _ = writeln!(out, "<p>No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.</p>");
             }
             Some(table) => {
-                let _ = writeln!(out, "<p>The achieved RTO is the failover time: from the fault to the moment the last client (probe) moved, by the expectation's failover verdict (docs/metrics.md).</p>");
+                let _ = writeln!(
+                    out,
+                    "<p>The achieved RTO is the failover time: from the fault to the moment the last client (probe) moved, by the expectation's failover verdict (docs/metrics.md).</p>"
+                );
                 out.push_str(&table.to_html());
             }
         }
@@ -134,7 +137,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         );
     }
 
-    let _ = writeln!(out, "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>");
+    let _ = writeln!(
+        out,
+        "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"
+    );
     out.push_str(&tables::metrics(ctx).to_html());
 
     if let Some(drill) = &result.drill {

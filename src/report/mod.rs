@@ -152,7 +152,12 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
             match (fault_end, w.end) {
                 (Some(fault_end), end) if end.is_none_or(|(e, _)| e > fault_end) => {
                     let until = end.map_or("still failing at the end".to_string(), |(e, _)| format!("failing until {} ({})", t(e), fmt_ms(e.saturating_sub(fault_end))));
-                    rows.push(Phase { phase: "Intended", at: Some(w.start), what: format!("`{}` in its intended state (expected during the fault) until the fault ended at {}", w.probe, t(fault_end)), evidence: evidence.clone() });
+                    rows.push(Phase {
+                        phase: "Intended",
+                        at: Some(w.start),
+                        what: format!("`{}` in its intended state (expected during the fault) until the fault ended at {}", w.probe, t(fault_end)),
+                        evidence: evidence.clone(),
+                    });
                     rows.push(Phase { phase: "Impact", at: Some(fault_end), what: format!("`{}` after the fault ended: {until}", w.probe), evidence });
                 }
                 _ => rows.push(Phase { phase: "Intended", at: Some(w.start), what: what.replacen("failing", "in its intended state (expected during the fault)", 1), evidence }),

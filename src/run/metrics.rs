@@ -296,7 +296,8 @@ pub fn evaluate(
         ExpectationKind::RecoversWithin
     };
     let empty = ProbeHistory::default();
-    let mut judged: BTreeMap<&str, ProbeHistory> = expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
+    let mut judged: BTreeMap<&str, ProbeHistory> =
+        expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
     if kind == ExpectationKind::FailsOver {
         // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
         for history in judged.values_mut() {
@@ -346,7 +347,9 @@ pub fn evaluate(
     // the fault, so it counts from the fault's start whatever the clock.
     let alarm_detection = alarm_changes
         .iter()
-        .filter(|(t, name, state)| *t >= fault_start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| !is_probe(probes, wanted) && alarm_matches(wanted, name)))
+        .filter(|(t, name, state)| {
+            *t >= fault_start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| !is_probe(probes, wanted) && alarm_matches(wanted, name))
+        })
         .map(|(t, name, _)| (*t, Signal::Alarm(name.clone())))
         .min_by_key(|(t, _)| *t);
     let probe_detection = expected
@@ -398,7 +401,8 @@ pub fn evaluate(
             _ => {}
         },
         ExpectationKind::StaysHealthy => {
-            if let Some(first) = expected.probes.iter().filter_map(|n| judged[n.as_str()].window(fault_start, fault_end).into_iter().find(|s| !s.ok).map(|s| (s.sent_at, n))).min() {
+            if let Some(first) = expected.probes.iter().filter_map(|n| judged[n.as_str()].window(fault_start, fault_end).into_iter().find(|s| !s.ok).map(|s| (s.sent_at, n))).min()
+            {
                 misses.push(format!("`{}` failed {} after the fault started, while it was in place — must stay healthy", first.1, fmt_ms(first.0.saturating_sub(fault_start))));
             }
         }
@@ -419,7 +423,9 @@ pub fn evaluate(
     }
     if let Some(limit) = expected.detected_within {
         match &detection {
-            Some((t, by)) if t.saturating_sub(fault_start) > limit.as_millis() => misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(fault_start)))),
+            Some((t, by)) if t.saturating_sub(fault_start) > limit.as_millis() => {
+                misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(fault_start))))
+            }
             None if any_failure || kind == ExpectationKind::FailsOver => misses.push(format!("never detected by {}", expected.detected_by.join(", "))),
             _ => {}
         }

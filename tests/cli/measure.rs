@@ -60,7 +60,9 @@ fn detected_within_without_a_signal_is_refused() {
 fn dns_failover(fail: &str, probes: &str, expectations: &str) -> String {
     crate::scenario(
         "  require_healthy_start: true",
-        &format!("  - name: resolves-to-primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2\n    expected_during_fault: true\n{probes}"),
+        &format!(
+            "  - name: resolves-to-primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2\n    expected_during_fault: true\n{probes}"
+        ),
         &format!("  - name: fail-primary\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    fail: {fail}\n    duration: 5m"),
         expectations,
     )
@@ -79,7 +81,11 @@ fn an_intended_state_is_not_downtime_and_the_rto_is_the_failover() {
     assert_eq!(failover["failover"]["time_to_fail_over"], 120_000, "{failover}");
     assert_eq!(failover["time_to_recover"], 120_000, "{failover}");
     // Reports: the intended window is its own phase, and the achieved RTO is the failover (2m), not the fail-back (7m).
-    assert!(run.report.contains("| Intended | T+2m00s | `resolves-to-primary` in its intended state (expected during the fault) until the fault ended at T+5m00s |"), "{}", run.report);
+    assert!(
+        run.report.contains("| Intended | T+2m00s | `resolves-to-primary` in its intended state (expected during the fault) until the fault ended at T+5m00s |"),
+        "{}",
+        run.report
+    );
     assert!(run.report.contains("| `fail-primary` (dns_failover) | clients fail over to us-west-2 | 3m00s | 2m00s | ✅ met |"), "{}", run.report);
     assert!(!run.report.contains("5m00s down"), "{}", run.report);
     let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();

@@ -221,7 +221,11 @@ fn every_duration_in_the_reports_tables_has_one_format() {
         assert!(cells > 50, "{name}: only {cells} cells checked");
     }
     let run = example("manual-region-failover", &runs.path().join("again"));
-    assert!(read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, then stay healthy, detected within 3m00s (probes: api;"), "{}", run.report);
+    assert!(
+        read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, then stay healthy, detected within 3m00s (probes: api;"),
+        "{}",
+        run.report
+    );
 }
 
 #[test]
