@@ -51,11 +51,23 @@ pub fn scan(runs_dir: &Path) -> std::io::Result<(Vec<PastRun>, Vec<PathBuf>)> {
 }
 
 fn read_run(dir: &Path) -> Option<PastRun> {
-    let result: RunResult = serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).ok()?).ok()?;
+    let mut result: RunResult = serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).ok()?).ok()?;
+    migrate(&mut result);
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
     let first: Record = serde_json::from_str(journal.lines().next()?).ok()?;
     let started = first.wall.parse::<jiff::Timestamp>().ok()?;
     Some(PastRun { dir: dir.to_path_buf(), started, result })
+}
+
+/// Brings a `result.json` of an older `schema_version` up to this one
+/// (docs/reports.md, "Schema versions"). Version 1 had no `from`: every
+/// clock started at the fault, so `clock_start` is `fault_start`.
+pub fn migrate(result: &mut RunResult) {
+    if result.schema_version < 2 {
+        for e in &mut result.expectations {
+            e.clock_start = e.fault_start;
+        }
+    }
 }
 
 /// Nearest-rank summary: every figure is the value of an actual run.
@@ -84,6 +96,8 @@ pub struct Point {
     pub started: jiff::Timestamp,
     /// Time to recover; `None` when it did not recover within the run.
     pub recovery: Option<Millis>,
+    /// Time to detect (by a `detected_by` signal); `None` when not detected or not measured.
+    pub detection: Option<Millis>,
     pub met: bool,
 }
 
@@ -96,6 +110,8 @@ pub struct ExpectationHistory {
     pub points: Vec<Point>,
     /// Of the runs that recovered.
     pub distribution: Option<Distribution>,
+    /// Time to detect, of the runs in which a `detected_by` signal fired.
+    pub detection: Option<Distribution>,
 }
 
 impl ExpectationHistory {
@@ -140,12 +156,14 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                         .map(|(run, e)| Point {
                             started: run.started,
                             recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover },
+                            detection: e.time_to_detect,
                             met: e.met,
                         })
                         .collect();
                     let values: Vec<Millis> = points.iter().filter_map(|p| p.recovery).collect();
+                    let detections: Vec<Millis> = points.iter().filter_map(|p| p.detection).collect();
                     let deadline = measured.last().map_or(0, |(_, e)| e.deadline_after_fault());
-                    ExpectationHistory { name, deadline, distribution: Distribution::of(&values), points }
+                    ExpectationHistory { name, deadline, distribution: Distribution::of(&values), detection: Distribution::of(&detections), points }
                 })
                 .collect();
             ScenarioHistory { scenario: scenario.to_string(), runs: runs.len(), last_run: runs.last().map_or(jiff::Timestamp::UNIX_EPOCH, |r| r.started), expectations }
@@ -184,6 +202,21 @@ pub fn due(scenarios: &[(PathBuf, Scenario)], runs: &[PastRun], now: jiff::Times
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_1_result_is_read_and_migrated() {
+        // Version 1 wrote `detected_by` as text and had no clock fields.
+        let v1 = r#"{"schema_version":1,"scenario":"s","title":null,"environment":"sim","account":"1","seed":1,"outcome":{"kind":"hypothesis_held"},"exit_code":0,"duration_ms":400000,"injection_started_at":0,"faults":[],
+            "expectations":[{"name":"e","probes":["p"],"fault":"f","fault_start":10000,"deadline":310000,"impact_start":20000,"detected_at":40000,"detected_by":"alarm web-5xx","detection_signals":["web-5xx"],
+            "recovered_at":70000,"time_to_detect":30000,"detected_after_impact":20000,"time_to_recover":60000,"impact_duration":50000,"downtime":40000,"error_rate":10.0,"predicted":null,"prediction_error":null,"met":true,"misses":[]}],
+            "probes":[{"name":"p","kind":"http","samples":1,"failures":0,"availability":100.0,"max_latency_ms":1}]}"#;
+        let mut result: RunResult = serde_json::from_str(v1).unwrap();
+        migrate(&mut result);
+        let e = &result.expectations[0];
+        assert_eq!(e.detected_by, Some(crate::run::metrics::Signal::Alarm("web-5xx".into())));
+        assert_eq!((e.clock_start, e.deadline_after_fault(), e.after_fault(70_000)), (10_000, 300_000, 60_000));
+        assert_eq!(e.kind, crate::run::metrics::ExpectationKind::RecoversWithin);
+    }
 
     #[test]
     fn nearest_rank_percentiles_are_values_of_runs() {

@@ -65,6 +65,14 @@ fn expectation(out: &mut String, e: &ExpectationHistory) {
             let _ = writeln!(out, "    no run recovered  {pass}");
         }
     }
+    match &e.detection {
+        Some(d) => {
+            let _ = writeln!(out, "    time to detect: n={}  median {}  p90 {}  min {}  max {}", d.n, fmt_ms(d.median), fmt_ms(d.p90), fmt_ms(d.min), fmt_ms(d.max));
+        }
+        None => {
+            let _ = writeln!(out, "    time to detect: no run detected it by a `detected_by` signal (or detection was not measured)");
+        }
+    }
     let values: Vec<Millis> = e.points.iter().filter_map(|p| p.recovery).collect();
     let _ = writeln!(out, "    {}{}", strip(&values, e.deadline), if not_recovered > 0 { format!("  ✘×{not_recovered}") } else { String::new() });
     let shown = e.points.len().min(12);

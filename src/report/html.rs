@@ -64,6 +64,8 @@ svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;f
 const PASS: &str = "#2e9d5b";
 const FAIL: &str = "#d64541";
 const NO_DATA: &str = "#c8ccd0";
+/// An `expected_during_fault` probe failing while a fault is in place: the goal, not an outage.
+const INTENDED: &str = "#4a78c2";
 const FAULT: &str = "#f5a623";
 
 pub fn render(ctx: &ReportContext<'_>) -> String {
@@ -122,7 +124,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
                 let _ = writeln!(out, "<p>No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.</p>");
             }
             Some(table) => {
-                let _ = writeln!(out, "<p>The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).</p>");
+                let _ = writeln!(
+                    out,
+                    "<p>The achieved RTO is the failover time: from the fault to the moment the last client (probe) moved, by the expectation's failover verdict (docs/metrics.md).</p>"
+                );
                 out.push_str(&table.to_html());
             }
         }
@@ -132,7 +137,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         );
     }
 
-    let _ = writeln!(out, "<h2>Metrics</h2>\n<p>Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.</p>");
+    let _ = writeln!(
+        out,
+        "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"
+    );
     out.push_str(&tables::metrics(ctx).to_html());
 
     if let Some(drill) = &result.drill {
@@ -343,22 +351,28 @@ fn chart(ctx: &ReportContext<'_>) -> String {
                 escape(&probe.name)
             );
         }
+        // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
+        let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
+        let state_of = |sample: &crate::environment::Sample| match sample.ok {
+            true => ("passing", PASS),
+            false if probe.expected_during_fault && in_fault(sample.sent_at) => ("intended (expected during the fault)", INTENDED),
+            false => ("failing", FAIL),
+        };
         let mut k = 0;
         while k < samples.len() {
-            let ok = samples[k].ok;
+            let (state, colour) = state_of(&samples[k]);
             let mut j = k;
-            while j + 1 < samples.len() && samples[j + 1].ok == ok {
+            while j + 1 < samples.len() && state_of(&samples[j + 1]).0 == state {
                 j += 1;
             }
             let from = samples[k].sent_at;
             let to = samples.get(j + 1).map_or(end, |s| s.sent_at);
-            let state = if ok { "passing" } else { "failing" };
             let _ = writeln!(
                 svg,
                 "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {state} {} to {} ({} sample(s); {})</title></rect>",
                 x(from),
                 (x(to) - x(from)).max(0.5),
-                if ok { PASS } else { FAIL },
+                colour,
                 escape(&probe.name),
                 t(from),
                 t(to),
@@ -417,7 +431,7 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     html.push_str(&svg);
     let _ = writeln!(
         html,
-        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span>{}</figcaption>",
+        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{INTENDED}\"></i>intended (expected during the fault)</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span>{}</figcaption>",
         if result.drill.is_some() { "<span>□ A people acknowledged</span><span>■ M people mitigated</span>" } else { "" }
     );
     if !result.expectations.is_empty() {

@@ -97,7 +97,10 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
                 let _ = writeln!(out, "No expected recovery starts its clock at the disaster-recovery fault, so no RTO was measured.\n");
             }
             Some(table) => {
-                let _ = writeln!(out, "The achieved RTO is the time from the fault to the recovery point of the expectation's probes (docs/metrics.md).\n");
+                let _ = writeln!(
+                    out,
+                    "The achieved RTO is the failover time: from the fault to the moment the last client (probe) moved, by the expectation's failover verdict (docs/metrics.md).\n"
+                );
                 out.push_str(&table.to_markdown());
             }
         }
@@ -108,7 +111,10 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
     }
 
     let _ = writeln!(out, "## Metrics\n");
-    let _ = writeln!(out, "Times are counted from the start of each expectation's fault. Definitions: docs/metrics.md.\n");
+    let _ = writeln!(
+        out,
+        "Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.\n"
+    );
     out.push_str(&tables::metrics(ctx).to_markdown());
 
     if let Some(drill) = &result.drill {

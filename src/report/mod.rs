@@ -16,8 +16,8 @@ pub mod text;
 use crate::environment::Millis;
 use crate::run::RunResult;
 use crate::run::journal::{Event, Record};
-use crate::run::metrics::fmt_ms;
-use crate::scenario::Scenario;
+use crate::run::metrics::{FailoverVerdict, Signal, fmt_ms};
+use crate::scenario::{ClockStart, Scenario};
 
 pub use markdown::ReportContext;
 
@@ -140,14 +140,35 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
                 }
                 None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
             };
-            rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
+            // A probe meant to fail during the fault is in its intended state then, not impaired.
+            let intended = result.probes.iter().any(|p| p.name == w.probe && p.expected_during_fault)
+                && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)));
+            if !intended {
+                rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
+                continue;
+            }
+            // The intended state lasts while the fault is in place; failing on after its end is impact (the fail-back).
+            let fault_end = result.faults.iter().filter(|f| f.started_at.is_some_and(|s| s <= w.start)).filter_map(|f| f.ended_at).filter(|e| *e > w.start).min();
+            match (fault_end, w.end) {
+                (Some(fault_end), end) if end.is_none_or(|(e, _)| e > fault_end) => {
+                    let until = end.map_or("still failing at the end".to_string(), |(e, _)| format!("failing until {} ({})", t(e), fmt_ms(e.saturating_sub(fault_end))));
+                    rows.push(Phase {
+                        phase: "Intended",
+                        at: Some(w.start),
+                        what: format!("`{}` in its intended state (expected during the fault) until the fault ended at {}", w.probe, t(fault_end)),
+                        evidence: evidence.clone(),
+                    });
+                    rows.push(Phase { phase: "Impact", at: Some(fault_end), what: format!("`{}` after the fault ended: {until}", w.probe), evidence });
+                }
+                _ => rows.push(Phase { phase: "Intended", at: Some(w.start), what: what.replacen("failing", "in its intended state (expected during the fault)", 1), evidence }),
+            }
         }
     }
     for e in &result.expectations {
         if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-            let evidence = match by.strip_prefix("alarm ") {
-                Some(alarm) => line_where(records, |r| r.t == at && matches!(&r.event, Event::AlarmChanged { alarm: a, .. } if a == alarm)),
-                None => line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && !s.ok && e.probes.contains(&s.probe))),
+            let evidence = match by {
+                Signal::Alarm(alarm) => line_where(records, |r| r.t == at && matches!(&r.event, Event::AlarmChanged { alarm: a, .. } if a == alarm)),
+                Signal::Probe(probe) => line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && !s.ok && s.probe == *probe)),
             };
             rows.push(Phase { phase: "Detect", at: Some(at), what: format!("{}: by {by}", e.name), evidence });
         }
@@ -179,61 +200,70 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
         rows.push(Phase { phase: "Revert done", at: f.ended_at, what: format!("`{}` reverted", f.name), evidence });
     }
     // Phases in their order, each in time order (acknowledge has no time: people add it).
-    let rank = |p: &Phase| ["Inject", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
+    let rank = |p: &Phase| ["Inject", "Intended", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
     rows.sort_by_key(|p| (rank(p), p.at));
     rows
 }
 
-/// One RTO in a disaster-recovery scenario: an expected recovery whose
-/// clock starts at a `region_outage` or `dns_failover` fault.
+/// One RTO in a disaster-recovery scenario: an expected recovery counted
+/// from the start of a `region_outage` or `dns_failover` fault. Where the
+/// expectation has a failover verdict, the RTO is the failover: from the
+/// fault's start until the last client moved (docs/metrics.md).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rto {
     pub fault: String,
     pub kind: &'static str,
     pub expectation: String,
     pub target: Millis,
-    /// Time to recover, when measured; `None` when not recovered or not measured.
+    /// The failover time, else the time to recover; `None` when neither was reached.
     pub achieved: Option<Millis>,
     /// `None` when the run measured nothing (it ended before the fault).
     pub met: Option<bool>,
+    pub failover: Option<FailoverVerdict>,
     pub impact: bool,
 }
 
 impl Rto {
     /// The achieved RTO as people read it.
     pub fn achieved_text(&self) -> String {
-        match (self.achieved, self.impact, self.met) {
-            (_, _, None) => "not measured".to_string(),
-            (Some(a), true, _) => crate::run::metrics::fmt_ms(a),
-            (_, false, _) => "no impact".to_string(),
-            (None, true, _) => "not recovered".to_string(),
+        match (self.met, self.achieved) {
+            (None, _) => "not measured".to_string(),
+            (Some(_), Some(_)) if !self.impact => "no impact".to_string(),
+            (Some(_), Some(a)) => crate::run::metrics::fmt_ms(a),
+            (Some(_), None) if self.failover.is_some() => "not failed over".to_string(),
+            (Some(_), None) => "not recovered".to_string(),
         }
     }
 
-    pub fn verdict_text(&self) -> &'static str {
-        match self.met {
-            Some(true) => "✅ met",
-            Some(false) => "❌ missed",
-            None => "—",
+    pub fn verdict_text(&self) -> String {
+        match (self.met, self.failover) {
+            (None, _) => "—".into(),
+            (Some(_), Some(FailoverVerdict::FaultNotEffective)) => "⚠️ fault not effective".into(),
+            (Some(_), Some(v)) if v != FailoverVerdict::Met => format!("❌ {}", v.text()),
+            (Some(true), _) => "✅ met".into(),
+            (Some(false), _) => "❌ missed".into(),
         }
     }
 }
 
 /// The RTOs of a disaster-recovery scenario; empty for any other scenario.
 pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
-    let first = scenario.faults.first().map(|f| f.name.as_str()).unwrap_or("");
     let mut rows = Vec::new();
     for fault in scenario.faults.iter().filter(|f| matches!(f.action.kind_name(), "region_outage" | "dns_failover")) {
-        for expected in scenario.expected_recoveries.iter().filter(|e| e.after_fault.as_deref().unwrap_or(first) == fault.name) {
+        // An RTO counts from the fault's start and is a recovery: fail-back (`from: revert`) and `stays_healthy` are not RTOs.
+        for expected in scenario.expected_recoveries.iter().filter(|e| e.reference_fault(&scenario.faults) == fault.name && e.from == ClockStart::Start && !e.stays_healthy) {
             let measured = result.expectations.iter().find(|e| e.name == expected.name);
+            let failover = measured.and_then(|e| e.failover.as_ref());
+            let recovered = measured.and_then(|e| e.time_to_recover.filter(|_| e.impact_start.is_none() || e.recovered_at.is_some()));
             rows.push(Rto {
                 fault: fault.name.clone(),
                 kind: fault.action.kind_name(),
                 expectation: expected.name.clone(),
-                target: expected.recovers_within.as_millis(),
-                achieved: measured.and_then(|e| e.time_to_recover.filter(|_| e.impact_start.is_none() || e.recovered_at.is_some())),
+                target: expected.within().as_millis(),
+                achieved: failover.map_or(recovered, |f| f.time_to_fail_over),
                 met: measured.map(|e| e.met),
-                impact: measured.is_some_and(|e| e.impact_start.is_some()),
+                failover: failover.map(|f| f.verdict),
+                impact: measured.is_some_and(|e| e.impact_start.is_some() || e.kind == crate::run::metrics::ExpectationKind::FailsOver),
             });
         }
     }

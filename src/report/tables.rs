@@ -3,7 +3,7 @@
 //! in one format and missing from the other.
 
 use crate::run::RunResult;
-use crate::run::metrics::{ExpectationResult, fmt_ms};
+use crate::run::metrics::{ExpectationKind, ExpectationResult, fmt_ms};
 
 use super::table::{Cell, Table};
 use super::{ReportContext, t};
@@ -24,6 +24,9 @@ fn not_measured(e: &ExpectationResult, result: &RunResult) -> Option<String> {
 pub fn time_to_recover(e: &ExpectationResult, result: &RunResult) -> String {
     if not_measured(e, result).is_some() {
         return "not measured".to_string();
+    }
+    if e.kind == ExpectationKind::FailsOver {
+        return e.failover.as_ref().map_or("—".into(), failover_text);
     }
     match (e.impact_start, e.time_to_recover) {
         (None, _) => "no impact".to_string(),
@@ -52,7 +55,17 @@ pub fn impact_sentence(e: &ExpectationResult, result: &RunResult) -> String {
         (None, None) => "no impact".to_string(),
         (None, Some(_)) => format!("impact {}", impact(e, result)),
     };
-    format!("{} down, {:.1}% of samples failed, {measured}", fmt_ms(e.downtime), e.error_rate)
+    let intended = if e.intended > 0 { format!(" ({} in the intended state during the fault, not counted)", fmt_ms(e.intended)) } else { String::new() };
+    let failover = e.failover.as_ref().map_or(String::new(), |f| format!("; failover: {}", failover_text(f)));
+    format!("{} down{intended}, {:.1}% of samples failed, {measured}{failover}", fmt_ms(e.downtime), e.error_rate)
+}
+
+/// A failover verdict with its time, as people read it.
+pub fn failover_text(f: &crate::run::metrics::Failover) -> String {
+    match f.time_to_fail_over {
+        Some(ms) => format!("{} (clients moved after {})", f.verdict.text(), fmt_ms(ms)),
+        None => f.verdict.text().to_string(),
+    }
 }
 
 /// A duration from the scenario in the reports' one format (`5m00s`, not `5m`).
@@ -135,7 +148,11 @@ pub fn metrics(ctx: &ReportContext<'_>) -> Table {
 pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
     let mut table = Table::new(&["Expected recovery", "Expected", "Observed"]);
     for (e, expected) in ctx.result.expectations.iter().zip(&ctx.scenario.expected_recoveries) {
-        let mut wanted = vec![format!("recover within {}", duration(expected.recovers_within))];
+        let mut wanted = vec![match (e.kind, expected.recovers_within) {
+            (ExpectationKind::StaysHealthy, _) => "stay healthy while the fault is in place".to_string(),
+            (ExpectationKind::FailsOver, within) => format!("clients fail over within {}", within.map_or("—".into(), duration)),
+            (ExpectationKind::RecoversWithin, within) => format!("recover within {}, then stay healthy", within.map_or("—".into(), duration)),
+        }];
         if let Some(d) = expected.detected_within {
             wanted.push(format!("detected within {}", duration(d)));
         }
@@ -147,7 +164,7 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
                 wanted.push(format!("at most {r}% failed samples"));
             }
         }
-        let expected = format!("{} (probes: {}; clock starts at fault `{}`)", wanted.join(", "), e.probes.join(", "), e.fault);
+        let expected = format!("{} (probes: {}; {})", wanted.join(", "), e.probes.join(", "), e.clock_text());
         table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e, ctx.result))]);
     }
     table
@@ -162,15 +179,21 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
     let mut parts = Vec::new();
     match e.impact_start {
         None => parts.push("the probes never failed".to_string()),
-        Some(i) => parts.push(format!("first failing sample {} after the fault", fmt_ms(e.after_fault(i)))),
+        Some(i) => parts.push(format!("first failing sample {} after {}", fmt_ms(e.after_fault(i)), e.clock_name())),
     }
     if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-        parts.push(format!("detected after {} by {by}", fmt_ms(e.after_fault(at))));
+        parts.push(format!("detected after {} by {by}", fmt_ms(at.saturating_sub(e.fault_start))));
     }
     match (e.impact_start, e.recovered_at) {
-        (Some(_), Some(r)) => parts.push(format!("recovered {} after the fault", fmt_ms(e.after_fault(r)))),
+        (Some(_), Some(r)) => parts.push(format!("recovered {} after {}", fmt_ms(e.after_fault(r)), e.clock_name())),
         (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
         _ => {}
+    }
+    if e.intended > 0 {
+        parts.push(format!("{} in the intended state during the fault", fmt_ms(e.intended)));
+    }
+    if let Some(f) = &e.failover {
+        parts.push(format!("failover {}", failover_text(f)));
     }
     parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
     format!("{} — {verdict}.", parts.join(", "))

@@ -9,10 +9,120 @@ use serde::{Deserialize, Serialize};
 use crate::drill::measure::SystemResponse;
 use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
-use crate::scenario::{AlarmState, ExpectedRecovery, Probe};
+use crate::scenario::{AlarmState, ClockStart, ExpectedRecovery, Fault, FaultAction, Probe};
 
 /// Kept here too: reports name it by this path.
 pub use crate::vocab::fmt_ms;
+
+/// The team's signal that detected a failure (an expectation's `detected_by`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Signal {
+    /// A CloudWatch alarm entering ALARM.
+    Alarm(String),
+    /// A probe of the steady state the team watches as its monitor, failing.
+    Probe(String),
+}
+
+/// Reads `detected_by` as written by schema version 2 (`{"kind": "alarm",
+/// "name": …}`) or by version 1 (`"alarm NAME"`).
+fn signal_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Signal>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Typed(Signal),
+        Text(String),
+    }
+    Ok(match Option::<Written>::deserialize(deserializer)? {
+        None => None,
+        Some(Written::Typed(signal)) => Some(signal),
+        Some(Written::Text(text)) => Some(match text.split_once(' ') {
+            Some(("probe", name)) => Signal::Probe(name.to_string()),
+            Some(("alarm", name)) => Signal::Alarm(name.to_string()),
+            _ => Signal::Alarm(text),
+        }),
+    })
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signal::Alarm(name) => write!(f, "alarm {name}"),
+            Signal::Probe(name) => write!(f, "probe {name}"),
+        }
+    }
+}
+
+/// What an expectation asks for (docs/metrics.md, "Expectation kinds").
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectationKind {
+    /// Back by the deadline, then healthy to the end of the run.
+    #[default]
+    RecoversWithin,
+    /// Never failing while the fault is in place.
+    StaysHealthy,
+    /// Every probe is `expected_during_fault` and the clock is the fault's
+    /// start: met when every probe reached its intended (failing) state by
+    /// the deadline, i.e. the clients moved. Their return after the revert
+    /// is judged by an expectation counted `from: revert`.
+    FailsOver,
+}
+
+/// The client-side outcome of a DNS or region failover.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FailoverVerdict {
+    /// The fault never took effect: it was not made, or no probe failed and
+    /// no alarm fired while it was in place. Nothing was tested.
+    FaultNotEffective,
+    /// No client moved while the fault was in place.
+    DidNotFailOver,
+    /// Some clients (probes) moved, others did not.
+    Partial,
+    /// Every client moved, the last one after the deadline.
+    TooSlow,
+    /// Every client moved by the deadline.
+    Met,
+}
+
+impl FailoverVerdict {
+    pub fn text(self) -> &'static str {
+        match self {
+            FailoverVerdict::FaultNotEffective => "fault not effective",
+            FailoverVerdict::DidNotFailOver => "did not fail over",
+            FailoverVerdict::Partial => "partial",
+            FailoverVerdict::TooSlow => "too slow",
+            FailoverVerdict::Met => "met",
+        }
+    }
+}
+
+/// How the clients of one expectation moved during a `dns_failover` or
+/// `region_outage` fault. Times are milliseconds since the run started.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Failover {
+    pub verdict: FailoverVerdict,
+    /// The latest time a client may move: the expectation's deadline, or the
+    /// fault's end when that is earlier (moving after the revert is not failing over).
+    pub deadline: Millis,
+    /// When each probe (a client) moved: an `expected_during_fault` probe
+    /// when it first failed, any other probe when it recovered (or at the
+    /// fault's start when it never failed); `None` when it did not move
+    /// while the fault was in place.
+    pub clients: Vec<ClientMove>,
+    /// From the fault's start to the last client's move, when all moved:
+    /// the achieved RTO of the disaster-recovery table.
+    pub time_to_fail_over: Option<Millis>,
+}
+
+/// When one client (a probe of the expectation) moved in a failover.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientMove {
+    pub probe: String,
+    /// `None`: it did not move while the fault was in place.
+    pub moved_at: Option<Millis>,
+}
 
 /// The measured outcome of one expected recovery. Times are milliseconds
 /// since the run started; durations are milliseconds.
@@ -20,18 +130,29 @@ pub use crate::vocab::fmt_ms;
 pub struct ExpectationResult {
     pub name: String,
     pub probes: Vec<String>,
+    #[serde(default)]
+    pub kind: ExpectationKind,
     pub fault: String,
     pub fault_start: Millis,
+    /// Where the clock starts (`from`): the fault's start or its revert.
+    #[serde(default)]
+    pub from: ClockStart,
+    /// The time the clock starts: `fault_start`, or the fault's end for `from: revert`.
+    #[serde(default)]
+    pub clock_start: Millis,
     pub deadline: Millis,
-    /// First failing sample of any of the probes after the fault started.
+    /// First failing sample of any of the probes after the clock started,
+    /// intended failures (`expected_during_fault`) aside.
     pub impact_start: Option<Millis>,
     /// The first of the `detected_by` signals to fire after the fault
     /// started: an alarm entering ALARM or a named probe failing. `None`
     /// when none fired, or when the expectation names no signal (detection
     /// is then not measured).
     pub detected_at: Option<Millis>,
-    /// Which signal detected: `alarm NAME` or `probe NAME`.
-    pub detected_by: Option<String>,
+    /// Which signal detected. Schema version 1 wrote it as text
+    /// (`alarm NAME`, `probe NAME`); both are read.
+    #[serde(default, deserialize_with = "signal_or_text")]
+    pub detected_by: Option<Signal>,
     /// The signals the expectation names (`detected_by` in the scenario);
     /// empty means detection is not measured.
     #[serde(default)]
@@ -44,12 +165,21 @@ pub struct ExpectationResult {
     /// team's signals lagged the impact (zero when they fired first).
     #[serde(default)]
     pub detected_after_impact: Option<Millis>,
+    /// From the clock's start to the recovery point.
     pub time_to_recover: Option<Millis>,
     pub impact_duration: Option<Millis>,
-    /// Time the probes spent failing between the fault and recovery (or the end).
+    /// Time the probes spent failing between the clock's start and recovery
+    /// (or the end), intended failures aside.
     pub downtime: Millis,
+    /// Time `expected_during_fault` probes spent failing while the fault
+    /// was in place: the intended state, not downtime.
+    #[serde(default)]
+    pub intended: Millis,
     /// Share (0–100) of samples that failed between the fault and recovery (or the end).
     pub error_rate: f64,
+    /// For an expectation on a `dns_failover` or `region_outage` fault.
+    #[serde(default)]
+    pub failover: Option<Failover>,
     pub predicted: Option<Millis>,
     /// Actual minus predicted recovery time (positive: slower than predicted).
     pub prediction_error: Option<i64>,
@@ -59,54 +189,143 @@ pub struct ExpectationResult {
 }
 
 impl ExpectationResult {
-    /// How long after its fault the expectation's deadline falls
-    /// (`recovers_within`), as every renderer shows it.
+    /// How long after the clock's start (the fault's start, or its revert
+    /// with `from: revert`) the deadline falls, as every renderer shows it.
     pub fn deadline_after_fault(&self) -> Millis {
-        self.deadline.saturating_sub(self.fault_start)
+        self.deadline.saturating_sub(self.clock_start)
     }
 
-    /// How long after the fault `at` is; zero for a time before it (records
-    /// out of order in a damaged journal).
+    /// How long after the clock's start `at` is; zero for a time before it
+    /// (records out of order in a damaged journal, or intended failures
+    /// before a revert).
     pub fn after_fault(&self, at: Millis) -> Millis {
-        at.saturating_sub(self.fault_start)
+        at.saturating_sub(self.clock_start)
+    }
+
+    /// What the clock counts from, as in "2m after the fault".
+    pub fn clock_name(&self) -> &'static str {
+        clock_name(self.from)
+    }
+
+    /// What the clock counts from, in words.
+    pub fn clock_text(&self) -> String {
+        match self.from {
+            ClockStart::Start => format!("clock starts at fault `{}`", self.fault),
+            ClockStart::Revert => format!("clock starts at the revert of `{}`", self.fault),
+        }
     }
 }
 
-/// When each fault started.
-pub type FaultStarts = BTreeMap<String, Millis>;
+/// When a fault was in place: from `start` until `end` (its revert, or the
+/// moment it was made for a fault that cannot be undone); `end` is `None`
+/// while still in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultSpan {
+    pub start: Millis,
+    pub end: Option<Millis>,
+}
+
+fn clock_name(from: ClockStart) -> &'static str {
+    match from {
+        ClockStart::Start => "the fault",
+        ClockStart::Revert => "the revert",
+    }
+}
+
+/// When each fault was in place, for the faults that started.
+pub type FaultSpans = BTreeMap<String, FaultSpan>;
+
+/// When the expectation's clock starts, given its fault's span: the start,
+/// or the end for `from: revert` (`None` while the fault is in place).
+pub fn clock_start(expected: &ExpectedRecovery, span: FaultSpan) -> Option<Millis> {
+    match expected.from {
+        ClockStart::Start => Some(span.start),
+        ClockStart::Revert => span.end,
+    }
+}
+
+/// The expectation's deadline: the clock's start plus `recovers_within`;
+/// for `stays_healthy`, the fault's end. `None` while unknown (the clock has
+/// not started, or the fault is still in place).
+pub fn deadline(expected: &ExpectedRecovery, span: FaultSpan) -> Option<Millis> {
+    if expected.stays_healthy {
+        return span.end;
+    }
+    // Saturating: a damaged journal may put the fault at any time up to u64::MAX.
+    clock_start(expected, span).map(|start| start.saturating_add(expected.within().as_millis()))
+}
+
+/// A copy of `history` in which the failures of an `expected_during_fault`
+/// probe while the fault was in place count as passes: they are the state
+/// the team intended, not impact.
+fn judged_history(history: &ProbeHistory, probe: Option<&Probe>, span: FaultSpan, end: Millis) -> ProbeHistory {
+    let mut judged = history.clone();
+    if probe.is_some_and(|p| p.expected_during_fault) {
+        let fault_end = span.end.unwrap_or(end.saturating_add(1));
+        for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= span.start && s.sent_at < fault_end) {
+            sample.ok = true;
+        }
+    }
+    judged
+}
 
 /// Judges one expectation at the end of a run that ended at `end`.
 pub fn evaluate(
     expected: &ExpectedRecovery,
-    default_fault: &str,
+    faults: &[Fault],
     probes: &[Probe],
     histories: &BTreeMap<String, ProbeHistory>,
     alarm_changes: &[(Millis, String, AlarmState)],
-    fault_starts: &FaultStarts,
+    spans: &FaultSpans,
     end: Millis,
 ) -> ExpectationResult {
-    let fault = expected.after_fault.clone().unwrap_or_else(|| default_fault.to_string());
-    let fault_start = fault_starts.get(&fault).copied();
-    let start = fault_start.unwrap_or(end);
-    // Saturating: a damaged journal may put the fault at any time up to u64::MAX.
-    let deadline = start.saturating_add(expected.recovers_within.as_millis());
+    let fault = expected.reference_fault(faults).to_string();
+    let fault_span = spans.get(&fault).copied();
+    let span = fault_span.unwrap_or(FaultSpan { start: end, end: Some(end) });
+    let fault_start = span.start;
+    let start = clock_start(expected, span).unwrap_or(end);
+    let fault_end = span.end.unwrap_or(end);
+    let deadline = deadline(expected, span).unwrap_or(end);
+    let probe_of = |name: &str| probes.iter().find(|p| p.name == name);
+    let all_intended = !expected.probes.is_empty() && expected.probes.iter().all(|n| probe_of(n).is_some_and(|p| p.expected_during_fault));
+    let kind = if expected.stays_healthy {
+        ExpectationKind::StaysHealthy
+    } else if all_intended && expected.from == ClockStart::Start {
+        ExpectationKind::FailsOver
+    } else {
+        ExpectationKind::RecoversWithin
+    };
     let empty = ProbeHistory::default();
+    let mut judged: BTreeMap<&str, ProbeHistory> =
+        expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
+    if kind == ExpectationKind::FailsOver {
+        // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
+        for history in judged.values_mut() {
+            history.samples.retain(|s| s.sent_at < fault_end);
+        }
+    }
+    let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
+
     let mut impact_start: Option<Millis> = None;
     let mut recovered_at: Option<Millis> = Some(start);
+    // The earliest time every failed probe was back (a run of `healthy_after`
+    // passes), lasting or not: a later failure is a relapse, judged apart.
+    let mut first_back: Option<Millis> = Some(start);
     let mut any_failure = false;
     let mut downtime = 0;
+    let mut intended = 0;
     let (mut samples, mut failures) = (0usize, 0usize);
 
     for name in &expected.probes {
-        let history = histories.get(name).unwrap_or(&empty);
-        let healthy_after = probes.iter().find(|p| p.name == *name).map_or(1, |p| p.healthy_after as usize);
+        let history = &judged[name.as_str()];
         if let Some(first) = history.first_failure_after(start) {
             any_failure = true;
             impact_start = Some(impact_start.map_or(first.sent_at, |t: Millis| t.min(first.sent_at)));
-            recovered_at = match (recovered_at, history.recovered_at(start, healthy_after)) {
-                (Some(so_far), Some(this)) => Some(so_far.max(this)),
-                _ => None,
-            };
+            recovered_at = recovered_at.zip(history.recovered_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
+            first_back = first_back.zip(first_back_at(history, start, healthy_after(name))).map(|(a, b)| a.max(b));
+        }
+        if probe_of(name).is_some_and(|p| p.expected_during_fault) {
+            intended = intended.max(histories.get(name).unwrap_or(&empty).failing_time(fault_start, fault_end));
         }
     }
     if !any_failure {
@@ -114,7 +333,7 @@ pub fn evaluate(
     }
     let window_end = recovered_at.unwrap_or(end);
     for name in &expected.probes {
-        let history = histories.get(name).unwrap_or(&empty);
+        let history = &judged[name.as_str()];
         downtime = downtime.max(history.failing_time(start, window_end));
         let window = history.window(start, window_end.saturating_sub(1).max(start));
         samples += window.len();
@@ -124,37 +343,90 @@ pub fn evaluate(
 
     // Detection is the team's own signals only (`detected_by`): an alarm
     // entering ALARM, or a probe the team watches failing. The expectation's
-    // probes are the referee; they never count as detection.
+    // probes are the referee; they never count as detection. Detection is of
+    // the fault, so it counts from the fault's start whatever the clock.
     let alarm_detection = alarm_changes
         .iter()
-        .filter(|(t, name, state)| *t >= start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| !is_probe(probes, wanted) && alarm_matches(wanted, name)))
-        .map(|(t, name, _)| (*t, format!("alarm {name}")))
+        .filter(|(t, name, state)| {
+            *t >= fault_start && *state == AlarmState::Alarm && expected.detected_by.iter().any(|wanted| !is_probe(probes, wanted) && alarm_matches(wanted, name))
+        })
+        .map(|(t, name, _)| (*t, Signal::Alarm(name.clone())))
         .min_by_key(|(t, _)| *t);
     let probe_detection = expected
         .detected_by
         .iter()
         .filter(|name| is_probe(probes, name))
-        .filter_map(|name| histories.get(name)?.first_failure_after(start).map(|s| (s.sent_at, format!("probe {name}"))))
+        .filter_map(|name| histories.get(name)?.first_failure_after(fault_start).map(|s| (s.sent_at, Signal::Probe(name.clone()))))
         .min_by_key(|(t, _)| *t);
     let detection = match (alarm_detection, probe_detection) {
         (Some(a), Some(p)) => Some(if a.0 <= p.0 { a } else { p }),
         (a, p) => a.or(p),
     };
 
-    let time_to_recover = if any_failure { recovered_at.map(|r| r.saturating_sub(start)) } else { Some(0) };
+    // A failover verdict judges an RTO: counted from the fault's start, with
+    // the deadline while the fault is still in place (or on probes meant to
+    // fail during it). A later deadline asks about the fail-back too, and
+    // `stays_healthy` allows no failure at all.
+    let judges_failover = match kind {
+        ExpectationKind::FailsOver => true,
+        ExpectationKind::RecoversWithin => expected.from == ClockStart::Start && span.end.is_none_or(|e| deadline <= e),
+        ExpectationKind::StaysHealthy => false,
+    };
+    let failover = (is_failover_fault(faults, &fault) && judges_failover).then(|| {
+        let effective = fault_span.is_some() && fault_took_effect(histories, alarm_changes, span.start, fault_end);
+        failover(expected, probes, &judged, histories, span, deadline.min(fault_end), effective, end)
+    });
+
+    let mut time_to_recover = if any_failure { recovered_at.map(|r| r.saturating_sub(start)) } else { Some(0) };
     let mut misses = Vec::new();
-    if fault_start.is_none() {
+    if fault_span.is_none() {
         misses.push(format!("the fault `{fault}` never started"));
+    } else if expected.from == ClockStart::Revert && span.end.is_none() {
+        misses.push(format!("the fault `{fault}` was never reverted, so the clock from its revert never started"));
     }
-    match (any_failure, recovered_at) {
-        (true, None) => misses.push(format!("not recovered by the end of the run ({} after the fault)", fmt_ms(end.saturating_sub(start)))),
-        (true, Some(r)) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r.saturating_sub(start)), expected.recovers_within)),
-        _ => {}
+    match kind {
+        ExpectationKind::RecoversWithin => match (any_failure, recovered_at, first_back) {
+            (true, None, Some(back)) if back <= deadline => misses.push(format!(
+                "back {} after {}, then failing again at the end of the run — must stay healthy to the end",
+                fmt_ms(back.saturating_sub(start)),
+                clock_name(expected.from)
+            )),
+            (true, None, _) => misses.push(format!("not recovered by the end of the run ({} after {})", fmt_ms(end.saturating_sub(start)), clock_name(expected.from))),
+            (true, Some(r), Some(back)) if r > deadline && back <= deadline => misses.push(format!(
+                "back after {}, then failed again (lasting recovery after {}) — must stay healthy to the end",
+                fmt_ms(back.saturating_sub(start)),
+                fmt_ms(r.saturating_sub(start))
+            )),
+            (true, Some(r), _) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r.saturating_sub(start)), expected.within())),
+            _ => {}
+        },
+        ExpectationKind::StaysHealthy => {
+            if let Some(first) = expected.probes.iter().filter_map(|n| judged[n.as_str()].window(fault_start, fault_end).into_iter().find(|s| !s.ok).map(|s| (s.sent_at, n))).min()
+            {
+                misses.push(format!("`{}` failed {} after the fault started, while it was in place — must stay healthy", first.1, fmt_ms(first.0.saturating_sub(fault_start))));
+            }
+        }
+        // A failover expectation is judged by its failover verdict below.
+        ExpectationKind::FailsOver => {
+            time_to_recover = failover.as_ref().and_then(|f| f.time_to_fail_over);
+            recovered_at = time_to_recover.map(|t| fault_start.saturating_add(t));
+        }
+    }
+    if let Some(f) = failover.as_ref().filter(|f| f.verdict != FailoverVerdict::Met) {
+        let stuck: Vec<&str> = f.clients.iter().filter(|c| c.moved_at.is_none()).map(|c| c.probe.as_str()).collect();
+        misses.push(match f.verdict {
+            FailoverVerdict::FaultNotEffective => format!("failover: the fault `{fault}` never took effect (no probe failed and no alarm fired while it was in place)"),
+            FailoverVerdict::DidNotFailOver => "failover: did not fail over (no client moved while the fault was in place)".to_string(),
+            FailoverVerdict::Partial => format!("failover: partial ({} did not move)", stuck.join(", ")),
+            _ => format!("failover: too slow ({} — deadline {})", f.time_to_fail_over.map_or("—".into(), fmt_ms), fmt_ms(f.deadline.saturating_sub(fault_start))),
+        });
     }
     if let Some(limit) = expected.detected_within {
         match &detection {
-            Some((t, by)) if t.saturating_sub(start) > limit.as_millis() => misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(start)))),
-            None if any_failure => misses.push(format!("never detected by {}", expected.detected_by.join(", "))),
+            Some((t, by)) if t.saturating_sub(fault_start) > limit.as_millis() => {
+                misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(fault_start))))
+            }
+            None if any_failure || kind == ExpectationKind::FailsOver => misses.push(format!("never detected by {}", expected.detected_by.join(", "))),
             _ => {}
         }
     }
@@ -168,18 +440,22 @@ pub fn evaluate(
     }
     let predicted = expected.predicted.map(|p| p.as_millis());
     let detected_at = detection.as_ref().map(|d| d.0);
+    let measured = any_failure || kind == ExpectationKind::FailsOver;
     ExpectationResult {
         name: expected.name.clone(),
         probes: expected.probes.clone(),
+        kind,
         fault,
-        fault_start: start,
+        fault_start,
+        from: expected.from,
+        clock_start: start,
         deadline,
         impact_start,
         detected_at,
         detected_by: detection.map(|d| d.1),
         detection_signals: expected.detected_by.clone(),
         recovered_at,
-        time_to_detect: detected_at.map(|t| t.saturating_sub(start)),
+        time_to_detect: detected_at.map(|t| t.saturating_sub(fault_start)),
         detected_after_impact: detected_at.zip(impact_start).map(|(d, i)| d.saturating_sub(i)),
         time_to_recover,
         impact_duration: match (impact_start, recovered_at) {
@@ -187,15 +463,101 @@ pub fn evaluate(
             _ => None,
         },
         downtime,
+        intended,
         error_rate,
+        failover,
         predicted,
         prediction_error: match (predicted, time_to_recover) {
-            (Some(p), Some(actual)) if any_failure => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
+            (Some(p), Some(actual)) if measured => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
             _ => None,
         },
         met: misses.is_empty(),
         misses,
     }
+}
+
+/// The earliest time `history` was back after failing at or after `from`:
+/// the first sample of the first run of `healthy_after` passes after a
+/// failure, whether or not a later failure broke it.
+fn first_back_at(history: &ProbeHistory, from: Millis, healthy_after: usize) -> Option<Millis> {
+    let after: Vec<_> = history.samples.iter().filter(|s| s.sent_at >= from).collect();
+    let first_failure = after.iter().position(|s| !s.ok)?;
+    let mut streak_start = None;
+    let mut streak = 0;
+    for sample in &after[first_failure..] {
+        if sample.ok {
+            streak_start = streak_start.or(Some(sample.sent_at));
+            streak += 1;
+            if streak >= healthy_after {
+                return streak_start;
+            }
+        } else {
+            (streak_start, streak) = (None, 0);
+        }
+    }
+    None
+}
+
+/// Whether `fault` moves traffic between regions or records, so its
+/// expectations get a failover verdict.
+fn is_failover_fault(faults: &[Fault], fault: &str) -> bool {
+    faults.iter().any(|f| f.name == fault && matches!(f.action, FaultAction::DnsFailover { .. } | FaultAction::RegionOutage { .. }))
+}
+
+/// Whether anything showed the fault in place during `[from, to)`: a
+/// failing sample of any probe of the scenario, or an alarm entering ALARM.
+fn fault_took_effect(histories: &BTreeMap<String, ProbeHistory>, alarm_changes: &[(Millis, String, AlarmState)], from: Millis, to: Millis) -> bool {
+    histories.values().any(|h| h.samples.iter().any(|s| !s.ok && s.sent_at >= from && s.sent_at < to))
+        || alarm_changes.iter().any(|(t, _, state)| *t >= from && *t < to && *state == AlarmState::Alarm)
+}
+
+/// The failover verdict of one expectation (docs/metrics.md, "Failover verdicts").
+#[allow(clippy::too_many_arguments)]
+fn failover(
+    expected: &ExpectedRecovery,
+    probes: &[Probe],
+    judged: &BTreeMap<&str, ProbeHistory>,
+    raw: &BTreeMap<String, ProbeHistory>,
+    span: FaultSpan,
+    deadline: Millis,
+    effective: bool,
+    end: Millis,
+) -> Failover {
+    let fault_end = span.end.unwrap_or(end);
+    let clients: Vec<ClientMove> = expected
+        .probes
+        .iter()
+        .map(|name| {
+            let probe = probes.iter().find(|p| p.name == *name);
+            let moved = if probe.is_some_and(|p| p.expected_during_fault) {
+                raw.get(name).and_then(|h| h.first_failure_after(span.start)).map(|s| s.sent_at).filter(|t| *t < fault_end)
+            } else {
+                // A referee probe moved when it recovered while the fault was
+                // still in place; recovering only after the revert is not a failover.
+                let during = ProbeHistory { samples: judged[name.as_str()].samples.iter().filter(|s| s.sent_at < fault_end).cloned().collect() };
+                match during.first_failure_after(span.start) {
+                    None => Some(span.start),
+                    Some(_) => during.recovered_at(span.start, probe.map_or(1, |p| p.healthy_after.max(1) as usize)),
+                }
+            };
+            ClientMove { probe: name.clone(), moved_at: moved }
+        })
+        .collect();
+    let moved = clients.iter().filter(|c| c.moved_at.is_some()).count();
+    let last = clients.iter().filter_map(|c| c.moved_at).max();
+    let verdict = if !effective {
+        FailoverVerdict::FaultNotEffective
+    } else if moved == 0 {
+        FailoverVerdict::DidNotFailOver
+    } else if moved < clients.len() {
+        FailoverVerdict::Partial
+    } else if last.is_some_and(|l| l > deadline) {
+        FailoverVerdict::TooSlow
+    } else {
+        FailoverVerdict::Met
+    };
+    let time_to_fail_over = if moved == clients.len() { last.map(|l| l.saturating_sub(span.start)) } else { None };
+    Failover { verdict, deadline, clients, time_to_fail_over }
 }
 
 /// Whether `name` is a probe of the steady state (else an alarm).
@@ -226,7 +588,9 @@ mod tests {
             name: "e".into(),
             probes: vec!["p".into()],
             after_fault: None,
-            recovers_within: Duration::from_secs(within),
+            from: ClockStart::Start,
+            recovers_within: Some(Duration::from_secs(within)),
+            stays_healthy: false,
             detected_within: Some(Duration::from_secs(15)),
             detected_by: vec![],
             max_impact: None,
@@ -238,6 +602,14 @@ mod tests {
         serde_saphyr::from_str("name: p\nkind: asg_capacity\ngroup: g\nmin_in_service: 1\nhealthy_after: 2\n").unwrap()
     }
 
+    fn faults() -> Vec<Fault> {
+        vec![serde_saphyr::from_str("name: f\nkind: stop_instances\ntargets: { ids: [i-1] }\nduration: 30s\n").unwrap()]
+    }
+
+    fn spans(start: Millis) -> FaultSpans {
+        FaultSpans::from([("f".to_string(), FaultSpan { start, end: Some(start.saturating_add(30_000)) })])
+    }
+
     fn page() -> Probe {
         serde_saphyr::from_str("name: page\nkind: asg_capacity\ngroup: g\nmin_in_service: 1\n").unwrap()
     }
@@ -247,12 +619,12 @@ mod tests {
         // 10 s samples; fault at 10 s; failing at 20–40 s, a pass at 50 s, a failure at 60 s, healthy from 70 s on.
         // The team's pager (a probe named in `detected_by`) fires at 20 s: the worked example of docs/metrics.md.
         let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000)), ("page".to_string(), history("++-+++++++", 10_000))]);
-        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
+        let starts = spans(10_000);
         let expected = ExpectedRecovery { detected_by: vec!["page".into()], ..expectation(60) };
-        let result = evaluate(&expected, "f", &[probe(), page()], &histories, &[], &starts, 100_000);
+        let result = evaluate(&expected, &faults(), &[probe(), page()], &histories, &[], &starts, 100_000);
         assert_eq!(result.impact_start, Some(20_000));
         assert_eq!(result.time_to_detect, Some(10_000));
-        assert_eq!(result.detected_by.as_deref(), Some("probe page"));
+        assert_eq!(result.detected_by, Some(Signal::Probe("page".into())));
         assert_eq!(result.detected_after_impact, Some(0));
         assert_eq!(result.recovered_at, Some(70_000));
         assert_eq!(result.time_to_recover, Some(60_000));
@@ -265,26 +637,26 @@ mod tests {
     #[test]
     fn the_referee_probes_never_count_as_detection() {
         let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);
-        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
+        let starts = spans(10_000);
         // No signal named: detection is not measured, although `p` failed at 20 s.
-        let unmeasured = evaluate(&ExpectedRecovery { detected_within: None, ..expectation(60) }, "f", &[probe()], &histories, &[], &starts, 100_000);
+        let unmeasured = evaluate(&ExpectedRecovery { detected_within: None, ..expectation(60) }, &faults(), &[probe()], &histories, &[], &starts, 100_000);
         assert_eq!((unmeasured.detected_at, unmeasured.time_to_detect), (None, None));
         assert!(unmeasured.met, "{:?}", unmeasured.misses);
         // An alarm that fires at 45 s detects at 45 s, 25 s after the impact, and misses the 15 s limit.
         let alarm = ExpectedRecovery { detected_by: vec!["web-5xx".into()], ..expectation(60) };
-        let result = evaluate(&alarm, "f", &[probe()], &histories, &[(45_000, "web-5xx".into(), AlarmState::Alarm)], &starts, 100_000);
+        let result = evaluate(&alarm, &faults(), &[probe()], &histories, &[(45_000, "web-5xx".into(), AlarmState::Alarm)], &starts, 100_000);
         assert_eq!((result.time_to_detect, result.detected_after_impact), (Some(35_000), Some(25_000)));
         assert_eq!(result.misses, vec!["detected after 35s by alarm web-5xx — limit 15s".to_string()]);
         // An alarm that never fires: never detected.
-        let silent = evaluate(&alarm, "f", &[probe()], &histories, &[], &starts, 100_000);
+        let silent = evaluate(&alarm, &faults(), &[probe()], &histories, &[], &starts, 100_000);
         assert_eq!(silent.misses, vec!["never detected by web-5xx".to_string()]);
     }
 
     #[test]
     fn misses_deadlines_and_budgets() {
         let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);
-        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
-        let result = evaluate(&expectation(30), "f", &[probe()], &histories, &[], &starts, 100_000);
+        let starts = spans(10_000);
+        let result = evaluate(&expectation(30), &faults(), &[probe()], &histories, &[], &starts, 100_000);
         assert!(!result.met);
         assert!(result.misses[0].contains("deadline 30s"), "{:?}", result.misses);
     }
@@ -292,8 +664,8 @@ mod tests {
     #[test]
     fn no_impact_is_met_with_zero_recovery() {
         let histories = BTreeMap::from([("p".to_string(), history("+++++", 10_000))]);
-        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
-        let result = evaluate(&expectation(30), "f", &[probe()], &histories, &[], &starts, 50_000);
+        let starts = spans(10_000);
+        let result = evaluate(&expectation(30), &faults(), &[probe()], &histories, &[], &starts, 50_000);
         assert!(result.met);
         assert_eq!(result.time_to_recover, Some(0));
         assert_eq!(result.impact_start, None);
@@ -302,8 +674,8 @@ mod tests {
     #[test]
     fn a_fault_at_the_end_of_time_does_not_overflow() {
         let histories = BTreeMap::from([("p".to_string(), history("+-+++", 10_000))]);
-        let starts = FaultStarts::from([("f".to_string(), Millis::MAX)]);
-        let result = evaluate(&expectation(30), "f", &[probe()], &histories, &[(Millis::MAX, "a".into(), AlarmState::Alarm)], &starts, 40_000);
+        let starts = spans(Millis::MAX);
+        let result = evaluate(&expectation(30), &faults(), &[probe()], &histories, &[(Millis::MAX, "a".into(), AlarmState::Alarm)], &starts, 40_000);
         assert_eq!(result.deadline, Millis::MAX);
         assert_eq!(result.impact_start, None);
         assert!(result.met, "{:?}", result.misses);

@@ -35,7 +35,7 @@ use metrics::ExpectationResult;
 use plan::Refusal;
 
 /// Version of `result.json`; bumped on any incompatible change.
-pub const RESULT_SCHEMA_VERSION: u32 = 1;
+pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -99,6 +99,9 @@ pub struct ProbeSummary {
     /// Share (0–100) of samples that passed.
     pub availability: f64,
     pub max_latency_ms: Millis,
+    /// The probe is meant to fail while a fault is in place (`expected_during_fault`).
+    #[serde(default)]
+    pub expected_during_fault: bool,
 }
 
 /// `result.json`: everything measured, and nothing that varies between two
@@ -475,17 +478,18 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.ledger.observer.tick(&view);
     }
 
-    fn reference_fault<'s>(&'s self, e: &'s crate::scenario::ExpectedRecovery) -> &'s str {
-        e.after_fault.as_deref().or(self.scenario.faults.first().map(|f| f.name.as_str())).unwrap_or("")
-    }
-
     fn fault_index(&self, name: &str) -> Option<usize> {
         self.scenario.faults.iter().position(|f| f.name == name)
     }
 
+    /// When the expectation's fault was in place, once it started.
+    fn span_of(&self, e: &crate::scenario::ExpectedRecovery) -> Option<metrics::FaultSpan> {
+        let result = &self.faults[self.fault_index(e.reference_fault(&self.scenario.faults))?].result;
+        result.started_at.map(|start| metrics::FaultSpan { start, end: result.ended_at })
+    }
+
     fn deadline_of(&self, e: &crate::scenario::ExpectedRecovery) -> Option<Millis> {
-        let index = self.fault_index(self.reference_fault(e))?;
-        self.faults[index].result.started_at.map(|s| s + e.recovers_within.as_millis())
+        metrics::deadline(e, self.span_of(e)?)
     }
 
     /// An expectation needs no more observation when its fault failed to
@@ -497,10 +501,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// recovery at (or just before) the deadline is confirmed by its
     /// `healthy_after` passes instead of being called missed.
     fn settled(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
-        let Some(index) = self.fault_index(self.reference_fault(e)) else { return true };
+        let Some(index) = self.fault_index(e.reference_fault(&self.scenario.faults)) else { return true };
         let fault = &self.faults[index];
-        let Some(start) = fault.result.started_at else { return fault.state == FaultState::Failed };
-        let deadline = start.saturating_add(e.recovers_within.as_millis());
+        let Some(span) = self.span_of(e) else { return fault.state == FaultState::Failed };
+        // `from: revert` and `stays_healthy` are judged once the fault has ended.
+        let (Some(start), Some(deadline)) = (metrics::clock_start(e, span), metrics::deadline(e, span)) else { return fault.state == FaultState::Failed };
         let (failed, unrecovered): (Vec<&String>, Vec<&String>) = {
             let failed: Vec<&String> = e.probes.iter().filter(|name| self.ledger.histories[*name].first_failure_after(start).is_some()).collect();
             let unrecovered = failed.iter().copied().filter(|name| self.ledger.histories[*name].recovered_at(start, self.healthy_after(name)).is_none()).collect();

@@ -142,10 +142,9 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
     }
 
     let histories = probe_histories(scenario, records);
-    let first_fault = scenario.faults.first().map(|f| f.name.clone()).unwrap_or_default();
-    let starts: metrics::FaultStarts = faults.iter().filter_map(|f| f.started_at.map(|s| (f.name.clone(), s))).collect();
-    let expectations: Vec<ExpectationResult> = if injection_started_at.is_some() && !starts.is_empty() {
-        scenario.expected_recoveries.iter().map(|e| metrics::evaluate(e, &first_fault, &scenario.steady_state, &histories, &alarm_changes, &starts, end)).collect()
+    let spans: metrics::FaultSpans = faults.iter().filter_map(|f| f.started_at.map(|start| (f.name.clone(), metrics::FaultSpan { start, end: f.ended_at }))).collect();
+    let expectations: Vec<ExpectationResult> = if injection_started_at.is_some() && !spans.is_empty() {
+        scenario.expected_recoveries.iter().map(|e| metrics::evaluate(e, &scenario.faults, &scenario.steady_state, &histories, &alarm_changes, &spans, end)).collect()
     } else {
         Vec::new()
     };
@@ -164,6 +163,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
                 failures,
                 availability: if h.samples.is_empty() { 100.0 } else { 100.0 * (h.samples.len() - failures) as f64 / h.samples.len() as f64 },
                 max_latency_ms: h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0),
+                expected_during_fault: p.expected_during_fault,
             }
         })
         .collect();

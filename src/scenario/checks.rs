@@ -442,8 +442,17 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
         {
             found.add(&format!("{at}.after_fault"), format!("no fault is named `{fault}`"), unknown_name_hint(fault, faults.iter().copied()));
         }
-        if expected.recovers_within.as_millis() == 0 {
-            found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None);
+        check_kind(expected, &at, found);
+        if expected.stays_healthy {
+            for (probe_index, name) in expected.probes.iter().enumerate() {
+                if scenario.steady_state.iter().any(|p| p.name == *name && p.expected_during_fault) {
+                    found.add(
+                        &format!("{at}.probes[{probe_index}]"),
+                        format!("`{name}` is `expected_during_fault` (meant to fail during the fault), so it cannot also stay healthy"),
+                        Some("use `recovers_within` with `from: revert` to judge its return after the fault, or name another probe".into()),
+                    );
+                }
+            }
         }
         if expected.detected_within.is_some() && expected.detected_by.is_empty() {
             found.add(
@@ -461,15 +470,50 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
                 );
             }
         }
-        if let Some(detect) = expected.detected_within.filter(|d| *d > expected.recovers_within) {
+        if let Some((detect, within)) = expected.detected_within.zip(expected.recovers_within).filter(|(d, within)| d > within) {
             found.add(
                 &format!("{at}.detected_within"),
-                format!("detection ({detect}) is allowed later than recovery ({})", expected.recovers_within),
+                format!("detection ({detect}) is allowed later than recovery ({within})"),
                 Some("detection comes before recovery; shorten `detected_within`".into()),
             );
         }
         if let Some(rate) = expected.max_impact.as_ref().and_then(|i| i.error_rate) {
             check_percent(rate, &format!("{at}.max_impact.error_rate"), found);
+        }
+    }
+}
+
+/// An expectation is of exactly one kind: `recovers_within` (back by a
+/// deadline) or `stays_healthy` (never fails during the fault), and only the
+/// keys that mean something for its kind.
+fn check_kind(expected: &ExpectedRecovery, at: &str, found: &mut Findings) {
+    match (expected.recovers_within, expected.stays_healthy) {
+        (None, false) => found.add(
+            at,
+            "the expectation has no kind: say by when the probes recover, or that they stay healthy".into(),
+            Some("add `recovers_within: 5m` (back by then, counted from `from`), or `stays_healthy: true` (never fail during the fault)".into()),
+        ),
+        (Some(_), true) => found.add(
+            &format!("{at}.stays_healthy"),
+            "`stays_healthy` and `recovers_within` are two kinds of expectation; one expectation has one".into(),
+            Some("keep `recovers_within` (the probes may fail, and recover by then) or `stays_healthy: true` (they never fail), or split it into two expectations".into()),
+        ),
+        (Some(within), false) if within.as_millis() == 0 => found.add(&format!("{at}.recovers_within"), "the deadline must be longer than zero".into(), None),
+        (Some(_), false) => {}
+        (None, true) => {
+            let meaningless = [
+                ("from", expected.from == ClockStart::Revert, "it is judged while the fault is in place, from its start to its revert"),
+                ("predicted", expected.predicted.is_some(), "a probe that never fails has no recovery time to predict"),
+                ("max_impact", expected.max_impact.is_some(), "it allows no impact at all"),
+                ("detected_within", expected.detected_within.is_some(), "a probe that never fails leaves nothing to detect"),
+            ];
+            for (key, _, why) in meaningless.into_iter().filter(|(_, set, _)| *set) {
+                found.add(
+                    &format!("{at}.{key}"),
+                    format!("`{key}` does not apply to `stays_healthy`: {why}"),
+                    Some(format!("remove `{key}`, or use `recovers_within` instead of `stays_healthy` (the probes may fail, and recover by a deadline)")),
+                );
+            }
         }
     }
 }
@@ -514,7 +558,7 @@ fn durations(scenario: &Scenario) -> Vec<(String, super::Duration)> {
     }
     for (index, expected) in scenario.expected_recoveries.iter().enumerate() {
         let at = format!("expected_recoveries[{index}]");
-        all.push((format!("{at}.recovers_within"), Some(expected.recovers_within)));
+        all.push((format!("{at}.recovers_within"), expected.recovers_within));
         all.push((format!("{at}.detected_within"), expected.detected_within));
         all.push((format!("{at}.predicted"), expected.predicted));
         all.push((format!("{at}.max_impact.downtime"), expected.max_impact.as_ref().and_then(|budget| budget.downtime)));

@@ -305,6 +305,12 @@ pub struct Probe {
     /// The probe counts as recovered after this many consecutive passes. Default 3.
     #[serde(default = "default_healthy_after")]
     pub healthy_after: u32,
+    /// The probe is meant to fail while a fault is in place: its failure is
+    /// the goal (e.g. "resolves to the primary" while DNS is failed over, so
+    /// traffic is on the secondary). Reports show that time as intended, not
+    /// down, and it counts as no downtime.
+    #[serde(default)]
+    pub expected_during_fault: bool,
     #[serde(flatten)]
     pub check: ProbeCheck,
 }
@@ -610,7 +616,9 @@ pub struct Targets {
     pub percent: Option<f64>,
 }
 
-/// A recovery we expect, measured from the start of a fault.
+/// A recovery we expect, measured from a fault's start (or its revert, with
+/// `from: revert`). Its kind is `recovers_within` (back by the deadline, then
+/// stays healthy) or `stays_healthy` (never fails while the fault is in place).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedRecovery {
@@ -621,8 +629,17 @@ pub struct ExpectedRecovery {
     /// The fault the clock starts from. Default: the first fault.
     #[serde(default)]
     pub after_fault: Option<String>,
-    /// Deadline, counted from the fault's start.
-    pub recovers_within: Duration,
+    /// Where the clock starts: the fault's `start` (default) or its `revert`
+    /// (its end), e.g. for fail-back after a failover.
+    #[serde(default)]
+    pub from: ClockStart,
+    /// Deadline, counted from `from`: every probe back by then, and healthy from then to the end of the run.
+    #[serde(default)]
+    pub recovers_within: Option<Duration>,
+    /// The probes never fail while the fault is in place (the sustained
+    /// expectation of AWS Resilience Hub). Instead of `recovers_within`.
+    #[serde(default)]
+    pub stays_healthy: bool,
     /// One of the `detected_by` signals should have fired by then (needs `detected_by`).
     #[serde(default)]
     pub detected_within: Option<Duration>,
@@ -639,6 +656,31 @@ pub struct ExpectedRecovery {
     /// The team's written estimate of the recovery time, compared with the outcome.
     #[serde(default)]
     pub predicted: Option<Duration>,
+}
+
+impl ExpectedRecovery {
+    /// The fault this expectation counts from: `after_fault`, else the
+    /// scenario's first fault. The one place this rule lives.
+    pub fn reference_fault<'a>(&'a self, faults: &'a [Fault]) -> &'a str {
+        self.after_fault.as_deref().or(faults.first().map(|f| f.name.as_str())).unwrap_or("")
+    }
+
+    /// The deadline after the clock's start; zero for `stays_healthy`, whose
+    /// deadline is the fault's end.
+    pub fn within(&self) -> Duration {
+        self.recovers_within.unwrap_or(Duration::from_secs(0))
+    }
+}
+
+/// Where an expectation's clock starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockStart {
+    /// When the fault is in place.
+    #[default]
+    Start,
+    /// When the fault ends: reverted, or made and done for a fault without a duration.
+    Revert,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

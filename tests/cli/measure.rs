@@ -31,7 +31,8 @@ fn detection_is_the_teams_signal_not_the_referee_probe() {
     let run = run_yaml(&text);
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     let capacity = run.expectation("capacity restored in the remaining zones");
-    assert_eq!(capacity["detected_by"], "alarm web-unhealthy-hosts", "{capacity}");
+    // Typed in result.json (schema 2): which kind of signal, and its name.
+    assert_eq!(capacity["detected_by"], serde_json::json!({"kind": "alarm", "name": "web-unhealthy-hosts"}), "{capacity}");
     assert_eq!(capacity["time_to_detect"], 100_000, "{capacity}");
     assert!(capacity["impact_start"].as_u64().unwrap() < capacity["detected_at"].as_u64().unwrap(), "the referee saw the impact first: {capacity}");
     assert_eq!(capacity["detected_after_impact"].as_u64().unwrap(), capacity["detected_at"].as_u64().unwrap() - capacity["impact_start"].as_u64().unwrap());
@@ -51,4 +52,133 @@ fn detected_within_without_a_signal_is_refused() {
     let out = crate::gameday(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("`detected_within` needs `detected_by`"), "{}", out.stderr);
+}
+
+/// The primary's DNS failover of the built-in topology (seed 1: clients move
+/// at T+2m00s, the fault is reverted at T+5m00s, clients are back at
+/// T+7m00s), with extra probes and the given expectations.
+fn dns_failover(fail: &str, probes: &str, expectations: &str) -> String {
+    crate::scenario(
+        "  require_healthy_start: true",
+        &format!(
+            "  - name: resolves-to-primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2\n    expected_during_fault: true\n{probes}"
+        ),
+        &format!("  - name: fail-primary\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    fail: {fail}\n    duration: 5m"),
+        expectations,
+    )
+}
+
+#[test]
+fn an_intended_state_is_not_downtime_and_the_rto_is_the_failover() {
+    // The example scenario: "resolves to the primary" is meant to fail while DNS is failed over.
+    let runs = tempfile::tempdir().unwrap();
+    let run = crate::run_scenario(&crate::repo().join("scenarios/dns-failover.yaml"), &["--seed", "1"], runs.path());
+    assert_eq!(run.output.code, 0, "{}", run.output.stdout);
+    assert_eq!(run.result["schema_version"], 2);
+    let failover = run.expectation("clients fail over to us-west-2");
+    assert_eq!((failover["kind"].as_str(), failover["downtime"].as_u64(), failover["intended"].as_u64()), (Some("fails_over"), Some(0), Some(180_000)), "{failover}");
+    assert_eq!(failover["failover"]["verdict"], "met", "{failover}");
+    assert_eq!(failover["failover"]["time_to_fail_over"], 120_000, "{failover}");
+    assert_eq!(failover["time_to_recover"], 120_000, "{failover}");
+    // Reports: the intended window is its own phase, and the achieved RTO is the failover (2m), not the fail-back (7m).
+    assert!(
+        run.report.contains("| Intended | T+2m00s | `resolves-to-primary` in its intended state (expected during the fault) until the fault ended at T+5m00s |"),
+        "{}",
+        run.report
+    );
+    assert!(run.report.contains("| `fail-primary` (dns_failover) | clients fail over to us-west-2 | 3m00s | 2m00s | ✅ met |"), "{}", run.report);
+    assert!(!run.report.contains("5m00s down"), "{}", run.report);
+    let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
+    assert!(html.contains("resolves-to-primary: intended (expected during the fault) T+2m00s to T+5m00s"), "the chart paints it as intended, not failing");
+}
+
+#[test]
+fn from_revert_counts_the_fail_back_from_the_revert() {
+    let back = "  - name: back\n    probes: [resolves-to-primary]\n    from: revert\n    recovers_within: {within}\n";
+    let met = run_yaml(&dns_failover("primary", "", &back.replace("{within}", "2m")));
+    assert_eq!(met.output.code, 0, "{}", met.output.stdout);
+    let e = met.expectation("back");
+    assert_eq!((e["from"].as_str(), e["clock_start"].as_u64(), e["deadline"].as_u64()), (Some("revert"), Some(300_000), Some(420_000)), "{e}");
+    assert_eq!((e["time_to_recover"].as_u64(), e["downtime"].as_u64()), (Some(120_000), Some(120_000)), "{e}");
+    let late = run_yaml(&dns_failover("primary", "", &back.replace("{within}", "1m59s")));
+    assert_eq!(late.output.code, 1, "{}", late.output.stdout);
+    assert!(late.output.stdout.contains("recovered after 2m00s — deadline 1m59s"), "{}", late.output.stdout);
+}
+
+#[test]
+fn stays_healthy_is_judged_while_the_fault_is_in_place() {
+    let probe = "  - name: primary-health-check\n    kind: route53_health_check\n    health_check: hc-api-primary\n    interval: 10s\n  - name: api\n    kind: http\n    url: https://api.example.com/health\n    interval: 5s\n";
+    let run = run_yaml(&dns_failover(
+        "primary",
+        probe,
+        "  - name: api up\n    probes: [api]\n    stays_healthy: true\n  - name: health check up\n    probes: [primary-health-check]\n    stays_healthy: true\n",
+    ));
+    assert_eq!(run.output.code, 1, "{}", run.output.stdout);
+    let api = run.expectation("api up");
+    assert_eq!((api["kind"].as_str(), api["met"].as_bool(), api["deadline"].as_u64()), (Some("stays_healthy"), Some(true), Some(300_000)), "{api}");
+    assert!(api["failover"].is_null(), "a sustained expectation has no failover verdict: {api}");
+    let check = run.expectation("health check up");
+    assert_eq!(check["misses"][0], "`primary-health-check` failed 1m10s after the fault started, while it was in place — must stay healthy", "{check}");
+}
+
+#[test]
+fn recovers_within_also_needs_the_probes_to_stay_healthy() {
+    // Two failovers: clients are back 2m after the first revert, within the
+    // 5m deadline, then fail again in the second one.
+    let yaml = crate::scenario(
+        "  require_healthy_start: true",
+        "  - name: on-primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2",
+        "  - { name: first, kind: dns_failover, hosted_zone: example.com, record: api.example.com, duration: 2m30s }\n  - { name: second, kind: dns_failover, hosted_zone: example.com, record: api.example.com, start_after: [first], delay: 3m, duration: 3m }",
+        "  - name: back\n    probes: [on-primary]\n    after_fault: first\n    recovers_within: 5m\n",
+    );
+    let run = run_yaml(&yaml);
+    assert_eq!(run.output.code, 1, "{}", run.output.stdout);
+    // The run stops once the second fault is reverted and the deadline has passed, clients still on the secondary.
+    let back = run.expectation("back");
+    assert_eq!(back["misses"][0], "back 4m00s after the fault, then failing again at the end of the run — must stay healthy to the end", "{back}");
+    assert!(back["recovered_at"].is_null(), "{back}");
+}
+
+#[test]
+fn failover_verdicts_tell_the_outcomes_apart() {
+    let verdict = |fail: &str, probes: &str, names: &str, within: &str| {
+        let run = run_yaml(&dns_failover(fail, probes, &format!("  - name: moved\n    probes: [{names}]\n    recovers_within: {within}\n")));
+        let e = run.expectation("moved").clone();
+        (run.output.code, e["failover"]["verdict"].as_str().unwrap().to_string(), e["misses"].to_string())
+    };
+    assert_eq!(verdict("primary", "", "resolves-to-primary", "3m").1, "met");
+    let (code, slow, misses) = verdict("primary", "", "resolves-to-primary", "1m");
+    assert_eq!((code, slow.as_str()), (1, "too_slow"), "{misses}");
+    assert!(misses.contains("failover: too slow (2m00s — deadline 1m00s)"), "{misses}");
+    // A client that never moves while another does.
+    let stuck = "  - { name: elsewhere, kind: asg_capacity, group: web-asg, min_in_service: 0, expected_during_fault: true }\n";
+    let (_, partial, misses) = verdict("primary", stuck, "resolves-to-primary, elsewhere", "3m");
+    assert_eq!(partial, "partial", "{misses}");
+    assert!(misses.contains("failover: partial (elsewhere did not move)"), "{misses}");
+    // Failing the wrong side: the secondary's health check shows the fault took effect, but no client moved.
+    let secondary = "  - { name: secondary-check, kind: route53_health_check, health_check: hc-api-secondary, interval: 10s }\n";
+    let (_, stayed, misses) = verdict("secondary", secondary, "resolves-to-primary", "3m");
+    assert_eq!(stayed, "did_not_fail_over", "{misses}");
+    // The same without any signal of the fault: nothing was tested, which is not a failed failover.
+    let (code, nothing, misses) = verdict("secondary", "", "resolves-to-primary", "3m");
+    assert_eq!((code, nothing.as_str()), (1, "fault_not_effective"), "{misses}");
+    assert!(misses.contains("never took effect"), "{misses}");
+}
+
+#[test]
+fn an_expectation_has_exactly_one_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    let validate = |expectation: &str| {
+        std::fs::write(&file, dns_failover("primary", "", expectation)).unwrap();
+        crate::gameday(&["validate", file.to_str().unwrap()])
+    };
+    let both = validate("  - name: e\n    probes: [resolves-to-primary]\n    recovers_within: 5m\n    stays_healthy: true\n");
+    assert_eq!(both.code, 3, "{}", both.stderr);
+    assert!(both.stderr.contains("`stays_healthy` and `recovers_within` are two kinds of expectation") && both.stderr.contains("s.yaml:27:5"), "{}", both.stderr);
+    let neither = validate("  - name: e\n    probes: [resolves-to-primary]\n");
+    assert!(neither.stderr.contains("the expectation has no kind") && neither.stderr.contains("hint: add `recovers_within: 5m`"), "{}", neither.stderr);
+    let revert = validate("  - name: e\n    probes: [resolves-to-primary]\n    stays_healthy: true\n    from: revert\n");
+    assert!(revert.stderr.contains("`from` does not apply to `stays_healthy`"), "{}", revert.stderr);
+    assert!(revert.stderr.contains("`resolves-to-primary` is `expected_during_fault`"), "{}", revert.stderr);
 }

@@ -189,12 +189,13 @@ fn an_outage_that_never_recovered_is_not_shown_as_no_impact() {
         markdown.contains("| API back after the team fails over | 1m20s | not recovered | not recovered (≥ 25m00s) | 15m00s |"),
         "the metrics say the outage lasted at least until the end:\n{markdown}"
     );
-    assert!(markdown.contains("| standby keeps its capacity | — | no impact | no impact | 1m00s |"), "no impact is its own mark:\n{markdown}");
+    // `stays_healthy`: its deadline is the fault's end, here when the guard aborted the run.
+    assert!(markdown.contains("| standby keeps its capacity | — | no impact | no impact | 25m05s |"), "no impact is its own mark:\n{markdown}");
     assert!(markdown.contains("- **API back after the team fails over** (api): 25m00s down, 99.7% of samples failed, impact not recovered (≥ 25m00s)."), "{markdown}");
     assert!(markdown.contains("- **standby keeps its capacity** (standby-capacity): 0ms down, 0.0% of samples failed, no impact."), "{markdown}");
     assert!(html.contains("<td>not recovered (≥ 25m00s)</td>"), "{html}");
     assert!(junit.contains("detect 1m20s, recover not recovered, impact not recovered (≥ 25m00s), deadline 15m00s"), "{junit}");
-    assert!(junit.contains("detect —, recover no impact, impact no impact, deadline 1m00s"), "{junit}");
+    assert!(junit.contains("detect —, recover no impact, impact no impact, deadline 25m05s"), "{junit}");
 }
 
 #[test]
@@ -220,7 +221,11 @@ fn every_duration_in_the_reports_tables_has_one_format() {
         assert!(cells > 50, "{name}: only {cells} cells checked");
     }
     let run = example("manual-region-failover", &runs.path().join("again"));
-    assert!(read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, detected within 3m00s (probes: api;"), "{}", run.report);
+    assert!(
+        read(&run, "report.md").contains("| API back after the team fails over | recover within 15m00s, then stay healthy, detected within 3m00s (probes: api;"),
+        "{}",
+        run.report
+    );
 }
 
 #[test]
