@@ -8,6 +8,7 @@ mod damaged;
 mod drill;
 mod fleet;
 mod guard_properties;
+mod http_probe;
 mod local;
 mod measure;
 mod moto;
