@@ -2,16 +2,23 @@
 //! the wall clock. Every sample is a fresh connection (no pooling), which is
 //! what a new client experiences, and is bounded by the probe's timeout.
 //!
-//! The HTTP client is deliberately small: HTTP/1.1 with `Connection: close`,
-//! reading the status, headers and up to 1 MiB of body; enough to judge a
-//! health endpoint without a general-purpose client's weight.
+//! HTTP goes through hyper 1 (the stack the AWS SDK's client is built on) over
+//! tokio-rustls with ring: HTTP/1.1, one request per connection with
+//! `Connection: close`, redirects not followed, up to 1 MiB of body read.
+//! hyper frames the answer (`Content-Length`, chunked, or the close), so a
+//! server that keeps the connection open does not hold the sample until its
+//! timeout. The TCP connection and the TLS handshake are made here rather than
+//! by a pooled client's connector, so that each failure names its step.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout};
 
@@ -194,7 +201,8 @@ fn parse_url(url: &str) -> Result<Url<'_>, String> {
         return Err("the URL's path contains a control character; refusing to send it".into());
     }
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (host, port.parse().map_err(|_| format!("bad port `{port}` for host {host}"))?),
+        // In `[::1]` the last colon is the address's own, not a port's.
+        Some((host, port)) if !authority.starts_with('[') || host.ends_with(']') => (host, port.parse().map_err(|_| format!("bad port `{port}` for host {host}"))?),
         _ => (authority, if https { 443 } else { 80 }),
     };
     // `http://host?x=1` asks for `/?x=1`.
@@ -202,58 +210,139 @@ fn parse_url(url: &str) -> Result<Url<'_>, String> {
     Ok(Url { https, host: host.trim_start_matches('[').trim_end_matches(']'), port, path })
 }
 
-async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String>, tls: Arc<rustls::ClientConfig>) -> Result<(u16, String), String> {
-    // A token in the query can come from the environment (`?token=${env:NAME}`); the expanded URL lives only here.
-    let url = expand_env(url);
-    let url = parse_url(&url)?;
-    let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
-    let _ = tcp.set_nodelay(true);
-    let mut request = format!("{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: gameday/{}\r\nAccept: */*\r\nConnection: close\r\n", url.path, url.host, env!("CARGO_PKG_VERSION"));
+/// The `Host` header: the port is named unless it is the scheme's default,
+/// and an IPv6 address is bracketed (RFC 9110, section 7.2).
+fn host_header(url: &Url<'_>) -> String {
+    let host = if url.host.contains(':') { format!("[{}]", url.host) } else { url.host.to_string() };
+    if url.port == if url.https { 443 } else { 80 } { host } else { format!("{host}:{}", url.port) }
+}
+
+/// The request, with the probe's headers over the defaults (so a probe may
+/// set its own `Host` or `User-Agent`). Errors never quote a header's value
+/// or the URL: either may hold a credential.
+fn build_request(url: &Url<'_>, method: &str, headers: &BTreeMap<String, String>) -> Result<http::Request<Empty<Bytes>>, String> {
+    use http::header::{ACCEPT, CONNECTION, HOST, HeaderName, HeaderValue, USER_AGENT};
+    let method = http::Method::from_bytes(method.as_bytes()).map_err(|_| format!("`{method}` is not an HTTP method"))?;
+    let mut request = http::Request::new(Empty::new());
+    *request.method_mut() = method;
+    *request.uri_mut() = url.path.parse().map_err(|_| "the URL's path or query has a character that cannot be sent; percent-encode it".to_string())?;
+    let defaults = request.headers_mut();
+    defaults.insert(HOST, HeaderValue::from_str(&host_header(url)).map_err(|_| "the URL's host cannot be sent in a Host header".to_string())?);
+    defaults.insert(USER_AGENT, HeaderValue::from_static(concat!("gameday/", env!("CARGO_PKG_VERSION"))));
+    defaults.insert(ACCEPT, HeaderValue::from_static("*/*"));
+    defaults.insert(CONNECTION, HeaderValue::from_static("close"));
     for (name, value) in headers {
         let value = expand_env(value);
         // A value (or a variable it reads) must not smuggle in more headers.
         if value.contains(['\r', '\n']) || name.contains(['\r', '\n', ':']) {
             return Err(format!("header `{name}` contains a line break; refusing to send it"));
         }
-        request.push_str(&format!("{name}: {value}\r\n"));
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| format!("header `{name}` has a value that cannot be sent (a control character, or not ASCII)"))?;
+        request.headers_mut().insert(header, value);
     }
-    request.push_str("\r\n");
+    Ok(request)
+}
+
+async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String>, tls: Arc<rustls::ClientConfig>) -> Result<(u16, String), String> {
+    // A token in the query can come from the environment (`?token=${env:NAME}`); the expanded URL lives only here.
+    let url = expand_env(url);
+    let url = parse_url(&url)?;
+    let request = build_request(&url, method, headers)?;
+    let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
+    let _ = tcp.set_nodelay(true);
     if url.https {
         let name = rustls::pki_types::ServerName::try_from(url.host.to_string()).map_err(|e| format!("bad host name {}: {e}", url.host))?;
         let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| format!("TLS handshake with {} failed: {e}", url.host))?;
-        exchange(stream, &request).await
+        exchange(stream, request).await
     } else {
-        exchange(tcp, &request).await
+        exchange(tcp, request).await
     }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> Result<(u16, String), String> {
-    stream.write_all(request.as_bytes()).await.map_err(|e| format!("sending the request failed: {e}"))?;
-    let mut response = Vec::new();
-    let mut buffer = [0u8; 8192];
-    loop {
-        match stream.read(&mut buffer).await {
-            Ok(0) => break,
-            Ok(n) => {
-                response.extend_from_slice(&buffer[..n]);
-                if response.len() > MAX_BODY {
-                    break;
-                }
+/// Sends the request and reads the status and up to `MAX_BODY` of body.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(stream: S, request: http::Request<Empty<Bytes>>) -> Result<(u16, String), String> {
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("sending the request failed: {}", causes(&e)))?;
+    // The connection is driven here rather than on a task of its own, so a
+    // sample that times out drops it and closes the socket. It ends once the
+    // answer is read (or fails, which `sender` reports), then yields to the
+    // exchange.
+    let connection = async move {
+        let _ = connection.await;
+        std::future::pending::<std::convert::Infallible>().await
+    };
+    let exchange = async move {
+        let response = sender.send_request(request).await.map_err(|e| {
+            if e.is_parse() {
+                format!("not an HTTP response ({e})")
+            } else if e.is_incomplete_message() {
+                "the server closed the connection without answering".to_string()
+            } else {
+                format!("sending the request failed: {}", causes(&e))
             }
-            // A server that closes without TLS close_notify still sent a full answer.
-            Err(_) if !response.is_empty() => break,
-            Err(e) => return Err(format!("reading the response failed: {e}")),
+        })?;
+        let code = response.status().as_u16();
+        // Without a length or chunking, the server's close ends the body.
+        let close_delimited = !response.headers().contains_key(http::header::CONTENT_LENGTH) && !response.headers().contains_key(http::header::TRANSFER_ENCODING);
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        while bytes.len() < MAX_BODY {
+            match body.frame().await {
+                None => break,
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                // A server that closes without TLS close_notify still sent a full
+                // answer when its close is what ends the body.
+                Some(Err(e)) if close_delimited && is_unexpected_eof(&e) => break,
+                Some(Err(e)) => return Err(format!("reading the response failed: {}", causes(&e))),
+            }
         }
+        bytes.truncate(MAX_BODY);
+        Ok((code, String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    tokio::select! {
+        result = exchange => result,
+        never = connection => match never {},
     }
-    let text = String::from_utf8_lossy(&response);
-    let status_line = text.lines().next().ok_or("empty response")?;
-    let code: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("not an HTTP response: `{}`", status_line.chars().take(60).collect::<String>()))?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body).to_string();
-    Ok((code, body))
+}
+
+/// An error and its causes, as one line (hyper's own text is terse: "error
+/// reading a body from connection"; the cause says what happened).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn is_unexpected_eof(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A DNS query id from the operating system's randomness (through the ring
+/// provider the TLS client already uses): an id an off-path attacker could
+/// guess would let a forged answer pass for the real one.
+fn query_id() -> Result<u16, String> {
+    let mut bytes = [0u8; 2];
+    rustls::crypto::ring::default_provider().secure_random.fill(&mut bytes).map_err(|_| "no randomness for a DNS query id".to_string())?;
+    Ok(u16::from_be_bytes(bytes))
 }
 
 /// One DNS query over UDP (RFC 1035) to `nameserver` (or the first
@@ -277,7 +366,7 @@ pub async fn dns_lookup(name: &str, record_type: DnsRecordType, nameserver: Opti
         DnsRecordType::TXT => 16,
         DnsRecordType::AAAA => 28,
     };
-    let id: u16 = (Instant::now().elapsed().subsec_nanos() as u16) ^ 0x5a5a;
+    let id = query_id()?;
     let mut query = vec![(id >> 8) as u8, id as u8, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     for label in name.trim_end_matches('.').split('.') {
         if label.is_empty() || label.len() > 63 {
@@ -293,7 +382,9 @@ pub async fn dns_lookup(name: &str, record_type: DnsRecordType, nameserver: Opti
     let mut buffer = [0u8; 4096];
     loop {
         let (n, from) = timeout(StdDuration::from_secs(30), socket.recv_from(&mut buffer)).await.map_err(|_| "no DNS answer".to_string())?.map_err(|e| format!("DNS: {e}"))?;
-        if from != address || n < 12 || u16::from_be_bytes([buffer[0], buffer[1]]) != id {
+        // Anything but the answer to this query (another sender, another id, a
+        // query rather than a response) is ignored, and the wait goes on.
+        if from != address || n < 12 || u16::from_be_bytes([buffer[0], buffer[1]]) != id || buffer[2] & 0x80 == 0 {
             continue;
         }
         return parse_dns_answer(&buffer[..n], qtype);
@@ -390,6 +481,40 @@ mod tests {
             assert!(!error.contains("s3cret-q"), "{error}");
         }
         assert!(parse_url("http://h/a\r\nX-Injected: 1").is_err());
+    }
+
+    #[test]
+    fn the_host_header_names_a_port_only_when_it_is_not_the_default() {
+        let host = |url: &str| host_header(&parse_url(url).unwrap());
+        assert_eq!(host("http://api.example.com/health"), "api.example.com");
+        assert_eq!(host("https://api.example.com:443/"), "api.example.com");
+        assert_eq!(host("http://api.example.com:8080/"), "api.example.com:8080");
+        assert_eq!(host("https://api.example.com:80/"), "api.example.com:80");
+        assert_eq!(host("http://[::1]:8080/"), "[::1]:8080");
+        assert_eq!(host("http://[::1]/"), "[::1]");
+    }
+
+    #[test]
+    fn probe_headers_override_the_defaults_and_bad_ones_are_refused_unquoted() {
+        let url = parse_url("http://h:81/x?y=1").unwrap();
+        let headers = BTreeMap::from([("host".to_string(), "virtual.example".to_string()), ("X-Key".to_string(), "k".to_string())]);
+        let request = build_request(&url, "HEAD", &headers).unwrap();
+        assert_eq!(request.method(), http::Method::HEAD);
+        assert_eq!(request.uri(), "/x?y=1");
+        assert_eq!(request.headers()["host"], "virtual.example");
+        assert_eq!(request.headers().get_all("host").iter().count(), 1);
+        assert_eq!(request.headers()["x-key"], "k");
+        assert_eq!(request.headers()["connection"], "close");
+        let secret = BTreeMap::from([("Authorization".to_string(), "Bearer s3cret\u{7f}".to_string())]);
+        let error = build_request(&url, "GET", &secret).unwrap_err();
+        assert!(error.starts_with("header `Authorization` has a value that cannot be sent"), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+        let injected = BTreeMap::from([("X-A".to_string(), "a\r\nX-B: b".to_string())]);
+        assert_eq!(build_request(&url, "GET", &injected).unwrap_err(), "header `X-A` contains a line break; refusing to send it");
+        assert!(build_request(&url, "GE T", &BTreeMap::new()).is_err());
+        let spaced = parse_url("http://h/a b?token=s3cret").unwrap();
+        let error = build_request(&spaced, "GET", &BTreeMap::new()).unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
     }
 
     #[test]

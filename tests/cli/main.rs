@@ -9,6 +9,7 @@ mod dns_failover;
 mod drill;
 mod fleet;
 mod guard_properties;
+mod http_probe;
 mod local;
 mod measure;
 mod moto;

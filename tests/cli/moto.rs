@@ -53,6 +53,8 @@ impl Moto {
 
     pub async fn config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            // The SDK crates are built without a default client (Cargo.toml): the same one as the binary's.
+            .http_client(gameday::environment::aws::https_client())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))

@@ -101,6 +101,25 @@ pub struct AwsEnvironment {
     notes: Vec<Observation>,
 }
 
+/// The SDK's HTTPS client, as the SDK's own default for the latest behaviour
+/// version (hyper 1, rustls, native roots, proxy from `HTTPS_PROXY` and
+/// friends), but with the ring crypto provider: the SDK's default features
+/// would add aws-lc, a second provider beside the ring that the probes use.
+/// `build_with_connector_fn` is the constructor the SDK's default uses; the
+/// public `build_https` would switch the proxy settings off.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
 /// Turns any SDK error into a message that names the call.
 pub(crate) fn sdk_error<E: std::error::Error>(call: &str, error: E) -> EnvError {
     use std::fmt::Write as _;
@@ -119,6 +138,7 @@ impl AwsEnvironment {
     /// call, when the caller's account is not the environment's.
     pub async fn connect(name: &str, spec: &AwsSpec, scenario: &Scenario) -> Result<Self, EnvError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .region(aws_config::Region::new(spec.region.clone()))
             // Throttling and transient errors are retried with exponential backoff and jitter.
             .retry_config(RetryConfig::standard().with_max_attempts(5));
