@@ -52,7 +52,17 @@ pub fn impact_sentence(e: &ExpectationResult, result: &RunResult) -> String {
         (None, None) => "no impact".to_string(),
         (None, Some(_)) => format!("impact {}", impact(e, result)),
     };
-    format!("{} down, {:.1}% of samples failed, {measured}", fmt_ms(e.downtime), e.error_rate)
+    format!("{} down, {}, {measured}", fmt_ms(e.downtime), error_rates(e))
+}
+
+/// Both error rates, each named for what it counts: requests (and where
+/// they were counted) and gameday's probe samples.
+pub fn error_rates(e: &ExpectationResult) -> String {
+    let probes = format!("{:.1}% of probe samples failed", e.probe_error_rate);
+    match e.error_rate {
+        Some(rate) => format!("{rate:.2}% of requests failed ({}), {probes}", e.error_rate_source.describe()),
+        None => probes,
+    }
 }
 
 /// A duration from the scenario in the reports' one format (`5m00s`, not `5m`).
@@ -144,7 +154,10 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
                 wanted.push(format!("at most {} down", duration(d)));
             }
             if let Some(r) = budget.error_rate {
-                wanted.push(format!("at most {r}% failed samples"));
+                wanted.push(format!("at most {r}% failed requests"));
+            }
+            if let Some(r) = budget.probe_error_rate {
+                wanted.push(format!("at most {r}% failed probe samples"));
             }
         }
         let expected = format!("{} (probes: {}; clock starts at fault `{}`)", wanted.join(", "), e.probes.join(", "), e.fault);
@@ -172,7 +185,7 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
         (Some(_), None) => parts.push("not recovered by the end of the run".to_string()),
         _ => {}
     }
-    parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
+    parts.push(format!("{} down, {}", fmt_ms(e.downtime), error_rates(e)));
     format!("{} — {verdict}.", parts.join(", "))
 }
 

@@ -48,8 +48,17 @@ pub struct ExpectationResult {
     pub impact_duration: Option<Millis>,
     /// Time the probes spent failing between the fault and recovery (or the end).
     pub downtime: Millis,
-    /// Share (0–100) of samples that failed between the fault and recovery (or the end).
-    pub error_rate: f64,
+    /// Share (0–100) of requests that failed between the fault and recovery
+    /// (or the end), counted by the `max_impact.requests` metric probe;
+    /// `None` when no request count is available (`error_rate_source` says why).
+    pub error_rate: Option<f64>,
+    /// Where `error_rate` came from.
+    #[serde(default)]
+    pub error_rate_source: ErrorRateSource,
+    /// Share (0–100) of the expectation's probe samples that failed between
+    /// the fault and recovery (or the end): gameday's probes, not traffic.
+    #[serde(default)]
+    pub probe_error_rate: f64,
     pub predicted: Option<Millis>,
     /// Actual minus predicted recovery time (positive: slower than predicted).
     pub prediction_error: Option<i64>,
@@ -70,6 +79,74 @@ impl ExpectationResult {
     pub fn after_fault(&self, at: Millis) -> Millis {
         at.saturating_sub(self.fault_start)
     }
+}
+
+/// Where an expectation's request error rate came from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ErrorRateSource {
+    /// Counted by a `metric` probe (on the simulator, the load balancer's
+    /// own counts; on AWS, CloudWatch's): its readings whose period overlaps
+    /// the window from the fault to recovery (or the end).
+    MetricProbe {
+        probe: String,
+        requests: u64,
+        failed: u64,
+        /// Readings counted.
+        periods: usize,
+        /// Samples in the window that read nothing (CloudWatch did not answer).
+        #[serde(default)]
+        unread_periods: usize,
+    },
+    /// No request count: the reason, for the report.
+    NotAvailable { reason: String },
+}
+
+impl Default for ErrorRateSource {
+    fn default() -> Self {
+        ErrorRateSource::NotAvailable { reason: "the expectation names no `max_impact.requests` metric probe".into() }
+    }
+}
+
+impl ErrorRateSource {
+    /// Where the figure came from, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            ErrorRateSource::MetricProbe { probe, requests, failed, unread_periods, .. } => {
+                let unread = if *unread_periods > 0 { format!(", {unread_periods} period(s) unread") } else { String::new() };
+                format!("{failed} of {requests} requests, metric probe `{probe}`{unread}")
+            }
+            ErrorRateSource::NotAvailable { reason } => format!("not available: {reason}"),
+        }
+    }
+}
+
+/// The share of requests that failed between `start` and `end`, from the
+/// readings of the metric probe `probe`: every reading whose period
+/// overlaps `[start, end)`, counted whole (docs/metrics.md).
+pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Millis, end: Millis) -> (Option<f64>, ErrorRateSource) {
+    let not_available = |reason: String| (None, ErrorRateSource::NotAvailable { reason });
+    let Some(history) = history else { return not_available(format!("no probe is named `{probe}`")) };
+    let overlapping = history.samples.iter().filter(|s| s.sent_at > start && s.sent_at.saturating_sub(s.reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
+    let (mut requests, mut failed, mut periods, mut unread) = (0.0, 0.0, 0usize, 0usize);
+    for sample in overlapping {
+        match sample.reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
+            Some((value, total)) => {
+                failed += value;
+                requests += total;
+                periods += 1;
+            }
+            None => unread += 1,
+        }
+    }
+    if periods == 0 {
+        return not_available(format!("metric probe `{probe}` read no request count between the fault and recovery"));
+    }
+    if requests <= 0.0 {
+        return not_available(format!("metric probe `{probe}` counted no requests between the fault and recovery"));
+    }
+    let source = ErrorRateSource::MetricProbe { probe: probe.to_string(), requests: requests.round() as u64, failed: failed.round() as u64, periods, unread_periods: unread };
+    (Some(100.0 * failed / requests), source)
 }
 
 /// When each fault started.
@@ -120,7 +197,13 @@ pub fn evaluate(
         samples += window.len();
         failures += window.iter().filter(|s| !s.ok).count();
     }
-    let error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
+    let probe_error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
+    // Requests are counted only from a source the scenario names; the probe
+    // samples never stand in for them under the request name.
+    let (error_rate, error_rate_source) = match expected.max_impact.as_ref().and_then(|b| b.requests.as_deref()) {
+        Some(probe) => request_error_rate(probe, histories.get(probe), start, window_end),
+        None => (None, ErrorRateSource::default()),
+    };
 
     // Detection is the team's own signals only (`detected_by`): an alarm
     // entering ALARM, or a probe the team watches failing. The expectation's
@@ -162,8 +245,15 @@ pub fn evaluate(
         if let Some(limit) = budget.downtime.filter(|l| downtime > l.as_millis()) {
             misses.push(format!("down for {} — budget {limit}", fmt_ms(downtime)));
         }
-        if let Some(limit) = budget.error_rate.filter(|l| error_rate > *l) {
-            misses.push(format!("{error_rate:.1}% of samples failed — budget {limit}%"));
+        if let Some(limit) = budget.error_rate {
+            match error_rate {
+                Some(rate) if rate > limit => misses.push(format!("{rate:.2}% of requests failed ({}) — budget {limit}%", error_rate_source.describe())),
+                Some(_) => {}
+                None => misses.push(format!("the request error rate could not be judged ({}) — budget {limit}%", error_rate_source.describe())),
+            }
+        }
+        if let Some(limit) = budget.probe_error_rate.filter(|l| probe_error_rate > *l) {
+            misses.push(format!("{probe_error_rate:.1}% of probe samples failed — budget {limit}%"));
         }
     }
     let predicted = expected.predicted.map(|p| p.as_millis());
@@ -188,6 +278,8 @@ pub fn evaluate(
         },
         downtime,
         error_rate,
+        error_rate_source,
+        probe_error_rate,
         predicted,
         prediction_error: match (predicted, time_to_recover) {
             (Some(p), Some(actual)) if any_failure => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
