@@ -41,7 +41,7 @@ pub fn metric_verdict(check: &crate::scenario::ProbeCheck, reading: &MetricReadi
         (None, _) => (Some(reading.value), format!("{} = {} over {period}", metric.names().join(" + "), shown(reading.value))),
         (Some(per), Some(d)) if d > 0.0 => {
             let percent = 100.0 * reading.value / d;
-            (Some(percent), format!("{percent:.2}% ({} of {} {per} over {period})", shown(reading.value), shown(d)))
+            (Some(percent), format!("{percent:.2}% ({} {} / {} {per} over {period})", shown(reading.value), metric.names().join(" + "), shown(d)))
         }
         (Some(per), _) => (None, format!("no {per} over {period}")),
     };

@@ -6,6 +6,7 @@ mod aws_mocks;
 mod aws_side_tools;
 mod damaged;
 mod drill;
+mod error_budget;
 mod fleet;
 mod guard_properties;
 mod local;
