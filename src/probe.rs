@@ -162,6 +162,30 @@ pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory 
 
 #[cfg(test)]
 mod tests {
+    use crate::scenario::ProbeCheck;
+
+    fn metric(extra: &str) -> ProbeCheck {
+        let probe: crate::scenario::Probe =
+            serde_saphyr::from_str(&format!("name: m\nkind: metric\nnamespace: AWS/ApplicationELB\nmetric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]\n{extra}")).unwrap();
+        probe.check
+    }
+
+    #[test]
+    fn a_metric_reading_is_judged_against_its_thresholds() {
+        let reading = |value, divided_by| MetricReading { value, divided_by, period_ms: 60_000 };
+        let ratio = metric("divided_by: RequestCount\nabove: 1\n");
+        assert_eq!(
+            metric_verdict(&ratio, &reading(5.0, Some(1000.0))),
+            (true, "0.50% (5 HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count / 1000 RequestCount over 1m00s) (want ≤ 1)".into())
+        );
+        assert!(!metric_verdict(&ratio, &reading(20.0, Some(1000.0))).0);
+        // No requests: no value, and an unknown is not healthy.
+        assert_eq!(metric_verdict(&ratio, &reading(0.0, None)), (false, "no RequestCount over 1m00s".into()));
+        // Without a threshold the probe only measures.
+        assert!(metric_verdict(&metric(""), &reading(7.0, None)).0);
+        assert_eq!(metric_verdict(&metric("below: 10\n"), &reading(7.0, None)), (false, "HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count = 7 over 1m00s (want ≥ 10)".into()));
+    }
+
     use super::*;
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {

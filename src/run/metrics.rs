@@ -372,6 +372,56 @@ mod tests {
         assert_eq!(silent.misses, vec!["never detected by web-5xx".to_string()]);
     }
 
+    /// A metric probe's samples every 60 s, each reading (failed, requests) of the 60 s before it.
+    fn requests(readings: &[Option<(f64, f64)>]) -> ProbeHistory {
+        let mut history = ProbeHistory::default();
+        for (i, reading) in readings.iter().enumerate() {
+            let reading = reading.map(|(value, total)| crate::vocab::MetricReading { value, divided_by: Some(total), period_ms: 60_000 });
+            history.push(crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
+        }
+        history
+    }
+
+    #[test]
+    fn the_request_error_rate_counts_every_period_that_overlaps_the_window() {
+        // Periods end at 0, 60, 120, 180 and 240 s. The window 30–130 s overlaps those ending at 60, 120 and 180 s.
+        let history = requests(&[Some((900.0, 1000.0)), Some((10.0, 1000.0)), Some((20.0, 1000.0)), Some((0.0, 2000.0)), Some((500.0, 1000.0))]);
+        let (rate, source) = request_error_rate("r", Some(&history), 30_000, 130_000);
+        assert_eq!(rate, Some(100.0 * 30.0 / 4000.0));
+        assert_eq!(source, ErrorRateSource::MetricProbe { probe: "r".into(), requests: 4000, failed: 30, periods: 3, unread_periods: 0 });
+        assert_eq!(source.describe(), "30 of 4000 requests, metric probe `r`");
+        // A period CloudWatch did not answer is left out and said.
+        let gap = requests(&[None, Some((10.0, 1000.0)), None]);
+        let (rate, source) = request_error_rate("r", Some(&gap), 30_000, 130_000);
+        assert_eq!((rate, source.describe()), (Some(1.0), "10 of 1000 requests, metric probe `r`, 1 period(s) unread".to_string()));
+        // Nothing read, or no requests: no rate at all, never a stand-in.
+        assert_eq!(request_error_rate("r", Some(&requests(&[None, None])), 0, 60_000).0, None);
+        assert_eq!(
+            request_error_rate("r", Some(&requests(&[Some((0.0, 0.0)), Some((0.0, 0.0))])), 0, 60_000).1.describe(),
+            "not available: metric probe `r` counted no requests between the fault and recovery"
+        );
+    }
+
+    #[test]
+    fn an_error_budget_is_judged_on_requests_and_a_sample_budget_on_samples() {
+        // The probe fails at 20 s and recovers at 30 s: one failing sample of the two
+        // in the window (50 %), while 0.5 % of the requests failed in the period that holds it.
+        let histories =
+            BTreeMap::from([("p".to_string(), history("++-+++++", 10_000)), ("r".to_string(), requests(&[Some((0.0, 1000.0)), Some((5.0, 1000.0)), Some((0.0, 1000.0))]))]);
+        let starts = FaultStarts::from([("f".to_string(), 10_000)]);
+        let budget = |error_rate, probe_error_rate| ExpectedRecovery {
+            max_impact: Some(crate::scenario::ImpactBudget { downtime: None, error_rate, requests: error_rate.map(|_| "r".to_string()), probe_error_rate }),
+            detected_within: None,
+            ..expectation(60)
+        };
+        let on_requests = evaluate(&budget(Some(1.0), None), "f", &[probe()], &histories, &[], &starts, 80_000);
+        assert_eq!((on_requests.error_rate, on_requests.met), (Some(0.5), true), "{:?}", on_requests.misses);
+        assert_eq!(on_requests.probe_error_rate, 50.0, "samples at 10 and 20 s: one of two failed");
+        let on_samples = evaluate(&budget(None, Some(1.0)), "f", &[probe()], &histories, &[], &starts, 80_000);
+        assert_eq!(on_samples.error_rate, None);
+        assert_eq!(on_samples.misses, vec!["50.0% of probe samples failed — budget 1%".to_string()]);
+    }
+
     #[test]
     fn misses_deadlines_and_budgets() {
         let histories = BTreeMap::from([("p".to_string(), history("++---+-+++", 10_000))]);

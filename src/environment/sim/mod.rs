@@ -891,6 +891,37 @@ mod tests {
         assert_eq!(error, "region `eu-west-1` not found in the environment (regions here: us-east-1, us-west-2)");
     }
 
+    #[tokio::test]
+    async fn a_load_balancer_counts_its_requests_and_the_502s_of_dead_targets_until_health_checks_notice() {
+        let mut env = env();
+        let web = env.world.balancers.iter().position(|b| b.name == "web-alb").unwrap();
+        // Steady state, before and after T+0: 300 requests a second, none failing.
+        let steady = env.world.requests_between(web, -60_000, 0);
+        assert_eq!((steady.requests, steady.target_5xx, steady.elb_5xx), (18_000.0, 0.0, 0.0));
+        env.advance(MINUTE);
+        assert_eq!(env.world.requests_between(web, 0, MINUTE as i64).requests, 18_000.0);
+        // Stop two of the six: a third of the requests get 502 until the target group marks them unhealthy.
+        let stop = Fault {
+            name: "stop".into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: None,
+            action: FaultAction::StopInstances { targets: Targets { groups: vec!["web-asg".into()], count: Some(2), ..Targets::default() } },
+        };
+        let reach = env.reach(&stop).await.unwrap();
+        let effect = env.prepare(&stop, &reach.candidates[..2], &reach).await.unwrap();
+        env.apply(&effect, MINUTE).await.unwrap();
+        env.advance(2 * MINUTE);
+        let during = env.world.requests_between(web, MINUTE as i64, 2 * MINUTE as i64);
+        assert_eq!((during.requests, during.target_5xx), (18_000.0, 0.0));
+        assert!(during.elb_5xx > 0.0 && during.elb_5xx < 6_000.0, "502s for part of the minute only: {during:?}");
+        assert_eq!(during.elb_5xx.fract(), 0.0, "counted in whole requests: {during:?}");
+        assert_eq!(env.world.requests_between(web, 2 * MINUTE as i64, 2 * MINUTE as i64 + 1).elb_5xx, 0.0);
+        // Adjacent periods add up to the whole.
+        let halves = env.world.requests_between(web, MINUTE as i64, 90_000).elb_5xx + env.world.requests_between(web, 90_000, 2 * MINUTE as i64).elb_5xx;
+        assert_eq!(halves, during.elb_5xx);
+    }
+
     #[test]
     fn hosts_are_taken_from_urls() {
         assert_eq!(host_of("https://api.example.com/health"), "api.example.com");
