@@ -34,7 +34,9 @@ use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
 use metrics::ExpectationResult;
 use plan::Refusal;
 
-/// Version of `result.json`; bumped on any incompatible change.
+/// Version of `result.json`; bumped on any incompatible change. 2: an
+/// expectation's `error_rate` counts requests (`null` without a count), and
+/// the sample share is `probe_error_rate` (docs/reports.md).
 pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug)]
