@@ -26,7 +26,7 @@ fn every_example_holds_its_hypothesis_on_the_simulator() {
         let run = run_scenario(&repo().join(format!("scenarios/{name}.yaml")), &["--seed", "7"], runs.path());
         assert_eq!(run.output.code, 0, "{name}: {}\n{}", run.output.stdout, run.output.stderr);
         assert!(run.output.stdout.starts_with("hypothesis held"), "{name}: {}", run.output.stdout);
-        assert_eq!(run.result["schema_version"], 1);
+        assert_eq!(run.result["schema_version"], 2);
         assert_eq!(run.result["outcome"]["kind"], "hypothesis_held");
         for heading in ["## Summary", "## Hypothesis and outcome", "## Timeline", "## Metrics", "## Expected against observed", "### What surprised us", "### Action items"] {
             assert!(run.report.contains(heading), "{name}: report lacks {heading}");
