@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::vocab::{Millis, Sample};
+use crate::vocab::{MetricReading, Millis, Sample};
 
 /// What an HTTP answer fails of a probe's expectations (empty: it passes).
 /// One judgement for the simulator and for real requests.
@@ -27,6 +27,36 @@ pub fn http_problems(check: &crate::scenario::ProbeCheck, code: u16, body: &str,
         problems.push(format!("slow: {latency_ms}ms"));
     }
     problems
+}
+
+/// The verdict and the observed text of a `metric` probe on one reading.
+/// One judgement for the simulator and for CloudWatch. A ratio is a
+/// percentage; a ratio over no requests, or a metric with no datapoints, has
+/// no value and fails: an unknown is never called healthy.
+pub fn metric_verdict(check: &crate::scenario::ProbeCheck, reading: &MetricReading) -> (bool, String) {
+    let crate::scenario::ProbeCheck::Metric { metric, divided_by, above, below, .. } = check else { return (false, String::new()) };
+    let period = crate::vocab::fmt_ms(reading.period_ms);
+    let shown = |v: f64| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.2}") };
+    let (value, text) = match (divided_by, reading.divided_by) {
+        (None, _) => (Some(reading.value), format!("{} = {} over {period}", metric.names().join(" + "), shown(reading.value))),
+        (Some(per), Some(d)) if d > 0.0 => {
+            let percent = 100.0 * reading.value / d;
+            (Some(percent), format!("{percent:.2}% ({} {} / {} {per} over {period})", shown(reading.value), metric.names().join(" + "), shown(d)))
+        }
+        (Some(per), _) => (None, format!("no {per} over {period}")),
+    };
+    let Some(value) = value else { return (false, text) };
+    let mut wanted = Vec::new();
+    let mut ok = true;
+    if let Some(limit) = above {
+        ok &= value <= *limit;
+        wanted.push(format!("≤ {limit}"));
+    }
+    if let Some(limit) = below {
+        ok &= value >= *limit;
+        wanted.push(format!("≥ {limit}"));
+    }
+    if wanted.is_empty() { (true, text) } else { (ok, format!("{text} (want {})", wanted.join(" and "))) }
 }
 
 /// Every sample of one probe, in the order taken.
@@ -125,13 +155,37 @@ impl ProbeHistory {
 pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
     let mut h = ProbeHistory::default();
     for (i, c) in pattern.chars().enumerate() {
-        h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0 });
+        h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0, reading: None });
     }
     h
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::scenario::ProbeCheck;
+
+    fn metric(extra: &str) -> ProbeCheck {
+        let probe: crate::scenario::Probe =
+            serde_saphyr::from_str(&format!("name: m\nkind: metric\nnamespace: AWS/ApplicationELB\nmetric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]\n{extra}")).unwrap();
+        probe.check
+    }
+
+    #[test]
+    fn a_metric_reading_is_judged_against_its_thresholds() {
+        let reading = |value, divided_by| MetricReading { value, divided_by, period_ms: 60_000 };
+        let ratio = metric("divided_by: RequestCount\nabove: 1\n");
+        assert_eq!(
+            metric_verdict(&ratio, &reading(5.0, Some(1000.0))),
+            (true, "0.50% (5 HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count / 1000 RequestCount over 1m00s) (want ≤ 1)".into())
+        );
+        assert!(!metric_verdict(&ratio, &reading(20.0, Some(1000.0))).0);
+        // No requests: no value, and an unknown is not healthy.
+        assert_eq!(metric_verdict(&ratio, &reading(0.0, None)), (false, "no RequestCount over 1m00s".into()));
+        // Without a threshold the probe only measures.
+        assert!(metric_verdict(&metric(""), &reading(7.0, None)).0);
+        assert_eq!(metric_verdict(&metric("below: 10\n"), &reading(7.0, None)), (false, "HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count = 7 over 1m00s (want ≥ 10)".into()));
+    }
+
     use super::*;
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
@@ -153,7 +207,7 @@ mod tests {
         // A damaged journal: failures at T+0 each followed by a pass near the end of time.
         let mut h = ProbeHistory::default();
         for (sent_at, ok) in [(0, false), (Millis::MAX - 1, true), (0, false), (Millis::MAX - 1, true)] {
-            h.push(Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0 });
+            h.push(Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0, reading: None });
         }
         assert_eq!(h.failing_time(0, Millis::MAX), Millis::MAX);
     }

@@ -23,6 +23,22 @@ pub struct Sample {
     /// How late the sample was sent against its schedule (real time only).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lateness_us: u64,
+    /// What a `metric` probe read, as numbers: journaled so that figures
+    /// built on it (the request error rate) are rebuilt from the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<MetricReading>,
+}
+
+/// One reading of a `metric` probe over one period: the sum of its metrics
+/// and, for a ratio, the sum of the metric it is `divided_by` (e.g. failed
+/// requests and all requests of a load balancer).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MetricReading {
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divided_by: Option<f64>,
+    /// The period the reading covers, ending at the sample's send time.
+    pub period_ms: Millis,
 }
 
 fn is_zero(value: &u64) -> bool {

@@ -57,7 +57,7 @@ pub fn impact_sentence(e: &ExpectationResult, result: &RunResult) -> String {
     };
     let intended = if e.intended > 0 { format!(" ({} in the intended state during the fault, not counted)", fmt_ms(e.intended)) } else { String::new() };
     let failover = e.failover.as_ref().map_or(String::new(), |f| format!("; failover: {}", failover_text(f)));
-    format!("{} down{intended}, {:.1}% of samples failed, {measured}{failover}", fmt_ms(e.downtime), e.error_rate)
+    format!("{} down{intended}, {}, {measured}{failover}", fmt_ms(e.downtime), error_rates(e))
 }
 
 /// A failover verdict with its time, as people read it.
@@ -65,6 +65,16 @@ pub fn failover_text(f: &crate::run::metrics::Failover) -> String {
     match f.time_to_fail_over {
         Some(ms) => format!("{} (clients moved after {})", f.verdict.text(), fmt_ms(ms)),
         None => f.verdict.text().to_string(),
+    }
+}
+
+/// Both error rates, each named for what it counts: requests (and where
+/// they were counted) and gameday's probe samples.
+pub fn error_rates(e: &ExpectationResult) -> String {
+    let probes = format!("{:.1}% of probe samples failed", e.probe_error_rate);
+    match e.error_rate {
+        Some(rate) => format!("{rate:.2}% of requests failed ({}), {probes}", e.error_rate_source.describe()),
+        None => probes,
     }
 }
 
@@ -161,7 +171,10 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
                 wanted.push(format!("at most {} down", duration(d)));
             }
             if let Some(r) = budget.error_rate {
-                wanted.push(format!("at most {r}% failed samples"));
+                wanted.push(format!("at most {r}% failed requests"));
+            }
+            if let Some(r) = budget.probe_error_rate {
+                wanted.push(format!("at most {r}% failed probe samples"));
             }
         }
         let expected = format!("{} (probes: {}; {})", wanted.join(", "), e.probes.join(", "), e.clock_text());
@@ -195,7 +208,7 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
     if let Some(f) = &e.failover {
         parts.push(format!("failover {}", failover_text(f)));
     }
-    parts.push(format!("{} down, {:.1}% of samples failed", fmt_ms(e.downtime), e.error_rate));
+    parts.push(format!("{} down, {}", fmt_ms(e.downtime), error_rates(e)));
     format!("{} — {verdict}.", parts.join(", "))
 }
 

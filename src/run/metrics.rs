@@ -175,11 +175,20 @@ pub struct ExpectationResult {
     /// was in place: the intended state, not downtime.
     #[serde(default)]
     pub intended: Millis,
-    /// Share (0–100) of samples that failed between the fault and recovery (or the end).
-    pub error_rate: f64,
     /// For an expectation on a `dns_failover` or `region_outage` fault.
     #[serde(default)]
     pub failover: Option<Failover>,
+    /// Share (0–100) of requests that failed between the fault and recovery
+    /// (or the end), counted by the `max_impact.requests` metric probe;
+    /// `None` when no request count is available (`error_rate_source` says why).
+    pub error_rate: Option<f64>,
+    /// Where `error_rate` came from.
+    #[serde(default)]
+    pub error_rate_source: ErrorRateSource,
+    /// Share (0–100) of the expectation's probe samples that failed between
+    /// the fault and recovery (or the end): gameday's probes, not traffic.
+    #[serde(default)]
+    pub probe_error_rate: f64,
     pub predicted: Option<Millis>,
     /// Actual minus predicted recovery time (positive: slower than predicted).
     pub prediction_error: Option<i64>,
@@ -269,6 +278,74 @@ fn judged_history(history: &ProbeHistory, probe: Option<&Probe>, span: FaultSpan
     judged
 }
 
+/// Where an expectation's request error rate came from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ErrorRateSource {
+    /// Counted by a `metric` probe (on the simulator, the load balancer's
+    /// own counts; on AWS, CloudWatch's): its readings whose period overlaps
+    /// the window from the fault to recovery (or the end).
+    MetricProbe {
+        probe: String,
+        requests: u64,
+        failed: u64,
+        /// Readings counted.
+        periods: usize,
+        /// Samples in the window that read nothing (CloudWatch did not answer).
+        #[serde(default)]
+        unread_periods: usize,
+    },
+    /// No request count: the reason, for the report.
+    NotAvailable { reason: String },
+}
+
+impl Default for ErrorRateSource {
+    fn default() -> Self {
+        ErrorRateSource::NotAvailable { reason: "the expectation names no `max_impact.requests` metric probe".into() }
+    }
+}
+
+impl ErrorRateSource {
+    /// Where the figure came from, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            ErrorRateSource::MetricProbe { probe, requests, failed, unread_periods, .. } => {
+                let unread = if *unread_periods > 0 { format!(", {unread_periods} period(s) unread") } else { String::new() };
+                format!("{failed} of {requests} requests, metric probe `{probe}`{unread}")
+            }
+            ErrorRateSource::NotAvailable { reason } => format!("not available: {reason}"),
+        }
+    }
+}
+
+/// The share of requests that failed between `start` and `end`, from the
+/// readings of the metric probe `probe`: every reading whose period
+/// overlaps `[start, end)`, counted whole (docs/metrics.md).
+pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Millis, end: Millis) -> (Option<f64>, ErrorRateSource) {
+    let not_available = |reason: String| (None, ErrorRateSource::NotAvailable { reason });
+    let Some(history) = history else { return not_available(format!("no probe is named `{probe}`")) };
+    let overlapping = history.samples.iter().filter(|s| s.sent_at > start && s.sent_at.saturating_sub(s.reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
+    let (mut requests, mut failed, mut periods, mut unread) = (0.0, 0.0, 0usize, 0usize);
+    for sample in overlapping {
+        match sample.reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
+            Some((value, total)) => {
+                failed += value;
+                requests += total;
+                periods += 1;
+            }
+            None => unread += 1,
+        }
+    }
+    if periods == 0 {
+        return not_available(format!("metric probe `{probe}` read no request count between the fault and recovery"));
+    }
+    if requests <= 0.0 {
+        return not_available(format!("metric probe `{probe}` counted no requests between the fault and recovery"));
+    }
+    let source = ErrorRateSource::MetricProbe { probe: probe.to_string(), requests: requests.round() as u64, failed: failed.round() as u64, periods, unread_periods: unread };
+    (Some(100.0 * failed / requests), source)
+}
+
 /// Judges one expectation at the end of a run that ended at `end`.
 pub fn evaluate(
     expected: &ExpectedRecovery,
@@ -339,7 +416,13 @@ pub fn evaluate(
         samples += window.len();
         failures += window.iter().filter(|s| !s.ok).count();
     }
-    let error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
+    let probe_error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
+    // Requests are counted only from a source the scenario names; the probe
+    // samples never stand in for them under the request name.
+    let (error_rate, error_rate_source) = match expected.max_impact.as_ref().and_then(|b| b.requests.as_deref()) {
+        Some(probe) => request_error_rate(probe, histories.get(probe), start, window_end),
+        None => (None, ErrorRateSource::default()),
+    };
 
     // Detection is the team's own signals only (`detected_by`): an alarm
     // entering ALARM, or a probe the team watches failing. The expectation's
@@ -434,8 +517,15 @@ pub fn evaluate(
         if let Some(limit) = budget.downtime.filter(|l| downtime > l.as_millis()) {
             misses.push(format!("down for {} — budget {limit}", fmt_ms(downtime)));
         }
-        if let Some(limit) = budget.error_rate.filter(|l| error_rate > *l) {
-            misses.push(format!("{error_rate:.1}% of samples failed — budget {limit}%"));
+        if let Some(limit) = budget.error_rate {
+            match error_rate {
+                Some(rate) if rate > limit => misses.push(format!("{rate:.2}% of requests failed ({}) — budget {limit}%", error_rate_source.describe())),
+                Some(_) => {}
+                None => misses.push(format!("the request error rate could not be judged ({}) — budget {limit}%", error_rate_source.describe())),
+            }
+        }
+        if let Some(limit) = budget.probe_error_rate.filter(|l| probe_error_rate > *l) {
+            misses.push(format!("{probe_error_rate:.1}% of probe samples failed — budget {limit}%"));
         }
     }
     let predicted = expected.predicted.map(|p| p.as_millis());
@@ -466,6 +556,8 @@ pub fn evaluate(
         intended,
         error_rate,
         failover,
+        error_rate_source,
+        probe_error_rate,
         predicted,
         prediction_error: match (predicted, time_to_recover) {
             (Some(p), Some(actual)) if measured => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
@@ -650,6 +742,56 @@ mod tests {
         // An alarm that never fires: never detected.
         let silent = evaluate(&alarm, &faults(), &[probe()], &histories, &[], &starts, 100_000);
         assert_eq!(silent.misses, vec!["never detected by web-5xx".to_string()]);
+    }
+
+    /// A metric probe's samples every 60 s, each reading (failed, requests) of the 60 s before it.
+    fn requests(readings: &[Option<(f64, f64)>]) -> ProbeHistory {
+        let mut history = ProbeHistory::default();
+        for (i, reading) in readings.iter().enumerate() {
+            let reading = reading.map(|(value, total)| crate::vocab::MetricReading { value, divided_by: Some(total), period_ms: 60_000 });
+            history.push(crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
+        }
+        history
+    }
+
+    #[test]
+    fn the_request_error_rate_counts_every_period_that_overlaps_the_window() {
+        // Periods end at 0, 60, 120, 180 and 240 s. The window 30–130 s overlaps those ending at 60, 120 and 180 s.
+        let history = requests(&[Some((900.0, 1000.0)), Some((10.0, 1000.0)), Some((20.0, 1000.0)), Some((0.0, 2000.0)), Some((500.0, 1000.0))]);
+        let (rate, source) = request_error_rate("r", Some(&history), 30_000, 130_000);
+        assert_eq!(rate, Some(100.0 * 30.0 / 4000.0));
+        assert_eq!(source, ErrorRateSource::MetricProbe { probe: "r".into(), requests: 4000, failed: 30, periods: 3, unread_periods: 0 });
+        assert_eq!(source.describe(), "30 of 4000 requests, metric probe `r`");
+        // A period CloudWatch did not answer is left out and said.
+        let gap = requests(&[None, Some((10.0, 1000.0)), None]);
+        let (rate, source) = request_error_rate("r", Some(&gap), 30_000, 130_000);
+        assert_eq!((rate, source.describe()), (Some(1.0), "10 of 1000 requests, metric probe `r`, 1 period(s) unread".to_string()));
+        // Nothing read, or no requests: no rate at all, never a stand-in.
+        assert_eq!(request_error_rate("r", Some(&requests(&[None, None])), 0, 60_000).0, None);
+        assert_eq!(
+            request_error_rate("r", Some(&requests(&[Some((0.0, 0.0)), Some((0.0, 0.0))])), 0, 60_000).1.describe(),
+            "not available: metric probe `r` counted no requests between the fault and recovery"
+        );
+    }
+
+    #[test]
+    fn an_error_budget_is_judged_on_requests_and_a_sample_budget_on_samples() {
+        // The probe fails at 20 s and recovers at 30 s: one failing sample of the two
+        // in the window (50 %), while 0.5 % of the requests failed in the period that holds it.
+        let histories =
+            BTreeMap::from([("p".to_string(), history("++-+++++", 10_000)), ("r".to_string(), requests(&[Some((0.0, 1000.0)), Some((5.0, 1000.0)), Some((0.0, 1000.0))]))]);
+        let starts = spans(10_000);
+        let budget = |error_rate, probe_error_rate| ExpectedRecovery {
+            max_impact: Some(crate::scenario::ImpactBudget { downtime: None, error_rate, requests: error_rate.map(|_| "r".to_string()), probe_error_rate }),
+            detected_within: None,
+            ..expectation(60)
+        };
+        let on_requests = evaluate(&budget(Some(1.0), None), &faults(), &[probe()], &histories, &[], &starts, 80_000);
+        assert_eq!((on_requests.error_rate, on_requests.met), (Some(0.5), true), "{:?}", on_requests.misses);
+        assert_eq!(on_requests.probe_error_rate, 50.0, "samples at 10 and 20 s: one of two failed");
+        let on_samples = evaluate(&budget(None, Some(1.0)), &faults(), &[probe()], &histories, &[], &starts, 80_000);
+        assert_eq!(on_samples.error_rate, None);
+        assert_eq!(on_samples.misses, vec!["50.0% of probe samples failed — budget 1%".to_string()]);
     }
 
     #[test]

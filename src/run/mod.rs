@@ -34,7 +34,10 @@ use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
 use metrics::ExpectationResult;
 use plan::Refusal;
 
-/// Version of `result.json`; bumped on any incompatible change.
+/// Version of `result.json`; bumped on any incompatible change. 2: typed
+/// `detected_by`, expectation kinds and clocks (docs/metrics.md); an
+/// expectation's `error_rate` counts requests (`null` without a count), and
+/// the sample share is `probe_error_rate` (docs/reports.md).
 pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug)]
@@ -521,6 +524,20 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         }
     }
 
+    /// An error budget counts requests up to the recovery point, so the run
+    /// waits for the `max_impact.requests` probe's first reading at or after
+    /// it: the period that holds the end of the impact is then counted.
+    fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery) -> bool {
+        let Some(history) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.histories.get(name)) else { return true };
+        let Some(start) = self.fault_index(e.reference_fault(&self.scenario.faults)).and_then(|index| self.faults[index].result.started_at) else { return true };
+        let failed = e.probes.iter().filter(|name| self.ledger.histories[*name].first_failure_after(start).is_some());
+        let recovered: Option<Vec<Millis>> = failed.map(|name| self.ledger.histories[name].recovered_at(start, self.healthy_after(name))).collect();
+        match recovered.and_then(|points| points.into_iter().max()) {
+            Some(point) => history.samples.last().is_some_and(|s| s.sent_at >= point),
+            None => true,
+        }
+    }
+
     fn healthy_after(&self, probe: &str) -> usize {
         self.scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize)
     }
@@ -916,7 +933,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
             self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
             self.tick();
-            if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now)) {
+            if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e)) {
                 break;
             }
             // Sleep until the next thing due.

@@ -194,10 +194,69 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
             }
             ProbeCheck::Command { stdout_matches: Some(pattern), .. } => check_regex(pattern, &format!("{at}.stdout_matches"), found),
             ProbeCheck::Tcp { port: 0, .. } => found.add(&format!("{at}.port"), "port 0 cannot be probed".into(), None),
+            ProbeCheck::Metric { metric, period, .. } => {
+                if metric.names().is_empty() || metric.names().iter().any(|n| n.trim().is_empty()) {
+                    found.add(&format!("{at}.metric"), "name the metric, e.g. `RequestCount`".into(), None);
+                }
+                let seconds = period.as_millis() / 1000;
+                if period.as_millis() % 1000 != 0 || !([1, 5, 10, 30].contains(&seconds) || (seconds > 0 && seconds % 60 == 0)) {
+                    found.add(
+                        &format!("{at}.period"),
+                        format!("CloudWatch cannot read a period of {period}"),
+                        Some("use 1s, 5s, 10s, 30s or a multiple of 60s (ALB metrics: 60s)".into()),
+                    );
+                }
+            }
             _ => {}
         }
     }
     names
+}
+
+/// The `max_impact` of one expectation: `error_rate` is a share of
+/// requests, so it needs a `metric` probe that counts them, read one whole
+/// period per sample so each request is counted once.
+fn check_budget(scenario: &Scenario, budget: &crate::scenario::ImpactBudget, at: &str, found: &mut Findings) {
+    if let Some(rate) = budget.error_rate {
+        check_percent(rate, &format!("{at}.max_impact.error_rate"), found);
+        if budget.requests.is_none() {
+            found.add(
+                &format!("{at}.max_impact.error_rate"),
+                "`error_rate` is the share of requests that failed, and nothing here counts requests".into(),
+                Some("add a `metric` probe that counts failed requests `divided_by` all requests (on an ALB: `[HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]` divided by `RequestCount`) and name it in `max_impact.requests`; or budget gameday's own probe samples with `max_impact.probe_error_rate`".into()),
+            );
+        }
+    }
+    if let Some(rate) = budget.probe_error_rate {
+        check_percent(rate, &format!("{at}.max_impact.probe_error_rate"), found);
+    }
+    let Some(name) = &budget.requests else { return };
+    let path = format!("{at}.max_impact.requests");
+    match scenario.steady_state.iter().find(|p| p.name == *name) {
+        None => found.add(&path, format!("no probe is named `{name}`"), unknown_name_hint(name, scenario.steady_state.iter().map(|p| p.name.as_str()))),
+        Some(probe) => match &probe.check {
+            ProbeCheck::Metric { divided_by, statistic, .. } if divided_by.is_none() || *statistic != crate::scenario::Statistic::Sum => found.add(
+                &path,
+                format!("probe `{name}` does not count requests: it needs `divided_by` and the `Sum` statistic"),
+                Some("count failed requests divided by all requests, e.g. `metric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]`, `divided_by: RequestCount`".into()),
+            ),
+            ProbeCheck::Metric { period, .. } if *period != probe.interval => found.add(
+                &path,
+                format!(
+                    "probe `{name}` reads {period} every {}: requests would be counted {}",
+                    probe.interval,
+                    if probe.interval < *period { "more than once" } else { "in part" }
+                ),
+                Some(format!("set the probe's `interval` to its `period` ({period})")),
+            ),
+            ProbeCheck::Metric { .. } => {}
+            other => found.add(
+                &path,
+                format!("probe `{name}` is a `{}` probe, which counts no requests", other.kind_name()),
+                Some("name a `metric` probe with `divided_by`, e.g. ALB 5XX counts divided by `RequestCount`".into()),
+            ),
+        },
+    }
 }
 
 fn check_regex(pattern: &str, path: &str, found: &mut Findings) {
@@ -477,8 +536,8 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
                 Some("detection comes before recovery; shorten `detected_within`".into()),
             );
         }
-        if let Some(rate) = expected.max_impact.as_ref().and_then(|i| i.error_rate) {
-            check_percent(rate, &format!("{at}.max_impact.error_rate"), found);
+        if let Some(budget) = &expected.max_impact {
+            check_budget(scenario, budget, &at, found);
         }
     }
 }

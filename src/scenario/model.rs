@@ -397,6 +397,79 @@ pub enum ProbeCheck {
         #[serde(default = "default_true")]
         expect_healthy: bool,
     },
+    /// A CloudWatch metric over the last `period` (`GetMetricData`), e.g. an
+    /// ALB's 5XX responses divided by its `RequestCount`. Without `above` or
+    /// `below` it only measures (it always passes); with `divided_by` it can
+    /// count the requests of an error budget (`max_impact.requests`).
+    Metric {
+        /// e.g. `AWS/ApplicationELB`.
+        namespace: String,
+        /// The metric; a list is summed, e.g. `[HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]`.
+        metric: MetricNames,
+        /// e.g. `{LoadBalancer: app/web-alb/50dc6c495c0c9188}`.
+        #[serde(default)]
+        dimensions: BTreeMap<String, String>,
+        /// Default `Sum`.
+        #[serde(default)]
+        statistic: Statistic,
+        /// The period one sample reads, ending when the sample is sent. Default 60s.
+        #[serde(default = "default_metric_period")]
+        period: Duration,
+        /// Divide by this metric (same namespace, dimensions, statistic and
+        /// period): the value becomes a percentage, e.g. `RequestCount`.
+        #[serde(default)]
+        divided_by: Option<String>,
+        /// The sample fails when the value is above this.
+        #[serde(default)]
+        above: Option<f64>,
+        /// The sample fails when the value is below this.
+        #[serde(default)]
+        below: Option<f64>,
+    },
+}
+
+/// One metric name, or several summed.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MetricNames {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl MetricNames {
+    pub fn names(&self) -> &[String] {
+        match self {
+            MetricNames::One(name) => std::slice::from_ref(name),
+            MetricNames::Many(names) => names,
+        }
+    }
+}
+
+/// A CloudWatch statistic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Statistic {
+    #[default]
+    Sum,
+    Average,
+    Minimum,
+    Maximum,
+    SampleCount,
+}
+
+impl Statistic {
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::Sum => "Sum",
+            Statistic::Average => "Average",
+            Statistic::Minimum => "Minimum",
+            Statistic::Maximum => "Maximum",
+            Statistic::SampleCount => "SampleCount",
+        }
+    }
+}
+
+fn default_metric_period() -> Duration {
+    Duration::from_secs(60)
 }
 
 impl ProbeCheck {
@@ -410,6 +483,7 @@ impl ProbeCheck {
             ProbeCheck::TargetHealth { .. } => "target_health",
             ProbeCheck::Alarm { .. } => "alarm",
             ProbeCheck::Route53HealthCheck { .. } => "route53_health_check",
+            ProbeCheck::Metric { .. } => "metric",
         }
     }
 }
@@ -689,7 +763,17 @@ pub struct ImpactBudget {
     /// Total time the probes may fail.
     #[serde(default)]
     pub downtime: Option<Duration>,
-    /// Share (0–100) of samples that may fail between the fault and recovery.
+    /// Share (0–100) of requests that may fail between the fault and
+    /// recovery, counted by the `metric` probe named in `requests`.
     #[serde(default)]
     pub error_rate: Option<f64>,
+    /// The `metric` probe that counts requests for `error_rate`: its metric
+    /// counts failed requests and its `divided_by` all requests (on an ALB,
+    /// `[HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]` divided by `RequestCount`).
+    #[serde(default)]
+    pub requests: Option<String>,
+    /// Share (0–100) of the expectation's probe samples that may fail between
+    /// the fault and recovery: a budget on gameday's own probes, not on traffic.
+    #[serde(default)]
+    pub probe_error_rate: Option<f64>,
 }

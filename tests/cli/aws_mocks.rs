@@ -528,3 +528,72 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
     let missing: Vec<&String> = recorded.difference(&allowed).collect();
     assert!(missing.is_empty(), "called but not in `gameday iam-policy --via fis`: {missing:?}\n{}", output.stdout);
 }
+
+/// A `metric` probe on AWS reads CloudWatch `GetMetricData`, and an error
+/// budget is judged on the request counts it journals. aws-smithy-mocks,
+/// not moto: moto's CloudWatch answers the SDK's RPCv2-CBOR with 404. The
+/// mock answers 2 target 5XX of 100 requests per period, and no ELB 5XX
+/// datapoint (an ALB publishes no zero counts): 2 % of requests failed.
+#[tokio::test]
+async fn an_error_budget_is_judged_on_request_counts_from_get_metric_data() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = asked.clone();
+    let metrics = mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |input| {
+        let mut results = Vec::new();
+        for query in input.metric_data_queries() {
+            let stat = query.metric_stat().unwrap();
+            let metric = stat.metric().unwrap();
+            let dimensions: Vec<String> = metric.dimensions().iter().map(|d| format!("{}={}", d.name().unwrap(), d.value().unwrap())).collect();
+            seen.lock().unwrap().push(format!(
+                "{} {} {} {} {}s {}",
+                query.id().unwrap(),
+                metric.namespace().unwrap(),
+                metric.metric_name().unwrap(),
+                dimensions.join(","),
+                stat.period().unwrap(),
+                stat.stat().unwrap()
+            ));
+            let value = match metric.metric_name().unwrap() {
+                "HTTPCode_Target_5XX_Count" => Some(2.0),
+                "RequestCount" => Some(100.0),
+                _ => None,
+            };
+            results.push(MetricDataResult::builder().id(query.id().unwrap()).set_values(value.map(|v| vec![v])).build());
+        }
+        GetMetricDataOutput::builder().set_metric_data_results(Some(results)).build()
+    });
+    let text = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\n  - name: requests\n    kind: metric\n    namespace: AWS/ApplicationELB\n    metric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]\n    divided_by: RequestCount\n    dimensions: { LoadBalancer: app/web-alb/50dc6c495c0c9188 }\n    period: 1s\n    interval: 1s\n    timeout: 1s\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 3s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 3s, max_impact: { error_rate: 1, requests: requests } }\n";
+    let scenario = scenario(text);
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&metrics]).with_call_log(&file), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    let Outcome::RecoveryMissed { expectations } = &finished.result.outcome else { panic!("{:?}", finished.result.outcome) };
+    assert!(expectations[0].contains("2.00% of requests failed (") && expectations[0].contains("metric probe `requests`) — budget 1%"), "{expectations:?}");
+    let e = &finished.result.expectations[0];
+    assert_eq!((e.error_rate, e.probe_error_rate), (Some(2.0), 0.0), "{e:?}");
+    let gameday::run::metrics::ErrorRateSource::MetricProbe { requests, failed, periods, .. } = &e.error_rate_source else { panic!("{:?}", e.error_rate_source) };
+    assert_eq!((*requests, *failed), (100 * *periods as u64, 2 * *periods as u64));
+    let asked = asked.lock().unwrap();
+    assert_eq!(
+        asked[..3],
+        [
+            "m0 AWS/ApplicationELB HTTPCode_Target_5XX_Count LoadBalancer=app/web-alb/50dc6c495c0c9188 1s Sum",
+            "m1 AWS/ApplicationELB HTTPCode_ELB_5XX_Count LoadBalancer=app/web-alb/50dc6c495c0c9188 1s Sum",
+            "m2 AWS/ApplicationELB RequestCount LoadBalancer=app/web-alb/50dc6c495c0c9188 1s Sum",
+        ]
+    );
+    // `gameday iam-policy` allows every call the run made, GetMetricData included.
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, text).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert!(recorded.contains("cloudwatch:GetMetricData"), "{recorded:?}");
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+}

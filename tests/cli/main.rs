@@ -7,6 +7,7 @@ mod aws_side_tools;
 mod damaged;
 mod dns_failover;
 mod drill;
+mod error_budget;
 mod fleet;
 mod guard_properties;
 mod http_probe;

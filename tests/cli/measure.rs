@@ -76,20 +76,20 @@ fn an_intended_state_is_not_downtime_and_the_rto_is_the_failover() {
     assert_eq!(run.output.code, 0, "{}", run.output.stdout);
     assert_eq!(run.result["schema_version"], 2);
     let failover = run.expectation("clients fail over to us-west-2");
-    assert_eq!((failover["kind"].as_str(), failover["downtime"].as_u64(), failover["intended"].as_u64()), (Some("fails_over"), Some(0), Some(180_000)), "{failover}");
+    assert_eq!((failover["kind"].as_str(), failover["downtime"].as_u64(), failover["intended"].as_u64()), (Some("fails_over"), Some(0), Some(215_000)), "{failover}");
     assert_eq!(failover["failover"]["verdict"], "met", "{failover}");
-    assert_eq!(failover["failover"]["time_to_fail_over"], 120_000, "{failover}");
-    assert_eq!(failover["time_to_recover"], 120_000, "{failover}");
-    // Reports: the intended window is its own phase, and the achieved RTO is the failover (2m), not the fail-back (7m).
+    assert_eq!(failover["failover"]["time_to_fail_over"], 85_000, "{failover}");
+    assert_eq!(failover["time_to_recover"], 85_000, "{failover}");
+    // Reports: the intended window is its own phase, and the achieved RTO is the failover (1m25s), not the fail-back (6m25s).
     assert!(
-        run.report.contains("| Intended | T+2m00s | `resolves-to-primary` in its intended state (expected during the fault) until the fault ended at T+5m00s |"),
+        run.report.contains("| Intended | T+1m25s | `resolves-to-primary` in its intended state (expected during the fault) until the fault ended at T+5m00s |"),
         "{}",
         run.report
     );
-    assert!(run.report.contains("| `fail-primary` (dns_failover) | clients fail over to us-west-2 | 3m00s | 2m00s | ✅ met |"), "{}", run.report);
+    assert!(run.report.contains("| `fail-primary` (dns_failover) | clients fail over to us-west-2 | 3m00s | 1m25s | ✅ met |"), "{}", run.report);
     assert!(!run.report.contains("5m00s down"), "{}", run.report);
     let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
-    assert!(html.contains("resolves-to-primary: intended (expected during the fault) T+2m00s to T+5m00s"), "the chart paints it as intended, not failing");
+    assert!(html.contains("resolves-to-primary: intended (expected during the fault) T+1m25s to T+5m00s"), "the chart paints it as intended, not failing");
 }
 
 #[test]
@@ -99,10 +99,10 @@ fn from_revert_counts_the_fail_back_from_the_revert() {
     assert_eq!(met.output.code, 0, "{}", met.output.stdout);
     let e = met.expectation("back");
     assert_eq!((e["from"].as_str(), e["clock_start"].as_u64(), e["deadline"].as_u64()), (Some("revert"), Some(300_000), Some(420_000)), "{e}");
-    assert_eq!((e["time_to_recover"].as_u64(), e["downtime"].as_u64()), (Some(120_000), Some(120_000)), "{e}");
-    let late = run_yaml(&dns_failover("primary", "", &back.replace("{within}", "1m59s")));
+    assert_eq!((e["time_to_recover"].as_u64(), e["downtime"].as_u64()), (Some(85_000), Some(85_000)), "{e}");
+    let late = run_yaml(&dns_failover("primary", "", &back.replace("{within}", "1m24s")));
     assert_eq!(late.output.code, 1, "{}", late.output.stdout);
-    assert!(late.output.stdout.contains("recovered after 2m00s — deadline 1m59s"), "{}", late.output.stdout);
+    assert!(late.output.stdout.contains("recovered after 1m25s — deadline 1m24s"), "{}", late.output.stdout);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn stays_healthy_is_judged_while_the_fault_is_in_place() {
 
 #[test]
 fn recovers_within_also_needs_the_probes_to_stay_healthy() {
-    // Two failovers: clients are back 2m after the first revert, within the
+    // Two failovers: clients are back 2m05s after the first revert, within the
     // 5m deadline, then fail again in the second one.
     let yaml = crate::scenario(
         "  require_healthy_start: true",
@@ -135,7 +135,7 @@ fn recovers_within_also_needs_the_probes_to_stay_healthy() {
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     // The run stops once the second fault is reverted and the deadline has passed, clients still on the secondary.
     let back = run.expectation("back");
-    assert_eq!(back["misses"][0], "back 4m00s after the fault, then failing again at the end of the run — must stay healthy to the end", "{back}");
+    assert_eq!(back["misses"][0], "back 4m35s after the fault, then failing again at the end of the run — must stay healthy to the end", "{back}");
     assert!(back["recovered_at"].is_null(), "{back}");
 }
 
@@ -149,7 +149,7 @@ fn failover_verdicts_tell_the_outcomes_apart() {
     assert_eq!(verdict("primary", "", "resolves-to-primary", "3m").1, "met");
     let (code, slow, misses) = verdict("primary", "", "resolves-to-primary", "1m");
     assert_eq!((code, slow.as_str()), (1, "too_slow"), "{misses}");
-    assert!(misses.contains("failover: too slow (2m00s — deadline 1m00s)"), "{misses}");
+    assert!(misses.contains("failover: too slow (1m25s — deadline 1m00s)"), "{misses}");
     // A client that never moves while another does.
     let stuck = "  - { name: elsewhere, kind: asg_capacity, group: web-asg, min_in_service: 0, expected_during_fault: true }\n";
     let (_, partial, misses) = verdict("primary", stuck, "resolves-to-primary, elsewhere", "3m");

@@ -191,8 +191,8 @@ fn an_outage_that_never_recovered_is_not_shown_as_no_impact() {
     );
     // `stays_healthy`: its deadline is the fault's end, here when the guard aborted the run.
     assert!(markdown.contains("| standby keeps its capacity | — | no impact | no impact | 25m05s |"), "no impact is its own mark:\n{markdown}");
-    assert!(markdown.contains("- **API back after the team fails over** (api): 25m00s down, 99.7% of samples failed, impact not recovered (≥ 25m00s)."), "{markdown}");
-    assert!(markdown.contains("- **standby keeps its capacity** (standby-capacity): 0ms down, 0.0% of samples failed, no impact."), "{markdown}");
+    assert!(markdown.contains("- **API back after the team fails over** (api): 25m00s down, 99.7% of probe samples failed, impact not recovered (≥ 25m00s)."), "{markdown}");
+    assert!(markdown.contains("- **standby keeps its capacity** (standby-capacity): 0ms down, 0.0% of probe samples failed, no impact."), "{markdown}");
     assert!(html.contains("<td>not recovered (≥ 25m00s)</td>"), "{html}");
     assert!(junit.contains("detect 1m20s, recover not recovered, impact not recovered (≥ 25m00s), deadline 15m00s"), "{junit}");
     assert!(junit.contains("detect —, recover no impact, impact no impact, deadline 25m05s"), "{junit}");

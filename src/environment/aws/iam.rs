@@ -57,6 +57,9 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             ProbeCheck::Route53HealthCheck { .. } => {
                 reads.insert("route53:GetHealthCheckStatus");
             }
+            ProbeCheck::Metric { .. } => {
+                reads.insert("cloudwatch:GetMetricData");
+            }
             _ => {}
         }
     }

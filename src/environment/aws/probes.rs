@@ -1,11 +1,12 @@
 //! Probes that read AWS: Auto Scaling capacity, ELBv2 target health,
-//! CloudWatch alarms and Route 53 health checks.
+//! CloudWatch alarms and metrics, and Route 53 health checks.
 
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 
 use super::{Clients, sdk_error};
 use crate::environment::{AlarmReadError, AlarmReading, EnvError, Millis, ReadErrorKind, Sample, alarm_name};
 use crate::scenario::{AlarmState, Probe, ProbeCheck};
+use crate::vocab::MetricReading;
 
 /// `DescribeAlarms` takes at most 100 names a call.
 const MAX_ALARM_NAMES_PER_CALL: usize = 100;
@@ -141,14 +142,66 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
     }
 }
 
+/// A `metric` probe's reading of the last `period`, through `GetMetricData`:
+/// one query per metric (summed) and one for `divided_by`, each the latest
+/// datapoint CloudWatch returns. A count metric with no datapoint in a
+/// period that had requests counted none (ALB publishes no zero 5XX
+/// counts); without `divided_by`, no datapoint is no reading.
+async fn read_metric(clients: &Clients, probe: &Probe) -> Result<MetricReading, EnvError> {
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+    let ProbeCheck::Metric { namespace, metric, dimensions, statistic, period, divided_by, .. } = &probe.check else {
+        return Err(EnvError::Unsupported(format!("probe `{}` is not a `metric` probe", probe.name)));
+    };
+    let seconds = i32::try_from(period.as_millis() / 1000).unwrap_or(i32::MAX);
+    let dimensions = dimensions.iter().map(|(name, value)| Dimension::builder().name(name).value(value).build()).collect::<Vec<_>>();
+    let names: Vec<&String> = metric.names().iter().chain(divided_by.iter()).collect();
+    let mut queries = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        let metric = Metric::builder().namespace(namespace).metric_name(name.as_str()).set_dimensions(Some(dimensions.clone())).build();
+        let stat = MetricStat::builder().metric(metric).period(seconds).stat(statistic.name()).build();
+        queries.push(MetricDataQuery::builder().id(format!("m{index}")).metric_stat(stat).return_data(true).build());
+    }
+    let end = std::time::SystemTime::now();
+    let start = end.checked_sub(period.std()).unwrap_or(std::time::UNIX_EPOCH);
+    let out = clients
+        .cloudwatch
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries))
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from(start))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from(end))
+        .send()
+        .await
+        .map_err(|e| EnvError::from(read_error("cloudwatch:GetMetricData", &e)))?;
+    let latest = |index: usize| -> Option<f64> {
+        let id = format!("m{index}");
+        out.metric_data_results().iter().find(|r| r.id() == Some(id.as_str())).and_then(|r| r.values().first().copied())
+    };
+    let values: Vec<Option<f64>> = (0..metric.names().len()).map(latest).collect();
+    let per = divided_by.as_ref().and_then(|_| latest(metric.names().len()));
+    if divided_by.is_none() && values.iter().all(Option::is_none) {
+        return Err(EnvError::Failed(format!("no datapoints for {} in the last {period}", metric.names().join(" + "))));
+    }
+    Ok(MetricReading { value: values.into_iter().map(|v| v.unwrap_or(0.0)).sum(), divided_by: per, period_ms: period.as_millis() })
+}
+
 pub(crate) async fn sample(clients: &Clients, probe: &Probe, now: Millis) -> Sample {
     let started = std::time::Instant::now();
-    let outcome = tokio::time::timeout(probe.timeout.std(), check(clients, probe)).await;
+    let mut reading = None;
+    let outcome = tokio::time::timeout(probe.timeout.std(), async {
+        if matches!(probe.check, ProbeCheck::Metric { .. }) {
+            let read = read_metric(clients, probe).await?;
+            reading = Some(read);
+            Ok(crate::probe::metric_verdict(&probe.check, &read))
+        } else {
+            check(clients, probe).await
+        }
+    })
+    .await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let (ok, observed) = match outcome {
         Ok(Ok(verdict)) => verdict,
         Ok(Err(error)) => (false, error.to_string()),
         Err(_) => (false, format!("timed out after {}", probe.timeout)),
     };
-    Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0 }
+    Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0, reading }
 }

@@ -164,6 +164,57 @@ fn cache_fill_phase(seed: u64, client: &str, record: &str, ttl: i64) -> i64 {
     i64::try_from(draw).unwrap_or(0)
 }
 
+/// The ALB metrics the simulator keeps, per load balancer (docs/simulator.md).
+const SIM_METRICS: [&str; 3] = ["RequestCount", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count"];
+
+/// The name inside an ALB dimension value: `app/NAME/ID` for a load
+/// balancer, `targetgroup/NAME/ID` for a target group, or the bare name.
+fn dimension_name<'a>(value: &'a str, prefix: &str) -> &'a str {
+    value.strip_prefix(prefix).and_then(|rest| rest.split('/').next()).unwrap_or(value)
+}
+
+impl SimEnvironment {
+    /// The balancer whose counts a `metric` probe reads, or why the
+    /// simulator cannot answer it truthfully.
+    fn metric_balancer(&self, probe: &Probe) -> Result<usize, EnvError> {
+        let ProbeCheck::Metric { namespace, metric, dimensions, statistic, divided_by, .. } = &probe.check else {
+            return Err(EnvError::Unsupported(format!("probe `{}` is not a `metric` probe", probe.name)));
+        };
+        let unsupported = |why: String| EnvError::Unsupported(format!("probe `{}`: {why}", probe.name));
+        if namespace != "AWS/ApplicationELB" {
+            return Err(unsupported(format!("the simulator keeps metrics in the `AWS/ApplicationELB` namespace only, not `{namespace}`")));
+        }
+        if *statistic != crate::scenario::Statistic::Sum {
+            return Err(unsupported(format!("the simulator keeps request counts, read with the `Sum` statistic, not `{}`", statistic.name())));
+        }
+        let names: Vec<&String> = metric.names().iter().chain(divided_by.iter()).collect();
+        if let Some(unknown) = names.iter().find(|n| !SIM_METRICS.contains(&n.as_str())) {
+            return Err(unsupported(format!("the simulator keeps {} only, not `{unknown}`", SIM_METRICS.join(", "))));
+        }
+        let dimension: Vec<(&String, &String)> = dimensions.iter().collect();
+        match dimension.as_slice() {
+            [(key, value)] if key.as_str() == "LoadBalancer" => {
+                let name = dimension_name(value, "app/");
+                self.world.balancers.iter().position(|b| b.name == name).ok_or_else(|| EnvError::NotFound {
+                    resource: format!("load balancer `{name}` (probe `{}`)", probe.name),
+                    hint: Some(format!("load balancers here: {}", self.world.balancers.iter().map(|b| b.name.clone()).collect::<Vec<_>>().join(", "))),
+                })
+            }
+            [(key, value)] if key.as_str() == "TargetGroup" => {
+                if names.iter().any(|n| n.as_str() == "HTTPCode_ELB_5XX_Count") {
+                    return Err(unsupported("`HTTPCode_ELB_5XX_Count` is counted per load balancer, not per target group (as on AWS): use the `LoadBalancer` dimension".into()));
+                }
+                let name = dimension_name(value, "targetgroup/");
+                self.world.target_group_index(name).and_then(|t| self.world.balancer_of_target_group(t)).ok_or_else(|| EnvError::NotFound {
+                    resource: format!("target group `{name}` behind a load balancer (probe `{}`)", probe.name),
+                    hint: Some(format!("target groups here: {}", self.world.target_groups.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "))),
+                })
+            }
+            _ => Err(unsupported("name one dimension, `LoadBalancer` or `TargetGroup`: the simulator keeps request counts per load balancer".into())),
+        }
+    }
+}
+
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -202,6 +253,7 @@ impl Environment for SimEnvironment {
             ProbeCheck::Route53HealthCheck { health_check, .. } if !self.world.health_checks.iter().any(|h| h.id == *health_check) => {
                 Err(not_found("Route 53 health check", health_check, self.world.health_checks.iter().map(|h| h.id.clone()).collect()))
             }
+            ProbeCheck::Metric { .. } => self.metric_balancer(probe).map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -488,7 +540,7 @@ impl Environment for SimEnvironment {
         };
         let mut rng = SeededRng::stream(self.seed, &probe.name, index);
         let timeout_ms = probe.timeout.as_millis();
-        let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0 };
+        let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0, reading: None };
         match &probe.check {
             ProbeCheck::Http { url, .. } => {
                 let host = host_of(url);
@@ -579,6 +631,30 @@ impl Environment for SimEnvironment {
                 }
                 None => sample(false, 1, format!("no health check {health_check}")),
             },
+            ProbeCheck::Metric { metric, period, divided_by, .. } => {
+                let balancer = match self.metric_balancer(probe) {
+                    Ok(balancer) => balancer,
+                    Err(error) => return sample(false, 1, error.to_string()),
+                };
+                if !self.world.balancer_region_up(balancer) {
+                    let region = &self.world.regions[self.world.balancers[balancer].region].name;
+                    return sample(false, timeout_ms, format!("CloudWatch in {region} does not answer (the region is down)"));
+                }
+                let to = self.world.now;
+                let counts = self.world.requests_between(balancer, to.saturating_sub(i64::try_from(period.as_millis()).unwrap_or(i64::MAX / 4)), to);
+                let count = |name: &str| match name {
+                    "RequestCount" => counts.requests,
+                    "HTTPCode_Target_5XX_Count" => counts.target_5xx,
+                    _ => counts.elb_5xx,
+                };
+                let reading = crate::vocab::MetricReading {
+                    value: metric.names().iter().map(|n| count(n)).sum(),
+                    divided_by: divided_by.as_deref().map(count),
+                    period_ms: period.as_millis(),
+                };
+                let (ok, observed) = crate::probe::metric_verdict(&probe.check, &reading);
+                Sample { reading: Some(reading), ..sample(ok, 1, observed) }
+            }
         }
     }
 
@@ -818,6 +894,37 @@ mod tests {
         assert!(error.starts_with("zone `eu-west-1a` not found in the environment (zones here: us-east-1a (use1-az1)"), "{error}");
         let error = env.reach(&gray("g", None, Some("eu-west-1"), 100.0)).await.unwrap_err().to_string();
         assert_eq!(error, "region `eu-west-1` not found in the environment (regions here: us-east-1, us-west-2)");
+    }
+
+    #[tokio::test]
+    async fn a_load_balancer_counts_its_requests_and_the_502s_of_dead_targets_until_health_checks_notice() {
+        let mut env = env();
+        let web = env.world.balancers.iter().position(|b| b.name == "web-alb").unwrap();
+        // Steady state, before and after T+0: 300 requests a second, none failing.
+        let steady = env.world.requests_between(web, -60_000, 0);
+        assert_eq!((steady.requests, steady.target_5xx, steady.elb_5xx), (18_000.0, 0.0, 0.0));
+        env.advance(MINUTE);
+        assert_eq!(env.world.requests_between(web, 0, MINUTE as i64).requests, 18_000.0);
+        // Stop two of the six: a third of the requests get 502 until the target group marks them unhealthy.
+        let stop = Fault {
+            name: "stop".into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: None,
+            action: FaultAction::StopInstances { targets: Targets { groups: vec!["web-asg".into()], count: Some(2), ..Targets::default() } },
+        };
+        let reach = env.reach(&stop).await.unwrap();
+        let effect = env.prepare(&stop, &reach.candidates[..2], &reach).await.unwrap();
+        env.apply(&effect, MINUTE).await.unwrap();
+        env.advance(2 * MINUTE);
+        let during = env.world.requests_between(web, MINUTE as i64, 2 * MINUTE as i64);
+        assert_eq!((during.requests, during.target_5xx), (18_000.0, 0.0));
+        assert!(during.elb_5xx > 0.0 && during.elb_5xx < 6_000.0, "502s for part of the minute only: {during:?}");
+        assert_eq!(during.elb_5xx.fract(), 0.0, "counted in whole requests: {during:?}");
+        assert_eq!(env.world.requests_between(web, 2 * MINUTE as i64, 2 * MINUTE as i64 + 1).elb_5xx, 0.0);
+        // Adjacent periods add up to the whole.
+        let halves = env.world.requests_between(web, MINUTE as i64, 90_000).elb_5xx + env.world.requests_between(web, 90_000, 2 * MINUTE as i64).elb_5xx;
+        assert_eq!(halves, during.elb_5xx);
     }
 
     #[test]

@@ -237,6 +237,65 @@ pub struct Service {
     pub gray_share: f64,
 }
 
+/// Requests a load balancer counted, as its CloudWatch metrics
+/// `RequestCount`, `HTTPCode_Target_5XX_Count` and `HTTPCode_ELB_5XX_Count`
+/// do: cumulative totals, or (from [`RequestCounts::per_ms`]) rates.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RequestCounts {
+    pub requests: f64,
+    /// Failed by a target (a gray failure's 500s).
+    pub target_5xx: f64,
+    /// Failed by the balancer itself: 502 from a dead target it still
+    /// routes to, 503 when load is shed or no target is left.
+    pub elb_5xx: f64,
+}
+
+impl RequestCounts {
+    fn plus(self, rate: RequestCounts, ms: f64) -> RequestCounts {
+        RequestCounts { requests: self.requests + rate.requests * ms, target_5xx: self.target_5xx + rate.target_5xx * ms, elb_5xx: self.elb_5xx + rate.elb_5xx * ms }
+    }
+
+    /// Whole requests: cumulative totals are rounded before they are
+    /// differenced, so the counts of adjacent periods add up exactly.
+    fn rounded(self) -> RequestCounts {
+        RequestCounts { requests: self.requests.round(), target_5xx: self.target_5xx.round(), elb_5xx: self.elb_5xx.round() }
+    }
+
+    fn minus(self, earlier: RequestCounts) -> RequestCounts {
+        RequestCounts { requests: self.requests - earlier.requests, target_5xx: self.target_5xx - earlier.target_5xx, elb_5xx: self.elb_5xx - earlier.elb_5xx }
+    }
+}
+
+/// One balancer's request counts over time: its rate before the run (the
+/// settled steady state) and a cumulative total at each moment the rate
+/// changed, so any period's count is exact under linear interpolation.
+#[derive(Clone, Debug)]
+struct TrafficLog {
+    before_run: RequestCounts,
+    rate: RequestCounts,
+    /// (time, cumulative counts since T+0), in time order, starting at (0, zero).
+    checkpoints: Vec<(i64, RequestCounts)>,
+}
+
+impl TrafficLog {
+    fn total_at(&self, at: i64) -> RequestCounts {
+        if at <= 0 {
+            return RequestCounts::default().plus(self.before_run, at as f64);
+        }
+        let after = self.checkpoints.partition_point(|(t, _)| *t < at);
+        match (after.checked_sub(1).and_then(|i| self.checkpoints.get(i)), self.checkpoints.get(after)) {
+            (Some((t0, c0)), Some((t1, c1))) => {
+                let span = (t1 - t0).max(1) as f64;
+                let rate = c1.minus(*c0);
+                c0.plus(RequestCounts { requests: rate.requests / span, target_5xx: rate.target_5xx / span, elb_5xx: rate.elb_5xx / span }, (at - t0) as f64)
+            }
+            (Some((t0, c0)), None) => c0.plus(self.rate, (at - t0) as f64),
+            (None, Some((_, c1))) => *c1,
+            (None, None) => RequestCounts::default(),
+        }
+    }
+}
+
 pub struct World {
     pub account: String,
     pub regions: Vec<Region>,
@@ -257,6 +316,9 @@ pub struct World {
     group_interval: i64,
     alarm_period: i64,
     next_instance: u64,
+    /// Per balancer, in the order of `balancers`.
+    traffic: Vec<TrafficLog>,
+    traffic_counted_to: i64,
 }
 
 fn ms(d: crate::scenario::Duration) -> i64 {
@@ -291,6 +353,8 @@ impl World {
             group_interval: ms(t.auto_scaling.health_check_interval).max(1),
             alarm_period: ms(t.cloudwatch.period).max(1),
             next_instance: 1,
+            traffic: Vec::new(),
+            traffic_counted_to: 0,
         };
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
@@ -387,6 +451,12 @@ impl World {
         for spec in &topology.alarms {
             world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
         }
+        world.traffic = (0..world.balancers.len())
+            .map(|b| {
+                let rate = world.request_rate(b);
+                TrafficLog { before_run: rate, rate, checkpoints: vec![(0, RequestCounts::default())] }
+            })
+            .collect();
         world
     }
 
@@ -590,10 +660,56 @@ impl World {
             if next > to {
                 break;
             }
+            self.count_traffic(next);
             self.now = next;
             self.run_due(next);
         }
+        self.count_traffic(to);
         self.now = self.now.max(to);
+    }
+
+    /// Counts each balancer's requests from where counting stopped up to
+    /// `to`, at the rates of the world as it stands now. The world changes
+    /// only at the moments it advances to (a periodic round, a fault, a
+    /// sample), so the rate is constant in between, except for an instance
+    /// finishing its boot between two rounds: it is counted from the next one.
+    fn count_traffic(&mut self, to: i64) {
+        let from = self.traffic_counted_to;
+        if to <= from {
+            return;
+        }
+        for b in 0..self.traffic.len() {
+            let rate = self.request_rate(b);
+            let log = &mut self.traffic[b];
+            // The last checkpoint is always at `from`; `log.rate` is the rate of the segment ending there.
+            let last = log.checkpoints.last().map_or(RequestCounts::default(), |(_, total)| *total);
+            let total = last.plus(rate, (to - from) as f64);
+            // An unchanged rate extends the last segment instead of adding one.
+            if rate == log.rate && log.checkpoints.len() > 1 {
+                log.checkpoints.pop();
+            }
+            log.checkpoints.push((to, total));
+            log.rate = rate;
+        }
+        self.traffic_counted_to = to;
+    }
+
+    /// Requests per millisecond reaching a balancer now, and the shares that
+    /// fail at a target and at the balancer. A balancer in a region that is
+    /// down counts nothing: its clients' requests never reach it.
+    fn request_rate(&self, b: usize) -> RequestCounts {
+        let service = self.service(b);
+        if !service.reachable {
+            return RequestCounts::default();
+        }
+        let requests = self.load_on(b) / 1000.0;
+        RequestCounts { requests, target_5xx: requests * service.gray_share, elb_5xx: requests * (service.error_probability - service.gray_share).max(0.0) }
+    }
+
+    /// What the balancer counted in `[from, to)`, in whole requests.
+    pub fn requests_between(&self, b: usize, from: i64, to: i64) -> RequestCounts {
+        let log = &self.traffic[b];
+        log.total_at(to).rounded().minus(log.total_at(from).rounded())
     }
 
     fn next_due(&self) -> i64 {
@@ -902,6 +1018,16 @@ impl World {
             dead_target_share: dead_share,
             gray_share,
         }
+    }
+
+    /// The balancer that sends traffic to a target group.
+    pub fn balancer_of_target_group(&self, target_group: usize) -> Option<usize> {
+        self.balancers.iter().position(|b| b.target_group == target_group)
+    }
+
+    /// Whether the balancer's region is up (and so its CloudWatch answers).
+    pub fn balancer_region_up(&self, balancer: usize) -> bool {
+        self.regions[self.balancers[balancer].region].down == 0
     }
 
     pub fn balancer_by_dns(&self, name: &str) -> Option<usize> {
