@@ -122,7 +122,7 @@ pub struct ClosedPort {
 }
 
 impl ClosedPort {
-    pub fn new() -> ClosedPort {
+    pub fn reserve() -> ClosedPort {
         use std::os::fd::FromRawFd;
         // SAFETY: plain socket calls on a descriptor this function owns; every result is checked.
         unsafe {

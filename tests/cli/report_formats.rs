@@ -59,7 +59,7 @@ fn aborted_before_a_fault() -> &'static Run {
 #[test]
 fn an_expectation_whose_fault_never_started_is_not_measured_and_says_so() {
     let run = aborted_before_a_fault();
-    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    let (markdown, html, junit) = (read(run, "report.md"), read(run, "report.html"), read(run, "junit.xml"));
     // Nothing was measured: "no impact" would claim the probes were watched and passed.
     let row = "| targets back after the second | — | not measured | not measured | 10m00s | — | — | ❌ the fault `later` never started |";
     assert!(markdown.contains(row), "{markdown}");
@@ -83,7 +83,7 @@ fn junit_xml_of_every_ending_validates_against_the_junit_10_schema() {
     for (ending, run) in runs_of_every_ending() {
         let junit = run.dir.join("junit.xml");
         let out = Command::new(xmllint).arg("--noout").arg("--schema").arg(&schema).arg(&junit).output().expect("xmllint runs");
-        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(&run, "junit.xml"));
+        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(run, "junit.xml"));
     }
 }
 

@@ -67,7 +67,7 @@ async fn run_local(file: &std::path::Path, runs: &std::path::Path, secret: (&'st
 async fn header_secrets_are_sent_but_never_written_or_printed() {
     let (port, requests) = recording_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed = crate::ClosedPort::new();
+    let closed = crate::ClosedPort::reserve();
     let closed_port = closed.port;
     // The `down` probe fails throughout, so error paths are exercised too.
     let yaml = format!(
@@ -126,7 +126,7 @@ const URL_SIGNATURE: &str = "gdq-s1gnature-0c";
 async fn url_tokens_and_credential_shaped_headers_are_never_written_or_printed() {
     let (port, requests) = recording_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed = crate::ClosedPort::new();
+    let closed = crate::ClosedPort::reserve();
     let closed_port = closed.port;
     // `bad-port` and `userinfo` fail on every sample, with errors about their URLs.
     let yaml = format!(
