@@ -51,7 +51,7 @@ fn main() {
             let count = i32::try_from(size / 4).unwrap_or(500);
             ec2.run_instances().image_id(&image).min_count(count).max_count(count).subnet_id(subnet).tag_specifications(tags).send().await.expect("instances");
         }
-        println!("gameday AWS-path benchmark against moto {} ({size} instances; fleet built in {:.1} s)", moto::MOTO_VERSION, started.elapsed().as_secs_f64());
+        println!("gameday AWS-path benchmark against {} ({size} instances; fleet built in {:.1} s)", moto::MOTO_REQUIREMENT.trim(), started.elapsed().as_secs_f64());
 
         let spec = AwsSpec { profile: None, region: moto::REGION.into(), account: moto::ACCOUNT.into(), endpoint_url: Some(server.endpoint.clone()), fis_role_arn: None };
         let scenario = gameday::scenario::parse_str(SCENARIO, None).expect("valid scenario");

@@ -311,7 +311,11 @@ async fn plan_command(args: &EnvArgs) -> u8 {
         Ok(target) => target,
         Err(code) => return code,
     };
-    match plan::plan(&mut target, &loaded.scenario, seed, jiff::Timestamp::now()).await {
+    let now = match started_at(&target) {
+        Ok(now) => now,
+        Err(code) => return code,
+    };
+    match plan::plan(&mut target, &loaded.scenario, seed, now).await {
         Ok(plan) => {
             print!("{}", render_plan(&loaded, &plan, seed));
             if let Target::Aws(env) = &target {
@@ -444,6 +448,26 @@ fn sim_init(path: &Path, force: bool) -> u8 {
     }
 }
 
+/// Set by tests: the moment a simulator run or plan starts, so that what
+/// the guards say of time windows and blackouts does not depend on the day
+/// the test runs (docs/simulator.md). A real environment is judged on the
+/// real clock only, so there the variable is refused rather than ignored.
+const TEST_NOW: &str = "GAMEDAY_TEST_NOW";
+
+fn started_at(target: &Target) -> Result<jiff::Timestamp, u8> {
+    let Some(value) = std::env::var_os(TEST_NOW) else {
+        return Ok(jiff::Timestamp::now());
+    };
+    if !target.is_simulator() {
+        eprintln!("error: {TEST_NOW} is set, and it is for tests on the simulator only: {} is judged on the real clock\n  = hint: unset {TEST_NOW}", target.describe());
+        return Err(exit_code::USAGE);
+    }
+    value.to_str().and_then(|text| text.parse().ok()).ok_or_else(|| {
+        eprintln!("error: {TEST_NOW}={} is not a timestamp\n  = hint: write one such as 2026-12-02T16:30:00Z", value.to_string_lossy());
+        exit_code::USAGE
+    })
+}
+
 /// Makes `runs/<scenario>-<UTC timestamp>/` before the run, so a bad path
 /// fails before anything is touched.
 fn create_run_dir(runs_dir: &Path, scenario: &str, started: jiff::Timestamp) -> std::io::Result<PathBuf> {
@@ -494,8 +518,8 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Resu
         eprintln!("error: gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`", halt.at, halt.by, halt.reason);
         return Err(exit_code::ABORTED_BY_GUARD);
     }
+    let started = started_at(target)?;
     confirm(target, &loaded.scenario.name, yes)?;
-    let started = jiff::Timestamp::now();
     let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started).map_err(|error| {
         eprintln!("error: could not create a run directory in {}: {error}", runs_dir.display());
         exit_code::UNREADABLE

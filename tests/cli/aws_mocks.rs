@@ -394,7 +394,8 @@ async fn an_unreadable_detected_by_alarm_is_journaled_and_never_counts_as_ok() {
 #[tokio::test]
 async fn an_unreachable_cloudwatch_reads_as_a_network_error_not_as_quiet() {
     // A real connection to a port of 127.0.0.1 that nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::ClosedPort::reserve();
+    let port = closed.port;
     let mut clients = clients(&[], &[], &[]);
     clients.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::Config::builder()

@@ -1,5 +1,6 @@
-//! End-to-end tests: the real `gameday` binary on the built-in simulator.
-//! All CLI tests compile into this one binary (one link, one build).
+//! End-to-end tests: the real `gameday` binary on the built-in simulator,
+//! on this machine (`local`), against moto server and against mocked SDK
+//! clients. All CLI tests compile into this one binary (one link, one build).
 
 mod aws;
 mod aws_mocks;
@@ -39,6 +40,11 @@ pub struct Output {
 
 /// Runs the binary from the repository root.
 pub fn gameday(args: &[&str]) -> Output {
+    gameday_with(args, &[])
+}
+
+/// As `gameday`, with more environment variables (e.g. `GAMEDAY_TEST_NOW`).
+pub fn gameday_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     // Each invocation its own state directory: locks and halts of parallel tests must not meet.
     let state = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gameday"))
@@ -46,6 +52,7 @@ pub fn gameday(args: &[&str]) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("GAMEDAY_STATE_DIR", state.path())
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("the gameday binary runs");
     Output { code: output.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&output.stdout).into_owned(), stderr: String::from_utf8_lossy(&output.stderr).into_owned() }
@@ -75,9 +82,14 @@ impl Run {
 
 /// Runs a scenario file on the simulator into a fresh runs directory.
 pub fn run_scenario(file: &Path, extra: &[&str], runs: &Path) -> Run {
+    run_scenario_with(file, extra, runs, &[])
+}
+
+/// As `run_scenario`, with more environment variables for the binary.
+pub fn run_scenario_with(file: &Path, extra: &[&str], runs: &Path, env: &[(&str, &str)]) -> Run {
     let mut args = vec!["run", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let output = gameday(&args);
+    let output = gameday_with(&args, env);
     let dir = std::fs::read_dir(runs)
         .unwrap_or_else(|e| panic!("no runs dir: {e}\nstdout: {}\nstderr: {}", output.stdout, output.stderr))
         .filter_map(Result::ok)
@@ -102,4 +114,33 @@ pub fn run_yaml(yaml: &str) -> Run {
 /// list items, indented by two spaces) and optional guards.
 pub fn scenario(guards: &str, probes: &str, faults: &str, expectations: &str) -> String {
     format!("apiVersion: gameday/v1\nname: test\nguards:\n{guards}\n  max_duration: 2h\nsteady_state:\n{probes}\nfaults:\n{faults}\nexpected_recoveries:\n{expectations}\n")
+}
+
+/// A port of 127.0.0.1 that refuses connections for as long as this value
+/// lives: a TCP socket bound to it and never listening. Binding and closing
+/// a listener would free the port for the next test to take; this keeps it.
+pub struct ClosedPort {
+    /// Held, never read: closing it would free the port.
+    _socket: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl ClosedPort {
+    pub fn reserve() -> ClosedPort {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor this function owns; every result is checked.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let socket = std::os::fd::OwnedFd::from_raw_fd(fd);
+            let mut address: libc::sockaddr_in = std::mem::zeroed();
+            address.sin_family = libc::AF_INET as libc::sa_family_t;
+            address.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            assert_eq!(libc::bind(fd, (&raw const address).cast(), size), 0, "bind: {}", std::io::Error::last_os_error());
+            let mut length = size;
+            assert_eq!(libc::getsockname(fd, (&raw mut address).cast(), &mut length), 0, "getsockname: {}", std::io::Error::last_os_error());
+            ClosedPort { _socket: socket, port: u16::from_be(address.sin_port) }
+        }
+    }
 }

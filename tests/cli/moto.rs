@@ -1,36 +1,47 @@
-//! moto server, the AWS emulator, for the AWS-path tests: installed into a
-//! virtualenv under target/ on first use (so `cargo test` alone sets it up),
-//! one server per test on a free port of 127.0.0.1, killed when dropped.
-//! Set GAMEDAY_MOTO_SERVER to an existing `moto_server` to skip the install.
+//! moto server, the AWS emulator, for the AWS-path tests: one server per
+//! test on 127.0.0.1, on a port the server picks itself and reports (so no
+//! two tests can be handed the same port), killed when dropped.
+//!
+//! moto is installed once, by scripts/install-moto: `.ci/run` calls it and
+//! sets GAMEDAY_MOTO_SERVER; without that variable the first test that needs
+//! moto calls it under a file lock, so `cargo test` (or nextest, which runs
+//! each test in a process of its own) alone sets it up, once.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 
-pub const MOTO_VERSION: &str = "5.2.5";
+/// What scripts/install-moto installs (`moto[server]==VERSION`).
+pub const MOTO_REQUIREMENT: &str = include_str!("../moto-requirements.txt");
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
-static INSTALL: Mutex<()> = Mutex::new(());
+fn moto_server_binary() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("GAMEDAY_MOTO_SERVER") {
+            return PathBuf::from(path);
+        }
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Held while the script runs: a process that comes second waits, then finds moto installed.
+        let lock = std::fs::File::create(dir.join("moto-install.lock")).unwrap();
+        lock.lock().unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-moto");
+        let out = Command::new(&script).arg(&dir).stderr(Stdio::inherit()).output().expect("scripts/install-moto runs");
+        assert!(out.status.success(), "scripts/install-moto could not install {} from PyPI", MOTO_REQUIREMENT.trim());
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+}
 
-fn moto_server_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("GAMEDAY_MOTO_SERVER") {
-        return PathBuf::from(path);
-    }
-    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("moto-{MOTO_VERSION}"));
-    let binary = venv.join("bin/moto_server");
-    if !binary.exists() {
-        let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().expect("python3 runs");
-        assert!(status.success(), "could not create the moto virtualenv");
-        let status = Command::new(venv.join("bin/pip")).args(["install", "--quiet", &format!("moto[server]=={MOTO_VERSION}")]).status().expect("pip runs");
-        assert!(status.success(), "could not install moto[server]=={MOTO_VERSION} from PyPI");
-    }
-    binary
+/// The port in werkzeug's start-up line, ` * Running on http://127.0.0.1:PORT`,
+/// which it prints once the socket listens.
+fn reported_port(line: &str) -> Option<u16> {
+    line.split_once("Running on http://127.0.0.1:")?.1.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 pub struct Moto {
@@ -40,15 +51,26 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let binary = moto_server_binary();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(binary).args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("moto_server starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(60), "moto_server did not listen on 127.0.0.1:{port}");
-            std::thread::sleep(Duration::from_millis(100));
+        let mut child = Command::new(moto_server_binary()).args(["-H", "127.0.0.1", "-p", "0"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("moto_server starts");
+        // moto logs every request to stderr: read it to the end, so a full pipe never stalls the server.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (port_sender, port) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(port) = reported_port(&line) {
+                    let _ = port_sender.send(Ok(port));
+                } else if seen.len() < 20 {
+                    seen.push(line);
+                }
+            }
+            let _ = port_sender.send(Err(seen.join("\n")));
+        });
+        match port.recv_timeout(Duration::from_secs(120)) {
+            Ok(Ok(port)) => Moto { child, endpoint: format!("http://127.0.0.1:{port}") },
+            Ok(Err(said)) => panic!("moto_server ended without listening:\n{said}"),
+            Err(_) => panic!("moto_server did not say which port it listens on within 2 minutes"),
         }
-        Moto { child, endpoint: format!("http://127.0.0.1:{port}") }
     }
 
     pub async fn config(&self) -> aws_config::SdkConfig {

@@ -1,4 +1,4 @@
-use crate::gameday;
+use crate::{gameday, gameday_with};
 
 #[test]
 fn plan_shows_targets_and_guards_without_side_effects() {
@@ -42,8 +42,28 @@ fn unknown_references_in_the_environment_are_named() {
 }
 
 #[test]
-fn only_the_simulator_is_available_in_this_build() {
+fn an_environment_that_no_project_file_names_is_a_usage_error() {
     let output = gameday(&["plan", "scenarios/az-loss.yaml", "--env", "prod"]);
     assert_eq!(output.code, 2);
     assert!(output.stderr.contains("unknown environment `prod`"));
+}
+
+/// `GAMEDAY_TEST_NOW` fixes the moment the guards judge windows and
+/// blackouts by, on the simulator only (docs/simulator.md).
+#[test]
+fn the_start_time_set_for_tests_is_judged_on_the_simulator_and_refused_elsewhere() {
+    let plan = |now: &str, env: &str| gameday_with(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--env", env], &[("GAMEDAY_TEST_NOW", now)]);
+    // az-loss: Tuesday to Thursday 10:00-16:00 New York, and a change freeze from 2026-12-18.
+    let (inside, saturday, freeze) = (plan("2026-12-02T16:30:00Z", "sim"), plan("2026-12-05T16:30:00Z", "sim"), plan("2026-12-22T16:30:00Z", "sim"));
+    assert_eq!((inside.code, saturday.code, freeze.code), (0, 0, 0), "shown, not enforced, on the simulator: {}", saturday.stderr);
+    assert_ne!(inside.stdout, saturday.stdout, "the window's verdict follows the time set");
+    assert!(freeze.stdout.contains("end-of-year change freeze"), "{}", freeze.stdout);
+    assert!(!inside.stdout.contains("end-of-year change freeze"), "{}", inside.stdout);
+
+    let local = plan("2026-12-02T16:30:00Z", "local");
+    assert_eq!(local.code, 2, "{}", local.stderr);
+    assert!(local.stderr.contains("GAMEDAY_TEST_NOW is set, and it is for tests on the simulator only"), "{}", local.stderr);
+    let bad = plan("next tuesday", "sim");
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("GAMEDAY_TEST_NOW=next tuesday is not a timestamp"), "{}", bad.stderr);
 }

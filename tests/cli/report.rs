@@ -4,7 +4,13 @@
 
 use std::path::Path;
 
-use crate::{Run, gameday, repo, run_scenario};
+use crate::{Run, gameday, repo, run_scenario, run_scenario_with};
+
+/// A Wednesday, 11:30 in New York: inside az-loss's window (Tuesday to
+/// Thursday, 10:00-16:00) and before its blackout. The guards judge windows
+/// and blackouts against the moment a run starts; this fixes it
+/// (`GAMEDAY_TEST_NOW`, simulator only), so the snapshots show their verdicts.
+const WEDNESDAY_MORNING: &str = "2026-12-02T16:30:00Z";
 
 /// Wall-clock times and run-directory names vary between runs; virtual
 /// times (`T+…`) and everything measured do not.
@@ -12,8 +18,6 @@ fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?", "[WALL]");
     settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[DATE]");
-    // Time windows are judged against the wall clock: passed or not depends on when the test runs.
-    settings.add_filter(r"Guards checked before the run: [^|<]*", "Guards checked before the run: [DEPENDS ON THE WALL CLOCK] ");
     settings.add_filter(r"\d{2}:\d{2} UTC", "[TIME] UTC");
     settings.add_filter(r"[a-z-]+-\d{8}T\d{6}Z(-\d+)?", "[RUN_DIR]");
     // junit.xml's `time` is the real duration of the run.
@@ -26,7 +30,11 @@ fn read(run: &Run, name: &str) -> String {
 }
 
 fn az_loss(runs: &Path, seed: &str) -> Run {
-    let run = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", seed], runs);
+    az_loss_at(runs, seed, WEDNESDAY_MORNING)
+}
+
+fn az_loss_at(runs: &Path, seed: &str, now: &str) -> Run {
+    let run = run_scenario_with(&repo().join("scenarios/az-loss.yaml"), &["--seed", seed], runs, &[("GAMEDAY_TEST_NOW", now)]);
     assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
     run
 }
@@ -153,10 +161,9 @@ fn report_needs_a_run_directory() {
 #[test]
 fn history_shows_recovery_times_as_distributions() {
     let runs = tempfile::tempdir().unwrap();
-    for seed in ["1", "2", "3"] {
-        az_loss(runs.path(), seed);
-        // Run directories are named by the second.
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Three game days on three days: each run directory is named by its own start.
+    for (seed, day) in [("1", "2026-12-01"), ("2", "2026-12-02"), ("3", "2026-12-03")] {
+        az_loss_at(runs.path(), seed, &format!("{day}T16:30:00Z"));
     }
     let out = gameday(&["history", "az-loss", "--runs-dir", runs.path().to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);

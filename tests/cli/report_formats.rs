@@ -22,8 +22,15 @@ fn read(run: &Run, name: &str) -> String {
 }
 
 /// Runs of every kind of ending: held, missed, aborted by a guard (with a
-/// missed recovery), and a fault that never took effect (its recovery skipped).
-fn runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
+/// missed recovery), and a fault that never took effect (its recovery
+/// skipped). Made once and read by every test that needs them: they are
+/// simulator runs, the same for every reader.
+fn runs_of_every_ending() -> &'static [(&'static str, Run)] {
+    static RUNS: std::sync::OnceLock<Vec<(&'static str, Run)>> = std::sync::OnceLock::new();
+    RUNS.get_or_init(|| make_runs_of_every_ending(&tempfile::tempdir().unwrap().keep()))
+}
+
+fn make_runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
     let held = example("az-loss", &runs.join("held"));
     assert_eq!(held.output.code, 0, "{}", held.output.stderr);
     let aborted = example("manual-region-failover", &runs.join("aborted"));
@@ -45,15 +52,14 @@ fn runs_of_every_ending(runs: &Path) -> Vec<(&'static str, Run)> {
 }
 
 /// The run whose guard stopped it before its second fault started.
-fn aborted_before_a_fault(runs: &Path) -> Run {
-    runs_of_every_ending(runs).into_iter().find(|(name, _)| *name == "aborted before a fault").map(|(_, run)| run).unwrap()
+fn aborted_before_a_fault() -> &'static Run {
+    runs_of_every_ending().iter().find(|(name, _)| *name == "aborted before a fault").map(|(_, run)| run).unwrap()
 }
 
 #[test]
 fn an_expectation_whose_fault_never_started_is_not_measured_and_says_so() {
-    let runs = tempfile::tempdir().unwrap();
-    let run = aborted_before_a_fault(runs.path());
-    let (markdown, html, junit) = (read(&run, "report.md"), read(&run, "report.html"), read(&run, "junit.xml"));
+    let run = aborted_before_a_fault();
+    let (markdown, html, junit) = (read(run, "report.md"), read(run, "report.html"), read(run, "junit.xml"));
     // Nothing was measured: "no impact" would claim the probes were watched and passed.
     let row = "| targets back after the second | — | not measured | not measured | 10m00s | — | — | ❌ the fault `later` never started |";
     assert!(markdown.contains(row), "{markdown}");
@@ -74,18 +80,16 @@ fn xmllint() -> &'static str {
 fn junit_xml_of_every_ending_validates_against_the_junit_10_schema() {
     let xmllint = xmllint();
     let schema = repo().join("tests/schemas/junit-10.xsd");
-    let runs = tempfile::tempdir().unwrap();
-    for (ending, run) in runs_of_every_ending(runs.path()) {
+    for (ending, run) in runs_of_every_ending() {
         let junit = run.dir.join("junit.xml");
         let out = Command::new(xmllint).arg("--noout").arg("--schema").arg(&schema).arg(&junit).output().expect("xmllint runs");
-        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(&run, "junit.xml"));
+        assert!(out.status.success(), "{ending}: junit.xml does not validate:\n{}\n{}", String::from_utf8_lossy(&out.stderr), read(run, "junit.xml"));
     }
 }
 
 #[test]
 fn junit_xml_says_why_a_case_was_skipped_and_keeps_real_and_virtual_time_apart() {
-    let runs = tempfile::tempdir().unwrap();
-    let ending = runs_of_every_ending(runs.path());
+    let ending = runs_of_every_ending();
     let (_, skipped) = ending.iter().find(|(name, _)| *name == "skipped").unwrap();
     let junit = read(skipped, "junit.xml");
     let skip = regex::Regex::new(r"<skipped message=\x22([^\x22]+)\x22>([^<]+)</skipped>").unwrap();

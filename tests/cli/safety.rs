@@ -26,6 +26,8 @@ pub(crate) fn output(mut command: Command) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+/// Polls `check` until it holds (true) or `limit` passes (false). The limit
+/// only bounds a failing test; a passing one waits for the condition alone.
 pub(crate) fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let started = Instant::now();
     while started.elapsed() < limit {
@@ -35,6 +37,47 @@ pub(crate) fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bo
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// Whether a process whose command line contains `needle` is running (a
+/// fault's shell, say). Zombies do not count: `ps` shows them without
+/// their arguments.
+pub(crate) fn process_running(needle: &str) -> bool {
+    let out = Command::new("ps").args(["-A", "-o", "args="]).output().expect("ps runs");
+    String::from_utf8_lossy(&out.stdout).lines().any(|line| line.contains(needle))
+}
+
+/// A child's stderr as it comes: a test can wait for a line while the
+/// child runs, and read all of it once the child is done.
+pub(crate) struct LiveStderr {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl LiveStderr {
+    pub(crate) fn of(child: &mut Child) -> LiveStderr {
+        use std::io::Read;
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let filled = text.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n @ 1..) = stderr.read(&mut buffer) {
+                filled.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        LiveStderr { text, reader }
+    }
+
+    pub(crate) fn contains(&self, what: &str) -> bool {
+        self.text.lock().unwrap().contains(what)
+    }
+
+    /// Everything, up to the end of the stream.
+    pub(crate) fn all(self) -> String {
+        self.reader.join().unwrap();
+        self.text.lock().unwrap().clone()
+    }
 }
 
 fn start_local_run(dir: &Path, service: &Service, duration: &str) -> Child {
@@ -51,7 +94,7 @@ fn after_kill_9_recover_puts_the_service_back_and_is_safe_twice() {
     assert!(wait_until(Duration::from_secs(20), || !service.is_up()), "the fault took the service down");
     child.kill().unwrap(); // SIGKILL: no revert, no cleanup
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The revert is due in a minute, and only gameday would run it: nothing can start the service now.
     assert!(!service.is_up(), "killed mid-run, the fault stays in place");
     let (state, runs) = (dir.path().join("state"), dir.path().join("runs"));
     let runs = runs.to_str().unwrap();
@@ -189,7 +232,8 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     )
     .unwrap();
     let runs = dir.path().join("runs");
-    let child = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let mut child = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let live = LiveStderr::of(&mut child);
     let journal_has = |what: &str| {
         std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok()).is_some_and(|t| t.contains(what))
     };
@@ -197,13 +241,13 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(wait_until(Duration::from_secs(10), || journal_has("\"revert_intent\"")), "the first interrupt starts the revert");
-    for _ in 0..2 {
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    // Each signal once the one before was taken: two sent together could arrive as one.
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || live.contains("Press Ctrl-C once more to ABANDON")), "the second interrupt was not taken");
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    let stderr = live.all();
+    assert_eq!(status.code(), Some(8), "{stderr}");
     assert!(stderr.contains("Press Ctrl-C once more to ABANDON"), "{stderr}");
     assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: end what the inject left running") && stderr.contains("run: sleep 5"), "{stderr}");
 }

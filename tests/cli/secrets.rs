@@ -67,7 +67,8 @@ async fn run_local(file: &std::path::Path, runs: &std::path::Path, secret: (&'st
 async fn header_secrets_are_sent_but_never_written_or_printed() {
     let (port, requests) = recording_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::ClosedPort::reserve();
+    let closed_port = closed.port;
     // The `down` probe fails throughout, so error paths are exercised too.
     let yaml = format!(
         "apiVersion: gameday/v1\nname: secrets\nguards:\n  max_duration: 1m\n  require_healthy_start: false\nsteady_state:\n  - name: api\n    kind: http\n    url: http://127.0.0.1:{port}/health\n    headers:\n      Authorization: \"Bearer ${{env:GAMEDAY_TEST_SECRET}}\"\n      X-Api-Key: {LITERAL_KEY}\n      Accept: text/plain\n    interval: 200ms\n    timeout: 150ms\n  - name: down\n    kind: http\n    url: http://127.0.0.1:{closed_port}/\n    headers:\n      Authorization: \"Bearer ${{env:GAMEDAY_TEST_SECRET}}\"\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: blip\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 300ms\nexpected_recoveries:\n  - name: api stays up\n    probes: [api]\n    recovers_within: 5s\n"
@@ -125,7 +126,8 @@ const URL_SIGNATURE: &str = "gdq-s1gnature-0c";
 async fn url_tokens_and_credential_shaped_headers_are_never_written_or_printed() {
     let (port, requests) = recording_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = crate::ClosedPort::reserve();
+    let closed_port = closed.port;
     // `bad-port` and `userinfo` fail on every sample, with errors about their URLs.
     let yaml = format!(
         "apiVersion: gameday/v1\nname: url-secrets\nguards:\n  max_duration: 1m\n  require_healthy_start: false\nsteady_state:\n  - name: api\n    kind: http\n    url: http://127.0.0.1:{port}/health?token={URL_TOKEN}&verbose=1&sig=${{env:GAMEDAY_TEST_URL_SIG}}\n    headers:\n      X-Upstream: Bearer {BEARER_LITERAL}\n      X-Client: {ACCESS_KEY}\n    interval: 200ms\n    timeout: 150ms\n  - name: bad-port\n    kind: http\n    url: \"http://127.0.0.1:99999/?api_key={URL_API_KEY}\"\n    interval: 200ms\n    timeout: 150ms\n  - name: userinfo\n    kind: http\n    url: http://gameday:{URL_PASSWORD}@127.0.0.1:{closed_port}/\n    interval: 200ms\n    timeout: 150ms\nfaults:\n  - name: blip\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 300ms\nexpected_recoveries:\n  - name: api stays up\n    probes: [api]\n    recovers_within: 5s\n"

@@ -16,7 +16,7 @@ use gameday::run::clock::{Interrupt, WallClock};
 use gameday::run::journal::{Journal, JournalSink};
 use gameday::run::{Outcome, RunConfig, Runner, Silent};
 
-use crate::safety::{command, output, wait_until};
+use crate::safety::{command, output, process_running, wait_until};
 
 /// A command fault that creates `marker` and a revert that removes it,
 /// watched by a probe every `interval`.
@@ -182,13 +182,15 @@ fn after_kill_9_during_a_slow_inject_recover_ends_the_orphan_before_reverting() 
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "sleep 1.5; ", "", "100ms", "1m"), "\"fault_intent\"");
-    std::thread::sleep(Duration::from_millis(300)); // the inject's shell is running its sleep
+    let inject = format!("sleep 1.5; touch {}", marker.display());
+    assert!(wait_until(Duration::from_secs(20), || process_running(&inject)), "the inject's shell is running its sleep");
     kill_9(child);
     let state = dir.path().join("state");
     let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("ended the inject still running"), "{stdout}");
-    std::thread::sleep(Duration::from_millis(2500)); // past the moment the orphan would have touched the marker
+    // An orphan left running would touch the marker before it ends: once none runs, the marker says which it was.
+    assert!(wait_until(Duration::from_secs(20), || !process_running(&inject)), "the orphaned inject still runs");
     assert!(!marker.exists(), "the orphaned inject did not re-create the fault after recover");
     let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
     assert_eq!(code, 0, "{stdout}");
@@ -332,8 +334,10 @@ fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
     let group = child.id() as i32;
     assert!(wait_until(Duration::from_secs(20), || marker.exists()));
     unsafe { libc::kill(-group, libc::SIGINT) };
-    assert!(wait_until(Duration::from_secs(10), || attempts.exists()), "the first Ctrl-C started the revert");
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&attempts).is_ok_and(|t| t.contains("attempt\n"))),
+        "the first Ctrl-C started the revert, which is now in its sleep"
+    );
     unsafe { libc::kill(-group, libc::SIGINT) }; // a second press while the revert runs
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -359,8 +363,15 @@ fn run_slow_inject(dir: &Path, guards: &str) -> (i32, String, String) {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, slow_inject_scenario(dir, guards)).unwrap();
     let result = output(command(&dir.join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", dir.join("runs").to_str().unwrap()], &[]));
-    std::thread::sleep(Duration::from_millis(3500)); // past the moment an inject left running would finish
+    inject_ended(dir);
     result
+}
+
+/// Waits until no process runs the slow inject: one left running would
+/// make `late` before it ends, so then `late` says whether it was stopped.
+fn inject_ended(dir: &Path) {
+    let finishing = format!("touch {}", dir.join("late").display());
+    assert!(wait_until(Duration::from_secs(20), || !process_running(&finishing)), "the slow inject still runs");
 }
 
 fn journal_of(dir: &Path) -> String {
@@ -403,7 +414,7 @@ fn sigterm_during_a_slow_inject_stops_it_and_reverts() {
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    std::thread::sleep(Duration::from_millis(3500));
+    inject_ended(dir.path());
     assert!(!dir.path().join("late").exists());
     assert!(!dir.path().join("marker").exists());
 }
@@ -510,8 +521,13 @@ fn status_flags_a_live_run_whose_journal_is_damaged() {
     let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
     let journal = run_dir.join("journal.jsonl");
     // 16 garbage bytes on a line of their own, appended while the run goes on.
-    std::fs::OpenOptions::new().append(true).open(&journal).unwrap().write_all(b"\x01garbage\x7fbytes!!\n").unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // the run appends more records after it
+    let garbage: &[u8] = b"\x01garbage\x7fbytes!!\n";
+    std::fs::OpenOptions::new().append(true).open(&journal).unwrap().write_all(garbage).unwrap();
+    let record_after_garbage = || {
+        let text = std::fs::read(&journal).unwrap();
+        text.windows(garbage.len()).position(|w| w == garbage).is_some_and(|at| text[at + garbage.len()..].contains(&b'\n'))
+    };
+    assert!(wait_until(Duration::from_secs(20), record_after_garbage), "the run appends more records after it");
     let (code, stdout, _) = output(command(&dir.path().join("state"), &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let _ = child.wait_with_output();
