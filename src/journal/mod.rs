@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::environment::{AlarmReadError, Candidate, Effect, Observation, RevertOutcome};
 use crate::guard::Verdict;
 use crate::scenario::AlarmState;
-use crate::vocab::{Millis, RunbookStep, Sample};
+use crate::vocab::{GuardName, Millis, RunbookStep, Sample};
 
 mod outcome;
 
@@ -168,7 +168,7 @@ pub struct OfferedAction {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GuardVerdictRecord {
-    pub guard: String,
+    pub guard: GuardName,
     pub passed: bool,
     pub enforced: bool,
     pub detail: String,
@@ -176,7 +176,7 @@ pub struct GuardVerdictRecord {
 
 impl From<&Verdict> for GuardVerdictRecord {
     fn from(v: &Verdict) -> Self {
-        GuardVerdictRecord { guard: v.guard.clone(), passed: v.passed, enforced: v.enforced, detail: v.detail.clone() }
+        GuardVerdictRecord { guard: v.guard, passed: v.passed, enforced: v.enforced, detail: v.detail.clone() }
     }
 }
 

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::environment::{EnvError, Millis};
 use crate::scenario::{AzOutageMode, Duration, Fault, FaultAction, Scenario, StopCondition};
+use crate::vocab::GuardName;
 
 /// Where the template will run: for ARNs and the role.
 pub struct FisContext<'a> {
@@ -68,10 +69,33 @@ pub struct AccountFacts {
     pub group_arns: BTreeMap<String, String>,
 }
 
+/// What an exported template could not enforce: a guard, or a fault's
+/// `targets.zones` filter (an AZ ID FIS cannot translate without `--env`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loosened {
+    Guard(GuardName),
+    Zones,
+}
+
+impl fmt::Display for Loosened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loosened::Guard(guard) => guard.fmt(f),
+            Loosened::Zones => f.write_str("zones"),
+        }
+    }
+}
+
+impl From<GuardName> for Loosened {
+    fn from(guard: GuardName) -> Self {
+        Loosened::Guard(guard)
+    }
+}
+
 /// A guard (or a target filter) an exported template could not enforce.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Loosening {
-    pub guard: String,
+    pub guard: Loosened,
     pub fault: Option<String>,
     pub reason: String,
 }
@@ -123,52 +147,56 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
 pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &BTreeMap<String, (Millis, Millis)>) -> Vec<Loosening> {
     let guards = &scenario.guards;
     let mut found = Vec::new();
-    let mut add = |guard: &str, fault: Option<&str>, reason: String| found.push(Loosening { guard: guard.into(), fault: fault.map(str::to_string), reason });
     match facts {
         Some(facts) => {
             if !guards.accounts.is_empty() && !guards.accounts.contains(&facts.account) {
-                add("accounts", None, format!("the environment's account {} is not in the allowed accounts ({})", facts.account, guards.accounts.join(", ")));
+                loosen(
+                    &mut found,
+                    GuardName::Accounts,
+                    None,
+                    format!("the environment's account {} is not in the allowed accounts ({})", facts.account, guards.accounts.join(", ")),
+                );
             }
             if !guards.regions.is_empty() && !guards.regions.contains(&facts.region) {
-                add("regions", None, format!("the environment's region {} is not in the allowed regions ({})", facts.region, guards.regions.join(", ")));
+                loosen(&mut found, GuardName::Regions, None, format!("the environment's region {} is not in the allowed regions ({})", facts.region, guards.regions.join(", ")));
             }
         }
         None => {
-            for (guard, set) in [("accounts", &guards.accounts), ("regions", &guards.regions)] {
+            for (guard, set) in [(GuardName::Accounts, &guards.accounts), (GuardName::Regions, &guards.regions)] {
                 if !set.is_empty() {
-                    add(guard, None, "a template runs wherever it is created; export with `--env` to check the environment against this guard".into());
+                    loosen(&mut found, guard, None, "a template runs wherever it is created; export with `--env` to check the environment against this guard".into());
                 }
             }
         }
     }
     if !guards.windows.is_empty() {
-        add("windows", None, "FIS starts an experiment whenever it is started; it cannot hold it to a time window".into());
+        loosen(&mut found, GuardName::Windows, None, "FIS starts an experiment whenever it is started; it cannot hold it to a time window".into());
     }
     if !guards.blackouts.is_empty() {
-        add("blackouts", None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
+        loosen(&mut found, GuardName::Blackouts, None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
     }
     for condition in &guards.stop_conditions {
         if !matches!(condition, StopCondition::Alarm { .. }) {
-            add("stop_conditions", None, format!("FIS stops only on CloudWatch alarms; {} would not be watched", condition.label()));
+            loosen(&mut found, GuardName::StopConditions, None, format!("FIS stops only on CloudWatch alarms; {} would not be watched", condition.label()));
         }
     }
     if guards.require_healthy_start && !scenario.steady_state.is_empty() {
-        add("require_healthy_start", None, "FIS does not check the steady state before it starts; set `require_healthy_start: false` to accept that".into());
+        loosen(&mut found, GuardName::RequireHealthyStart, None, "FIS does not check the steady state before it starts; set `require_healthy_start: false` to accept that".into());
     }
     let exported: Vec<&Fault> = scenario.faults.iter().filter(|f| fis_can_make(&f.action)).collect();
     if let Some(max) = guards.max_duration {
         let end = exported.iter().filter_map(|f| schedule.get(&f.name).map(|t| t.1)).max().unwrap_or(0);
         if end > max.as_millis() {
-            add("max_duration", None, format!("the template's actions run for {}, limit {max}", Duration::from_millis(end)));
+            loosen(&mut found, GuardName::MaxDuration, None, format!("the template's actions run for {}, limit {max}", Duration::from_millis(end)));
         }
     }
     let mut zones: BTreeSet<String> = BTreeSet::new();
-    let mut zone = |fault: &Fault, zone: &str, add: &mut dyn FnMut(&str, Option<&str>, String)| match facts {
+    let mut zone = |fault: &Fault, zone: &str, found: &mut Vec<Loosening>| match facts {
         Some(facts) => {
             zones.insert(facts.zone_names.get(zone).cloned().unwrap_or_else(|| zone.to_string()));
         }
         None if is_az_id(zone) => {
-            add("zones", Some(&fault.name), format!("`{zone}` is an AZ ID, which names a different zone in each account; export with `--env` to translate it"))
+            loosen(found, Loosened::Zones, Some(&fault.name), format!("`{zone}` is an AZ ID, which names a different zone in each account; export with `--env` to translate it"))
         }
         None => {
             zones.insert(zone.to_string());
@@ -182,51 +210,58 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
         match &fault.action {
             FaultAction::StopInstances { targets: t } | FaultAction::TerminateInstances { targets: t } | FaultAction::RebootInstances { targets: t } => {
                 if !guards.exclude_tags.is_empty() {
-                    add("exclude_tags", name, excluded.clone());
+                    loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
                 }
                 if guards.max_percent.is_some() {
-                    add("max_percent", name, share.into());
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
                 }
                 match (t.count, t.percent, guards.max_targets) {
-                    (Some(count), _, Some(max)) if count > max => add("max_targets", name, format!("`count: {count}` is over the limit of {max}")),
-                    (None, Some(percent), Some(max)) => add("max_targets", name, format!("FIS cannot cap `percent: {percent}` at {max} targets; use `count`")),
+                    (Some(count), _, Some(max)) if count > max => loosen(&mut found, GuardName::MaxTargets, name, format!("`count: {count}` is over the limit of {max}")),
+                    (None, Some(percent), Some(max)) => {
+                        loosen(&mut found, GuardName::MaxTargets, name, format!("FIS cannot cap `percent: {percent}` at {max} targets; use `count`"))
+                    }
                     _ => {}
                 }
                 for z in &t.zones {
-                    zone(fault, z, &mut add);
+                    zone(fault, z, &mut found);
                 }
                 if t.zones.is_empty() {
                     every_zone.push(fault.name.clone());
                 }
             }
             FaultAction::AzOutage { zone: z, mode, .. } => {
-                zone(fault, z, &mut add);
+                zone(fault, z, &mut found);
                 if guards.max_percent.is_some() {
-                    add("max_percent", name, share.into());
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
                 }
                 let whole = "a network cut takes the zone's subnets whole and cannot spare instances";
                 match mode {
-                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => add("exclude_tags", name, excluded.clone()),
+                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone()),
                     AzOutageMode::Power => {}
                     AzOutageMode::Network => {
                         if !guards.require_tags.is_empty() {
-                            add("require_tags", name, format!("{whole} without the required tags"));
+                            loosen(&mut found, GuardName::RequireTags, name, format!("{whole} without the required tags"));
                         }
                         if !guards.exclude_tags.is_empty() {
-                            add("exclude_tags", name, format!("{whole} carrying excluded tags"));
+                            loosen(&mut found, GuardName::ExcludeTags, name, format!("{whole} carrying excluded tags"));
                         }
                         if let Some(max) = guards.max_targets {
-                            add("max_targets", name, format!("{whole}: FIS cannot cap the instances in them at {max}"));
+                            loosen(&mut found, GuardName::MaxTargets, name, format!("{whole}: FIS cannot cap the instances in them at {max}"));
                         }
                     }
                 }
             }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
-                    zone(fault, z, &mut add);
+                    zone(fault, z, &mut found);
                 }
                 if groups.is_empty() && guards.require_tags.is_empty() {
-                    add("require_tags", name, "with no `groups` and no `require_tags`, the template would select every Auto Scaling group in the account".into());
+                    loosen(
+                        &mut found,
+                        GuardName::RequireTags,
+                        name,
+                        "with no `groups` and no `require_tags`, the template would select every Auto Scaling group in the account".into(),
+                    );
                 }
             }
             _ => {}
@@ -234,13 +269,17 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
     }
     if let Some(max) = guards.max_azs {
         for fault in &every_zone {
-            add("max_azs", Some(fault), format!("the template selects in every zone, limit {max}; name the zones in `targets.zones`"));
+            loosen(&mut found, GuardName::MaxAzs, Some(fault), format!("the template selects in every zone, limit {max}; name the zones in `targets.zones`"));
         }
         if zones.len() > max as usize {
-            add("max_azs", None, format!("the template impairs {} zones ({}), limit {max}", zones.len(), zones.into_iter().collect::<Vec<_>>().join(", ")));
+            loosen(&mut found, GuardName::MaxAzs, None, format!("the template impairs {} zones ({}), limit {max}", zones.len(), zones.into_iter().collect::<Vec<_>>().join(", ")));
         }
     }
     found
+}
+
+fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&str>, reason: String) {
+    found.push(Loosening { guard: what.into(), fault: fault.map(str::to_string), reason });
 }
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
@@ -513,7 +552,7 @@ mod tests {
     fn the_shipped_instance_termination_scenario_is_refused_with_every_reason() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/instance-termination.yaml")).unwrap();
         let scenario = crate::scenario::parse_str(&text, None).unwrap();
-        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard).collect();
+        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
         assert_eq!(guards, ["accounts", "regions", "stop_conditions", "require_healthy_start", "exclude_tags", "max_percent"]);
     }
 
