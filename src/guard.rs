@@ -90,10 +90,7 @@ pub fn judge_time(guards: &Guards, now: jiff::Timestamp, enforced: bool) -> Vec<
     }
     if !guards.blackouts.is_empty() {
         let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        let hit = guards
-            .blackouts
-            .iter()
-            .find(|b| matches!((b.from.parse::<jiff::civil::Date>(), b.to.parse::<jiff::civil::Date>()), (Ok(from), Ok(to)) if from <= today && today <= to));
+        let hit = guards.blackouts.iter().find(|b| b.from <= today && today <= b.to);
         let detail = match hit {
             Some(b) => format!("{today} is in the blackout {}…{}{}", b.from, b.to, b.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()),
             None => format!("{today} is outside every blackout"),

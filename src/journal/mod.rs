@@ -128,7 +128,7 @@ pub enum Event {
         action: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<u32>,
-        by: String,
+        by: Actor,
         detail: String,
     },
     OperatorActionFailed {
@@ -157,6 +157,16 @@ pub enum Event {
         alarm: String,
         error: AlarmReadError,
     },
+}
+
+/// Who carried out an operator action: gameday itself (on the simulator,
+/// which can make the change) or people (on a real environment, where
+/// gameday only records when it was done).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Gameday,
+    People,
 }
 
 /// An operator action as the drill offered it.

@@ -31,7 +31,7 @@ use crate::probe::{ProbeHistory, ProbeState};
 use crate::scenario::{AlarmState, Scenario};
 
 use clock::{Clock, Interrupt};
-use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
+use journal::{Actor, Event, GuardVerdictRecord, Journal, JournalError, Record};
 use metrics::ExpectationResult;
 use plan::Refusal;
 
@@ -396,11 +396,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
                 Ok(Interpreted::Action { action, step }) => {
                     let event = match self.env.operator_action(&action, now).await {
-                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: "gameday".into(), detail },
+                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: Actor::Gameday, detail },
                         Err(EnvError::Unsupported(_)) => Event::OperatorActionTaken {
                             action: action.name.clone(),
                             step,
-                            by: "people".into(),
+                            by: Actor::People,
                             detail: format!("{} (done by hand; gameday recorded when)", action.change.describe()),
                         },
                         Err(error) => Event::OperatorActionFailed { action: action.name.clone(), error: error.to_string() },
