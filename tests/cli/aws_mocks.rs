@@ -247,7 +247,11 @@ async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
     let create = mock!(aws_sdk_fis::Client::create_experiment_template)
         .then_output(|| aws_sdk_fis::operation::create_experiment_template::CreateExperimentTemplateOutput::builder().build());
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[&lever, &create], &[]), &scenario(PROBE_ONLY)).await.unwrap();
-    let effect = Effect::FisExperiment { fault: "f".into(), token: "t".into(), template: serde_json::json!({ "roleArn": "r", "targets": {}, "actions": {} }) };
+    let effect = Effect::FisExperiment {
+        fault: "f".into(),
+        token: "t".into(),
+        template: serde_json::from_value(serde_json::json!({ "description": "d", "roleArn": "r", "targets": {}, "actions": {}, "stopConditions": [], "tags": {} })).unwrap(),
+    };
     let error = env.apply(&effect, 0).await.unwrap_err();
     assert!(matches!(&error, EnvError::Refused(message) if message.contains("safety lever is engaged (incident in progress)")), "{error}");
     assert_eq!(create.num_calls(), 0, "no template, no experiment");
