@@ -13,11 +13,12 @@ use crate::environment::{AlarmReadError, Candidate, Identity, Millis, Reach, ala
 use crate::probe::ProbeHistory;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
+pub use crate::vocab::GuardName;
 
 /// One guard's judgement, shown in the plan and recorded in the journal.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Verdict {
-    pub guard: String,
+    pub guard: GuardName,
     pub passed: bool,
     /// False when the guard does not apply here (time windows on the simulator).
     pub enforced: bool,
@@ -25,8 +26,8 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(guard: &str, passed: bool, detail: String) -> Self {
-        Verdict { guard: guard.to_string(), passed, enforced: true, detail }
+    fn new(guard: GuardName, passed: bool, detail: String) -> Self {
+        Verdict { guard, passed, enforced: true, detail }
     }
     /// Blocks the run: failed and enforced.
     pub fn blocks(&self) -> bool {
@@ -40,7 +41,7 @@ pub fn judge_identity(guards: &Guards, identity: &Identity) -> Vec<Verdict> {
     if !guards.accounts.is_empty() {
         let ok = guards.accounts.contains(&identity.account);
         verdicts.push(Verdict::new(
-            "accounts",
+            GuardName::Accounts,
             ok,
             if ok {
                 format!("account {} is allowed", identity.account)
@@ -59,7 +60,7 @@ pub fn judge_regions(guards: &Guards, regions: &[String]) -> Option<Verdict> {
     }
     let outside: Vec<&String> = regions.iter().filter(|r| !guards.regions.contains(r)).collect();
     Some(Verdict::new(
-        "regions",
+        GuardName::Regions,
         outside.is_empty(),
         if outside.is_empty() {
             format!("{} allowed", regions.join(", "))
@@ -83,21 +84,18 @@ pub fn judge_time(guards: &Guards, now: jiff::Timestamp, enforced: bool) -> Vec<
                 guards.windows.iter().map(|w| format!("{} {} {}", days_label(&w.days), w.hours, w.time_zone)).collect::<Vec<_>>().join("; ")
             ),
         };
-        let mut verdict = Verdict::new("windows", inside.is_some(), detail);
+        let mut verdict = Verdict::new(GuardName::Windows, inside.is_some(), detail);
         verdict.enforced = enforced;
         verdicts.push(verdict);
     }
     if !guards.blackouts.is_empty() {
         let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        let hit = guards
-            .blackouts
-            .iter()
-            .find(|b| matches!((b.from.parse::<jiff::civil::Date>(), b.to.parse::<jiff::civil::Date>()), (Ok(from), Ok(to)) if from <= today && today <= to));
+        let hit = guards.blackouts.iter().find(|b| b.from <= today && today <= b.to);
         let detail = match hit {
             Some(b) => format!("{today} is in the blackout {}…{}{}", b.from, b.to, b.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()),
             None => format!("{today} is outside every blackout"),
         };
-        let mut verdict = Verdict::new("blackouts", hit.is_none(), detail);
+        let mut verdict = Verdict::new(GuardName::Blackouts, hit.is_none(), detail);
         verdict.enforced = enforced;
         verdicts.push(verdict);
     }
@@ -156,14 +154,14 @@ fn has_tags(candidate: &Candidate, tags: &BTreeMap<String, String>) -> bool {
 pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTreeSet<String>, rng: &mut SeededRng) -> Selection {
     let mut excluded = Vec::new();
     // Which tag guard spared each excluded candidate, so a refusal names that guard.
-    let mut spared_by: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    let mut spared_by: BTreeMap<GuardName, Vec<String>> = BTreeMap::new();
     let mut eligible = Vec::new();
     for candidate in &reach.candidates {
         let (guard, why) = if !has_tags(candidate, &guards.require_tags) {
             let missing: Vec<String> = guards.require_tags.iter().filter(|(k, v)| candidate.tags.get(*k) != Some(*v)).map(|(k, v)| format!("{k}={v}")).collect();
-            ("require_tags", format!("lacks required tag {}", missing.join(", ")))
+            (GuardName::RequireTags, format!("lacks required tag {}", missing.join(", ")))
         } else if let Some((k, v)) = guards.exclude_tags.iter().find(|(k, v)| candidate.tags.get(*k) == Some(*v)) {
-            ("exclude_tags", format!("carries excluded tag {k}={v}"))
+            (GuardName::ExcludeTags, format!("carries excluded tag {k}={v}"))
         } else {
             eligible.push(candidate.clone());
             continue;
@@ -187,7 +185,7 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
     }
     if reach.acts_on_instances {
         verdicts.push(Verdict::new(
-            "targets",
+            GuardName::Targets,
             !chosen.is_empty(),
             if chosen.is_empty() {
                 format!("no target left: {} matched, {} excluded by tags", reach.candidates.len(), excluded.len())
@@ -201,7 +199,7 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
         // each tag guard that meant to spare an instance refuses it.
         for (guard, spared) in &spared_by {
             verdicts.push(Verdict::new(
-                guard,
+                *guard,
                 false,
                 format!(
                     "{} cannot spare instances: {} would be hit although `{guard}` keeps them out ({})",
@@ -214,7 +212,7 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
     }
     if let Some(max) = guards.max_targets {
         let n = chosen.len();
-        verdicts.push(Verdict::new("max_targets", n <= max as usize, format!("{n} target(s), limit {max}")));
+        verdicts.push(Verdict::new(GuardName::MaxTargets, n <= max as usize, format!("{n} target(s), limit {max}")));
     }
     if let Some(max) = guards.max_percent {
         verdicts.extend(judge_share("group", &chosen, |c| c.group.clone(), &reach.group_sizes, max));
@@ -231,7 +229,11 @@ pub fn select(fault: &Fault, guards: &Guards, reach: &Reach, active_zones: &BTre
             zones.extend(chosen.iter().map(|c| c.zone.clone()));
         }
         let n = zones.len();
-        verdicts.push(Verdict::new("max_azs", n <= max as usize, format!("{n} zone(s) impaired at once ({}), limit {max}", zones.into_iter().collect::<Vec<_>>().join(", "))));
+        verdicts.push(Verdict::new(
+            GuardName::MaxAzs,
+            n <= max as usize,
+            format!("{n} zone(s) impaired at once ({}), limit {max}", zones.into_iter().collect::<Vec<_>>().join(", ")),
+        ));
     }
     Selection { matched: reach.candidates.len(), excluded, chosen, verdicts }
 }
@@ -248,7 +250,7 @@ fn judge_share(what: &str, chosen: &[Candidate], key: impl Fn(&Candidate) -> Opt
         .map(|(name, n)| {
             let size = sizes.get(&name).copied().unwrap_or(n).max(1);
             let share = 100.0 * n as f64 / size as f64;
-            Verdict::new("max_percent", share <= max + 1e-9, format!("{n} of {size} in {what} {name} ({share:.0}%), limit {max}%"))
+            Verdict::new(GuardName::MaxPercent, share <= max + 1e-9, format!("{n} of {size} in {what} {name} ({share:.0}%), limit {max}%"))
         })
         .collect()
 }
@@ -358,7 +360,7 @@ mod tests {
         assert!(selection.blocked_by().is_none());
 
         let selection = select(&terminate(None), &guards, &reach(candidates), &BTreeSet::new(), &mut SeededRng::new(1));
-        assert_eq!(selection.blocked_by().map(|v| v.guard.as_str()), Some("max_targets"));
+        assert_eq!(selection.blocked_by().map(|v| v.guard), Some(GuardName::MaxTargets));
     }
 
     #[test]
@@ -369,7 +371,7 @@ mod tests {
         r.zone_sizes = (0..4).map(|i| (format!("z{i}"), 2)).collect();
         let selection = select(&terminate(Some(3)), &guards, &r, &BTreeSet::new(), &mut SeededRng::new(3));
         let blocked = selection.blocked_by().expect("3 of 4 is over 50%");
-        assert_eq!(blocked.guard, "max_percent");
+        assert_eq!(blocked.guard, GuardName::MaxPercent);
         assert!(blocked.detail.contains("3 of 4"), "{}", blocked.detail);
     }
 

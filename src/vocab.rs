@@ -1,5 +1,5 @@
 //! The shared vocabulary: the run clock's unit, a probe sample, a runbook
-//! step and how a duration is written for people. Every layer speaks it, so
+//! step, a guard's name and how a duration is written for people. Every layer speaks it, so
 //! it sits below them all.
 //!
 //! Architecture invariant: this module imports nothing of the crate (the
@@ -63,6 +63,59 @@ pub struct RunbookStep {
     pub line: usize,
 }
 
+/// A guard, by the name the scenario and the reports give it. Verdicts,
+/// refusals, aborted runs and FIS loosenings name guards with it, so a
+/// policy such as "a `targets` verdict is not a guard refusal" is a match on
+/// a variant, not a comparison of text. It is written as the scenario's key
+/// (`max_targets`) in the journal, `result.json` and every report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardName {
+    Accounts,
+    Regions,
+    Windows,
+    Blackouts,
+    RequireTags,
+    ExcludeTags,
+    /// Not a key of `guards`: a fault that acts on instances must have one left to act on.
+    Targets,
+    MaxTargets,
+    MaxPercent,
+    MaxAzs,
+    StopConditions,
+    MaxDuration,
+    RequireHealthyStart,
+    /// Not a key of `guards`: the drill's facilitator halted the run.
+    Halt,
+}
+
+impl GuardName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardName::Accounts => "accounts",
+            GuardName::Regions => "regions",
+            GuardName::Windows => "windows",
+            GuardName::Blackouts => "blackouts",
+            GuardName::RequireTags => "require_tags",
+            GuardName::ExcludeTags => "exclude_tags",
+            GuardName::Targets => "targets",
+            GuardName::MaxTargets => "max_targets",
+            GuardName::MaxPercent => "max_percent",
+            GuardName::MaxAzs => "max_azs",
+            GuardName::StopConditions => "stop_conditions",
+            GuardName::MaxDuration => "max_duration",
+            GuardName::RequireHealthyStart => "require_healthy_start",
+            GuardName::Halt => "halt",
+        }
+    }
+}
+
+impl std::fmt::Display for GuardName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `1m05s`-style durations for people.
 pub fn fmt_ms(ms: Millis) -> String {
     if ms < 1_000 {
@@ -90,5 +143,17 @@ mod tests {
         assert_eq!(fmt_ms(65_000), "1m05s");
         assert_eq!(fmt_ms(3_725_000), "1h02m05s");
         assert_eq!(fmt_ms(u64::MAX), "5124095576030h25m51s");
+    }
+
+    #[test]
+    fn guard_names_serialise_as_their_display_text() {
+        use GuardName::*;
+        for guard in
+            [Accounts, Regions, Windows, Blackouts, RequireTags, ExcludeTags, Targets, MaxTargets, MaxPercent, MaxAzs, StopConditions, MaxDuration, RequireHealthyStart, Halt]
+        {
+            let json = serde_json::to_string(&guard).unwrap();
+            assert_eq!(json, format!("\"{guard}\""));
+            assert_eq!(serde_json::from_str::<GuardName>(&json).unwrap(), guard);
+        }
     }
 }

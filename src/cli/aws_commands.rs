@@ -129,7 +129,7 @@ pub fn export_command(command: &ExportCommand) -> u8 {
     let ctx = fis::FisContext { region: &region, account: &account, role_arn: &role };
     match fis::scenario_template(scenario, &ctx, facts.as_ref(), &schedule(&scenario.faults)) {
         Ok(exported) => {
-            if exported.template["actions"].as_object().is_none_or(|a| a.is_empty()) {
+            if exported.template.actions.is_empty() {
                 eprintln!("error: no fault of this scenario can run in FIS");
                 return exit_code::INVALID_INPUT;
             }

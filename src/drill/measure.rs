@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Event, Record};
+use crate::journal::{Actor, Event, Record};
 use crate::vocab::{Millis, fmt_ms};
 
 use super::{DrillSession, RunbookStep};
@@ -64,8 +64,8 @@ pub struct ActionResult {
     pub name: String,
     pub step: Option<u32>,
     pub at: Millis,
-    /// `gameday` (applied to the simulated world) or `people` (done by hand, recorded).
-    pub by: String,
+    /// Applied to the simulated world by gameday, or done by hand by people and recorded.
+    pub by: Actor,
     pub detail: String,
     pub failed: bool,
 }
@@ -157,10 +157,10 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemRe
             }
             Event::TeamObservation { text } => observations.push((record.t, text.clone())),
             Event::OperatorActionTaken { action, step, by, detail } => {
-                actions.push(ActionResult { name: action.clone(), step: *step, at: record.t, by: by.clone(), detail: detail.clone(), failed: false })
+                actions.push(ActionResult { name: action.clone(), step: *step, at: record.t, by: *by, detail: detail.clone(), failed: false })
             }
             Event::OperatorActionFailed { action, error } => {
-                actions.push(ActionResult { name: action.clone(), step: None, at: record.t, by: "gameday".into(), detail: error.clone(), failed: true })
+                actions.push(ActionResult { name: action.clone(), step: None, at: record.t, by: Actor::Gameday, detail: error.clone(), failed: true })
             }
             _ => {}
         }

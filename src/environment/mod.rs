@@ -122,12 +122,13 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<shell::CommandContext>,
     },
-    /// An AWS FIS experiment from this template (FIS's own JSON); stopped
-    /// and its template deleted on revert. Found again by the `gameday:token` tag.
+    /// An AWS FIS experiment from this template (journaled as FIS's own
+    /// JSON); stopped and its template deleted on revert. Found again by the
+    /// `gameday:token` tag.
     FisExperiment {
         fault: String,
         token: String,
-        template: serde_json::Value,
+        template: aws::fis::Template,
     },
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::environment::{AlarmReadError, Candidate, Effect, Observation, RevertOutcome};
 use crate::guard::Verdict;
 use crate::scenario::AlarmState;
-use crate::vocab::{Millis, RunbookStep, Sample};
+use crate::vocab::{GuardName, Millis, RunbookStep, Sample};
 
 mod outcome;
 
@@ -132,7 +132,7 @@ pub enum Event {
         action: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         step: Option<u32>,
-        by: String,
+        by: Actor,
         detail: String,
     },
     OperatorActionFailed {
@@ -163,6 +163,16 @@ pub enum Event {
     },
 }
 
+/// Who carried out an operator action: gameday itself (on the simulator,
+/// which can make the change) or people (on a real environment, where
+/// gameday only records when it was done).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    Gameday,
+    People,
+}
+
 /// An operator action as the drill offered it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct OfferedAction {
@@ -172,7 +182,7 @@ pub struct OfferedAction {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GuardVerdictRecord {
-    pub guard: String,
+    pub guard: GuardName,
     pub passed: bool,
     pub enforced: bool,
     pub detail: String,
@@ -180,7 +190,7 @@ pub struct GuardVerdictRecord {
 
 impl From<&Verdict> for GuardVerdictRecord {
     fn from(v: &Verdict) -> Self {
-        GuardVerdictRecord { guard: v.guard.clone(), passed: v.passed, enforced: v.enforced, detail: v.detail.clone() }
+        GuardVerdictRecord { guard: v.guard, passed: v.passed, enforced: v.enforced, detail: v.detail.clone() }
     }
 }
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exit_code;
+use crate::vocab::GuardName;
 
 /// How a run ended. A revert that could not complete overrides any other
 /// outcome; a missed expectation is only reported when nothing else went wrong.
@@ -15,7 +16,7 @@ pub enum Outcome {
         expectations: Vec<String>,
     },
     AbortedByGuard {
-        guard: String,
+        guard: GuardName,
         detail: String,
     },
     FaultNotEffective {

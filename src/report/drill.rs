@@ -5,6 +5,7 @@
 
 use crate::drill::measure::{DrillResult, NOTABLE_WAIT_MS, StepStatus, short_title};
 use crate::environment::Millis;
+use crate::run::journal::Actor;
 use crate::run::metrics::fmt_ms;
 
 /// The drill section, as text rows; cells may hold `code` spans.
@@ -116,7 +117,7 @@ pub fn section(drill: &DrillResult, fault: Option<&str>) -> DrillSection {
                 a.step.map_or("—".into(), |n| n.to_string()),
                 if a.failed {
                     "failed".into()
-                } else if a.by == "people" {
+                } else if a.by == Actor::People {
                     "people (recorded)".into()
                 } else {
                     "gameday (simulator)".into()
@@ -139,6 +140,7 @@ pub fn section(drill: &DrillResult, fault: Option<&str>) -> DrillSection {
 mod tests {
     use super::*;
     use crate::drill::measure::{ActionResult, Note, Response, StepResult};
+    use crate::run::journal::Actor;
 
     #[test]
     fn the_response_reads_as_a_chain_from_detection_to_recovery() {
@@ -161,7 +163,7 @@ mod tests {
             speed: "real time".into(),
             response: Response { fault_start: Some(10_000), detected_at: Some(15_000), acknowledged_at: Some(100_000), mitigated_at: Some(460_000), recovered_at: Some(490_000) },
             steps: vec![step],
-            actions: vec![ActionResult { name: "fail-over".into(), step: Some(4), at: 460_000, by: "gameday".into(), detail: "switched".into(), failed: false }],
+            actions: vec![ActionResult { name: "fail-over".into(), step: Some(4), at: 460_000, by: Actor::Gameday, detail: "switched".into(), failed: false }],
             observations: vec![(160_000, "status page green".into())],
             gaps: vec!["Clarify step 3".into()],
         };

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::run::journal::{Event, Record};
+use crate::run::journal::{Actor, Event, Record};
 use crate::run::{Outcome, RunResult};
 use crate::scenario::Scenario;
 
@@ -259,9 +259,13 @@ impl Describer {
             Event::StepSkipped { step, reason } => Some(format!("👤 Step {step} skipped{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())),
             Event::StepAnnotated { step, note, unclear } => Some(format!("👤 Note on step {step}{}: “{note}”", if *unclear { " (unclear)" } else { "" })),
             Event::TeamObservation { text } => Some(format!("👤 Observation: “{text}”")),
-            Event::OperatorActionTaken { action, by, detail, .. } => {
-                Some(format!("👤 Action `{action}` ({}): {detail}", if by == "people" { "done by people" } else { "applied by gameday" }))
-            }
+            Event::OperatorActionTaken { action, by, detail, .. } => Some(format!(
+                "👤 Action `{action}` ({}): {detail}",
+                match by {
+                    Actor::People => "done by people",
+                    Actor::Gameday => "applied by gameday",
+                }
+            )),
             Event::OperatorActionFailed { action, error } => Some(format!("👤 **Action `{action}` failed**: {error}")),
             Event::TornLineClosed => Some("The journal's previous line was torn by a crash mid-write; writing resumed here".to_string()),
         }

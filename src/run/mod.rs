@@ -26,11 +26,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::drill::{DrillInput, DrillSession, Interpreted};
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
+use crate::guard::GuardName;
 use crate::probe::{ProbeHistory, ProbeState};
 use crate::scenario::{AlarmState, Scenario};
 
 use clock::{Clock, Interrupt};
-use journal::{Event, GuardVerdictRecord, Journal, JournalError, Record};
+use journal::{Actor, Event, GuardVerdictRecord, Journal, JournalError, Record};
 use metrics::ExpectationResult;
 use plan::Refusal;
 
@@ -401,11 +402,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
                 Ok(Interpreted::Action { action, step }) => {
                     let event = match self.env.operator_action(&action, now).await {
-                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: "gameday".into(), detail },
+                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: Actor::Gameday, detail },
                         Err(EnvError::Unsupported(_)) => Event::OperatorActionTaken {
                             action: action.name.clone(),
                             step,
-                            by: "people".into(),
+                            by: Actor::People,
                             detail: format!("{} (done by hand; gameday recorded when)", action.change.describe()),
                         },
                         Err(error) => Event::OperatorActionFailed { action: action.name.clone(), error: error.to_string() },
@@ -843,7 +844,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             return stop;
         }
         if !failing.is_empty() && self.scenario.guards.require_healthy_start {
-            return Outcome::AbortedByGuard { guard: "require_healthy_start".into(), detail: format!("the steady state is not healthy: {detail}") };
+            return Outcome::AbortedByGuard { guard: GuardName::RequireHealthyStart, detail: format!("the steady state is not healthy: {detail}") };
         }
 
         // 3. Inject, observe, revert.
@@ -1008,7 +1009,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             Stop::Halt => {
                 let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
                 self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                Outcome::AbortedByGuard { guard: "halt".into(), detail }
+                Outcome::AbortedByGuard { guard: GuardName::Halt, detail }
             }
             Stop::Interrupt => {
                 let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
@@ -1017,12 +1018,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             }
             Stop::Condition(condition) => {
                 self.log(Event::StopConditionTripped { condition: condition.clone() }, true);
-                Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: condition }
+                Outcome::AbortedByGuard { guard: GuardName::StopConditions, detail: condition }
             }
             Stop::MaxDuration { after } => {
                 let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(after));
                 self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                Outcome::AbortedByGuard { guard: "max_duration".into(), detail }
+                Outcome::AbortedByGuard { guard: GuardName::MaxDuration, detail }
             }
         })
     }

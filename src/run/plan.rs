@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::environment::{Effect, EnvError, Environment, Identity, Millis, Reach};
-use crate::guard::{self, Selection, Verdict};
+use crate::guard::{self, GuardName, Selection, Verdict};
 use crate::rng::SeededRng;
 use crate::scenario::{Fault, Scenario};
 
@@ -38,7 +38,7 @@ pub struct FaultPlan {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Refusal {
     /// A guard blocks it.
-    Guard { guard: String, detail: String, fault: Option<String> },
+    Guard { guard: GuardName, detail: String, fault: Option<String> },
     /// A fault would touch nothing.
     NoTargets { fault: String, detail: String },
 }
@@ -46,11 +46,11 @@ pub enum Refusal {
 impl Plan {
     pub fn refusal(&self) -> Option<Refusal> {
         if let Some(v) = self.verdicts.iter().find(|v| v.blocks()) {
-            return Some(Refusal::Guard { guard: v.guard.clone(), detail: v.detail.clone(), fault: None });
+            return Some(Refusal::Guard { guard: v.guard, detail: v.detail.clone(), fault: None });
         }
         for fault in &self.faults {
-            if let Some(v) = fault.selection.verdicts.iter().find(|v| v.blocks() && v.guard != "targets") {
-                return Some(Refusal::Guard { guard: v.guard.clone(), detail: v.detail.clone(), fault: Some(fault.name.clone()) });
+            if let Some(v) = fault.selection.verdicts.iter().find(|v| v.blocks() && v.guard != GuardName::Targets) {
+                return Some(Refusal::Guard { guard: v.guard, detail: v.detail.clone(), fault: Some(fault.name.clone()) });
             }
             if let Some(v) = fault.selection.blocked_by() {
                 return Some(Refusal::NoTargets { fault: fault.name.clone(), detail: v.detail.clone() });

@@ -119,16 +119,14 @@ fn check_guards(guards: &Guards, found: &mut Findings) {
             );
         }
     }
+    // That each date exists is checked with the structure, where it is written.
     for (index, blackout) in guards.blackouts.iter().enumerate() {
-        let from = blackout.from.parse::<jiff::civil::Date>();
-        let to = blackout.to.parse::<jiff::civil::Date>();
-        match (from, to) {
-            (Ok(from), Ok(to)) if from > to => {
-                found.add(&format!("guards.blackouts[{index}].to"), format!("the blackout ends ({to}) before it starts ({from})"), Some("swap `from` and `to`".into()))
-            }
-            (Err(_), _) => found.add(&format!("guards.blackouts[{index}].from"), format!("`{}` is not a date", blackout.from), Some("write `YYYY-MM-DD`".into())),
-            (_, Err(_)) => found.add(&format!("guards.blackouts[{index}].to"), format!("`{}` is not a date", blackout.to), Some("write `YYYY-MM-DD`".into())),
-            _ => {}
+        if blackout.from > blackout.to {
+            found.add(
+                &format!("guards.blackouts[{index}].to"),
+                format!("the blackout ends ({}) before it starts ({})", blackout.to, blackout.from),
+                Some("swap `from` and `to`".into()),
+            );
         }
     }
     if guards.max_duration == Some(super::Duration::ZERO) {

@@ -256,12 +256,52 @@ pub enum Weekday {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Blackout {
-    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
-    pub from: String,
-    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
-    pub to: String,
+    #[serde(with = "calendar_date")]
+    #[schemars(schema_with = "calendar_date::schema")]
+    pub from: jiff::civil::Date,
+    #[serde(with = "calendar_date")]
+    #[schemars(schema_with = "calendar_date::schema")]
+    pub to: jiff::civil::Date,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// The regular expression published in the JSON Schema for a calendar date.
+/// The structure stage parses every text it matches as a date too, so a
+/// date that does not exist (`2026-02-30`) is refused where it is written.
+pub const DATE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// A calendar date written `YYYY-MM-DD`, as text in the file and a
+/// `jiff::civil::Date` in the model.
+pub mod calendar_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(text: &str) -> Result<jiff::civil::Date, String> {
+        if !has_date_shape(text) {
+            return Err(format!("`{text}` is not a date"));
+        }
+        text.parse::<jiff::civil::Date>().map_err(|_| format!("`{text}` is not a date"))
+    }
+
+    /// `YYYY-MM-DD` exactly: jiff also reads other ISO 8601 forms, which the
+    /// schema does not publish.
+    fn has_date_shape(text: &str) -> bool {
+        let bytes = text.as_bytes();
+        bytes.len() == 10 && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
+    }
+
+    pub fn serialize<S: Serializer>(date: &jiff::civil::Date, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(date)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<jiff::civil::Date, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub fn schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": super::DATE_PATTERN })
+    }
 }
 
 /// A condition that halts the run and reverts every fault.

@@ -11,6 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use super::diagnostic::Problem;
 use super::duration::{DURATION_PATTERN, Duration};
+use super::model::{DATE_PATTERN, calendar_date};
 use super::yaml_tree::{Node, Path, Value};
 
 /// What the structure check found.
@@ -122,6 +123,7 @@ impl<'s> Checker<'s> {
             Some("boolean") => Json::Bool(false),
             Some("integer" | "number") => schema.get("minimum").cloned().unwrap_or(Json::from(1)),
             Some("string") if schema.get("pattern").and_then(Json::as_str) == Some(DURATION_PATTERN) => Json::from("1s"),
+            Some("string") if schema.get("pattern").and_then(Json::as_str) == Some(DATE_PATTERN) => Json::from("1970-01-01"),
             Some("string") => Json::from(""),
             Some("array") => Json::Array(Vec::new()),
             Some("object") => self.neutral_object(schema, None),
@@ -366,6 +368,14 @@ fn check_pattern(node: &Node, text: &str, pattern: &str, path: &Path, out: &mut 
     if pattern == DURATION_PATTERN {
         if let Err(error) = text.parse::<Duration>() {
             out.push(Problem::new(path.clone(), node.at, error.to_string()).hint("write durations like `250ms`, `90s`, `5m` or `1h30m`".into()));
+            return false;
+        }
+        return true;
+    }
+    // The shape is checked below; a date of that shape must also exist.
+    if pattern == DATE_PATTERN && regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text)) {
+        if let Err(message) = calendar_date::parse(text) {
+            out.push(Problem::new(path.clone(), node.at, message).hint("write `YYYY-MM-DD`".into()));
             return false;
         }
         return true;

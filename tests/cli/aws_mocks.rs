@@ -229,7 +229,7 @@ async fn an_alarm_going_off_halts_the_run() {
     config.alarm_poll = 100;
     let started = std::time::Instant::now();
     let finished = run(&mut env, &scenario, config).await;
-    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: "alarm `web-5xx`".into() });
+    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: gameday::guard::GuardName::StopConditions, detail: "alarm `web-5xx`".into() });
     assert!(started.elapsed() < Duration::from_secs(30), "halted long before the 5 m fault ended");
 }
 
@@ -247,7 +247,11 @@ async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
     let create = mock!(aws_sdk_fis::Client::create_experiment_template)
         .then_output(|| aws_sdk_fis::operation::create_experiment_template::CreateExperimentTemplateOutput::builder().build());
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[&lever, &create], &[]), &scenario(PROBE_ONLY)).await.unwrap();
-    let effect = Effect::FisExperiment { fault: "f".into(), token: "t".into(), template: serde_json::json!({ "roleArn": "r", "targets": {}, "actions": {} }) };
+    let effect = Effect::FisExperiment {
+        fault: "f".into(),
+        token: "t".into(),
+        template: serde_json::from_value(serde_json::json!({ "description": "d", "roleArn": "r", "targets": {}, "actions": {}, "stopConditions": [], "tags": {} })).unwrap(),
+    };
     let error = env.apply(&effect, 0).await.unwrap_err();
     assert!(matches!(&error, EnvError::Refused(message) if message.contains("safety lever is engaged (incident in progress)")), "{error}");
     assert_eq!(create.num_calls(), 0, "no template, no experiment");
@@ -300,7 +304,7 @@ fn unreadable_reads(finished: &gameday::run::Finished) -> Vec<gameday::environme
 /// and the detail says why; returns the detail.
 fn assert_failed_closed(finished: &gameday::run::Finished, kind: ReadErrorKind) -> String {
     let Outcome::AbortedByGuard { guard, detail } = &finished.result.outcome else { panic!("{:?}", finished.result.outcome) };
-    assert_eq!(guard, "stop_conditions");
+    assert_eq!(*guard, gameday::guard::GuardName::StopConditions);
     assert_eq!(finished.result.exit_code, gameday::exit_code::ABORTED_BY_GUARD);
     assert!(detail.starts_with("alarm `web-5xx` could not be read 3 times in a row, for "), "{detail}");
     assert!(detail.ends_with("; a stop condition that cannot be read counts as tripped"), "{detail}");
@@ -491,7 +495,7 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
     let mut config = RunConfig::new(1, jiff::Timestamp::now());
     config.alarm_poll = 100;
     let finished = run(&mut env, &scenario, config).await;
-    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: "stop_conditions".into(), detail: "alarm `web-5xx`".into() });
+    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: gameday::guard::GuardName::StopConditions, detail: "alarm `web-5xx`".into() });
 
     // As after kill -9 mid-run: a fresh process, the journal's intent, the experiment found by tag.
     let effect = finished.journal.records().iter().find_map(|r| match &r.event {

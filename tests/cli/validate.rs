@@ -100,3 +100,28 @@ fn value_errors_show_in_the_same_pass_as_missing_keys() {
     assert!(!output.stderr.contains("`` is not a valid scenario name"), "{}", output.stderr);
     assert!(output.stderr.contains(&format!("{file}: 10 problem(s)")), "{}", output.stderr);
 }
+
+/// Blackout dates are calendar dates: one that does not exist, one in the
+/// wrong format and a range that ends before it starts are each located,
+/// in the same pass as a structure problem elsewhere in the file.
+#[test]
+fn blackout_dates_that_are_not_dates_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blackouts.yaml");
+    let text = "apiVersion: gameday/v1\nname: t\nguards:\n  max_target: 1\n  blackouts:\n    - { from: 2026-02-30, to: 2026-03-02 }\n    - { from: tomorrow, to: 2026-03-02 }\n    - { from: 2026-12-31, to: 2026-12-24, reason: freeze }\nsteady_state:\n  - { name: c, kind: asg_capacity, group: web-asg, min_in_service: 4 }\nfaults:\n  - { name: f, kind: reboot_instances, targets: { zones: [us-east-1a] } }\nexpected_recoveries:\n  - { name: c, probes: [c], recovers_within: 5m }\n";
+    std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap();
+    let output = gameday(&["validate", path]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    for (place, message, hint) in [
+        ("4:3 (at `guards.max_target`)", "unknown key `max_target`", "did you mean `max_targets`?"),
+        ("6:15 (at `guards.blackouts[0].from`)", "`2026-02-30` is not a date", "write `YYYY-MM-DD`"),
+        ("7:15 (at `guards.blackouts[1].from`)", "`tomorrow` has the wrong format", "write dates as `YYYY-MM-DD`"),
+        ("8:27 (at `guards.blackouts[2].to`)", "the blackout ends (2026-12-24) before it starts (2026-12-31)", "swap `from` and `to`"),
+    ] {
+        let at = format!("  --> {path}:{place}\n");
+        let shown = output.stderr.split("\n\n").find(|block| block.contains(&at)).unwrap_or_else(|| panic!("nothing at {place}:\n{}", output.stderr));
+        assert!(shown.contains(message) && shown.contains(hint), "{place}: {shown}");
+    }
+    assert!(output.stderr.contains(&format!("{path}: 4 problem(s)")), "{}", output.stderr);
+}

@@ -14,10 +14,92 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::environment::{EnvError, Millis};
 use crate::scenario::{AzOutageMode, Duration, Fault, FaultAction, Scenario, StopCondition};
+use crate::vocab::GuardName;
+
+/// FIS's `CreateExperimentTemplate` input: what gameday journals, exports
+/// and sends is this one document. It serialises to FIS's own JSON (the
+/// shape `aws fis create-experiment-template --cli-input-json` takes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub description: String,
+    pub role_arn: String,
+    pub targets: BTreeMap<String, Target>,
+    pub actions: BTreeMap<String, Action>,
+    pub stop_conditions: Vec<TemplateStopCondition>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A template's target: ARNs a run resolved, or what an export selects by
+/// (tags, filters), with a selection mode (`ALL`, `COUNT(n)`, `PERCENT(n)`).
+/// Each of ARNs, tags and filters is written only when the target sets it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub resource_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_arns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_tags: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<TargetFilter>>,
+    pub selection_mode: String,
+}
+
+impl Target {
+    fn arns(resource_type: &str, arns: Vec<String>) -> Self {
+        Target { resource_type: resource_type.into(), resource_arns: Some(arns), resource_tags: None, filters: None, selection_mode: "ALL".into() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetFilter {
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+impl TargetFilter {
+    fn new(path: &str, values: Vec<String>) -> Self {
+        TargetFilter { path: path.into(), values }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub action_id: String,
+    /// Every parameter FIS takes as text. One gameday has no value for (a
+    /// stop with no `duration`) is left out, as FIS wants it, not sent empty.
+    #[serde(deserialize_with = "parameters_without_nulls")]
+    pub parameters: BTreeMap<String, String>,
+    /// Target kind (`Instances`, `Subnets`, `AutoScalingGroups`) → target name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_after: Vec<String>,
+}
+
+/// Journals written before the template was typed hold a missing parameter as `null`.
+fn parameters_without_nulls<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let parameters = BTreeMap::<String, Option<String>>::deserialize(deserializer)?;
+    Ok(parameters.into_iter().filter_map(|(key, value)| Some((key, value?))).collect())
+}
+
+fn parameters<const N: usize>(pairs: [(&str, Option<String>); N]) -> BTreeMap<String, String> {
+    pairs.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))).collect()
+}
+
+/// `{ "source": "none" }`, or a CloudWatch alarm by ARN.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TemplateStopCondition {
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
 
 /// Where the template will run: for ARNs and the role.
 pub struct FisContext<'a> {
@@ -68,10 +150,33 @@ pub struct AccountFacts {
     pub group_arns: BTreeMap<String, String>,
 }
 
+/// What an exported template could not enforce: a guard, or a fault's
+/// `targets.zones` filter (an AZ ID FIS cannot translate without `--env`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loosened {
+    Guard(GuardName),
+    Zones,
+}
+
+impl fmt::Display for Loosened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loosened::Guard(guard) => guard.fmt(f),
+            Loosened::Zones => f.write_str("zones"),
+        }
+    }
+}
+
+impl From<GuardName> for Loosened {
+    fn from(guard: GuardName) -> Self {
+        Loosened::Guard(guard)
+    }
+}
+
 /// A guard (or a target filter) an exported template could not enforce.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Loosening {
-    pub guard: String,
+    pub guard: Loosened,
     pub fault: Option<String>,
     pub reason: String,
 }
@@ -99,7 +204,7 @@ pub enum ExportError {
 /// makes them during `gameday run`), and notes on how guards were translated.
 #[derive(Debug)]
 pub struct Exported {
-    pub template: Value,
+    pub template: Template,
     pub skipped: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -123,52 +228,56 @@ fn tags_text(tags: &BTreeMap<String, String>) -> String {
 pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &BTreeMap<String, (Millis, Millis)>) -> Vec<Loosening> {
     let guards = &scenario.guards;
     let mut found = Vec::new();
-    let mut add = |guard: &str, fault: Option<&str>, reason: String| found.push(Loosening { guard: guard.into(), fault: fault.map(str::to_string), reason });
     match facts {
         Some(facts) => {
             if !guards.accounts.is_empty() && !guards.accounts.contains(&facts.account) {
-                add("accounts", None, format!("the environment's account {} is not in the allowed accounts ({})", facts.account, guards.accounts.join(", ")));
+                loosen(
+                    &mut found,
+                    GuardName::Accounts,
+                    None,
+                    format!("the environment's account {} is not in the allowed accounts ({})", facts.account, guards.accounts.join(", ")),
+                );
             }
             if !guards.regions.is_empty() && !guards.regions.contains(&facts.region) {
-                add("regions", None, format!("the environment's region {} is not in the allowed regions ({})", facts.region, guards.regions.join(", ")));
+                loosen(&mut found, GuardName::Regions, None, format!("the environment's region {} is not in the allowed regions ({})", facts.region, guards.regions.join(", ")));
             }
         }
         None => {
-            for (guard, set) in [("accounts", &guards.accounts), ("regions", &guards.regions)] {
+            for (guard, set) in [(GuardName::Accounts, &guards.accounts), (GuardName::Regions, &guards.regions)] {
                 if !set.is_empty() {
-                    add(guard, None, "a template runs wherever it is created; export with `--env` to check the environment against this guard".into());
+                    loosen(&mut found, guard, None, "a template runs wherever it is created; export with `--env` to check the environment against this guard".into());
                 }
             }
         }
     }
     if !guards.windows.is_empty() {
-        add("windows", None, "FIS starts an experiment whenever it is started; it cannot hold it to a time window".into());
+        loosen(&mut found, GuardName::Windows, None, "FIS starts an experiment whenever it is started; it cannot hold it to a time window".into());
     }
     if !guards.blackouts.is_empty() {
-        add("blackouts", None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
+        loosen(&mut found, GuardName::Blackouts, None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
     }
     for condition in &guards.stop_conditions {
         if !matches!(condition, StopCondition::Alarm { .. }) {
-            add("stop_conditions", None, format!("FIS stops only on CloudWatch alarms; {} would not be watched", condition.label()));
+            loosen(&mut found, GuardName::StopConditions, None, format!("FIS stops only on CloudWatch alarms; {} would not be watched", condition.label()));
         }
     }
     if guards.require_healthy_start && !scenario.steady_state.is_empty() {
-        add("require_healthy_start", None, "FIS does not check the steady state before it starts; set `require_healthy_start: false` to accept that".into());
+        loosen(&mut found, GuardName::RequireHealthyStart, None, "FIS does not check the steady state before it starts; set `require_healthy_start: false` to accept that".into());
     }
     let exported: Vec<&Fault> = scenario.faults.iter().filter(|f| fis_can_make(&f.action)).collect();
     if let Some(max) = guards.max_duration {
         let end = exported.iter().filter_map(|f| schedule.get(&f.name).map(|t| t.1)).max().unwrap_or(0);
         if end > max.as_millis() {
-            add("max_duration", None, format!("the template's actions run for {}, limit {max}", Duration::from_millis(end)));
+            loosen(&mut found, GuardName::MaxDuration, None, format!("the template's actions run for {}, limit {max}", Duration::from_millis(end)));
         }
     }
     let mut zones: BTreeSet<String> = BTreeSet::new();
-    let mut zone = |fault: &Fault, zone: &str, add: &mut dyn FnMut(&str, Option<&str>, String)| match facts {
+    let mut zone = |fault: &Fault, zone: &str, found: &mut Vec<Loosening>| match facts {
         Some(facts) => {
             zones.insert(facts.zone_names.get(zone).cloned().unwrap_or_else(|| zone.to_string()));
         }
         None if is_az_id(zone) => {
-            add("zones", Some(&fault.name), format!("`{zone}` is an AZ ID, which names a different zone in each account; export with `--env` to translate it"))
+            loosen(found, Loosened::Zones, Some(&fault.name), format!("`{zone}` is an AZ ID, which names a different zone in each account; export with `--env` to translate it"))
         }
         None => {
             zones.insert(zone.to_string());
@@ -182,51 +291,58 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
         match &fault.action {
             FaultAction::StopInstances { targets: t } | FaultAction::TerminateInstances { targets: t } | FaultAction::RebootInstances { targets: t } => {
                 if !guards.exclude_tags.is_empty() {
-                    add("exclude_tags", name, excluded.clone());
+                    loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
                 }
                 if guards.max_percent.is_some() {
-                    add("max_percent", name, share.into());
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
                 }
                 match (t.count, t.percent, guards.max_targets) {
-                    (Some(count), _, Some(max)) if count > max => add("max_targets", name, format!("`count: {count}` is over the limit of {max}")),
-                    (None, Some(percent), Some(max)) => add("max_targets", name, format!("FIS cannot cap `percent: {percent}` at {max} targets; use `count`")),
+                    (Some(count), _, Some(max)) if count > max => loosen(&mut found, GuardName::MaxTargets, name, format!("`count: {count}` is over the limit of {max}")),
+                    (None, Some(percent), Some(max)) => {
+                        loosen(&mut found, GuardName::MaxTargets, name, format!("FIS cannot cap `percent: {percent}` at {max} targets; use `count`"))
+                    }
                     _ => {}
                 }
                 for z in &t.zones {
-                    zone(fault, z, &mut add);
+                    zone(fault, z, &mut found);
                 }
                 if t.zones.is_empty() {
                     every_zone.push(fault.name.clone());
                 }
             }
             FaultAction::AzOutage { zone: z, mode, .. } => {
-                zone(fault, z, &mut add);
+                zone(fault, z, &mut found);
                 if guards.max_percent.is_some() {
-                    add("max_percent", name, share.into());
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
                 }
                 let whole = "a network cut takes the zone's subnets whole and cannot spare instances";
                 match mode {
-                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => add("exclude_tags", name, excluded.clone()),
+                    AzOutageMode::Power if !guards.exclude_tags.is_empty() => loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone()),
                     AzOutageMode::Power => {}
                     AzOutageMode::Network => {
                         if !guards.require_tags.is_empty() {
-                            add("require_tags", name, format!("{whole} without the required tags"));
+                            loosen(&mut found, GuardName::RequireTags, name, format!("{whole} without the required tags"));
                         }
                         if !guards.exclude_tags.is_empty() {
-                            add("exclude_tags", name, format!("{whole} carrying excluded tags"));
+                            loosen(&mut found, GuardName::ExcludeTags, name, format!("{whole} carrying excluded tags"));
                         }
                         if let Some(max) = guards.max_targets {
-                            add("max_targets", name, format!("{whole}: FIS cannot cap the instances in them at {max}"));
+                            loosen(&mut found, GuardName::MaxTargets, name, format!("{whole}: FIS cannot cap the instances in them at {max}"));
                         }
                     }
                 }
             }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
-                    zone(fault, z, &mut add);
+                    zone(fault, z, &mut found);
                 }
                 if groups.is_empty() && guards.require_tags.is_empty() {
-                    add("require_tags", name, "with no `groups` and no `require_tags`, the template would select every Auto Scaling group in the account".into());
+                    loosen(
+                        &mut found,
+                        GuardName::RequireTags,
+                        name,
+                        "with no `groups` and no `require_tags`, the template would select every Auto Scaling group in the account".into(),
+                    );
                 }
             }
             _ => {}
@@ -234,13 +350,17 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
     }
     if let Some(max) = guards.max_azs {
         for fault in &every_zone {
-            add("max_azs", Some(fault), format!("the template selects in every zone, limit {max}; name the zones in `targets.zones`"));
+            loosen(&mut found, GuardName::MaxAzs, Some(fault), format!("the template selects in every zone, limit {max}; name the zones in `targets.zones`"));
         }
         if zones.len() > max as usize {
-            add("max_azs", None, format!("the template impairs {} zones ({}), limit {max}", zones.len(), zones.into_iter().collect::<Vec<_>>().join(", ")));
+            loosen(&mut found, GuardName::MaxAzs, None, format!("the template impairs {} zones ({}), limit {max}", zones.len(), zones.into_iter().collect::<Vec<_>>().join(", ")));
         }
     }
     found
+}
+
+fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&str>, reason: String) {
+    found.push(Loosening { guard: what.into(), fault: fault.map(str::to_string), reason });
 }
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
@@ -249,7 +369,7 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
 }
 
 /// A fault's FIS targets and actions, by name.
-pub type Parts = (BTreeMap<String, Value>, BTreeMap<String, Value>);
+pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 
 /// Targets and actions for one fault. `resolved` carries what a run
 /// already chose (instance, subnet and group ARNs); without it (export) the
@@ -288,18 +408,18 @@ pub fn fault_parts(
             })
             .collect()
     };
-    let instances_target = |filter_zones: Vec<String>, tags: &BTreeMap<String, String>, mode: String| -> Result<Value, EnvError> {
+    let instances_target = |filter_zones: Vec<String>, tags: &BTreeMap<String, String>, mode: String| -> Result<Target, EnvError> {
         Ok(match resolved {
-            Some(r) => json!({ "resourceType": "aws:ec2:instance", "resourceArns": r.instance_arns, "selectionMode": "ALL" }),
+            Some(r) => Target::arns("aws:ec2:instance", r.instance_arns.clone()),
             None => {
                 let mut all_tags = scenario.guards.require_tags.clone();
                 all_tags.extend(tags.clone());
-                let mut filters = vec![json!({ "path": "State.Name", "values": ["running"] })];
+                let mut filters = vec![TargetFilter::new("State.Name", vec!["running".into()])];
                 if !filter_zones.is_empty() {
                     let names = filter_zones.iter().map(|z| zone_name(z)).collect::<Result<Vec<_>, _>>()?;
-                    filters.push(json!({ "path": "Placement.AvailabilityZone", "values": names }));
+                    filters.push(TargetFilter::new("Placement.AvailabilityZone", names));
                 }
-                json!({ "resourceType": "aws:ec2:instance", "resourceTags": all_tags, "filters": filters, "selectionMode": mode })
+                Target { resource_type: "aws:ec2:instance".into(), resource_arns: None, resource_tags: Some(all_tags), filters: Some(filters), selection_mode: mode }
             }
         })
     };
@@ -322,11 +442,8 @@ pub fn fault_parts(
         Ok(all)
     };
     let duration = fault.duration.map(iso8601);
-    let mut action = |id: &str, parameters: Value, target_kind: &str, target_key: &str| {
-        let mut body = json!({ "actionId": id, "parameters": parameters, "targets": { target_kind: target_key } });
-        if !start_after.is_empty() {
-            body["startAfter"] = json!(start_after);
-        }
+    let mut action = |id: &str, parameters: BTreeMap<String, String>, target_kind: &str, target_key: &str| {
+        let body = Action { action_id: id.into(), parameters, targets: BTreeMap::from([(target_kind.to_string(), target_key.to_string())]), start_after: start_after.clone() };
         actions.insert(if actions.is_empty() { fault.name.clone() } else { key(id.rsplit(':').next().unwrap_or("action")) }, body);
     };
     match &fault.action {
@@ -337,9 +454,9 @@ pub fn fault_parts(
             let mode = if resolved.is_some() { "ALL".into() } else { capped(t.count, t.percent) };
             targets.insert(key("instances"), instances_target(t.zones.clone(), &group_tags(&t.groups, &t.tags)?, mode)?);
             let (id, parameters) = match &fault.action {
-                FaultAction::StopInstances { .. } => ("aws:ec2:stop-instances", json!({ "startInstancesAfterDuration": duration })),
-                FaultAction::TerminateInstances { .. } => ("aws:ec2:terminate-instances", json!({})),
-                _ => ("aws:ec2:reboot-instances", json!({})),
+                FaultAction::StopInstances { .. } => ("aws:ec2:stop-instances", parameters([("startInstancesAfterDuration", duration.clone())])),
+                FaultAction::TerminateInstances { .. } => ("aws:ec2:terminate-instances", BTreeMap::new()),
+                _ => ("aws:ec2:reboot-instances", BTreeMap::new()),
             };
             action(id, parameters, "Instances", &key("instances"));
         }
@@ -350,15 +467,21 @@ pub fn fault_parts(
             };
             let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
             targets.insert(key("instances"), instances_target(vec![zone.clone()], &group_tags(groups, tags)?, mode)?);
-            action("aws:ec2:stop-instances", json!({ "startInstancesAfterDuration": duration }), "Instances", &key("instances"));
+            action("aws:ec2:stop-instances", parameters([("startInstancesAfterDuration", duration.clone())]), "Instances", &key("instances"));
             let asg_target = match resolved {
-                Some(r) if !r.group_arns.is_empty() => Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": r.group_arns, "selectionMode": "ALL" })),
+                Some(r) if !r.group_arns.is_empty() => Some(Target::arns("aws:ec2:autoscaling-group", r.group_arns.clone())),
                 Some(_) => None,
-                None if !groups.is_empty() => Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": group_arns(groups)?, "selectionMode": "ALL" })),
+                None if !groups.is_empty() => Some(Target::arns("aws:ec2:autoscaling-group", group_arns(groups)?)),
                 None if !tags.is_empty() => {
                     let mut all_tags = scenario.guards.require_tags.clone();
                     all_tags.extend(tags.clone());
-                    Some(json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": all_tags, "selectionMode": "ALL" }))
+                    Some(Target {
+                        resource_type: "aws:ec2:autoscaling-group".into(),
+                        resource_arns: None,
+                        resource_tags: Some(all_tags),
+                        filters: None,
+                        selection_mode: "ALL".into(),
+                    })
                 }
                 None => None,
             };
@@ -366,7 +489,7 @@ pub fn fault_parts(
                 targets.insert(key("groups"), asg_target);
                 action(
                     "aws:ec2:asg-insufficient-instance-capacity-error",
-                    json!({ "availabilityZoneIdentifiers": zone, "duration": duration, "percentage": "100" }),
+                    parameters([("availabilityZoneIdentifiers", Some(zone)), ("duration", duration), ("percentage", Some("100".into()))]),
                     "AutoScalingGroups",
                     &key("groups"),
                 );
@@ -374,17 +497,29 @@ pub fn fault_parts(
         }
         FaultAction::AzOutage { zone, mode: AzOutageMode::Network, .. } => {
             let subnets = match resolved {
-                Some(r) => json!({ "resourceType": "aws:ec2:subnet", "resourceArns": r.subnet_arns, "selectionMode": "ALL" }),
-                None => json!({ "resourceType": "aws:ec2:subnet", "filters": [{ "path": "AvailabilityZone", "values": [zone_name(zone)?] }], "selectionMode": "ALL" }),
+                Some(r) => Target::arns("aws:ec2:subnet", r.subnet_arns.clone()),
+                None => Target {
+                    resource_type: "aws:ec2:subnet".into(),
+                    resource_arns: None,
+                    resource_tags: None,
+                    filters: Some(vec![TargetFilter::new("AvailabilityZone", vec![zone_name(zone)?])]),
+                    selection_mode: "ALL".into(),
+                },
             };
             targets.insert(key("subnets"), subnets);
-            action("aws:network:disrupt-connectivity", json!({ "duration": duration, "scope": "all" }), "Subnets", &key("subnets"));
+            action("aws:network:disrupt-connectivity", parameters([("duration", duration), ("scope", Some("all".into()))]), "Subnets", &key("subnets"));
         }
         FaultAction::AsgCapacityError { zones, groups } => {
             let groups_target = match resolved {
-                Some(r) => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": r.group_arns, "selectionMode": "ALL" }),
-                None if groups.is_empty() => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceTags": scenario.guards.require_tags, "selectionMode": "ALL" }),
-                None => json!({ "resourceType": "aws:ec2:autoscaling-group", "resourceArns": group_arns(groups)?, "selectionMode": "ALL" }),
+                Some(r) => Target::arns("aws:ec2:autoscaling-group", r.group_arns.clone()),
+                None if groups.is_empty() => Target {
+                    resource_type: "aws:ec2:autoscaling-group".into(),
+                    resource_arns: None,
+                    resource_tags: Some(scenario.guards.require_tags.clone()),
+                    filters: None,
+                    selection_mode: "ALL".into(),
+                },
+                None => Target::arns("aws:ec2:autoscaling-group", group_arns(groups)?),
             };
             let zones = match resolved {
                 Some(r) if !r.zones.is_empty() => r.zones.clone(),
@@ -393,7 +528,7 @@ pub fn fault_parts(
             targets.insert(key("groups"), groups_target);
             action(
                 "aws:ec2:asg-insufficient-instance-capacity-error",
-                json!({ "availabilityZoneIdentifiers": zones.join(","), "duration": duration, "percentage": "100" }),
+                parameters([("availabilityZoneIdentifiers", Some(zones.join(","))), ("duration", duration), ("percentage", Some("100".into()))]),
                 "AutoScalingGroups",
                 &key("groups"),
             );
@@ -413,30 +548,34 @@ pub struct Resolved {
     pub group_arns: Vec<String>,
 }
 
-fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Value {
-    let alarms: Vec<Value> = scenario
+fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateStopCondition> {
+    let alarms: Vec<TemplateStopCondition> = scenario
         .guards
         .stop_conditions
         .iter()
         .filter_map(|c| match c {
-            StopCondition::Alarm { alarm } => Some(json!({ "source": "aws:cloudwatch:alarm", "value": alarm_arn(alarm, ctx) })),
+            StopCondition::Alarm { alarm } => Some(TemplateStopCondition { source: "aws:cloudwatch:alarm".into(), value: Some(alarm_arn(alarm, ctx)) }),
             _ => None,
         })
         .collect();
-    if alarms.is_empty() { json!([{ "source": "none" }]) } else { json!(alarms) }
+    if alarms.is_empty() { vec![TemplateStopCondition { source: "none".into(), value: None }] } else { alarms }
 }
 
 /// The template for one fault of a run.
-pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Value, EnvError> {
+pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Template, EnvError> {
     let (targets, actions) = fault_parts(fault, scenario, Some(resolved), None, Vec::new(), &mut Vec::new())?;
-    Ok(json!({
-        "description": format!("gameday {} / {}", scenario.name, fault.name),
-        "roleArn": ctx.role_arn,
-        "targets": targets,
-        "actions": actions,
-        "stopConditions": stop_conditions(scenario, ctx),
-        "tags": { "gameday:scenario": scenario.name, "gameday:fault": fault.name, "gameday:token": token },
-    }))
+    Ok(Template {
+        description: format!("gameday {} / {}", scenario.name, fault.name),
+        role_arn: ctx.role_arn.into(),
+        targets,
+        actions,
+        stop_conditions: stop_conditions(scenario, ctx),
+        tags: BTreeMap::from([
+            ("gameday:scenario".to_string(), scenario.name.clone()),
+            ("gameday:fault".to_string(), fault.name.clone()),
+            ("gameday:token".to_string(), token.to_string()),
+        ]),
+    })
 }
 
 /// The whole scenario as one template, or every reason it would loosen a
@@ -458,10 +597,8 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
         let mut after: Vec<String> = fault.start_after.clone();
         if let Some(delay) = fault.delay {
             let wait = format!("{}-wait", fault.name);
-            let mut body = json!({ "actionId": "aws:fis:wait", "parameters": { "duration": iso8601(delay) } });
-            if !after.is_empty() {
-                body["startAfter"] = json!(after);
-            }
+            let body =
+                Action { action_id: "aws:fis:wait".into(), parameters: parameters([("duration", Some(iso8601(delay)))]), targets: BTreeMap::new(), start_after: after.clone() };
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
@@ -469,14 +606,14 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
         targets.extend(t);
         actions.extend(a);
     }
-    let template = json!({
-        "description": format!("gameday scenario {}: {}", scenario.name, scenario.title.as_deref().unwrap_or("")),
-        "roleArn": ctx.role_arn,
-        "targets": targets,
-        "actions": actions,
-        "stopConditions": stop_conditions(scenario, ctx),
-        "tags": { "gameday:scenario": scenario.name },
-    });
+    let template = Template {
+        description: format!("gameday scenario {}: {}", scenario.name, scenario.title.as_deref().unwrap_or("")),
+        role_arn: ctx.role_arn.into(),
+        targets,
+        actions,
+        stop_conditions: stop_conditions(scenario, ctx),
+        tags: BTreeMap::from([("gameday:scenario".to_string(), scenario.name.clone())]),
+    };
     Ok(Exported { template, skipped, notes })
 }
 
@@ -497,7 +634,7 @@ mod tests {
         let scenario = crate::scenario::parse_str(text, None).unwrap();
         let ctx = FisContext { region: "us-east-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
         let exported = scenario_template(&scenario, &ctx, None, &BTreeMap::new()).unwrap();
-        let template = &exported.template;
+        let template = &serde_json::to_value(&exported.template).unwrap();
         assert!(exported.skipped.is_empty());
         let target = &template["targets"]["terminate-two-instances"];
         assert_eq!(target["selectionMode"], "COUNT(2)");
@@ -505,7 +642,7 @@ mod tests {
         assert_eq!(target["resourceTags"]["aws:autoscaling:groupName"], "web-asg");
         assert_eq!(template["targets"]["later-instances"]["selectionMode"], "COUNT(2)", "all matching, capped at max_targets");
         assert_eq!(template["actions"]["terminate-two"]["actionId"], "aws:ec2:terminate-instances");
-        assert_eq!(template["actions"]["later"]["startAfter"], json!(["later-wait"]));
+        assert_eq!(template["actions"]["later"]["startAfter"], serde_json::json!(["later-wait"]));
         assert_eq!(template["stopConditions"][0]["value"], "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx");
     }
 
@@ -513,8 +650,27 @@ mod tests {
     fn the_shipped_instance_termination_scenario_is_refused_with_every_reason() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/instance-termination.yaml")).unwrap();
         let scenario = crate::scenario::parse_str(&text, None).unwrap();
-        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard).collect();
+        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
         assert_eq!(guards, ["accounts", "regions", "stop_conditions", "require_healthy_start", "exclude_tags", "max_percent"]);
+    }
+
+    /// A journal written before the template was typed still reads back,
+    /// and writes out as FIS's JSON with the missing parameter left out.
+    #[test]
+    fn a_journaled_template_reads_back_and_writes_the_same_json() {
+        let journaled = serde_json::json!({
+            "description": "gameday t / stop",
+            "roleArn": "arn:aws:iam::123456789012:role/fis",
+            "targets": { "stop-instances": { "resourceType": "aws:ec2:instance", "resourceArns": ["arn:aws:ec2:us-east-1:123456789012:instance/i-1"], "selectionMode": "ALL" } },
+            "actions": { "stop": { "actionId": "aws:ec2:stop-instances", "parameters": { "startInstancesAfterDuration": null }, "targets": { "Instances": "stop-instances" } } },
+            "stopConditions": [{ "source": "none" }],
+            "tags": { "gameday:fault": "stop", "gameday:scenario": "t", "gameday:token": "k" },
+        });
+        let template: Template = serde_json::from_value(journaled.clone()).unwrap();
+        assert!(template.actions["stop"].parameters.is_empty());
+        let mut expected = journaled;
+        expected["actions"]["stop"]["parameters"] = serde_json::json!({});
+        assert_eq!(serde_json::to_value(&template).unwrap(), expected);
     }
 
     #[test]
@@ -528,72 +684,56 @@ mod tests {
 pub mod client {
     use std::time::Duration as StdDuration;
 
+    use super::Template;
+    use crate::environment::EnvError;
+    use crate::environment::aws::sdk_error;
     use aws_sdk_fis::types::{
         CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput, CreateExperimentTemplateTargetInput, ExperimentStatus,
         ExperimentTemplateTargetInputFilter, SafetyLeverStatus,
     };
-    use serde_json::Value;
-
-    use crate::environment::EnvError;
-    use crate::environment::aws::sdk_error;
-
-    fn strings(value: &Value) -> Vec<String> {
-        value.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
-    }
-
-    fn string_map(value: &Value) -> Option<std::collections::HashMap<String, String>> {
-        value.as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-    }
 
     fn build_error(what: &str, error: impl std::fmt::Display) -> EnvError {
         EnvError::Failed(format!("invalid FIS {what}: {error}"))
     }
 
-    /// Creates the template from FIS's JSON shape; returns its id.
-    pub async fn create_template(fis: &aws_sdk_fis::Client, template: &Value, token: &str) -> Result<String, EnvError> {
+    /// Creates the template; returns its id.
+    pub async fn create_template(fis: &aws_sdk_fis::Client, template: &Template, token: &str) -> Result<String, EnvError> {
         let mut request = fis
             .create_experiment_template()
             .client_token(token)
-            .description(template["description"].as_str().unwrap_or("gameday"))
-            .role_arn(template["roleArn"].as_str().unwrap_or_default())
-            .set_tags(string_map(&template["tags"]));
-        for (name, target) in template["targets"].as_object().into_iter().flatten() {
+            .description(&template.description)
+            .role_arn(&template.role_arn)
+            .set_tags(Some(template.tags.clone().into_iter().collect()));
+        for (name, target) in &template.targets {
             let mut builder = CreateExperimentTemplateTargetInput::builder()
-                .resource_type(target["resourceType"].as_str().unwrap_or_default())
-                .selection_mode(target["selectionMode"].as_str().unwrap_or("ALL"))
-                .set_resource_tags(string_map(&target["resourceTags"]));
-            let arns = strings(&target["resourceArns"]);
-            if !arns.is_empty() {
+                .resource_type(&target.resource_type)
+                .selection_mode(&target.selection_mode)
+                .set_resource_tags(target.resource_tags.clone().map(|tags| tags.into_iter().collect()));
+            if let Some(arns) = target.resource_arns.clone().filter(|arns| !arns.is_empty()) {
                 builder = builder.set_resource_arns(Some(arns));
             }
-            for filter in target["filters"].as_array().into_iter().flatten() {
-                let filter = ExperimentTemplateTargetInputFilter::builder()
-                    .path(filter["path"].as_str().unwrap_or_default())
-                    .set_values(Some(strings(&filter["values"])))
-                    .build()
-                    .map_err(|e| build_error("filter", e))?;
+            for filter in target.filters.iter().flatten() {
+                let filter =
+                    ExperimentTemplateTargetInputFilter::builder().path(&filter.path).set_values(Some(filter.values.clone())).build().map_err(|e| build_error("filter", e))?;
                 builder = builder.filters(filter);
             }
             request = request.targets(name, builder.build().map_err(|e| build_error("target", e))?);
         }
-        for (name, action) in template["actions"].as_object().into_iter().flatten() {
-            let mut builder = CreateExperimentTemplateActionInput::builder()
-                .action_id(action["actionId"].as_str().unwrap_or_default())
-                .set_start_after(Some(strings(&action["startAfter"])).filter(|v| !v.is_empty()));
-            for (key, value) in action["parameters"].as_object().into_iter().flatten() {
-                if let Some(value) = value.as_str() {
-                    builder = builder.parameters(key, value);
-                }
+        for (name, action) in &template.actions {
+            let mut builder =
+                CreateExperimentTemplateActionInput::builder().action_id(&action.action_id).set_start_after(Some(action.start_after.clone()).filter(|v| !v.is_empty()));
+            for (key, value) in &action.parameters {
+                builder = builder.parameters(key, value);
             }
-            for (key, value) in action["targets"].as_object().into_iter().flatten() {
-                builder = builder.targets(key, value.as_str().unwrap_or_default());
+            for (key, value) in &action.targets {
+                builder = builder.targets(key, value);
             }
             request = request.actions(name, builder.build().map_err(|e| build_error("action", e))?);
         }
-        for condition in template["stopConditions"].as_array().into_iter().flatten() {
+        for condition in &template.stop_conditions {
             let condition = CreateExperimentTemplateStopConditionInput::builder()
-                .source(condition["source"].as_str().unwrap_or("none"))
-                .set_value(condition["value"].as_str().map(str::to_string))
+                .source(&condition.source)
+                .set_value(condition.value.clone())
                 .build()
                 .map_err(|e| build_error("stop condition", e))?;
             request = request.stop_conditions(condition);
@@ -716,7 +856,7 @@ pub mod client {
 
     /// FIS's own view of the targets: a dry run (`actionsMode=skip-all`),
     /// then the resolved targets, then cleanup.
-    pub async fn preview(fis: &aws_sdk_fis::Client, template: &Value, token: &str) -> Result<Vec<String>, EnvError> {
+    pub async fn preview(fis: &aws_sdk_fis::Client, template: &Template, token: &str) -> Result<Vec<String>, EnvError> {
         let template_id = create_template(fis, template, token).await?;
         let started = fis
             .start_experiment()

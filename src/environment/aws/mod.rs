@@ -438,9 +438,7 @@ impl Environment for AwsEnvironment {
                 let status = fis::client::wait_started(&self.clients.fis, &experiment_id).await?;
                 // Terminations and reboots are done at once: the run will not
                 // revert them, so the experiment is awaited and cleaned up here.
-                let instant = template["actions"]
-                    .as_object()
-                    .is_some_and(|a| a.values().all(|x| matches!(x["actionId"].as_str(), Some("aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"))));
+                let instant = template.actions.values().all(|a| matches!(a.action_id.as_str(), "aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"));
                 if status == aws_sdk_fis::types::ExperimentStatus::Completed || instant {
                     fis::client::wait_settled(&self.clients.fis, &experiment_id).await?;
                     fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment_id).await?;
