@@ -139,7 +139,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
 
     let _ = writeln!(
         out,
-        "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"
+        "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with <code>from: revert</code>; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"
     );
     out.push_str(&tables::metrics(ctx).to_html());
 

@@ -98,7 +98,7 @@ fn a_metric_probe_detects_and_stops_a_run() {
     let run = run(&text, "1");
     assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
     let e = run.expectation("under 1% of requests fail");
-    assert_eq!(e["detected_by"], "probe five-percent-5xx", "{e}");
+    assert_eq!(e["detected_by"], serde_json::json!({"kind": "probe", "name": "five-percent-5xx"}), "{e}");
     assert!(number(&e["time_to_detect"]) <= 60_000.0, "{e}");
     assert!((number(&e["error_rate"]) - 100.0 / 3.0).abs() < 0.1, "{e}");
     let failing: Vec<&serde_json::Value> = run.events("sample").into_iter().filter(|r| r["probe"] == "five-percent-5xx" && r["ok"] == false).collect();
