@@ -125,6 +125,18 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
     for flag in &rendered.flags {
         eprintln!("note: {}: “{}” in {}: {}", report_path.display(), flag.phrase, flag.section, flag.advice);
     }
+    if let (Some(written), Some(previous)) = (&rendered.postmortem.status_problem, &previous) {
+        // Where the cell is, so an editor jumps to it.
+        let (line, column) = previous
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.trim_start().strip_prefix("| Status |").and_then(|_| l.find(written.as_str())).map(|c| (i + 1, c + 1)))
+            .unwrap_or((0, 0));
+        eprintln!(
+            "warning: {}:{line}:{column}: the postmortem's Status is “{written}”, which is neither `draft` nor `final`; it is read as a draft\n  = hint: write `final` once the debrief agrees on the report, else `draft`",
+            report_path.display()
+        );
+    }
     let mut ok = true;
     for (name, bytes) in &rendered.files {
         if let Err(error) = std::fs::write(run_dir.join(name), bytes) {

@@ -82,6 +82,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     };
     let _ = writeln!(out, "<p class=\"outcome {class}\"><strong>{}</strong> — {}</p>", escape(super::markdown::outcome_badge(&result.outcome)), escape(&result.outcome.summary()));
     out.push_str(&tables::facts(ctx).to_html());
+    let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get("postmortem")));
 
     let _ = writeln!(out, "<h2>Summary</h2>");
     let met = result.expectations.iter().filter(|e| e.met).count();
@@ -113,6 +114,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         let _ = writeln!(out, "<blockquote>{}</blockquote>", escape(hypothesis.trim()));
     }
     let _ = writeln!(out, "<p><strong>Outcome:</strong> {}</p>", escape(&result.outcome.summary()));
+    parts(&mut out, ctx, super::postmortem::account(ctx));
 
     let _ = writeln!(out, "<h2>Phase times</h2>\n<p>When each phase began, from the journal. Several impact rows for one probe mean it failed more than once.</p>");
     out.push_str(&tables::phases(ctx).to_html());
@@ -182,10 +184,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "<h2>Probes</h2>");
     out.push_str(&tables::probes(ctx).to_html());
 
-    let _ = writeln!(out, "<h2>For the team</h2>\n<p class=\"prompt\">Written at the debrief, in <code>report.md</code>; <code>gameday report</code> carries it over here.</p>");
-    for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
-        let _ = writeln!(out, "<h3>{}</h3>\n<div class=\"human\">{}</div>", escape(ctx.human.title(id)), markdown_block(ctx.human.get(id)));
-    }
+    parts(&mut out, ctx, super::postmortem::lessons(ctx));
     if !ctx.flags.is_empty() {
         let _ = writeln!(
             out,
@@ -198,6 +197,26 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     }
     let _ = writeln!(out, "</body>\n</html>");
     out
+}
+
+/// The postmortem's sections, each with the human sections under it
+/// (written in `report.md`; `gameday report` carries them over here).
+fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem::Part>) {
+    for part in parts {
+        let _ = writeln!(out, "<h2>{}</h2>", escape(part.heading));
+        for paragraph in &part.paragraphs {
+            let _ = writeln!(out, "<p>{}</p>", inline(paragraph));
+        }
+        if let Some(table) = &part.table {
+            out.push_str(&table.to_html());
+        }
+        for id in part.human {
+            if ctx.human.title(id) != part.heading {
+                let _ = writeln!(out, "<h3>{}</h3>", escape(ctx.human.title(id)));
+            }
+            let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get(id)));
+        }
+    }
 }
 
 /// Just enough Markdown for the human sections: paragraphs, `- ` lists,

@@ -50,6 +50,7 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "# Game day: {title}\n");
     let _ = writeln!(out, "**{}** — {}\n", outcome_badge(&result.outcome), result.outcome.summary());
     out.push_str(&tables::facts(ctx).to_markdown());
+    let _ = writeln!(out, "{}", ctx.human.marked("postmortem"));
 
     let _ = writeln!(out, "## Summary\n");
     let met = result.expectations.iter().filter(|e| e.met).count();
@@ -85,6 +86,7 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "**Outcome:** {}\n", result.outcome.summary());
+    parts(&mut out, ctx, super::postmortem::account(ctx));
 
     let _ = writeln!(out, "## Phase times\n");
     let _ = writeln!(out, "When each phase began, from the journal. Several impact rows for one probe mean it failed more than once.\n");
@@ -172,14 +174,7 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "## Probes\n");
     out.push_str(&tables::probes(ctx).to_markdown());
 
-    let _ = writeln!(out, "## For the team\n");
-    let _ = writeln!(
-        out,
-        "Fill these in at the debrief. Keep it blameless: describe what people knew and did at the time, and why it made sense to them. Write between the `gameday:begin` and `gameday:end` markers: `gameday report` keeps that text when it renders the report again.\n"
-    );
-    for id in ["went-well", "went-wrong", "surprises", "lucky", "factors", "people-steps", "runbook", "action-items", "participants"] {
-        let _ = writeln!(out, "### {}\n\n{}", ctx.human.title(id), ctx.human.marked(id));
-    }
+    parts(&mut out, ctx, super::postmortem::lessons(ctx));
     if !ctx.flags.is_empty() {
         let _ = writeln!(out, "## Blameless check\n");
         let _ = writeln!(out, "gameday noticed wording that good debrief guides advise against. It flags words; it does not judge. Consider rewording:\n");
@@ -189,6 +184,25 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The postmortem's sections, each with the human sections under it.
+fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem::Part>) {
+    for part in parts {
+        let _ = writeln!(out, "## {}\n", part.heading);
+        for paragraph in &part.paragraphs {
+            let _ = writeln!(out, "{paragraph}\n");
+        }
+        if let Some(table) = &part.table {
+            out.push_str(&table.to_markdown());
+        }
+        for id in part.human {
+            if ctx.human.title(id) != part.heading {
+                let _ = writeln!(out, "### {}\n", ctx.human.title(id));
+            }
+            let _ = writeln!(out, "{}", ctx.human.marked(id));
+        }
+    }
 }
 
 /// The timeline rows: (time, what happened, evidence). Probe samples are

@@ -9,6 +9,7 @@ pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod postmortem;
 pub mod table;
 pub mod tables;
 pub mod text;
@@ -46,21 +47,24 @@ pub struct Rendered {
     pub flags: Vec<human::Flag>,
     /// Human sections whose markers the earlier `report.md` lacked (their text was not kept).
     pub missing_sections: Vec<&'static str>,
+    /// The postmortem's status, severity and authors as people set them.
+    pub postmortem: human::Postmortem,
 }
 
 /// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
 /// With `previous_report` (an earlier `report.md`), the sections people wrote
 /// are kept and checked for blaming wording.
 pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<RunbookRef>, previous_report: Option<&str>) -> Rendered {
-    let template = human::Sections::template(result);
+    let template = human::Sections::template(scenario, result);
     let (sections, missing_sections) = match previous_report {
         Some(previous) => human::Sections::kept_from(previous, &template),
         None => (template.clone(), Vec::new()),
     };
     let flags = human::blameless_flags(&sections, &template);
+    let postmortem = sections.postmortem();
     let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone() };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
-    Rendered { files, flags, missing_sections }
+    Rendered { files, flags, missing_sections, postmortem }
 }
 
 pub(crate) fn t(ms: Millis) -> String {

@@ -22,6 +22,9 @@ pub enum Cell {
     /// A file next to the report: `text` names it, `target` is its path
     /// relative to the report's own directory.
     File { text: String, target: String },
+    /// An address elsewhere (from the scenario): a link in Markdown, text
+    /// in HTML, which links and fetches nothing.
+    Link { text: String, url: String },
 }
 
 impl Cell {
@@ -41,7 +44,9 @@ impl Cell {
         let cell = match self {
             Cell::Text(text) | Cell::Marked(text) => plain(text),
             Cell::Code(text) => code_span(&plain(text)),
-            Cell::File { text, target } => format!("[{}]({})", plain(text).replace(['[', ']'], ""), plain(target).replace(' ', "%20").replace(['(', ')'], "")),
+            Cell::File { text, target } => format!("[{}]({})", plain(text).replace(['[', ']'], ""), link_target(target)),
+            // The address shown as well as linked: the same text as the HTML's, and readable on paper.
+            Cell::Link { text, url } => format!("{}: [{}]({})", plain(text), plain(url).replace(['[', ']'], ""), link_target(url)),
         };
         // A pipe would end the cell.
         cell.replace('|', "\\|")
@@ -53,8 +58,14 @@ impl Cell {
             Cell::Marked(text) => inline(&plain(text)),
             // Not a link: report.html fetches and links nothing, so it can be mailed as one file.
             Cell::Code(text) | Cell::File { text, .. } => format!("<code>{}</code>", escape(&plain(text))),
+            Cell::Link { text, url } => format!("{}: <code>{}</code>", escape(&plain(text)), escape(&plain(url))),
         }
     }
+}
+
+/// A link's target as Markdown reads it: no spaces or parentheses.
+fn link_target(target: &str) -> String {
+    plain(target).replace(' ', "%20").replace(['(', ')'], "")
 }
 
 /// A code span that holds any text: a backtick inside needs a longer fence.

@@ -42,6 +42,10 @@ pub struct Scenario {
     /// What we believe will happen, in prose. The report compares it with the outcome.
     #[serde(default)]
     pub hypothesis: Option<String>,
+    /// Where to read more: dashboards, architecture documents, earlier
+    /// incidents. The postmortem lists them under "Supporting links".
+    #[serde(default)]
+    pub links: Vec<Link>,
     /// How often this game day should run.
     #[serde(default)]
     pub cadence: Option<Cadence>,
@@ -74,6 +78,16 @@ impl Scenario {
         let detection = self.expected_recoveries.iter().flat_map(|e| e.detected_by.iter()).filter(|name| !self.steady_state.iter().any(|p| p.name == **name)).cloned();
         stop.chain(detection).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
     }
+}
+
+/// A page the postmortem points readers to.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// What the page is, e.g. `Web tier dashboard`.
+    pub title: String,
+    /// Its address. Reports show it as text and fetch nothing.
+    pub url: String,
 }
 
 /// A change people make to recover, declared so a drill can offer it.

@@ -110,7 +110,7 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     assert!(!report.contains("before step 2"), "10 s after the page is no notable wait: {report}");
     assert!(report.contains("| 2. Acknowledge the page and open the incident | T0+3m00s | T0+1m30s | T0+2m00s | ✅ on time | 10s |  |"), "{report}");
     assert!(report.contains("| Acknowledge | T+1m30s | people took up the incident (drill console) |"), "{report}");
-    assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | | medium | |"));
+    assert!(report.contains("| Clarify step 3 (“Confirm the failure is regional and that Route 53 will not act”) of runbooks/manual-region-failover.md: which dashboard shows errors per zone? | team-platform | process | medium | | |"), "{report}");
     assert!(run.output.stderr.contains("👤 Action `fail-over-to-us-west-2` (applied by gameday)"), "the transcript shows the action live: {}", run.output.stderr);
     // The timeline chart marks when people acknowledged and mitigated, by shape and label as well as line.
     let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();

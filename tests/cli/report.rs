@@ -211,3 +211,92 @@ fn due_lists_scenarios_overdue_for_their_cadence() {
     let history = gameday(&["history", "--runs-dir", r, "--scenarios", s]);
     assert!(history.stdout.contains("cadence weekly: next due"), "{}", history.stdout);
 }
+
+/// A missed run of a scenario with an owner and links, as a team files it:
+/// the postmortem's facts, detection, response, resolution, lessons, the
+/// tests question, typed and owned action items, and supporting links, in
+/// report.md and report.html alike.
+#[test]
+fn the_report_is_a_postmortem_a_team_can_file() {
+    let targets = "  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 10s\n  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 10s";
+    let faults = "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }";
+    // Recovery takes minutes: the first misses its deadline; the second misses only its detection budget.
+    let expectations = "  - name: targets fast\n    probes: [targets]\n    recovers_within: 1m\n  - name: seen at once\n    probes: [targets]\n    recovers_within: 20m\n    detected_by: [capacity]\n    detected_within: 1s";
+    let yaml = crate::scenario("", targets, faults, expectations)
+        .replace("name: test\n", "name: test\nowner: team-web\nlinks:\n  - { title: Web dashboard, url: \"https://dash.example.com/web\" }\n");
+    let run = crate::run_yaml(&yaml);
+    assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
+    let (md, html) = (read(&run, "report.md"), read(&run, "report.html"));
+    for heading in ["Detection", "Response", "Resolution", "Lessons learned", "Why did our existing tests not find this?", "Action items", "Supporting links", "Participants"] {
+        assert!(md.contains(&format!("\n## {heading}\n")), "report.md lacks {heading}");
+        assert!(html.contains(&format!("<h2>{}</h2>", heading.replace('\'', "&#39;"))), "report.html lacks {heading}");
+    }
+    for prompt in ["How could we have detected it faster?", "What resolved it", "What went well", "What went wrong", "Where we got lucky", "REL12-BP02"] {
+        assert!(md.contains(prompt) && html.contains(prompt), "{prompt}");
+    }
+    assert!(md.contains("| Status | draft |\n| Severity | |\n| Authors | |"), "{md}");
+    // Detection: the lag and the signal, measured.
+    assert!(md.contains("| seen at once | T+"), "{md}");
+    assert!(md.contains("| probe capacity |"), "detected by the probe:\n{md}");
+    // Action items: owned by the scenario's owner, typed, prioritised, with a ticket column.
+    assert!(md.contains("| Action | Owner | Type | Priority | Ticket | Due |"), "{md}");
+    let items: Vec<&str> = md.lines().filter(|l| l.starts_with("| Investigate why")).collect();
+    assert_eq!(items.len(), 2, "{md}");
+    assert!(items[0].starts_with("| Investigate why “targets fast” missed: recovered after") && items[0].ends_with("| team-web | mitigate | high | | |"), "{}", items[0]);
+    assert!(items[1].starts_with("| Investigate why “seen at once” missed: detected after") && items[1].ends_with("| team-web | detect | high | | |"), "{}", items[1]);
+    assert!(html.contains("<td>team-web</td><td>detect</td><td>high</td>"), "the HTML shows the same items");
+    // Resolution: what came just before the recovery.
+    assert!(md.contains("| targets fast | T+") && (md.contains("while `kill` was still in place |") || md.contains("the revert of `kill`")), "{md}");
+    // Supporting links: the run's own files, and the scenario's links (as text in the HTML, which links nothing).
+    assert!(
+        md.contains("| [journal.jsonl](journal.jsonl) |") && md.contains("| Web dashboard: [https://dash.example.com/web](https://dash.example.com/web) | from the scenario |"),
+        "{md}"
+    );
+    assert!(html.contains("Web dashboard: <code>https://dash.example.com/web</code>") && !html.contains("href="), "{html}");
+    // The tests question names what was missed.
+    assert!(md.contains("Missed in this run: “targets fast” (recovered after"), "{md}");
+
+    // The debrief fills it in; rendering again keeps it, and the blameless check reads the new sections too.
+    let edited = md
+        .replace("| Status | draft |\n| Severity | |\n| Authors | |", "| Status | final |\n| Severity | SEV3 |\n| Authors | Ana, Ben |")
+        .replace("_What went right that we cannot count on next time?_\n\n- \n", "- The on-call should have been paged, but the ASG was quick.\n");
+    std::fs::write(run.dir.join("report.md"), &edited).unwrap();
+    let dir = run.dir.to_str().unwrap();
+    let again = gameday(&["report", dir]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("“should have” in Where we got lucky"), "{}", again.stderr);
+    assert!(!again.stderr.contains("warning"), "{}", again.stderr);
+    let (md, html) = (read(&run, "report.md"), read(&run, "report.html"));
+    assert!(md.contains("| Status | final |\n| Severity | SEV3 |\n| Authors | Ana, Ben |"));
+    assert!(html.contains("<td>final</td>") && html.contains("<td>Ana, Ben</td>"), "{html}");
+
+    // A status that is neither: a warning that points at the cell.
+    std::fs::write(run.dir.join("report.md"), md.replace("| Status | final |", "| Status | done |")).unwrap();
+    let odd = gameday(&["report", dir]);
+    assert_eq!(odd.code, 0, "{}", odd.stderr);
+    let line = md.lines().position(|l| l.starts_with("| Status |")).unwrap() + 1;
+    assert!(odd.stderr.contains(&format!("report.md:{line}:12: the postmortem's Status is “done”, which is neither `draft` nor `final`")), "{}", odd.stderr);
+}
+
+/// A report written before the postmortem layout lacks its new sections:
+/// rendering it again keeps what people wrote and warns of nothing lost.
+#[test]
+fn a_report_from_before_the_postmortem_layout_renders_again_without_a_warning() {
+    let runs = tempfile::tempdir().unwrap();
+    let run = az_loss(runs.path(), "7");
+    let mut old = read(&run, "report.md");
+    for id in ["postmortem", "detection", "resolution", "tests", "links"] {
+        let (begin, end) = (format!("<!-- gameday:begin {id} "), format!("<!-- gameday:end {id} -->"));
+        let from = old.find(&begin).unwrap();
+        let to = old.find(&end).unwrap() + end.len();
+        old.replace_range(from..to, "");
+    }
+    let old = old.replace("- \n<!-- gameday:end went-well -->", "- Capacity came back on its own.\n<!-- gameday:end went-well -->");
+    std::fs::write(run.dir.join("report.md"), &old).unwrap();
+    let again = gameday(&["report", run.dir.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.is_empty(), "{}", again.stderr);
+    assert!(!run.dir.join("report.md.bak").exists());
+    let md = read(&run, "report.md");
+    assert!(md.contains("- Capacity came back on its own.") && md.contains("| Status | draft |"), "{md}");
+}
