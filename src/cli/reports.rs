@@ -27,6 +27,10 @@ pub enum Format {
     Json,
     /// junit.xml, for CI.
     Junit,
+    /// A one-page summary for stakeholders, in Markdown.
+    Summary,
+    /// The one-page summary as HTML, with a print stylesheet.
+    SummaryHtml,
 }
 
 #[derive(Args, Debug)]
@@ -191,13 +195,15 @@ pub fn report_command(args: &ReportArgs) -> u8 {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
             let rendered = report::render_all(&scenario, &result, &records, runbook_ref(&args.run_dir, &scenario), previous.as_deref());
-            let name = match format {
-                Format::Md => "report.md",
-                Format::Html => "report.html",
-                Format::Json => "result.json",
-                Format::Junit => "junit.xml",
+            let file = |name: &str| rendered.files.iter().find(|(n, _)| *n == name).map_or("", |(_, text)| text.as_str());
+            let text = match format {
+                Format::Md => file("report.md"),
+                Format::Html => file("report.html"),
+                Format::Json => file("result.json"),
+                Format::Junit => file("junit.xml"),
+                Format::Summary => rendered.summary[0].as_str(),
+                Format::SummaryHtml => rendered.summary[1].as_str(),
             };
-            let text = rendered.files.iter().find(|(n, _)| *n == name).map_or("", |(_, text)| text.as_str());
             print!("{text}");
             exit_code::SUCCESS
         }

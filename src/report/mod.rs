@@ -10,6 +10,7 @@ pub mod human;
 pub mod junit;
 pub mod markdown;
 pub mod postmortem;
+pub mod summary;
 pub mod table;
 pub mod tables;
 pub mod text;
@@ -49,6 +50,9 @@ pub struct Rendered {
     pub missing_sections: Vec<&'static str>,
     /// The postmortem's status, severity and authors as people set them.
     pub postmortem: human::Postmortem,
+    /// The one-page summary for stakeholders, in Markdown and in HTML
+    /// (printed on request, not written into the run directory).
+    pub summary: [String; 2],
 }
 
 /// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
@@ -64,7 +68,8 @@ pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], r
     let postmortem = sections.postmortem();
     let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone() };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
-    Rendered { files, flags, missing_sections, postmortem }
+    let summary = [summary::render_markdown(&ctx), summary::render_html(&ctx)];
+    Rendered { files, flags, missing_sections, postmortem, summary }
 }
 
 pub(crate) fn t(ms: Millis) -> String {

@@ -216,16 +216,25 @@ fn due_lists_scenarios_overdue_for_their_cadence() {
 /// the postmortem's facts, detection, response, resolution, lessons, the
 /// tests question, typed and owned action items, and supporting links, in
 /// report.md and report.html alike.
-#[test]
-fn the_report_is_a_postmortem_a_team_can_file() {
+/// A run that misses both expectations: the first its deadline, the second
+/// only its detection budget. Its scenario has an owner, a hypothesis and a link.
+fn missed_run() -> Run {
     let targets = "  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 10s\n  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 10s";
     let faults = "  - name: kill\n    kind: terminate_instances\n    targets: { groups: [web-asg], count: 2 }";
     // Recovery takes minutes: the first misses its deadline; the second misses only its detection budget.
     let expectations = "  - name: targets fast\n    probes: [targets]\n    recovers_within: 1m\n  - name: seen at once\n    probes: [targets]\n    recovers_within: 20m\n    detected_by: [capacity]\n    detected_within: 1s";
-    let yaml = crate::scenario("", targets, faults, expectations)
-        .replace("name: test\n", "name: test\nowner: team-web\nlinks:\n  - { title: Web dashboard, url: \"https://dash.example.com/web\" }\n");
+    let yaml = crate::scenario("", targets, faults, expectations).replace(
+        "name: test\n",
+        "name: test\nowner: team-web\nhypothesis: >\n  Two lost instances are replaced within a minute.\n  Nobody notices.\nlinks:\n  - { title: Web dashboard, url: \"https://dash.example.com/web\" }\n",
+    );
     let run = crate::run_yaml(&yaml);
     assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
+    run
+}
+
+#[test]
+fn the_report_is_a_postmortem_a_team_can_file() {
+    let run = missed_run();
     let (md, html) = (read(&run, "report.md"), read(&run, "report.html"));
     for heading in ["Detection", "Response", "Resolution", "Lessons learned", "Why did our existing tests not find this?", "Action items", "Supporting links", "Participants"] {
         assert!(md.contains(&format!("\n## {heading}\n")), "report.md lacks {heading}");
@@ -299,4 +308,79 @@ fn a_report_from_before_the_postmortem_layout_renders_again_without_a_warning() 
     assert!(!run.dir.join("report.md.bak").exists());
     let md = read(&run, "report.md");
     assert!(md.contains("- Capacity came back on its own.") && md.contains("| Status | draft |"), "{md}");
+}
+
+/// `--format summary`: one page for stakeholders, the outcome, the
+/// hypothesis in one line, expectations met and missed, the top action
+/// items (the team's, highest priority first), in Markdown and HTML.
+#[test]
+fn the_summary_gives_stakeholders_one_page() {
+    let run = missed_run();
+    let dir = run.dir.to_str().unwrap();
+    let md = gameday(&["report", dir, "--format", "summary"]);
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    let md = md.stdout;
+    assert!(md.starts_with("# Game day summary: test\n\n**❌ Recovery missed — "), "{md}");
+    assert!(md.contains("Status: draft · Severity: not set · Date: ") && md.contains(" · Environment: sim · Seed: 1 · Owner: team-web\n"), "{md}");
+    assert!(md.contains("**Hypothesis:** Two lost instances are replaced within a minute. …\n"), "{md}");
+    assert!(md.contains("## Expectations: 0 of 2 met"), "{md}");
+    assert!(md.contains("| targets fast | ❌ missed: recovered after "), "{md}");
+    assert!(md.contains("| Investigate why “seen at once” missed: detected after ") && md.contains(" | team-web | detect | high |"), "{md}");
+
+    // The debrief's items replace the proposals; five are shown, highest priority first.
+    let mut report = read(&run, "report.md").replace("| Status | draft |", "| Status | final |").replace("| Severity | |", "| Severity | SEV3 |");
+    let rows: String = (1..=3).map(|i| format!("| Tidy dashboard {i} | Ana | process | low | | |\n")).collect();
+    report =
+        report.replace("| | | | | | |\n<!-- gameday:end action-items -->", &format!("{rows}| Page on capacity | Ben | detect | medium | | |\n<!-- gameday:end action-items -->"));
+    std::fs::write(run.dir.join("report.md"), report).unwrap();
+    let md = gameday(&["report", dir, "--format", "summary"]).stdout;
+    assert!(md.contains("Status: final · Severity: SEV3 ·"), "{md}");
+    let items: Vec<&str> = md.lines().skip_while(|l| !l.starts_with("## Top action items")).filter(|l| l.starts_with("| ") && !l.starts_with("| Action")).collect();
+    assert_eq!(items.len(), 5, "{md}");
+    assert!(
+        items[0].ends_with("| high |")
+            && items[1].ends_with("| high |")
+            && items[2] == "| Page on capacity | Ben | detect | medium |"
+            && items[4] == "| Tidy dashboard 2 | Ana | process | low |",
+        "{items:#?}"
+    );
+    assert!(md.contains("1 more in the report's Action items."), "{md}");
+
+    let html = gameday(&["report", dir, "--format", "summary-html"]);
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    let html = html.stdout;
+    assert_well_formed(&html);
+    for forbidden in ["<script", "<link", "@import", "url(", "src=", "href="] {
+        assert!(!html.contains(forbidden), "the summary fetches nothing: found {forbidden}");
+    }
+    assert!(html.contains("@media print{") && html.contains("@page{size:A4"), "a print stylesheet");
+    assert!(html.contains("<td>Page on capacity</td><td>Ben</td><td>detect</td><td>medium</td>") && html.contains("Expectations: 0 of 2 met"), "{html}");
+    print_to_pdf_is_one_page(&run.dir.join("summary.html"), &html);
+}
+
+/// Prints the summary with headless Chromium and counts the PDF's pages
+/// (`pdfinfo`, from poppler-utils). Skipped, with a message, when Chromium
+/// is not installed (Debian: `apt-get install chromium poppler-utils`).
+fn print_to_pdf_is_one_page(file: &Path, html: &str) {
+    let Some(chromium) =
+        ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        eprintln!("skipped: printing the summary to PDF needs headless Chromium (Debian: apt-get install chromium poppler-utils)");
+        return;
+    };
+    std::fs::write(file, html).unwrap();
+    let pdf = file.with_extension("pdf");
+    let profile = tempfile::tempdir().unwrap();
+    let printed = std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(pdf.is_file(), "Chromium printed no PDF: {}", String::from_utf8_lossy(&printed.stderr));
+    let info = std::process::Command::new("pdfinfo").arg(&pdf).output().expect("pdfinfo (Debian: apt-get install poppler-utils) counts the pages");
+    let info = String::from_utf8_lossy(&info.stdout);
+    let pages = info.lines().find_map(|l| l.strip_prefix("Pages:")).map(str::trim);
+    assert_eq!(pages, Some("1"), "the summary prints on one page:\n{info}");
 }
