@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::environment::Millis;
 use crate::journal::Record;
-use crate::run::RunResult;
+use crate::run::{Outcome, RunResult};
 use crate::scenario::{Cadence, Scenario};
 
 /// Fewer runs than this, and `history` claims no trend.
@@ -22,11 +22,88 @@ pub struct PastRun {
 }
 
 impl PastRun {
-    /// The game day happened: injection started (a run refused before any
-    /// side effect does not count for the cadence).
+    /// The game day happened: injection started. A run refused before any
+    /// side effect (by a guard, or stopped before its first fault) counts
+    /// neither for the cadence nor in the figures; it is listed apart.
     pub fn counts_for_cadence(&self) -> bool {
         self.result.injection_started_at.is_some()
     }
+
+    /// What the run says about the hypothesis.
+    pub fn verdict(&self) -> Verdict {
+        match (&self.result.outcome, self.counts_for_cadence()) {
+            (_, false) => Verdict::Refused,
+            (Outcome::HypothesisHeld, true) => Verdict::Held,
+            (Outcome::RecoveryMissed { .. }, true) => Verdict::Missed,
+            (_, true) => Verdict::Inconclusive,
+        }
+    }
+}
+
+/// What one run says about its scenario's hypothesis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every expected recovery was met.
+    Held,
+    /// An expected recovery was missed.
+    Missed,
+    /// It injected but ended otherwise (a guard stopped it mid-way, a fault
+    /// did not take effect, an interruption, an error): it neither passes
+    /// nor fails the hypothesis.
+    Inconclusive,
+    /// It never injected: a guard refused it, or it stopped before its first fault.
+    Refused,
+}
+
+/// A change of verdict between a scenario's runs: what a history of game
+/// days is for. Judged between runs that held or missed, in time order;
+/// inconclusive and refused runs are passed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// It held before and missed in this run.
+    IssueDiscovered,
+    /// It missed before and held in this run.
+    IssueFixed,
+}
+
+impl Transition {
+    pub fn text(self) -> &'static str {
+        match self {
+            Transition::IssueDiscovered => "issue discovered (held before, missed here)",
+            Transition::IssueFixed => "issue fixed (missed before, held here)",
+        }
+    }
+}
+
+/// One run of a scenario as history lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunLine {
+    pub started: jiff::Timestamp,
+    pub seed: u64,
+    pub verdict: Verdict,
+    /// Why, for a run that did not hold: its outcome in words.
+    pub detail: String,
+    pub transition: Option<Transition>,
+}
+
+/// Each run's verdict and the transitions between them, oldest first.
+pub fn run_lines(runs: &[&PastRun]) -> Vec<RunLine> {
+    let mut last: Option<Verdict> = None;
+    runs.iter()
+        .map(|run| {
+            let verdict = run.verdict();
+            let transition = match (last, verdict) {
+                (Some(Verdict::Held), Verdict::Missed) => Some(Transition::IssueDiscovered),
+                (Some(Verdict::Missed), Verdict::Held) => Some(Transition::IssueFixed),
+                _ => None,
+            };
+            if matches!(verdict, Verdict::Held | Verdict::Missed) {
+                last = Some(verdict);
+            }
+            let detail = if verdict == Verdict::Held { String::new() } else { run.result.outcome.summary() };
+            RunLine { started: run.started, seed: run.result.seed, verdict, detail, transition }
+        })
+        .collect()
 }
 
 /// Reads every run directory under `runs_dir` that holds a `result.json`
@@ -94,6 +171,9 @@ impl Distribution {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     pub started: jiff::Timestamp,
+    pub seed: u64,
+    /// The deadline this run was judged against (the scenario may have changed since).
+    pub deadline: Millis,
     /// Time to recover; `None` when it did not recover within the run.
     pub recovery: Option<Millis>,
     /// Time to detect (by a `detected_by` signal); `None` when not detected or not measured.
@@ -123,8 +203,13 @@ impl ExpectationHistory {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioHistory {
     pub scenario: String,
+    /// Runs that injected: the ones the figures are made of.
     pub runs: usize,
+    /// Runs that never injected (see `Verdict::Refused`), counted apart.
+    pub refused: usize,
     pub last_run: jiff::Timestamp,
+    /// Every run, refused ones included, oldest first.
+    pub lines: Vec<RunLine>,
     pub expectations: Vec<ExpectationHistory>,
 }
 
@@ -137,7 +222,12 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
     }
     by_scenario
         .into_iter()
-        .map(|(scenario, runs)| {
+        .map(|(scenario, all)| {
+            let lines = run_lines(&all);
+            let refused = all.len() - all.iter().filter(|r| r.counts_for_cadence()).count();
+            // The last game day that happened; the last refusal when none did.
+            let last_run = all.iter().rev().find(|r| r.counts_for_cadence()).or(all.last()).map_or(jiff::Timestamp::UNIX_EPOCH, |r| r.started);
+            let runs: Vec<&PastRun> = all.into_iter().filter(|r| r.counts_for_cadence()).collect();
             let mut order: Vec<String> = Vec::new();
             for run in runs.iter().rev() {
                 for e in &run.result.expectations {
@@ -146,15 +236,19 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                     }
                 }
             }
-            let expectations = order
+            let expectations: Vec<ExpectationHistory> = order
                 .into_iter()
                 .map(|name| {
+                    // A run in which the expectation's fault never started did not measure it.
+                    let started = |r: &PastRun, fault: &str| r.result.faults.iter().any(|f| f.name == fault && f.started_at.is_some());
                     let measured: Vec<(&PastRun, &crate::run::metrics::ExpectationResult)> =
-                        runs.iter().filter_map(|r| r.result.expectations.iter().find(|e| e.name == name).map(|e| (*r, e))).collect();
+                        runs.iter().filter_map(|r| r.result.expectations.iter().find(|e| e.name == name && started(r, &e.fault)).map(|e| (*r, e))).collect();
                     let points: Vec<Point> = measured
                         .iter()
                         .map(|(run, e)| Point {
                             started: run.started,
+                            seed: run.result.seed,
+                            deadline: e.deadline_after_fault(),
                             recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover },
                             detection: e.time_to_detect,
                             met: e.met,
@@ -166,7 +260,8 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                     ExpectationHistory { name, deadline, distribution: Distribution::of(&values), detection: Distribution::of(&detections), points }
                 })
                 .collect();
-            ScenarioHistory { scenario: scenario.to_string(), runs: runs.len(), last_run: runs.last().map_or(jiff::Timestamp::UNIX_EPOCH, |r| r.started), expectations }
+            let expectations = expectations.into_iter().filter(|e| !e.points.is_empty()).collect();
+            ScenarioHistory { scenario: scenario.to_string(), runs: runs.len(), refused, last_run, lines, expectations }
         })
         .collect()
 }
@@ -182,6 +277,8 @@ pub struct Due {
     /// When the next run is due: the last run plus the cadence's period.
     pub due_at: Option<jiff::Timestamp>,
     pub overdue: bool,
+    /// Runs of the scenario that never injected: they do not count as game days.
+    pub refused: usize,
 }
 
 /// Judges every scenario that has a cadence at time `now`.
@@ -194,7 +291,8 @@ pub fn due(scenarios: &[(PathBuf, Scenario)], runs: &[PastRun], now: jiff::Times
             let period = jiff::SignedDuration::from_millis(i64::try_from(cadence.period().as_millis()).unwrap_or(i64::MAX));
             let due_at = last_run.and_then(|t| t.checked_add(period).ok());
             let overdue = due_at.is_none_or(|d| now > d);
-            Some(Due { scenario: scenario.name.clone(), file: file.clone(), cadence, last_run, due_at, overdue })
+            let refused = runs.iter().filter(|r| r.result.scenario == scenario.name && !r.counts_for_cadence()).count();
+            Some(Due { scenario: scenario.name.clone(), file: file.clone(), cadence, last_run, due_at, overdue, refused })
         })
         .collect()
 }
@@ -216,6 +314,33 @@ mod tests {
         assert_eq!(e.detected_by, Some(crate::run::metrics::Signal::Alarm("web-5xx".into())));
         assert_eq!((e.clock_start, e.deadline_after_fault(), e.after_fault(70_000)), (10_000, 300_000, 60_000));
         assert_eq!(e.kind, crate::run::metrics::ExpectationKind::RecoversWithin);
+    }
+
+    fn past(outcome: &str, injected: bool, day: u32) -> PastRun {
+        let json = format!(
+            r#"{{"schema_version":2,"scenario":"s","title":null,"environment":"sim","account":"1","seed":{day},"outcome":{outcome},"exit_code":0,"duration_ms":1,"injection_started_at":{},"faults":[],"expectations":[],"probes":[]}}"#,
+            if injected { "0" } else { "null" }
+        );
+        let started = format!("2026-12-{day:02}T10:00:00Z").parse().unwrap();
+        PastRun { dir: PathBuf::from(format!("runs/{day}")), started, result: serde_json::from_str(&json).unwrap() }
+    }
+
+    #[test]
+    fn transitions_are_judged_between_runs_that_held_or_missed() {
+        let held = r#"{"kind":"hypothesis_held"}"#;
+        let missed = r#"{"kind":"recovery_missed","expectations":["e"]}"#;
+        let stopped = r#"{"kind":"interrupted"}"#;
+        let runs = [past(missed, true, 1), past(held, true, 2), past(stopped, true, 3), past(held, false, 4), past(missed, true, 5), past(missed, true, 6), past(held, true, 7)];
+        let lines = run_lines(&runs.iter().collect::<Vec<_>>());
+        let seen: Vec<(Verdict, Option<Transition>)> = lines.iter().map(|l| (l.verdict, l.transition)).collect();
+        use Transition::*;
+        use Verdict::*;
+        assert_eq!(
+            seen,
+            [(Missed, None), (Held, Some(IssueFixed)), (Inconclusive, None), (Refused, None), (Missed, Some(IssueDiscovered)), (Missed, None), (Held, Some(IssueFixed))]
+        );
+        let history = &summarize(&runs)[0];
+        assert_eq!((history.runs, history.refused, history.lines.len()), (6, 1, 7));
     }
 
     #[test]

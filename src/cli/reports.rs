@@ -43,14 +43,26 @@ pub struct ReportArgs {
     format: Option<Format>,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HistoryFormat {
+    /// Text for the terminal.
+    Text,
+    /// One self-contained HTML page, with a plot of each expectation's recovery times.
+    Html,
+}
+
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// A scenario name, or a scenario file; default: every scenario with runs.
     #[arg(value_name = "SCENARIO")]
     scenario: Option<String>,
-    /// Where the run directories are.
-    #[arg(long, value_name = "DIR", default_value = "runs")]
-    runs_dir: PathBuf,
+    /// Where the run directories are [default: runs]. A directory named
+    /// here must exist; the default may not yet (no game day has run).
+    #[arg(long, value_name = "DIR")]
+    runs_dir: Option<PathBuf>,
+    /// How to print the history.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    format: HistoryFormat,
     /// Where the scenario files are (for their cadence).
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     scenarios: PathBuf,
@@ -251,9 +263,26 @@ fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, u8> {
     }
 }
 
+/// The runs directory: one named on the command line must exist (a typo is
+/// an error, not "never run"); the default `runs` may not exist yet.
+fn runs_dir(named: Option<&PathBuf>) -> Result<PathBuf, u8> {
+    match named {
+        Some(dir) if !dir.is_dir() => {
+            eprintln!("error: the runs directory {} does not exist\n  = hint: check the path; without --runs-dir, `runs` is read", dir.display());
+            Err(exit_code::UNREADABLE)
+        }
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(PathBuf::from("runs")),
+    }
+}
+
 /// `gameday history [SCENARIO]`.
 pub fn history_command(args: &HistoryArgs) -> u8 {
-    let runs = match scan(&args.runs_dir) {
+    let runs_dir = match runs_dir(args.runs_dir.as_ref()) {
+        Ok(dir) => dir,
+        Err(code) => return code,
+    };
+    let runs = match scan(&runs_dir) {
         Ok(runs) => runs,
         Err(code) => return code,
     };
@@ -289,12 +318,15 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
     let due = history::due(&scenarios, &runs, jiff::Timestamp::now());
     if histories.is_empty() && due.is_empty() {
         match &wanted {
-            Some(name) => eprintln!("no runs of `{name}` in {}", args.runs_dir.display()),
-            None => eprintln!("no runs in {}", args.runs_dir.display()),
+            Some(name) => eprintln!("no runs of `{name}` in {}", runs_dir.display()),
+            None => eprintln!("no runs in {}", runs_dir.display()),
         }
         return exit_code::SUCCESS;
     }
-    print!("{}", report::history::render_history(&histories, &due));
+    match args.format {
+        HistoryFormat::Text => print!("{}", report::history::render_history(&histories, &due)),
+        HistoryFormat::Html => print!("{}", report::history::render_history_html(&histories, &due)),
+    }
     exit_code::SUCCESS
 }
 
@@ -312,13 +344,9 @@ pub fn due_command(args: &DueArgs) -> u8 {
         Ok(scenarios) => scenarios,
         Err(code) => return code,
     };
-    let runs_dir = match &args.runs_dir {
-        Some(dir) if !dir.is_dir() => {
-            eprintln!("error: the runs directory {} does not exist\n  = hint: check the path; without --runs-dir, `runs` is read", dir.display());
-            return exit_code::UNREADABLE;
-        }
-        Some(dir) => dir.clone(),
-        None => PathBuf::from("runs"),
+    let runs_dir = match runs_dir(args.runs_dir.as_ref()) {
+        Ok(dir) => dir,
+        Err(code) => return code,
     };
     let runs = match scan(&runs_dir) {
         Ok(runs) => runs,

@@ -384,3 +384,72 @@ fn print_to_pdf_is_one_page(file: &Path, html: &str) {
     let pages = info.lines().find_map(|l| l.strip_prefix("Pages:")).map(str::trim);
     assert_eq!(pages, Some("1"), "the summary prints on one page:\n{info}");
 }
+
+/// Four game days of one scenario: held, missed (against a stricter
+/// deadline it had then), held again, and refused by a guard. history marks
+/// what changed between them, gives each run's time and seed, counts the
+/// refusal apart, keys its symbols, and plots recovery times in HTML.
+#[test]
+fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scenarios, runs) = (dir.path().join("scenarios"), dir.path().join("runs"));
+    std::fs::create_dir(&scenarios).unwrap();
+    let az_loss = std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap().replace("runbook: runbooks/", "# runbook: runbooks/");
+    std::fs::write(scenarios.join("az-loss.yaml"), &az_loss).unwrap();
+    // The same scenario as it was on the second day: capacity due back (and detected) within 20 s.
+    let strict = az_loss.replacen("recovers_within: 5m", "recovers_within: 20s", 1).replacen("detected_within: 2m", "detected_within: 20s", 1);
+    assert_ne!(strict, az_loss);
+    std::fs::write(dir.path().join("strict.yaml"), strict).unwrap();
+    std::fs::write(dir.path().join("refused.yaml"), az_loss.replace("accounts: [\"123456789012\"]", "accounts: [\"999999999999\"]")).unwrap();
+    for (file, seed, day, code) in [
+        (scenarios.join("az-loss.yaml"), "1", "01", 0),
+        (dir.path().join("strict.yaml"), "2", "02", 1),
+        (scenarios.join("az-loss.yaml"), "3", "03", 0),
+        (dir.path().join("refused.yaml"), "4", "04", 5),
+    ] {
+        let run = run_scenario_with(&file, &["--seed", seed], &runs, &[("GAMEDAY_TEST_NOW", &format!("2026-12-{day}T16:30:00Z"))]);
+        assert_eq!(run.output.code, code, "{}\n{}", run.output.stdout, run.output.stderr);
+    }
+    let (s, r) = (scenarios.to_str().unwrap(), runs.to_str().unwrap());
+    let text = gameday(&["history", "--runs-dir", r, "--scenarios", s]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let out = text.stdout;
+    assert!(out.starts_with("az-loss — 3 run(s) (and 1 refused before any fault, not counted), last 2026-12-03 16:30 UTC"), "{out}");
+    assert!(out.contains("\n    2026-12-01 16:30 UTC  seed 1   ✔ held\n"), "{out}");
+    assert!(out.contains("\n    2026-12-02 16:30 UTC  seed 2   ✘ recovery missed: capacity restored in the remaining zones (recovered after 40s — deadline 20s"), "{out}");
+    assert!(out.contains("  ← issue discovered (held before, missed here)\n    2026-12-03 16:30 UTC  seed 3   ✔ held  ← issue fixed (missed before, held here)\n"), "{out}");
+    assert!(out.contains("\n    2026-12-04 16:30 UTC  seed 4   – refused, not counted: aborted by guard accounts:"), "{out}");
+    // Figures count the three game days only, each judged against its own deadline.
+    assert!(out.contains("passed 2/3 (67%)") && out.contains("2026-12-02 40s ✘ (deadline then 20s)"), "{out}");
+    assert!(out.contains("\nKey: ✔ held") && out.contains("┆ the deadline; ✘×n counts the runs that did not recover"), "{out}");
+
+    let html = gameday(&["history", "--runs-dir", r, "--scenarios", s, "--format", "html"]);
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    let html = html.stdout;
+    assert_well_formed(&html);
+    assert!(!html.contains("<script") && !html.contains("href="), "self-contained");
+    assert_eq!(html.matches("<svg ").count(), 3, "a plot per expected recovery");
+    assert!(html.contains("<td>seed 2</td>") && html.contains("<td>issue fixed (missed before, held here)</td>"), "{html}");
+    // Shapes, not only colours: met runs are dots, the missed one a cross; each says what it is.
+    assert!(html.contains("<g stroke=\"#b3261e\" stroke-width=\"2.5\"><title>2026-12-02 seed 2: 40s, missed</title>"), "{html}");
+    assert!(html.contains("<title>2026-12-01 seed 1: 40s, met</title>") && html.contains("<title>deadline of this run: 20s</title>"), "{html}");
+    assert!(html.contains("<desc>Time to recover of each run, oldest first, against the deadline of 5m00s: 2026-12-01 seed 1: 40s; "), "{html}");
+    let svg_tag = regex::Regex::new(r"<svg [^>]*>").unwrap();
+    for tag in svg_tag.find_iter(&html) {
+        assert!(tag.as_str().contains("viewBox=") && !tag.as_str().contains(" width="), "the plot scales with the page: {}", tag.as_str());
+    }
+
+    // A scenario whose only runs were refused was never run, and due says how many were refused.
+    let only_refused = dir.path().join("only-refused");
+    std::fs::create_dir(&only_refused).unwrap();
+    let refused = std::fs::read_dir(&runs).unwrap().map(|e| e.unwrap().path()).max().unwrap();
+    std::fs::rename(&refused, only_refused.join(refused.file_name().unwrap())).unwrap();
+    let due = gameday(&["due", "--scenarios", s, "--runs-dir", only_refused.to_str().unwrap()]);
+    assert_eq!(due.code, 9, "{}", due.stderr);
+    assert!(due.stdout.contains("OVERDUE  az-loss                      monthly    never run (1 run(s) refused before any fault)"), "{}", due.stdout);
+
+    // A runs directory named on the command line must exist, for history as for due.
+    let missing = gameday(&["history", "--runs-dir", "/nonexistent/runs"]);
+    assert_eq!(missing.code, 4, "{}", missing.stdout);
+    assert!(missing.stderr.starts_with("error: the runs directory /nonexistent/runs does not exist"), "{}", missing.stderr);
+}
