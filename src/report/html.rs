@@ -9,6 +9,7 @@ use crate::environment::Millis;
 use crate::run::result::probe_histories;
 
 use super::{ReportContext, t, tables};
+use crate::run::metrics::fmt_ms;
 
 /// Escapes text for HTML and XML, in content and in attribute values.
 /// Terminal escape codes and control characters are removed: XML does not
@@ -57,6 +58,8 @@ th{background:#f4f6f8}code{background:#f4f6f8;padding:0 .2rem;border-radius:3px;
 blockquote{border-left:4px solid #c8ccd0;margin:0;padding:.2rem 1rem;color:#49525b}
 .prompt{color:#6b7580}.human{border-left:3px solid #8fb4e3;padding-left:1rem}
 .flags{background:#fff4dc;padding:.5rem 1rem;border-radius:6px}
+figure{margin:1rem 0}figure svg{width:100%;height:auto}
+table{display:block;max-width:100%;overflow-x:auto}p,li{overflow-wrap:anywhere}
 svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;fill:#49525b}
 .legend span{display:inline-block;margin-right:1rem}.swatch{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:.3rem;border:1px solid #8a9096}
 ";
@@ -64,6 +67,52 @@ svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;f
 const PASS: &str = "#2e9d5b";
 const FAIL: &str = "#d64541";
 const NO_DATA: &str = "#c8ccd0";
+
+/// A state of a probe's lane: its colour and, so that it reads without
+/// colour vision, a pattern of its own (passing alone is solid). The legend
+/// shows the same pattern, drawn with a CSS gradient.
+struct LaneState {
+    name: &'static str,
+    colour: &'static str,
+    /// The pattern's id and what it draws over the colour; `None`: solid.
+    pattern: Option<(&'static str, &'static str)>,
+    /// The pattern in a word, for the legend.
+    look: &'static str,
+    swatch: &'static str,
+}
+
+impl LaneState {
+    fn fill(&self) -> String {
+        match self.pattern {
+            Some((id, _)) => format!("url(#{id})"),
+            None => self.colour.to_string(),
+        }
+    }
+}
+
+const PASSING: LaneState = LaneState { name: "passing", colour: PASS, pattern: None, look: "solid", swatch: PASS };
+const FAILING: LaneState = LaneState {
+    name: "failing",
+    colour: FAIL,
+    pattern: Some(("state-failing", "<path d=\"M-1,1 l2,-2 M0,6 l6,-6 M5,7 l2,-2\" stroke=\"#ffffff\" stroke-width=\"1.5\"/>")),
+    look: "hatched",
+    swatch: "repeating-linear-gradient(135deg,#d64541 0 3px,#ffffff 3px 4.5px)",
+};
+const INTENDED_STATE: LaneState = LaneState {
+    name: "intended (expected during the fault)",
+    colour: INTENDED,
+    pattern: Some(("state-intended", "<circle cx=\"3\" cy=\"3\" r=\"1.3\" fill=\"#ffffff\"/>")),
+    look: "dotted",
+    swatch: "radial-gradient(circle,#ffffff 1.3px,#4a78c2 1.6px) 0 0/6px 6px",
+};
+const NO_SAMPLE: LaneState = LaneState {
+    name: "no sample yet",
+    colour: NO_DATA,
+    pattern: Some(("state-no-sample", "<path d=\"M0,3 h6\" stroke=\"#6b7580\" stroke-width=\"1\"/>")),
+    look: "lined",
+    swatch: "repeating-linear-gradient(0deg,#c8ccd0 0 2px,#6b7580 2px 3px)",
+};
+const LANE_STATES: [&LaneState; 4] = [&PASSING, &FAILING, &INTENDED_STATE, &NO_SAMPLE];
 /// An `expected_during_fault` probe failing while a fault is in place: the goal, not an outage.
 const INTENDED: &str = "#4a78c2";
 const FAULT: &str = "#f5a623";
@@ -309,13 +358,30 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" width=\"{width:.0}\" height=\"{height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">"
     );
+    let _ = writeln!(
+        svg,
+        "<desc>One lane per probe: solid while passing, hatched while failing, dotted in the intended state, lined before the first sample; fault windows shaded and labelled; deadlines dashed and labelled met or missed; recovery points numbered diamonds. The same times are in the phase table and the timeline below.</desc>"
+    );
+    svg.push_str("<defs>");
+    for state in LANE_STATES {
+        if let Some((id, shape)) = state.pattern {
+            let _ = write!(
+                svg,
+                "<pattern id=\"{id}\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\"><rect width=\"6\" height=\"6\" fill=\"{}\"/>{shape}</pattern>",
+                state.colour
+            );
+        }
+    }
+    svg.push_str("</defs>\n");
 
     // Grid and axis.
     for tick in ticks(end) {
         let _ = writeln!(svg, "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#e6e9ec\"/>", x(tick), top - 6.0, lanes_bottom + 4.0);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">{}</text>", x(tick), lanes_bottom + 18.0, escape(&t(tick)));
+        // A label near the right edge ends at its line, so the last one is never cut off.
+        let anchor = if x(tick) > width - right - 30.0 { "end" } else { "middle" };
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" class=\"small\">{}</text>", x(tick), lanes_bottom + 18.0, escape(&t(tick)));
     }
     let _ = writeln!(
         svg,
@@ -364,35 +430,39 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         if first > 0 {
             let _ = writeln!(
                 svg,
-                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{NO_DATA}\"><title>{}: no sample yet</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {} before T+{}</title></rect>",
                 x(0),
                 x(first) - x(0),
-                escape(&probe.name)
+                NO_SAMPLE.fill(),
+                escape(&probe.name),
+                NO_SAMPLE.name,
+                fmt_ms(first)
             );
         }
         // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
         let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
         let state_of = |sample: &crate::environment::Sample| match sample.ok {
-            true => ("passing", PASS),
-            false if probe.expected_during_fault && in_fault(sample.sent_at) => ("intended (expected during the fault)", INTENDED),
-            false => ("failing", FAIL),
+            true => &PASSING,
+            false if probe.expected_during_fault && in_fault(sample.sent_at) => &INTENDED_STATE,
+            false => &FAILING,
         };
         let mut k = 0;
         while k < samples.len() {
-            let (state, colour) = state_of(&samples[k]);
+            let state = state_of(&samples[k]);
             let mut j = k;
-            while j + 1 < samples.len() && state_of(&samples[j + 1]).0 == state {
+            while j + 1 < samples.len() && state_of(&samples[j + 1]).name == state.name {
                 j += 1;
             }
             let from = samples[k].sent_at;
             let to = samples.get(j + 1).map_or(end, |s| s.sent_at);
             let _ = writeln!(
                 svg,
-                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {state} {} to {} ({} sample(s); {})</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {} {} to {} ({} sample(s); {})</title></rect>",
                 x(from),
                 (x(to) - x(from)).max(0.5),
-                colour,
+                state.fill(),
                 escape(&probe.name),
+                state.name,
                 t(from),
                 t(to),
                 j - k + 1,
@@ -418,7 +488,11 @@ fn chart(ctx: &ReportContext<'_>) -> String {
                 escape(&e.name),
                 t(e.deadline)
             );
-            let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" class=\"small\">deadline {number}</text>", x(e.deadline) + 3.0, y1 + 10.0);
+            // The verdict in words beside the line, not only by where a diamond sits.
+            let verdict = if e.met { "✔ met" } else { "✘ missed" };
+            // Near the right edge the label goes left of its line, so it is never cut off.
+            let (label_x, anchor) = if x(e.deadline) > width - right - 110.0 { (x(e.deadline) - 3.0, "end") } else { (x(e.deadline) + 3.0, "start") };
+            let _ = writeln!(svg, "<text x=\"{label_x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" class=\"small\">deadline {number} {verdict}</text>", y1 + 10.0);
         }
         if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
             for row in &rows {
@@ -450,7 +524,8 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     html.push_str(&svg);
     let _ = writeln!(
         html,
-        "<figcaption class=\"legend\"><span><i class=\"swatch\" style=\"background:{PASS}\"></i>passing</span><span><i class=\"swatch\" style=\"background:{FAIL}\"></i>failing</span><span><i class=\"swatch\" style=\"background:{INTENDED}\"></i>intended (expected during the fault)</span><span><i class=\"swatch\" style=\"background:{NO_DATA}\"></i>no sample yet</span><span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>fault in place</span><span>◇ recovery point</span><span>┆ deadline</span>{}</figcaption>",
+        "<figcaption class=\"legend\">{}<span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>⚡ fault in place</span><span>◇ recovery point</span><span>┆ deadline (✔ met, ✘ missed)</span>{}</figcaption>",
+        LANE_STATES.iter().map(|s| format!("<span><i class=\"swatch\" style=\"background:{}\"></i>{} ({})</span>", s.swatch, s.name, s.look)).collect::<String>(),
         if result.drill.is_some() { "<span>□ A people acknowledged</span><span>■ M people mitigated</span>" } else { "" }
     );
     if !result.expectations.is_empty() {

@@ -96,8 +96,10 @@ fn the_html_is_well_formed_and_self_contained() {
     let html = read(&run, "report.html");
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_well_formed(&html);
+    // `url(#…)` names a pattern defined in the page itself (the chart's states); any other url( could fetch.
+    let local = html.replace("fill=\"url(#", "");
     for forbidden in ["<script", "<link", "@import", "url(", "src=", "href="] {
-        assert!(!html.contains(forbidden), "report.html must fetch nothing: found {forbidden}");
+        assert!(!local.contains(forbidden), "report.html must fetch nothing: found {forbidden}");
     }
     // The only addresses are text (the probe's URL) and the SVG namespace, never fetched.
     let address = regex::Regex::new(r"https?://[^\s<\x22]+").unwrap();
@@ -452,4 +454,57 @@ fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
     let missing = gameday(&["history", "--runs-dir", "/nonexistent/runs"]);
     assert_eq!(missing.code, 4, "{}", missing.stdout);
     assert!(missing.stderr.starts_with("error: the runs directory /nonexistent/runs does not exist"), "{}", missing.stderr);
+}
+
+/// The chart at 390 px, as on a phone: headless Chromium lays report.html
+/// out in a 390 px frame, and no element outside a table (which scrolls)
+/// reaches past its right edge; the SVG scales with its viewBox and no axis
+/// label is cut off. Skipped, with a message, when Chromium is not installed.
+#[test]
+fn report_html_fits_a_390_px_screen() {
+    let runs = tempfile::tempdir().unwrap();
+    let reports: Vec<Run> = ["az-loss", "region-failover", "dns-failover"]
+        .iter()
+        .map(|name| run_scenario(&repo().join(format!("scenarios/{name}.yaml")), &["--seed", "7"], &runs.path().join(name)))
+        .collect();
+    let svg_tag = regex::Regex::new(r"<svg [^>]*>").unwrap();
+    for run in &reports {
+        let html = read(run, "report.html");
+        let svg = svg_tag.find(&html).unwrap().as_str().to_string();
+        assert!(svg.contains("viewBox=") && !svg.contains(" width="), "the chart scales: {svg}");
+        assert!(html.contains("figure svg{width:100%;height:auto}") && html.contains("table{display:block;max-width:100%;overflow-x:auto}"), "tables scroll, the chart scales");
+    }
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: laying report.html out at 390 px needs headless Chromium (Debian: apt-get install chromium)");
+        return;
+    };
+    let measured = regex::Regex::new(r#"data-fit="([^"]*)""#).unwrap();
+    for run in &reports {
+        // The frame's page measures the report inside it: every element's right edge against the frame's width.
+        let wrapper = run.dir.join("at-390.html");
+        std::fs::write(
+            &wrapper,
+            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:390px;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
+d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
+document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>",
+        )
+        .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let dom = std::process::Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("file://{}", wrapper.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&dom.stdout);
+        let fit = measured.captures(&dom).map(|c| c[1].to_string());
+        let fit = fit.unwrap_or_else(|| panic!("Chromium measured nothing:\n{dom}"));
+        let (page, frame) = fit.split_once(" of ").unwrap();
+        assert_eq!(page, frame, "{}: report.html is wider than 390 px: {fit}", run.dir.display());
+    }
+}
+
+/// The first of the usual names of Chromium that runs here.
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
 }

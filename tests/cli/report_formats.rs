@@ -292,3 +292,63 @@ expected_recoveries:
     let out = Command::new(xmllint()).arg("--noout").arg("--schema").arg(repo().join("tests/schemas/junit-10.xsd")).arg(run.dir.join("junit.xml")).output().expect("xmllint runs");
     assert!(out.status.success(), "junit.xml does not validate:\n{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Every state the chart of report.html shows has an encoding besides its
+/// colour: each lane state its own pattern (passing alone solid), named
+/// with its look in the legend; deadlines dashed and labelled met or
+/// missed; recovery points numbered diamonds; a text description.
+#[test]
+fn every_state_of_the_chart_reads_without_colour() {
+    let runs = tempfile::tempdir().unwrap();
+    let intended = example("dns-failover", runs.path());
+    let mut seen_states = std::collections::BTreeSet::new();
+    let lane = regex::Regex::new(r#"<rect [^>]*fill="([^"]+)"><title>[^<:]+: (passing|failing|intended \(expected during the fault\)|no sample yet) "#).unwrap();
+    let pattern = regex::Regex::new(r#"<pattern id="([^"]+)"[^>]*><rect [^>]*/>(<path|<circle|<line)"#).unwrap();
+    let deadline_line = regex::Regex::new(r"<line [^>]*><title>deadline \d+:").unwrap();
+    for (name, run) in runs_of_every_ending().iter().map(|(n, r)| (*n, r)).chain([("intended", &intended)]) {
+        let html = read(run, "report.html");
+        let patterns: Vec<String> = pattern.captures_iter(&html).map(|c| c[1].to_string()).collect();
+        // Each state drawn with one fill; no two states alike once colour is taken away.
+        let mut fill_of: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for c in lane.captures_iter(&html) {
+            fill_of.entry(c[2].to_string()).or_default().insert(c[1].to_string());
+        }
+        assert!(!fill_of.is_empty(), "{name}: no lane found");
+        let mut looks = std::collections::BTreeSet::new();
+        for (state, fills) in &fill_of {
+            assert_eq!(fills.len(), 1, "{name}: {state} drawn with several fills: {fills:?}");
+            let fill = fills.iter().next().unwrap();
+            let look = match fill.strip_prefix("url(#").and_then(|f| f.strip_suffix(')')) {
+                Some(id) => {
+                    assert!(patterns.iter().any(|p| p == id), "{name}: {state}'s pattern {id} draws nothing over its colour");
+                    id.to_string()
+                }
+                None => "solid".to_string(),
+            };
+            assert!(looks.insert(look.clone()), "{name}: {state} looks like another state without colour ({look})");
+            seen_states.insert(state.clone());
+        }
+        assert!(fill_of.get("passing").is_none_or(|f| !f.iter().next().unwrap().starts_with("url(")), "{name}: passing is the solid one");
+        for legend in ["passing (solid)", "failing (hatched)", "intended (expected during the fault) (dotted)", "no sample yet (lined)"] {
+            assert!(html.contains(legend), "{name}: the legend lacks {legend}");
+        }
+        // Deadlines: dashed, and labelled with the verdict in words.
+        let result = &run.result;
+        let end = result["duration_ms"].as_u64().unwrap();
+        let mut drawn = 0;
+        for (i, e) in result["expectations"].as_array().unwrap().iter().enumerate() {
+            if e["deadline"].as_u64().unwrap() <= end {
+                let verdict = if e["met"].as_bool().unwrap() { "✔ met" } else { "✘ missed" };
+                assert!(html.contains(&format!("deadline {} {verdict}</text>", i + 1)), "{name}: deadline {} is not labelled {verdict}", i + 1);
+                drawn += 1;
+            }
+        }
+        let deadline_lines: Vec<&str> = deadline_line.find_iter(&html).map(|m| m.as_str()).collect();
+        assert_eq!(deadline_lines.len(), drawn, "{name}");
+        assert!(deadline_lines.iter().all(|l| l.contains("stroke-dasharray=")), "{name}: deadlines are dashed: {deadline_lines:?}");
+        assert!(html.contains("<desc>One lane per probe: solid while passing, hatched while failing"), "{name}: the chart describes itself");
+    }
+    for state in ["passing", "failing", "intended (expected during the fault)", "no sample yet"] {
+        assert!(seen_states.contains(state), "no run showed {state}: {seen_states:?}");
+    }
+}
