@@ -61,6 +61,7 @@ blockquote{border-left:4px solid #c8ccd0;margin:0;padding:.2rem 1rem;color:#4952
 figure{margin:1rem 0}figure svg{width:100%;height:auto}
 table{display:block;max-width:100%;overflow-x:auto}p,li{overflow-wrap:anywhere}
 svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;fill:#49525b}
+svg text{paint-order:stroke;stroke:#ffffff;stroke-width:3px;stroke-linejoin:round}svg .drill-mark text{stroke:none}
 .legend span{display:inline-block;margin-right:1rem}.swatch{display:inline-block;width:12px;height:12px;vertical-align:-1px;margin-right:.3rem;border:1px solid #8a9096}
 ";
 

@@ -347,6 +347,8 @@ fn every_state_of_the_chart_reads_without_colour() {
         assert_eq!(deadline_lines.len(), drawn, "{name}");
         assert!(deadline_lines.iter().all(|l| l.contains("stroke-dasharray=")), "{name}: deadlines are dashed: {deadline_lines:?}");
         assert!(html.contains("<desc>One lane per probe: solid while passing, hatched while failing"), "{name}: the chart describes itself");
+        // Labels over the bars keep their contrast: a white halo under every text of the chart.
+        assert!(html.contains("svg text{paint-order:stroke;stroke:#ffffff;stroke-width:3px"), "{name}: chart text has no halo");
     }
     for state in ["passing", "failing", "intended (expected during the fault)", "no sample yet"] {
         assert!(seen_states.contains(state), "no run showed {state}: {seen_states:?}");
