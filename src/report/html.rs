@@ -113,7 +113,24 @@ const NO_SAMPLE: LaneState = LaneState {
     look: "lined",
     swatch: "repeating-linear-gradient(0deg,#c8ccd0 0 2px,#6b7580 2px 3px)",
 };
-const LANE_STATES: [&LaneState; 4] = [&PASSING, &FAILING, &INTENDED_STATE, &NO_SAMPLE];
+/// An alarm gameday read, in ALARM: cross-hatched, unlike any probe state.
+const ALARM_ON: LaneState = LaneState {
+    name: "in ALARM",
+    colour: "#8e1b12",
+    pattern: Some(("state-alarm", "<path d=\"M0,0 l6,6 M6,0 l-6,6\" stroke=\"#ffffff\" stroke-width=\"1\"/>")),
+    look: "cross-hatched",
+    swatch: "repeating-linear-gradient(45deg,#8e1b12 0 2px,#ffffff 2px 3px),#8e1b12",
+};
+const ALARM_OK: LaneState = LaneState { name: "OK", colour: "#dfe3e7", pattern: None, look: "plain", swatch: "#dfe3e7" };
+const ALARM_NO_DATA: LaneState = LaneState {
+    name: "INSUFFICIENT_DATA",
+    colour: NO_DATA,
+    pattern: Some(("state-no-sample", "")),
+    look: "lined",
+    swatch: "repeating-linear-gradient(0deg,#c8ccd0 0 2px,#6b7580 2px 3px)",
+};
+const PROBE_STATES: [&LaneState; 4] = [&PASSING, &FAILING, &INTENDED_STATE, &NO_SAMPLE];
+const ALARM_STATES: [&LaneState; 2] = [&ALARM_ON, &ALARM_OK];
 /// An `expected_during_fault` probe failing while a fault is in place: the goal, not an outage.
 const INTENDED: &str = "#4a78c2";
 const FAULT: &str = "#f5a623";
@@ -351,7 +368,16 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     let end = result.duration_ms.max(1);
     let (width, left, right, top, lane, gap) = (1000.0_f64, 190.0_f64, 20.0_f64, 40.0_f64, 26.0_f64, 10.0_f64);
     let plot = width - left - right;
-    let lanes = ctx.scenario.steady_state.len().max(1) as f64;
+    // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
+    let mut alarms: Vec<&str> = Vec::new();
+    for record in ctx.records {
+        if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
+            && !alarms.contains(&alarm.as_str())
+        {
+            alarms.push(alarm);
+        }
+    }
+    let lanes = (ctx.scenario.steady_state.len() + alarms.len()).max(1) as f64;
     let lanes_bottom = top + lanes * (lane + gap) - gap;
     let height = lanes_bottom + 44.0;
     let x = |ms: Millis| left + plot * (ms.min(end) as f64) / (end as f64);
@@ -363,10 +389,10 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     );
     let _ = writeln!(
         svg,
-        "<desc>One lane per probe: solid while passing, hatched while failing, dotted in the intended state, lined before the first sample; fault windows shaded and labelled; deadlines dashed and labelled met or missed; recovery points numbered diamonds. The same times are in the phase table and the timeline below.</desc>"
+        "<desc>One lane per probe: solid while passing, hatched while failing, dotted in the intended state, lined before the first sample; one lane per alarm gameday read: cross-hatched in ALARM, plain when OK, lined without data; fault windows shaded and labelled; deadlines dashed and labelled met or missed; recovery points numbered diamonds. The same times are in the phase table and the timeline below.</desc>"
     );
     svg.push_str("<defs>");
-    for state in LANE_STATES {
+    for state in PROBE_STATES.iter().chain(&ALARM_STATES) {
         if let Some((id, shape)) = state.pattern {
             let _ = write!(
                 svg,
@@ -473,6 +499,46 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         }
     }
 
+    // Alarm lanes: each state from the read that found it to the next change.
+    for (a, alarm) in alarms.iter().enumerate() {
+        let y = lane_y(ctx.scenario.steady_state.len() + a);
+        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">alarm {}</text>", left - 8.0, y + lane / 2.0 + 4.0, escape(alarm));
+        let changes: Vec<(Millis, crate::scenario::AlarmState)> = ctx
+            .records
+            .iter()
+            .filter_map(|r| match &r.event {
+                crate::run::journal::Event::AlarmChanged { alarm: name, state } if name == alarm => Some((r.t, *state)),
+                _ => None,
+            })
+            .collect();
+        let mut segments: Vec<(Millis, Millis, &LaneState)> = Vec::new();
+        if let Some((first, _)) = changes.first().filter(|(first, _)| *first > 0) {
+            segments.push((0, *first, &ALARM_NO_DATA));
+        }
+        for (i, (at, state)) in changes.iter().enumerate() {
+            let to = changes.get(i + 1).map_or(end, |(next, _)| *next);
+            let look = match state {
+                crate::scenario::AlarmState::Alarm => &ALARM_ON,
+                crate::scenario::AlarmState::Ok => &ALARM_OK,
+                crate::scenario::AlarmState::InsufficientData => &ALARM_NO_DATA,
+            };
+            segments.push((*at, to, look));
+        }
+        for (from, to, state) in segments {
+            let _ = writeln!(
+                svg,
+                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>alarm {}: {} {} to {}</title></rect>",
+                x(from),
+                (x(to) - x(from)).max(0.5),
+                state.fill(),
+                escape(alarm),
+                state.name,
+                t(from),
+                t(to)
+            );
+        }
+    }
+
     // Deadlines and recovery points, numbered by expectation.
     for (n, e) in result.expectations.iter().enumerate() {
         let number = n + 1;
@@ -526,7 +592,12 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(
         html,
         "<figcaption class=\"legend\">{}<span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>⚡ fault in place</span><span>◇ recovery point</span><span>┆ deadline (✔ met, ✘ missed)</span>{}</figcaption>",
-        LANE_STATES.iter().map(|s| format!("<span><i class=\"swatch\" style=\"background:{}\"></i>{} ({})</span>", s.swatch, s.name, s.look)).collect::<String>(),
+        PROBE_STATES
+            .iter()
+            .map(|s| (s, ""))
+            .chain(ALARM_STATES.iter().filter(|_| !alarms.is_empty()).map(|s| (s, "alarm ")))
+            .map(|(s, what)| format!("<span><i class=\"swatch\" style=\"background:{}\"></i>{what}{} ({})</span>", s.swatch, s.name, s.look))
+            .collect::<String>(),
         if result.drill.is_some() { "<span>□ A people acknowledged</span><span>■ M people mitigated</span>" } else { "" }
     );
     if !result.expectations.is_empty() {

@@ -353,4 +353,15 @@ fn every_state_of_the_chart_reads_without_colour() {
     for state in ["passing", "failing", "intended (expected during the fault)", "no sample yet"] {
         assert!(seen_states.contains(state), "no run showed {state}: {seen_states:?}");
     }
+    // The alarms gameday read have lanes of their own: ALARM and OK told apart without colour too.
+    let held = &runs_of_every_ending()[0].1;
+    let html = read(held, "report.html");
+    let alarm_lane = regex::Regex::new(r#"<rect [^>]*fill="([^"]+)"><title>alarm web-unhealthy-hosts: (in ALARM|OK) T\+"#).unwrap();
+    let fills: std::collections::BTreeSet<(String, String)> = alarm_lane.captures_iter(&html).map(|c| (c[2].to_string(), c[1].to_string())).collect();
+    assert_eq!(
+        fills.into_iter().collect::<Vec<_>>(),
+        [("OK".to_string(), "#dfe3e7".to_string()), ("in ALARM".to_string(), "url(#state-alarm)".to_string())],
+        "the alarm that detected az-loss is OK, then in ALARM (cross-hatched), then OK"
+    );
+    assert!(html.contains("text-anchor=\"end\">alarm web-5xx</text>") && html.contains("alarm in ALARM (cross-hatched)") && html.contains("alarm OK (plain)"), "{html}");
 }

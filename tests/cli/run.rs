@@ -28,7 +28,17 @@ fn every_example_holds_its_hypothesis_on_the_simulator() {
         assert!(run.output.stdout.starts_with("hypothesis held"), "{name}: {}", run.output.stdout);
         assert_eq!(run.result["schema_version"], 2);
         assert_eq!(run.result["outcome"]["kind"], "hypothesis_held");
-        for heading in ["## Summary", "## Hypothesis and outcome", "## Timeline", "## Metrics", "## Expected against observed", "### What surprised us", "## Detection", "## Resolution", "## Action items"] {
+        for heading in [
+            "## Summary",
+            "## Hypothesis and outcome",
+            "## Timeline",
+            "## Metrics",
+            "## Expected against observed",
+            "### What surprised us",
+            "## Detection",
+            "## Resolution",
+            "## Action items",
+        ] {
             assert!(run.report.contains(heading), "{name}: report lacks {heading}");
         }
         assert!(run.dir.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}-")));
