@@ -205,20 +205,21 @@ fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem
     }
 }
 
-/// The timeline rows: (time, what happened, evidence). Probe samples are
-/// folded into state changes, so the table shows when a probe started
-/// failing and when it passed again, citing the sample.
-pub fn timeline(records: &[Record]) -> Vec<(u64, String, String)> {
+/// The timeline rows: (time, the record's wall clock, what happened,
+/// evidence). Probe samples are folded into state changes, so the table
+/// shows when a probe started failing and when it passed again, citing the
+/// sample.
+pub fn timeline(records: &[Record]) -> Vec<(u64, &str, String, String)> {
     let mut rows = Vec::new();
     let mut describer = Describer::default();
     for (line, record) in records.iter().enumerate() {
         if let Some(row) = describer.describe(record) {
-            rows.push((record.t, row, format!("journal line {}", line + 1)));
+            rows.push((record.t, record.wall.as_str(), row, format!("journal line {}", line + 1)));
         }
     }
     // The environment reports what it did on its own when next asked, so
     // its observations can be journaled after later samples: order by time.
-    rows.sort_by_key(|(t, _, _)| *t);
+    rows.sort_by_key(|(t, _, _, _)| *t);
     rows
 }
 

@@ -212,13 +212,30 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
     format!("{} — {verdict}.", parts.join(", "))
 }
 
-/// Every notable journal record, with its line.
+/// Every notable journal record, with its line. On a real system each row
+/// also gives its wall-clock time (UTC), to set beside dashboards, pages and
+/// chat; the simulator's run time is virtual, so its rows have `T+` alone.
 pub fn timeline(ctx: &ReportContext<'_>) -> Table {
-    let mut table = Table::new(&["Time", "Event", "Evidence"]);
-    for (at, event, evidence) in super::markdown::timeline(ctx.records) {
-        table.row(vec![Cell::text(t(at)), Cell::marked(event), Cell::text(evidence)]);
+    let real = ctx.result.environment != "sim";
+    let mut table = Table::new(if real { &["Time", "Clock (UTC)", "Event", "Evidence"] } else { &["Time", "Event", "Evidence"] });
+    for (at, wall, event, evidence) in super::markdown::timeline(ctx.records) {
+        let mut row = vec![Cell::text(t(at))];
+        if real {
+            row.push(Cell::text(wall_clock(wall)));
+        }
+        row.extend([Cell::marked(event), Cell::text(evidence)]);
+        table.row(row);
     }
     table
+}
+
+/// A record's wall-clock stamp as people read it: `2026-12-03 04:56:34.120`;
+/// "—" when the record has none.
+fn wall_clock(wall: &str) -> String {
+    match wall.parse::<jiff::Timestamp>() {
+        Ok(at) => at.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        Err(_) => "—".to_string(),
+    }
 }
 
 /// Each fault: what it hit, when, and whether (and how completely) it was reverted.

@@ -91,6 +91,11 @@ fn a_restarted_service_recovers_in_the_measured_time() {
     assert!(service.comes_up(), "the revert started the service again");
     let samples = run.events("sample");
     assert!(samples.iter().any(|s| s["ok"] == false && s["observed"].as_str().unwrap().contains("refused")), "failures say why");
+    // On a real system each timeline row gives its wall-clock time, to set beside dashboards and chat.
+    let started = run.journal[0]["wall"].as_str().unwrap();
+    let (day, time) = (&started[..10], &started[11..19]);
+    assert!(run.report.contains("| Time | Clock (UTC) | Event | Evidence |"), "{}", run.report);
+    assert!(run.report.contains(&format!("| T+0ms | {day} {time}.")), "the first row is the run's start, {started}:\n{}", run.report);
 }
 
 #[test]
