@@ -456,12 +456,12 @@ fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
     assert!(missing.stderr.starts_with("error: the runs directory /nonexistent/runs does not exist"), "{}", missing.stderr);
 }
 
-/// The chart at 390 px, as on a phone: headless Chromium lays report.html
-/// out in a 390 px frame, and no element outside a table (which scrolls)
+/// The chart at 390 px, as on a phone, and at 1280 px: headless Chromium
+/// lays report.html out in a frame of each width, and no element outside a table (which scrolls)
 /// reaches past its right edge; the SVG scales with its viewBox and no axis
 /// label is cut off. Skipped, with a message, when Chromium is not installed.
 #[test]
-fn report_html_fits_a_390_px_screen() {
+fn report_html_fits_screens_of_390_and_1280_px() {
     let runs = tempfile::tempdir().unwrap();
     let reports: Vec<Run> = ["az-loss", "region-failover", "dns-failover"]
         .iter()
@@ -479,14 +479,15 @@ fn report_html_fits_a_390_px_screen() {
         return;
     };
     let measured = regex::Regex::new(r#"data-fit="([^"]*)""#).unwrap();
-    for run in &reports {
+    for (run, width) in reports.iter().flat_map(|run| [(run, 390), (run, 1280)]) {
         // The frame's page measures the report inside it: every element's right edge against the frame's width.
         let wrapper = run.dir.join("at-390.html");
         std::fs::write(
             &wrapper,
-            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:390px;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
+            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:WIDTHpx;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
 d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
-document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>",
+document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>"
+                .replace("WIDTH", &width.to_string()),
         )
         .unwrap();
         let profile = tempfile::tempdir().unwrap();
@@ -500,7 +501,7 @@ document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(ba
         let fit = measured.captures(&dom).map(|c| c[1].to_string());
         let fit = fit.unwrap_or_else(|| panic!("Chromium measured nothing:\n{dom}"));
         let (page, frame) = fit.split_once(" of ").unwrap();
-        assert_eq!(page, frame, "{}: report.html is wider than 390 px: {fit}", run.dir.display());
+        assert_eq!(page, frame, "{}: report.html is wider than {width} px: {fit}", run.dir.display());
     }
 }
 
