@@ -437,6 +437,18 @@ pub enum ProbeCheck {
         #[serde(default = "default_true")]
         expect_healthy: bool,
     },
+    /// A database has a writer and is `available`: a DB cluster's writer
+    /// instance, or a Multi-AZ DB instance's primary. The sample says which
+    /// instance writes, in which zone. Set `cluster` or `instance`.
+    DbWriter {
+        #[serde(default)]
+        cluster: Option<String>,
+        #[serde(default)]
+        instance: Option<String>,
+        /// The sample fails unless this instance is the cluster's writer.
+        #[serde(default)]
+        expect_writer: Option<String>,
+    },
     /// A CloudWatch metric over the last `period` (`GetMetricData`), e.g. an
     /// ALB's 5XX responses divided by its `RequestCount`. Without `above` or
     /// `below` it only measures (it always passes); with `divided_by` it can
@@ -524,6 +536,7 @@ impl ProbeCheck {
             ProbeCheck::Alarm { .. } => "alarm",
             ProbeCheck::Route53HealthCheck { .. } => "route53_health_check",
             ProbeCheck::Metric { .. } => "metric",
+            ProbeCheck::DbWriter { .. } => "db_writer",
         }
     }
 }
@@ -656,6 +669,22 @@ pub enum FaultAction {
     },
     /// Run a shell command to inject and another to revert, for any system.
     Command { inject: String, revert: String },
+    /// Fail a database's writer over to its standby: an Aurora or Multi-AZ DB
+    /// cluster (`cluster`: `FailoverDBCluster`) or a Multi-AZ DB instance
+    /// (`instance`: `RebootDBInstance` with `ForceFailover`). Set one. With a
+    /// `duration`, gameday fails back to the original writer when it is over
+    /// (and on every early ending); without one, the database stays failed over.
+    DbFailover {
+        /// The DB cluster identifier.
+        #[serde(default)]
+        cluster: Option<String>,
+        /// The Multi-AZ DB instance identifier.
+        #[serde(default)]
+        instance: Option<String>,
+        /// The reader instance to promote (clusters only). Default: the service picks.
+        #[serde(default)]
+        target: Option<String>,
+    },
 }
 
 impl FaultAction {
@@ -670,12 +699,19 @@ impl FaultAction {
             FaultAction::GrayFailure { .. } => "gray_failure",
             FaultAction::AsgCapacityError { .. } => "asg_capacity_error",
             FaultAction::Command { .. } => "command",
+            FaultAction::DbFailover { .. } => "db_failover",
         }
     }
 
     /// Whether the fault stays in place until reverted (and so needs a `duration`).
     pub fn is_sustained(&self) -> bool {
         !matches!(self, FaultAction::TerminateInstances { .. } | FaultAction::RebootInstances { .. })
+    }
+
+    /// Whether `duration` may be left out: the fault is then made and done,
+    /// and only held (and undone at the end) when it has one.
+    pub fn duration_optional(&self) -> bool {
+        matches!(self, FaultAction::DbFailover { .. })
     }
 
     pub fn targets(&self) -> Option<&Targets> {

@@ -60,6 +60,7 @@ fn clients(ec2_rules: &[&Rule], fis_rules: &[&Rule], cloudwatch_rules: &[&Rule])
         cloudwatch: mocked!(aws_sdk_cloudwatch, cloudwatch_rules.iter().copied()),
         sts: mocked!(aws_sdk_sts, [&identity]),
         fis: mocked!(aws_sdk_fis, fis_rules.iter().copied()),
+        rds: mocked!(aws_sdk_rds, none),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod call_log;
 pub mod fis;
 pub mod iam;
 pub(crate) mod probes;
+pub mod rds;
 mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +41,7 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     pub fis: aws_sdk_fis::Client,
+    pub rds: aws_sdk_rds::Client,
 }
 
 impl Clients {
@@ -52,6 +54,7 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             fis: aws_sdk_fis::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
         }
     }
 
@@ -71,6 +74,7 @@ impl Clients {
             cloudwatch: logged!(self.cloudwatch, aws_sdk_cloudwatch, "cloudwatch"),
             sts: logged!(self.sts, aws_sdk_sts, "sts"),
             fis: logged!(self.fis, aws_sdk_fis, "fis"),
+            rds: logged!(self.rds, aws_sdk_rds, "rds"),
         }
     }
 }
@@ -445,6 +449,10 @@ impl Environment for AwsEnvironment {
                     self.fis_runs.remove(token);
                 }
             }
+            Effect::DbClusterFailover { .. } | Effect::DbInstanceFailover { .. } => {
+                self.calls.mutating += 1;
+                rds::fail_over(&self.clients, effect).await?;
+            }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
@@ -483,6 +491,11 @@ impl Environment for AwsEnvironment {
                     }
                 };
                 Ok(RevertOutcome { restored, skipped: Vec::new() })
+            }
+            Effect::DbClusterFailover { .. } | Effect::DbInstanceFailover { .. } => {
+                let outcome = rds::fail_back(&self.clients, effect).await?;
+                self.calls.mutating += outcome.restored.len();
+                Ok(outcome)
             }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => Err(EnvError::Unsupported("this fault runs through AWS FIS".into())),
             // Never applied on AWS (refused above): nothing real to revert.

@@ -160,6 +160,11 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             reach.regions.clear();
             reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
         }
+        FaultAction::DbFailover { cluster, instance, target } => {
+            env.calls.reads += 1;
+            // The database is the one candidate, in no group: the instance population is not its measure.
+            return super::rds::reach(&env.clients, &env.spec.region, cluster.as_deref(), instance.as_deref(), target.as_deref()).await;
+        }
     }
     let candidates = reach.candidates.clone();
     population(env, &candidates, &mut reach).await?;
@@ -229,6 +234,10 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             Effect::InvertHealthCheck { health_check, record: record.clone() }
         }
         FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
+        FaultAction::DbFailover { cluster, instance, target } => {
+            env.calls.reads += 1;
+            super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), fault.duration.is_some()).await?
+        }
         FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
         }

@@ -15,7 +15,8 @@ use crate::rng::SeededRng;
 use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
-use world::{Ec2State, World};
+use topology::DatabaseKind;
+use world::{DatabaseState, Ec2State, World};
 
 pub struct SimEnvironment {
     world: World,
@@ -117,6 +118,23 @@ impl SimEnvironment {
         Ok((b, z))
     }
 
+    /// The database a fault or probe names by `cluster` or `instance`; the
+    /// key must match its kind, as on AWS a cluster is not an instance.
+    fn database(&self, cluster: Option<&str>, instance: Option<&str>) -> Result<usize, EnvError> {
+        let (name, kind, word) = match (cluster, instance) {
+            (Some(name), _) => (name, DatabaseKind::Cluster, "DB cluster"),
+            (None, Some(name)) => (name, DatabaseKind::Instance, "Multi-AZ DB instance"),
+            (None, None) => return Err(EnvError::Failed("name a `cluster` or an `instance`".into())),
+        };
+        self.world.database_index(name).filter(|d| self.world.databases[*d].kind == kind).ok_or_else(|| EnvError::NotFound {
+            resource: format!("{word} `{name}`"),
+            hint: Some(format!(
+                "databases here: {}",
+                self.world.databases.iter().map(|d| format!("{} ({})", d.name, if d.kind == DatabaseKind::Cluster { "cluster" } else { "instance" })).collect::<Vec<_>>().join(", ")
+            )),
+        })
+    }
+
     fn check_groups(&self, groups: &[String]) -> Result<(), EnvError> {
         for group in groups {
             self.group(group)?;
@@ -215,6 +233,25 @@ impl SimEnvironment {
     }
 }
 
+/// Fails a database over, to `target` when named; refused while it is failing over already.
+fn fail_over(world: &mut World, name: &str, target: Option<&str>) -> Result<(), EnvError> {
+    let d = world.database_index(name).ok_or_else(|| EnvError::NotFound { resource: format!("database `{name}`"), hint: None })?;
+    if let DatabaseState::FailingOver { to } = world.database_state(d) {
+        return Err(EnvError::Refused(format!("{name} is failing over to {to} already")));
+    }
+    let to = target.and_then(|target| world.databases[d].members.iter().position(|(member, _)| member == target));
+    world.fail_over(d, to);
+    Ok(())
+}
+
+/// How the plan and the samples name a database and its writer.
+fn database_line(kind: DatabaseKind, name: &str, writer: &str, zone: &str) -> String {
+    match kind {
+        DatabaseKind::Cluster => format!("DB cluster {name}: writer {writer} in {zone}"),
+        DatabaseKind::Instance => format!("Multi-AZ DB instance {name}: primary in {zone}"),
+    }
+}
+
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -238,6 +275,7 @@ impl Environment for SimEnvironment {
                 resource: format!("host `{}` (probe `{}`)", host_of(url), probe.name),
                 hint: Some(format!("names the simulator serves: {}", self.known_names())),
             }),
+            ProbeCheck::Tcp { host, .. } if self.world.database_by_endpoint(host).is_some() => Ok(()),
             ProbeCheck::Tcp { host, .. } | ProbeCheck::Dns { query: host, .. } if self.world.balancer_by_dns(host).is_none() && self.world.record_by_name(host).is_none() => {
                 Err(EnvError::NotFound { resource: format!("host `{host}` (probe `{}`)", probe.name), hint: Some(format!("names the simulator serves: {}", self.known_names())) })
             }
@@ -254,6 +292,7 @@ impl Environment for SimEnvironment {
                 Err(not_found("Route 53 health check", health_check, self.world.health_checks.iter().map(|h| h.id.clone()).collect()))
             }
             ProbeCheck::Metric { .. } => self.metric_balancer(probe).map(|_| ()),
+            ProbeCheck::DbWriter { cluster, instance, .. } => self.database(cluster.as_deref(), instance.as_deref()).map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -358,6 +397,32 @@ impl Environment for SimEnvironment {
             FaultAction::Command { inject, .. } => {
                 reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
             }
+            FaultAction::DbFailover { cluster, instance, target } => {
+                let d = self.database(cluster.as_deref(), instance.as_deref())?;
+                let db = &self.world.databases[d];
+                if let Some(target) = target {
+                    match db.members.iter().position(|(name, _)| name == target) {
+                        Some(t) if t == db.writer => return Err(EnvError::Refused(format!("`{target}` is already the writer of {}: there is nothing to fail over to", db.name))),
+                        Some(_) => {}
+                        None => {
+                            return Err(EnvError::NotFound {
+                                resource: format!("instance `{target}` in DB cluster `{}`", db.name),
+                                hint: Some(format!("its members: {}", db.members.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>().join(", "))),
+                            });
+                        }
+                    }
+                }
+                let (writer, z) = &db.members[db.writer];
+                let zone = self.world.zones[*z].name.clone();
+                let region = self.world.regions[db.region].name.clone();
+                reach.other_resources = vec![database_line(db.kind, &db.name, writer, &zone)];
+                reach.candidates = vec![Candidate { id: db.name.clone(), region: region.clone(), zone: zone.clone(), group: None, tags: db.tags.clone() }];
+                reach.regions = vec![region];
+                // The writer's zone loses its writer for the failover.
+                reach.zones = vec![zone];
+                reach.acts_on_instances = true;
+                reach.indivisible = true;
+            }
         }
         Ok(reach)
     }
@@ -390,6 +455,16 @@ impl Environment for SimEnvironment {
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
             }
             FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
+            FaultAction::DbFailover { cluster, instance, target } => {
+                let d = self.database(cluster.as_deref(), instance.as_deref())?;
+                let db = &self.world.databases[d];
+                let (writer, zone) = &db.members[db.writer];
+                let fail_back = fault.duration.is_some();
+                match db.kind {
+                    DatabaseKind::Cluster => Effect::DbClusterFailover { cluster: db.name.clone(), writer: writer.clone(), target: target.clone(), fail_back },
+                    DatabaseKind::Instance => Effect::DbInstanceFailover { instance: db.name.clone(), zone: self.world.zones[*zone].name.clone(), fail_back },
+                }
+            }
         })
     }
 
@@ -459,6 +534,8 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
             Effect::FisExperiment { .. } => return Err(EnvError::Unsupported("FIS experiments run on AWS only".into())),
+            Effect::DbClusterFailover { cluster: name, target, .. } => fail_over(world, name, target.as_deref())?,
+            Effect::DbInstanceFailover { instance: name, .. } => fail_over(world, name, None)?,
         }
         self.active.push(effect.clone());
         Ok(())
@@ -527,6 +604,21 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
+            Effect::DbClusterFailover { cluster: name, writer: original, .. } | Effect::DbInstanceFailover { instance: name, zone: original, .. } => {
+                if let Some(d) = world.database_index(name) {
+                    let db = &world.databases[d];
+                    // The writer before the fault: a cluster's member by name, an instance's side by zone.
+                    let back = db.members.iter().position(|(member, zone)| if db.kind == DatabaseKind::Cluster { member == original } else { world.zones[*zone].name == *original });
+                    match back {
+                        Some(back) if back == db.writer => outcome.skipped.push((name.clone(), format!("{original} writes already: nothing to fail back"))),
+                        Some(back) => {
+                            world.fail_over(d, Some(back));
+                            outcome.restored.push(format!("{name} failing back to {original}"));
+                        }
+                        None => outcome.skipped.push((name.clone(), format!("{original} is no longer a member"))),
+                    }
+                }
+            }
         }
         Ok(outcome)
     }
@@ -573,6 +665,22 @@ impl Environment for SimEnvironment {
                 let ok = problems.is_empty();
                 let observed = if ok { format!("HTTP {code} in {latency}ms") } else { format!("HTTP {code} in {latency}ms ({})", problems.join(", ")) };
                 sample(ok, latency, observed)
+            }
+            ProbeCheck::Tcp { host, port, max_latency } if let Some(d) = self.world.database_by_endpoint(host) => {
+                let db = &self.world.databases[d];
+                if *port != db.port {
+                    return sample(false, 1, format!("connection refused on port {port} ({} listens on {})", db.name, db.port));
+                }
+                match self.world.database_state(d) {
+                    DatabaseState::Available { .. } => {
+                        let latency = (1.0 + 2.0 * rng.next_f64()).round() as u64;
+                        let ok = max_latency.is_none_or(|max| latency <= max.as_millis());
+                        sample(ok, latency, format!("connected in {latency}ms"))
+                    }
+                    // The endpoint's DNS points at an instance that is not a writer yet.
+                    DatabaseState::FailingOver { .. } => sample(false, 1, format!("connection refused ({} is failing over)", db.name)),
+                    DatabaseState::Unreachable { .. } => sample(false, timeout_ms, format!("connect timed out after {}", probe.timeout)),
+                }
             }
             ProbeCheck::Tcp { host, port, max_latency } => {
                 let Some(balancer) = self.resolve_name(&probe.name, host) else {
@@ -631,6 +739,24 @@ impl Environment for SimEnvironment {
                 }
                 None => sample(false, 1, format!("no health check {health_check}")),
             },
+            ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
+                let d = match self.database(cluster.as_deref(), instance.as_deref()) {
+                    Ok(d) => d,
+                    Err(error) => return sample(false, 1, error.to_string()),
+                };
+                let db = &self.world.databases[d];
+                match self.world.database_state(d) {
+                    DatabaseState::Available { writer, zone } => {
+                        let observed = database_line(db.kind, &db.name, &writer, &zone) + ", available";
+                        match expect_writer {
+                            Some(expected) if *expected != writer => sample(false, 1, format!("{observed} (want writer {expected})")),
+                            _ => sample(true, 1, observed),
+                        }
+                    }
+                    DatabaseState::FailingOver { to } => sample(false, 1, format!("{} failing-over to {to}: no writer", db.name)),
+                    DatabaseState::Unreachable { writer, zone } => sample(false, timeout_ms, format!("{writer} in {zone} does not answer")),
+                }
+            }
             ProbeCheck::Metric { metric, period, divided_by, .. } => {
                 let balancer = match self.metric_balancer(probe) {
                     Ok(balancer) => balancer,
