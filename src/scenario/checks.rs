@@ -195,7 +195,11 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
             ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
                 check_database(cluster, instance, "db_writer", &at, found);
                 if expect_writer.is_some() && cluster.is_none() {
-                    found.add(&format!("{at}.expect_writer"), "`expect_writer` names a cluster's writer; a DB instance has none to expect".into(), Some("use it with `cluster`".into()));
+                    found.add(
+                        &format!("{at}.expect_writer"),
+                        "`expect_writer` names a cluster's writer; a DB instance has none to expect".into(),
+                        Some("use it with `cluster`".into()),
+                    );
                 }
             }
             ProbeCheck::Metric { metric, period, .. } => {
@@ -266,7 +270,11 @@ fn check_budget(scenario: &Scenario, budget: &crate::scenario::ImpactBudget, at:
 /// A database is named by `cluster` or `instance`, exactly one.
 fn check_database(cluster: &Option<String>, instance: &Option<String>, kind: &str, at: &str, found: &mut Findings) {
     match (cluster, instance) {
-        (Some(_), Some(_)) => found.add(&format!("{at}.instance"), format!("a `{kind}` takes `cluster` or `instance`, not both"), Some("keep `cluster` for an Aurora or Multi-AZ DB cluster, `instance` for a Multi-AZ DB instance".into())),
+        (Some(_), Some(_)) => found.add(
+            &format!("{at}.instance"),
+            format!("a `{kind}` takes `cluster` or `instance`, not both"),
+            Some("keep `cluster` for an Aurora or Multi-AZ DB cluster, `instance` for a Multi-AZ DB instance".into()),
+        ),
         (None, None) => found.add(&format!("{at}.kind"), format!("a `{kind}` needs a `cluster` or an `instance`"), Some("add e.g. `cluster: orders-db`".into())),
         _ => {}
     }

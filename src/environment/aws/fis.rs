@@ -365,7 +365,10 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
 pub fn fis_can_make(action: &FaultAction) -> bool {
-    !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } | FaultAction::DbFailover { .. })
+    !matches!(
+        action,
+        FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } | FaultAction::DbFailover { .. }
+    )
 }
 
 /// A fault's FIS targets and actions, by name.

@@ -18,6 +18,8 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut reads: BTreeSet<&str> = ["sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"].into();
     let mut instance_writes: BTreeSet<&str> = BTreeSet::new();
     let mut other_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut database_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut database_resources: BTreeSet<String> = BTreeSet::new();
     let mut fis = false;
     for fault in &scenario.faults {
         let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
@@ -27,6 +29,18 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
                 other_writes.insert("route53:UpdateHealthCheck");
             }
             (FaultAction::Command { .. }, _) => {}
+            // Always made directly: gameday reads the writer to fail back to.
+            (FaultAction::DbFailover { cluster, instance, .. }, _) => {
+                reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]);
+                if let Some(cluster) = cluster {
+                    database_writes.insert("rds:FailoverDBCluster");
+                    database_resources.insert(format!("arn:aws:rds:*:*:cluster:{cluster}"));
+                }
+                if let Some(instance) = instance {
+                    database_writes.insert("rds:RebootDBInstance");
+                    database_resources.insert(format!("arn:aws:rds:*:*:db:{instance}"));
+                }
+            }
             (FaultAction::StopInstances { .. } | FaultAction::AzOutage { mode: AzOutageMode::Power, .. }, true) => {
                 instance_writes.extend(["ec2:StopInstances", "ec2:StartInstances"]);
             }
@@ -60,6 +74,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             ProbeCheck::Metric { .. } => {
                 reads.insert("cloudwatch:GetMetricData");
             }
+            ProbeCheck::DbWriter { .. } => reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]),
             _ => {}
         }
     }
@@ -75,6 +90,20 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             "Effect": "Allow",
             "Action": instance_writes.into_iter().collect::<Vec<_>>(),
             "Resource": "arn:aws:ec2:*:*:instance/*",
+        });
+        if !scenario.guards.require_tags.is_empty() {
+            let tags: serde_json::Map<String, Value> = scenario.guards.require_tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+            statement["Condition"] = json!({ "StringEquals": tags });
+        }
+        statements.push(statement);
+    }
+    if !database_writes.is_empty() {
+        // Only the scenario's own databases, and only while they carry the required tags.
+        let mut statement = json!({
+            "Sid": "GamedayDatabaseFaults",
+            "Effect": "Allow",
+            "Action": database_writes.into_iter().collect::<Vec<_>>(),
+            "Resource": database_resources.into_iter().collect::<Vec<_>>(),
         });
         if !scenario.guards.require_tags.is_empty() {
             let tags: serde_json::Map<String, Value> = scenario.guards.require_tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();

@@ -14,8 +14,8 @@ use crate::environment::{
 use crate::rng::SeededRng;
 use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 
-pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
 use topology::DatabaseKind;
+pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
 use world::{DatabaseState, Ec2State, World};
 
 pub struct SimEnvironment {
@@ -130,7 +130,12 @@ impl SimEnvironment {
             resource: format!("{word} `{name}`"),
             hint: Some(format!(
                 "databases here: {}",
-                self.world.databases.iter().map(|d| format!("{} ({})", d.name, if d.kind == DatabaseKind::Cluster { "cluster" } else { "instance" })).collect::<Vec<_>>().join(", ")
+                self.world
+                    .databases
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, if d.kind == DatabaseKind::Cluster { "cluster" } else { "instance" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         })
     }
@@ -608,7 +613,8 @@ impl Environment for SimEnvironment {
                 if let Some(d) = world.database_index(name) {
                     let db = &world.databases[d];
                     // The writer before the fault: a cluster's member by name, an instance's side by zone.
-                    let back = db.members.iter().position(|(member, zone)| if db.kind == DatabaseKind::Cluster { member == original } else { world.zones[*zone].name == *original });
+                    let back =
+                        db.members.iter().position(|(member, zone)| if db.kind == DatabaseKind::Cluster { member == original } else { world.zones[*zone].name == *original });
                     match back {
                         Some(back) if back == db.writer => outcome.skipped.push((name.clone(), format!("{original} writes already: nothing to fail back"))),
                         Some(back) => {

@@ -514,10 +514,9 @@ impl Topology {
             }
         }
         let t = &self.timings;
-        for (min, max, name) in [
-            (t.rds.cluster_failover_min, t.rds.cluster_failover_max, "cluster_failover"),
-            (t.rds.instance_failover_min, t.rds.instance_failover_max, "instance_failover"),
-        ] {
+        for (min, max, name) in
+            [(t.rds.cluster_failover_min, t.rds.cluster_failover_max, "cluster_failover"), (t.rds.instance_failover_min, t.rds.instance_failover_max, "instance_failover")]
+        {
             if min.as_millis() > max.as_millis() {
                 problems.push(format!("timings.rds.{name}_min must not be longer than timings.rds.{name}_max"));
             }

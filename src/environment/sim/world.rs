@@ -319,10 +319,18 @@ pub struct Database {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DatabaseState {
     /// The writer answers: its member name and zone name.
-    Available { writer: String, zone: String },
-    FailingOver { to: String },
+    Available {
+        writer: String,
+        zone: String,
+    },
+    FailingOver {
+        to: String,
+    },
     /// The writer's zone or region cannot be reached.
-    Unreachable { writer: String, zone: String },
+    Unreachable {
+        writer: String,
+        zone: String,
+    },
 }
 
 pub struct World {
