@@ -98,9 +98,8 @@ pub struct RdsTimings {
 }
 
 impl Default for RdsTimings {
-    /// Aurora: "service is typically restored in less than 60 seconds, and
-    /// often less than 30 seconds"; RDS Multi-AZ DB instances: "failover
-    /// times are typically 60–120 seconds" (docs/simulator.md cites both).
+    /// RDS Multi-AZ DB instances: "failover times are typically 60–120
+    /// seconds"; Aurora's 15–60 s is an assumption (docs/simulator.md, "Timings").
     fn default() -> Self {
         RdsTimings {
             cluster_failover_min: Duration::from_secs(15),
