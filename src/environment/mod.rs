@@ -122,6 +122,16 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<shell::CommandContext>,
     },
+    /// An ARC zonal shift of `resource` away from `away_from` (an AZ ID on
+    /// AWS, a zone name on the simulator), ending by itself after
+    /// `expires_in_minutes`. Cancelled on revert; found again by `comment`,
+    /// which carries the run's token, as ARC names the shift only once started.
+    ZonalShift {
+        resource: String,
+        away_from: String,
+        expires_in_minutes: u64,
+        comment: String,
+    },
     /// A DB cluster's writer failed over to a reader (on AWS:
     /// `FailoverDBCluster`). With `fail_back`, reverted by failing back to
     /// `writer`, the writer before the fault, unless it writes again already.
@@ -208,6 +218,9 @@ impl Effect {
             Effect::Command { revert, .. } => vec![format!("run: {}", shell::shell_syntax(revert))],
             Effect::FisExperiment { token, .. } => vec![format!(
                 "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
+            )],
+            Effect::ZonalShift { resource, comment, .. } => vec![format!(
+                "cancel the zonal shift whose comment is `{comment}`: aws arc-zonal-shift list-zonal-shifts --resource-identifier {resource} --status ACTIVE, then aws arc-zonal-shift cancel-zonal-shift --zonal-shift-id <its id> (it also ends by itself at its expiry)"
             )],
             Effect::DbClusterFailover { fail_back: false, .. } | Effect::DbInstanceFailover { fail_back: false, .. } => {
                 vec!["nothing: the fault has no `duration`, so the database stays failed over by design".into()]

@@ -343,6 +343,18 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     found.add(&format!("{at}.zone"), "a zone's `gray_failure` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
                 }
             }
+            FaultAction::ZonalShift { expires_in: Some(expiry), .. } => {
+                let minutes = expiry.as_millis() / 60_000;
+                if expiry.as_millis() % 60_000 != 0 || !(1..=72 * 60).contains(&minutes) {
+                    found.add(&format!("{at}.expires_in"), "ARC takes an expiry of whole minutes, from 1m to 72h".into(), Some("e.g. `expires_in: 30m`".into()));
+                } else if fault.duration.is_some_and(|d| d.as_millis() > expiry.as_millis()) {
+                    found.add(
+                        &format!("{at}.expires_in"),
+                        "the shift would expire before its `duration` is over".into(),
+                        Some("make `expires_in` at least the `duration`, or leave it out (the duration plus 5 minutes)".into()),
+                    );
+                }
+            }
             FaultAction::DbFailover { cluster, instance, target } => {
                 check_database(cluster, instance, "db_failover", &at, found);
                 if target.is_some() && cluster.is_none() {

@@ -614,6 +614,18 @@ pub struct Fault {
     pub action: FaultAction,
 }
 
+impl Fault {
+    /// A `zonal_shift`'s expiry in whole minutes: `expires_in`, else the
+    /// `duration` plus 5 minutes, rounded up, within ARC's 1 minute to 3 days.
+    pub fn zonal_shift_expiry_minutes(&self) -> Option<u64> {
+        let FaultAction::ZonalShift { expires_in, .. } = &self.action else {
+            return None;
+        };
+        let millis = expires_in.map(|e| e.as_millis()).unwrap_or_else(|| self.duration.map_or(0, |d| d.as_millis()) + 5 * 60_000);
+        Some(millis.div_ceil(60_000).clamp(1, 72 * 60))
+    }
+}
+
 /// What a fault does, by `kind`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -669,6 +681,22 @@ pub enum FaultAction {
     },
     /// Run a shell command to inject and another to revert, for any system.
     Command { inject: String, revert: String },
+    /// A planned mitigation, not a failure: shift a load balancer's traffic
+    /// away from one zone with an ARC zonal shift (`StartZonalShift`), and
+    /// cancel it when `duration` is over (and on every early ending).
+    /// Refused while another zonal shift or a practice run is active on the
+    /// resource. Usually started after an AZ fault (`start_after` or
+    /// `delay`), so `expected_recoveries` can count from it (`after_fault`).
+    ZonalShift {
+        /// The managed resource: on AWS its ARN (an ALB or NLB), on the simulator a load balancer's name.
+        resource: String,
+        /// AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+        away_from: String,
+        /// When ARC ends the shift by itself if gameday could not cancel it
+        /// (ARC's `expiresIn`, 1 minute to 3 days). Default: the `duration` plus 5 minutes.
+        #[serde(default)]
+        expires_in: Option<Duration>,
+    },
     /// Fail a database's writer over to its standby: an Aurora or Multi-AZ DB
     /// cluster (`cluster`: `FailoverDBCluster`) or a Multi-AZ DB instance
     /// (`instance`: `RebootDBInstance` with `ForceFailover`). Set one. With a
@@ -700,6 +728,7 @@ impl FaultAction {
             FaultAction::AsgCapacityError { .. } => "asg_capacity_error",
             FaultAction::Command { .. } => "command",
             FaultAction::DbFailover { .. } => "db_failover",
+            FaultAction::ZonalShift { .. } => "zonal_shift",
         }
     }
 

@@ -367,7 +367,12 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
-        FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } | FaultAction::DbFailover { .. }
+        FaultAction::DnsFailover { .. }
+            | FaultAction::Command { .. }
+            | FaultAction::RegionOutage { .. }
+            | FaultAction::GrayFailure { .. }
+            | FaultAction::DbFailover { .. }
+            | FaultAction::ZonalShift { .. }
     )
 }
 

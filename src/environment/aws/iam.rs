@@ -29,6 +29,10 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
                 other_writes.insert("route53:UpdateHealthCheck");
             }
             (FaultAction::Command { .. }, _) => {}
+            (FaultAction::ZonalShift { .. }, _) => {
+                reads.insert("arc-zonal-shift:GetManagedResource");
+                other_writes.extend(["arc-zonal-shift:StartZonalShift", "arc-zonal-shift:CancelZonalShift"]);
+            }
             // Always made directly: gameday reads the writer to fail back to.
             (FaultAction::DbFailover { cluster, instance, .. }, _) => {
                 reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]);

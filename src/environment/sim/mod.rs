@@ -402,6 +402,19 @@ impl Environment for SimEnvironment {
             FaultAction::Command { inject, .. } => {
                 reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
             }
+            FaultAction::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                let balancer = &self.world.balancers[b];
+                // ARC applies one zonal shift (or practice run) at a time on a resource.
+                if let Some(other) = balancer.shifted_away.first() {
+                    return Err(EnvError::Refused(format!(
+                        "{} is shifted away from {} already, and ARC applies one zonal shift at a time on a resource",
+                        balancer.name, self.world.zones[*other].name
+                    )));
+                }
+                reach.other_resources = vec![format!("ARC zonal shift of {} away from {}", balancer.name, self.world.zones[z].name)];
+                reach.regions = vec![self.world.regions[balancer.region].name.clone()];
+            }
             FaultAction::DbFailover { cluster, instance, target } => {
                 let d = self.database(cluster.as_deref(), instance.as_deref())?;
                 let db = &self.world.databases[d];
@@ -460,6 +473,15 @@ impl Environment for SimEnvironment {
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
             }
             FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
+            FaultAction::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                Effect::ZonalShift {
+                    resource: self.world.balancers[b].name.clone(),
+                    away_from: self.world.zones[z].name.clone(),
+                    expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
+                    comment: format!("gameday {}", fault.name),
+                }
+            }
             FaultAction::DbFailover { cluster, instance, target } => {
                 let d = self.database(cluster.as_deref(), instance.as_deref())?;
                 let db = &self.world.databases[d];
@@ -539,6 +561,10 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
             Effect::FisExperiment { .. } => return Err(EnvError::Unsupported("FIS experiments run on AWS only".into())),
+            Effect::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                self.world.shift_away(b, z, "arc");
+            }
             Effect::DbClusterFailover { cluster: name, target, .. } => fail_over(world, name, target.as_deref())?,
             Effect::DbInstanceFailover { instance: name, .. } => fail_over(world, name, None)?,
         }
@@ -609,6 +635,13 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
+            Effect::ZonalShift { resource, away_from, .. } => {
+                let found = (world.balancers.iter().position(|b| b.name == *resource), world.zone_index(away_from));
+                match found {
+                    (Some(b), Some(z)) if world.shift_back(b, z, "arc") => outcome.restored.push(format!("{resource} routes to {away_from} again")),
+                    _ => outcome.skipped.push((resource.clone(), format!("no shift away from {away_from} is in place"))),
+                }
+            }
             Effect::DbClusterFailover { cluster: name, writer: original, .. } | Effect::DbInstanceFailover { instance: name, zone: original, .. } => {
                 if let Some(d) = world.database_index(name) {
                     let db = &world.databases[d];
@@ -835,7 +868,7 @@ impl Environment for SimEnvironment {
             }
             OperatorChange::ZonalShift { load_balancer, away_from } => {
                 let (b, z) = self.shift(load_balancer, away_from)?;
-                self.world.shift_away(b, z)
+                self.world.shift_away(b, z, "operator")
             }
             OperatorChange::ScaleGroup { group, desired } => {
                 let g = self.group(group)?;
@@ -948,6 +981,34 @@ mod tests {
         let shift = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-east-1a".into() });
         assert_eq!(env.operator_action(&shift, 5 * MINUTE).await.unwrap(), "web-alb no longer routes to targets in us-east-1a");
         assert_eq!(api_success(&mut env, "api", 5 * MINUTE + 1).0, 1.0, "four targets carry 300 requests/s");
+    }
+
+    /// The scenario's `zonal_shift` step and the drill's `zonal_shift`
+    /// operator action are one model: the step has the same effect, its
+    /// cancel undoes it, and a shift made by hand refuses the step (ARC
+    /// applies one shift at a time on a resource).
+    #[tokio::test]
+    async fn the_zonal_shift_step_and_the_operator_action_share_one_model() {
+        let mut env = env();
+        inject(&mut env, &gray("gray", Some("us-east-1a"), None, 100.0), 0).await;
+        let step = Fault {
+            name: "shift".into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: Some(crate::scenario::Duration::from_secs(600)),
+            action: FaultAction::ZonalShift { resource: "web-alb".into(), away_from: "use1-az1".into(), expires_in: None },
+        };
+        let effect = inject(&mut env, &step, MINUTE).await;
+        assert_eq!(effect, Effect::ZonalShift { resource: "web-alb".into(), away_from: "us-east-1a".into(), expires_in_minutes: 15, comment: "gameday shift".into() });
+        assert_eq!(api_success(&mut env, "api", MINUTE + 1).0, 1.0, "shifted away from the gray zone");
+        let outcome = env.revert(&effect, 2 * MINUTE).await.unwrap();
+        assert_eq!(outcome.restored, ["web-alb routes to us-east-1a again"]);
+        assert!(api_success(&mut env, "api", 2 * MINUTE + 1).0 < 1.0, "the gray zone serves again");
+
+        let by_hand = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-east-1b".into() });
+        env.operator_action(&by_hand, 3 * MINUTE).await.unwrap();
+        let refused = env.reach(&step).await.unwrap_err().to_string();
+        assert!(refused.contains("web-alb is shifted away from us-east-1b already"), "{refused}");
     }
 
     #[tokio::test]

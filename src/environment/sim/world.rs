@@ -722,14 +722,29 @@ impl World {
         message
     }
 
-    /// Stops the balancer routing to targets in the zone (ARC zonal shift).
-    pub fn shift_away(&mut self, balancer: usize, zone: usize) -> String {
+    /// Stops the balancer routing to targets in the zone (ARC zonal shift):
+    /// the one model of a zonal shift, whether the team makes it during a
+    /// drill (`source` "operator") or a scenario's `zonal_shift` step does ("arc").
+    pub fn shift_away(&mut self, balancer: usize, zone: usize, source: &str) -> String {
         if !self.balancers[balancer].shifted_away.contains(&zone) {
             self.balancers[balancer].shifted_away.push(zone);
         }
         let message = format!("{} no longer routes to targets in {}", self.balancers[balancer].name, self.zones[zone].name);
-        self.log("operator", message.clone());
+        self.log(source, message.clone());
         message
+    }
+
+    /// Ends a zonal shift: the balancer routes to the zone's targets again.
+    /// False when no shift away from the zone was in place.
+    pub fn shift_back(&mut self, balancer: usize, zone: usize, source: &str) -> bool {
+        let before = self.balancers[balancer].shifted_away.len();
+        self.balancers[balancer].shifted_away.retain(|z| *z != zone);
+        let ended = self.balancers[balancer].shifted_away.len() != before;
+        if ended {
+            let message = format!("{} routes to targets in {} again", self.balancers[balancer].name, self.zones[zone].name);
+            self.log(source, message);
+        }
+        ended
     }
 
     /// Sets a group's desired capacity within its min and max, as Auto
