@@ -216,3 +216,60 @@ fn the_simulator_fails_a_cluster_over_and_back_the_same_way_for_a_seed() {
     let back = observed.iter().find(|(t, ok, _)| *t > 300_000 && *ok).map(|(t, _, _)| *t).expect("the writer is back after the fail-back");
     assert!((300_000 + 15_000..=300_000 + 65_000).contains(&back), "the fail-back took between 15 s and 60 s (+ one interval): back at {back}");
 }
+
+/// A Multi-AZ DB instance fails over with `RebootDBInstance` and
+/// `ForceFailover`; the fail-back reads the primary's zone first. moto
+/// accepts the reboot but never moves the primary, so the fail-back finds
+/// it in its journaled zone and makes no second reboot: what is tested here
+/// is the call, the journal and that read, not the move. A single-AZ
+/// instance is refused before any reboot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_az_instance_is_rebooted_with_failover_and_a_single_az_one_is_refused() {
+    let moto = Moto::start();
+    let rds = aws_sdk_rds::Client::new(&moto.config().await);
+    for (name, multi_az) in [("legacy-db", true), ("single-db", false)] {
+        rds.create_db_instance()
+            .db_instance_identifier(name)
+            .engine("postgres")
+            .db_instance_class("db.m6g.large")
+            .allocated_storage(20)
+            .master_username("gameday")
+            .master_user_password("not-a-secret-1")
+            .availability_zone("us-east-1a")
+            .multi_az(multi_az)
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = moto.project_with(dir.path(), ACCOUNT, "");
+    let write = |name: &str, instance: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!(
+                "apiVersion: gameday/v1\nname: db-instance\nsteady_state:\n  - {{ name: primary, kind: db_writer, instance: {instance}, interval: 500ms, timeout: 500ms, healthy_after: 1 }}\nfaults:\n  - {{ name: fail-over, kind: db_failover, instance: {instance}, duration: 1s }}\nexpected_recoveries:\n  - {{ name: primary, probes: [primary], recovers_within: 3s }}\n"
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let (multi, single) = (write("multi.yaml", "legacy-db"), write("single.yaml", "single-db"));
+
+    let (log, runs) = (dir.path().join("calls.log"), dir.path().join("runs"));
+    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &run_args(&multi, &project, &runs)));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let records = journal(&runs);
+    let intent = records.iter().find(|r| r["event"] == "fault_intent").unwrap();
+    assert_eq!(intent["effect"], serde_json::json!({ "effect": "db_instance_failover", "instance": "legacy-db", "zone": "us-east-1a", "fail_back": true }));
+    let reverted = records.iter().find(|r| r["event"] == "fault_reverted").unwrap();
+    assert_eq!(reverted["outcome"]["skipped"], serde_json::json!([["legacy-db", "its primary is in us-east-1a already: nothing to fail back"]]));
+    let reboots = std::fs::read_to_string(&log).unwrap().lines().filter(|l| *l == "rds:RebootDBInstance").count();
+    assert_eq!(reboots, 1, "one reboot with failover, no fail-back reboot while the primary is where it was");
+
+    let (log, runs) = (dir.path().join("calls-single.log"), dir.path().join("runs-single"));
+    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &run_args(&single, &project, &runs)));
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("DB instance single-db is not Multi-AZ: it has no standby to fail over to"), "{stdout}\n{stderr}");
+    assert!(!std::fs::read_to_string(&log).unwrap_or_default().contains("rds:RebootDBInstance"));
+}

@@ -21,6 +21,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut database_writes: BTreeSet<&str> = BTreeSet::new();
     let mut database_resources: BTreeSet<String> = BTreeSet::new();
     let mut fis = false;
+    let mut zonal_shift = false;
     for fault in &scenario.faults {
         let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
         match (&fault.action, direct) {
@@ -31,7 +32,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             (FaultAction::Command { .. }, _) => {}
             (FaultAction::ZonalShift { .. }, _) => {
                 reads.insert("arc-zonal-shift:GetManagedResource");
-                other_writes.extend(["arc-zonal-shift:StartZonalShift", "arc-zonal-shift:CancelZonalShift"]);
+                zonal_shift = true;
             }
             // Always made directly: gameday reads the writer to fail back to.
             (FaultAction::DbFailover { cluster, instance, .. }, _) => {
@@ -114,6 +115,11 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             statement["Condition"] = json!({ "StringEquals": tags });
         }
         statements.push(statement);
+    }
+    if zonal_shift {
+        // The planned mitigation: starting a shift, and cancelling it (by the id ARC gave it) at the end.
+        statements
+            .push(json!({ "Sid": "GamedayZonalShift", "Effect": "Allow", "Action": ["arc-zonal-shift:CancelZonalShift", "arc-zonal-shift:StartZonalShift"], "Resource": "*" }));
     }
     if !other_writes.is_empty() {
         statements.push(json!({ "Sid": "GamedayNetworkAndDnsFaults", "Effect": "Allow", "Action": other_writes.into_iter().collect::<Vec<_>>(), "Resource": "*" }));
