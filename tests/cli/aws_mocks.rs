@@ -609,15 +609,18 @@ async fn an_error_budget_is_judged_on_request_counts_from_get_metric_data() {
 /// stands in): `GetManagedResource` lists the active shifts,
 /// `StartZonalShift` adds one, `CancelZonalShift` removes it. Each entry is
 /// (id, away from, comment, a practice run?); `calls` records the order.
+/// An active shift in the fake: (id, away from, comment, a practice run?).
+type ActiveShift = (String, String, String, bool);
+
 struct FakeArc {
-    active: Arc<Mutex<Vec<(String, String, String, bool)>>>,
+    active: Arc<Mutex<Vec<ActiveShift>>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
 
 const ALB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-alb/50dc6c495c0c9188";
 
 impl FakeArc {
-    fn new(active: Vec<(String, String, String, bool)>) -> FakeArc {
+    fn new(active: Vec<ActiveShift>) -> FakeArc {
         FakeArc { active: Arc::new(Mutex::new(active)), calls: Arc::new(Mutex::new(Vec::new())) }
     }
 
