@@ -174,4 +174,17 @@ mod tests {
         let via_fis = policy(&scenario, true);
         assert!(via_fis["Statement"].as_array().unwrap().iter().any(|s| s["Sid"] == "GamedayFis"));
     }
+
+    #[test]
+    fn database_failovers_are_allowed_on_the_scenarios_databases_with_the_required_tags_only() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/aurora-failover.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let document = policy(&scenario, true);
+        let statements = document["Statement"].as_array().unwrap();
+        let databases = statements.iter().find(|s| s["Sid"] == "GamedayDatabaseFaults").unwrap();
+        assert_eq!(databases["Action"], json!(["rds:FailoverDBCluster"]));
+        assert_eq!(databases["Resource"], json!(["arn:aws:rds:*:*:cluster:orders-db"]));
+        assert_eq!(databases["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"), "a failover is always made directly, even with --via fis");
+    }
 }
