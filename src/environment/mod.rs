@@ -122,6 +122,35 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         context: Option<shell::CommandContext>,
     },
+    /// An ARC zonal shift of `resource` away from `away_from` (an AZ ID on
+    /// AWS, a zone name on the simulator), ending by itself after
+    /// `expires_in_minutes`. Cancelled on revert; found again by `comment`,
+    /// which carries the run's token, as ARC names the shift only once started.
+    ZonalShift {
+        resource: String,
+        away_from: String,
+        expires_in_minutes: u64,
+        comment: String,
+    },
+    /// A DB cluster's writer failed over to a reader (on AWS:
+    /// `FailoverDBCluster`). With `fail_back`, reverted by failing back to
+    /// `writer`, the writer before the fault, unless it writes again already.
+    DbClusterFailover {
+        cluster: String,
+        writer: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        fail_back: bool,
+    },
+    /// A Multi-AZ DB instance failed over to its standby (on AWS:
+    /// `RebootDBInstance` with `ForceFailover`). With `fail_back`, reverted
+    /// by failing over again, unless its primary is back in `zone`, where it
+    /// was before.
+    DbInstanceFailover {
+        instance: String,
+        zone: String,
+        fail_back: bool,
+    },
     /// An AWS FIS experiment from this template (journaled as FIS's own
     /// JSON); stopped and its template deleted on revert. Found again by the
     /// `gameday:token` tag.
@@ -152,7 +181,13 @@ impl Effect {
 
     /// Whether reverting does anything (a termination cannot be undone).
     pub fn is_revertible(&self) -> bool {
-        !matches!(self, Effect::TerminateInstances { .. } | Effect::RebootInstances { .. })
+        !matches!(
+            self,
+            Effect::TerminateInstances { .. }
+                | Effect::RebootInstances { .. }
+                | Effect::DbClusterFailover { fail_back: false, .. }
+                | Effect::DbInstanceFailover { fail_back: false, .. }
+        )
     }
 
     /// What a person runs to undo this by hand when gameday could not.
@@ -183,6 +218,18 @@ impl Effect {
             Effect::Command { revert, .. } => vec![format!("run: {}", shell::shell_syntax(revert))],
             Effect::FisExperiment { token, .. } => vec![format!(
                 "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
+            )],
+            Effect::ZonalShift { resource, comment, .. } => vec![format!(
+                "cancel the zonal shift whose comment is `{comment}`: aws arc-zonal-shift list-zonal-shifts --resource-identifier {resource} --status ACTIVE, then aws arc-zonal-shift cancel-zonal-shift --zonal-shift-id <its id> (it also ends by itself at its expiry)"
+            )],
+            Effect::DbClusterFailover { fail_back: false, .. } | Effect::DbInstanceFailover { fail_back: false, .. } => {
+                vec!["nothing: the fault has no `duration`, so the database stays failed over by design".into()]
+            }
+            Effect::DbClusterFailover { cluster, writer, .. } => vec![format!(
+                "unless {writer} is the writer again (aws rds describe-db-clusters --db-cluster-identifier {cluster}), fail back: aws rds failover-db-cluster --db-cluster-identifier {cluster} --target-db-instance-identifier {writer}"
+            )],
+            Effect::DbInstanceFailover { instance, zone, .. } => vec![format!(
+                "unless its primary is in {zone} again (aws rds describe-db-instances --db-instance-identifier {instance}), fail back: aws rds reboot-db-instance --db-instance-identifier {instance} --force-failover"
             )],
             Effect::TerminateInstances { .. } | Effect::RebootInstances { .. } => vec!["nothing: this cannot be undone".into()],
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } | Effect::GrayFailure { .. } => vec!["nothing real: this fault exists only in the simulator".into()],

@@ -121,7 +121,7 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
         if zones.is_empty() {
             zones = selection.chosen.iter().map(|c| c.zone.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         }
-        if fault.action.is_sustained() {
+        if fault.action.is_sustained() && (fault.duration.is_some() || !fault.action.duration_optional()) {
             planned_zones.push((start, end, zones.clone()));
         }
         faults.push(FaultPlan {

@@ -192,6 +192,16 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
             }
             ProbeCheck::Command { stdout_matches: Some(pattern), .. } => check_regex(pattern, &format!("{at}.stdout_matches"), found),
             ProbeCheck::Tcp { port: 0, .. } => found.add(&format!("{at}.port"), "port 0 cannot be probed".into(), None),
+            ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
+                check_database(cluster, instance, "db_writer", &at, found);
+                if expect_writer.is_some() && cluster.is_none() {
+                    found.add(
+                        &format!("{at}.expect_writer"),
+                        "`expect_writer` names a cluster's writer; a DB instance has none to expect".into(),
+                        Some("use it with `cluster`".into()),
+                    );
+                }
+            }
             ProbeCheck::Metric { metric, period, .. } => {
                 if metric.names().is_empty() || metric.names().iter().any(|n| n.trim().is_empty()) {
                     found.add(&format!("{at}.metric"), "name the metric, e.g. `RequestCount`".into(), None);
@@ -257,6 +267,19 @@ fn check_budget(scenario: &Scenario, budget: &crate::scenario::ImpactBudget, at:
     }
 }
 
+/// A database is named by `cluster` or `instance`, exactly one.
+fn check_database(cluster: &Option<String>, instance: &Option<String>, kind: &str, at: &str, found: &mut Findings) {
+    match (cluster, instance) {
+        (Some(_), Some(_)) => found.add(
+            &format!("{at}.instance"),
+            format!("a `{kind}` takes `cluster` or `instance`, not both"),
+            Some("keep `cluster` for an Aurora or Multi-AZ DB cluster, `instance` for a Multi-AZ DB instance".into()),
+        ),
+        (None, None) => found.add(&format!("{at}.kind"), format!("a `{kind}` needs a `cluster` or an `instance`"), Some("add e.g. `cluster: orders-db`".into())),
+        _ => {}
+    }
+}
+
 fn check_regex(pattern: &str, path: &str, found: &mut Findings) {
     if let Err(error) = regex::Regex::new(pattern) {
         let reason = error.to_string().lines().last().unwrap_or_default().to_string();
@@ -278,6 +301,7 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
         names.push(&fault.name);
         let kind = fault.action.kind_name();
         match (fault.action.is_sustained(), fault.duration) {
+            (true, None) if fault.action.duration_optional() => {}
             (true, None) => found.add(&format!("{at}.kind"), format!("`{kind}` stays in place until reverted, so it needs a `duration`"), Some("add e.g. `duration: 10m`".into())),
             (false, Some(_)) => found.add(
                 &format!("{at}.duration"),
@@ -317,6 +341,28 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                 check_percent(*error_rate, &format!("{at}.error_rate"), found);
                 if zone.is_some() && region.is_none() && guards.max_azs == Some(0) {
                     found.add(&format!("{at}.zone"), "a zone's `gray_failure` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
+                }
+            }
+            FaultAction::ZonalShift { expires_in: Some(expiry), .. } => {
+                let minutes = expiry.as_millis() / 60_000;
+                if expiry.as_millis() % 60_000 != 0 || !(1..=72 * 60).contains(&minutes) {
+                    found.add(&format!("{at}.expires_in"), "ARC takes an expiry of whole minutes, from 1m to 72h".into(), Some("e.g. `expires_in: 30m`".into()));
+                } else if fault.duration.is_some_and(|d| d.as_millis() > expiry.as_millis()) {
+                    found.add(
+                        &format!("{at}.expires_in"),
+                        "the shift would expire before its `duration` is over".into(),
+                        Some("make `expires_in` at least the `duration`, or leave it out (the duration plus 5 minutes)".into()),
+                    );
+                }
+            }
+            FaultAction::DbFailover { cluster, instance, target } => {
+                check_database(cluster, instance, "db_failover", &at, found);
+                if target.is_some() && cluster.is_none() {
+                    found.add(
+                        &format!("{at}.target"),
+                        "`target` names the reader a cluster promotes; a Multi-AZ DB instance fails over to its one standby".into(),
+                        Some("use `target` with `cluster`, or remove it".into()),
+                    );
                 }
             }
             FaultAction::Command { inject, revert } => {

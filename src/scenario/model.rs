@@ -451,6 +451,18 @@ pub enum ProbeCheck {
         #[serde(default = "default_true")]
         expect_healthy: bool,
     },
+    /// A database has a writer and is `available`: a DB cluster's writer
+    /// instance, or a Multi-AZ DB instance's primary. The sample says which
+    /// instance writes, in which zone. Set `cluster` or `instance`.
+    DbWriter {
+        #[serde(default)]
+        cluster: Option<String>,
+        #[serde(default)]
+        instance: Option<String>,
+        /// The sample fails unless this instance is the cluster's writer.
+        #[serde(default)]
+        expect_writer: Option<String>,
+    },
     /// A CloudWatch metric over the last `period` (`GetMetricData`), e.g. an
     /// ALB's 5XX responses divided by its `RequestCount`. Without `above` or
     /// `below` it only measures (it always passes); with `divided_by` it can
@@ -538,6 +550,7 @@ impl ProbeCheck {
             ProbeCheck::Alarm { .. } => "alarm",
             ProbeCheck::Route53HealthCheck { .. } => "route53_health_check",
             ProbeCheck::Metric { .. } => "metric",
+            ProbeCheck::DbWriter { .. } => "db_writer",
         }
     }
 }
@@ -615,6 +628,18 @@ pub struct Fault {
     pub action: FaultAction,
 }
 
+impl Fault {
+    /// A `zonal_shift`'s expiry in whole minutes: `expires_in`, else the
+    /// `duration` plus 5 minutes, rounded up, within ARC's 1 minute to 3 days.
+    pub fn zonal_shift_expiry_minutes(&self) -> Option<u64> {
+        let FaultAction::ZonalShift { expires_in, .. } = &self.action else {
+            return None;
+        };
+        let millis = expires_in.map(|e| e.as_millis()).unwrap_or_else(|| self.duration.map_or(0, |d| d.as_millis()) + 5 * 60_000);
+        Some(millis.div_ceil(60_000).clamp(1, 72 * 60))
+    }
+}
+
 /// What a fault does, by `kind`.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -670,6 +695,38 @@ pub enum FaultAction {
     },
     /// Run a shell command to inject and another to revert, for any system.
     Command { inject: String, revert: String },
+    /// A planned mitigation, not a failure: shift a load balancer's traffic
+    /// away from one zone with an ARC zonal shift (`StartZonalShift`), and
+    /// cancel it when `duration` is over (and on every early ending).
+    /// Refused while another zonal shift or a practice run is active on the
+    /// resource. Usually started after an AZ fault (`start_after` or
+    /// `delay`), so `expected_recoveries` can count from it (`after_fault`).
+    ZonalShift {
+        /// The managed resource: on AWS its ARN (an ALB or NLB), on the simulator a load balancer's name.
+        resource: String,
+        /// AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+        away_from: String,
+        /// When ARC ends the shift by itself if gameday could not cancel it
+        /// (ARC's `expiresIn`, 1 minute to 3 days). Default: the `duration` plus 5 minutes.
+        #[serde(default)]
+        expires_in: Option<Duration>,
+    },
+    /// Fail a database's writer over to its standby: an Aurora or Multi-AZ DB
+    /// cluster (`cluster`: `FailoverDBCluster`) or a Multi-AZ DB instance
+    /// (`instance`: `RebootDBInstance` with `ForceFailover`). Set one. With a
+    /// `duration`, gameday fails back to the original writer when it is over
+    /// (and on every early ending); without one, the database stays failed over.
+    DbFailover {
+        /// The DB cluster identifier.
+        #[serde(default)]
+        cluster: Option<String>,
+        /// The Multi-AZ DB instance identifier.
+        #[serde(default)]
+        instance: Option<String>,
+        /// The reader instance to promote (clusters only). Default: the service picks.
+        #[serde(default)]
+        target: Option<String>,
+    },
 }
 
 impl FaultAction {
@@ -684,12 +741,20 @@ impl FaultAction {
             FaultAction::GrayFailure { .. } => "gray_failure",
             FaultAction::AsgCapacityError { .. } => "asg_capacity_error",
             FaultAction::Command { .. } => "command",
+            FaultAction::DbFailover { .. } => "db_failover",
+            FaultAction::ZonalShift { .. } => "zonal_shift",
         }
     }
 
     /// Whether the fault stays in place until reverted (and so needs a `duration`).
     pub fn is_sustained(&self) -> bool {
         !matches!(self, FaultAction::TerminateInstances { .. } | FaultAction::RebootInstances { .. })
+    }
+
+    /// Whether `duration` may be left out: the fault is then made and done,
+    /// and only held (and undone at the end) when it has one.
+    pub fn duration_optional(&self) -> bool {
+        matches!(self, FaultAction::DbFailover { .. })
     }
 
     pub fn targets(&self) -> Option<&Targets> {

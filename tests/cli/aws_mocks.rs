@@ -60,6 +60,8 @@ fn clients(ec2_rules: &[&Rule], fis_rules: &[&Rule], cloudwatch_rules: &[&Rule])
         cloudwatch: mocked!(aws_sdk_cloudwatch, cloudwatch_rules.iter().copied()),
         sts: mocked!(aws_sdk_sts, [&identity]),
         fis: mocked!(aws_sdk_fis, fis_rules.iter().copied()),
+        rds: mocked!(aws_sdk_rds, none),
+        arc_zonal_shift: mocked!(aws_sdk_arczonalshift, none),
     }
 }
 
@@ -601,4 +603,210 @@ async fn an_error_budget_is_judged_on_request_counts_from_get_metric_data() {
     assert!(recorded.contains("cloudwatch:GetMetricData"), "{recorded:?}");
     let missing: Vec<&String> = recorded.difference(&allowed).collect();
     assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+}
+
+/// A tiny ARC zonal shift (ARC is absent from moto, so aws-smithy-mocks
+/// stands in): `GetManagedResource` lists the active shifts,
+/// `StartZonalShift` adds one, `CancelZonalShift` removes it. Each entry is
+/// (id, away from, comment, a practice run?); `calls` records the order.
+/// An active shift in the fake: (id, away from, comment, a practice run?).
+type ActiveShift = (String, String, String, bool);
+
+struct FakeArc {
+    active: Arc<Mutex<Vec<ActiveShift>>>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+const ALB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-alb/50dc6c495c0c9188";
+
+impl FakeArc {
+    fn new(active: Vec<ActiveShift>) -> FakeArc {
+        FakeArc { active: Arc::new(Mutex::new(active)), calls: Arc::new(Mutex::new(Vec::new())) }
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        use aws_sdk_arczonalshift::operation::{
+            cancel_zonal_shift::CancelZonalShiftOutput, get_managed_resource::GetManagedResourceOutput, start_zonal_shift::StartZonalShiftOutput,
+        };
+        use aws_sdk_arczonalshift::types::{AppliedStatus, PracticeRunOutcome, ZonalAutoshiftStatus, ZonalShiftInResource, ZonalShiftStatus};
+        let now = aws_smithy_types::DateTime::from_secs(1_800_000_000);
+        let (active, calls) = (self.active.clone(), self.calls.clone());
+        let get = mock!(aws_sdk_arczonalshift::Client::get_managed_resource).then_compute_output(move |_| {
+            calls.lock().unwrap().push("GetManagedResource".into());
+            let shifts: Vec<ZonalShiftInResource> = active
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(id, away, comment, practice)| {
+                    ZonalShiftInResource::builder()
+                        .applied_status(AppliedStatus::Applied)
+                        .zonal_shift_id(id)
+                        .resource_identifier(ALB)
+                        .away_from(away)
+                        .expiry_time(now)
+                        .start_time(now)
+                        .comment(comment)
+                        .set_practice_run_outcome(practice.then_some(PracticeRunOutcome::Pending))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            GetManagedResourceOutput::builder()
+                .name("web-alb")
+                .applied_weights("use1-az1", 1.0)
+                .applied_weights("use1-az2", 1.0)
+                .set_zonal_shifts(Some(shifts))
+                .set_autoshifts(Some(Vec::new()))
+                .zonal_autoshift_status(ZonalAutoshiftStatus::Enabled)
+                .build()
+                .unwrap()
+        });
+        let (active, calls) = (self.active.clone(), self.calls.clone());
+        let start = mock!(aws_sdk_arczonalshift::Client::start_zonal_shift).then_compute_output(move |input| {
+            calls.lock().unwrap().push(format!("StartZonalShift {} {}", input.away_from().unwrap(), input.expires_in().unwrap()));
+            let id = format!("shift-{}", active.lock().unwrap().len() + 1);
+            active.lock().unwrap().push((id.clone(), input.away_from().unwrap().into(), input.comment().unwrap().into(), false));
+            StartZonalShiftOutput::builder()
+                .zonal_shift_id(id)
+                .resource_identifier(ALB)
+                .away_from(input.away_from().unwrap())
+                .expiry_time(now)
+                .start_time(now)
+                .status(ZonalShiftStatus::Active)
+                .comment(input.comment().unwrap())
+                .build()
+                .unwrap()
+        });
+        let (active, calls) = (self.active.clone(), self.calls.clone());
+        let cancel = mock!(aws_sdk_arczonalshift::Client::cancel_zonal_shift).then_compute_output(move |input| {
+            let id = input.zonal_shift_id().unwrap().to_string();
+            calls.lock().unwrap().push(format!("CancelZonalShift {id}"));
+            active.lock().unwrap().retain(|(active, ..)| *active != id);
+            CancelZonalShiftOutput::builder()
+                .zonal_shift_id(&id)
+                .resource_identifier(ALB)
+                .away_from("use1-az1")
+                .expiry_time(now)
+                .start_time(now)
+                .status(ZonalShiftStatus::Canceled)
+                .comment("")
+                .build()
+                .unwrap()
+        });
+        vec![get, start, cancel]
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+fn shift_scenario(duration: &str) -> gameday::scenario::Scenario {
+    scenario(&format!(
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
+    ))
+}
+
+fn arc_clients(arc: &FakeArc) -> Clients {
+    let rules = arc.rules();
+    let mut clients = clients(&[], &[], &[]);
+    clients.arc_zonal_shift = mocked!(aws_sdk_arczonalshift, rules.iter());
+    clients
+}
+
+/// The `zonal_shift` step on AWS: the plan reads the resource (zonal
+/// autoshift status included), the shift starts away from the zone's AZ ID
+/// after its intent is journaled, and the revert cancels it (read back: no
+/// active shift is left). aws-smithy-mocks, because moto has no ARC.
+#[tokio::test]
+async fn a_zonal_shift_starts_after_its_intent_and_is_cancelled_at_the_end() {
+    let arc = FakeArc::new(Vec::new());
+    let scenario = shift_scenario("300ms");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc).with_call_log(&file), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(plan.faults[0].other_resources, ["ARC zonal shift of web-alb away from use1-az1 (zonal autoshift ENABLED)"]);
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "{:?}", finished.result.outcome);
+    let calls = arc.calls();
+    let started = calls.iter().position(|c| c.starts_with("StartZonalShift")).expect("started");
+    assert_eq!(calls[started], "StartZonalShift use1-az1 6m", "away from the AZ ID, expiring 5 minutes after the duration");
+    assert!(calls.iter().skip(started).any(|c| c == "CancelZonalShift shift-1"), "{calls:?}");
+    assert!(arc.active.lock().unwrap().is_empty(), "no shift left active");
+    let events: Vec<&str> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultIntent { effect: Effect::ZonalShift { comment, .. }, .. } => {
+                assert!(comment.starts_with("gameday:token=gameday-shift-"), "{comment}");
+                Some("intent")
+            }
+            Event::FaultApplied { .. } => Some("applied"),
+            Event::FaultReverted { .. } => Some("reverted"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events, ["intent", "applied", "reverted"]);
+
+    // Every call made is in `gameday iam-policy`.
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, serde_json::to_string(&scenario).unwrap()).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    for call in ["arc-zonal-shift:GetManagedResource", "arc-zonal-shift:StartZonalShift", "arc-zonal-shift:CancelZonalShift"] {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+}
+
+/// ARC applies one shift at a time: an active practice run on the resource
+/// refuses the step before anything starts.
+#[tokio::test]
+async fn a_zonal_shift_is_refused_while_a_practice_run_is_active_on_the_resource() {
+    let arc = FakeArc::new(vec![("practice-1".into(), "use1-az2".into(), "autoshift practice run".into(), true)]);
+    let scenario = shift_scenario("300ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc), &scenario).await.unwrap();
+    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
+    assert!(error.to_string().contains("has an active practice run (practice-1, away from use1-az2), and ARC applies one zonal shift or practice run at a time"), "{error}");
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_ne!(finished.result.outcome, Outcome::HypothesisHeld);
+    assert!(!arc.calls().iter().any(|c| c.starts_with("StartZonalShift")), "{:?}", arc.calls());
+}
+
+/// After kill -9 the journal holds the shift's intent (with its comment)
+/// but no shift id: `recover` reads the resource's active shifts and
+/// cancels the one with that comment, and leaves another team's shift
+/// alone. A library-level test: the binary cannot be pointed at the mocks.
+#[tokio::test]
+async fn recover_cancels_the_zonal_shift_the_journal_names_by_its_comment() {
+    let arc = FakeArc::new(Vec::new());
+    let scenario = shift_scenario("10m");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let effect = plan.faults[0].effect.clone().expect("an effect");
+    env.apply(&effect, 0).await.unwrap();
+    arc.active.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), false));
+    let open = gameday::run::recover::OpenRun {
+        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
+        scenario: "mocked".into(),
+        environment: "mock".into(),
+        account: "123456789012".into(),
+        finished: false,
+        in_place: vec![("shift".into(), effect)],
+        damage: vec![],
+        unreadable: None,
+        live_pid: None,
+        last_t: 0,
+    };
+    let mut fresh = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc), &scenario).await.unwrap();
+    let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
+    assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
+    let left: Vec<String> = arc.active.lock().unwrap().iter().map(|(id, ..)| id.clone()).collect();
+    assert_eq!(left, ["theirs"], "ours cancelled, theirs untouched");
 }

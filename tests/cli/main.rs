@@ -6,6 +6,7 @@ mod aws;
 mod aws_mocks;
 mod aws_side_tools;
 mod damaged;
+mod databases;
 mod dns_failover;
 mod drill;
 mod error_budget;

@@ -365,7 +365,15 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
 pub fn fis_can_make(action: &FaultAction) -> bool {
-    !matches!(action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. } | FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. })
+    !matches!(
+        action,
+        FaultAction::DnsFailover { .. }
+            | FaultAction::Command { .. }
+            | FaultAction::RegionOutage { .. }
+            | FaultAction::GrayFailure { .. }
+            | FaultAction::DbFailover { .. }
+            | FaultAction::ZonalShift { .. }
+    )
 }
 
 /// A fault's FIS targets and actions, by name.

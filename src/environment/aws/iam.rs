@@ -18,7 +18,10 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut reads: BTreeSet<&str> = ["sts:GetCallerIdentity", "ec2:DescribeAvailabilityZones", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups"].into();
     let mut instance_writes: BTreeSet<&str> = BTreeSet::new();
     let mut other_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut database_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut database_resources: BTreeSet<String> = BTreeSet::new();
     let mut fis = false;
+    let mut zonal_shift = false;
     for fault in &scenario.faults {
         let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
         match (&fault.action, direct) {
@@ -27,6 +30,22 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
                 other_writes.insert("route53:UpdateHealthCheck");
             }
             (FaultAction::Command { .. }, _) => {}
+            (FaultAction::ZonalShift { .. }, _) => {
+                reads.insert("arc-zonal-shift:GetManagedResource");
+                zonal_shift = true;
+            }
+            // Always made directly: gameday reads the writer to fail back to.
+            (FaultAction::DbFailover { cluster, instance, .. }, _) => {
+                reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]);
+                if let Some(cluster) = cluster {
+                    database_writes.insert("rds:FailoverDBCluster");
+                    database_resources.insert(format!("arn:aws:rds:*:*:cluster:{cluster}"));
+                }
+                if let Some(instance) = instance {
+                    database_writes.insert("rds:RebootDBInstance");
+                    database_resources.insert(format!("arn:aws:rds:*:*:db:{instance}"));
+                }
+            }
             (FaultAction::StopInstances { .. } | FaultAction::AzOutage { mode: AzOutageMode::Power, .. }, true) => {
                 instance_writes.extend(["ec2:StopInstances", "ec2:StartInstances"]);
             }
@@ -60,6 +79,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             ProbeCheck::Metric { .. } => {
                 reads.insert("cloudwatch:GetMetricData");
             }
+            ProbeCheck::DbWriter { .. } => reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]),
             _ => {}
         }
     }
@@ -81,6 +101,25 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             statement["Condition"] = json!({ "StringEquals": tags });
         }
         statements.push(statement);
+    }
+    if !database_writes.is_empty() {
+        // Only the scenario's own databases, and only while they carry the required tags.
+        let mut statement = json!({
+            "Sid": "GamedayDatabaseFaults",
+            "Effect": "Allow",
+            "Action": database_writes.into_iter().collect::<Vec<_>>(),
+            "Resource": database_resources.into_iter().collect::<Vec<_>>(),
+        });
+        if !scenario.guards.require_tags.is_empty() {
+            let tags: serde_json::Map<String, Value> = scenario.guards.require_tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), json!(v))).collect();
+            statement["Condition"] = json!({ "StringEquals": tags });
+        }
+        statements.push(statement);
+    }
+    if zonal_shift {
+        // The planned mitigation: starting a shift, and cancelling it (by the id ARC gave it) at the end.
+        statements
+            .push(json!({ "Sid": "GamedayZonalShift", "Effect": "Allow", "Action": ["arc-zonal-shift:CancelZonalShift", "arc-zonal-shift:StartZonalShift"], "Resource": "*" }));
     }
     if !other_writes.is_empty() {
         statements.push(json!({ "Sid": "GamedayNetworkAndDnsFaults", "Effect": "Allow", "Action": other_writes.into_iter().collect::<Vec<_>>(), "Resource": "*" }));
@@ -134,5 +173,18 @@ mod tests {
         assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"));
         let via_fis = policy(&scenario, true);
         assert!(via_fis["Statement"].as_array().unwrap().iter().any(|s| s["Sid"] == "GamedayFis"));
+    }
+
+    #[test]
+    fn database_failovers_are_allowed_on_the_scenarios_databases_with_the_required_tags_only() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/aurora-failover.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let document = policy(&scenario, true);
+        let statements = document["Statement"].as_array().unwrap();
+        let databases = statements.iter().find(|s| s["Sid"] == "GamedayDatabaseFaults").unwrap();
+        assert_eq!(databases["Action"], json!(["rds:FailoverDBCluster"]));
+        assert_eq!(databases["Resource"], json!(["arn:aws:rds:*:*:cluster:orders-db"]));
+        assert_eq!(databases["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"), "a failover is always made directly, even with --via fis");
     }
 }

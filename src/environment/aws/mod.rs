@@ -7,10 +7,12 @@
 //! when connecting, before any other call; every mutating call is described
 //! by an [`Effect`] that the runner journals (and syncs) before the call.
 
+pub mod arc;
 pub mod call_log;
 pub mod fis;
 pub mod iam;
 pub(crate) mod probes;
+pub mod rds;
 mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +42,8 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     pub fis: aws_sdk_fis::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub arc_zonal_shift: aws_sdk_arczonalshift::Client,
 }
 
 impl Clients {
@@ -52,6 +56,8 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             fis: aws_sdk_fis::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
+            arc_zonal_shift: aws_sdk_arczonalshift::Client::new(config),
         }
     }
 
@@ -71,6 +77,8 @@ impl Clients {
             cloudwatch: logged!(self.cloudwatch, aws_sdk_cloudwatch, "cloudwatch"),
             sts: logged!(self.sts, aws_sdk_sts, "sts"),
             fis: logged!(self.fis, aws_sdk_fis, "fis"),
+            rds: logged!(self.rds, aws_sdk_rds, "rds"),
+            arc_zonal_shift: logged!(self.arc_zonal_shift, aws_sdk_arczonalshift, "arc-zonal-shift"),
         }
     }
 }
@@ -118,6 +126,12 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
         connector.set_proxy_config(Some(ProxyConfig::from_env()));
         connector.build()
     })
+}
+
+/// A token unique to one fault of one run, put on what gameday makes so
+/// `recover` can find it again (a FIS template's tag, a zonal shift's comment).
+pub(crate) fn run_token(fault: &str) -> String {
+    format!("gameday-{fault}-{}", jiff::Timestamp::now().as_millisecond())
 }
 
 /// Turns any SDK error into a message that names the call.
@@ -294,6 +308,12 @@ impl AwsEnvironment {
         })
     }
 
+    /// The AZ ID of a zone named either way: ARC names zones by AZ ID only.
+    pub fn zone_id(&self, name_or_id: &str) -> Result<String, EnvError> {
+        let name = self.zone_name(name_or_id)?;
+        Ok(self.zones.get(&name).cloned().unwrap_or(name))
+    }
+
     async fn each_batch<F, Fut>(&mut self, ids: &[String], mut call: F) -> Result<usize, EnvError>
     where
         F: FnMut(Vec<String>) -> Fut,
@@ -445,6 +465,14 @@ impl Environment for AwsEnvironment {
                     self.fis_runs.remove(token);
                 }
             }
+            Effect::DbClusterFailover { .. } | Effect::DbInstanceFailover { .. } => {
+                self.calls.mutating += 1;
+                rds::fail_over(&self.clients, effect).await?;
+            }
+            Effect::ZonalShift { .. } => {
+                self.calls.mutating += 1;
+                arc::start(&self.clients, effect).await?;
+            }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
@@ -483,6 +511,16 @@ impl Environment for AwsEnvironment {
                     }
                 };
                 Ok(RevertOutcome { restored, skipped: Vec::new() })
+            }
+            Effect::ZonalShift { .. } => {
+                let outcome = arc::cancel(&self.clients, effect).await?;
+                self.calls.mutating += outcome.restored.len();
+                Ok(outcome)
+            }
+            Effect::DbClusterFailover { .. } | Effect::DbInstanceFailover { .. } => {
+                let outcome = rds::fail_back(&self.clients, effect).await?;
+                self.calls.mutating += outcome.restored.len();
+                Ok(outcome)
             }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => Err(EnvError::Unsupported("this fault runs through AWS FIS".into())),
             // Never applied on AWS (refused above): nothing real to revert.

@@ -138,6 +138,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
             let word = |b: bool| if b { "healthy" } else { "unhealthy" };
             Ok((healthy == *expect_healthy, format!("{} ({passing}/{} checkers; want {})", word(healthy), observations.len(), word(*expect_healthy))))
         }
+        ProbeCheck::DbWriter { cluster, instance, expect_writer } => super::rds::writer_verdict(clients, cluster.as_deref(), instance.as_deref(), expect_writer.as_deref()).await,
         other => Err(EnvError::Unsupported(format!("`{}` probes are not read from AWS", other.kind_name()))),
     }
 }

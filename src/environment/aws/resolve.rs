@@ -160,6 +160,16 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             reach.regions.clear();
             reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
         }
+        FaultAction::ZonalShift { resource, away_from, .. } => {
+            env.calls.reads += 1;
+            let zone_id = env.zone_id(away_from)?;
+            return super::arc::reach(&env.clients, &env.spec.region, resource, &zone_id).await;
+        }
+        FaultAction::DbFailover { cluster, instance, target } => {
+            env.calls.reads += 1;
+            // The database is the one candidate, in no group: the instance population is not its measure.
+            return super::rds::reach(&env.clients, &env.spec.region, cluster.as_deref(), instance.as_deref(), target.as_deref()).await;
+        }
     }
     let candidates = reach.candidates.clone();
     population(env, &candidates, &mut reach).await?;
@@ -209,7 +219,7 @@ pub(super) async fn zone_subnets_public(env: &mut AwsEnvironment, zone: &str) ->
 pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[Candidate], reach: &Reach) -> Result<Effect, EnvError> {
     if env.uses_fis(fault) {
         let resolved = env.fis_resolved(fault, chosen, reach).await?;
-        let token = format!("gameday-{}-{}", fault.name, jiff::Timestamp::now().as_millisecond());
+        let token = super::run_token(&fault.name);
         let template = super::fis::fault_template(&env.scenario, fault, &resolved, &env.fis_context()?, &token)?;
         return Ok(Effect::FisExperiment { fault: fault.name.clone(), token, template });
     }
@@ -229,6 +239,18 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             Effect::InvertHealthCheck { health_check, record: record.clone() }
         }
         FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
+        FaultAction::ZonalShift { resource, away_from, .. } => Effect::ZonalShift {
+            resource: resource.clone(),
+            // ARC names zones by AZ ID only.
+            away_from: env.zone_id(away_from)?,
+            expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
+            // ARC takes at most 128 characters; the token is what finds the shift again.
+            comment: format!("gameday:token={}", super::run_token(&fault.name)).chars().take(128).collect(),
+        },
+        FaultAction::DbFailover { cluster, instance, target } => {
+            env.calls.reads += 1;
+            super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), fault.duration.is_some()).await?
+        }
         FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
         }

@@ -14,8 +14,9 @@ use crate::environment::{
 use crate::rng::SeededRng;
 use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
 
+use topology::DatabaseKind;
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
-use world::{Ec2State, World};
+use world::{DatabaseState, Ec2State, World};
 
 pub struct SimEnvironment {
     world: World,
@@ -117,6 +118,28 @@ impl SimEnvironment {
         Ok((b, z))
     }
 
+    /// The database a fault or probe names by `cluster` or `instance`; the
+    /// key must match its kind, as on AWS a cluster is not an instance.
+    fn database(&self, cluster: Option<&str>, instance: Option<&str>) -> Result<usize, EnvError> {
+        let (name, kind, word) = match (cluster, instance) {
+            (Some(name), _) => (name, DatabaseKind::Cluster, "DB cluster"),
+            (None, Some(name)) => (name, DatabaseKind::Instance, "Multi-AZ DB instance"),
+            (None, None) => return Err(EnvError::Failed("name a `cluster` or an `instance`".into())),
+        };
+        self.world.database_index(name).filter(|d| self.world.databases[*d].kind == kind).ok_or_else(|| EnvError::NotFound {
+            resource: format!("{word} `{name}`"),
+            hint: Some(format!(
+                "databases here: {}",
+                self.world
+                    .databases
+                    .iter()
+                    .map(|d| format!("{} ({})", d.name, if d.kind == DatabaseKind::Cluster { "cluster" } else { "instance" }))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        })
+    }
+
     fn check_groups(&self, groups: &[String]) -> Result<(), EnvError> {
         for group in groups {
             self.group(group)?;
@@ -215,6 +238,25 @@ impl SimEnvironment {
     }
 }
 
+/// Fails a database over, to `target` when named; refused while it is failing over already.
+fn fail_over(world: &mut World, name: &str, target: Option<&str>) -> Result<(), EnvError> {
+    let d = world.database_index(name).ok_or_else(|| EnvError::NotFound { resource: format!("database `{name}`"), hint: None })?;
+    if let DatabaseState::FailingOver { to } = world.database_state(d) {
+        return Err(EnvError::Refused(format!("{name} is failing over to {to} already")));
+    }
+    let to = target.and_then(|target| world.databases[d].members.iter().position(|(member, _)| member == target));
+    world.fail_over(d, to);
+    Ok(())
+}
+
+/// How the plan and the samples name a database and its writer.
+fn database_line(kind: DatabaseKind, name: &str, writer: &str, zone: &str) -> String {
+    match kind {
+        DatabaseKind::Cluster => format!("DB cluster {name}: writer {writer} in {zone}"),
+        DatabaseKind::Instance => format!("Multi-AZ DB instance {name}: primary in {zone}"),
+    }
+}
+
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
@@ -238,6 +280,7 @@ impl Environment for SimEnvironment {
                 resource: format!("host `{}` (probe `{}`)", host_of(url), probe.name),
                 hint: Some(format!("names the simulator serves: {}", self.known_names())),
             }),
+            ProbeCheck::Tcp { host, .. } if self.world.database_by_endpoint(host).is_some() => Ok(()),
             ProbeCheck::Tcp { host, .. } | ProbeCheck::Dns { query: host, .. } if self.world.balancer_by_dns(host).is_none() && self.world.record_by_name(host).is_none() => {
                 Err(EnvError::NotFound { resource: format!("host `{host}` (probe `{}`)", probe.name), hint: Some(format!("names the simulator serves: {}", self.known_names())) })
             }
@@ -254,6 +297,7 @@ impl Environment for SimEnvironment {
                 Err(not_found("Route 53 health check", health_check, self.world.health_checks.iter().map(|h| h.id.clone()).collect()))
             }
             ProbeCheck::Metric { .. } => self.metric_balancer(probe).map(|_| ()),
+            ProbeCheck::DbWriter { cluster, instance, .. } => self.database(cluster.as_deref(), instance.as_deref()).map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -358,6 +402,45 @@ impl Environment for SimEnvironment {
             FaultAction::Command { inject, .. } => {
                 reach.other_resources = vec![format!("shell on this machine: `{inject}`")];
             }
+            FaultAction::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                let balancer = &self.world.balancers[b];
+                // ARC applies one zonal shift (or practice run) at a time on a resource.
+                if let Some(other) = balancer.shifted_away.first() {
+                    return Err(EnvError::Refused(format!(
+                        "{} is shifted away from {} already, and ARC applies one zonal shift at a time on a resource",
+                        balancer.name, self.world.zones[*other].name
+                    )));
+                }
+                reach.other_resources = vec![format!("ARC zonal shift of {} away from {}", balancer.name, self.world.zones[z].name)];
+                reach.regions = vec![self.world.regions[balancer.region].name.clone()];
+            }
+            FaultAction::DbFailover { cluster, instance, target } => {
+                let d = self.database(cluster.as_deref(), instance.as_deref())?;
+                let db = &self.world.databases[d];
+                if let Some(target) = target {
+                    match db.members.iter().position(|(name, _)| name == target) {
+                        Some(t) if t == db.writer => return Err(EnvError::Refused(format!("`{target}` is already the writer of {}: there is nothing to fail over to", db.name))),
+                        Some(_) => {}
+                        None => {
+                            return Err(EnvError::NotFound {
+                                resource: format!("instance `{target}` in DB cluster `{}`", db.name),
+                                hint: Some(format!("its members: {}", db.members.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>().join(", "))),
+                            });
+                        }
+                    }
+                }
+                let (writer, z) = &db.members[db.writer];
+                let zone = self.world.zones[*z].name.clone();
+                let region = self.world.regions[db.region].name.clone();
+                reach.other_resources = vec![database_line(db.kind, &db.name, writer, &zone)];
+                reach.candidates = vec![Candidate { id: db.name.clone(), region: region.clone(), zone: zone.clone(), group: None, tags: db.tags.clone() }];
+                reach.regions = vec![region];
+                // The writer's zone loses its writer for the failover.
+                reach.zones = vec![zone];
+                reach.acts_on_instances = true;
+                reach.indivisible = true;
+            }
         }
         Ok(reach)
     }
@@ -390,6 +473,25 @@ impl Environment for SimEnvironment {
                 Effect::LaunchFailures { zones: names, groups: groups.clone() }
             }
             FaultAction::Command { inject, revert } => Effect::command(inject, revert)?,
+            FaultAction::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                Effect::ZonalShift {
+                    resource: self.world.balancers[b].name.clone(),
+                    away_from: self.world.zones[z].name.clone(),
+                    expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
+                    comment: format!("gameday {}", fault.name),
+                }
+            }
+            FaultAction::DbFailover { cluster, instance, target } => {
+                let d = self.database(cluster.as_deref(), instance.as_deref())?;
+                let db = &self.world.databases[d];
+                let (writer, zone) = &db.members[db.writer];
+                let fail_back = fault.duration.is_some();
+                match db.kind {
+                    DatabaseKind::Cluster => Effect::DbClusterFailover { cluster: db.name.clone(), writer: writer.clone(), target: target.clone(), fail_back },
+                    DatabaseKind::Instance => Effect::DbInstanceFailover { instance: db.name.clone(), zone: self.world.zones[*zone].name.clone(), fail_back },
+                }
+            }
         })
     }
 
@@ -459,6 +561,12 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
             Effect::FisExperiment { .. } => return Err(EnvError::Unsupported("FIS experiments run on AWS only".into())),
+            Effect::ZonalShift { resource, away_from, .. } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                self.world.shift_away(b, z, "arc");
+            }
+            Effect::DbClusterFailover { cluster: name, target, .. } => fail_over(world, name, target.as_deref())?,
+            Effect::DbInstanceFailover { instance: name, .. } => fail_over(world, name, None)?,
         }
         self.active.push(effect.clone());
         Ok(())
@@ -527,6 +635,29 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
+            Effect::ZonalShift { resource, away_from, .. } => {
+                let found = (world.balancers.iter().position(|b| b.name == *resource), world.zone_index(away_from));
+                match found {
+                    (Some(b), Some(z)) if world.shift_back(b, z, "arc") => outcome.restored.push(format!("{resource} routes to {away_from} again")),
+                    _ => outcome.skipped.push((resource.clone(), format!("no shift away from {away_from} is in place"))),
+                }
+            }
+            Effect::DbClusterFailover { cluster: name, writer: original, .. } | Effect::DbInstanceFailover { instance: name, zone: original, .. } => {
+                if let Some(d) = world.database_index(name) {
+                    let db = &world.databases[d];
+                    // The writer before the fault: a cluster's member by name, an instance's side by zone.
+                    let back =
+                        db.members.iter().position(|(member, zone)| if db.kind == DatabaseKind::Cluster { member == original } else { world.zones[*zone].name == *original });
+                    match back {
+                        Some(back) if back == db.writer => outcome.skipped.push((name.clone(), format!("{original} writes already: nothing to fail back"))),
+                        Some(back) => {
+                            world.fail_over(d, Some(back));
+                            outcome.restored.push(format!("{name} failing back to {original}"));
+                        }
+                        None => outcome.skipped.push((name.clone(), format!("{original} is no longer a member"))),
+                    }
+                }
+            }
         }
         Ok(outcome)
     }
@@ -573,6 +704,22 @@ impl Environment for SimEnvironment {
                 let ok = problems.is_empty();
                 let observed = if ok { format!("HTTP {code} in {latency}ms") } else { format!("HTTP {code} in {latency}ms ({})", problems.join(", ")) };
                 sample(ok, latency, observed)
+            }
+            ProbeCheck::Tcp { host, port, max_latency } if let Some(d) = self.world.database_by_endpoint(host) => {
+                let db = &self.world.databases[d];
+                if *port != db.port {
+                    return sample(false, 1, format!("connection refused on port {port} ({} listens on {})", db.name, db.port));
+                }
+                match self.world.database_state(d) {
+                    DatabaseState::Available { .. } => {
+                        let latency = (1.0 + 2.0 * rng.next_f64()).round() as u64;
+                        let ok = max_latency.is_none_or(|max| latency <= max.as_millis());
+                        sample(ok, latency, format!("connected in {latency}ms"))
+                    }
+                    // The endpoint's DNS points at an instance that is not a writer yet.
+                    DatabaseState::FailingOver { .. } => sample(false, 1, format!("connection refused ({} is failing over)", db.name)),
+                    DatabaseState::Unreachable { .. } => sample(false, timeout_ms, format!("connect timed out after {}", probe.timeout)),
+                }
             }
             ProbeCheck::Tcp { host, port, max_latency } => {
                 let Some(balancer) = self.resolve_name(&probe.name, host) else {
@@ -631,6 +778,24 @@ impl Environment for SimEnvironment {
                 }
                 None => sample(false, 1, format!("no health check {health_check}")),
             },
+            ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
+                let d = match self.database(cluster.as_deref(), instance.as_deref()) {
+                    Ok(d) => d,
+                    Err(error) => return sample(false, 1, error.to_string()),
+                };
+                let db = &self.world.databases[d];
+                match self.world.database_state(d) {
+                    DatabaseState::Available { writer, zone } => {
+                        let observed = database_line(db.kind, &db.name, &writer, &zone) + ", available";
+                        match expect_writer {
+                            Some(expected) if *expected != writer => sample(false, 1, format!("{observed} (want writer {expected})")),
+                            _ => sample(true, 1, observed),
+                        }
+                    }
+                    DatabaseState::FailingOver { to } => sample(false, 1, format!("{} failing-over to {to}: no writer", db.name)),
+                    DatabaseState::Unreachable { writer, zone } => sample(false, timeout_ms, format!("{writer} in {zone} does not answer")),
+                }
+            }
             ProbeCheck::Metric { metric, period, divided_by, .. } => {
                 let balancer = match self.metric_balancer(probe) {
                     Ok(balancer) => balancer,
@@ -703,7 +868,7 @@ impl Environment for SimEnvironment {
             }
             OperatorChange::ZonalShift { load_balancer, away_from } => {
                 let (b, z) = self.shift(load_balancer, away_from)?;
-                self.world.shift_away(b, z)
+                self.world.shift_away(b, z, "operator")
             }
             OperatorChange::ScaleGroup { group, desired } => {
                 let g = self.group(group)?;
@@ -816,6 +981,34 @@ mod tests {
         let shift = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-east-1a".into() });
         assert_eq!(env.operator_action(&shift, 5 * MINUTE).await.unwrap(), "web-alb no longer routes to targets in us-east-1a");
         assert_eq!(api_success(&mut env, "api", 5 * MINUTE + 1).0, 1.0, "four targets carry 300 requests/s");
+    }
+
+    /// The scenario's `zonal_shift` step and the drill's `zonal_shift`
+    /// operator action are one model: the step has the same effect, its
+    /// cancel undoes it, and a shift made by hand refuses the step (ARC
+    /// applies one shift at a time on a resource).
+    #[tokio::test]
+    async fn the_zonal_shift_step_and_the_operator_action_share_one_model() {
+        let mut env = env();
+        inject(&mut env, &gray("gray", Some("us-east-1a"), None, 100.0), 0).await;
+        let step = Fault {
+            name: "shift".into(),
+            start_after: Vec::new(),
+            delay: None,
+            duration: Some(crate::scenario::Duration::from_secs(600)),
+            action: FaultAction::ZonalShift { resource: "web-alb".into(), away_from: "use1-az1".into(), expires_in: None },
+        };
+        let effect = inject(&mut env, &step, MINUTE).await;
+        assert_eq!(effect, Effect::ZonalShift { resource: "web-alb".into(), away_from: "us-east-1a".into(), expires_in_minutes: 15, comment: "gameday shift".into() });
+        assert_eq!(api_success(&mut env, "api", MINUTE + 1).0, 1.0, "shifted away from the gray zone");
+        let outcome = env.revert(&effect, 2 * MINUTE).await.unwrap();
+        assert_eq!(outcome.restored, ["web-alb routes to us-east-1a again"]);
+        assert!(api_success(&mut env, "api", 2 * MINUTE + 1).0 < 1.0, "the gray zone serves again");
+
+        let by_hand = action(OperatorChange::ZonalShift { load_balancer: "web-alb".into(), away_from: "us-east-1b".into() });
+        env.operator_action(&by_hand, 3 * MINUTE).await.unwrap();
+        let refused = env.reach(&step).await.unwrap_err().to_string();
+        assert!(refused.contains("web-alb is shifted away from us-east-1b already"), "{refused}");
     }
 
     #[tokio::test]

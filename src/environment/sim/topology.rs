@@ -31,6 +31,48 @@ pub struct Topology {
     pub dns: Vec<FailoverRecordSpec>,
     #[serde(default)]
     pub alarms: Vec<AlarmSpec>,
+    #[serde(default)]
+    pub databases: Vec<DatabaseSpec>,
+}
+
+/// A database with one writer: an Aurora or Multi-AZ DB cluster, or a
+/// Multi-AZ DB instance (a primary and its standby).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    /// The cluster or instance identifier, as scenarios name it.
+    pub name: String,
+    pub kind: DatabaseKind,
+    pub region: String,
+    /// The writer endpoint, for `tcp` probes (e.g. `orders-db.cluster-c1.us-east-1.rds.amazonaws.com`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default = "default_db_port")]
+    pub port: u16,
+    /// The database's tags, which `require_tags` and `exclude_tags` judge.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// A cluster's instances, the writer first (a failover promotes the next
+    /// one); an instance's primary and standby, each as `{ name, zone }`.
+    pub members: Vec<DatabaseMemberSpec>,
+}
+
+fn default_db_port() -> u16 {
+    5432
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseKind {
+    Cluster,
+    Instance,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseMemberSpec {
+    pub name: String,
+    pub zone: String,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -41,6 +83,31 @@ pub struct Timings {
     pub target_group: HealthCheckTimings,
     pub route53: Route53Timings,
     pub cloudwatch: CloudWatchTimings,
+    pub rds: RdsTimings,
+}
+
+/// How long a failover leaves a database without a writer: each failover
+/// draws its time from the seed, evenly between `min` and `max`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RdsTimings {
+    pub cluster_failover_min: Duration,
+    pub cluster_failover_max: Duration,
+    pub instance_failover_min: Duration,
+    pub instance_failover_max: Duration,
+}
+
+impl Default for RdsTimings {
+    /// RDS Multi-AZ DB instances: "failover times are typically 60–120
+    /// seconds"; Aurora's 15–60 s is an assumption (docs/simulator.md, "Timings").
+    fn default() -> Self {
+        RdsTimings {
+            cluster_failover_min: Duration::from_secs(15),
+            cluster_failover_max: Duration::from_secs(60),
+            instance_failover_min: Duration::from_secs(60),
+            instance_failover_max: Duration::from_secs(120),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -431,7 +498,28 @@ impl Topology {
                 problems.push(format!("alarm {}: unknown {:?} resource `{}`", alarm.name, alarm.metric, alarm.resource));
             }
         }
+        let mut database_names: BTreeSet<&str> = BTreeSet::new();
+        for db in &self.databases {
+            let owner = format!("database {}", db.name);
+            if !database_names.insert(db.name.as_str()) {
+                problems.push(format!("{owner}: two databases have this name"));
+            }
+            let member_zones: Vec<String> = db.members.iter().map(|m| m.zone.clone()).collect();
+            check_zones(&owner, &db.region, &member_zones, &mut problems);
+            match db.kind {
+                DatabaseKind::Cluster if db.members.len() < 2 => problems.push(format!("{owner}: a cluster fails over to a reader, so it needs at least two members")),
+                DatabaseKind::Instance if db.members.len() != 2 => problems.push(format!("{owner}: a Multi-AZ DB instance has two members, its primary and its standby")),
+                _ => {}
+            }
+        }
         let t = &self.timings;
+        for (min, max, name) in
+            [(t.rds.cluster_failover_min, t.rds.cluster_failover_max, "cluster_failover"), (t.rds.instance_failover_min, t.rds.instance_failover_max, "instance_failover")]
+        {
+            if min.as_millis() > max.as_millis() {
+                problems.push(format!("timings.rds.{name}_min must not be longer than timings.rds.{name}_max"));
+            }
+        }
         for (name, value) in [
             ("timings.target_group.interval", t.target_group.interval),
             ("timings.cloudwatch.period", t.cloudwatch.period),

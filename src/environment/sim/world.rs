@@ -13,7 +13,7 @@ use crate::environment::Millis;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, FailoverSide};
 
-use super::topology::{AlarmMetric, AlarmSpec, HealthCheckType, Topology};
+use super::topology::{AlarmMetric, AlarmSpec, DatabaseKind, HealthCheckType, Topology};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ec2State {
@@ -296,8 +296,46 @@ impl TrafficLog {
     }
 }
 
+/// A database with one writer (docs/simulator.md, "Databases"). A failover
+/// moves the writer at once and leaves the database without one for a time
+/// drawn from the seed; nothing else in the world fails it over.
+pub struct Database {
+    pub name: String,
+    pub kind: DatabaseKind,
+    pub region: usize,
+    pub endpoint: Option<String>,
+    pub port: u16,
+    pub tags: BTreeMap<String, String>,
+    /// Each member's name and zone; for an instance, its primary's and its standby's.
+    pub members: Vec<(String, usize)>,
+    pub writer: usize,
+    /// Until then, no writer answers (world time).
+    pub failing_over_until: i64,
+    /// Failovers so far: each draws its time from its own seeded stream.
+    failovers: u64,
+}
+
+/// What a database looks like to a client now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatabaseState {
+    /// The writer answers: its member name and zone name.
+    Available {
+        writer: String,
+        zone: String,
+    },
+    FailingOver {
+        to: String,
+    },
+    /// The writer's zone or region cannot be reached.
+    Unreachable {
+        writer: String,
+        zone: String,
+    },
+}
+
 pub struct World {
     pub account: String,
+    pub databases: Vec<Database>,
     pub regions: Vec<Region>,
     pub zones: Vec<Zone>,
     pub instances: Vec<Instance>,
@@ -319,6 +357,9 @@ pub struct World {
     /// Per balancer, in the order of `balancers`.
     traffic: Vec<TrafficLog>,
     traffic_counted_to: i64,
+    seed: u64,
+    cluster_failover_ms: (i64, i64),
+    instance_failover_ms: (i64, i64),
 }
 
 fn ms(d: crate::scenario::Duration) -> i64 {
@@ -355,6 +396,10 @@ impl World {
             next_instance: 1,
             traffic: Vec::new(),
             traffic_counted_to: 0,
+            databases: Vec::new(),
+            seed,
+            cluster_failover_ms: (ms(t.rds.cluster_failover_min), ms(t.rds.cluster_failover_max)),
+            instance_failover_ms: (ms(t.rds.instance_failover_min), ms(t.rds.instance_failover_max)),
         };
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
@@ -450,6 +495,22 @@ impl World {
         }
         for spec in &topology.alarms {
             world.alarms.push(Alarm { spec: spec.clone(), state: AlarmState::Ok, breaching: 0, next_round: phase(world.alarm_period) });
+        }
+        for db in &topology.databases {
+            let region = world.region_index(&db.region).unwrap_or(0);
+            let members = db.members.iter().map(|m| (m.name.clone(), world.zone_index(&m.zone).unwrap_or(0))).collect();
+            world.databases.push(Database {
+                name: db.name.clone(),
+                kind: db.kind,
+                region,
+                endpoint: db.endpoint.clone(),
+                port: db.port,
+                tags: db.tags.clone(),
+                members,
+                writer: 0,
+                failing_over_until: i64::MIN,
+                failovers: 0,
+            });
         }
         world.traffic = (0..world.balancers.len())
             .map(|b| {
@@ -607,6 +668,45 @@ impl World {
         self.health_checks[health_check].inverted = inverted;
     }
 
+    pub fn database_index(&self, name: &str) -> Option<usize> {
+        self.databases.iter().position(|d| d.name == name)
+    }
+
+    pub fn database_by_endpoint(&self, host: &str) -> Option<usize> {
+        self.databases.iter().position(|d| d.endpoint.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(host.trim_end_matches('.'))))
+    }
+
+    /// Moves the writer to member `to` (by default the next one) and leaves
+    /// the database without a writer for a failover time drawn from the seed,
+    /// evenly between the topology's `timings.rds` bounds. Returns the line for the timeline.
+    pub fn fail_over(&mut self, db: usize, to: Option<usize>) -> String {
+        let (min, max) = if self.databases[db].kind == DatabaseKind::Cluster { self.cluster_failover_ms } else { self.instance_failover_ms };
+        let database = &mut self.databases[db];
+        let mut rng = SeededRng::stream(self.seed, &format!("db_failover:{}", database.name), database.failovers);
+        database.failovers += 1;
+        let span = u64::try_from(max - min).unwrap_or(0);
+        let took = min + i64::try_from(rng.below(span + 1)).unwrap_or(0);
+        database.writer = to.unwrap_or((database.writer + 1) % database.members.len());
+        database.failing_over_until = self.now + took;
+        let (name, zone) = &database.members[database.writer];
+        let message = format!("{} failing over: {name} in {} writes after {}", database.name, self.zones[*zone].name, crate::vocab::fmt_ms(u64::try_from(took).unwrap_or(0)));
+        self.log("rds", message.clone());
+        message
+    }
+
+    pub fn database_state(&self, db: usize) -> DatabaseState {
+        let database = &self.databases[db];
+        let (writer, zone) = &database.members[database.writer];
+        if self.now < database.failing_over_until {
+            return DatabaseState::FailingOver { to: writer.clone() };
+        }
+        let zone_name = self.zones[*zone].name.clone();
+        if self.zones[*zone].network_out > 0 || self.regions[self.zones[*zone].region].down > 0 {
+            return DatabaseState::Unreachable { writer: writer.clone(), zone: zone_name };
+        }
+        DatabaseState::Available { writer: writer.clone(), zone: zone_name }
+    }
+
     // ----- operator actions ---------------------------------------------
     // The team's own changes during a drill. They are logged on the timeline
     // and never reverted by gameday.
@@ -622,14 +722,29 @@ impl World {
         message
     }
 
-    /// Stops the balancer routing to targets in the zone (ARC zonal shift).
-    pub fn shift_away(&mut self, balancer: usize, zone: usize) -> String {
+    /// Stops the balancer routing to targets in the zone (ARC zonal shift):
+    /// the one model of a zonal shift, whether the team makes it during a
+    /// drill (`source` "operator") or a scenario's `zonal_shift` step does ("arc").
+    pub fn shift_away(&mut self, balancer: usize, zone: usize, source: &str) -> String {
         if !self.balancers[balancer].shifted_away.contains(&zone) {
             self.balancers[balancer].shifted_away.push(zone);
         }
         let message = format!("{} no longer routes to targets in {}", self.balancers[balancer].name, self.zones[zone].name);
-        self.log("operator", message.clone());
+        self.log(source, message.clone());
         message
+    }
+
+    /// Ends a zonal shift: the balancer routes to the zone's targets again.
+    /// False when no shift away from the zone was in place.
+    pub fn shift_back(&mut self, balancer: usize, zone: usize, source: &str) -> bool {
+        let before = self.balancers[balancer].shifted_away.len();
+        self.balancers[balancer].shifted_away.retain(|z| *z != zone);
+        let ended = self.balancers[balancer].shifted_away.len() != before;
+        if ended {
+            let message = format!("{} routes to targets in {} again", self.balancers[balancer].name, self.zones[zone].name);
+            self.log(source, message);
+        }
+        ended
     }
 
     /// Sets a group's desired capacity within its min and max, as Auto
