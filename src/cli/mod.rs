@@ -10,6 +10,7 @@ mod progress;
 mod reports;
 mod safety;
 mod target;
+mod twin;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -125,6 +126,8 @@ enum SimCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Build a twin of an AWS environment: read its account, with read-only calls, into a topology file for `--topology`.
+    Import(Box<twin::ImportArgs>),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -148,6 +151,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Run(args) => with_runtime(run_command(&args)),
         Command::Drill(args) => with_runtime(drill::drill_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
+        Command::Sim(SimCommand::Import(args)) => with_runtime(twin::import_command(&args)),
         Command::Report(args) => reports::report_command(&args),
         Command::History(args) => reports::history_command(&args),
         Command::Due(args) => reports::due_command(&args),

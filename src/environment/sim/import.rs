@@ -365,7 +365,12 @@ pub fn build(snapshot: &AccountSnapshot) -> Imported {
             if !matches!(check.kind.as_str(), "HTTP" | "HTTPS" | "HTTP_STR_MATCH" | "HTTPS_STR_MATCH" | "TCP") {
                 skip(format!("health check {check_id}"), format!("a {} check; the twin checks the load balancer {balancer} instead", check.kind));
             }
-            Ok(FailoverSideSpec { load_balancer: balancer.to_string(), health_check: check_id.to_string(), request_interval: Some(request_interval), failure_threshold: Some(failure_threshold) })
+            Ok(FailoverSideSpec {
+                load_balancer: balancer.to_string(),
+                health_check: check_id.to_string(),
+                request_interval: Some(request_interval),
+                failure_threshold: Some(failure_threshold),
+            })
         };
         match (side(primary, "primary"), side(secondary, "secondary")) {
             (Ok(primary_side), Ok(secondary_side)) => {
@@ -497,7 +502,14 @@ fn render(snapshot: &AccountSnapshot, topology: &Topology, not_modelled: &[NotMo
     }
     let _ = writeln!(out, "\nload_balancers:{}", if topology.load_balancers.is_empty() { " []" } else { "" });
     for lb in &topology.load_balancers {
-        let _ = writeln!(out, "  - name: {}\n    region: {}\n    dns_name: {}\n    target_group: {}", quoted(&lb.name), quoted(&lb.region), quoted(&lb.dns_name), quoted(&lb.target_group));
+        let _ = writeln!(
+            out,
+            "  - name: {}\n    region: {}\n    dns_name: {}\n    target_group: {}",
+            quoted(&lb.name),
+            quoted(&lb.region),
+            quoted(&lb.dns_name),
+            quoted(&lb.target_group)
+        );
         let _ = writeln!(out, "    capacity_per_target: {}   # assumed: requests/s one target serves", lb.capacity_per_target);
         let _ = writeln!(out, "    offered_load: {}   # assumed: half the capacity of its targets", lb.offered_load);
         let _ = writeln!(out, "    base_latency: {}   # assumed", lb.base_latency);
@@ -589,7 +601,12 @@ mod tests {
             }],
             load_balancers: vec![
                 LoadBalancerFacts { name: "web-alb".into(), arn: "arn:lb/web-alb".into(), dns_name: "web-alb-1.us-east-1.elb.amazonaws.com".into(), kind: "application".into() },
-                LoadBalancerFacts { name: "web-dr-alb".into(), arn: "arn:lb/web-dr-alb".into(), dns_name: "web-dr-alb-1.us-east-1.elb.amazonaws.com".into(), kind: "application".into() },
+                LoadBalancerFacts {
+                    name: "web-dr-alb".into(),
+                    arn: "arn:lb/web-dr-alb".into(),
+                    dns_name: "web-dr-alb-1.us-east-1.elb.amazonaws.com".into(),
+                    kind: "application".into(),
+                },
                 LoadBalancerFacts { name: "tcp-nlb".into(), arn: "arn:lb/tcp-nlb".into(), dns_name: "tcp-nlb.elb.amazonaws.com".into(), kind: "network".into() },
             ],
             target_groups: vec![
@@ -714,7 +731,11 @@ mod tests {
     fn what_cannot_be_modelled_is_listed_resource_by_resource() {
         let (imported, _) = imported();
         let said: Vec<String> = imported.not_modelled.iter().map(|n| format!("{}: {}", n.resource, n.reason)).collect();
-        for expected in ["load balancer tcp-nlb: a network load balancer", "target group web-tg: not modelled: health-check timeout 5s", "record www.example.com. A (example.com.): weighted routing"] {
+        for expected in [
+            "load balancer tcp-nlb: a network load balancer",
+            "target group web-tg: not modelled: health-check timeout 5s",
+            "record www.example.com. A (example.com.): weighted routing",
+        ] {
             assert!(said.iter().any(|s| s.starts_with(expected)), "{expected} missing from {said:#?}");
         }
         assert!(imported.yaml.contains("#   - load balancer tcp-nlb: a network load balancer"), "{}", imported.yaml);

@@ -1,0 +1,198 @@
+//! The twin end to end: a fixture account in moto, `gameday sim import`,
+//! then the imported topology run and predicted on by the binary.
+
+use std::path::Path;
+
+use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecordSet, ResourceRecordSetFailover, RrType};
+use gameday::environment::sim::Topology;
+use gameday::environment::sim::topology::{HealthCheckType as SimHealthCheckType, RequestInterval};
+use gameday::scenario::Duration;
+
+use crate::fleet::Fleet;
+use crate::moto::{ACCOUNT, Moto};
+use crate::safety::{command, output};
+
+/// The fleet's account, made to look like a production service: the group
+/// behind an application load balancer with ELB health checks and a 90 s
+/// grace period, a standby load balancer, and `app.example.com` failing
+/// over between them on fast health checks. The fleet's own
+/// `api.example.com` points at IP addresses, which the twin cannot route.
+async fn production_like(moto: &Moto) -> Fleet {
+    let config = moto.config().await;
+    let fleet = Fleet::build(&config, 6).await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let autoscaling = aws_sdk_autoscaling::Client::new(&config);
+    let route53 = aws_sdk_route53::Client::new(&config);
+    use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum, TargetGroupAttribute};
+
+    let lbs = elb.describe_load_balancers().names("web-alb").send().await.unwrap();
+    let web_alb = lbs.load_balancers()[0].clone();
+    let vpc = web_alb.vpc_id().unwrap().to_string();
+    let tgs = elb.describe_target_groups().names("web-tg").send().await.unwrap();
+    let web_tg = tgs.target_groups()[0].target_group_arn().unwrap().to_string();
+    elb.modify_target_group().target_group_arn(&web_tg).health_check_interval_seconds(10).healthy_threshold_count(3).unhealthy_threshold_count(2).send().await.unwrap();
+    elb.modify_target_group_attributes()
+        .target_group_arn(&web_tg)
+        .attributes(TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value("120").build())
+        .send()
+        .await
+        .unwrap();
+    let forward = |tg: &str| Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(tg).build();
+    elb.create_listener().load_balancer_arn(web_alb.load_balancer_arn().unwrap()).protocol(ProtocolEnum::Http).port(80).default_actions(forward(&web_tg)).send().await.unwrap();
+    autoscaling.attach_load_balancer_target_groups().auto_scaling_group_name("web-asg").target_group_arns(&web_tg).send().await.unwrap();
+    autoscaling.update_auto_scaling_group().auto_scaling_group_name("web-asg").health_check_type("ELB").health_check_grace_period(90).send().await.unwrap();
+
+    let dr = elb.create_load_balancer().name("web-dr-alb").set_subnets(Some(fleet.subnets.values().cloned().collect())).send().await.unwrap();
+    let dr_alb = dr.load_balancers()[0].clone();
+    let dr_tg = elb.create_target_group().name("web-dr-tg").protocol(ProtocolEnum::Http).port(80).vpc_id(&vpc).send().await.unwrap();
+    let dr_tg = dr_tg.target_groups()[0].target_group_arn().unwrap().to_string();
+    elb.create_listener().load_balancer_arn(dr_alb.load_balancer_arn().unwrap()).protocol(ProtocolEnum::Http).port(80).default_actions(forward(&dr_tg)).send().await.unwrap();
+
+    let zones = route53.list_hosted_zones().send().await.unwrap();
+    let zone_id = zones.hosted_zones()[0].id().to_string();
+    let mut batch = ChangeBatch::builder();
+    for (side, lb, reference) in [(ResourceRecordSetFailover::Primary, &web_alb, "app-primary"), (ResourceRecordSetFailover::Secondary, &dr_alb, "app-secondary")] {
+        let check = route53
+            .create_health_check()
+            .caller_reference(reference)
+            .health_check_config(
+                HealthCheckConfig::builder()
+                    .r#type(HealthCheckType::Https)
+                    .fully_qualified_domain_name(lb.dns_name().unwrap())
+                    .port(443)
+                    .resource_path("/health")
+                    .request_interval(10)
+                    .failure_threshold(2)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let alias = AliasTarget::builder()
+            .hosted_zone_id(lb.canonical_hosted_zone_id().unwrap_or("Z35SXDOTRQ7X7K"))
+            .dns_name(lb.dns_name().unwrap())
+            .evaluate_target_health(false)
+            .build()
+            .unwrap();
+        batch = batch.changes(
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(
+                    ResourceRecordSet::builder()
+                        .name("app.example.com")
+                        .r#type(RrType::A)
+                        .set_identifier(side.as_str())
+                        .failover(side)
+                        .health_check_id(check.health_check().unwrap().id())
+                        .alias_target(alias)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        );
+    }
+    route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch.build().unwrap()).send().await.unwrap();
+    fleet
+}
+
+fn import(moto: &Moto, dir: &Path) -> (i32, String, String) {
+    let project = moto.project_with(dir, ACCOUNT, "");
+    let topology = dir.join("imported.yaml");
+    output(command(&dir.join("state"), &["sim", "import", "--env", "moto", "--project", project.to_str().unwrap(), "-o", topology.to_str().unwrap()], &Moto::env()))
+}
+
+const AZ_LOSS: &str = "apiVersion: gameday/v1
+name: twin-az-loss
+steady_state:
+  - { name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 10s }
+  - { name: targets, kind: target_health, target_group: web-tg, min_healthy: 6, interval: 10s }
+  - { name: app, kind: http, url: \"https://app.example.com/health\", interval: 5s, timeout: 2s }
+faults:
+  - { name: lose-a, kind: az_outage, zone: us-east-1a, mode: power, groups: [web-asg], duration: 10m }
+expected_recoveries:
+  - { name: capacity back, probes: [capacity], recovers_within: 2m }
+  - { name: targets back, probes: [targets], recovers_within: 5m }
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_account_runs_on_the_simulator() {
+    let moto = Moto::start();
+    let fleet = production_like(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = import(&moto, dir.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("imported `moto` (account 123456789012) into"), "{stdout}");
+    let file = dir.path().join("imported.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let topology = Topology::load(&file).unwrap_or_else(|e| panic!("{e}\n{text}"));
+
+    // The header says what was imported, from where, and what was not.
+    assert!(text.starts_with("# gameday twin of AWS account 123456789012, region us-east-1, imported "), "{text}");
+    assert!(text.contains("# Not imported: CloudWatch alarms (CloudWatch unavailable: cloudwatch:DescribeAlarms failed"), "{text}");
+    assert!(text.contains("#   - target group web-tg: not modelled: health-check timeout"), "{text}");
+    assert!(text.contains("deregistration delay 120s"), "{text}");
+    assert!(text.contains("#   - failover record api.example.com. A (example.com.): its primary is not an alias to an imported load balancer"), "{text}");
+
+    // What the simulator models came over with the account's own settings.
+    let zone_ids = fleet.ec2.describe_availability_zones().send().await.unwrap();
+    let zone_id = zone_ids.availability_zones().iter().find(|z| z.zone_name() == Some("us-east-1a")).and_then(|z| z.zone_id());
+    assert_eq!(topology.regions[0].zones.iter().find(|z| z.name == "us-east-1a").map(|z| z.id.as_str()), zone_id, "zones keep their AZ IDs");
+    let group = topology.auto_scaling_groups.iter().find(|g| g.name == "web-asg").expect("the group is imported");
+    assert_eq!((group.desired, group.min, group.max), (6, 6, 6));
+    assert_eq!(group.health_check_type, SimHealthCheckType::Elb);
+    assert_eq!(group.health_check_grace_period, Some(Duration::from_secs(90)), "the group's own grace period, not the 300 s default");
+    assert_eq!(group.target_group.as_deref(), Some("web-tg"));
+    assert_eq!(group.tags.get("gameday").map(String::as_str), Some("allowed"));
+    let lb = topology.load_balancers.iter().find(|lb| lb.name == "web-alb").expect("the load balancer is imported");
+    let hc = lb.health_check.as_ref().unwrap();
+    assert_eq!((hc.interval, hc.healthy_threshold, hc.unhealthy_threshold), (Duration::from_secs(10), 3, 2));
+    let record = topology.dns.iter().find(|r| r.record == "app.example.com").expect("the failover record is imported");
+    assert_eq!((record.primary.load_balancer.as_str(), record.secondary.load_balancer.as_str()), ("web-alb", "web-dr-alb"));
+    assert_eq!(record.primary.request_interval, Some(RequestInterval::Fast));
+    assert_eq!(record.primary.failure_threshold.map(|t| t.get()), Some(2));
+
+    // The twin is a topology the simulator runs: validate, plan and run on it.
+    let scenario = dir.path().join("az-loss.yaml");
+    std::fs::write(&scenario, AZ_LOSS).unwrap();
+    let (code, stdout, stderr) = output(command(&dir.path().join("state"), &["validate", scenario.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let run = |topology: &Path| {
+        output(command(
+            &dir.path().join("state"),
+            &["run", scenario.to_str().unwrap(), "--topology", topology.to_str().unwrap(), "--seed", "1", "--runs-dir", dir.path().join("runs").to_str().unwrap(), "--no-progress"],
+            &[],
+        ))
+    };
+    // The group's own grace period (90 s) is shorter than a replacement
+    // needs to be healthy (launch 30 s, boot 60 s, then 3 checks 10 s
+    // apart), so the twin shows what AWS would: the group terminates its
+    // own replacements while they are still unhealthy, again and again.
+    let (code, stdout, stderr) = run(&file);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✘ targets back") && stdout.contains("not recovered"), "{stdout}");
+    // The same twin with the simulator's default grace period (300 s)
+    // recovers: the imported setting is what made the difference.
+    let corrected = dir.path().join("corrected.yaml");
+    assert!(text.contains("    health_check_grace_period: 1m30s\n"), "{text}");
+    std::fs::write(&corrected, text.replace("    health_check_grace_period: 1m30s\n", "")).unwrap();
+    let (code, stdout, stderr) = run(&corrected);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✔ capacity back") && stdout.contains("✔ targets back"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_refuses_an_environment_of_another_account() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let project = moto.project_with(dir.path(), "999999999999", "");
+    let (code, stdout, stderr) = output(command(
+        &dir.path().join("state"),
+        &["sim", "import", "--env", "moto", "--project", project.to_str().unwrap(), "-o", dir.path().join("t.yaml").to_str().unwrap()],
+        &Moto::env(),
+    ));
+    assert_eq!(code, 5, "{stdout}\n{stderr}");
+    assert!(stderr.contains("the credentials belong to account 123456789012, but environment `moto` is account 999999999999"), "{stderr}");
+    assert!(!dir.path().join("t.yaml").exists(), "nothing is written for the wrong account");
+}
