@@ -45,8 +45,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
-    /// Show what a run would touch and how each guard judges it. No side effects.
-    Plan(Box<EnvArgs>),
+    /// Show what a run would touch and how each guard judges it; with `--predict`, what the twin predicts. No side effects.
+    Plan(Box<PlanArgs>),
     /// Run a game day: check guards and steady state, inject, watch, revert, measure, report.
     Run(Box<RunArgs>),
     /// A training drill: the fault is live (in real or scaled time) while people work the runbook in a console; their response is measured too.
@@ -99,6 +99,21 @@ struct EnvArgs {
     /// Seed for target choice and the simulator; the same seed gives the same run.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// Also run the scenario on the twin (`--topology`, the simulator's
+    /// topology, or the `--env` AWS account imported read-only) for several
+    /// seeds, and show each expectation's predicted detection and recovery
+    /// times beside its deadline (docs/simulator.md, "Your account as a twin").
+    #[arg(long)]
+    predict: bool,
+    /// How many seeds the prediction runs (seeds 1 to N).
+    #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
+    seeds: u64,
 }
 
 #[derive(Args, Debug)]
@@ -284,7 +299,12 @@ fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), u8> {
 }
 
 fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
-    let topology = match topology {
+    Ok(SimEnvironment::new(&load_topology(topology)?, seed))
+}
+
+/// The topology at `path`, or the built-in one; prints why not.
+fn load_topology(topology: Option<&Path>) -> Result<Topology, u8> {
+    match topology {
         Some(path) => Topology::load(path),
         None => Topology::default_topology(),
     }
@@ -294,8 +314,7 @@ fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
             crate::environment::sim::TopologyError::Unreadable { .. } => exit_code::UNREADABLE,
             crate::environment::sim::TopologyError::Invalid { .. } => exit_code::INVALID_INPUT,
         }
-    })?;
-    Ok(SimEnvironment::new(&topology, seed))
+    })
 }
 
 fn seed_or_random(seed: Option<u64>) -> u64 {
@@ -305,7 +324,8 @@ fn seed_or_random(seed: Option<u64>) -> u64 {
     })
 }
 
-async fn plan_command(args: &EnvArgs) -> u8 {
+async fn plan_command(plan_args: &PlanArgs) -> u8 {
+    let args = &plan_args.env;
     let loaded = match load(&args.scenario) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -324,6 +344,11 @@ async fn plan_command(args: &EnvArgs) -> u8 {
             print!("{}", render_plan(&loaded, &plan, seed));
             if let Target::Aws(env) = &target {
                 print!("{}", fis_previews(env, &plan).await);
+            }
+            if plan_args.predict
+                && let Err(code) = twin::predict_command(args, &loaded.scenario, plan_args.seeds, now).await
+            {
+                return code;
             }
             match plan.refusal() {
                 None => exit_code::SUCCESS,

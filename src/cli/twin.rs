@@ -112,3 +112,106 @@ pub async fn import_command(args: &ImportArgs) -> u8 {
     }
     exit_code::SUCCESS
 }
+
+/// The twin `plan --predict` runs on: `--topology`, else the environment's
+/// own (a simulator's topology, or an AWS account imported now, read-only).
+async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> {
+    if let Some(path) = &args.topology {
+        return Ok((super::load_topology(Some(path))?, path.display().to_string()));
+    }
+    let project = Project::load(args.project.as_deref()).map_err(|error| {
+        eprintln!("error: {error}");
+        exit_code::INVALID_INPUT
+    })?;
+    match Project::environment(project.as_ref(), &args.env) {
+        Ok(EnvironmentSpec::Sim { topology }) => {
+            let source = topology.as_ref().map_or("the built-in topology".to_string(), |p| p.display().to_string());
+            Ok((super::load_topology(topology.as_deref())?, source))
+        }
+        Ok(EnvironmentSpec::Aws(_)) => {
+            let imported = import_twin(args.project.as_deref(), &args.env).await?;
+            let source =
+                format!("account {} imported just now ({} thing(s) not modelled; `gameday sim import` shows them)", imported.topology.account, imported.not_modelled.len());
+            Ok((imported.topology, source))
+        }
+        Ok(EnvironmentSpec::Local) => {
+            eprintln!("error: `local` has no twin to predict on\n  = hint: pass `--topology FILE` (see `gameday sim import`)");
+            Err(exit_code::USAGE)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(exit_code::USAGE)
+        }
+    }
+}
+
+/// `plan --predict`: the scenario on the twin for seeds 1 to `seeds`, printed.
+pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<(), u8> {
+    let (topology, source) = twin_topology(args).await?;
+    let seeds: Vec<u64> = (1..=seeds).collect();
+    // The seeds run on threads of their own; this worker waits for them.
+    let prediction = tokio::task::block_in_place(|| crate::predict::predict(scenario, &topology, &seeds, now));
+    print!("{}", render_prediction(&prediction, &source));
+    Ok(())
+}
+
+fn spread(spread: &crate::predict::Spread, of: usize) -> String {
+    use crate::run::metrics::fmt_ms;
+    format!("median {}, p90 {}, range {}–{} ({} of {of} seeds)", fmt_ms(spread.median), fmt_ms(spread.p90), fmt_ms(spread.min), fmt_ms(spread.max), spread.seeds)
+}
+
+/// The prediction as `plan --predict` prints it (figures: docs/metrics.md, "Predicted times").
+pub fn render_prediction(prediction: &crate::predict::Prediction, source: &str) -> String {
+    use std::fmt::Write as _;
+
+    use crate::run::metrics::fmt_ms;
+    let mut out = String::new();
+    let (first, last) = (prediction.seeds.first().copied().unwrap_or(0), prediction.seeds.last().copied().unwrap_or(0));
+    let _ = writeln!(out, "\nPrediction on the twin ({source}), {} seeds ({first}–{last}):", prediction.seeds.len());
+    if prediction.expectations.is_empty() {
+        let _ = writeln!(out, "  nothing to predict: no expectation is left that the twin can run");
+    }
+    for e in &prediction.expectations {
+        let verdict = if e.seeds == 0 {
+            "not run on any seed".to_string()
+        } else if e.missed > 0 {
+            format!("PREDICTED TO MISS in {} of {} seeds", e.missed, e.seeds)
+        } else {
+            format!("met in {} of {} seeds", e.seeds, e.seeds)
+        };
+        let _ = writeln!(out, "  {} {} (deadline {}): {verdict}", if e.missed > 0 { "✘" } else { "✔" }, e.name, fmt_ms(e.deadline));
+        let detect_deadline = e.detect_deadline.map(|d| format!(" (detect within {})", fmt_ms(d))).unwrap_or_default();
+        let detect = match (&e.detection, e.detection_measured) {
+            (_, false) => "not measured (no `detected_by` the twin models)".to_string(),
+            (None, true) => format!("never, in {} of {} seeds", e.undetected, e.seeds),
+            (Some(s), true) if e.undetected > 0 => format!("{}; never in {}", spread(s, e.seeds), e.undetected),
+            (Some(s), true) => spread(s, e.seeds),
+        };
+        let _ = writeln!(out, "      detect:  {detect}{detect_deadline}");
+        let mut recover = match &e.recovery {
+            Some(s) => spread(s, e.seeds),
+            None => "—".to_string(),
+        };
+        if e.not_recovered > 0 {
+            let _ = write!(recover, "; not recovered in {}", e.not_recovered);
+        }
+        if e.no_impact > 0 {
+            let _ = write!(recover, "; no impact in {}", e.no_impact);
+        }
+        if e.kind == crate::run::metrics::ExpectationKind::FailsOver {
+            let _ = writeln!(out, "      fail over: {}", recover.replace("not recovered in", "clients did not all move in"));
+        } else {
+            let _ = writeln!(out, "      recover: {recover}");
+        }
+    }
+    for (seed, why) in &prediction.stopped {
+        let _ = writeln!(out, "  seed {seed} measured nothing: {why}");
+    }
+    if !prediction.not_predicted.is_empty() {
+        let _ = writeln!(out, "Not predicted (the twin does not model it):");
+        for n in &prediction.not_predicted {
+            let _ = writeln!(out, "  - {}: {}", n.what, n.why);
+        }
+    }
+    out
+}

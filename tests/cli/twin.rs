@@ -133,6 +133,8 @@ async fn an_imported_account_runs_on_the_simulator() {
     assert!(text.contains("# Not imported: CloudWatch alarms (CloudWatch unavailable: cloudwatch:DescribeAlarms failed"), "{text}");
     assert!(text.contains("#   - target group web-tg: not modelled: health-check timeout"), "{text}");
     assert!(text.contains("deregistration delay 120s"), "{text}");
+    // moto puts every member in one zone; the twin says it spreads them.
+    assert!(text.contains("#   - Auto Scaling group web-asg: its instances are 6 in us-east-1a now; the twin starts them spread over its zones"), "{text}");
     assert!(text.contains("#   - failover record api.example.com. A (example.com.): its primary is not an alias to an imported load balancer"), "{text}");
 
     // What the simulator models came over with the account's own settings.
@@ -180,6 +182,82 @@ async fn an_imported_account_runs_on_the_simulator() {
     let (code, stdout, stderr) = run(&corrected);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("✔ capacity back") && stdout.contains("✔ targets back"), "{stdout}");
+
+    // The plan on the account itself, with the twin imported live, predicts the same miss before anything is touched.
+    let project = dir.path().join("gameday.yaml");
+    let (code, stdout, stderr) = output(command(
+        &dir.path().join("state"),
+        &["plan", scenario.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--predict", "--seeds", "3"],
+        &Moto::env(),
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Plan for `twin-az-loss` on moto (account 123456789012"), "{stdout}");
+    assert!(stdout.contains("Prediction on the twin (account 123456789012 imported just now"), "{stdout}");
+    // Capacity comes back at 40 s, then goes again as the group terminates its own replacements.
+    assert!(stdout.contains("  ✘ capacity back (deadline 2m00s): PREDICTED TO MISS in 3 of 3 seeds"), "{stdout}");
+    assert!(stdout.contains("  ✘ targets back (deadline 5m00s): PREDICTED TO MISS in 3 of 3 seeds"), "{stdout}");
+}
+
+fn scenario_file(dir: &Path, text: &str) -> String {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[test]
+fn plan_predicts_each_expectation_over_the_seeds() {
+    let out = crate::gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--predict", "--seeds", "5"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let prediction = out.stdout.split_once("\nPrediction on the twin").map(|(_, p)| p).unwrap_or_else(|| panic!("no prediction:\n{}", out.stdout));
+    // docs/simulator.md's worked example: capacity is back at T+40 s on every seed; targets in 3m40s to 4m10s.
+    for line in [
+        " (the built-in topology), 5 seeds (1–5):",
+        "  ✔ every target healthy again (deadline 8m00s): met in 5 of 5 seeds",
+        "      recover: median 40s, p90 40s, range 40s–40s (5 of 5 seeds)",
+        "      recover: median 10s, p90 10s, range 10s–10s (1 of 5 seeds); no impact in 4",
+    ] {
+        assert!(prediction.contains(line), "{line:?} missing from:\n{prediction}");
+    }
+    let targets = prediction.lines().skip_while(|l| !l.contains("every target healthy again")).nth(2).unwrap();
+    let range = targets.split("range ").nth(1).unwrap();
+    assert!(range.starts_with("3m") && range.contains("–4m"), "{targets}");
+    assert_eq!(out.stdout, crate::gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--predict", "--seeds", "5"]).stdout, "the same seeds predict the same");
+}
+
+#[test]
+fn a_command_fault_is_listed_as_not_predicted_and_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("touched");
+    let scenario = format!(
+        "apiVersion: gameday/v1
+name: with-shell
+steady_state:
+  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 10s }}
+faults:
+  - {{ name: lose-a, kind: az_outage, zone: us-east-1a, mode: power, groups: [web-asg], duration: 5m }}
+  - {{ name: shell, kind: command, inject: \"touch {}\", revert: \"true\", duration: 1m }}
+expected_recoveries:
+  - {{ name: capacity back, probes: [capacity], recovers_within: 2m }}
+  - {{ name: after shell, probes: [capacity], after_fault: shell, recovers_within: 2m }}
+",
+        marker.display()
+    );
+    let out = crate::gameday(&["plan", &scenario_file(dir.path(), &scenario), "--seed", "1", "--predict", "--seeds", "3"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    for line in [
+        "  ✔ capacity back (deadline 2m00s): met in 3 of 3 seeds",
+        "Not predicted (the twin does not model it):\n  - fault `shell`: a command fault acts on this machine, which the twin does not model\n  - expectation `after shell`: its fault `shell` is not predicted\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} missing from:\n{}", out.stdout);
+    }
+    assert!(!marker.exists(), "predicting ran the command fault's shell");
+}
+
+#[test]
+fn seeds_without_predict_is_a_usage_error() {
+    let out = crate::gameday(&["plan", "scenarios/az-loss.yaml", "--seeds", "5"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--predict"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,6 +74,10 @@ pub async fn read_account(clients: &Clients, account: &str, region: &str, import
                 target_group_arns: g.target_group_arns().to_vec(),
                 classic_load_balancers: g.load_balancer_names().to_vec(),
                 instances: g.instances().len(),
+                instance_zones: g.instances().iter().fold(BTreeMap::new(), |mut zones, i| {
+                    *zones.entry(i.availability_zone().unwrap_or_default().to_string()).or_default() += 1;
+                    zones
+                }),
                 tags: g
                     .tags()
                     .iter()

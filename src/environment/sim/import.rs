@@ -72,6 +72,8 @@ pub struct GroupFacts {
     /// Classic load balancers, which the simulator does not model.
     pub classic_load_balancers: Vec<String>,
     pub instances: usize,
+    /// Where its instances are: zone → how many.
+    pub instance_zones: BTreeMap<String, usize>,
     /// Tags propagated to the instances.
     pub tags: BTreeMap<String, String>,
 }
@@ -291,6 +293,15 @@ pub fn build(snapshot: &AccountSnapshot) -> Imported {
         }
         for classic in &group.classic_load_balancers {
             skip(resource.clone(), format!("registered with classic load balancer {classic}, which the simulator does not model"));
+        }
+        // The simulator starts a group's members spread in turn over its zones.
+        let mut spread: BTreeMap<String, usize> = BTreeMap::new();
+        for n in 0..group.desired as usize {
+            *spread.entry(zones[n % zones.len()].clone()).or_default() += 1;
+        }
+        if !group.instance_zones.is_empty() && group.instance_zones != spread {
+            let show = |m: &BTreeMap<String, usize>| m.iter().map(|(z, n)| format!("{n} in {z}")).collect::<Vec<_>>().join(", ");
+            skip(resource.clone(), format!("its instances are {} now; the twin starts them spread over its zones ({})", show(&group.instance_zones), show(&spread)));
         }
         group_names.push(group.name.clone());
         groups.push(GroupSpec {
@@ -597,6 +608,7 @@ mod tests {
                 target_group_arns: vec!["arn:tg/web-tg".into()],
                 classic_load_balancers: vec![],
                 instances: 6,
+                instance_zones: BTreeMap::from([("us-east-1a".into(), 2), ("us-east-1b".into(), 2), ("us-east-1c".into(), 2)]),
                 tags: BTreeMap::from([("app".into(), "web".into())]),
             }],
             load_balancers: vec![
@@ -740,6 +752,23 @@ mod tests {
         }
         assert!(imported.yaml.contains("#   - load balancer tcp-nlb: a network load balancer"), "{}", imported.yaml);
         assert!(imported.yaml.contains("deregistration delay 300s"), "{}", imported.yaml);
+    }
+
+    #[test]
+    fn a_group_spread_otherwise_than_the_twin_spreads_it_is_listed() {
+        let (imported, _) = imported();
+        assert!(!imported.not_modelled.iter().any(|n| n.resource == "Auto Scaling group web-asg"), "an even spread is modelled");
+        let mut snapshot = snapshot();
+        snapshot.groups[0].instance_zones = BTreeMap::from([("us-east-1a".into(), 6)]);
+        let imported = build(&snapshot);
+        assert!(
+            imported.not_modelled.contains(&NotModelled {
+                resource: "Auto Scaling group web-asg".into(),
+                reason: "its instances are 6 in us-east-1a now; the twin starts them spread over its zones (2 in us-east-1a, 2 in us-east-1b, 2 in us-east-1c)".into()
+            }),
+            "{:#?}",
+            imported.not_modelled
+        );
     }
 
     #[test]
