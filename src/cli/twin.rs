@@ -29,15 +29,19 @@ pub struct ImportArgs {
     pub force: bool,
 }
 
-/// The AWS environment `name` of the project file, or the exit code of why not.
-pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, u8> {
-    let project = Project::load(project).map_err(|error| {
+fn load_project(project: Option<&Path>) -> Result<Option<Project>, u8> {
+    Project::load(project).map_err(|error| {
         eprintln!("error: {error}");
         match error {
             ProjectError::Unreadable { .. } => exit_code::UNREADABLE,
             _ => exit_code::INVALID_INPUT,
         }
-    })?;
+    })
+}
+
+/// The AWS environment `name` of the project file, or the exit code of why not.
+pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, u8> {
+    let project = load_project(project)?;
     match Project::environment(project.as_ref(), name) {
         Ok(EnvironmentSpec::Aws(spec)) => Ok(spec),
         Ok(_) => {
@@ -119,10 +123,7 @@ async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> 
     if let Some(path) = &args.topology {
         return Ok((super::load_topology(Some(path))?, path.display().to_string()));
     }
-    let project = Project::load(args.project.as_deref()).map_err(|error| {
-        eprintln!("error: {error}");
-        exit_code::INVALID_INPUT
-    })?;
+    let project = load_project(args.project.as_deref())?;
     match Project::environment(project.as_ref(), &args.env) {
         Ok(EnvironmentSpec::Sim { topology }) => {
             let source = topology.as_ref().map_or("the built-in topology".to_string(), |p| p.display().to_string());

@@ -274,3 +274,17 @@ async fn import_refuses_an_environment_of_another_account() {
     assert!(stderr.contains("the credentials belong to account 123456789012, but environment `moto` is account 999999999999"), "{stderr}");
     assert!(!dir.path().join("t.yaml").exists(), "nothing is written for the wrong account");
 }
+
+#[test]
+fn import_neither_overwrites_a_file_nor_reads_a_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("twin.yaml");
+    std::fs::write(&existing, "mine").unwrap();
+    let out = crate::gameday(&["sim", "import", "--env", "sim", "-o", existing.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("already exists\n  = hint: pass --force to overwrite it"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine");
+    let out = crate::gameday(&["sim", "import", "--env", "sim"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("error: environment `sim` is not an AWS account; a twin is read from one"), "{}", out.stderr);
+}
