@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::environment::sim::{SimEnvironment, Topology};
 use crate::environment::{Environment, Millis};
@@ -21,18 +21,28 @@ use crate::run::metrics::{ExpectationKind, ExpectationResult};
 use crate::run::{Outcome, RunConfig, Runner, Silent};
 use crate::scenario::{FaultAction, ProbeCheck, Scenario, StopCondition};
 
+/// The file a run keeps its prediction in, beside `result.json`.
+pub const PREDICTION_FILE: &str = "prediction.json";
+
+/// `prediction.json`'s format version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
 /// Seeds predicted when the command line names no number.
 pub const DEFAULT_SEEDS: u64 = 20;
 
 /// Something of the scenario the twin does not predict, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotPredicted {
     pub what: String,
     pub why: String,
 }
 
 /// A distribution over seeds, in milliseconds (nearest rank, as `history`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     pub seeds: usize,
     pub median: Millis,
@@ -48,7 +58,7 @@ impl Spread {
 }
 
 /// One expectation as the twin predicts it over every seed it ran.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PredictedExpectation {
     pub name: String,
     /// For `FailsOver`, "recovery" is the failover: when the last client moved.
@@ -76,9 +86,15 @@ pub struct PredictedExpectation {
     pub seeds: usize,
 }
 
-/// What the twin says of a scenario.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What the twin says of a scenario; a run keeps it as `prediction.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
+    /// `prediction.json`'s format version.
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// The twin it ran on: a topology file, or the account imported when.
+    #[serde(default)]
+    pub twin: String,
     /// The seeds run, in order.
     pub seeds: Vec<u64>,
     pub expectations: Vec<PredictedExpectation>,
@@ -158,14 +174,19 @@ pub fn twin_scenario(scenario: &Scenario, env: &mut SimEnvironment) -> (Scenario
     (twin, not)
 }
 
-/// What one seed saw of an expectation's recovery.
-enum Recovery {
+/// What one run saw of an expectation's recovery, as the prediction counts
+/// it; the report sorts a real run's measurement the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovery {
+    /// The probes never failed.
     NoImpact,
+    /// Recovered (a failover: every client moved) this long after the clock's start.
     After(Millis),
+    /// Still failing at the end (a failover: a client never moved).
     NotRecovered,
 }
 
-fn recovery(e: &ExpectationResult) -> Recovery {
+pub fn recovery(e: &ExpectationResult) -> Recovery {
     if e.kind == ExpectationKind::FailsOver {
         // The clients' move is the point of a failover, and it shows as failing probes, not as an impact.
         return e.failover.as_ref().and_then(|f| f.time_to_fail_over).map_or(Recovery::NotRecovered, Recovery::After);
@@ -191,7 +212,7 @@ async fn run_seed(scenario: &Scenario, topology: &Topology, seed: u64, now: jiff
 /// Runs the scenario on the twin for every seed (in parallel, one thread
 /// per core: each seed is its own world and its own virtual clock, so the
 /// result does not depend on how they are spread) and summarises it.
-pub fn predict(scenario: &Scenario, topology: &Topology, seeds: &[u64], now: jiff::Timestamp) -> Prediction {
+pub fn predict(scenario: &Scenario, topology: &Topology, twin_name: &str, seeds: &[u64], now: jiff::Timestamp) -> Prediction {
     let mut probe_env = SimEnvironment::new(topology, 0);
     let (twin, not_predicted) = twin_scenario(scenario, &mut probe_env);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(seeds.len().max(1));
@@ -250,7 +271,7 @@ pub fn predict(scenario: &Scenario, topology: &Topology, seeds: &[u64], now: jif
             }
         })
         .collect();
-    Prediction { seeds: seeds.to_vec(), expectations, not_predicted, stopped }
+    Prediction { schema_version: SCHEMA_VERSION, twin: twin_name.to_string(), seeds: seeds.to_vec(), expectations, not_predicted, stopped }
 }
 
 #[cfg(test)]
@@ -276,7 +297,7 @@ expected_recoveries:
 
     fn prediction(seeds: &[u64]) -> Prediction {
         let scenario = crate::scenario::parse_str(SCENARIO, None).unwrap();
-        predict(&scenario, &Topology::default_topology().unwrap(), seeds, jiff::Timestamp::UNIX_EPOCH)
+        predict(&scenario, &Topology::default_topology().unwrap(), "the built-in topology", seeds, jiff::Timestamp::UNIX_EPOCH)
     }
 
     #[test]
@@ -309,6 +330,13 @@ expected_recoveries:
         let detection = e.detection.as_ref().expect("the unhealthy-hosts alarm fires on the booting replacements");
         assert!(detection.min <= detection.median && detection.median <= detection.p90 && detection.p90 <= detection.max);
         assert_eq!(e.deadline, 120_000);
+    }
+
+    #[test]
+    fn a_prediction_reads_back_from_its_file() {
+        let p = prediction(&[1, 2]);
+        let text = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Prediction>(&text).unwrap(), p);
     }
 
     #[test]

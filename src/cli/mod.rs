@@ -129,6 +129,14 @@ struct RunArgs {
     /// Print no progress: no live block on a terminal, no progress lines (phase changes, a heartbeat every 30 s) in a log.
     #[arg(long)]
     no_progress: bool,
+    /// Before the run, predict it on the twin (as `plan --predict`), keep the
+    /// prediction in the run directory (`prediction.json`), and show it
+    /// beside the measurements in the reports.
+    #[arg(long)]
+    predict: bool,
+    /// How many seeds the prediction runs (seeds 1 to N).
+    #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
+    seeds: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -650,10 +658,26 @@ async fn run_command(args: &RunArgs) -> u8 {
         Ok(ready) => ready,
         Err(code) => return code,
     };
+    // Before anything is touched: a twin that cannot be read stops the run here.
+    let prediction = if args.predict {
+        match twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, jiff::Timestamp::now()).await {
+            Ok(prediction) => Some(prediction),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
         Ok(run) => run,
         Err(code) => return code,
     };
+    if let Some(prediction) = &prediction {
+        print!("{}", twin::render_prediction(prediction));
+        // The run goes on without it: the prediction is for the debrief, not a guard.
+        if twin::write_prediction(&run.run_dir, prediction).is_err() {
+            eprintln!("warning: the reports will show no prediction");
+        }
+    }
     let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };

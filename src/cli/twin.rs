@@ -146,14 +146,33 @@ async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> 
     }
 }
 
-/// `plan --predict`: the scenario on the twin for seeds 1 to `seeds`, printed.
-pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<(), u8> {
+/// The scenario on the twin for seeds 1 to `seeds`.
+pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<crate::predict::Prediction, u8> {
     let (topology, source) = twin_topology(args).await?;
     let seeds: Vec<u64> = (1..=seeds).collect();
     // The seeds run on threads of their own; this worker waits for them.
-    let prediction = tokio::task::block_in_place(|| crate::predict::predict(scenario, &topology, &seeds, now));
-    print!("{}", render_prediction(&prediction, &source));
+    Ok(tokio::task::block_in_place(|| crate::predict::predict(scenario, &topology, &source, &seeds, now)))
+}
+
+/// `plan --predict`: the prediction, printed.
+pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<(), u8> {
+    print!("{}", render_prediction(&prediction(args, scenario, seeds, now).await?));
     Ok(())
+}
+
+/// Keeps a run's prediction in its directory, for the reports; says why not.
+pub fn write_prediction(run_dir: &Path, prediction: &crate::predict::Prediction) -> std::io::Result<()> {
+    let path = run_dir.join(crate::predict::PREDICTION_FILE);
+    let text = serde_json::to_string_pretty(prediction).unwrap_or_default() + "\n";
+    std::fs::write(&path, text).inspect_err(|error| eprintln!("error: could not write {}: {error}", path.display()))
+}
+
+/// A run's kept prediction, if it has one. A file that cannot be read is
+/// said, not silently taken for no prediction.
+pub fn read_prediction(run_dir: &Path) -> Option<crate::predict::Prediction> {
+    let path = run_dir.join(crate::predict::PREDICTION_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text).map_err(|error| eprintln!("warning: {} cannot be read ({error}); the reports show no prediction", path.display())).ok()
 }
 
 fn spread(spread: &crate::predict::Spread, of: usize) -> String {
@@ -162,13 +181,13 @@ fn spread(spread: &crate::predict::Spread, of: usize) -> String {
 }
 
 /// The prediction as `plan --predict` prints it (figures: docs/metrics.md, "Predicted times").
-pub fn render_prediction(prediction: &crate::predict::Prediction, source: &str) -> String {
+pub fn render_prediction(prediction: &crate::predict::Prediction) -> String {
     use std::fmt::Write as _;
 
     use crate::run::metrics::fmt_ms;
     let mut out = String::new();
     let (first, last) = (prediction.seeds.first().copied().unwrap_or(0), prediction.seeds.last().copied().unwrap_or(0));
-    let _ = writeln!(out, "\nPrediction on the twin ({source}), {} seeds ({first}–{last}):", prediction.seeds.len());
+    let _ = writeln!(out, "\nPrediction on the twin ({}), {} seeds ({first}–{last}):", prediction.twin, prediction.seeds.len());
     if prediction.expectations.is_empty() {
         let _ = writeln!(out, "  nothing to predict: no expectation is left that the twin can run");
     }

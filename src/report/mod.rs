@@ -48,17 +48,25 @@ pub struct Rendered {
     pub missing_sections: Vec<&'static str>,
 }
 
-/// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
+/// Renders `report.md`, `report.html`, `junit.xml` and `result.json`;
+/// with the twin's `prediction`, the reports show it beside the measurements.
 /// With `previous_report` (an earlier `report.md`), the sections people wrote
 /// are kept and checked for blaming wording.
-pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<RunbookRef>, previous_report: Option<&str>) -> Rendered {
+pub fn render_all(
+    scenario: &Scenario,
+    result: &RunResult,
+    records: &[Record],
+    runbook: Option<RunbookRef>,
+    previous_report: Option<&str>,
+    prediction: Option<&crate::predict::Prediction>,
+) -> Rendered {
     let template = human::Sections::template(result);
     let (sections, missing_sections) = match previous_report {
         Some(previous) => human::Sections::kept_from(previous, &template),
         None => (template.clone(), Vec::new()),
     };
     let flags = human::blameless_flags(&sections, &template);
-    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone() };
+    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone(), prediction };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
     Rendered { files, flags, missing_sections }
 }
@@ -313,7 +321,7 @@ mod tests {
     fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
         let result = result_from_journal(scenario, records);
         let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
-        let rendered = render_all(scenario, &result, records, runbook, None);
+        let rendered = render_all(scenario, &result, records, runbook, None, None);
         rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
     }
 
