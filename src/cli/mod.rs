@@ -93,7 +93,8 @@ struct EnvArgs {
     /// The project file naming environments; default: `gameday.yaml` here, if any.
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
-    /// A simulator topology (see `gameday sim init`); default: the built-in one.
+    /// A simulator topology (see `gameday sim init`, `gameday sim import`);
+    /// default: the built-in one. With an AWS `--env`, the twin `--predict` runs on.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
     /// Seed for target choice and the simulator; the same seed gives the same run.
@@ -151,6 +152,8 @@ enum SimCommand {
     },
     /// Build a twin of an AWS environment: read its account, with read-only calls, into a topology file for `--topology`.
     Import(Box<twin::ImportArgs>),
+    /// Say what changed in an AWS account since its twin was imported (read-only calls).
+    Diff(Box<twin::DiffArgs>),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -175,6 +178,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Drill(args) => with_runtime(drill::drill_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
         Command::Sim(SimCommand::Import(args)) => with_runtime(twin::import_command(&args)),
+        Command::Sim(SimCommand::Diff(args)) => with_runtime(twin::diff_command(&args)),
         Command::Report(args) => reports::report_command(&args),
         Command::History(args) => reports::history_command(&args),
         Command::Due(args) => reports::due_command(&args),

@@ -39,6 +39,42 @@ fn load_project(project: Option<&Path>) -> Result<Option<Project>, u8> {
     })
 }
 
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The AWS environment to read, as named in the project file.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// The project file naming environments; default: `gameday.yaml` here, if any.
+    #[arg(long, value_name = "FILE")]
+    pub project: Option<PathBuf>,
+    /// A topology made by `gameday sim import` (and perhaps corrected by hand).
+    #[arg(value_name = "TOPOLOGY")]
+    pub topology: PathBuf,
+}
+
+/// `sim diff`: what changed in the account since the twin was imported.
+pub async fn diff_command(args: &DiffArgs) -> u8 {
+    let saved = match super::load_topology(Some(&args.topology)) {
+        Ok(saved) => saved,
+        Err(code) => return code,
+    };
+    let now = match import_twin(args.project.as_deref(), &args.env).await {
+        Ok(imported) => imported.topology,
+        Err(code) => return code,
+    };
+    let drift = crate::environment::sim::import::drift(&saved, &now);
+    if drift.is_empty() {
+        println!("no drift: what `gameday sim import` reads of `{}` is as {} says", args.env, args.topology.display());
+    } else {
+        println!("`{}` changed since {} ({} change(s); {} first, the account now second):", args.env, args.topology.display(), drift.len(), args.topology.display());
+        for d in &drift {
+            println!("  - {}: {}", d.resource, d.change);
+        }
+        println!("import it again (`gameday sim import --env {}`) to predict on the account as it is", args.env);
+    }
+    exit_code::SUCCESS
+}
+
 /// The AWS environment `name` of the project file, or the exit code of why not.
 pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, u8> {
     let project = load_project(project)?;

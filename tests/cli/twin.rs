@@ -261,6 +261,36 @@ fn seeds_without_predict_is_a_usage_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_says_what_changed_in_the_account_since_the_import() {
+    let moto = Moto::start();
+    production_like(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = import(&moto, dir.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let project = dir.path().join("gameday.yaml");
+    let topology = dir.path().join("imported.yaml");
+    let diff = || output(command(&dir.path().join("state"), &["sim", "diff", "--env", "moto", "--project", project.to_str().unwrap(), topology.to_str().unwrap()], &Moto::env()));
+    let (code, stdout, stderr) = diff();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("no drift: "), "{stdout}");
+
+    let config = moto.config().await;
+    let autoscaling = aws_sdk_autoscaling::Client::new(&config);
+    autoscaling.update_auto_scaling_group().auto_scaling_group_name("web-asg").health_check_grace_period(300).max_size(9).send().await.unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let tg = elb.describe_target_groups().names("web-tg").send().await.unwrap().target_groups()[0].target_group_arn().unwrap().to_string();
+    elb.modify_target_group().target_group_arn(&tg).health_check_interval_seconds(30).send().await.unwrap();
+    let (code, stdout, stderr) = diff();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for line in
+        ["  - Auto Scaling group web-asg: max 6 → 9\n", "  - Auto Scaling group web-asg: grace period 1m30s → 5m\n", "  - load balancer web-alb: health-check interval 10s → 30s\n"]
+    {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+    assert!(stdout.contains("(3 change(s);"), "nothing else changed:\n{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_refuses_an_environment_of_another_account() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();

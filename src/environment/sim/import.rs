@@ -803,3 +803,173 @@ mod tests {
         assert_eq!(topology.auto_scaling_groups[0].name, "web: \"blue\" #1");
     }
 }
+
+/// One difference between a saved twin and the account as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Drift {
+    pub resource: String,
+    /// What changed, saved value first: `desired 6 → 8`, `added`, `removed`.
+    pub change: String,
+}
+
+/// What changed in the account since `saved` was imported (or since it was
+/// corrected by hand): `now` is a fresh import. Only what an import reads is
+/// compared; the timings and load figures it assumes are the team's, not
+/// the account's, and never drift.
+pub fn drift(saved: &Topology, now: &Topology) -> Vec<Drift> {
+    fn compare<T, K: Ord + Clone + std::fmt::Display>(
+        out: &mut Vec<Drift>,
+        kind: &str,
+        saved: &[T],
+        now: &[T],
+        key: impl Fn(&T) -> K,
+        fields: impl Fn(&T) -> Vec<(&'static str, String)>,
+    ) {
+        let old: BTreeMap<K, &T> = saved.iter().map(|t| (key(t), t)).collect();
+        let new: BTreeMap<K, &T> = now.iter().map(|t| (key(t), t)).collect();
+        for (name, item) in &old {
+            let resource = format!("{kind} {name}");
+            let Some(current) = new.get(name) else {
+                out.push(Drift { resource, change: "removed".into() });
+                continue;
+            };
+            for ((field, before), (_, after)) in fields(item).into_iter().zip(fields(current)) {
+                if before != after {
+                    out.push(Drift { resource: resource.clone(), change: format!("{field} {before} → {after}") });
+                }
+            }
+        }
+        for name in new.keys().filter(|name| !old.contains_key(*name)) {
+            out.push(Drift { resource: format!("{kind} {name}"), change: "added".into() });
+        }
+    }
+    let mut out = Vec::new();
+    if saved.account != now.account {
+        out.push(Drift { resource: "account".into(), change: format!("{} → {} (another account: compare with its own twin)", saved.account, now.account) });
+    }
+    let zones = |t: &Topology| t.regions.iter().flat_map(|r| r.zones.iter().map(|z| (format!("{} ({})", z.name, z.id), ()))).collect::<Vec<_>>();
+    compare(&mut out, "zone", &zones(saved), &zones(now), |z| z.0.clone(), |_| Vec::new());
+    let text = |value: Option<String>| value.unwrap_or_else(|| "none".into());
+    compare(
+        &mut out,
+        "Auto Scaling group",
+        &saved.auto_scaling_groups,
+        &now.auto_scaling_groups,
+        |g| g.name.clone(),
+        |g| {
+            vec![
+                ("zones", g.zones.join(", ")),
+                ("desired", g.desired.to_string()),
+                ("min", g.min.to_string()),
+                ("max", g.max.to_string()),
+                ("health-check type", format!("{:?}", g.health_check_type).to_uppercase()),
+                ("grace period", text(g.health_check_grace_period.map(|d| d.to_string()))),
+                ("target group", text(g.target_group.clone())),
+                ("tags", format!("{:?}", g.tags)),
+            ]
+        },
+    );
+    compare(
+        &mut out,
+        "load balancer",
+        &saved.load_balancers,
+        &now.load_balancers,
+        |lb| lb.name.clone(),
+        |lb| {
+            let hc = lb.health_check.clone().unwrap_or_default();
+            vec![
+                ("DNS name", lb.dns_name.clone()),
+                ("target group", lb.target_group.clone()),
+                ("health-check interval", hc.interval.to_string()),
+                ("healthy threshold", hc.healthy_threshold.to_string()),
+                ("unhealthy threshold", hc.unhealthy_threshold.to_string()),
+            ]
+        },
+    );
+    compare(
+        &mut out,
+        "stand-alone instances",
+        &saved.instances,
+        &now.instances,
+        |i| format!("{} in {}", i.name, i.zones.join(", ")),
+        |i| vec![("count", i.count.to_string()), ("tags", format!("{:?}", i.tags))],
+    );
+    compare(
+        &mut out,
+        "failover record",
+        &saved.dns,
+        &now.dns,
+        |r| r.record.clone(),
+        |r| {
+            let mut fields = vec![("TTL", r.ttl.to_string())];
+            let sides = [
+                (["primary", "primary check interval", "primary failure threshold"], &r.primary),
+                (["secondary", "secondary check interval", "secondary failure threshold"], &r.secondary),
+            ];
+            for ([side, interval_label, threshold_label], spec) in sides {
+                let (interval, threshold) = spec.health_check_timings(&Timings::default().route53);
+                fields.push((side, format!("{} (check {})", spec.load_balancer, spec.health_check)));
+                fields.push((interval_label, interval.duration().to_string()));
+                fields.push((threshold_label, threshold.get().to_string()));
+            }
+            fields
+        },
+    );
+    compare(
+        &mut out,
+        "alarm",
+        &saved.alarms,
+        &now.alarms,
+        |a| a.name.clone(),
+        |a| {
+            vec![
+                ("metric", format!("{:?}", a.metric)),
+                ("resource", a.resource.clone()),
+                ("comparison", format!("{:?}", a.comparison)),
+                ("threshold", a.threshold.to_string()),
+                ("evaluation periods", a.evaluation_periods.to_string()),
+            ]
+        },
+    );
+    out
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+
+    #[test]
+    fn an_unchanged_account_has_no_drift() {
+        let topology = Topology::default_topology().unwrap();
+        assert_eq!(drift(&topology, &topology), []);
+    }
+
+    #[test]
+    fn each_change_is_named_with_its_before_and_after() {
+        let saved = Topology::default_topology().unwrap();
+        let mut now = saved.clone();
+        now.auto_scaling_groups[0].desired = 8;
+        now.auto_scaling_groups[0].max = 12;
+        now.auto_scaling_groups[0].health_check_grace_period = Some(Duration::from_secs(90));
+        now.load_balancers[0].health_check = Some(HealthCheckTimings { interval: Duration::from_secs(10), ..HealthCheckTimings::default() });
+        now.dns[0].primary.request_interval = Some(RequestInterval::Fast);
+        now.alarms.remove(1);
+        now.auto_scaling_groups.push(GroupSpec { name: "new-asg".into(), ..now.auto_scaling_groups[0].clone() });
+        // Assumed figures are the team's, not the account's: no drift.
+        now.load_balancers[0].offered_load = 999.0;
+        now.timings.ec2.boot = Duration::from_secs(180);
+        let said: Vec<String> = drift(&saved, &now).iter().map(|d| format!("{}: {}", d.resource, d.change)).collect();
+        assert_eq!(
+            said,
+            [
+                "Auto Scaling group web-asg: desired 6 → 8",
+                "Auto Scaling group web-asg: max 9 → 12",
+                "Auto Scaling group web-asg: grace period none → 1m30s",
+                "Auto Scaling group new-asg: added",
+                "load balancer web-alb: health-check interval 30s → 10s",
+                "failover record api.example.com: primary check interval 30s → 10s",
+                "alarm web-5xx: removed",
+            ]
+        );
+    }
+}
