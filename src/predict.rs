@@ -237,7 +237,14 @@ pub fn predict(scenario: &Scenario, topology: &Topology, twin_name: &str, seeds:
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .zip(&chunks)
+            .flat_map(|(handle, chunk)| {
+                // A seed that panicked is said, with every seed of its thread, never dropped.
+                handle.join().unwrap_or_else(|_| chunk.iter().map(|&seed| (seed, Err("the twin's run panicked (please report it)".to_string()))).collect())
+            })
+            .collect()
     });
     let mut stopped = Vec::new();
     let mut runs = Vec::new();
