@@ -92,6 +92,29 @@ fn main() {
         );
     }
 
+    // The twin's prediction (issue 15): the same hour, 20 seeds, on the 10,000-instance topology.
+    let (groups, per_group) = (50, 200);
+    let topology = Topology::parse(&big_topology(groups, per_group), "bench").expect("the bench topology is valid");
+    let scenario = gameday::scenario::parse_str(&hour_scenario(per_group), None).expect("the bench scenario is valid");
+    let seeds: Vec<u64> = (1..=20).collect();
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let prediction = gameday::predict::predict(&scenario, &topology, "bench", &seeds, jiff::Timestamp::UNIX_EPOCH);
+        times.push(started.elapsed().as_secs_f64());
+        assert_eq!(prediction.expectations.iter().map(|e| e.seeds).collect::<Vec<_>>(), [20, 20], "every seed measured both expectations");
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  predict: one hour × {} seeds on {} instances in median {:.3} s (min {:.3} s, max {:.3} s; 3 runs, {} threads)",
+        seeds.len(),
+        groups * per_group,
+        times[1],
+        times[0],
+        times[2],
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
     let examples: Vec<(String, String)> = std::fs::read_dir("scenarios")
         .expect("run from the repository root")
         .filter_map(Result::ok)

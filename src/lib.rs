@@ -9,6 +9,7 @@ pub mod exit_code;
 pub mod guard;
 pub mod history;
 pub mod journal;
+pub mod predict;
 pub mod probe;
 pub mod project;
 pub mod report;
@@ -38,6 +39,7 @@ mod layering {
         &["drill"],
         &["run"],
         &["history"],
+        &["predict"],
         &["report"],
         &["cli"],
     ];

@@ -10,6 +10,7 @@ mod progress;
 mod reports;
 mod safety;
 mod target;
+mod twin;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -44,8 +45,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
-    /// Show what a run would touch and how each guard judges it. No side effects.
-    Plan(Box<EnvArgs>),
+    /// Show what a run would touch and how each guard judges it; with `--predict`, what the twin predicts. No side effects.
+    Plan(Box<PlanArgs>),
     /// Run a game day: check guards and steady state, inject, watch, revert, measure, report.
     Run(Box<RunArgs>),
     /// A training drill: the fault is live (in real or scaled time) while people work the runbook in a console; their response is measured too.
@@ -92,12 +93,28 @@ struct EnvArgs {
     /// The project file naming environments; default: `gameday.yaml` here, if any.
     #[arg(long, value_name = "FILE")]
     project: Option<PathBuf>,
-    /// A simulator topology (see `gameday sim init`); default: the built-in one.
+    /// A simulator topology (see `gameday sim init`, `gameday sim import`);
+    /// default: the built-in one. With an AWS `--env`, the twin `--predict` runs on.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
     /// Seed for target choice and the simulator; the same seed gives the same run.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+struct PlanArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+    /// Also run the scenario on the twin (`--topology`, the simulator's
+    /// topology, or the `--env` AWS account imported read-only) for several
+    /// seeds, and show each expectation's predicted detection and recovery
+    /// times beside its deadline (docs/simulator.md, "Your account as a twin").
+    #[arg(long)]
+    predict: bool,
+    /// How many seeds the prediction runs (seeds 1 to N).
+    #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
+    seeds: u64,
 }
 
 #[derive(Args, Debug)]
@@ -113,6 +130,14 @@ struct RunArgs {
     /// Print no progress: no live block on a terminal, no progress lines (phase changes, a heartbeat every 30 s) in a log.
     #[arg(long)]
     no_progress: bool,
+    /// Before the run, predict it on the twin (as `plan --predict`), keep the
+    /// prediction in the run directory (`prediction.json`), and show it
+    /// beside the measurements in the reports.
+    #[arg(long)]
+    predict: bool,
+    /// How many seeds the prediction runs (seeds 1 to N).
+    #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
+    seeds: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,6 +150,10 @@ enum SimCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Build a twin of an AWS environment: read its account, with read-only calls, into a topology file for `--topology`.
+    Import(Box<twin::ImportArgs>),
+    /// Say what changed in an AWS account since its twin was imported (read-only calls).
+    Diff(Box<twin::DiffArgs>),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -148,6 +177,8 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Run(args) => with_runtime(run_command(&args)),
         Command::Drill(args) => with_runtime(drill::drill_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
+        Command::Sim(SimCommand::Import(args)) => with_runtime(twin::import_command(&args)),
+        Command::Sim(SimCommand::Diff(args)) => with_runtime(twin::diff_command(&args)),
         Command::Report(args) => reports::report_command(&args),
         Command::History(args) => reports::history_command(&args),
         Command::Due(args) => reports::due_command(&args),
@@ -280,7 +311,12 @@ fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), u8> {
 }
 
 fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
-    let topology = match topology {
+    Ok(SimEnvironment::new(&load_topology(topology)?, seed))
+}
+
+/// The topology at `path`, or the built-in one; prints why not.
+fn load_topology(topology: Option<&Path>) -> Result<Topology, u8> {
+    match topology {
         Some(path) => Topology::load(path),
         None => Topology::default_topology(),
     }
@@ -290,8 +326,7 @@ fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
             crate::environment::sim::TopologyError::Unreadable { .. } => exit_code::UNREADABLE,
             crate::environment::sim::TopologyError::Invalid { .. } => exit_code::INVALID_INPUT,
         }
-    })?;
-    Ok(SimEnvironment::new(&topology, seed))
+    })
 }
 
 fn seed_or_random(seed: Option<u64>) -> u64 {
@@ -301,7 +336,8 @@ fn seed_or_random(seed: Option<u64>) -> u64 {
     })
 }
 
-async fn plan_command(args: &EnvArgs) -> u8 {
+async fn plan_command(plan_args: &PlanArgs) -> u8 {
+    let args = &plan_args.env;
     let loaded = match load(&args.scenario) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -320,6 +356,11 @@ async fn plan_command(args: &EnvArgs) -> u8 {
             print!("{}", render_plan(&loaded, &plan, seed));
             if let Target::Aws(env) = &target {
                 print!("{}", fis_previews(env, &plan).await);
+            }
+            if plan_args.predict
+                && let Err(code) = twin::predict_command(args, &loaded.scenario, plan_args.seeds, now).await
+            {
+                return code;
             }
             match plan.refusal() {
                 None => exit_code::SUCCESS,
@@ -621,10 +662,26 @@ async fn run_command(args: &RunArgs) -> u8 {
         Ok(ready) => ready,
         Err(code) => return code,
     };
+    // Before anything is touched: a twin that cannot be read stops the run here.
+    let prediction = if args.predict {
+        match twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, jiff::Timestamp::now()).await {
+            Ok(prediction) => Some(prediction),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
         Ok(run) => run,
         Err(code) => return code,
     };
+    if let Some(prediction) = &prediction {
+        print!("{}", twin::render_prediction(prediction));
+        // The run goes on without it: the prediction is for the debrief, not a guard.
+        if twin::write_prediction(&run.run_dir, prediction).is_err() {
+            eprintln!("warning: the reports will show no prediction");
+        }
+    }
     let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };

@@ -124,7 +124,8 @@ fn runbook_ref(run_dir: &Path, scenario: &Scenario) -> Option<report::RunbookRef
 /// Returns false when a file could not be written.
 pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, records: &[Record]) -> bool {
     let previous = std::fs::read_to_string(run_dir.join("report.md")).ok();
-    let rendered = report::render_all(scenario, result, records, runbook_ref(run_dir, scenario), previous.as_deref());
+    let prediction = super::twin::read_prediction(run_dir);
+    let rendered = report::render_all(scenario, result, records, runbook_ref(run_dir, scenario), previous.as_deref(), prediction.as_ref());
     let report_path = run_dir.join("report.md");
     if let Some(previous) = &previous
         && !rendered.missing_sections.is_empty()
@@ -206,7 +207,8 @@ pub fn report_command(args: &ReportArgs) -> u8 {
     match args.format {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
-            let rendered = report::render_all(&scenario, &result, &records, runbook_ref(&args.run_dir, &scenario), previous.as_deref());
+            let prediction = super::twin::read_prediction(&args.run_dir);
+            let rendered = report::render_all(&scenario, &result, &records, runbook_ref(&args.run_dir, &scenario), previous.as_deref(), prediction.as_ref());
             let file = |name: &str| rendered.files.iter().find(|(n, _)| *n == name).map_or("", |(_, text)| text.as_str());
             let text = match format {
                 Format::Md => file("report.md"),

@@ -212,6 +212,26 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     );
     out.push_str(&tables::metrics(ctx).to_html());
 
+    if let (Some(prediction), Some((table, outside))) = (ctx.prediction, tables::twin_prediction(ctx)) {
+        let _ = writeln!(
+            out,
+            "<h2>Predicted against measured</h2>\n<p>Before the run, the twin ({}) ran this scenario for {} seeds; its times beside what the run measured. Definitions: docs/metrics.md, “Predicted times”.</p>",
+            escape(&prediction.twin),
+            prediction.seeds.len()
+        );
+        out.push_str(&table.to_html());
+        if outside {
+            let _ = writeln!(out, "<p>{}</p>", inline(tables::TWIN_ADVICE));
+        }
+        if !prediction.not_predicted.is_empty() {
+            let _ = writeln!(
+                out,
+                "<p>Not predicted (the twin does not model it):</p>\n<ul>{}</ul>",
+                prediction.not_predicted.iter().map(|n| format!("<li>{}: {}</li>", inline(&n.what), escape(&n.why))).collect::<String>()
+            );
+        }
+    }
+
     if let Some(drill) = &result.drill {
         let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));
         let list = |out: &mut String, items: &[String], empty: &str| {

@@ -19,6 +19,8 @@ pub struct ReportContext<'a> {
     pub human: super::human::Sections,
     /// Blaming wording found in `human`.
     pub flags: Vec<super::human::Flag>,
+    /// What the twin predicted before the run (`prediction.json`), if it was asked.
+    pub prediction: Option<&'a crate::predict::Prediction>,
 }
 
 use super::tables;
@@ -118,6 +120,31 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         "Times are counted from each expectation's clock: its fault's start, or its revert with `from: revert`; time to detect always from the fault's start. Definitions: docs/metrics.md.\n"
     );
     out.push_str(&tables::metrics(ctx).to_markdown());
+
+    if let (Some(prediction), Some((table, outside))) = (ctx.prediction, tables::twin_prediction(ctx)) {
+        let _ = writeln!(
+            out,
+            "## Predicted against measured
+"
+        );
+        let _ = writeln!(
+            out,
+            "Before the run, the twin ({}) ran this scenario for {} seeds; its times beside what the run measured. Definitions: docs/metrics.md, “Predicted times”.\n",
+            prediction.twin,
+            prediction.seeds.len()
+        );
+        out.push_str(&table.to_markdown());
+        if outside {
+            let _ = writeln!(out, "{}\n", tables::TWIN_ADVICE);
+        }
+        if !prediction.not_predicted.is_empty() {
+            let _ = writeln!(out, "Not predicted (the twin does not model it):\n");
+            for n in &prediction.not_predicted {
+                let _ = writeln!(out, "- {}: {}", n.what, n.why);
+            }
+            out.push('\n');
+        }
+    }
 
     if let Some(drill) = &result.drill {
         let section = super::drill::section(drill, scenario.faults.first().map(|f| f.name.as_str()));

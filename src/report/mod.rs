@@ -55,10 +55,18 @@ pub struct Rendered {
     pub summary: [String; 2],
 }
 
-/// Renders `report.md`, `report.html`, `junit.xml` and `result.json`.
+/// Renders `report.md`, `report.html`, `junit.xml` and `result.json`;
+/// with the twin's `prediction`, the reports show it beside the measurements.
 /// With `previous_report` (an earlier `report.md`), the sections people wrote
 /// are kept and checked for blaming wording.
-pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], runbook: Option<RunbookRef>, previous_report: Option<&str>) -> Rendered {
+pub fn render_all(
+    scenario: &Scenario,
+    result: &RunResult,
+    records: &[Record],
+    runbook: Option<RunbookRef>,
+    previous_report: Option<&str>,
+    prediction: Option<&crate::predict::Prediction>,
+) -> Rendered {
     let template = human::Sections::template(scenario, result);
     let (sections, missing_sections) = match previous_report {
         Some(previous) => human::Sections::kept_from(previous, &template),
@@ -66,7 +74,7 @@ pub fn render_all(scenario: &Scenario, result: &RunResult, records: &[Record], r
     };
     let flags = human::blameless_flags(&sections, &template);
     let postmortem = sections.postmortem();
-    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone() };
+    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone(), prediction };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
     let summary = [summary::render_markdown(&ctx), summary::render_html(&ctx)];
     Rendered { files, flags, missing_sections, postmortem, summary }
@@ -322,7 +330,7 @@ mod tests {
     fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
         let result = result_from_journal(scenario, records);
         let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
-        let rendered = render_all(scenario, &result, records, runbook, None);
+        let rendered = render_all(scenario, &result, records, runbook, None, None);
         rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
     }
 

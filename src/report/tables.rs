@@ -2,6 +2,7 @@
 //! Markdown and HTML reports render these same tables, so a row cannot be
 //! in one format and missing from the other.
 
+use crate::predict::{Recovery, recovery};
 use crate::run::RunResult;
 use crate::run::metrics::{ExpectationKind, ExpectationResult, fmt_ms};
 
@@ -292,3 +293,77 @@ pub fn drill_table<const N: usize>(header: &[&'static str; N], rows: &[[String; 
     }
     table
 }
+
+fn signed(ms: i128) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let magnitude = fmt_ms(u64::try_from(ms.unsigned_abs()).unwrap_or(u64::MAX));
+    if ms >= 0 { format!("+{magnitude}") } else { format!("−{magnitude}") }
+}
+
+/// The twin's prediction (`prediction.json`) against what the run measured,
+/// per expectation (docs/metrics.md, "Predicted times"). `None` without a prediction.
+pub fn twin_prediction(ctx: &ReportContext<'_>) -> Option<(Table, bool)> {
+    let prediction = ctx.prediction?;
+    let mut table = Table::new(&["Expected recovery", "The twin predicted", "Measured", "Deadline", "Measured − predicted median", "Against the twin's range"]);
+    let mut outside = false;
+    for e in &ctx.result.expectations {
+        let Some(p) = prediction.expectations.iter().find(|p| p.name == e.name) else {
+            table.row(vec![
+                Cell::text(&e.name),
+                Cell::text("not predicted"),
+                Cell::text(time_to_recover(e, ctx.result)),
+                Cell::text(fmt_ms(e.deadline_after_fault())),
+                Cell::text("—"),
+                Cell::text("—"),
+            ]);
+            continue;
+        };
+        let mut parts: Vec<String> = p
+            .recovery
+            .iter()
+            .map(|s| format!("median {}, p90 {}, range {}–{} ({} of {} seeds)", fmt_ms(s.median), fmt_ms(s.p90), fmt_ms(s.min), fmt_ms(s.max), s.seeds, p.seeds))
+            .collect();
+        for (count, what) in [(p.not_recovered, "not recovered"), (p.no_impact, "no impact")] {
+            if count > 0 {
+                parts.push(format!("{what} in {count}"));
+            }
+        }
+        if p.missed > 0 {
+            parts.push(format!("predicted to miss in {} of {}", p.missed, p.seeds));
+        }
+        let predicted = if parts.is_empty() { "—".to_string() } else { parts.join("; ") };
+        let as_in = |count: usize, what: &str| if count == p.seeds { format!("{what}, as predicted") } else { format!("{what}, as in {count} of {} seeds", p.seeds) };
+        let (difference, range, differs) = match (recovery(e), &p.recovery) {
+            (Recovery::After(m), Some(s)) => {
+                let range = if m < s.min {
+                    "faster than every seed"
+                } else if m > s.max {
+                    "slower than every seed"
+                } else {
+                    "within"
+                };
+                (signed(i128::from(m) - i128::from(s.median)), range.to_string(), range != "within")
+            }
+            (Recovery::After(_), None) => ("—".to_string(), "a recovery time, where the twin predicted none".to_string(), true),
+            (Recovery::NoImpact, _) if p.no_impact > 0 => ("—".to_string(), as_in(p.no_impact, "no impact"), false),
+            (Recovery::NoImpact, _) => ("—".to_string(), "no impact, where the twin predicted one".to_string(), true),
+            (Recovery::NotRecovered, _) if p.not_recovered > 0 => ("—".to_string(), as_in(p.not_recovered, "not recovered"), false),
+            (Recovery::NotRecovered, _) => ("—".to_string(), "not recovered, where the twin predicted a recovery".to_string(), true),
+        };
+        outside |= differs;
+        table.row(vec![
+            Cell::text(&e.name),
+            Cell::text(predicted),
+            Cell::text(time_to_recover(e, ctx.result)),
+            Cell::text(fmt_ms(e.deadline_after_fault())),
+            Cell::text(difference),
+            Cell::text(range),
+        ]);
+    }
+    Some((table, outside))
+}
+
+/// What to look at when a measurement fell outside the twin's range.
+pub const TWIN_ADVICE: &str = "Where a measurement is outside the twin's range, the model and the system differ. Look first at what the twin assumed (`timings.ec2.launch` and `timings.ec2.boot` in its topology: the account does not say them), then at the imported settings that pace this recovery (a group's `health_check_grace_period`, a target group's `interval` and thresholds, a health check's `request_interval` and `failure_threshold`, a record's TTL). Correct the topology by hand and predict again.";

@@ -810,3 +810,49 @@ async fn recover_cancels_the_zonal_shift_the_journal_names_by_its_comment() {
     let left: Vec<String> = arc.active.lock().unwrap().iter().map(|(id, ..)| id.clone()).collect();
     assert_eq!(left, ["theirs"], "ours cancelled, theirs untouched");
 }
+
+/// `sim import` reads alarms from CloudWatch, which moto does not route
+/// (RPCv2-CBOR), so aws-smithy-mocks stands in for it: two pages, each
+/// alarm's metric, dimensions, period, evaluation periods, threshold and
+/// comparison read as the twin needs them (`sim::import` maps them).
+#[tokio::test]
+async fn import_reads_every_page_of_alarms() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm};
+    let alarm = |name: &str, namespace: &str, metric: &str, dimension: (&str, &str)| {
+        MetricAlarm::builder()
+            .alarm_name(name)
+            .namespace(namespace)
+            .metric_name(metric)
+            .dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build())
+            .period(60)
+            .evaluation_periods(2)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .build()
+    };
+    let first = alarm("web-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount", ("TargetGroup", "targetgroup/web-tg/0123"));
+    let second = alarm("api-health", "AWS/Route53", "HealthCheckStatus", ("HealthCheckId", "hc-1"));
+    let pages = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .sequence()
+        .output(move || aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().metric_alarms(first.clone()).next_token("page-2").build())
+        .output(move || aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().metric_alarms(second.clone()).build())
+        .build();
+    let clients = clients(&[], &[], &[&pages]);
+    let mut calls = 0;
+    let alarms = gameday::environment::aws::import::read_alarms(&clients.cloudwatch, &mut calls).await.unwrap();
+    assert_eq!(calls, 2, "both pages");
+    assert_eq!(alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["web-unhealthy", "api-health"]);
+    let a = &alarms[0];
+    assert_eq!((a.namespace.as_str(), a.metric_name.as_str(), a.dimensions["TargetGroup"].as_str()), ("AWS/ApplicationELB", "UnHealthyHostCount", "targetgroup/web-tg/0123"));
+    assert_eq!((a.period_secs, a.evaluation_periods, a.threshold, a.comparison.as_str()), (Some(60), 2, Some(1.0), "GreaterThanOrEqualToThreshold"));
+}
+
+/// An unreadable CloudWatch does not stop an import: the reason is kept for the header.
+#[tokio::test]
+async fn import_keeps_why_alarms_could_not_be_read() {
+    let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_error(|| alarm_error("AccessDenied", "not allowed: cloudwatch:DescribeAlarms"));
+    let clients = clients(&[], &[], &[&denied]);
+    let mut calls = 0;
+    let error = gameday::environment::aws::import::read_alarms(&clients.cloudwatch, &mut calls).await.unwrap_err();
+    assert!(error.contains("cloudwatch:DescribeAlarms failed") && error.contains("AccessDenied"), "{error}");
+}

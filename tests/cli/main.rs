@@ -28,6 +28,7 @@ mod secrets;
 mod side_tools;
 mod timestamps;
 mod trust;
+mod twin;
 mod validate;
 
 use std::path::{Path, PathBuf};

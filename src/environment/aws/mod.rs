@@ -11,6 +11,7 @@ pub mod arc;
 pub mod call_log;
 pub mod fis;
 pub mod iam;
+pub mod import;
 pub(crate) mod probes;
 pub mod rds;
 mod resolve;
@@ -134,6 +135,43 @@ pub(crate) fn run_token(fault: &str) -> String {
     format!("gameday-{fault}-{}", jiff::Timestamp::now().as_millisecond())
 }
 
+/// The SDK clients for an environment: credentials from the standard chain
+/// (environment, profile, SSO, instance role), the region and endpoint of
+/// `spec`, and the call log when `GAMEDAY_CALL_LOG` asks for one. No call
+/// is made yet.
+pub async fn clients_for(spec: &AwsSpec) -> Result<Clients, EnvError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .region(aws_config::Region::new(spec.region.clone()))
+        // Throttling and transient errors are retried with exponential backoff and jitter.
+        .retry_config(RetryConfig::standard().with_max_attempts(5));
+    if let Some(profile) = &spec.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &spec.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader.load().await;
+    let mut clients = Clients::from_config(&config);
+    if let Some(path) = std::env::var_os(call_log::CALL_LOG_VAR) {
+        let file = call_log::CallLog::open(std::path::Path::new(&path))
+            .map_err(|e| EnvError::Failed(format!("could not open {} ({}): {e}", call_log::CALL_LOG_VAR, std::path::Path::new(&path).display())))?;
+        clients = clients.with_call_log(&file);
+    }
+    Ok(clients)
+}
+
+/// Who the credentials are, checked against the environment's account
+/// before any other call: a refusal when they belong to another account.
+pub async fn check_account(name: &str, spec: &AwsSpec, clients: &Clients) -> Result<String, EnvError> {
+    let identity = clients.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+    let account = identity.account().unwrap_or_default().to_string();
+    if account != spec.account {
+        return Err(EnvError::Refused(format!("the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed", spec.account)));
+    }
+    Ok(account)
+}
+
 /// Turns any SDK error into a message that names the call.
 pub(crate) fn sdk_error<E: std::error::Error>(call: &str, error: E) -> EnvError {
     use std::fmt::Write as _;
@@ -151,34 +189,12 @@ impl AwsEnvironment {
     /// instance role), then checks who we are. Refuses, before any other
     /// call, when the caller's account is not the environment's.
     pub async fn connect(name: &str, spec: &AwsSpec, scenario: &Scenario) -> Result<Self, EnvError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(https_client())
-            .region(aws_config::Region::new(spec.region.clone()))
-            // Throttling and transient errors are retried with exponential backoff and jitter.
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
-        if let Some(profile) = &spec.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(endpoint) = &spec.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let config = loader.load().await;
-        let mut clients = Clients::from_config(&config);
-        if let Some(path) = std::env::var_os(call_log::CALL_LOG_VAR) {
-            let file = call_log::CallLog::open(std::path::Path::new(&path))
-                .map_err(|e| EnvError::Failed(format!("could not open {} ({}): {e}", call_log::CALL_LOG_VAR, std::path::Path::new(&path).display())))?;
-            clients = clients.with_call_log(&file);
-        }
-        Self::with_clients(name, spec, clients, scenario).await
+        Self::with_clients(name, spec, clients_for(spec).await?, scenario).await
     }
 
     /// As [`connect`](Self::connect), with clients made elsewhere (tests).
     pub async fn with_clients(name: &str, spec: &AwsSpec, clients: Clients, scenario: &Scenario) -> Result<Self, EnvError> {
-        let identity = clients.sts.get_caller_identity().send().await.map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
-        let account = identity.account().unwrap_or_default().to_string();
-        if account != spec.account {
-            return Err(EnvError::Refused(format!("the credentials belong to account {account}, but environment `{name}` is account {}; nothing was changed", spec.account)));
-        }
+        let account = check_account(name, spec, &clients).await?;
         let prober = RealProber::new(&scenario.steady_state).map_err(EnvError::Failed)?.reading_aws(clients.clone());
         let mut env = AwsEnvironment {
             name: name.to_string(),

@@ -2,6 +2,7 @@
 //! under a seed, and a first-class part of the product (training drills and
 //! "what would happen if" rest on it), not a test mock.
 
+pub mod import;
 pub mod topology;
 pub mod world;
 

@@ -1,0 +1,273 @@
+//! The twin's commands: `gameday sim import` (and the prediction in
+//! `gameday plan --predict`, rendered here). Reading the account is
+//! `environment::aws::import`; building the topology is
+//! `environment::sim::import`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::environment::EnvError;
+use crate::environment::aws::{self, import};
+use crate::environment::sim::Topology;
+use crate::exit_code;
+use crate::project::{AwsSpec, EnvironmentSpec, Project, ProjectError};
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The AWS environment to read, as named in the project file.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// The project file naming environments; default: `gameday.yaml` here, if any.
+    #[arg(long, value_name = "FILE")]
+    pub project: Option<PathBuf>,
+    /// Write the topology here instead of to standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn load_project(project: Option<&Path>) -> Result<Option<Project>, u8> {
+    Project::load(project).map_err(|error| {
+        eprintln!("error: {error}");
+        match error {
+            ProjectError::Unreadable { .. } => exit_code::UNREADABLE,
+            _ => exit_code::INVALID_INPUT,
+        }
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The AWS environment to read, as named in the project file.
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// The project file naming environments; default: `gameday.yaml` here, if any.
+    #[arg(long, value_name = "FILE")]
+    pub project: Option<PathBuf>,
+    /// A topology made by `gameday sim import` (and perhaps corrected by hand).
+    #[arg(value_name = "TOPOLOGY")]
+    pub topology: PathBuf,
+}
+
+/// `sim diff`: what changed in the account since the twin was imported.
+pub async fn diff_command(args: &DiffArgs) -> u8 {
+    let saved = match super::load_topology(Some(&args.topology)) {
+        Ok(saved) => saved,
+        Err(code) => return code,
+    };
+    let now = match import_twin(args.project.as_deref(), &args.env).await {
+        Ok(imported) => imported.topology,
+        Err(code) => return code,
+    };
+    let drift = crate::environment::sim::import::drift(&saved, &now);
+    if drift.is_empty() {
+        println!("no drift: what `gameday sim import` reads of `{}` is as {} says", args.env, args.topology.display());
+    } else {
+        println!("`{}` changed since {} ({} change(s); {} first, the account now second):", args.env, args.topology.display(), drift.len(), args.topology.display());
+        for d in &drift {
+            println!("  - {}: {}", d.resource, d.change);
+        }
+        println!("import it again (`gameday sim import --env {}`) to predict on the account as it is", args.env);
+    }
+    exit_code::SUCCESS
+}
+
+/// The AWS environment `name` of the project file, or the exit code of why not.
+pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, u8> {
+    let project = load_project(project)?;
+    match Project::environment(project.as_ref(), name) {
+        Ok(EnvironmentSpec::Aws(spec)) => Ok(spec),
+        Ok(_) => {
+            eprintln!("error: environment `{name}` is not an AWS account; a twin is read from one\n  = hint: name an environment of `kind: aws` in gameday.yaml (docs/aws.md)");
+            Err(exit_code::USAGE)
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n  = hint: name AWS environments in gameday.yaml (docs/aws.md)");
+            Err(exit_code::USAGE)
+        }
+    }
+}
+
+fn env_error_code(error: &EnvError) -> u8 {
+    match error {
+        EnvError::Refused(_) => exit_code::ABORTED_BY_GUARD,
+        _ => exit_code::ENVIRONMENT_ERROR,
+    }
+}
+
+/// Reads the account of environment `name` and builds its twin. Prints
+/// why not and returns the exit code when it cannot.
+pub async fn import_twin(project: Option<&Path>, name: &str) -> Result<crate::environment::sim::import::Imported, u8> {
+    let spec = aws_spec(project, name)?;
+    let failed = |error: EnvError| {
+        eprintln!("error: could not import environment `{name}`: {error}");
+        env_error_code(&error)
+    };
+    let clients = aws::clients_for(&spec).await.map_err(failed)?;
+    let account = aws::check_account(name, &spec, &clients).await.map_err(failed)?;
+    let snapshot = import::read_account(&clients, &account, &spec.region, jiff::Timestamp::now().to_string()).await.map_err(failed)?;
+    let imported = crate::environment::sim::import::build(&snapshot);
+    // The file must be one `--topology` accepts; a twin that is not is a bug here, not the account's.
+    if let Err(error) = Topology::parse(&imported.yaml, "the imported topology") {
+        eprintln!("error: internal error: {error}\n  = hint: please report this with the account's shape (no secrets are in it)");
+        return Err(exit_code::ENVIRONMENT_ERROR);
+    }
+    Ok(imported)
+}
+
+pub async fn import_command(args: &ImportArgs) -> u8 {
+    if let Some(path) = args.output.as_deref().filter(|p| p.exists() && !args.force) {
+        eprintln!("error: {} already exists\n  = hint: pass --force to overwrite it", path.display());
+        return exit_code::USAGE;
+    }
+    let imported = match import_twin(args.project.as_deref(), &args.env).await {
+        Ok(imported) => imported,
+        Err(code) => return code,
+    };
+    let t = &imported.topology;
+    let summary = format!(
+        "{} group(s), {} load balancer(s), {} failover record(s), {} alarm(s); {} thing(s) not modelled, listed in the header",
+        t.auto_scaling_groups.len(),
+        t.load_balancers.len(),
+        t.dns.len(),
+        t.alarms.len(),
+        imported.not_modelled.len()
+    );
+    match &args.output {
+        None => {
+            print!("{}", imported.yaml);
+            eprintln!("gameday: imported `{}` (account {}): {summary}", args.env, t.account);
+        }
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, &imported.yaml) {
+                eprintln!("error: could not write {}: {error}", path.display());
+                return exit_code::UNREADABLE;
+            }
+            println!("imported `{}` (account {}) into {}: {summary}", args.env, t.account, path.display());
+            println!("next: `gameday plan SCENARIO --predict --topology {}`", path.display());
+        }
+    }
+    exit_code::SUCCESS
+}
+
+/// The twin `plan --predict` runs on: `--topology`, else the environment's
+/// own (a simulator's topology, or an AWS account imported now, read-only).
+async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> {
+    if let Some(path) = &args.topology {
+        return Ok((super::load_topology(Some(path))?, path.display().to_string()));
+    }
+    let project = load_project(args.project.as_deref())?;
+    match Project::environment(project.as_ref(), &args.env) {
+        Ok(EnvironmentSpec::Sim { topology }) => {
+            let source = topology.as_ref().map_or("the built-in topology".to_string(), |p| p.display().to_string());
+            Ok((super::load_topology(topology.as_deref())?, source))
+        }
+        Ok(EnvironmentSpec::Aws(_)) => {
+            let imported = import_twin(args.project.as_deref(), &args.env).await?;
+            let source =
+                format!("account {} imported just now ({} thing(s) not modelled; `gameday sim import` shows them)", imported.topology.account, imported.not_modelled.len());
+            Ok((imported.topology, source))
+        }
+        Ok(EnvironmentSpec::Local) => {
+            eprintln!("error: `local` has no twin to predict on\n  = hint: pass `--topology FILE` (see `gameday sim import`)");
+            Err(exit_code::USAGE)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(exit_code::USAGE)
+        }
+    }
+}
+
+/// The scenario on the twin for seeds 1 to `seeds`.
+pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<crate::predict::Prediction, u8> {
+    let (topology, source) = twin_topology(args).await?;
+    let seeds: Vec<u64> = (1..=seeds).collect();
+    // The seeds run on threads of their own; this worker waits for them.
+    Ok(tokio::task::block_in_place(|| crate::predict::predict(scenario, &topology, &source, &seeds, now)))
+}
+
+/// `plan --predict`: the prediction, printed.
+pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<(), u8> {
+    print!("{}", render_prediction(&prediction(args, scenario, seeds, now).await?));
+    Ok(())
+}
+
+/// Keeps a run's prediction in its directory, for the reports; says why not.
+pub fn write_prediction(run_dir: &Path, prediction: &crate::predict::Prediction) -> std::io::Result<()> {
+    let path = run_dir.join(crate::predict::PREDICTION_FILE);
+    let text = serde_json::to_string_pretty(prediction).unwrap_or_default() + "\n";
+    std::fs::write(&path, text).inspect_err(|error| eprintln!("error: could not write {}: {error}", path.display()))
+}
+
+/// A run's kept prediction, if it has one. A file that cannot be read is
+/// said, not silently taken for no prediction.
+pub fn read_prediction(run_dir: &Path) -> Option<crate::predict::Prediction> {
+    let path = run_dir.join(crate::predict::PREDICTION_FILE);
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text).map_err(|error| eprintln!("warning: {} cannot be read ({error}); the reports show no prediction", path.display())).ok()
+}
+
+fn spread(spread: &crate::predict::Spread, of: usize) -> String {
+    use crate::run::metrics::fmt_ms;
+    format!("median {}, p90 {}, range {}–{} ({} of {of} seeds)", fmt_ms(spread.median), fmt_ms(spread.p90), fmt_ms(spread.min), fmt_ms(spread.max), spread.seeds)
+}
+
+/// The prediction as `plan --predict` prints it (figures: docs/metrics.md, "Predicted times").
+pub fn render_prediction(prediction: &crate::predict::Prediction) -> String {
+    use std::fmt::Write as _;
+
+    use crate::run::metrics::fmt_ms;
+    let mut out = String::new();
+    let (first, last) = (prediction.seeds.first().copied().unwrap_or(0), prediction.seeds.last().copied().unwrap_or(0));
+    let _ = writeln!(out, "\nPrediction on the twin ({}), {} seeds ({first}–{last}):", prediction.twin, prediction.seeds.len());
+    if prediction.expectations.is_empty() {
+        let _ = writeln!(out, "  nothing to predict: no expectation is left that the twin can run");
+    }
+    for e in &prediction.expectations {
+        let verdict = if e.seeds == 0 {
+            "not run on any seed".to_string()
+        } else if e.missed > 0 {
+            format!("PREDICTED TO MISS in {} of {} seeds", e.missed, e.seeds)
+        } else {
+            format!("met in {} of {} seeds", e.seeds, e.seeds)
+        };
+        let _ = writeln!(out, "  {} {} (deadline {}): {verdict}", if e.missed > 0 { "✘" } else { "✔" }, e.name, fmt_ms(e.deadline));
+        let detect_deadline = e.detect_deadline.map(|d| format!(" (detect within {})", fmt_ms(d))).unwrap_or_default();
+        let detect = match (&e.detection, e.detection_measured) {
+            (_, false) => "not measured (no `detected_by` the twin models)".to_string(),
+            (None, true) => format!("never, in {} of {} seeds", e.undetected, e.seeds),
+            (Some(s), true) if e.undetected > 0 => format!("{}; never in {}", spread(s, e.seeds), e.undetected),
+            (Some(s), true) => spread(s, e.seeds),
+        };
+        let _ = writeln!(out, "      detect:  {detect}{detect_deadline}");
+        let mut recover = match &e.recovery {
+            Some(s) => spread(s, e.seeds),
+            None => "—".to_string(),
+        };
+        if e.not_recovered > 0 {
+            let _ = write!(recover, "; not recovered in {}", e.not_recovered);
+        }
+        if e.no_impact > 0 {
+            let _ = write!(recover, "; no impact in {}", e.no_impact);
+        }
+        if e.kind == crate::run::metrics::ExpectationKind::FailsOver {
+            let _ = writeln!(out, "      fail over: {}", recover.replace("not recovered in", "clients did not all move in"));
+        } else {
+            let _ = writeln!(out, "      recover: {recover}");
+        }
+    }
+    for (seed, why) in &prediction.stopped {
+        let _ = writeln!(out, "  seed {seed} measured nothing: {why}");
+    }
+    if !prediction.not_predicted.is_empty() {
+        let _ = writeln!(out, "Not predicted (the twin does not model it):");
+        for n in &prediction.not_predicted {
+            let _ = writeln!(out, "  - {}: {}", n.what, n.why);
+        }
+    }
+    out
+}
