@@ -11,6 +11,7 @@ mod reports;
 mod safety;
 mod target;
 mod twin;
+mod upload;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -138,6 +139,8 @@ struct RunArgs {
     /// How many seeds the prediction runs (seeds 1 to N).
     #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
     seeds: u64,
+    #[command(flatten)]
+    upload: upload::UploadArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -671,6 +674,11 @@ async fn run_command(args: &RunArgs) -> u8 {
     } else {
         None
     };
+    // Before anything is touched: evidence that would have nowhere to go stops the run here.
+    let upload = match args.upload.prepare().await {
+        Ok(upload) => upload,
+        Err(code) => return code,
+    };
     let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
         Ok(run) => run,
         Err(code) => return code,
@@ -687,7 +695,16 @@ async fn run_command(args: &RunArgs) -> u8 {
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
     let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
     config.halt_file = Some(crate::run::lock::halt_file());
-    execute(&mut ready, run, clock, progress, config, None).await
+    let run_dir = run.run_dir.clone();
+    let code = execute(&mut ready, run, clock, progress, config, None).await;
+    match &upload {
+        // The outcome as the journal holds it, read back as `gameday report` reads it.
+        Some(upload) => match reports::load_run(&run_dir) {
+            Ok((scenario, _, result)) => upload.send(&run_dir, &scenario.name, result.outcome.kind(), code).await,
+            Err(_) => upload.send(&run_dir, &ready.loaded.scenario.name, "unknown", code).await,
+        },
+        None => code,
+    }
 }
 
 fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written: bool) {

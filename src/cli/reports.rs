@@ -39,8 +39,10 @@ pub struct ReportArgs {
     #[arg(value_name = "RUN_DIR")]
     run_dir: PathBuf,
     /// Print one format on stdout instead of rewriting the run directory's files.
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "upload")]
     format: Option<Format>,
+    #[command(flatten)]
+    upload: super::upload::UploadArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -177,22 +179,21 @@ fn read_scenario(path: &Path) -> Result<Scenario, u8> {
 }
 
 /// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
-pub fn report_command(args: &ReportArgs) -> u8 {
-    let scenario = match read_scenario(&args.run_dir.join(SCENARIO_COPY)) {
-        Ok(scenario) => scenario,
-        Err(code) => return code,
-    };
-    let journal_path = args.run_dir.join("journal.jsonl");
+/// A run directory read back: its scenario copy, its journal, and the
+/// result computed from them (as `gameday run` computed it).
+pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, Vec<Record>, RunResult), u8> {
+    let scenario = read_scenario(&run_dir.join(SCENARIO_COPY))?;
+    let journal_path = run_dir.join("journal.jsonl");
     let read = match journal::read_all(&journal_path) {
         Ok(read) => read,
         Err(error) => {
             eprintln!("error: could not read {}: {error}", journal_path.display());
-            return exit_code::UNREADABLE;
+            return Err(exit_code::UNREADABLE);
         }
     };
     if let Some(damage) = read.damage.first() {
         eprintln!("error: could not read {}: {}\n  = hint: the journal was damaged or edited; `gameday status` says what it may leave in place", journal_path.display(), damage);
-        return exit_code::UNREADABLE;
+        return Err(exit_code::UNREADABLE);
     }
     let records = read.records;
     if let Some(impossible) = result::impossible_time(&records) {
@@ -201,14 +202,36 @@ pub fn report_command(args: &ReportArgs) -> u8 {
             "error: {} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
             journal_path.display()
         );
-        return exit_code::UNREADABLE;
+        return Err(exit_code::UNREADABLE);
     }
     let result = result::result_from_journal(&scenario, &records);
+    Ok((scenario, records, result))
+}
+
+pub fn report_command(args: &ReportArgs) -> u8 {
+    let (scenario, records, result) = match load_run(&args.run_dir) {
+        Ok(run) => run,
+        Err(code) => return code,
+    };
+    let code = render_command(args, &scenario, &result, &records);
+    if args.upload.upload.is_none() || code != exit_code::SUCCESS {
+        return code;
+    }
+    super::with_runtime(async {
+        match args.upload.prepare().await {
+            Ok(Some(upload)) => upload.send(&args.run_dir, &scenario.name, result.outcome.kind(), code).await,
+            Ok(None) => code,
+            Err(code) => code,
+        }
+    })
+}
+
+fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, records: &[Record]) -> u8 {
     match args.format {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
             let prediction = super::twin::read_prediction(&args.run_dir);
-            let rendered = report::render_all(&scenario, &result, &records, runbook_ref(&args.run_dir, &scenario), previous.as_deref(), prediction.as_ref());
+            let rendered = report::render_all(scenario, result, records, runbook_ref(&args.run_dir, scenario), previous.as_deref(), prediction.as_ref());
             let file = |name: &str| rendered.files.iter().find(|(n, _)| *n == name).map_or("", |(_, text)| text.as_str());
             let text = match format {
                 Format::Md => file("report.md"),
@@ -222,7 +245,7 @@ pub fn report_command(args: &ReportArgs) -> u8 {
             exit_code::SUCCESS
         }
         None => {
-            if !write_reports(&args.run_dir, &scenario, &result, &records) {
+            if !write_reports(&args.run_dir, scenario, result, records) {
                 return exit_code::UNREADABLE;
             }
             println!("{}", result.outcome.summary());

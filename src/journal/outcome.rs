@@ -65,6 +65,21 @@ impl Outcome {
         }
     }
 
+    /// The outcome's name as result.json and the journal write it
+    /// (`hypothesis_held`, `recovery_missed`, …): for tags and file names.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::HypothesisHeld => "hypothesis_held",
+            Outcome::RecoveryMissed { .. } => "recovery_missed",
+            Outcome::AbortedByGuard { .. } => "aborted_by_guard",
+            Outcome::FaultNotEffective { .. } => "fault_not_effective",
+            Outcome::EnvironmentError { .. } => "environment_error",
+            Outcome::Interrupted => "interrupted",
+            Outcome::RevertIncomplete { .. } => "revert_incomplete",
+            Outcome::JournalFailed { .. } => "journal_failed",
+        }
+    }
+
     /// One line for people.
     pub fn summary(&self) -> String {
         match self {
@@ -83,6 +98,28 @@ impl Outcome {
                 unrecorded.iter().map(|u| format!("`{}`", u.fault)).collect::<Vec<_>>().join(", "),
                 unrecorded.iter().map(|u| format!("{}: {}", u.fault, u.manual_steps.join("; "))).collect::<Vec<_>>().join("; ")
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_the_name_the_journal_writes() {
+        let all = [
+            Outcome::HypothesisHeld,
+            Outcome::RecoveryMissed { expectations: vec![] },
+            Outcome::AbortedByGuard { guard: GuardName::Targets, detail: String::new() },
+            Outcome::FaultNotEffective { fault: String::new(), reason: String::new() },
+            Outcome::EnvironmentError { message: String::new() },
+            Outcome::Interrupted,
+            Outcome::RevertIncomplete { faults: vec![], detail: String::new() },
+            Outcome::JournalFailed { error: String::new(), unrecorded: vec![] },
+        ];
+        for outcome in all {
+            assert_eq!(serde_json::to_value(&outcome).unwrap()["kind"], outcome.kind());
         }
     }
 }

@@ -10,6 +10,7 @@ mod databases;
 mod dns_failover;
 mod drill;
 mod error_budget;
+mod evidence;
 mod fleet;
 mod guard_properties;
 mod http_probe;

@@ -9,6 +9,7 @@
 
 pub mod arc;
 pub mod call_log;
+pub mod evidence;
 pub mod fis;
 pub mod iam;
 pub mod import;

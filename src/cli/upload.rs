@@ -1,0 +1,85 @@
+//! `--upload s3://BUCKET/PREFIX` on `run` and `report`: the run directory
+//! copied to S3 once its reports are written. The S3 calls are in
+//! `environment::aws::evidence`; this file picks messages and exit codes.
+
+use std::path::Path;
+
+use clap::Args;
+
+use crate::environment::aws::evidence::{self, Encryption, S3Location};
+use crate::exit_code;
+
+#[derive(Args, Debug, Default)]
+pub struct UploadArgs {
+    /// Once the reports are written, copy the run directory to S3
+    /// (s3://BUCKET/PREFIX): every file under PREFIX/RUN_ID/, encrypted at
+    /// rest, tagged with the scenario and the outcome. Credentials, region
+    /// and endpoint come from the standard AWS settings, not from --env.
+    #[arg(long, value_name = "S3_URL")]
+    pub upload: Option<S3Location>,
+    /// Encrypt the uploaded objects with this KMS key (key ID, ARN or alias)
+    /// instead of S3-managed keys (SSE-S3).
+    #[arg(long, value_name = "KEY", requires = "upload")]
+    pub upload_kms_key: Option<String>,
+}
+
+/// Where and how a run directory is to be uploaded, checked before the game day.
+pub struct Upload {
+    client: aws_sdk_s3::Client,
+    to: S3Location,
+    encryption: Encryption,
+}
+
+impl UploadArgs {
+    /// Nothing to do without `--upload`. Otherwise the client, after a
+    /// check that the bucket exists: a run whose evidence would be lost is
+    /// refused before it touches anything.
+    pub async fn prepare(&self) -> Result<Option<Upload>, u8> {
+        let Some(to) = &self.upload else { return Ok(None) };
+        let client = evidence::client().await.map_err(|error| {
+            eprintln!("error: cannot upload to {to}: {error}");
+            exit_code::ENVIRONMENT_ERROR
+        })?;
+        match evidence::check_bucket(&client, to).await {
+            Ok(None) => {}
+            Ok(Some(warning)) => eprintln!("warning: {warning}"),
+            Err(error) => {
+                eprintln!("error: cannot upload to {to}: {error}\n  = hint: create the bucket, or name another with --upload");
+                return Err(exit_code::ENVIRONMENT_ERROR);
+            }
+        }
+        let encryption = match &self.upload_kms_key {
+            Some(key_id) => Encryption::Kms { key_id: key_id.clone() },
+            None => Encryption::S3Managed,
+        };
+        Ok(Some(Upload { client, to: to.clone(), encryption }))
+    }
+}
+
+impl Upload {
+    /// Uploads `run_dir`, tagged with the scenario and the outcome, and
+    /// says where it went. `code` is the command's exit code so far: a
+    /// failed upload turns a success into an environment error (the
+    /// evidence asked for is missing) and leaves any other code as it is.
+    /// The run directory stays on disk whatever happens.
+    pub async fn send(&self, run_dir: &Path, scenario: &str, outcome: &str, code: u8) -> u8 {
+        let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tags = [("gameday:scenario", scenario), ("gameday:outcome", outcome), ("gameday:run", run_id.as_str())];
+        match evidence::upload_run_dir(&self.client, run_dir, &self.to, &self.encryption, &tags).await {
+            Ok(uploaded) => {
+                println!("uploaded: {} ({} files, {} bytes)", uploaded.location, uploaded.objects, uploaded.bytes);
+                code
+            }
+            Err(error) => {
+                eprintln!(
+                    "error: the upload to {} did not complete: {error}\n  = hint: the run directory is intact at {}; upload it again with `gameday report {} --upload {}`",
+                    self.to,
+                    run_dir.display(),
+                    run_dir.display(),
+                    self.to
+                );
+                if code == exit_code::SUCCESS { exit_code::ENVIRONMENT_ERROR } else { code }
+            }
+        }
+    }
+}
