@@ -382,12 +382,35 @@ fn ticks(end: Millis) -> Vec<Millis> {
     ticks
 }
 
+/// The widest a lane label's character is in the chart's 12 px font
+/// (system-ui's wide lowercase letters), so a label measured with it fits.
+const LABEL_CHAR_PX: f64 = 7.0;
+/// Longer lane labels are shortened with `…` (the full name is the label's
+/// tooltip and is in the tables), so the plot keeps most of the width.
+const LABEL_MAX_CHARS: usize = 36;
+
+/// A lane's name as the chart's left margin shows it.
+struct LaneLabel {
+    full: String,
+    shown: String,
+}
+
+impl LaneLabel {
+    fn new(full: String) -> LaneLabel {
+        let shown = if full.chars().count() > LABEL_MAX_CHARS { full.chars().take(LABEL_MAX_CHARS - 1).chain(['…']).collect() } else { full.clone() };
+        LaneLabel { full, shown }
+    }
+
+    fn svg(&self, x: f64, y: f64) -> String {
+        let title = if self.shown == self.full { String::new() } else { format!("<title>{}</title>", escape(&self.full)) };
+        format!("<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"end\">{title}{}</text>", escape(&self.shown))
+    }
+}
+
 fn chart(ctx: &ReportContext<'_>) -> String {
     let result = ctx.result;
     let histories = probe_histories(ctx.scenario, ctx.records);
     let end = result.duration_ms.max(1);
-    let (width, left, right, top, lane, gap) = (1000.0_f64, 190.0_f64, 20.0_f64, 40.0_f64, 26.0_f64, 10.0_f64);
-    let plot = width - left - right;
     // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
     let mut alarms: Vec<&str> = Vec::new();
     for record in ctx.records {
@@ -397,6 +420,13 @@ fn chart(ctx: &ReportContext<'_>) -> String {
             alarms.push(alarm);
         }
     }
+    let labels: Vec<LaneLabel> =
+        ctx.scenario.steady_state.iter().map(|p| LaneLabel::new(p.name.clone())).chain(alarms.iter().map(|a| LaneLabel::new(format!("alarm {a}")))).collect();
+    // The left margin holds the longest lane label, so no name is cut off at the chart's edge.
+    let longest = labels.iter().map(|l| l.shown.chars().count()).max().unwrap_or(0);
+    let left = (longest as f64 * LABEL_CHAR_PX + 16.0).max(190.0);
+    let (width, right, top, lane, gap) = (1000.0_f64, 20.0_f64, 40.0_f64, 26.0_f64, 10.0_f64);
+    let plot = width - left - right;
     let lanes = (ctx.scenario.steady_state.len() + alarms.len()).max(1) as f64;
     let lanes_bottom = top + lanes * (lane + gap) - gap;
     let height = lanes_bottom + 44.0;
@@ -471,7 +501,7 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     // One lane per probe, coloured by state.
     for (i, probe) in ctx.scenario.steady_state.iter().enumerate() {
         let y = lane_y(i);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", left - 8.0, y + lane / 2.0 + 4.0, escape(&probe.name));
+        let _ = writeln!(svg, "{}", labels[i].svg(left - 8.0, y + lane / 2.0 + 4.0));
         let samples = histories.get(&probe.name).map_or(&[][..], |h| h.samples.as_slice());
         let first = samples.first().map_or(end, |s| s.sent_at);
         if first > 0 {
@@ -522,7 +552,7 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     // Alarm lanes: each state from the read that found it to the next change.
     for (a, alarm) in alarms.iter().enumerate() {
         let y = lane_y(ctx.scenario.steady_state.len() + a);
-        let _ = writeln!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">alarm {}</text>", left - 8.0, y + lane / 2.0 + 4.0, escape(alarm));
+        let _ = writeln!(svg, "{}", labels[ctx.scenario.steady_state.len() + a].svg(left - 8.0, y + lane / 2.0 + 4.0));
         let changes: Vec<(Millis, crate::scenario::AlarmState)> = ctx
             .records
             .iter()

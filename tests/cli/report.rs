@@ -459,14 +459,27 @@ fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
 /// The chart at 390 px, as on a phone, and at 1280 px: headless Chromium
 /// lays report.html out in a frame of each width, and no element outside a table (which scrolls)
 /// reaches past its right edge; the SVG scales with its viewBox and no axis
-/// label is cut off. Skipped, with a message, when Chromium is not installed.
+/// label is cut off, nor any lane label at the chart's left edge (a long probe name was). Skipped, with a message, when Chromium is not installed.
 #[test]
 fn report_html_fits_screens_of_390_and_1280_px() {
     let runs = tempfile::tempdir().unwrap();
-    let reports: Vec<Run> = ["az-loss", "region-failover", "dns-failover"]
+    // A probe whose name is longer than the chart's left margin was cut off at the chart's left edge.
+    let long_names = runs.path().join("long-names.yaml");
+    let az_loss = std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap();
+    let long = az_loss
+        .replace("healthy-targets", "healthy-targets-behind-the-public-load-balancer-in-every-zone")
+        .replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", repo().display()));
+    std::fs::write(&long_names, long).unwrap();
+    let mut reports: Vec<Run> = ["az-loss", "region-failover", "dns-failover"]
         .iter()
         .map(|name| run_scenario(&repo().join(format!("scenarios/{name}.yaml")), &["--seed", "7"], &runs.path().join(name)))
         .collect();
+    reports.push(run_scenario(&long_names, &["--seed", "7"], &runs.path().join("long-names")));
+    let long_html = read(&reports[3], "report.html");
+    assert!(
+        long_html.contains("<title>healthy-targets-behind-the-public-load-balancer-in-every-zone</title>healthy-targets-behind-the-public-l…</text>"),
+        "a long lane label is shortened, its full name its tooltip"
+    );
     let svg_tag = regex::Regex::new(r"<svg [^>]*>").unwrap();
     for run in &reports {
         let html = read(run, "report.html");
@@ -486,6 +499,7 @@ fn report_html_fits_screens_of_390_and_1280_px() {
             &wrapper,
             "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:WIDTHpx;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
 d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
+d.querySelectorAll('svg text').forEach(function(e){var r=e.getBoundingClientRect(),s=e.closest('svg').getBoundingClientRect();if(r.left<s.left-0.5)bad.push('text '+e.textContent.slice(0,30)+' from '+Math.round(r.left-s.left)+' left of the chart');});\
 document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>"
                 .replace("WIDTH", &width.to_string()),
         )
@@ -500,8 +514,10 @@ document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(ba
         let dom = String::from_utf8_lossy(&dom.stdout);
         let fit = measured.captures(&dom).map(|c| c[1].to_string());
         let fit = fit.unwrap_or_else(|| panic!("Chromium measured nothing:\n{dom}"));
-        let (page, frame) = fit.split_once(" of ").unwrap();
+        let (sizes, cut_off) = fit.split_once(": ").unwrap_or((&fit, ""));
+        let (page, frame) = sizes.split_once(" of ").unwrap();
         assert_eq!(page, frame, "{}: report.html is wider than {width} px: {fit}", run.dir.display());
+        assert!(cut_off.is_empty(), "{}: at {width} px, cut off: {cut_off}", run.dir.display());
     }
 }
 
