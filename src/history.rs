@@ -19,6 +19,10 @@ pub struct PastRun {
     pub dir: PathBuf,
     pub started: jiff::Timestamp,
     pub result: RunResult,
+    /// Per expectation, the run's time to recover minus the median its twin
+    /// predicted (a run made with `--predict`; `predict::Prediction::errors`).
+    /// `scan` leaves it empty: the prediction is read by the layer that knows its format.
+    pub twin_errors: BTreeMap<String, i64>,
 }
 
 impl PastRun {
@@ -133,7 +137,7 @@ fn read_run(dir: &Path) -> Option<PastRun> {
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).ok()?;
     let first: Record = serde_json::from_str(journal.lines().next()?).ok()?;
     let started = first.wall.parse::<jiff::Timestamp>().ok()?;
-    Some(PastRun { dir: dir.to_path_buf(), started, result })
+    Some(PastRun { dir: dir.to_path_buf(), started, result, twin_errors: BTreeMap::new() })
 }
 
 /// Brings a `result.json` of an older `schema_version` up to this one
@@ -179,6 +183,31 @@ pub struct Point {
     /// Time to detect (by a `detected_by` signal); `None` when not detected or not measured.
     pub detection: Option<Millis>,
     pub met: bool,
+    /// The run's `prediction_error`: time to recover minus the team's `predicted`.
+    pub team_error: Option<i64>,
+    /// Time to recover minus the twin's median (a run made with `--predict`).
+    pub twin_error: Option<i64>,
+}
+
+/// Prediction errors over runs (measured − predicted, signed: positive is
+/// slower than predicted), nearest-rank like [`Distribution`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorSpread {
+    pub n: usize,
+    pub median: i64,
+    /// The error furthest from zero, with its sign.
+    pub largest: i64,
+}
+
+impl ErrorSpread {
+    pub fn of(errors: &[i64]) -> Option<ErrorSpread> {
+        let mut sorted = errors.to_vec();
+        sorted.sort_unstable();
+        let n = sorted.len();
+        let median = *sorted.get(((0.5 * n as f64).ceil() as usize).clamp(1, n.max(1)) - 1)?;
+        let largest = sorted.iter().copied().max_by_key(|e| e.unsigned_abs())?;
+        Some(ErrorSpread { n, median, largest })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -192,6 +221,10 @@ pub struct ExpectationHistory {
     pub distribution: Option<Distribution>,
     /// Time to detect, of the runs in which a `detected_by` signal fired.
     pub detection: Option<Distribution>,
+    /// The team's prediction error, over the runs that had one.
+    pub team_error: Option<ErrorSpread>,
+    /// The twin's prediction error, over the runs made with `--predict` that had one.
+    pub twin_error: Option<ErrorSpread>,
 }
 
 impl ExpectationHistory {
@@ -252,12 +285,24 @@ pub fn summarize(runs: &[PastRun]) -> Vec<ScenarioHistory> {
                             recovery: if e.impact_start.is_some() && e.recovered_at.is_none() { None } else { e.time_to_recover },
                             detection: e.time_to_detect,
                             met: e.met,
+                            team_error: e.prediction_error,
+                            twin_error: run.twin_errors.get(&e.name).copied(),
                         })
                         .collect();
+                    let team_errors: Vec<i64> = points.iter().filter_map(|p| p.team_error).collect();
+                    let twin_errors: Vec<i64> = points.iter().filter_map(|p| p.twin_error).collect();
                     let values: Vec<Millis> = points.iter().filter_map(|p| p.recovery).collect();
                     let detections: Vec<Millis> = points.iter().filter_map(|p| p.detection).collect();
                     let deadline = measured.last().map_or(0, |(_, e)| e.deadline_after_fault());
-                    ExpectationHistory { name, deadline, distribution: Distribution::of(&values), detection: Distribution::of(&detections), points }
+                    ExpectationHistory {
+                        name,
+                        deadline,
+                        distribution: Distribution::of(&values),
+                        detection: Distribution::of(&detections),
+                        team_error: ErrorSpread::of(&team_errors),
+                        twin_error: ErrorSpread::of(&twin_errors),
+                        points,
+                    }
                 })
                 .collect();
             let expectations = expectations.into_iter().filter(|e| !e.points.is_empty()).collect();
@@ -302,6 +347,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_error_spread_keeps_the_sign_of_its_median_and_of_its_largest_error() {
+        assert_eq!(ErrorSpread::of(&[]), None);
+        assert_eq!(ErrorSpread::of(&[20_000]), Some(ErrorSpread { n: 1, median: 20_000, largest: 20_000 }));
+        assert_eq!(ErrorSpread::of(&[20_000, -45_000, 5_000]), Some(ErrorSpread { n: 3, median: 5_000, largest: -45_000 }));
+        assert_eq!(ErrorSpread::of(&[-10_000, 30_000, 10_000, 0]), Some(ErrorSpread { n: 4, median: 0, largest: 30_000 }));
+    }
+
+    #[test]
     fn a_schema_1_result_is_read_and_migrated() {
         // Version 1 wrote `detected_by` as text and had no clock fields.
         let v1 = r#"{"schema_version":1,"scenario":"s","title":null,"environment":"sim","account":"1","seed":1,"outcome":{"kind":"hypothesis_held"},"exit_code":0,"duration_ms":400000,"injection_started_at":0,"faults":[],
@@ -322,7 +375,7 @@ mod tests {
             if injected { "0" } else { "null" }
         );
         let started = format!("2026-12-{day:02}T10:00:00Z").parse().unwrap();
-        PastRun { dir: PathBuf::from(format!("runs/{day}")), started, result: serde_json::from_str(&json).unwrap() }
+        PastRun { dir: PathBuf::from(format!("runs/{day}")), started, result: serde_json::from_str(&json).unwrap(), twin_errors: BTreeMap::new() }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! everything that depends on it, and listed as not predicted: a prediction
 //! never silently covers less than the scenario says.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,7 @@ use crate::history::Distribution;
 use crate::journal::Journal;
 use crate::run::clock::{Interrupt, VirtualClock};
 use crate::run::metrics::{ExpectationKind, ExpectationResult};
-use crate::run::{Outcome, RunConfig, Runner, Silent};
+use crate::run::{Outcome, RunConfig, RunResult, Runner, Silent};
 use crate::scenario::{FaultAction, ProbeCheck, Scenario, StopCondition};
 
 /// The file a run keeps its prediction in, beside `result.json`.
@@ -196,6 +196,32 @@ pub fn recovery(e: &ExpectationResult) -> Recovery {
         (Some(_), Some(t)) => Recovery::After(t),
         (Some(_), None) => Recovery::NotRecovered,
     }
+}
+
+impl Prediction {
+    /// Per expectation the twin predicted a recovery time for and the run
+    /// measured one: the run's time to recover (a failover: to fail over)
+    /// minus the twin's median, in milliseconds, signed (positive: slower
+    /// than the twin's median). The reports' "Measured − predicted median"
+    /// and `history`'s twin prediction error (docs/metrics.md).
+    pub fn errors(&self, result: &RunResult) -> BTreeMap<String, i64> {
+        result
+            .expectations
+            .iter()
+            .filter_map(|e| {
+                let predicted = self.expectations.iter().find(|p| p.name == e.name)?.recovery.as_ref()?;
+                match recovery(e) {
+                    Recovery::After(measured) => Some((e.name.clone(), signed_difference(measured, predicted.median))),
+                    Recovery::NoImpact | Recovery::NotRecovered => None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `a − b` in milliseconds, signed, saturating.
+pub fn signed_difference(a: Millis, b: Millis) -> i64 {
+    i64::try_from(i128::from(a) - i128::from(b)).unwrap_or(if a > b { i64::MAX } else { i64::MIN })
 }
 
 /// One seed of the twin: the run's expectations, or how it stopped.

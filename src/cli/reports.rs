@@ -275,9 +275,15 @@ fn scenarios_in(dir: &Path) -> Result<Vec<(PathBuf, Scenario)>, u8> {
 
 fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, u8> {
     match history::scan(runs_dir) {
-        Ok((runs, skipped)) => {
+        Ok((mut runs, skipped)) => {
             for dir in skipped {
                 tracing::debug!("skipping {}: no result.json or journal", dir.display());
+            }
+            // A run made with `--predict` kept its twin's prediction: history tracks how far off it was.
+            for run in &mut runs {
+                if let Some(prediction) = super::twin::read_prediction(&run.dir) {
+                    run.twin_errors = prediction.errors(&run.result);
+                }
             }
             Ok(runs)
         }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::environment::Millis;
-use crate::history::{Due, ExpectationHistory, RunLine, ScenarioHistory, TREND_MIN_RUNS, Verdict};
+use crate::history::{Due, ErrorSpread, ExpectationHistory, RunLine, ScenarioHistory, TREND_MIN_RUNS, Verdict};
 use crate::run::metrics::fmt_ms;
 
 /// Columns of the dot strip.
@@ -72,6 +72,13 @@ fn expectation(out: &mut String, e: &ExpectationHistory) {
         None => {
             let _ = writeln!(out, "    time to detect: no run detected it by a `detected_by` signal (or detection was not measured)");
         }
+    }
+    let error = |whose: &str, spread: &Option<ErrorSpread>| {
+        spread.as_ref().map(|s| format!("{whose}: n={}  median {}  largest {}", s.n, super::tables::signed(i128::from(s.median)), super::tables::signed(i128::from(s.largest))))
+    };
+    let errors: Vec<String> = [error("the team's `predicted`", &e.team_error), error("the twin's median", &e.twin_error)].into_iter().flatten().collect();
+    if !errors.is_empty() {
+        let _ = writeln!(out, "    prediction error (measured − predicted, + slower): {}", errors.join("; "));
     }
     let values: Vec<Millis> = e.points.iter().filter_map(|p| p.recovery).collect();
     let _ = writeln!(out, "    {}{}", strip(&values, e.deadline), if not_recovered > 0 { format!("  ✘×{not_recovered}") } else { String::new() });

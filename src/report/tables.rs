@@ -294,7 +294,8 @@ pub fn drill_table<const N: usize>(header: &[&'static str; N], rows: &[[String; 
     table
 }
 
-fn signed(ms: i128) -> String {
+/// A signed duration as the reports write differences: `+20s`, `−3m20s`, `0s`.
+pub fn signed(ms: i128) -> String {
     if ms == 0 {
         return "0s".into();
     }

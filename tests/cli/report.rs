@@ -175,6 +175,57 @@ fn history_shows_recovery_times_as_distributions() {
     assert!(out.stdout.contains("no trend claimed: 3 run(s), fewer than 5"));
 }
 
+/// The team's `predicted` and the twin's median against what two runs
+/// measured: the figures `history` prints are recomputed here from each
+/// run's result.json and prediction.json.
+#[test]
+fn history_tracks_how_far_off_the_team_and_the_twin_were() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut team: Vec<i64> = Vec::new();
+    let mut twin: Vec<i64> = Vec::new();
+    const EXPECTATION: &str = "the cluster has a writer again";
+    for (seed, day) in [("1", "2026-12-01"), ("2", "2026-12-02")] {
+        let run = run_scenario_with(
+            &repo().join("scenarios/aurora-failover.yaml"),
+            &["--seed", seed, "--predict", "--seeds", "3"],
+            runs.path(),
+            &[("GAMEDAY_TEST_NOW", &format!("{day}T16:30:00Z"))],
+        );
+        assert!(run.dir.join("prediction.json").is_file(), "{}", run.output.stderr);
+        let e = run.result["expectations"].as_array().unwrap().iter().find(|e| e["name"] == EXPECTATION).unwrap().clone();
+        let measured = e["time_to_recover"].as_i64().unwrap();
+        team.push(measured - 40_000);
+        assert_eq!(e["prediction_error"].as_i64(), Some(measured - 40_000));
+        let prediction: serde_json::Value = serde_json::from_str(&read(&run, "prediction.json")).unwrap();
+        let p = prediction["expectations"].as_array().unwrap().iter().find(|p| p["name"] == EXPECTATION).unwrap().clone();
+        twin.push(measured - p["recovery"]["median"].as_i64().unwrap());
+    }
+    let out = gameday(&["history", "aurora-failover", "--runs-dir", runs.path().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Nearest-rank median of two: the lower; the largest: furthest from zero, with its sign.
+    let spread = |errors: &mut Vec<i64>| {
+        errors.sort();
+        let largest = *errors.iter().max_by_key(|e| e.unsigned_abs()).unwrap();
+        format!("n=2  median {}  largest {}", signed(errors[0]), signed(largest))
+    };
+    let line = format!("prediction error (measured − predicted, + slower): the team's `predicted`: {}; the twin's median: {}", spread(&mut team), spread(&mut twin));
+    // The expectation's heading (indented 2) and its figures (indented 4).
+    let lines: Vec<&str> = out.stdout.lines().skip_while(|l| !l.starts_with(&format!("  {EXPECTATION}"))).collect();
+    let block = lines.iter().take(1).chain(lines.iter().skip(1).take_while(|l| l.starts_with("    "))).copied().collect::<Vec<_>>().join("\n");
+    assert!(block.contains(&line), "expected `{line}` in:\n{block}");
+    let html = gameday(&["history", "aurora-failover", "--runs-dir", runs.path().to_str().unwrap(), "--format", "html"]);
+    assert!(html.stdout.contains("prediction error (measured − predicted, + slower)"), "{}", html.stdout);
+}
+
+/// As the reports write a signed difference.
+fn signed(ms: i64) -> String {
+    match ms {
+        0 => "0s".into(),
+        m if m > 0 => format!("+{}", gameday::run::metrics::fmt_ms(m.unsigned_abs())),
+        m => format!("−{}", gameday::run::metrics::fmt_ms(m.unsigned_abs())),
+    }
+}
+
 #[test]
 fn due_lists_scenarios_overdue_for_their_cadence() {
     let dir = tempfile::tempdir().unwrap();
