@@ -116,6 +116,12 @@ struct PlanArgs {
     /// How many seeds the prediction runs (seeds 1 to N).
     #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
     seeds: u64,
+    /// With `--predict --topology FILE` on an AWS `--env`: import the
+    /// account again into FILE before predicting. What changed since is
+    /// printed, and the file it replaces is kept as FILE.previous (for the
+    /// corrections made by hand).
+    #[arg(long, requires_all = ["predict", "topology"])]
+    refresh: bool,
 }
 
 #[derive(Args, Debug)]
@@ -139,6 +145,12 @@ struct RunArgs {
     /// How many seeds the prediction runs (seeds 1 to N).
     #[arg(long, value_name = "N", default_value_t = crate::predict::DEFAULT_SEEDS, value_parser = clap::value_parser!(u64).range(1..=10_000), requires = "predict")]
     seeds: u64,
+    /// With `--predict --topology FILE` on an AWS `--env`: import the
+    /// account again into FILE before predicting. What changed since is
+    /// printed, and the file it replaces is kept as FILE.previous (for the
+    /// corrections made by hand).
+    #[arg(long, requires_all = ["predict", "topology"])]
+    refresh: bool,
     #[command(flatten)]
     upload: upload::UploadArgs,
 }
@@ -361,7 +373,7 @@ async fn plan_command(plan_args: &PlanArgs) -> u8 {
                 print!("{}", fis_previews(env, &plan).await);
             }
             if plan_args.predict
-                && let Err(code) = twin::predict_command(args, &loaded.scenario, plan_args.seeds, now).await
+                && let Err(code) = twin::predict_command(args, &loaded.scenario, plan_args.seeds, plan_args.refresh, now).await
             {
                 return code;
             }
@@ -667,7 +679,7 @@ async fn run_command(args: &RunArgs) -> u8 {
     };
     // Before anything is touched: a twin that cannot be read stops the run here.
     let prediction = if args.predict {
-        match twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, jiff::Timestamp::now()).await {
+        match twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, args.refresh, jiff::Timestamp::now()).await {
             Ok(prediction) => Some(prediction),
             Err(code) => return code,
         }

@@ -155,8 +155,11 @@ pub async fn import_command(args: &ImportArgs) -> u8 {
 
 /// The twin `plan --predict` runs on: `--topology`, else the environment's
 /// own (a simulator's topology, or an AWS account imported now, read-only).
-async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> {
+async fn twin_topology(args: &super::EnvArgs, refresh: bool) -> Result<(Topology, String), u8> {
     if let Some(path) = &args.topology {
+        if refresh {
+            refresh_twin(args, path).await?;
+        }
         return Ok((super::load_topology(Some(path))?, path.display().to_string()));
     }
     let project = load_project(args.project.as_deref())?;
@@ -182,17 +185,58 @@ async fn twin_topology(args: &super::EnvArgs) -> Result<(Topology, String), u8> 
     }
 }
 
-/// The scenario on the twin for seeds 1 to `seeds`.
-pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<crate::predict::Prediction, u8> {
-    let (topology, source) = twin_topology(args).await?;
+/// `--refresh`: the account of the AWS `--env` imported again into `path`.
+/// Says what changed since the file was written (as `sim diff`), and keeps
+/// the file it replaces as `PATH.previous`, so hand corrections are not lost.
+async fn refresh_twin(args: &super::EnvArgs, path: &Path) -> Result<(), u8> {
+    // A file that is not a topology is not replaced: it may not be a twin at all.
+    let saved = if path.exists() { Some(super::load_topology(Some(path))?) } else { None };
+    let imported = import_twin(args.project.as_deref(), &args.env).await?;
+    match &saved {
+        None => eprintln!("gameday: imported `{}` (account {}) into {}", args.env, imported.topology.account, path.display()),
+        Some(saved) => {
+            let drift = crate::environment::sim::import::drift(saved, &imported.topology);
+            let previous = previous_path(path);
+            if let Err(error) = std::fs::copy(path, &previous) {
+                eprintln!("error: could not keep {} as {}: {error}; the twin was not refreshed", path.display(), previous.display());
+                return Err(exit_code::UNREADABLE);
+            }
+            if drift.is_empty() {
+                eprintln!("gameday: refreshed {} from `{}`: no drift; the previous file is {}", path.display(), args.env, previous.display());
+            } else {
+                eprintln!("gameday: refreshed {} from `{}`, {} change(s) since it was written (before first, the account now second):", path.display(), args.env, drift.len());
+                for d in &drift {
+                    eprintln!("  - {}: {}", d.resource, d.change);
+                }
+                eprintln!("  the previous file is {}: carry over any correction made by hand", previous.display());
+            }
+        }
+    }
+    std::fs::write(path, &imported.yaml).map_err(|error| {
+        eprintln!("error: could not write {}: {error}", path.display());
+        exit_code::UNREADABLE
+    })
+}
+
+/// `twin.yaml` → `twin.yaml.previous`.
+fn previous_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".previous");
+    path.with_file_name(name)
+}
+
+/// The scenario on the twin for seeds 1 to `seeds`; with `refresh`, the
+/// twin (`--topology`) imported again first.
+pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<crate::predict::Prediction, u8> {
+    let (topology, source) = twin_topology(args, refresh).await?;
     let seeds: Vec<u64> = (1..=seeds).collect();
     // The seeds run on threads of their own; this worker waits for them.
     Ok(tokio::task::block_in_place(|| crate::predict::predict(scenario, &topology, &source, &seeds, now)))
 }
 
 /// `plan --predict`: the prediction, printed.
-pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, now: jiff::Timestamp) -> Result<(), u8> {
-    print!("{}", render_prediction(&prediction(args, scenario, seeds, now).await?));
+pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<(), u8> {
+    print!("{}", render_prediction(&prediction(args, scenario, seeds, refresh, now).await?));
     Ok(())
 }
 

@@ -290,6 +290,46 @@ async fn diff_says_what_changed_in_the_account_since_the_import() {
     assert!(stdout.contains("(3 change(s);"), "nothing else changed:\n{stdout}");
 }
 
+/// `plan --predict --topology FILE --refresh`: the account imported again
+/// into FILE, what changed said, the hand-corrected file kept beside it, and
+/// the prediction made on the account as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_imports_the_twin_again_and_keeps_the_file_it_replaces() {
+    let moto = Moto::start();
+    production_like(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = import(&moto, dir.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let project = dir.path().join("gameday.yaml");
+    let topology = dir.path().join("imported.yaml");
+    // A correction by hand, which the refresh must not lose.
+    let corrected = format!("{}\n# corrected by hand: boot takes longer here\n", std::fs::read_to_string(&topology).unwrap());
+    std::fs::write(&topology, &corrected).unwrap();
+    let config = moto.config().await;
+    aws_sdk_autoscaling::Client::new(&config).update_auto_scaling_group().auto_scaling_group_name("web-asg").max_size(9).send().await.unwrap();
+    let scenario = scenario_file(dir.path(), AZ_LOSS);
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", scenario.as_str(), "--env", "moto", "--project", project.to_str().unwrap(), "--predict", "--seeds", "2"];
+        args.extend_from_slice(extra);
+        output(command(&dir.path().join("state"), &args, &Moto::env()))
+    };
+    let (code, stdout, stderr) = plan(&["--topology", topology.to_str().unwrap(), "--refresh"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains(&format!("refreshed {} from `moto`, 1 change(s)", topology.display())) && stderr.contains("  - Auto Scaling group web-asg: max 6 → 9"), "{stderr}");
+    assert!(stdout.contains(&format!("Prediction on the twin ({})", topology.display())), "{stdout}");
+    let previous = dir.path().join("imported.yaml.previous");
+    assert_eq!(std::fs::read_to_string(&previous).unwrap(), corrected, "the replaced file is kept as it was");
+    let refreshed = std::fs::read_to_string(&topology).unwrap();
+    assert!(!refreshed.contains("corrected by hand") && refreshed.contains("max: 9"), "{refreshed}");
+
+    // Without --topology there is nothing to refresh into; without --predict nothing to refresh for.
+    let (code, _, stderr) = plan(&["--refresh"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = output(command(&dir.path().join("state"), &["plan", scenario.as_str(), "--topology", topology.to_str().unwrap(), "--refresh"], &[]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--predict"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_refuses_an_environment_of_another_account() {
     let moto = Moto::start();
