@@ -35,6 +35,10 @@ pub struct SimEnvironment {
 /// per failover record, run one after another (docs/simulator.md).
 pub const REGION_SWITCH_STEP_MS: Millis = 30_000;
 
+/// A simulated plan's steps (each a failover record and the side it is
+/// pointed at) and the plan's Regions.
+type SimPlan = (Vec<(usize, FailoverSide)>, Vec<String>);
+
 /// A simulated Region switch plan execution: each step points one failover
 /// record at the target Region's side when it ends.
 #[derive(Clone, Debug)]
@@ -88,7 +92,7 @@ impl SimEnvironment {
     /// that has a side in the target Region, pointing it at that side
     /// (`activate`) or at the other one (`deactivate`); and the plan's
     /// Regions, those of every record's two sides.
-    fn region_switch_plan(&self, target_region: &str, action: RegionSwitchAction) -> Result<(Vec<(usize, FailoverSide)>, Vec<String>), EnvError> {
+    fn region_switch_plan(&self, target_region: &str, action: RegionSwitchAction) -> Result<SimPlan, EnvError> {
         let region_of = |balancer: usize| self.world.regions[self.world.balancers[balancer].region].name.clone();
         let mut regions: Vec<String> = Vec::new();
         let mut steps = Vec::new();
