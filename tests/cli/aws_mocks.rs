@@ -1049,8 +1049,20 @@ async fn a_region_switch_runs_after_its_intent_shows_its_approval_and_reads_arcs
 async fn an_unfinished_region_switch_is_cancelled_at_the_end_and_read_back() {
     let fake = FakeRegionSwitch::new(Vec::new(), None);
     let scenario = switch_scenario("300ms", "us-east-1, us-west-2");
-    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake).with_call_log(&file), &scenario).await.unwrap();
     let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    // The cancel path's calls are in `gameday iam-policy` too.
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, serde_json::to_string(&scenario).unwrap()).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert!(recorded.contains("arc-region-switch:CancelPlanExecution") && recorded.contains("arc-region-switch:ListPlanExecutions"), "{recorded:?}");
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
     let calls = fake.calls();
     let cancelled = calls.iter().position(|c| c == "CancelPlanExecution exec-1").expect("cancelled");
     assert_eq!(calls[cancelled + 1], "GetPlanExecution", "read back after the cancel: {calls:?}");
@@ -1059,6 +1071,23 @@ async fn an_unfinished_region_switch_is_cancelled_at_the_end_and_read_back() {
     assert_eq!(reverted.restored, ["execution exec-1 cancelled (read back: canceled)"]);
     let ended = finished.journal.records().iter().find_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end.clone()) } else { None }).expect("its end");
     assert_eq!((ended.state.as_str(), ended.actual_recovery_ms), ("canceled", None));
+}
+
+/// Another way out: the run's `max_duration` ends it while the execution
+/// waits for its approval; the execution is cancelled on the way out all the
+/// same, and read back.
+#[tokio::test]
+async fn a_region_switch_is_cancelled_when_max_duration_ends_the_run() {
+    let fake = FakeRegionSwitch::new(Vec::new(), None);
+    let text = serde_json::to_string(&switch_scenario("10m", "us-east-1, us-west-2")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["guards"]["max_duration"] = serde_json::json!("1s");
+    let scenario = scenario(&value.to_string());
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { .. }), "{:?}", finished.result.outcome);
+    assert!(fake.calls().iter().any(|c| c == "CancelPlanExecution exec-1"), "{:?}", fake.calls());
+    assert_eq!(fake.states(), ["exec-1 canceled"]);
 }
 
 /// Guards before the call: another unfinished execution of the plan, or a
