@@ -1011,6 +1011,10 @@ impl Environment for SimEnvironment {
     }
 
     async fn follow(&mut self, now: Millis) -> Vec<PlanExecutionEnd> {
+        if self.executions.is_empty() {
+            // Without a Region switch the world is advanced exactly as before.
+            return Vec::new();
+        }
         self.advance(now);
         let mut ended = Vec::new();
         for (index, execution) in self.executions.iter_mut().enumerate() {
