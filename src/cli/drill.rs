@@ -47,6 +47,10 @@ pub struct DrillArgs {
     /// Skip the confirmation prompt required for non-simulated environments.
     #[arg(long)]
     yes: bool,
+    /// Confirm what `--yes` does not: `recovery` lets a `region_switch` step
+    /// with `mode: recovery` (a real disaster recovery) run.
+    #[arg(long, value_name = "TEXT")]
+    confirm: Option<String>,
     /// Who the console is for. `trainee` (the default: the console is the
     /// shared screen) shows only the team's signals (alarms, the probes the
     /// runbook's signals section or `detected_by` names) and what people
@@ -147,7 +151,7 @@ async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> u8 {
             return exit_code::USAGE;
         }
     }
-    let run = match super::start_run(&ready, &env.env, &args.runs_dir, args.yes) {
+    let run = match super::start_run(&ready, &env.env, &args.runs_dir, args.yes, args.confirm.as_deref()) {
         Ok(run) => run,
         Err(code) => return code,
     };

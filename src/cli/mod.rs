@@ -134,6 +134,10 @@ struct RunArgs {
     /// Skip the confirmation prompt required for non-simulated environments.
     #[arg(long)]
     yes: bool,
+    /// Confirm what `--yes` does not: `recovery` lets a `region_switch` step
+    /// with `mode: recovery` (a real disaster recovery) run.
+    #[arg(long, value_name = "TEXT")]
+    confirm: Option<String>,
     /// Print no progress: no live block on a terminal, no progress lines (phase changes, a heartbeat every 30 s) in a log.
     #[arg(long)]
     no_progress: bool,
@@ -300,6 +304,27 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
         &format!("This runs `{scenario}` against {}: faults will be injected for real.", target.describe()),
         scenario,
     )
+}
+
+/// A `region_switch` step in `mode: recovery` is a real disaster recovery:
+/// it runs only when the scenario says so and `--confirm recovery` names
+/// it; `--yes` is not enough. Asked on the simulator too, so a rehearsal
+/// asks of people what the real run will.
+fn confirm_recovery(scenario: &crate::scenario::Scenario, confirm_text: Option<&str>) -> Result<(), u8> {
+    let recovery: Vec<&str> = scenario
+        .faults
+        .iter()
+        .filter(|f| matches!(f.action, crate::scenario::FaultAction::RegionSwitch { mode: crate::scenario::RegionSwitchMode::Recovery, .. }))
+        .map(|f| f.name.as_str())
+        .collect();
+    if recovery.is_empty() || confirm_text == Some("recovery") {
+        return Ok(());
+    }
+    eprintln!(
+        "error: refusing to run: step `{}` executes its Region switch plan in `mode: recovery` (a real disaster recovery), and the run was not confirmed for it\n  = hint: pass --confirm recovery, or use `mode: practice` to rehearse",
+        recovery.join("`, `")
+    );
+    Err(exit_code::ABORTED_BY_GUARD)
 }
 
 /// Asks for the scenario's name at a terminal before touching `what`.
@@ -568,8 +593,9 @@ struct Started {
 /// Everything between a connected environment and the first side effect:
 /// the halt switch, confirmation, the run directory, the environment lock,
 /// the scenario copy and the journal, and the signal listener.
-fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Result<Started, u8> {
+fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm_text: Option<&str>) -> Result<Started, u8> {
     let (loaded, target) = (&ready.loaded, &ready.target);
+    confirm_recovery(&loaded.scenario, confirm_text)?;
     if let Some(halt) = crate::run::lock::halted() {
         eprintln!("error: gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`", halt.at, halt.by, halt.reason);
         return Err(exit_code::ABORTED_BY_GUARD);
@@ -691,7 +717,7 @@ async fn run_command(args: &RunArgs) -> u8 {
         Ok(upload) => upload,
         Err(code) => return code,
     };
-    let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes) {
+    let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes, args.confirm.as_deref()) {
         Ok(run) => run,
         Err(code) => return code,
     };

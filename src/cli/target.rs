@@ -125,6 +125,14 @@ impl Environment for Target {
         }
     }
 
+    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::PlanExecutionEnd> {
+        match self {
+            Target::Sim(env) => env.follow(now).await,
+            Target::Local(env) => env.follow(now).await,
+            Target::Aws(env) => env.follow(now).await,
+        }
+    }
+
     fn prober(&self) -> Option<RealProber> {
         match self {
             Target::Sim(env) => env.prober(),

@@ -151,6 +151,19 @@ pub enum Effect {
         zone: String,
         fail_back: bool,
     },
+    /// An ARC Region switch plan execution (`StartPlanExecution`). ARC
+    /// names the execution only once started, so the journaled effect
+    /// carries `comment` (with the run's token): the revert and `recover`
+    /// find the execution by it and cancel it when unfinished.
+    RegionSwitch {
+        fault: String,
+        plan: String,
+        target_region: String,
+        action: crate::scenario::RegionSwitchAction,
+        execution: crate::scenario::RegionSwitchExecution,
+        mode: crate::scenario::RegionSwitchMode,
+        comment: String,
+    },
     /// An AWS FIS experiment from this template (journaled as FIS's own
     /// JSON); stopped and its template deleted on revert. Found again by the
     /// `gameday:token` tag.
@@ -221,6 +234,9 @@ impl Effect {
             )],
             Effect::ZonalShift { resource, comment, .. } => vec![format!(
                 "cancel the zonal shift whose comment is `{comment}`: aws arc-zonal-shift list-zonal-shifts --resource-identifier {resource} --status ACTIVE, then aws arc-zonal-shift cancel-zonal-shift --zonal-shift-id <its id> (it also ends by itself at its expiry)"
+            )],
+            Effect::RegionSwitch { plan, comment, .. } => vec![format!(
+                "cancel the plan execution whose comment is `{comment}` if it is still running: aws arc-region-switch list-plan-executions --plan-arn {plan}, then aws arc-region-switch cancel-plan-execution --plan-arn {plan} --execution-id <its id>; a completed execution is not undone (switching back is another execution of the plan)"
             )],
             Effect::DbClusterFailover { fail_back: false, .. } | Effect::DbInstanceFailover { fail_back: false, .. } => {
                 vec!["nothing: the fault has no `duration`, so the database stays failed over by design".into()]
@@ -324,6 +340,25 @@ pub enum EnvError {
     Failed(String),
 }
 
+/// How a Region switch plan execution ended, as ARC (or the simulator's
+/// model of it) says: read by [`Environment::follow`] and journaled.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlanExecutionEnd {
+    /// The `region_switch` step that started it.
+    pub fault: String,
+    pub execution_id: String,
+    /// ARC's execution state (`completed`, `failed`, `canceled`, …).
+    pub state: String,
+    /// When the execution ended on the run clock (when gameday read it, on AWS).
+    pub at: Millis,
+    /// ARC's `actualRecoveryTime` as ARC wrote it, when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_recovery_time: Option<String>,
+    /// The same in milliseconds, when gameday could read ARC's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_recovery_ms: Option<Millis>,
+}
+
 /// The operations the runner needs from any environment.
 ///
 /// `now` is the run clock: the simulator advances its world to it before
@@ -363,6 +398,14 @@ pub trait Environment {
 
     /// What happened on its own since the last call.
     fn take_observations(&mut self) -> Vec<Observation>;
+
+    /// Follows what the environment started and runs on its own (a Region
+    /// switch plan execution): new events go to `take_observations`, and
+    /// each execution that ended since the last call is returned once.
+    /// Called on every turn of the loop and once more after the reverts.
+    async fn follow(&mut self, _now: Millis) -> Vec<PlanExecutionEnd> {
+        Vec::new()
+    }
 
     /// For real systems: a prober the runner can run on its own tasks, one
     /// per probe, so a slow probe never delays another. It must sample every

@@ -84,6 +84,9 @@ pub enum Event {
     },
     Sample(Sample),
     Observed(Observation),
+    /// A Region switch plan execution ended, as ARC read it (its state and
+    /// `actualRecoveryTime`); `at` is when gameday read it.
+    PlanExecutionEnded(crate::environment::PlanExecutionEnd),
     AlarmChanged {
         alarm: String,
         state: AlarmState,

@@ -206,6 +206,14 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         );
     }
 
+    if let Some(table) = tables::region_switch(ctx) {
+        let _ = writeln!(
+            out,
+            "<h2>Region switch</h2>\n<p>ARC's actual recovery time runs from the plan execution's start until the plan's steps are done and its application health alarms are healthy again; gameday's runs from the step's start to the latest recovery point of the expectations that count from it, seen by gameday's probes (docs/metrics.md, “Region switch recovery”).</p>"
+        );
+        out.push_str(&table.to_html());
+    }
+
     let _ = writeln!(
         out,
         "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with <code>from: revert</code>; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"

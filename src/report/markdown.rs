@@ -114,6 +114,15 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         );
     }
 
+    if let Some(table) = tables::region_switch(ctx) {
+        let _ = writeln!(out, "## Region switch\n");
+        let _ = writeln!(
+            out,
+            "ARC's actual recovery time runs from the plan execution's start until the plan's steps are done and its application health alarms are healthy again; gameday's runs from the step's start to the latest recovery point of the expectations that count from it, seen by gameday's probes (docs/metrics.md, \"Region switch recovery\").\n"
+        );
+        out.push_str(&table.to_markdown());
+    }
+
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(
         out,
@@ -288,6 +297,13 @@ impl Describer {
                 }
             }
             Event::Observed(observation) => Some(format!("{}: {}", observation.source, observation.message)),
+            Event::PlanExecutionEnded(end) => Some(format!(
+                "Region switch execution {} of `{}` ended: {}{}",
+                end.execution_id,
+                end.fault,
+                end.state,
+                end.actual_recovery_time.as_deref().map(|t| format!(", ARC's actual recovery time {t}")).unwrap_or_default()
+            )),
             Event::AlarmChanged { alarm, state } => Some(format!("gameday read alarm `{alarm}`: {state}")),
             Event::AlarmUnreadable { alarm, error } => Some(format!("gameday could not read alarm `{alarm}`: {error}")),
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),

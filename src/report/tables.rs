@@ -136,6 +136,32 @@ pub fn disaster_recovery(ctx: &ReportContext<'_>) -> Option<Table> {
     Some(table)
 }
 
+/// Each Region switch execution: ARC's recovery time beside gameday's and
+/// the difference; `None` when no execution ended.
+pub fn region_switch(ctx: &ReportContext<'_>) -> Option<Table> {
+    if ctx.result.region_switches.is_empty() {
+        return None;
+    }
+    let mut table = Table::new(&["Step", "Execution", "State", "ARC actual recovery time", "gameday recovery time", "Difference (gameday − ARC)"]);
+    for switch in &ctx.result.region_switches {
+        let arc = match (&switch.arc_recovery_time, switch.arc_recovery_ms) {
+            (Some(text), Some(ms)) => format!("{} ({text})", fmt_ms(ms)),
+            (Some(text), None) => format!("{text} (not a duration gameday can read)"),
+            (None, _) => "— (ARC gave none)".to_string(),
+        };
+        let difference = switch.difference_ms.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
+        table.row(vec![
+            Cell::code(&switch.fault),
+            Cell::text(&switch.execution_id),
+            Cell::text(&switch.state),
+            Cell::text(arc),
+            Cell::text(opt(switch.gameday_recovery_ms)),
+            Cell::text(difference),
+        ]);
+    }
+    Some(table)
+}
+
 /// Detection, recovery and impact of each expected recovery, against its deadline and prediction.
 pub fn metrics(ctx: &ReportContext<'_>) -> Table {
     let mut table = Table::new(&["Expected recovery", "Time to detect", "Time to recover", "Impact", "Deadline", "Predicted", "Δ vs predicted", "Result"]);

@@ -130,6 +130,29 @@ pub struct RunResult {
     /// The people's side of a drill (`gameday drill`); absent for a plain run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill: Option<crate::drill::measure::DrillResult>,
+    /// Each Region switch plan execution that ended, ARC's recovery time
+    /// beside gameday's (docs/metrics.md, "Region switch recovery").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_switches: Vec<RegionSwitchResult>,
+}
+
+/// One `region_switch` step's execution: how it ended, ARC's
+/// `actualRecoveryTime`, gameday's client-side recovery time, and the difference.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RegionSwitchResult {
+    pub fault: String,
+    pub execution_id: String,
+    /// ARC's execution state at its end (`completed`, `canceled`, …).
+    pub state: String,
+    /// ARC's `actualRecoveryTime` as ARC wrote it.
+    pub arc_recovery_time: Option<String>,
+    /// The same in milliseconds.
+    pub arc_recovery_ms: Option<Millis>,
+    /// From the step's start to the latest recovery point of the
+    /// expectations that count from it.
+    pub gameday_recovery_ms: Option<Millis>,
+    /// gameday's figure minus ARC's (positive: clients saw recovery later).
+    pub difference_ms: Option<i64>,
 }
 
 /// What the CLI shows while a run goes on.
@@ -605,6 +628,17 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.log(Event::AlarmUnreadable { alarm, error }, false);
     }
 
+    /// Reads what the environment runs on its own (Region switch plan
+    /// executions): each that ended is journaled, its events come through
+    /// the observations.
+    async fn follow(&mut self) {
+        let now = self.clock.now();
+        for end in self.env.follow(now).await {
+            let at = end.at;
+            self.ledger.log_at(at, Event::PlanExecutionEnded(end), true);
+        }
+    }
+
     fn drain_observations(&mut self) {
         for observation in self.env.take_observations() {
             self.ledger.log_at(observation.at, Event::Observed(observation), false);
@@ -926,6 +960,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                     next_alarm_poll += self.config.alarm_poll.max(1);
                 }
             }
+            self.follow().await;
             self.drain_observations();
             if let Some(stop) = self.stop_now(now) {
                 outcome = Some(stop);
@@ -993,6 +1028,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 self.ingest(sample);
             }
         }
+        // How a cancelled or just-finished Region switch execution ended.
+        self.follow().await;
         self.drain_observations();
         if !failures.is_empty() {
             let faults = failures.iter().map(|(f, _)| f.clone()).collect();

@@ -167,6 +167,38 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
             }
         })
         .collect();
+    let region_switches = records
+        .iter()
+        .filter_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end) } else { None })
+        .map(|end| {
+            let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
+            // A probe that never failed counts as recovered at the step's
+            // start (clients saw no outage); one that failed and never
+            // recovered leaves gameday's figure unknown.
+            let counting: Vec<&ExpectationResult> = expectations.iter().filter(|e| e.fault == end.fault).collect();
+            let recovered = (!counting.is_empty())
+                .then(|| counting.iter().map(|e| if e.impact_start.is_none() { start } else { e.recovered_at }).collect::<Option<Vec<Millis>>>())
+                .flatten()
+                .and_then(|r| r.into_iter().max());
+            let gameday_recovery_ms = match (start, recovered) {
+                (Some(start), Some(recovered)) => Some(recovered.saturating_sub(start)),
+                _ => None,
+            };
+            let difference_ms = match (gameday_recovery_ms, end.actual_recovery_ms) {
+                (Some(ours), Some(arcs)) => Some(i64::try_from(ours).unwrap_or(i64::MAX).saturating_sub(i64::try_from(arcs).unwrap_or(i64::MAX))),
+                _ => None,
+            };
+            crate::run::RegionSwitchResult {
+                fault: end.fault.clone(),
+                execution_id: end.execution_id.clone(),
+                state: end.state.clone(),
+                arc_recovery_time: end.actual_recovery_time.clone(),
+                arc_recovery_ms: end.actual_recovery_ms,
+                gameday_recovery_ms,
+                difference_ms,
+            }
+        })
+        .collect();
     let fault_start = faults.iter().filter_map(|f| f.started_at).min();
     let drill = crate::drill::measure::measure(records, fault_start, metrics::system_response(&expectations));
     RunResult {
@@ -184,6 +216,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         expectations,
         probes,
         drill,
+        region_switches,
     }
 }
 

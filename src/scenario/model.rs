@@ -727,6 +727,85 @@ pub enum FaultAction {
         #[serde(default)]
         target: Option<String>,
     },
+    /// The disaster-recovery step: execute an ARC Region switch plan
+    /// (`StartPlanExecution`), follow it to its end, and read ARC's own
+    /// `actualRecoveryTime` for the report. An execution still unfinished
+    /// when `duration` is over (or on any early ending) is cancelled.
+    /// A pending manual approval is shown to the people running the game
+    /// day; gameday never approves a step itself.
+    RegionSwitch {
+        /// The plan: on AWS its ARN; on the simulator any name (the
+        /// simulator's plan switches every failover record).
+        plan: String,
+        /// The Region the execution activates (or deactivates).
+        target_region: String,
+        #[serde(default)]
+        action: RegionSwitchAction,
+        /// `graceful` (default) or `ungraceful` (ARC skips or shortens
+        /// steps that need the impaired Region).
+        #[serde(default)]
+        execution: RegionSwitchExecution,
+        /// `practice` (default): a rehearsal. `recovery`: a real disaster
+        /// recovery, refused unless the run's `--confirm` text is `recovery`.
+        #[serde(default)]
+        mode: RegionSwitchMode,
+    },
+}
+
+/// What a Region switch execution does to its target Region.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSwitchAction {
+    #[default]
+    Activate,
+    Deactivate,
+}
+
+/// ARC's execution mode of a Region switch plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSwitchExecution {
+    #[default]
+    Graceful,
+    Ungraceful,
+}
+
+/// Why gameday executes the plan: a rehearsal, or a real recovery.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionSwitchMode {
+    #[default]
+    Practice,
+    Recovery,
+}
+
+impl RegionSwitchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionSwitchMode::Practice => "practice",
+            RegionSwitchMode::Recovery => "recovery",
+        }
+    }
+}
+
+impl RegionSwitchAction {
+    /// ARC's own spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionSwitchAction::Activate => "activate",
+            RegionSwitchAction::Deactivate => "deactivate",
+        }
+    }
+}
+
+impl RegionSwitchExecution {
+    /// ARC's own spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionSwitchExecution::Graceful => "graceful",
+            RegionSwitchExecution::Ungraceful => "ungraceful",
+        }
+    }
 }
 
 impl FaultAction {
@@ -743,6 +822,7 @@ impl FaultAction {
             FaultAction::Command { .. } => "command",
             FaultAction::DbFailover { .. } => "db_failover",
             FaultAction::ZonalShift { .. } => "zonal_shift",
+            FaultAction::RegionSwitch { .. } => "region_switch",
         }
     }
 

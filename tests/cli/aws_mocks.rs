@@ -62,6 +62,7 @@ fn clients(ec2_rules: &[&Rule], fis_rules: &[&Rule], cloudwatch_rules: &[&Rule])
         fis: mocked!(aws_sdk_fis, fis_rules.iter().copied()),
         rds: mocked!(aws_sdk_rds, none),
         arc_zonal_shift: mocked!(aws_sdk_arczonalshift, none),
+        arc_region_switch: mocked!(aws_sdk_arcregionswitch, none),
     }
 }
 
@@ -809,6 +810,338 @@ async fn recover_cancels_the_zonal_shift_the_journal_names_by_its_comment() {
     assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
     let left: Vec<String> = arc.active.lock().unwrap().iter().map(|(id, ..)| id.clone()).collect();
     assert_eq!(left, ["theirs"], "ours cancelled, theirs untouched");
+}
+
+/// A tiny ARC Region switch (absent from moto, so aws-smithy-mocks stands
+/// in): one plan over us-east-1 and us-west-2 with a manual-approval step;
+/// `StartPlanExecution` adds an execution, `GetPlanExecution` reads it as
+/// `pendingManualApproval` until `finishes_after_reads` reads, then
+/// `completed` with an `actualRecoveryTime`; `CancelPlanExecution` cancels it.
+/// Each execution: (id, comment, state).
+type Execution = (String, String, String);
+
+struct FakeRegionSwitch {
+    executions: Arc<Mutex<Vec<Execution>>>,
+    calls: Arc<Mutex<Vec<String>>>,
+    finishes_after_reads: Option<usize>,
+}
+
+const PLAN: &str = "arn:aws:arc-region-switch::123456789012:plan/web-dr:abc123";
+
+impl FakeRegionSwitch {
+    fn new(executions: Vec<Execution>, finishes_after_reads: Option<usize>) -> FakeRegionSwitch {
+        FakeRegionSwitch { executions: Arc::new(Mutex::new(executions)), calls: Arc::new(Mutex::new(Vec::new())), finishes_after_reads }
+    }
+
+    fn rules(&self) -> Vec<Rule> {
+        use aws_sdk_arcregionswitch::operation::{
+            cancel_plan_execution::CancelPlanExecutionOutput, get_plan::GetPlanOutput, get_plan_execution::GetPlanExecutionOutput,
+            list_plan_execution_events::ListPlanExecutionEventsOutput, list_plan_executions::ListPlanExecutionsOutput, start_plan_execution::StartPlanExecutionOutput,
+        };
+        use aws_sdk_arcregionswitch::types::{
+            AbbreviatedExecution, ExecutionAction, ExecutionBlockType, ExecutionEvent, ExecutionEventType, ExecutionMode, ExecutionState, Plan, RecoveryApproach, Step, Workflow,
+            WorkflowTargetAction,
+        };
+        let now = aws_smithy_types::DateTime::from_secs(1_800_000_000);
+        let calls = self.calls.clone();
+        let get_plan = mock!(aws_sdk_arcregionswitch::Client::get_plan).then_compute_output(move |_| {
+            calls.lock().unwrap().push("GetPlan".into());
+            let step = |name: &str, kind: ExecutionBlockType| Step::builder().name(name).execution_block_type(kind).build().unwrap();
+            GetPlanOutput::builder()
+                .plan(
+                    Plan::builder()
+                        .arn(PLAN)
+                        .name("web-dr")
+                        .execution_role("arn:aws:iam::123456789012:role/dr")
+                        .owner("123456789012")
+                        .regions("us-east-1")
+                        .regions("us-west-2")
+                        .recovery_approach(RecoveryApproach::ActivePassive)
+                        .recovery_time_objective_minutes(15)
+                        .workflows(
+                            Workflow::builder()
+                                .workflow_target_action(WorkflowTargetAction::Activate)
+                                .steps(step("approve-failover", ExecutionBlockType::ExecutionApproval))
+                                .steps(step("promote-db", ExecutionBlockType::Aurora))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let state_of = |text: &str| ExecutionState::from(text);
+        let (executions, calls) = (self.executions.clone(), self.calls.clone());
+        let list = mock!(aws_sdk_arcregionswitch::Client::list_plan_executions).then_compute_output(move |_| {
+            calls.lock().unwrap().push("ListPlanExecutions".into());
+            let items: Vec<AbbreviatedExecution> = executions
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(id, comment, state)| {
+                    AbbreviatedExecution::builder()
+                        .plan_arn(PLAN)
+                        .execution_id(id)
+                        .comment(comment)
+                        .start_time(now)
+                        .mode(ExecutionMode::Graceful)
+                        .execution_state(state_of(state))
+                        .execution_action(ExecutionAction::Activate)
+                        .execution_region("us-west-2")
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            ListPlanExecutionsOutput::builder().set_items(Some(items)).build()
+        });
+        let (executions, calls) = (self.executions.clone(), self.calls.clone());
+        let start = mock!(aws_sdk_arcregionswitch::Client::start_plan_execution).then_compute_output(move |input| {
+            calls.lock().unwrap().push(format!("StartPlanExecution {} {} {}", input.target_region().unwrap(), input.action().unwrap().as_str(), input.mode().unwrap().as_str()));
+            let id = format!("exec-{}", executions.lock().unwrap().len() + 1);
+            executions.lock().unwrap().push((id.clone(), input.comment().unwrap().into(), "pendingManualApproval".into()));
+            StartPlanExecutionOutput::builder().execution_id(id).plan(PLAN).build()
+        });
+        let calls = self.calls.clone();
+        let events = mock!(aws_sdk_arcregionswitch::Client::list_plan_execution_events).then_compute_output(move |_| {
+            calls.lock().unwrap().push("ListPlanExecutionEvents".into());
+            ListPlanExecutionEventsOutput::builder()
+                .items(
+                    ExecutionEvent::builder()
+                        .event_id("event-1")
+                        .r#type(ExecutionEventType::ExecutionPendingApproval)
+                        .step_name("approve-failover")
+                        .execution_block_type(ExecutionBlockType::ExecutionApproval)
+                        .timestamp(now)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+        let (executions, calls, finishes, reads) = (self.executions.clone(), self.calls.clone(), self.finishes_after_reads, Arc::new(Mutex::new(0usize)));
+        let get = mock!(aws_sdk_arcregionswitch::Client::get_plan_execution).then_compute_output(move |input| {
+            calls.lock().unwrap().push("GetPlanExecution".into());
+            let mut executions = executions.lock().unwrap();
+            let execution = executions.iter_mut().find(|(id, ..)| id == input.execution_id().unwrap()).unwrap();
+            *reads.lock().unwrap() += 1;
+            if execution.2 == "pendingManualApproval" && finishes.is_some_and(|n| *reads.lock().unwrap() >= n) {
+                execution.2 = "completed".into();
+            }
+            let completed = execution.2 == "completed";
+            GetPlanExecutionOutput::builder()
+                .plan_arn(PLAN)
+                .execution_id(&execution.0)
+                .start_time(now)
+                .mode(ExecutionMode::Graceful)
+                .execution_state(state_of(&execution.2))
+                .execution_action(ExecutionAction::Activate)
+                .execution_region("us-west-2")
+                .set_actual_recovery_time(completed.then(|| "PT4M30S".to_string()))
+                .build()
+                .unwrap()
+        });
+        let (executions, calls) = (self.executions.clone(), self.calls.clone());
+        let cancel = mock!(aws_sdk_arcregionswitch::Client::cancel_plan_execution).then_compute_output(move |input| {
+            let id = input.execution_id().unwrap().to_string();
+            calls.lock().unwrap().push(format!("CancelPlanExecution {id}"));
+            for execution in executions.lock().unwrap().iter_mut().filter(|(e, ..)| *e == id) {
+                execution.2 = "canceled".into();
+            }
+            CancelPlanExecutionOutput::builder().build()
+        });
+        vec![get_plan, list, start, events, get, cancel]
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn states(&self) -> Vec<String> {
+        self.executions.lock().unwrap().iter().map(|(id, _, state)| format!("{id} {state}")).collect()
+    }
+}
+
+fn switch_scenario(duration: &str, regions: &str) -> gameday::scenario::Scenario {
+    scenario(&format!(
+        "apiVersion: gameday/v1\nname: mocked\nguards:\n  regions: [{regions}]\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
+    ))
+}
+
+fn switch_clients(fake: &FakeRegionSwitch) -> Clients {
+    let rules = fake.rules();
+    let mut clients = clients(&[], &[], &[]);
+    clients.arc_region_switch = mocked!(aws_sdk_arcregionswitch, rules.iter());
+    clients
+}
+
+fn observed(finished: &gameday::run::Finished) -> Vec<String> {
+    finished.journal.records().iter().filter_map(|r| if let Event::Observed(o) = &r.event { Some(o.message.clone()) } else { None }).collect()
+}
+
+/// The `region_switch` step on AWS through the runner: the plan is read
+/// into the plan (mode, Regions, steps), the execution starts only after
+/// its intent is journaled, the pending manual approval is shown with the
+/// command a person runs (gameday never approves), and ARC's
+/// `actualRecoveryTime` is journaled and reaches the result beside
+/// gameday's own figure. Every call is in `gameday iam-policy`.
+/// aws-smithy-mocks, because moto has no ARC Region switch.
+#[tokio::test]
+async fn a_region_switch_runs_after_its_intent_shows_its_approval_and_reads_arcs_recovery_time() {
+    let fake = FakeRegionSwitch::new(Vec::new(), Some(1));
+    let scenario = switch_scenario("300ms", "us-east-1, us-west-2");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake).with_call_log(&file), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(
+        plan.faults[0].other_resources,
+        [
+            "ARC Region switch plan web-dr (activate of us-west-2, graceful, mode practice; Regions us-east-1, us-west-2, RTO 15 min), steps: approve-failover (ManualApproval), promote-db (AuroraGlobalDatabase)"
+        ]
+    );
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "{:?}", finished.result.outcome);
+    let calls = fake.calls();
+    assert!(calls.contains(&"StartPlanExecution us-west-2 activate graceful".to_string()), "{calls:?}");
+    assert!(!calls.iter().any(|c| c.contains("Approve")), "gameday never approves: {calls:?}");
+    assert!(!calls.iter().any(|c| c.starts_with("CancelPlanExecution")), "a completed execution is not cancelled: {calls:?}");
+    let events: Vec<String> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultIntent { effect: Effect::RegionSwitch { comment, .. }, .. } => {
+                assert!(comment.starts_with("gameday:token=gameday-switch-"), "{comment}");
+                Some("intent".to_string())
+            }
+            Event::FaultApplied { .. } => Some("applied".into()),
+            Event::PlanExecutionEnded(end) => Some(format!("ended {} {} {:?} {:?}", end.execution_id, end.state, end.actual_recovery_time, end.actual_recovery_ms)),
+            Event::FaultReverted { .. } => Some("reverted".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events, ["intent", "applied", "ended exec-1 completed Some(\"PT4M30S\") Some(270000)", "reverted"]);
+    let approval = observed(&finished).into_iter().find(|m| m.contains("MANUAL APPROVAL PENDING")).expect("the approval is shown");
+    assert!(approval.contains("step `approve-failover`") && approval.contains("approve-plan-execution-step --plan-arn"), "{approval}");
+    let switch = &finished.result.region_switches[0];
+    assert_eq!((switch.execution_id.as_str(), switch.state.as_str(), switch.arc_recovery_ms), ("exec-1", "completed", Some(270_000)));
+    assert!(switch.gameday_recovery_ms.is_some(), "gameday's own figure: {switch:?}");
+
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, serde_json::to_string(&scenario).unwrap()).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    assert!(!allowed.contains("arc-region-switch:ApprovePlanExecutionStep"), "approval is a person's: {allowed:?}");
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    for call in ["arc-region-switch:GetPlan", "arc-region-switch:StartPlanExecution", "arc-region-switch:GetPlanExecution", "arc-region-switch:ListPlanExecutionEvents"] {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+}
+
+/// An execution still waiting for its approval when the step's duration is
+/// over is cancelled by the revert and read back as cancelled; how it
+/// ended is journaled, without an ARC recovery time.
+#[tokio::test]
+async fn an_unfinished_region_switch_is_cancelled_at_the_end_and_read_back() {
+    let fake = FakeRegionSwitch::new(Vec::new(), None);
+    let scenario = switch_scenario("300ms", "us-east-1, us-west-2");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake).with_call_log(&file), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    // The cancel path's calls are in `gameday iam-policy` too.
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, serde_json::to_string(&scenario).unwrap()).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    assert!(recorded.contains("arc-region-switch:CancelPlanExecution") && recorded.contains("arc-region-switch:ListPlanExecutions"), "{recorded:?}");
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+    let calls = fake.calls();
+    let cancelled = calls.iter().position(|c| c == "CancelPlanExecution exec-1").expect("cancelled");
+    assert_eq!(calls[cancelled + 1], "GetPlanExecution", "read back after the cancel: {calls:?}");
+    assert_eq!(fake.states(), ["exec-1 canceled"]);
+    let reverted = finished.journal.records().iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
+    assert_eq!(reverted.restored, ["execution exec-1 cancelled (read back: canceled)"]);
+    let ended = finished.journal.records().iter().find_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end.clone()) } else { None }).expect("its end");
+    assert_eq!((ended.state.as_str(), ended.actual_recovery_ms), ("canceled", None));
+}
+
+/// Another way out: the run's `max_duration` ends it while the execution
+/// waits for its approval; the execution is cancelled on the way out all the
+/// same, and read back.
+#[tokio::test]
+async fn a_region_switch_is_cancelled_when_max_duration_ends_the_run() {
+    let fake = FakeRegionSwitch::new(Vec::new(), None);
+    let text = serde_json::to_string(&switch_scenario("10m", "us-east-1, us-west-2")).unwrap();
+    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["guards"]["max_duration"] = serde_json::json!("1s");
+    let scenario = scenario(&value.to_string());
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { .. }), "{:?}", finished.result.outcome);
+    assert!(fake.calls().iter().any(|c| c == "CancelPlanExecution exec-1"), "{:?}", fake.calls());
+    assert_eq!(fake.states(), ["exec-1 canceled"]);
+}
+
+/// Guards before the call: another unfinished execution of the plan, or a
+/// plan whose Regions the scenario's `regions` guard does not allow,
+/// refuses the step; nothing starts.
+#[tokio::test]
+async fn a_region_switch_is_refused_while_the_plan_runs_or_outside_the_scenarios_regions() {
+    let busy = FakeRegionSwitch::new(vec![("exec-0".into(), "the on-call's own".into(), "inProgress".into())], None);
+    let scenario = switch_scenario("300ms", "us-east-1, us-west-2");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&busy), &scenario).await.unwrap();
+    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
+    assert!(error.to_string().contains("plan web-dr has an unfinished execution (exec-0, inProgress)"), "{error}");
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_ne!(finished.result.outcome, Outcome::HypothesisHeld);
+    assert!(!busy.calls().iter().any(|c| c.starts_with("StartPlanExecution")), "{:?}", busy.calls());
+
+    let idle = FakeRegionSwitch::new(Vec::new(), None);
+    let narrow = switch_scenario("300ms", "us-east-1");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&idle), &narrow).await.unwrap();
+    let finished = run(&mut env, &narrow, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { .. }), "{:?}", finished.result.outcome);
+    assert!(!idle.calls().iter().any(|c| c.starts_with("StartPlanExecution")), "{:?}", idle.calls());
+}
+
+/// After kill -9 the journal holds the execution's intent (its comment) but
+/// no execution id: `recover` lists the plan's executions, cancels the
+/// unfinished one with that comment and reads it back, and leaves another
+/// team's execution alone. A library-level test: the binary cannot be
+/// pointed at the mocks.
+#[tokio::test]
+async fn recover_cancels_the_region_switch_execution_the_journal_names_by_its_comment() {
+    let fake = FakeRegionSwitch::new(Vec::new(), None);
+    let scenario = switch_scenario("10m", "us-east-1, us-west-2");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let effect = plan.faults[0].effect.clone().expect("an effect");
+    env.apply(&effect, 0).await.unwrap();
+    fake.executions.lock().unwrap().push(("theirs".into(), "the on-call's own".into(), "inProgress".into()));
+    let open = gameday::run::recover::OpenRun {
+        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
+        scenario: "mocked".into(),
+        environment: "mock".into(),
+        account: "123456789012".into(),
+        finished: false,
+        in_place: vec![("switch".into(), effect)],
+        damage: vec![],
+        unreadable: None,
+        live_pid: None,
+        last_t: 0,
+    };
+    let mut fresh = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
+    let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
+    assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
+    assert_eq!(fake.states(), ["exec-1 canceled", "theirs inProgress"], "ours cancelled and read back, theirs untouched");
 }
 
 /// `sim import` reads alarms from CloudWatch, which moto does not route

@@ -20,6 +20,7 @@ mod moto;
 mod panic;
 mod pipes;
 mod plan;
+mod region_switch;
 mod report;
 mod report_formats;
 mod run;

@@ -373,6 +373,7 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
             | FaultAction::GrayFailure { .. }
             | FaultAction::DbFailover { .. }
             | FaultAction::ZonalShift { .. }
+            | FaultAction::RegionSwitch { .. }
     )
 }
 

@@ -22,6 +22,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut database_resources: BTreeSet<String> = BTreeSet::new();
     let mut fis = false;
     let mut zonal_shift = false;
+    let mut region_switch_plans: BTreeSet<String> = BTreeSet::new();
     for fault in &scenario.faults {
         let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
         match (&fault.action, direct) {
@@ -33,6 +34,10 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             (FaultAction::ZonalShift { .. }, _) => {
                 reads.insert("arc-zonal-shift:GetManagedResource");
                 zonal_shift = true;
+            }
+            // Always made directly: FIS has no Region switch action.
+            (FaultAction::RegionSwitch { plan, .. }, _) => {
+                region_switch_plans.insert(plan.clone());
             }
             // Always made directly: gameday reads the writer to fail back to.
             (FaultAction::DbFailover { cluster, instance, .. }, _) => {
@@ -120,6 +125,24 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
         // The planned mitigation: starting a shift, and cancelling it (by the id ARC gave it) at the end.
         statements
             .push(json!({ "Sid": "GamedayZonalShift", "Effect": "Allow", "Action": ["arc-zonal-shift:CancelZonalShift", "arc-zonal-shift:StartZonalShift"], "Resource": "*" }));
+    }
+    if !region_switch_plans.is_empty() {
+        // The DR step: read the plan and its executions, start one, follow
+        // it, and cancel it when unfinished. Never ApprovePlanExecutionStep:
+        // a person approves, with their own credentials.
+        statements.push(json!({
+            "Sid": "GamedayRegionSwitch",
+            "Effect": "Allow",
+            "Action": [
+                "arc-region-switch:CancelPlanExecution",
+                "arc-region-switch:GetPlan",
+                "arc-region-switch:GetPlanExecution",
+                "arc-region-switch:ListPlanExecutionEvents",
+                "arc-region-switch:ListPlanExecutions",
+                "arc-region-switch:StartPlanExecution"
+            ],
+            "Resource": region_switch_plans.into_iter().collect::<Vec<_>>(),
+        }));
     }
     if !other_writes.is_empty() {
         statements.push(json!({ "Sid": "GamedayNetworkAndDnsFaults", "Effect": "Allow", "Action": other_writes.into_iter().collect::<Vec<_>>(), "Resource": "*" }));

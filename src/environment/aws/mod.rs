@@ -15,6 +15,7 @@ pub mod iam;
 pub mod import;
 pub(crate) mod probes;
 pub mod rds;
+pub mod region_switch;
 mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,6 +47,7 @@ pub struct Clients {
     pub fis: aws_sdk_fis::Client,
     pub rds: aws_sdk_rds::Client,
     pub arc_zonal_shift: aws_sdk_arczonalshift::Client,
+    pub arc_region_switch: aws_sdk_arcregionswitch::Client,
 }
 
 impl Clients {
@@ -60,6 +62,7 @@ impl Clients {
             fis: aws_sdk_fis::Client::new(config),
             rds: aws_sdk_rds::Client::new(config),
             arc_zonal_shift: aws_sdk_arczonalshift::Client::new(config),
+            arc_region_switch: aws_sdk_arcregionswitch::Client::new(config),
         }
     }
 
@@ -81,6 +84,7 @@ impl Clients {
             fis: logged!(self.fis, aws_sdk_fis, "fis"),
             rds: logged!(self.rds, aws_sdk_rds, "rds"),
             arc_zonal_shift: logged!(self.arc_zonal_shift, aws_sdk_arczonalshift, "arc-zonal-shift"),
+            arc_region_switch: logged!(self.arc_region_switch, aws_sdk_arcregionswitch, "arc-region-switch"),
         }
     }
 }
@@ -109,7 +113,15 @@ pub struct AwsEnvironment {
     fis_runs: BTreeMap<String, (String, String)>,
     /// Things worth a line in the timeline, e.g. a tolerated emulator gap.
     notes: Vec<Observation>,
+    /// Region switch plan executions started by this run and not yet ended.
+    region_switches: Vec<region_switch::Followed>,
+    /// When (run clock) the executions are read again: every
+    /// `FOLLOW_INTERVAL`, not on every turn of the loop, and at once after a revert.
+    next_follow: Millis,
 }
+
+/// How often a Region switch execution is read while it runs.
+const FOLLOW_INTERVAL: Millis = 5_000;
 
 /// The SDK's HTTPS client, as the SDK's own default for the latest behaviour
 /// version (hyper 1, rustls, native roots, proxy from `HTTPS_PROXY` and
@@ -208,6 +220,8 @@ impl AwsEnvironment {
             scenario: scenario.clone(),
             fis_runs: BTreeMap::new(),
             notes: Vec::new(),
+            region_switches: Vec::new(),
+            next_follow: 0,
         };
         env.load_zones().await?;
         Ok(env)
@@ -490,6 +504,12 @@ impl Environment for AwsEnvironment {
                 self.calls.mutating += 1;
                 arc::start(&self.clients, effect).await?;
             }
+            Effect::RegionSwitch { fault, plan, .. } => {
+                self.calls.mutating += 1;
+                let execution_id = region_switch::start(&self.clients, effect).await?;
+                self.notes.push(Observation { at: now, source: "arc-region-switch".into(), message: format!("execution {execution_id} of {plan} started for `{fault}`") });
+                self.region_switches.push(region_switch::Followed { fault: fault.clone(), plan: plan.clone(), execution_id, seen: Default::default() });
+            }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
@@ -534,6 +554,13 @@ impl Environment for AwsEnvironment {
                 self.calls.mutating += outcome.restored.len();
                 Ok(outcome)
             }
+            Effect::RegionSwitch { .. } => {
+                let outcome = region_switch::cancel(&self.clients, effect).await?;
+                self.calls.mutating += outcome.restored.len();
+                // Read how it ended (ARC's recovery time) on the next follow.
+                self.next_follow = 0;
+                Ok(outcome)
+            }
             Effect::DbClusterFailover { .. } | Effect::DbInstanceFailover { .. } => {
                 let outcome = rds::fail_back(&self.clients, effect).await?;
                 self.calls.mutating += outcome.restored.len();
@@ -565,6 +592,30 @@ impl Environment for AwsEnvironment {
 
     fn take_observations(&mut self) -> Vec<Observation> {
         std::mem::take(&mut self.notes)
+    }
+
+    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::PlanExecutionEnd> {
+        let mut ended = Vec::new();
+        if self.region_switches.is_empty() || now < self.next_follow {
+            return ended;
+        }
+        self.next_follow = now + FOLLOW_INTERVAL;
+        let mut following = std::mem::take(&mut self.region_switches);
+        for followed in &mut following {
+            self.calls.reads += 2;
+            match region_switch::follow(&self.clients, followed, now, &mut self.notes).await {
+                Ok(Some(end)) => ended.push(end),
+                Ok(None) => {}
+                // A read that failed is tried again on the next turn; the
+                // people watching see why the execution's state is stale.
+                Err(error) => {
+                    self.notes.push(Observation { at: now, source: "arc-region-switch".into(), message: format!("could not read execution {}: {error}", followed.execution_id) })
+                }
+            }
+        }
+        following.retain(|f| !ended.iter().any(|e: &crate::environment::PlanExecutionEnd| e.execution_id == f.execution_id));
+        self.region_switches = following;
+        ended
     }
 
     fn prober(&self) -> Option<RealProber> {

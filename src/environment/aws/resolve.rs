@@ -165,6 +165,11 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             let zone_id = env.zone_id(away_from)?;
             return super::arc::reach(&env.clients, &env.spec.region, resource, &zone_id).await;
         }
+        FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => {
+            env.calls.reads += 2;
+            let describe = format!("{} of {target_region}, {}, mode {}", action.as_str(), execution.as_str(), mode.as_str());
+            return super::region_switch::reach(&env.clients, plan, target_region, &describe).await;
+        }
         FaultAction::DbFailover { cluster, instance, target } => {
             env.calls.reads += 1;
             // The database is the one candidate, in no group: the instance population is not its measure.
@@ -246,6 +251,16 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
             // ARC takes at most 128 characters; the token is what finds the shift again.
             comment: format!("gameday:token={}", super::run_token(&fault.name)).chars().take(128).collect(),
+        },
+        FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {
+            fault: fault.name.clone(),
+            plan: plan.clone(),
+            target_region: target_region.clone(),
+            action: *action,
+            execution: *execution,
+            mode: *mode,
+            // ARC takes at most 1,024 characters; the token is what finds the execution again.
+            comment: format!("gameday:token={} ({} run of a game day)", super::run_token(&fault.name), mode.as_str()).chars().take(1024).collect(),
         },
         FaultAction::DbFailover { cluster, instance, target } => {
             env.calls.reads += 1;

@@ -9,11 +9,11 @@ pub mod world;
 use std::collections::HashMap;
 
 use crate::environment::{
-    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, Reach, ReadErrorKind, RevertOutcome, Sample, alarm_matches, alarm_name,
-    shell,
+    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, PlanExecutionEnd, Reach, ReadErrorKind, RevertOutcome, Sample,
+    alarm_matches, alarm_name, shell,
 };
 use crate::rng::SeededRng;
-use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, Targets};
+use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, RegionSwitchAction, Targets};
 
 use topology::DatabaseKind;
 pub use topology::{DEFAULT_TOPOLOGY_YAML, Topology, TopologyError};
@@ -27,11 +27,36 @@ pub struct SimEnvironment {
     /// Effects applied and not yet reverted: a second revert of the same
     /// effect must not undo an overlapping fault on the same zone or region.
     active: Vec<Effect>,
+    /// Region switch plan executions, in the order started.
+    executions: Vec<Execution>,
+}
+
+/// How long each step of a simulated Region switch plan takes: one step
+/// per failover record, run one after another (docs/simulator.md).
+pub const REGION_SWITCH_STEP_MS: Millis = 30_000;
+
+/// A simulated plan's steps (each a failover record and the side it is
+/// pointed at) and the plan's Regions.
+type SimPlan = (Vec<(usize, FailoverSide)>, Vec<String>);
+
+/// A simulated Region switch plan execution: each step points one failover
+/// record at the target Region's side when it ends.
+#[derive(Clone, Debug)]
+struct Execution {
+    fault: String,
+    comment: String,
+    started: Millis,
+    steps: Vec<(usize, FailoverSide)>,
+    /// Steps made so far.
+    done: usize,
+    /// How it ended and when, once it has; `reported` once `follow` returned it.
+    ended: Option<(Millis, &'static str)>,
+    reported: bool,
 }
 
 impl SimEnvironment {
     pub fn new(topology: &Topology, seed: u64) -> Self {
-        SimEnvironment { world: World::new(topology, seed), seed, samples_taken: HashMap::new(), events_seen: 0, active: Vec::new() }
+        SimEnvironment { world: World::new(topology, seed), seed, samples_taken: HashMap::new(), events_seen: 0, active: Vec::new(), executions: Vec::new() }
     }
 
     pub fn world(&self) -> &World {
@@ -39,7 +64,67 @@ impl SimEnvironment {
     }
 
     fn advance(&mut self, now: Millis) {
+        // Each Region switch step takes effect at its own moment, not at the
+        // next moment the world is asked about: the world stops there first.
+        loop {
+            let next = self
+                .executions
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.ended.is_none())
+                .map(|(i, e)| (e.started + REGION_SWITCH_STEP_MS * (e.done as Millis + 1), i))
+                .filter(|(at, _)| *at <= now)
+                .min();
+            let Some((at, i)) = next else { break };
+            self.world.advance_to(i64::try_from(at).unwrap_or(i64::MAX / 4));
+            let execution = &mut self.executions[i];
+            let (record, side) = execution.steps[execution.done];
+            execution.done += 1;
+            if execution.done == execution.steps.len() {
+                execution.ended = Some((at, "completed"));
+            }
+            self.world.force_record(record, side, "arc-region-switch");
+        }
         self.world.advance_to(i64::try_from(now).unwrap_or(i64::MAX / 4));
+    }
+
+    /// The simulator's Region switch plan: one step per failover record
+    /// that has a side in the target Region, pointing it at that side
+    /// (`activate`) or at the other one (`deactivate`); and the plan's
+    /// Regions, those of every record's two sides.
+    fn region_switch_plan(&self, target_region: &str, action: RegionSwitchAction) -> Result<SimPlan, EnvError> {
+        let region_of = |balancer: usize| self.world.regions[self.world.balancers[balancer].region].name.clone();
+        let mut regions: Vec<String> = Vec::new();
+        let mut steps = Vec::new();
+        for (index, record) in self.world.records.iter().enumerate() {
+            let (primary, secondary) = (region_of(record.primary.0), region_of(record.secondary.0));
+            for region in [&primary, &secondary] {
+                if !regions.contains(region) {
+                    regions.push(region.clone());
+                }
+            }
+            let side_in_target = if primary == target_region {
+                FailoverSide::Primary
+            } else if secondary == target_region {
+                FailoverSide::Secondary
+            } else {
+                continue;
+            };
+            let side = match (action, side_in_target) {
+                (RegionSwitchAction::Activate, side) => side,
+                (RegionSwitchAction::Deactivate, FailoverSide::Primary) => FailoverSide::Secondary,
+                (RegionSwitchAction::Deactivate, FailoverSide::Secondary) => FailoverSide::Primary,
+            };
+            steps.push((index, side));
+        }
+        regions.sort();
+        if steps.is_empty() {
+            return Err(EnvError::NotFound {
+                resource: format!("Region {target_region} in the simulated plan"),
+                hint: Some(format!("its Regions (those of the failover records): {}", regions.join(", "))),
+            });
+        }
+        Ok((steps, regions))
     }
 
     fn zone(&self, name: &str) -> Result<usize, EnvError> {
@@ -416,6 +501,26 @@ impl Environment for SimEnvironment {
                 reach.other_resources = vec![format!("ARC zonal shift of {} away from {}", balancer.name, self.world.zones[z].name)];
                 reach.regions = vec![self.world.regions[balancer.region].name.clone()];
             }
+            FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => {
+                let (steps, regions) = self.region_switch_plan(target_region, *action)?;
+                // A plan runs one execution at a time.
+                if let Some(other) = self.executions.iter().find(|e| e.ended.is_none()) {
+                    return Err(EnvError::Refused(format!(
+                        "plan {plan} has an unfinished execution (started by `{}`), and a plan runs one execution at a time; let it end or cancel it first",
+                        other.fault
+                    )));
+                }
+                let steps: Vec<String> = steps.iter().map(|(r, _)| format!("point {} at {target_region} (Route53HealthCheck)", self.world.records[*r].name)).collect();
+                reach.other_resources = vec![format!(
+                    "ARC Region switch plan {plan} ({} of {target_region}, {}, mode {}; Regions {}), steps: {}",
+                    action.as_str(),
+                    execution.as_str(),
+                    mode.as_str(),
+                    regions.join(", "),
+                    steps.join(", ")
+                )];
+                reach.regions = regions;
+            }
             FaultAction::DbFailover { cluster, instance, target } => {
                 let d = self.database(cluster.as_deref(), instance.as_deref())?;
                 let db = &self.world.databases[d];
@@ -483,6 +588,15 @@ impl Environment for SimEnvironment {
                     comment: format!("gameday {}", fault.name),
                 }
             }
+            FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {
+                fault: fault.name.clone(),
+                plan: plan.clone(),
+                target_region: target_region.clone(),
+                action: *action,
+                execution: *execution,
+                mode: *mode,
+                comment: format!("gameday:token=gameday-{} ({} run of a game day)", fault.name, mode.as_str()),
+            },
             FaultAction::DbFailover { cluster, instance, target } => {
                 let d = self.database(cluster.as_deref(), instance.as_deref())?;
                 let db = &self.world.databases[d];
@@ -566,6 +680,10 @@ impl Environment for SimEnvironment {
                 let (b, z) = self.shift(resource, away_from)?;
                 self.world.shift_away(b, z, "arc");
             }
+            Effect::RegionSwitch { fault, target_region, action, comment, .. } => {
+                let (steps, _) = self.region_switch_plan(target_region, *action)?;
+                self.executions.push(Execution { fault: fault.clone(), comment: comment.clone(), started: now, steps, done: 0, ended: None, reported: false });
+            }
             Effect::DbClusterFailover { cluster: name, target, .. } => fail_over(world, name, target.as_deref())?,
             Effect::DbInstanceFailover { instance: name, .. } => fail_over(world, name, None)?,
         }
@@ -636,6 +754,20 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
+            Effect::RegionSwitch { comment, .. } => {
+                // An unfinished execution is cancelled: its remaining steps
+                // are never made. A completed one is the DR step itself and stays.
+                for (index, execution) in self.executions.iter_mut().enumerate().filter(|(_, e)| e.comment == *comment) {
+                    let id = format!("sim-execution-{}", index + 1);
+                    match execution.ended {
+                        None => {
+                            execution.ended = Some((now, "canceled"));
+                            outcome.restored.push(format!("execution {id} cancelled after {} of {} steps (read back: canceled)", execution.done, execution.steps.len()));
+                        }
+                        Some((_, state)) => outcome.skipped.push((id, format!("the execution had ended already ({state})"))),
+                    }
+                }
+            }
             Effect::ZonalShift { resource, away_from, .. } => {
                 let found = (world.balancers.iter().position(|b| b.name == *resource), world.zone_index(away_from));
                 match found {
@@ -865,7 +997,7 @@ impl Environment for SimEnvironment {
         Ok(match &action.change {
             OperatorChange::SwitchDns { record, to } => {
                 let r = self.record(record)?;
-                self.world.force_record(r, *to)
+                self.world.force_record(r, *to, "operator")
             }
             OperatorChange::ZonalShift { load_balancer, away_from } => {
                 let (b, z) = self.shift(load_balancer, away_from)?;
@@ -876,6 +1008,32 @@ impl Environment for SimEnvironment {
                 self.world.set_desired(g, *desired)
             }
         })
+    }
+
+    async fn follow(&mut self, now: Millis) -> Vec<PlanExecutionEnd> {
+        if self.executions.is_empty() {
+            // Without a Region switch the world is advanced exactly as before.
+            return Vec::new();
+        }
+        self.advance(now);
+        let mut ended = Vec::new();
+        for (index, execution) in self.executions.iter_mut().enumerate() {
+            if let (Some((at, state)), false) = (execution.ended, execution.reported) {
+                execution.reported = true;
+                // The simulated plan has no health alarms of its own: its
+                // recovery time is the time its steps took.
+                let actual = (state == "completed").then(|| at - execution.started);
+                ended.push(PlanExecutionEnd {
+                    fault: execution.fault.clone(),
+                    execution_id: format!("sim-execution-{}", index + 1),
+                    state: state.to_string(),
+                    at,
+                    actual_recovery_time: actual.map(|ms| format!("PT{}S", ms / 1000)),
+                    actual_recovery_ms: actual,
+                });
+            }
+        }
+        ended
     }
 
     fn take_observations(&mut self) -> Vec<Observation> {

@@ -712,13 +712,16 @@ impl World {
     // and never reverted by gameday.
 
     /// Points a failover record at one side whatever its health checks say.
-    pub fn force_record(&mut self, record: usize, side: FailoverSide) -> String {
+    /// The one model of pointing a record at a Region, whether the team
+    /// does it during a drill (`source` "operator") or a `region_switch`
+    /// step's plan does ("arc-region-switch").
+    pub fn force_record(&mut self, record: usize, side: FailoverSide, source: &str) -> String {
         self.records[record].forced = Some(side);
         self.note_answers();
         let r = &self.records[record];
         let balancer = if side == FailoverSide::Primary { r.primary.0 } else { r.secondary.0 };
         let message = format!("{} now answers with {}", r.name, self.balancers[balancer].name);
-        self.log("operator", message.clone());
+        self.log(source, message.clone());
         message
     }
 
