@@ -10,6 +10,7 @@ use crate::drill::measure::SystemResponse;
 use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
 use crate::scenario::{AlarmState, ClockStart, ExpectedRecovery, Fault, FaultAction, Probe};
+use crate::scenario::objectives::{DisruptionClass, Objective};
 
 /// Kept here too: reports name it by this path.
 pub use crate::vocab::fmt_ms;
@@ -192,9 +193,44 @@ pub struct ExpectationResult {
     pub predicted: Option<Millis>,
     /// Actual minus predicted recovery time (positive: slower than predicted).
     pub prediction_error: Option<i64>,
+    /// The shared objective the expectation was judged against, when it
+    /// names one (`objective:`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<ObjectiveResult>,
     pub met: bool,
     /// Why it was missed; empty when met.
     pub misses: Vec<String>,
+}
+
+/// A shared objective (a disruption class of the objectives file) and what
+/// the run achieved against it. Its RTO was the expectation's deadline; its
+/// availability, the error budget when requests were counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveResult {
+    pub class: DisruptionClass,
+    /// The recovery time objective, which was the expectation's deadline.
+    pub rto: Millis,
+    /// The recovery point objective: a target for the debrief to check,
+    /// since gameday does not see data.
+    pub rpo: Option<Millis>,
+    /// The availability target: the share (0–100) of requests that succeed.
+    pub availability: Option<f64>,
+    /// 100 − `error_rate`: the share of requests that succeeded from the
+    /// clock's start to recovery (or the end); `None` when no requests were
+    /// counted, and the availability was then not judged.
+    pub achieved_availability: Option<f64>,
+}
+
+impl ObjectiveResult {
+    fn of(objective: &Objective, class: DisruptionClass, error_rate: Option<f64>) -> ObjectiveResult {
+        ObjectiveResult {
+            class,
+            rto: objective.rto.as_millis(),
+            rpo: objective.rpo.map(|d| d.as_millis()),
+            availability: objective.availability,
+            achieved_availability: error_rate.map(|rate| 100.0 - rate),
+        }
+    }
 }
 
 impl ExpectationResult {
@@ -563,6 +599,7 @@ pub fn evaluate(
             (Some(p), Some(actual)) if measured => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
             _ => None,
         },
+        objective: expected.objective.zip(expected.resolved_objective.as_ref()).map(|(class, objective)| ObjectiveResult::of(objective, class, error_rate)),
         met: misses.is_empty(),
         misses,
     }
@@ -687,6 +724,8 @@ mod tests {
             detected_by: vec![],
             max_impact: None,
             predicted: Some(Duration::from_secs(40)),
+            objective: None,
+            resolved_objective: None,
         }
     }
 
