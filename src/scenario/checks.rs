@@ -598,6 +598,8 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
 /// keys that mean something for its kind.
 fn check_kind(expected: &ExpectedRecovery, at: &str, found: &mut Findings) {
     match (expected.recovers_within, expected.stays_healthy) {
+        // An objective that did not resolve is its own problem, already found.
+        (None, false) if expected.objective.is_some() => {}
         (None, false) => found.add(
             at,
             "the expectation has no kind: say by when the probes recover, or that they stay healthy".into(),

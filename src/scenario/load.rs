@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use super::checks;
 use super::diagnostic::{Problem, render};
 use super::model::Scenario;
-use super::objectives::{self, Objectives};
+use super::objectives::{self, Objectives, Unreadable};
 use super::structure;
 use super::yaml_tree::{self, Path, Position};
 
@@ -104,16 +104,23 @@ enum ObjectivesFrom<'a> {
 }
 
 impl ObjectivesFrom<'_> {
-    fn read(self, scenario: &Scenario) -> Option<Result<Objectives, String>> {
+    fn read(self, scenario: &Scenario) -> Option<Result<Objectives, Unreadable>> {
         let file = scenario.objectives.as_deref()?;
+        let unreadable = |message: String, hint: &str| Unreadable { message, hint: hint.to_string() };
         Some(match self {
             ObjectivesFrom::Beside(Some(dir)) => match checks::resolve_file(file, dir) {
-                Some(path) => Objectives::load(&path).map_err(|why| format!("the objectives file is not valid: {why}")),
-                None => Err(format!("the objectives file `{file}` does not exist")),
+                Some(path) => Objectives::load(&path).map_err(|why| unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
+                None => Err(unreadable(
+                    format!("the objectives file `{file}` does not exist"),
+                    "give its path relative to this file (or to the project root, its parent directory), or create it (docs/scenarios.md, \"Objectives\")",
+                )),
             },
-            ObjectivesFrom::Beside(None) => Err(format!("the objectives file `{file}` cannot be read: the scenario was read without its directory")),
+            ObjectivesFrom::Beside(None) => Err(unreadable(format!("the objectives file `{file}` cannot be read: the scenario was read without its directory"), "validate the scenario from its file")),
             ObjectivesFrom::Kept(Some(kept)) => Ok(kept.clone()),
-            ObjectivesFrom::Kept(None) => Err(format!("this run kept no copy of the objectives file `{file}` ({})", objectives::OBJECTIVES_COPY)),
+            ObjectivesFrom::Kept(None) => Err(unreadable(
+                format!("this run kept no copy of the objectives file `{file}` ({})", objectives::OBJECTIVES_COPY),
+                "put the objectives file the run was judged against in the run directory as objectives.yaml",
+            )),
         })
     }
 }
@@ -121,7 +128,7 @@ impl ObjectivesFrom<'_> {
 /// Fills in the expectations that name an objective, as problems placed in the tree.
 fn resolve_objectives(scenario: &mut Scenario, tree: &yaml_tree::Node, from: ObjectivesFrom<'_>) -> Vec<Problem> {
     let read = from.read(scenario);
-    objectives::resolve(scenario, read.as_ref().map(|r| r.as_ref().map_err(String::as_str)))
+    objectives::resolve(scenario, read.as_ref().map(Result::as_ref))
         .into_iter()
         .map(|u| {
             let path = Path::parse(&u.path);

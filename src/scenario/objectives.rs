@@ -87,29 +87,54 @@ impl Objectives {
         Objectives::parse(&text, &path.display().to_string())
     }
 
-    /// Parses objectives text; `name` stands for the file in messages.
+    /// Parses objectives text; `name` stands for the file in messages,
+    /// which say `name:line:column:`, the key, and what to write instead.
     pub fn parse(text: &str, name: &str) -> Result<Objectives, String> {
-        if let Err(error) = super::yaml_tree::parse(text) {
+        let tree = super::yaml_tree::parse(text).map_err(|error| {
             let hint = error.hint.map(|h| format!(" ({h})")).unwrap_or_default();
-            return Err(format!("{name}:{}:{}: {}{hint}", error.at.line, error.at.column, error.message));
-        }
-        let objectives: Objectives = serde_saphyr::from_str(text).map_err(|error| {
-            let at = error.location().map_or(String::new(), |l| format!("{}:{}: ", l.line(), l.column()));
-            format!("{name}:{at}{}", error.without_snippet().to_string().trim_start_matches("error: "))
+            format!("{name}:{}:{}: {}{hint}", error.at.line, error.at.column, error.message)
         })?;
-        if objectives.api_version != super::API_VERSION || objectives.kind != "Objectives" {
-            return Err(format!("{name}: expected `apiVersion: {}` and `kind: Objectives`", super::API_VERSION));
+        let objectives: Objectives = serde_saphyr::from_str(text).map_err(|error| match error.location() {
+            Some(l) => {
+                // The position leads the message; serde's own copy of it at the end is dropped.
+                let message = error.without_snippet().to_string();
+                let message = message.trim_start_matches("error: ");
+                let message = message.strip_suffix(&format!(" at line {}, column {}", l.line(), l.column())).unwrap_or(message);
+                format!("{name}:{}:{}: {message}", l.line(), l.column())
+            }
+            None => format!("{name}: {}", error.without_snippet()),
+        })?;
+        let at = |key: &str| {
+            let position = tree.locate(&super::yaml_tree::Path::parse(key));
+            format!("{name}:{}:{}", position.line, position.column)
+        };
+        if objectives.api_version != super::API_VERSION {
+            return Err(format!("{}: `apiVersion` is `{}`; write `apiVersion: {}`", at("apiVersion"), objectives.api_version, super::API_VERSION));
+        }
+        if objectives.kind != "Objectives" {
+            return Err(format!("{}: `kind` is `{}`, but this is an objectives file; write `kind: Objectives`", at("kind"), objectives.kind));
         }
         for (class, objective) in &objectives.objectives {
+            let key = format!("objectives.{}", class.name());
             if objective.rto.as_millis() == 0 {
-                return Err(format!("{name}: `objectives.{}.rto` must be longer than zero", class.name()));
+                return Err(format!("{}: `{key}.rto` must be longer than zero (e.g. `rto: 5m`)", at(&format!("{key}.rto"))));
             }
             if let Some(a) = objective.availability.filter(|a| !(a.is_finite() && *a > 0.0 && *a <= 100.0)) {
-                return Err(format!("{name}: `objectives.{}.availability` is {a}, but it is a percentage of requests that succeed: above 0, at most 100 (e.g. 99.9)", class.name()));
+                return Err(format!(
+                    "{}: `{key}.availability` is {a}, but it is a percentage of requests that succeed: above 0, at most 100 (e.g. 99.9)",
+                    at(&format!("{key}.availability"))
+                ));
             }
         }
         Ok(objectives)
     }
+}
+
+/// Why a scenario's objectives file could not be used, and the fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unreadable {
+    pub message: String,
+    pub hint: String,
 }
 
 /// A problem found while resolving: where in the scenario, what, and the fix.
@@ -124,13 +149,13 @@ pub struct Unresolved {
 /// class's RTO, its error budget from the availability when it counts
 /// requests. `objectives` is the scenario's objectives file as read (or the
 /// run directory's copy); `None` when the scenario names none.
-pub fn resolve(scenario: &mut Scenario, objectives: Option<Result<&Objectives, &str>>) -> Vec<Unresolved> {
+pub fn resolve(scenario: &mut Scenario, objectives: Option<Result<&Objectives, &Unreadable>>) -> Vec<Unresolved> {
     let mut problems = Vec::new();
     let named: Vec<usize> = scenario.expected_recoveries.iter().enumerate().filter(|(_, e)| e.objective.is_some()).map(|(i, _)| i).collect();
     let objectives = match objectives {
         Some(Ok(objectives)) => objectives,
         Some(Err(why)) => {
-            problems.push(Unresolved { path: "objectives".into(), message: why.to_string(), hint: Some("fix the objectives file, or point `objectives` at another".into()) });
+            problems.push(Unresolved { path: "objectives".into(), message: why.message.clone(), hint: Some(why.hint.clone()) });
             return problems;
         }
         None => {
