@@ -114,6 +114,12 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         );
     }
 
+    if let Some(table) = tables::objectives(ctx) {
+        let _ = writeln!(out, "## Objectives\n");
+        let _ = writeln!(out, "{}\n", super::OBJECTIVES_INTRO);
+        out.push_str(&table.to_markdown());
+    }
+
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(
         out,

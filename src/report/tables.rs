@@ -4,7 +4,7 @@
 
 use crate::predict::{Recovery, recovery};
 use crate::run::RunResult;
-use crate::run::metrics::{ExpectationKind, ExpectationResult, fmt_ms};
+use crate::run::metrics::{ExpectationKind, ExpectationResult, ObjectiveResult, fmt_ms};
 
 use super::table::{Cell, Table};
 use super::{ReportContext, t};
@@ -134,6 +134,48 @@ pub fn disaster_recovery(ctx: &ReportContext<'_>) -> Option<Table> {
         ]);
     }
     Some(table)
+}
+
+/// Each expected recovery that names a shared objective, against its
+/// targets; `None` when none does (docs/metrics.md, "Objectives").
+pub fn objectives(ctx: &ReportContext<'_>) -> Option<Table> {
+    let judged: Vec<(&ExpectationResult, &ObjectiveResult)> = ctx.result.expectations.iter().filter_map(|e| Some((e, e.objective.as_ref()?))).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    let mut table = Table::new(&["Expected recovery", "Objective", "RTO", "Achieved", "RTO met?", "RPO target", "Availability target", "Achieved availability"]);
+    for (e, o) in judged {
+        let measured = not_measured(e, ctx.result).is_none();
+        let rto_met = match (measured, o.rto_met) {
+            (false, _) => "—",
+            (true, true) => "✅ met",
+            (true, false) => "❌ missed",
+        };
+        table.row(vec![
+            Cell::text(&e.name),
+            Cell::code(o.class.name()),
+            Cell::text(fmt_ms(o.rto)),
+            Cell::text(time_to_recover(e, ctx.result)),
+            Cell::text(rto_met),
+            Cell::text(o.rpo.map_or("—".to_string(), |rpo| format!("{} (not measured: check the data stores)", fmt_ms(rpo)))),
+            Cell::text(o.availability.map_or("—".to_string(), |a| format!("{a}%"))),
+            Cell::text(achieved_availability(o)),
+        ]);
+    }
+    Some(table)
+}
+
+/// The share of requests that succeeded, to one more decimal than the
+/// target is written with, at least two (99 → 99.33%, 99.95 → 99.953%),
+/// and whether it met the target.
+fn achieved_availability(o: &ObjectiveResult) -> String {
+    let Some(target) = o.availability else { return "—".into() };
+    let decimals = (target.to_string().split_once('.').map_or(0, |(_, fraction)| fraction.len()) + 1).max(2);
+    match (o.achieved_availability, o.availability_met) {
+        (_, None) => "not judged: no request count (`max_impact.requests`)".into(),
+        (Some(achieved), Some(met)) => format!("{achieved:.decimals$}% {}", if met { "✅ met" } else { "❌ missed" }),
+        (None, Some(_)) => "❌ no request count could be read".into(),
+    }
 }
 
 /// Detection, recovery and impact of each expected recovery, against its deadline and prediction.

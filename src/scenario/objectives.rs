@@ -191,6 +191,23 @@ pub fn resolve(scenario: &mut Scenario, objectives: Option<Result<&Objectives, &
             });
             continue;
         }
+        if let Some(budget) = expected.max_impact.as_ref().filter(|b| b.requests.is_some() && b.error_rate.is_some())
+            && let Some(availability) = objective.availability
+        {
+            problems.push(Unresolved {
+                path: format!("{at}.max_impact.error_rate"),
+                message: format!(
+                    "`max_impact.error_rate` ({}%) and the `{}` objective's availability ({availability}%) both set the error budget; one expectation has one",
+                    budget.error_rate.unwrap_or_default(),
+                    class.name()
+                ),
+                hint: Some(format!(
+                    "remove `max_impact.error_rate` to judge against {availability}% (a budget of {}% of requests), or remove `objective`",
+                    error_budget(availability)
+                )),
+            });
+            continue;
+        }
         apply(expected, objective);
     }
     problems
