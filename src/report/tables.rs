@@ -220,6 +220,10 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
                 wanted.push(format!("at most {r}% failed probe samples"));
             }
         }
+        // Where the numbers came from, when a shared objective set them.
+        if let Some(o) = &e.objective {
+            wanted.push(format!("by the `{}` objective", o.class.name()));
+        }
         let expected = format!("{} (probes: {}; {})", wanted.join(", "), e.probes.join(", "), e.clock_text());
         table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e, ctx.result))]);
     }

@@ -111,6 +111,7 @@ fn an_expectation_takes_its_deadline_and_error_budget_from_its_objective() {
         serde_json::json!({"class": "zone", "rto": 300_000, "achieved_rto": 110_000, "rto_met": true, "rpo": 60_000, "availability": 99.0, "achieved_availability": null, "availability_met": true})
     );
     assert!(shipped.report.contains("| the API meets the zone objective | `zone` | 5m00s | 1m50s | ✅ met | 1m00s (not measured: check the data stores) | 99% | 99.33% ✅ met |"), "{}", shipped.report);
+    assert!(shipped.report.contains("| the API meets the zone objective | recover within 5m00s, then stay healthy, at most 1% failed requests, by the `zone` objective (probes: api;"), "{}", shipped.report);
     let html = std::fs::read_to_string(shipped.dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Objectives</h2>") && html.contains("<td>99.33% ✅ met</td>"), "{html}");
 
