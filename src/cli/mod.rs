@@ -582,7 +582,7 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool) -> Resu
         }
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, loaded) {
-        eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
+        eprintln!("error: could not keep the scenario as run in {}: {error}", run_dir.display());
         return Err(exit_code::UNREADABLE);
     }
     let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| {

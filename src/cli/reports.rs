@@ -100,7 +100,8 @@ pub struct DueArgs {
 pub fn write_scenario_copy(run_dir: &Path, loaded: &LoadedScenario) -> std::io::Result<()> {
     std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(&loaded.source))?;
     if let Some(objectives) = &loaded.objectives_file {
-        std::fs::copy(objectives, run_dir.join(OBJECTIVES_COPY))?;
+        std::fs::copy(objectives, run_dir.join(OBJECTIVES_COPY))
+            .map_err(|error| std::io::Error::new(error.kind(), format!("copying the objectives file {} to {OBJECTIVES_COPY}: {error}", objectives.display())))?;
     }
     if let (Some(name), Some(path)) = (loaded.scenario.runbook.as_deref(), loaded.runbook_path()) {
         let copy = run_dir.join(runbook_copy_name(name));
@@ -348,10 +349,10 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
     let runs: Vec<history::PastRun> = runs.into_iter().filter(|r| wanted.as_ref().is_none_or(|w| r.result.scenario == *w)).collect();
     // A scenario not in the scenarios directory: the copy kept by its latest run says its cadence.
     for run in runs.iter().rev() {
-        if !scenarios.iter().any(|(_, s)| s.name == run.result.scenario) {
-            if let Ok(scenario) = run_scenario(&run.dir) {
-                scenarios.push((run.dir.join(SCENARIO_COPY), scenario));
-            }
+        if !scenarios.iter().any(|(_, s)| s.name == run.result.scenario)
+            && let Ok(scenario) = run_scenario(&run.dir)
+        {
+            scenarios.push((run.dir.join(SCENARIO_COPY), scenario));
         }
     }
     scenarios.retain(|(_, s)| wanted.as_ref().is_none_or(|w| s.name == *w));

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::drill::measure::SystemResponse;
 use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
-use crate::scenario::{AlarmState, ClockStart, ExpectedRecovery, Fault, FaultAction, Probe};
 use crate::scenario::objectives::{DisruptionClass, Objective, error_budget};
+use crate::scenario::{AlarmState, ClockStart, ExpectedRecovery, Fault, FaultAction, Probe};
 
 /// Kept here too: reports name it by this path.
 pub use crate::vocab::fmt_ms;
@@ -234,7 +234,14 @@ pub struct ObjectiveResult {
 impl ObjectiveResult {
     /// `achieved_rto` is `None` unless the clock ran; `failover_met` is the
     /// failover verdict when the expectation has one.
-    fn of(objective: &Objective, class: DisruptionClass, achieved_rto: Option<Millis>, failover_met: Option<bool>, error_rate: Option<f64>, counts_requests: bool) -> ObjectiveResult {
+    fn of(
+        objective: &Objective,
+        class: DisruptionClass,
+        achieved_rto: Option<Millis>,
+        failover_met: Option<bool>,
+        error_rate: Option<f64>,
+        counts_requests: bool,
+    ) -> ObjectiveResult {
         let rto = objective.rto.as_millis();
         ObjectiveResult {
             class,

@@ -109,13 +109,16 @@ impl ObjectivesFrom<'_> {
         let unreadable = |message: String, hint: &str| Unreadable { message, hint: hint.to_string() };
         Some(match self {
             ObjectivesFrom::Beside(Some(dir)) => match checks::resolve_file(file, dir) {
-                Some(path) => Objectives::load(&path).map_err(|why| unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
+                Some(path) => Objectives::load(&path)
+                    .map_err(|why| unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
                 None => Err(unreadable(
                     format!("the objectives file `{file}` does not exist"),
                     "give its path relative to this file (or to the project root, its parent directory), or create it (docs/scenarios.md, \"Objectives\")",
                 )),
             },
-            ObjectivesFrom::Beside(None) => Err(unreadable(format!("the objectives file `{file}` cannot be read: the scenario was read without its directory"), "validate the scenario from its file")),
+            ObjectivesFrom::Beside(None) => {
+                Err(unreadable(format!("the objectives file `{file}` cannot be read: the scenario was read without its directory"), "validate the scenario from its file"))
+            }
             ObjectivesFrom::Kept(Some(kept)) => Ok(kept.clone()),
             ObjectivesFrom::Kept(None) => Err(unreadable(
                 format!("this run kept no copy of the objectives file `{file}` ({})", objectives::OBJECTIVES_COPY),

@@ -178,7 +178,11 @@ pub fn resolve(scenario: &mut Scenario, objectives: Option<Result<&Objectives, &
             problems.push(Unresolved {
                 path: format!("{at}.objective"),
                 message: format!("the objectives file has no `{}` objective", class.name()),
-                hint: Some(if known.is_empty() { "add it to the objectives file".to_string() } else { format!("add it to the objectives file, or use one it has: {}", known.join(", ")) }),
+                hint: Some(if known.is_empty() {
+                    "add it to the objectives file".to_string()
+                } else {
+                    format!("add it to the objectives file, or use one it has: {}", known.join(", "))
+                }),
             });
             continue;
         };

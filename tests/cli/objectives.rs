@@ -53,7 +53,14 @@ fn each_objectives_problem_is_placed_and_says_the_fix() {
     let out = validate(&dir);
     assert_eq!(out.code, 3, "{}", out.stderr);
     let at = position(&scenario, "objective: instance");
-    assert!(out.stderr.contains(&format!("error: the objectives file has no `instance` objective\n  --> {}:{at} (at `expected_recoveries[0].objective`)", dir.join("scenario.yaml").display())), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: the objectives file has no `instance` objective\n  --> {}:{at} (at `expected_recoveries[0].objective`)",
+            dir.join("scenario.yaml").display()
+        )),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("hint: add it to the objectives file, or use one it has: zone, region"), "{}", out.stderr);
     assert_eq!(out.stderr.matches("error: ").count(), 1, "an unresolved objective is one problem, not also 'no kind':\n{}", out.stderr);
 
@@ -68,16 +75,31 @@ fn each_objectives_problem_is_placed_and_says_the_fix() {
     let out = validate(&dir);
     assert_eq!(out.code, 3, "{}", out.stderr);
     let at = position(&missing, "objectives: team-objectives.yaml");
-    assert!(out.stderr.contains(&format!("error: the objectives file `team-objectives.yaml` does not exist\n  --> {}:{at} (at `objectives`)", dir.join("scenario.yaml").display())), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("error: the objectives file `team-objectives.yaml` does not exist\n  --> {}:{at} (at `objectives`)", dir.join("scenario.yaml").display())),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("hint: give its path relative to this file (or to the project root, its parent directory), or create it"), "{}", out.stderr);
 
     // The objectives file is wrong: placed in that file too.
     let scenario = example("    objective: zone\n");
     let dir = project(&scenario, Some(&OBJECTIVES.replace("rpo: 1m", "rpo: 1m, rtoo: 2m")));
     let out = validate(&dir);
-    assert!(out.stderr.contains(&format!("error: the objectives file is not valid: {}:4:29: unknown field `rtoo`, expected one of rto, rpo, availability\n", dir.join("objectives.yaml").display())), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: the objectives file is not valid: {}:4:29: unknown field `rtoo`, expected one of rto, rpo, availability\n",
+            dir.join("objectives.yaml").display()
+        )),
+        "{}",
+        out.stderr
+    );
     let out = validate(&project(&scenario, Some(&OBJECTIVES.replace("availability: 99", "availability: 199"))));
-    assert!(out.stderr.contains("objectives.yaml:4:29: `objectives.zone.availability` is 199, but it is a percentage of requests that succeed: above 0, at most 100 (e.g. 99.9)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("objectives.yaml:4:29: `objectives.zone.availability` is 199, but it is a percentage of requests that succeed: above 0, at most 100 (e.g. 99.9)"),
+        "{}",
+        out.stderr
+    );
 
     // Two deadlines, or two error budgets, for one expectation: ambiguous, refused.
     let scenario = example("    objective: zone\n    recovers_within: 2m\n");
@@ -86,7 +108,11 @@ fn each_objectives_problem_is_placed_and_says_the_fix() {
     assert!(out.stderr.contains("error: `recovers_within` and `objective` both set the deadline; one expectation has one"), "{}", out.stderr);
     assert!(out.stderr.contains("hint: remove `recovers_within` to judge against the `zone` objective's RTO (5m), or remove `objective`"), "{}", out.stderr);
     let out = validate(&project(&example("    objective: zone\n    max_impact: { requests: api-requests, error_rate: 2 }\n"), Some(OBJECTIVES)));
-    assert!(out.stderr.contains("error: `max_impact.error_rate` (2%) and the `zone` objective's availability (99%) both set the error budget; one expectation has one"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: `max_impact.error_rate` (2%) and the `zone` objective's availability (99%) both set the error budget; one expectation has one"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("hint: remove `max_impact.error_rate` to judge against 99% (a budget of 1% of requests), or remove `objective`"), "{}", out.stderr);
 
     // An objective with no objectives file named.
@@ -110,8 +136,16 @@ fn an_expectation_takes_its_deadline_and_error_budget_from_its_objective() {
         objective,
         serde_json::json!({"class": "zone", "rto": 300_000, "achieved_rto": 110_000, "rto_met": true, "rpo": 60_000, "availability": 99.0, "achieved_availability": null, "availability_met": true})
     );
-    assert!(shipped.report.contains("| the API meets the zone objective | `zone` | 5m00s | 1m50s | ✅ met | 1m00s (not measured: check the data stores) | 99% | 99.33% ✅ met |"), "{}", shipped.report);
-    assert!(shipped.report.contains("| the API meets the zone objective | recover within 5m00s, then stay healthy, at most 1% failed requests, by the `zone` objective (probes: api;"), "{}", shipped.report);
+    assert!(
+        shipped.report.contains("| the API meets the zone objective | `zone` | 5m00s | 1m50s | ✅ met | 1m00s (not measured: check the data stores) | 99% | 99.33% ✅ met |"),
+        "{}",
+        shipped.report
+    );
+    assert!(
+        shipped.report.contains("| the API meets the zone objective | recover within 5m00s, then stay healthy, at most 1% failed requests, by the `zone` objective (probes: api;"),
+        "{}",
+        shipped.report
+    );
     let html = std::fs::read_to_string(shipped.dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Objectives</h2>") && html.contains("<td>99.33% ✅ met</td>"), "{html}");
 
