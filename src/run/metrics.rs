@@ -905,6 +905,29 @@ mod tests {
     }
 
     #[test]
+    fn an_objective_is_met_by_a_lasting_recovery_within_its_rto_and_never_by_a_clock_that_did_not_run() {
+        let zone = Objective { rto: Duration::from_secs(60), rpo: Some(Duration::from_secs(30)), availability: Some(99.0) };
+        let judged = |within: u64, pattern: &str, from: ClockStart, starts: &FaultSpans| {
+            let mut e = ExpectedRecovery { objective: Some(DisruptionClass::Zone), resolved_objective: Some(zone), from, detected_within: None, ..expectation(within) };
+            e.max_impact = Some(crate::scenario::ImpactBudget { downtime: None, error_rate: Some(1.0), requests: Some("r".into()), probe_error_rate: None });
+            let histories = BTreeMap::from([("p".to_string(), history(pattern, 10_000))]);
+            evaluate(&e, &faults(), &[probe()], &histories, &[], starts, 100_000).objective.unwrap()
+        };
+        // Back at 70 s, 60 s after the fault at 10 s: met, at the RTO.
+        let met = judged(60, "++---+-+++", ClockStart::Start, &spans(10_000));
+        assert_eq!((met.achieved_rto, met.rto_met, met.rpo), (Some(60_000), true, Some(30_000)));
+        // A named request count that read nothing: the availability is missed, not passed.
+        assert_eq!((met.achieved_availability, met.availability_met), (None, Some(false)));
+        // Back by the RTO, then failing at the end: not met (the recovery did not last).
+        let relapse = judged(60, "++--++---", ClockStart::Start, &spans(10_000));
+        assert_eq!((relapse.achieved_rto, relapse.rto_met), (None, false));
+        // `from: revert` on a fault never reverted: its clock never ran, nothing was achieved.
+        let never = FaultSpans::from([("f".to_string(), FaultSpan { start: 10_000, end: None })]);
+        let unreverted = judged(60, "++++++++++", ClockStart::Revert, &never);
+        assert_eq!((unreverted.achieved_rto, unreverted.rto_met), (None, false));
+    }
+
+    #[test]
     fn no_impact_is_met_with_zero_recovery() {
         let histories = BTreeMap::from([("p".to_string(), history("+++++", 10_000))]);
         let starts = spans(10_000);
