@@ -99,9 +99,9 @@ pub struct DueArgs {
 /// targets it was run with, whatever the shared file says later.
 pub fn write_scenario_copy(run_dir: &Path, loaded: &LoadedScenario) -> std::io::Result<()> {
     std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(&loaded.source))?;
-    if let Some(objectives) = &loaded.objectives_file {
-        std::fs::copy(objectives, run_dir.join(OBJECTIVES_COPY))
-            .map_err(|error| std::io::Error::new(error.kind(), format!("copying the objectives file {} to {OBJECTIVES_COPY}: {error}", objectives.display())))?;
+    if let Some(objectives) = &loaded.objectives_source {
+        std::fs::write(run_dir.join(OBJECTIVES_COPY), objectives)
+            .map_err(|error| std::io::Error::new(error.kind(), format!("writing the copy of the objectives file, {OBJECTIVES_COPY}: {error}")))?;
     }
     if let (Some(name), Some(path)) = (loaded.scenario.runbook.as_deref(), loaded.runbook_path()) {
         let copy = run_dir.join(runbook_copy_name(name));

@@ -18,8 +18,9 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     pub file: PathBuf,
     pub source: String,
-    /// The objectives file the scenario names, as found on disk.
-    pub objectives_file: Option<PathBuf>,
+    /// The text of the objectives file the scenario names, as read and
+    /// judged against: the run directory keeps this copy.
+    pub objectives_source: Option<String>,
 }
 
 impl LoadedScenario {
@@ -64,11 +65,9 @@ pub fn load_file(path: &FsPath) -> Result<LoadedScenario, LoadError> {
         }
     };
     let dir = path.parent().map(|p| if p.as_os_str().is_empty() { FsPath::new(".") } else { p });
-    match parse_str(&text, dir) {
-        Ok(scenario) => {
-            let objectives_file = scenario.objectives.as_deref().zip(dir).and_then(|(file, dir)| checks::resolve_file(file, dir));
-            Ok(LoadedScenario { scenario, file: path.to_path_buf(), source: text, objectives_file })
-        }
+    let mut objectives_source = None;
+    match parse_with(&text, dir, ObjectivesFrom::Beside(dir), &mut objectives_source) {
+        Ok(scenario) => Ok(LoadedScenario { scenario, file: path.to_path_buf(), source: text, objectives_source }),
         Err(problems) => Err(LoadError::Invalid { path: path.to_path_buf(), text, problems }),
     }
 }
@@ -84,14 +83,14 @@ fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
 /// runbook, the objectives file) are resolved; `None` skips the file-system
 /// checks, and a scenario that names objectives is then refused.
 pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Problem>> {
-    parse_with(text, dir, ObjectivesFrom::Beside(dir))
+    parse_with(text, dir, ObjectivesFrom::Beside(dir), &mut None)
 }
 
 /// Parses a run directory's copy of its scenario, judged against the
 /// objectives the run kept (`objectives.yaml` in the run directory): the
 /// copy's path to the objectives file is relative to where the scenario was.
 pub fn parse_run_copy(text: &str, kept: Option<&Objectives>) -> Result<Scenario, Vec<Problem>> {
-    parse_with(text, None, ObjectivesFrom::Kept(kept))
+    parse_with(text, None, ObjectivesFrom::Kept(kept), &mut None)
 }
 
 /// Where a scenario's objectives file is read from.
@@ -104,13 +103,19 @@ enum ObjectivesFrom<'a> {
 }
 
 impl ObjectivesFrom<'_> {
-    fn read(self, scenario: &Scenario) -> Option<Result<Objectives, Unreadable>> {
+    /// Reads the objectives; `source` receives the text of a file read.
+    fn read(self, scenario: &Scenario, source: &mut Option<String>) -> Option<Result<Objectives, Unreadable>> {
         let file = scenario.objectives.as_deref()?;
         let unreadable = |message: String, hint: &str| Unreadable { message, hint: hint.to_string() };
         Some(match self {
             ObjectivesFrom::Beside(Some(dir)) => match checks::resolve_file(file, dir) {
-                Some(path) => Objectives::load(&path)
-                    .map_err(|why| unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
+                Some(path) => match Objectives::read(&path) {
+                    Ok((objectives, text)) => {
+                        *source = Some(text);
+                        Ok(objectives)
+                    }
+                    Err(why) => Err(unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
+                },
                 None => Err(unreadable(
                     format!("the objectives file `{file}` does not exist"),
                     "give its path relative to this file (or to the project root, its parent directory), or create it (docs/scenarios.md, \"Objectives\")",
@@ -129,8 +134,8 @@ impl ObjectivesFrom<'_> {
 }
 
 /// Fills in the expectations that name an objective, as problems placed in the tree.
-fn resolve_objectives(scenario: &mut Scenario, tree: &yaml_tree::Node, from: ObjectivesFrom<'_>) -> Vec<Problem> {
-    let read = from.read(scenario);
+fn resolve_objectives(scenario: &mut Scenario, tree: &yaml_tree::Node, from: ObjectivesFrom<'_>, source: &mut Option<String>) -> Vec<Problem> {
+    let read = from.read(scenario, source);
     objectives::resolve(scenario, read.as_ref().map(Result::as_ref))
         .into_iter()
         .map(|u| {
@@ -143,7 +148,9 @@ fn resolve_objectives(scenario: &mut Scenario, tree: &yaml_tree::Node, from: Obj
         .collect()
 }
 
-fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<'_>) -> Result<Scenario, Vec<Problem>> {
+/// Parses and checks; `objectives_source` receives the text of the
+/// objectives file read, if one was.
+fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<'_>, objectives_source: &mut Option<String>) -> Result<Scenario, Vec<Problem>> {
     let tree = yaml_tree::parse(text).map_err(|error| {
         let mut problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
         problem.hint = error.hint;
@@ -162,7 +169,7 @@ fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<
         // inside a problem's scope is about a placeholder, and is dropped.
         if let Ok(mut repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
             let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
-            let mut semantic = resolve_objectives(&mut repaired, &tree, objectives_from);
+            let mut semantic = resolve_objectives(&mut repaired, &tree, objectives_from, objectives_source);
             semantic.extend(checks::check(&repaired, &tree, dir));
             problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
         }
@@ -175,7 +182,7 @@ fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<
         let message = error.without_snippet().to_string();
         vec![Problem::new(Path::root(), at, message)]
     })?;
-    let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from);
+    let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from, objectives_source);
     problems.extend(checks::check(&scenario, &tree, dir));
     if problems.is_empty() { Ok(scenario) } else { Err(problems) }
 }

@@ -83,8 +83,14 @@ impl Objectives {
     /// Reads and checks an objectives file. The error names the file, line
     /// and column, and what to change.
     pub fn load(path: &FsPath) -> Result<Objectives, String> {
+        Objectives::read(path).map(|(objectives, _)| objectives)
+    }
+
+    /// As `load`, with the text read: a run keeps that text, the one it is
+    /// judged against, not the file as it may be a moment later.
+    pub fn read(path: &FsPath) -> Result<(Objectives, String), String> {
         let text = std::fs::read_to_string(path).map_err(|error| format!("could not read {}: {error}", path.display()))?;
-        Objectives::parse(&text, &path.display().to_string())
+        Objectives::parse(&text, &path.display().to_string()).map(|objectives| (objectives, text))
     }
 
     /// Parses objectives text; `name` stands for the file in messages,
