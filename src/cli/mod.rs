@@ -714,7 +714,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
         let recover = crate::report::tables::time_to_recover(e, result);
         let _ = writeln!(
             out,
-            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {})",
+            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {}{})",
             if e.met { "✔" } else { "✘" },
             e.name,
             match e.time_to_detect {
@@ -723,7 +723,9 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
                 None => "never".into(),
             },
             recover,
-            fmt_ms(e.deadline_after_fault())
+            fmt_ms(e.deadline_after_fault()),
+            // A deadline a shared objective set says so: its RTO.
+            e.objective.as_ref().map_or(String::new(), |o| format!(", the `{}` objective's RTO", o.class.name()))
         );
     }
     if reports_written {

@@ -126,6 +126,7 @@ fn an_expectation_takes_its_deadline_and_error_budget_from_its_objective() {
     // 0.67 % of the requests failed (docs/metrics.md, "Error rates").
     let shipped = run_scenario(&repo().join("scenarios/zone-gray-failure.yaml"), &["--seed", "6"], &tempfile::tempdir().unwrap().keep());
     assert_eq!(shipped.output.code, 0, "{}\n{}", shipped.output.stdout, shipped.output.stderr);
+    assert!(shipped.output.stdout.contains("recover      1m50s  (deadline 5m00s, the `zone` objective's RTO)"), "{}", shipped.output.stdout);
     let e = shipped.expectation("the API meets the zone objective");
     assert_eq!(e["deadline"], 300_000, "the zone RTO of objectives.yaml is the deadline: {e}");
     assert_eq!(e["time_to_recover"], 110_000, "{e}");
