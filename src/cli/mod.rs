@@ -620,7 +620,7 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm
         }
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, loaded) {
-        eprintln!("error: could not write {}: {error}", run_dir.join(reports::SCENARIO_COPY).display());
+        eprintln!("error: could not keep the scenario as run in {}: {error}", run_dir.display());
         return Err(exit_code::UNREADABLE);
     }
     let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| {
@@ -752,7 +752,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
         let recover = crate::report::tables::time_to_recover(e, result);
         let _ = writeln!(
             out,
-            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {})",
+            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {}{})",
             if e.met { "✔" } else { "✘" },
             e.name,
             match e.time_to_detect {
@@ -761,7 +761,9 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
                 None => "never".into(),
             },
             recover,
-            fmt_ms(e.deadline_after_fault())
+            fmt_ms(e.deadline_after_fault()),
+            // A deadline a shared objective set says so: its RTO.
+            e.objective.as_ref().map_or(String::new(), |o| format!(", the `{}` objective's RTO", o.class.name()))
         );
     }
     if reports_written {

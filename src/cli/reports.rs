@@ -12,6 +12,7 @@ use crate::history;
 use crate::report;
 use crate::run::journal::{self, Record};
 use crate::run::{RunResult, result};
+use crate::scenario::objectives::{OBJECTIVES_COPY, Objectives};
 use crate::scenario::{self, LoadError, LoadedScenario, Scenario};
 
 /// The copy of the scenario in a run directory, read by `gameday report`.
@@ -94,8 +95,14 @@ pub struct DueArgs {
 /// directory (the scenario's path to it is relative to the scenario's file)
 /// and shows the runbook the team had on the day. A runbook that cannot be
 /// copied is a warning: the report then names it without a link.
+/// Keeps the objectives file too, so the run is judged again against the
+/// targets it was run with, whatever the shared file says later.
 pub fn write_scenario_copy(run_dir: &Path, loaded: &LoadedScenario) -> std::io::Result<()> {
     std::fs::write(run_dir.join(SCENARIO_COPY), scenario::redact::redact_source(&loaded.source))?;
+    if let Some(objectives) = &loaded.objectives_source {
+        std::fs::write(run_dir.join(OBJECTIVES_COPY), objectives)
+            .map_err(|error| std::io::Error::new(error.kind(), format!("writing the copy of the objectives file, {OBJECTIVES_COPY}: {error}")))?;
+    }
     if let (Some(name), Some(path)) = (loaded.scenario.runbook.as_deref(), loaded.runbook_path()) {
         let copy = run_dir.join(runbook_copy_name(name));
         if let Err(error) = std::fs::copy(&path, &copy) {
@@ -166,15 +173,26 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
     ok
 }
 
-fn read_scenario(path: &Path) -> Result<Scenario, u8> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        eprintln!("error: could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again", path.display());
-        exit_code::UNREADABLE
+/// The scenario a run directory kept, with the objectives it kept, as the
+/// run was judged. No file-system checks: the copy's paths (runbook,
+/// objectives) are relative to where the scenario was, not the run directory.
+pub fn run_scenario(run_dir: &Path) -> Result<Scenario, String> {
+    let path = run_dir.join(SCENARIO_COPY);
+    let text = std::fs::read_to_string(&path).map_err(|error| {
+        format!("error: could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again\n", path.display())
     })?;
-    // No file-system checks: the runbook path is relative to where the scenario was, not the run directory.
-    scenario::parse_str(&text, None).map_err(|problems| {
-        eprint!("{}", LoadError::Invalid { path: path.to_path_buf(), text: text.clone(), problems }.render());
-        exit_code::INVALID_INPUT
+    let kept = run_dir.join(OBJECTIVES_COPY);
+    let objectives = match kept.is_file() {
+        true => Some(Objectives::load(&kept).map_err(|why| format!("error: {why}\n"))?),
+        false => None,
+    };
+    scenario::parse_run_copy(&text, objectives.as_ref()).map_err(|problems| LoadError::Invalid { path: path.clone(), text: text.clone(), problems }.render())
+}
+
+fn read_scenario(run_dir: &Path) -> Result<Scenario, u8> {
+    run_scenario(run_dir).map_err(|message| {
+        eprint!("{message}");
+        if run_dir.join(SCENARIO_COPY).is_file() { exit_code::INVALID_INPUT } else { exit_code::UNREADABLE }
     })
 }
 
@@ -182,7 +200,7 @@ fn read_scenario(path: &Path) -> Result<Scenario, u8> {
 /// A run directory read back: its scenario copy, its journal, and the
 /// result computed from them (as `gameday run` computed it).
 pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, Vec<Record>, RunResult), u8> {
-    let scenario = read_scenario(&run_dir.join(SCENARIO_COPY))?;
+    let scenario = read_scenario(run_dir)?;
     let journal_path = run_dir.join("journal.jsonl");
     let read = match journal::read_all(&journal_path) {
         Ok(read) => read,
@@ -337,11 +355,10 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
     let runs: Vec<history::PastRun> = runs.into_iter().filter(|r| wanted.as_ref().is_none_or(|w| r.result.scenario == *w)).collect();
     // A scenario not in the scenarios directory: the copy kept by its latest run says its cadence.
     for run in runs.iter().rev() {
-        if !scenarios.iter().any(|(_, s)| s.name == run.result.scenario) {
-            let copy = run.dir.join(SCENARIO_COPY);
-            if let Ok(scenario) = std::fs::read_to_string(&copy).map_err(|_| ()).and_then(|text| scenario::parse_str(&text, None).map_err(|_| ())) {
-                scenarios.push((copy, scenario));
-            }
+        if !scenarios.iter().any(|(_, s)| s.name == run.result.scenario)
+            && let Ok(scenario) = run_scenario(&run.dir)
+        {
+            scenarios.push((run.dir.join(SCENARIO_COPY), scenario));
         }
     }
     scenarios.retain(|(_, s)| wanted.as_ref().is_none_or(|w| s.name == *w));

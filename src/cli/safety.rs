@@ -192,7 +192,7 @@ fn recover_spec(run: &OpenRun, args: &RecoverArgs) -> Result<EnvironmentSpec, St
 }
 
 async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
-    let scenario = std::fs::read_to_string(run.dir.join(super::reports::SCENARIO_COPY)).ok().and_then(|t| crate::scenario::parse_str(&t, None).ok());
+    let scenario = super::reports::run_scenario(&run.dir).ok();
     if run.environment.is_empty() {
         // The `run_started` record is damaged: which environment is unknown,
         // so nothing is reverted automatically. Say what to undo by hand.

@@ -214,6 +214,11 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         out.push_str(&table.to_html());
     }
 
+    if let Some(table) = tables::objectives(ctx) {
+        let _ = writeln!(out, "<h2>Objectives</h2>\n<p>{}</p>", escape(super::OBJECTIVES_INTRO));
+        out.push_str(&table.to_html());
+    }
+
     let _ = writeln!(
         out,
         "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with <code>from: revert</code>; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"

@@ -123,6 +123,12 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         out.push_str(&table.to_markdown());
     }
 
+    if let Some(table) = tables::objectives(ctx) {
+        let _ = writeln!(out, "## Objectives\n");
+        let _ = writeln!(out, "{}\n", super::OBJECTIVES_INTRO);
+        out.push_str(&table.to_markdown());
+    }
+
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(
         out,

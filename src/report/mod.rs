@@ -263,6 +263,9 @@ impl Rto {
     }
 }
 
+/// What the Objectives table of report.md and report.html judges against.
+pub const OBJECTIVES_INTRO: &str = "Judged against the objectives shared across scenarios, as kept in this run's directory (objectives.yaml): each RTO was its expectation's deadline, each availability target its error budget on request counts. gameday does not see data, so an RPO is a target to check in the debrief. Definitions: docs/metrics.md.";
+
 /// The RTOs of a disaster-recovery scenario; empty for any other scenario.
 pub fn rtos(scenario: &Scenario, result: &RunResult) -> Vec<Rto> {
     let mut rows = Vec::new();

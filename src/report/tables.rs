@@ -4,7 +4,7 @@
 
 use crate::predict::{Recovery, recovery};
 use crate::run::RunResult;
-use crate::run::metrics::{ExpectationKind, ExpectationResult, fmt_ms};
+use crate::run::metrics::{ExpectationKind, ExpectationResult, ObjectiveResult, fmt_ms};
 
 use super::table::{Cell, Table};
 use super::{ReportContext, t};
@@ -149,7 +149,7 @@ pub fn region_switch(ctx: &ReportContext<'_>) -> Option<Table> {
             (Some(text), None) => format!("{text} (not a duration gameday can read)"),
             (None, _) => "— (ARC gave none)".to_string(),
         };
-        let difference = switch.difference_ms.map_or("—".to_string(), |d| if d >= 0 { format!("+{}", fmt_ms(d.unsigned_abs())) } else { format!("−{}", fmt_ms(d.unsigned_abs())) });
+        let difference = switch.difference_ms.map_or("—".to_string(), |d| signed(i128::from(d)));
         table.row(vec![
             Cell::code(&switch.fault),
             Cell::text(&switch.execution_id),
@@ -160,6 +160,48 @@ pub fn region_switch(ctx: &ReportContext<'_>) -> Option<Table> {
         ]);
     }
     Some(table)
+}
+
+/// Each expected recovery that names a shared objective, against its
+/// targets; `None` when none does (docs/metrics.md, "Objectives").
+pub fn objectives(ctx: &ReportContext<'_>) -> Option<Table> {
+    let judged: Vec<(&ExpectationResult, &ObjectiveResult)> = ctx.result.expectations.iter().filter_map(|e| Some((e, e.objective.as_ref()?))).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    let mut table = Table::new(&["Expected recovery", "Objective", "RTO", "Achieved", "RTO met?", "RPO target", "Availability target", "Achieved availability"]);
+    for (e, o) in judged {
+        let measured = not_measured(e, ctx.result).is_none();
+        let rto_met = match (measured, o.rto_met) {
+            (false, _) => "—",
+            (true, true) => "✅ met",
+            (true, false) => "❌ missed",
+        };
+        table.row(vec![
+            Cell::text(&e.name),
+            Cell::code(o.class.name()),
+            Cell::text(fmt_ms(o.rto)),
+            Cell::text(time_to_recover(e, ctx.result)),
+            Cell::text(rto_met),
+            Cell::text(o.rpo.map_or("—".to_string(), |rpo| format!("{} (not measured: check the data stores)", fmt_ms(rpo)))),
+            Cell::text(o.availability.map_or("—".to_string(), |a| format!("{a}%"))),
+            Cell::text(achieved_availability(o)),
+        ]);
+    }
+    Some(table)
+}
+
+/// The share of requests that succeeded, to one more decimal than the
+/// target is written with, at least two (99 → 99.33%, 99.95 → 99.953%),
+/// and whether it met the target.
+fn achieved_availability(o: &ObjectiveResult) -> String {
+    let Some(target) = o.availability else { return "—".into() };
+    let decimals = (target.to_string().split_once('.').map_or(0, |(_, fraction)| fraction.len()) + 1).max(2);
+    match (o.achieved_availability, o.availability_met) {
+        (_, None) => "not judged: no request count (`max_impact.requests`)".into(),
+        (Some(achieved), Some(met)) => format!("{achieved:.decimals$}% {}", if met { "✅ met" } else { "❌ missed" }),
+        (None, Some(_)) => "❌ no request count could be read".into(),
+    }
 }
 
 /// Detection, recovery and impact of each expected recovery, against its deadline and prediction.
@@ -203,6 +245,10 @@ pub fn expected_against_observed(ctx: &ReportContext<'_>) -> Table {
             if let Some(r) = budget.probe_error_rate {
                 wanted.push(format!("at most {r}% failed probe samples"));
             }
+        }
+        // Where the numbers came from, when a shared objective set them.
+        if let Some(o) = &e.objective {
+            wanted.push(format!("by the `{}` objective", o.class.name()));
         }
         let expected = format!("{} (probes: {}; {})", wanted.join(", "), e.probes.join(", "), e.clock_text());
         table.row(vec![Cell::text(&e.name), Cell::marked(expected), Cell::marked(observed_sentence(e, ctx.result))]);

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::drill::measure::SystemResponse;
 use crate::environment::{Millis, alarm_matches};
 use crate::probe::ProbeHistory;
+use crate::scenario::objectives::{DisruptionClass, Objective, error_budget};
 use crate::scenario::{AlarmState, ClockStart, ExpectedRecovery, Fault, FaultAction, Probe};
 
 /// Kept here too: reports name it by this path.
@@ -178,8 +179,9 @@ pub struct ExpectationResult {
     /// For an expectation on a `dns_failover` or `region_outage` fault.
     #[serde(default)]
     pub failover: Option<Failover>,
-    /// Share (0–100) of requests that failed between the fault and recovery
-    /// (or the end), counted by the `max_impact.requests` metric probe;
+    /// Share (0–100) of requests that failed from the expectation's clock
+    /// start (the fault's start, or its revert with `from: revert`) to
+    /// recovery (or the end), counted by the `max_impact.requests` metric probe;
     /// `None` when no request count is available (`error_rate_source` says why).
     pub error_rate: Option<f64>,
     /// Where `error_rate` came from.
@@ -192,9 +194,67 @@ pub struct ExpectationResult {
     pub predicted: Option<Millis>,
     /// Actual minus predicted recovery time (positive: slower than predicted).
     pub prediction_error: Option<i64>,
+    /// The shared objective the expectation was judged against, when it
+    /// names one (`objective:`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<ObjectiveResult>,
     pub met: bool,
     /// Why it was missed; empty when met.
     pub misses: Vec<String>,
+}
+
+/// A shared objective (a disruption class of the objectives file) and what
+/// the run achieved against it (docs/metrics.md, "Objectives"). Its RTO was
+/// the expectation's deadline; its availability, the error budget when the
+/// expectation counted requests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveResult {
+    pub class: DisruptionClass,
+    /// The recovery time objective, which was the expectation's deadline.
+    pub rto: Millis,
+    /// The time to recover (for a failover, to fail over) judged against the
+    /// RTO; `None` when the probes did not recover or the clock never started.
+    pub achieved_rto: Option<Millis>,
+    /// Whether the recovery (or failover) came within the RTO, and lasted.
+    pub rto_met: bool,
+    /// The recovery point objective: a target for the debrief to check,
+    /// since gameday does not see data.
+    pub rpo: Option<Millis>,
+    /// The availability target: the share (0–100) of requests that succeed.
+    pub availability: Option<f64>,
+    /// 100 − `error_rate`: the share of requests that succeeded in the error
+    /// rate's window; `None` when no requests were counted.
+    pub achieved_availability: Option<f64>,
+    /// Whether the failed requests stayed within `100 − availability`;
+    /// `None` (not judged) without a target or without a request count named
+    /// (`max_impact.requests`). A named count that could not be read is not met.
+    pub availability_met: Option<bool>,
+}
+
+impl ObjectiveResult {
+    /// `achieved_rto` is `None` unless the clock ran; `failover_met` is the
+    /// failover verdict when the expectation has one.
+    fn of(
+        objective: &Objective,
+        class: DisruptionClass,
+        achieved_rto: Option<Millis>,
+        failover_met: Option<bool>,
+        error_rate: Option<f64>,
+        counts_requests: bool,
+    ) -> ObjectiveResult {
+        let rto = objective.rto.as_millis();
+        ObjectiveResult {
+            class,
+            rto,
+            achieved_rto,
+            rto_met: achieved_rto.is_some_and(|t| t <= rto) && failover_met.unwrap_or(true),
+            rpo: objective.rpo.map(|d| d.as_millis()),
+            availability: objective.availability,
+            achieved_availability: error_rate.map(|rate| 100.0 - rate),
+            // The same comparison as the error budget it set: failed share against 100 − target.
+            availability_met: objective.availability.filter(|_| counts_requests).map(|target| error_rate.is_some_and(|rate| rate <= error_budget(target))),
+        }
+    }
 }
 
 impl ExpectationResult {
@@ -284,7 +344,7 @@ fn judged_history(history: &ProbeHistory, probe: Option<&Probe>, span: FaultSpan
 pub enum ErrorRateSource {
     /// Counted by a `metric` probe (on the simulator, the load balancer's
     /// own counts; on AWS, CloudWatch's): its readings whose period overlaps
-    /// the window from the fault to recovery (or the end).
+    /// the window from the clock's start to recovery (or the end).
     MetricProbe {
         probe: String,
         requests: u64,
@@ -337,13 +397,80 @@ pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Mi
         }
     }
     if periods == 0 {
-        return not_available(format!("metric probe `{probe}` read no request count between the fault and recovery"));
+        return not_available(format!("metric probe `{probe}` read no request count from the clock's start to recovery"));
     }
     if requests <= 0.0 {
-        return not_available(format!("metric probe `{probe}` counted no requests between the fault and recovery"));
+        return not_available(format!("metric probe `{probe}` counted no requests from the clock's start to recovery"));
     }
     let source = ErrorRateSource::MetricProbe { probe: probe.to_string(), requests: requests.round() as u64, failed: failed.round() as u64, periods, unread_periods: unread };
     (Some(100.0 * failed / requests), source)
+}
+
+/// An expectation's probes judged from its clock's start: its kind, the
+/// histories as judged (intended failures as passes, a failover's samples
+/// to the fault's end), impact start and recovery point.
+struct Recovery<'p> {
+    kind: ExpectationKind,
+    judged: BTreeMap<&'p str, ProbeHistory>,
+    impact_start: Option<Millis>,
+    /// The lasting recovery point; `None` with no impact or not recovered.
+    recovered_at: Option<Millis>,
+    /// The earliest time every failed probe was back (a run of `healthy_after`
+    /// passes), lasting or not: a later failure is a relapse, judged apart.
+    first_back: Option<Millis>,
+    any_failure: bool,
+}
+
+/// The one computation of an expectation's recovery, for `evaluate` and for
+/// the run loop (`recovery_point`), so what the run waits for is what the
+/// measurement counts.
+fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BTreeMap<String, ProbeHistory>, span: FaultSpan, end: Millis) -> Recovery<'p> {
+    let start = clock_start(expected, span).unwrap_or(end);
+    let fault_end = span.end.unwrap_or(end);
+    let probe_of = |name: &str| probes.iter().find(|p| p.name == name);
+    let all_intended = !expected.probes.is_empty() && expected.probes.iter().all(|n| probe_of(n).is_some_and(|p| p.expected_during_fault));
+    let kind = if expected.stays_healthy {
+        ExpectationKind::StaysHealthy
+    } else if all_intended && expected.from == ClockStart::Start {
+        ExpectationKind::FailsOver
+    } else {
+        ExpectationKind::RecoversWithin
+    };
+    let empty = ProbeHistory::default();
+    let mut judged: BTreeMap<&str, ProbeHistory> =
+        expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
+    if kind == ExpectationKind::FailsOver {
+        // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
+        for history in judged.values_mut() {
+            history.samples.retain(|s| s.sent_at < fault_end);
+        }
+    }
+    let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
+    let mut impact_start: Option<Millis> = None;
+    let mut recovered_at: Option<Millis> = Some(start);
+    let mut first_back: Option<Millis> = Some(start);
+    let mut any_failure = false;
+    for name in &expected.probes {
+        let history = &judged[name.as_str()];
+        if let Some(first) = history.first_failure_after(start) {
+            any_failure = true;
+            impact_start = Some(impact_start.map_or(first.sent_at, |t: Millis| t.min(first.sent_at)));
+            recovered_at = recovered_at.zip(history.recovered_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
+            first_back = first_back.zip(first_back_at(history, start, healthy_after(name))).map(|(a, b)| a.max(b));
+        }
+    }
+    if !any_failure {
+        recovered_at = None;
+    }
+    Recovery { kind, judged, impact_start, recovered_at, first_back, any_failure }
+}
+
+/// The expectation's recovery point as `evaluate` will measure it from the
+/// samples so far: counted from its clock's start, intended failures aside.
+/// `None` with no impact yet, or not recovered. The run waits for the
+/// request probe's reading after it, so the error rate's window is whole.
+pub fn recovery_point(expected: &ExpectedRecovery, probes: &[Probe], histories: &BTreeMap<String, ProbeHistory>, span: FaultSpan, now: Millis) -> Option<Millis> {
+    recovery(expected, probes, histories, span, now).recovered_at
 }
 
 /// Judges one expectation at the end of a run that ended at `end`.
@@ -364,49 +491,13 @@ pub fn evaluate(
     let fault_end = span.end.unwrap_or(end);
     let deadline = deadline(expected, span).unwrap_or(end);
     let probe_of = |name: &str| probes.iter().find(|p| p.name == name);
-    let all_intended = !expected.probes.is_empty() && expected.probes.iter().all(|n| probe_of(n).is_some_and(|p| p.expected_during_fault));
-    let kind = if expected.stays_healthy {
-        ExpectationKind::StaysHealthy
-    } else if all_intended && expected.from == ClockStart::Start {
-        ExpectationKind::FailsOver
-    } else {
-        ExpectationKind::RecoversWithin
-    };
+    let Recovery { kind, judged, impact_start, mut recovered_at, first_back, any_failure } = recovery(expected, probes, histories, span, end);
     let empty = ProbeHistory::default();
-    let mut judged: BTreeMap<&str, ProbeHistory> =
-        expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
-    if kind == ExpectationKind::FailsOver {
-        // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
-        for history in judged.values_mut() {
-            history.samples.retain(|s| s.sent_at < fault_end);
-        }
-    }
-    let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
-
-    let mut impact_start: Option<Millis> = None;
-    let mut recovered_at: Option<Millis> = Some(start);
-    // The earliest time every failed probe was back (a run of `healthy_after`
-    // passes), lasting or not: a later failure is a relapse, judged apart.
-    let mut first_back: Option<Millis> = Some(start);
-    let mut any_failure = false;
     let mut downtime = 0;
     let mut intended = 0;
     let (mut samples, mut failures) = (0usize, 0usize);
-
-    for name in &expected.probes {
-        let history = &judged[name.as_str()];
-        if let Some(first) = history.first_failure_after(start) {
-            any_failure = true;
-            impact_start = Some(impact_start.map_or(first.sent_at, |t: Millis| t.min(first.sent_at)));
-            recovered_at = recovered_at.zip(history.recovered_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
-            first_back = first_back.zip(first_back_at(history, start, healthy_after(name))).map(|(a, b)| a.max(b));
-        }
-        if probe_of(name).is_some_and(|p| p.expected_during_fault) {
-            intended = intended.max(histories.get(name).unwrap_or(&empty).failing_time(fault_start, fault_end));
-        }
-    }
-    if !any_failure {
-        recovered_at = None;
+    for name in expected.probes.iter().filter(|n| probe_of(n).is_some_and(|p| p.expected_during_fault)) {
+        intended = intended.max(histories.get(name).unwrap_or(&empty).failing_time(fault_start, fault_end));
     }
     let window_end = recovered_at.unwrap_or(end);
     for name in &expected.probes {
@@ -462,6 +553,8 @@ pub fn evaluate(
 
     let mut time_to_recover = if any_failure { recovered_at.map(|r| r.saturating_sub(start)) } else { Some(0) };
     let mut misses = Vec::new();
+    // The clock ran when its fault started and, for `from: revert`, ended.
+    let clock_ran = fault_span.is_some() && (expected.from == ClockStart::Start || span.end.is_some());
     if fault_span.is_none() {
         misses.push(format!("the fault `{fault}` never started"));
     } else if expected.from == ClockStart::Revert && span.end.is_none() {
@@ -531,6 +624,11 @@ pub fn evaluate(
     let predicted = expected.predicted.map(|p| p.as_millis());
     let detected_at = detection.as_ref().map(|d| d.0);
     let measured = any_failure || kind == ExpectationKind::FailsOver;
+    let objective = expected.objective.zip(expected.resolved_objective.as_ref()).map(|(class, objective)| {
+        let counts_requests = expected.max_impact.as_ref().is_some_and(|b| b.requests.is_some());
+        let failover_met = failover.as_ref().map(|f| f.verdict == FailoverVerdict::Met);
+        ObjectiveResult::of(objective, class, time_to_recover.filter(|_| clock_ran), failover_met, error_rate, counts_requests)
+    });
     ExpectationResult {
         name: expected.name.clone(),
         probes: expected.probes.clone(),
@@ -563,6 +661,7 @@ pub fn evaluate(
             (Some(p), Some(actual)) if measured => Some(i64::try_from(actual).unwrap_or(i64::MAX) - i64::try_from(p).unwrap_or(i64::MAX)),
             _ => None,
         },
+        objective,
         met: misses.is_empty(),
         misses,
     }
@@ -687,6 +786,8 @@ mod tests {
             detected_by: vec![],
             max_impact: None,
             predicted: Some(Duration::from_secs(40)),
+            objective: None,
+            resolved_objective: None,
         }
     }
 
@@ -770,7 +871,7 @@ mod tests {
         assert_eq!(request_error_rate("r", Some(&requests(&[None, None])), 0, 60_000).0, None);
         assert_eq!(
             request_error_rate("r", Some(&requests(&[Some((0.0, 0.0)), Some((0.0, 0.0))])), 0, 60_000).1.describe(),
-            "not available: metric probe `r` counted no requests between the fault and recovery"
+            "not available: metric probe `r` counted no requests from the clock's start to recovery"
         );
     }
 
@@ -801,6 +902,29 @@ mod tests {
         let result = evaluate(&expectation(30), &faults(), &[probe()], &histories, &[], &starts, 100_000);
         assert!(!result.met);
         assert!(result.misses[0].contains("deadline 30s"), "{:?}", result.misses);
+    }
+
+    #[test]
+    fn an_objective_is_met_by_a_lasting_recovery_within_its_rto_and_never_by_a_clock_that_did_not_run() {
+        let zone = Objective { rto: Duration::from_secs(60), rpo: Some(Duration::from_secs(30)), availability: Some(99.0) };
+        let judged = |within: u64, pattern: &str, from: ClockStart, starts: &FaultSpans| {
+            let mut e = ExpectedRecovery { objective: Some(DisruptionClass::Zone), resolved_objective: Some(zone), from, detected_within: None, ..expectation(within) };
+            e.max_impact = Some(crate::scenario::ImpactBudget { downtime: None, error_rate: Some(1.0), requests: Some("r".into()), probe_error_rate: None });
+            let histories = BTreeMap::from([("p".to_string(), history(pattern, 10_000))]);
+            evaluate(&e, &faults(), &[probe()], &histories, &[], starts, 100_000).objective.unwrap()
+        };
+        // Back at 70 s, 60 s after the fault at 10 s: met, at the RTO.
+        let met = judged(60, "++---+-+++", ClockStart::Start, &spans(10_000));
+        assert_eq!((met.achieved_rto, met.rto_met, met.rpo), (Some(60_000), true, Some(30_000)));
+        // A named request count that read nothing: the availability is missed, not passed.
+        assert_eq!((met.achieved_availability, met.availability_met), (None, Some(false)));
+        // Back by the RTO, then failing at the end: not met (the recovery did not last).
+        let relapse = judged(60, "++--++---", ClockStart::Start, &spans(10_000));
+        assert_eq!((relapse.achieved_rto, relapse.rto_met), (None, false));
+        // `from: revert` on a fault never reverted: its clock never ran, nothing was achieved.
+        let never = FaultSpans::from([("f".to_string(), FaultSpan { start: 10_000, end: None })]);
+        let unreverted = judged(60, "++++++++++", ClockStart::Revert, &never);
+        assert_eq!((unreverted.achieved_rto, unreverted.rto_met), (None, false));
     }
 
     #[test]

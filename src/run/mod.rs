@@ -548,15 +548,16 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         }
     }
 
-    /// An error budget counts requests up to the recovery point, so the run
-    /// waits for the `max_impact.requests` probe's first reading at or after
-    /// it: the period that holds the end of the impact is then counted.
-    fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery) -> bool {
+    /// An error budget counts requests from the expectation's clock start
+    /// to its recovery point, so the run waits for the `max_impact.requests`
+    /// probe's first reading at or after that point: the period that holds
+    /// the end of the impact is then counted. The point is the one the
+    /// measurement takes (`metrics::recovery_point`: from the clock's start,
+    /// intended failures aside), not a recovery counted from the fault's start.
+    fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
         let Some(history) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.histories.get(name)) else { return true };
-        let Some(start) = self.fault_index(e.reference_fault(&self.scenario.faults)).and_then(|index| self.faults[index].result.started_at) else { return true };
-        let failed = e.probes.iter().filter(|name| self.ledger.histories[*name].first_failure_after(start).is_some());
-        let recovered: Option<Vec<Millis>> = failed.map(|name| self.ledger.histories[name].recovered_at(start, self.healthy_after(name))).collect();
-        match recovered.and_then(|points| points.into_iter().max()) {
+        let Some(span) = self.span_of(e) else { return true };
+        match metrics::recovery_point(e, &self.scenario.steady_state, &self.ledger.histories, span, now) {
             Some(point) => history.samples.last().is_some_and(|s| s.sent_at >= point),
             None => true,
         }
@@ -969,7 +970,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
             self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
             self.tick();
-            if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e)) {
+            if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e, now)) {
                 break;
             }
             // Sleep until the next thing due.

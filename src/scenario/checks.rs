@@ -75,6 +75,13 @@ fn check_about(scenario: &Scenario, scenario_dir: Option<&FsPath>, found: &mut F
 /// Finds a runbook relative to the scenario's directory, then its parent
 /// (so `runbooks/x.md` works from `scenarios/x.yaml`), then the working directory.
 pub fn resolve_runbook(runbook: &str, scenario_dir: &FsPath) -> Option<std::path::PathBuf> {
+    resolve_file(runbook, scenario_dir)
+}
+
+/// Finds a file a scenario names (its runbook, its objectives) relative to
+/// the scenario's directory, then its parent (the project root), then the
+/// working directory.
+pub fn resolve_file(runbook: &str, scenario_dir: &FsPath) -> Option<std::path::PathBuf> {
     let candidates = [Some(scenario_dir.join(runbook)), scenario_dir.parent().map(|p| p.join(runbook)), Some(std::path::PathBuf::from(runbook))];
     candidates.into_iter().flatten().find(|p| p.is_file())
 }
@@ -591,6 +598,8 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
 /// keys that mean something for its kind.
 fn check_kind(expected: &ExpectedRecovery, at: &str, found: &mut Findings) {
     match (expected.recovers_within, expected.stays_healthy) {
+        // An objective that did not resolve is its own problem, already found.
+        (None, false) if expected.objective.is_some() => {}
         (None, false) => found.add(
             at,
             "the expectation has no kind: say by when the probes recover, or that they stay healthy".into(),

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use super::checks;
 use super::diagnostic::{Problem, render};
 use super::model::Scenario;
+use super::objectives::{self, Objectives, Unreadable};
 use super::structure;
 use super::yaml_tree::{self, Path, Position};
 
@@ -17,6 +18,9 @@ pub struct LoadedScenario {
     pub scenario: Scenario,
     pub file: PathBuf,
     pub source: String,
+    /// The text of the objectives file the scenario names, as read and
+    /// judged against: the run directory keeps this copy.
+    pub objectives_source: Option<String>,
 }
 
 impl LoadedScenario {
@@ -61,8 +65,9 @@ pub fn load_file(path: &FsPath) -> Result<LoadedScenario, LoadError> {
         }
     };
     let dir = path.parent().map(|p| if p.as_os_str().is_empty() { FsPath::new(".") } else { p });
-    match parse_str(&text, dir) {
-        Ok(scenario) => Ok(LoadedScenario { scenario, file: path.to_path_buf(), source: text }),
+    let mut objectives_source = None;
+    match parse_with(&text, dir, ObjectivesFrom::Beside(dir), &mut objectives_source) {
+        Ok(scenario) => Ok(LoadedScenario { scenario, file: path.to_path_buf(), source: text, objectives_source }),
         Err(problems) => Err(LoadError::Invalid { path: path.to_path_buf(), text, problems }),
     }
 }
@@ -75,8 +80,77 @@ fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
 }
 
 /// Parses and checks scenario text. `dir` is where relative paths (the
-/// runbook) are resolved; `None` skips the file-system checks.
+/// runbook, the objectives file) are resolved; `None` skips the file-system
+/// checks, and a scenario that names objectives is then refused.
 pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Problem>> {
+    parse_with(text, dir, ObjectivesFrom::Beside(dir), &mut None)
+}
+
+/// Parses a run directory's copy of its scenario, judged against the
+/// objectives the run kept (`objectives.yaml` in the run directory): the
+/// copy's path to the objectives file is relative to where the scenario was.
+pub fn parse_run_copy(text: &str, kept: Option<&Objectives>) -> Result<Scenario, Vec<Problem>> {
+    parse_with(text, None, ObjectivesFrom::Kept(kept), &mut None)
+}
+
+/// Where a scenario's objectives file is read from.
+#[derive(Clone, Copy)]
+enum ObjectivesFrom<'a> {
+    /// The path the scenario names, relative to its directory (when known).
+    Beside(Option<&'a FsPath>),
+    /// The copy a run directory kept.
+    Kept(Option<&'a Objectives>),
+}
+
+impl ObjectivesFrom<'_> {
+    /// Reads the objectives; `source` receives the text of a file read.
+    fn read(self, scenario: &Scenario, source: &mut Option<String>) -> Option<Result<Objectives, Unreadable>> {
+        let file = scenario.objectives.as_deref()?;
+        let unreadable = |message: String, hint: &str| Unreadable { message, hint: hint.to_string() };
+        Some(match self {
+            ObjectivesFrom::Beside(Some(dir)) => match checks::resolve_file(file, dir) {
+                Some(path) => match Objectives::read(&path) {
+                    Ok((objectives, text)) => {
+                        *source = Some(text);
+                        Ok(objectives)
+                    }
+                    Err(why) => Err(unreadable(format!("the objectives file is not valid: {why}"), "fix the objectives file there, or point `objectives` at another")),
+                },
+                None => Err(unreadable(
+                    format!("the objectives file `{file}` does not exist"),
+                    "give its path relative to this file (or to the project root, its parent directory), or create it (docs/scenarios.md, \"Objectives\")",
+                )),
+            },
+            ObjectivesFrom::Beside(None) => {
+                Err(unreadable(format!("the objectives file `{file}` cannot be read: the scenario was read without its directory"), "validate the scenario from its file"))
+            }
+            ObjectivesFrom::Kept(Some(kept)) => Ok(kept.clone()),
+            ObjectivesFrom::Kept(None) => Err(unreadable(
+                format!("this run kept no copy of the objectives file `{file}` ({})", objectives::OBJECTIVES_COPY),
+                "put the objectives file the run was judged against in the run directory as objectives.yaml",
+            )),
+        })
+    }
+}
+
+/// Fills in the expectations that name an objective, as problems placed in the tree.
+fn resolve_objectives(scenario: &mut Scenario, tree: &yaml_tree::Node, from: ObjectivesFrom<'_>, source: &mut Option<String>) -> Vec<Problem> {
+    let read = from.read(scenario, source);
+    objectives::resolve(scenario, read.as_ref().map(Result::as_ref))
+        .into_iter()
+        .map(|u| {
+            let path = Path::parse(&u.path);
+            let at = tree.locate(&path);
+            let mut problem = Problem::new(path, at, u.message);
+            problem.hint = u.hint;
+            problem
+        })
+        .collect()
+}
+
+/// Parses and checks; `objectives_source` receives the text of the
+/// objectives file read, if one was.
+fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<'_>, objectives_source: &mut Option<String>) -> Result<Scenario, Vec<Problem>> {
     let tree = yaml_tree::parse(text).map_err(|error| {
         let mut problem = Problem::new(Path::root(), error.at, format!("this is not valid YAML: {}", error.message));
         problem.hint = error.hint;
@@ -93,21 +167,23 @@ pub fn parse_str(text: &str, dir: Option<&FsPath>) -> Result<Scenario, Vec<Probl
         // The semantic rules still judge everything the structure problems
         // leave sound, so a file's every problem shows at once. What they say
         // inside a problem's scope is about a placeholder, and is dropped.
-        if let Ok(repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
+        if let Ok(mut repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
             let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
-            let semantic = checks::check(&repaired, &tree, dir);
+            let mut semantic = resolve_objectives(&mut repaired, &tree, objectives_from, objectives_source);
+            semantic.extend(checks::check(&repaired, &tree, dir));
             problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
         }
         return Err(problems);
     }
     // The structure matches the schema, so this succeeds unless the types
     // and schema disagree; if they do, serde's own located error is shown.
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
+    let mut scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
         let at = error.location().map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) }).unwrap_or_default();
         let message = error.without_snippet().to_string();
         vec![Problem::new(Path::root(), at, message)]
     })?;
-    let problems = checks::check(&scenario, &tree, dir);
+    let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from, objectives_source);
+    problems.extend(checks::check(&scenario, &tree, dir));
     if problems.is_empty() { Ok(scenario) } else { Err(problems) }
 }
 

@@ -7,13 +7,14 @@ pub mod diagnostic;
 pub mod duration;
 pub mod load;
 pub mod model;
+pub mod objectives;
 pub mod redact;
 pub mod structure;
 pub mod yaml_tree;
 
 pub use diagnostic::Problem;
 pub use duration::Duration;
-pub use load::{LoadError, LoadedScenario, load_file, parse_str};
+pub use load::{LoadError, LoadedScenario, load_file, parse_run_copy, parse_str};
 pub use model::*;
 
 /// The JSON Schema of the scenario format, generated from the Rust types,

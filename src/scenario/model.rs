@@ -39,6 +39,10 @@ pub struct Scenario {
     /// Path of the runbook people follow, relative to the project root (e.g. `runbooks/az-loss.md`).
     #[serde(default)]
     pub runbook: Option<String>,
+    /// Path of an objectives file (RTO, RPO and availability per disruption
+    /// class), relative to this file; expectations name a class with `objective`.
+    #[serde(default)]
+    pub objectives: Option<String>,
     /// What we believe will happen, in prose. The report compares it with the outcome.
     #[serde(default)]
     pub hypothesis: Option<String>,
@@ -929,6 +933,15 @@ pub struct ExpectedRecovery {
     /// The team's written estimate of the recovery time, compared with the outcome.
     #[serde(default)]
     pub predicted: Option<Duration>,
+    /// A disruption class of the scenario's `objectives` file: its RTO is this
+    /// expectation's deadline (instead of `recovers_within`) and its
+    /// availability the error budget when `max_impact.requests` counts requests.
+    #[serde(default)]
+    pub objective: Option<super::objectives::DisruptionClass>,
+    /// The objective `objective` names, filled in when the scenario is read.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub resolved_objective: Option<super::objectives::Objective>,
 }
 
 impl ExpectedRecovery {

@@ -67,6 +67,12 @@ impl<'s> Checker<'s> {
             return self.check_discriminated(node, schema, kind_branches, path, out);
         }
         if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Json::as_array) {
+            // An enum whose values carry their own docs is written as one
+            // `const` per value: judged as one enum, so the hint names every
+            // value (and the closest), not the first alternative's only.
+            if let Some(values) = self.constants(branches).filter(|_| scalar_text(node).is_some()) {
+                return if check_enum(node, &values, path, out) { as_json(node) } else { values[0].clone() };
+            }
             return self.check_alternatives(node, branches, path, out);
         }
 
@@ -94,6 +100,12 @@ impl<'s> Checker<'s> {
                 Value::Null | Value::Bool(_) => true,
             };
         if valid { as_json(node) } else { self.neutral(schema) }
+    }
+
+    /// The values of alternatives that are each one constant, if all are.
+    fn constants(&self, branches: &'s [Json]) -> Option<Vec<Json>> {
+        let values: Option<Vec<Json>> = branches.iter().map(|b| self.resolve(b).get("const").cloned()).collect();
+        values.filter(|v| !v.is_empty())
     }
 
     /// A value `schema` accepts and that says as little as possible: the

@@ -120,3 +120,28 @@ fn the_simulator_refuses_a_metric_it_does_not_keep() {
         out.stderr
     );
 }
+
+#[test]
+fn the_requests_are_counted_to_the_recovery_point_of_the_expectations_own_clock() {
+    // A fail-back counted `from: revert` (T+5m00s): clients return to the
+    // primary, whose load balancer saw no requests while DNS was failed over,
+    // at T+6m25s (seed 1). `api` also failed before the revert (a gray
+    // secondary, T+4m00s–T+4m50s), and with `healthy_after: 6` every 30 s it
+    // was still confirming that earlier recovery at T+6m30s. Counted from the
+    // fault's start, that unconfirmed probe made the run stop at T+6m30s
+    // without the reading (T+7m00s) of the period that holds the end of the
+    // impact: the only reading in the window (T+6m00s) counted no requests,
+    // and the budget was missed as "could not be judged" (exit 1). Counted
+    // from the clock's start, `api` had no impact, and the run waits for it.
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: fail-back-budget\nsteady_state:\n  - name: api\n    kind: http\n    url: https://api.example.com/health\n    interval: 30s\n    timeout: 2s\n    healthy_after: 6\n  - name: resolves-to-primary\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 5s\n    healthy_after: 2\n    expected_during_fault: true\n{REQUESTS_PROBE}faults:\n  - name: fail-primary\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    fail: primary\n    duration: 5m\n  - name: gray-secondary\n    kind: gray_failure\n    region: us-west-2\n    error_rate: 100\n    delay: 4m\n    duration: 50s\nexpected_recoveries:\n  - name: fail-back within budget\n    probes: [resolves-to-primary, api]\n    after_fault: fail-primary\n    from: revert\n    recovers_within: 3m\n    max_impact: {{ error_rate: 1, requests: api-requests }}\n"
+    );
+    let run = run(&yaml, "1");
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let e = run.expectation("fail-back within budget");
+    assert_eq!((&e["clock_start"], &e["impact_start"], &e["recovered_at"]), (&300_000.into(), &300_000.into(), &385_000.into()), "{e}");
+    let reads: Vec<u64> = run.events("sample").into_iter().filter(|r| r["probe"] == "api-requests").map(|r| r["t"].as_u64().unwrap()).collect();
+    assert_eq!(reads.last(), Some(&420_000), "the reading of the period holding the recovery point (6m25s) was taken: {reads:?}");
+    assert_eq!(e["error_rate_source"]["periods"], 2, "the periods ending at 6m00s and 7m00s overlap the window 5m00s–6m25s: {e}");
+    assert_eq!(e["error_rate"], 0.0, "{e}");
+}

@@ -17,6 +17,7 @@ mod http_probe;
 mod local;
 mod measure;
 mod moto;
+mod objectives;
 mod panic;
 mod pipes;
 mod plan;

@@ -169,7 +169,7 @@ fn html_tables(html: &str) -> Vec<Rows> {
 #[test]
 fn every_table_of_report_md_is_in_report_html_with_the_same_rows() {
     let runs = tempfile::tempdir().unwrap();
-    for name in ["az-loss", "instance-termination", "dns-failover", "region-failover", "manual-region-failover"] {
+    for name in ["az-loss", "instance-termination", "dns-failover", "region-failover", "manual-region-failover", "zone-gray-failure"] {
         let run = example(name, &runs.path().join(name));
         let (markdown, html) = (read(&run, "report.md"), read(&run, "report.html"));
         let html_tables = html_tables(&html);
