@@ -2,7 +2,7 @@
 //! HTML page, rendering again from the journal (keeping what people wrote),
 //! history over several runs, and cadences.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{Run, gameday, repo, run_scenario, run_scenario_with};
 
@@ -575,4 +575,91 @@ document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(ba
 /// The first of the usual names of Chromium that runs here.
 fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// The width and height a PNG file declares (its IHDR chunk), after
+/// checking that it is a PNG at all.
+fn png_size(file: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    assert!(bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR", "{} is not a PNG", file.display());
+    let number = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    (number(16), number(20))
+}
+
+/// Screenshots of report.html at 1280 and 390 px and of the printed
+/// summary, rendered by headless Chromium (and poppler's pdftoppm for the
+/// PDF) and kept under the target directory's `screenshots/` for people to
+/// look at. Each is checked: a PNG of the size asked for, and not blank: it
+/// compresses to several times the size of an empty page shot the same way
+/// (a page that failed to render is as small as the empty one). Skipped,
+/// with a message, when Chromium or pdftoppm is not installed.
+#[test]
+fn screenshots_of_the_report_and_the_summary_are_made_and_not_blank() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: screenshots need headless Chromium (Debian: apt-get install chromium poppler-utils)");
+        return;
+    };
+    let runs = tempfile::tempdir().unwrap();
+    let run = az_loss(runs.path(), "7");
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let empty = runs.path().join("empty.html");
+    std::fs::write(&empty, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let shoot = |page: &Path, png: &Path, width: u32, height: u32| {
+        let profile = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(format!("file://{}", page.display()))
+            .output()
+            .unwrap();
+        assert!(png.is_file(), "Chromium wrote no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(png_size(png), (width, height), "{}", png.display());
+    };
+    for width in [1280, 390] {
+        let png = shots.join(format!("report-{width}.png"));
+        let blank = runs.path().join(format!("empty-{width}.png"));
+        shoot(&run.dir.join("report.html"), &png, width, 2400);
+        shoot(&empty, &blank, width, 2400);
+        let (shot, nothing) = (std::fs::metadata(&png).unwrap().len(), std::fs::metadata(&blank).unwrap().len());
+        assert!(shot > 5 * nothing, "report.html at {width} px looks blank: {shot} bytes against {nothing} for an empty page");
+        eprintln!("screenshot: {}", png.display());
+    }
+
+    let summary = gameday(&["report", run.dir.to_str().unwrap(), "--format", "summary-html"]);
+    let html = runs.path().join("summary.html");
+    std::fs::write(&html, &summary.stdout).unwrap();
+    let pdf = runs.path().join("summary.pdf");
+    let profile = tempfile::tempdir().unwrap();
+    std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(pdf.is_file(), "Chromium printed no PDF");
+    let Ok(rendered) = std::process::Command::new("pdftoppm").args(["-png", "-r", "60", "-singlefile"]).arg(&pdf).arg(shots.join("summary-page-1")).output() else {
+        eprintln!("skipped: the summary's screenshot needs pdftoppm (Debian: apt-get install poppler-utils)");
+        return;
+    };
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let png = shots.join("summary-page-1.png");
+    let (width, height) = png_size(&png);
+    // A4 or US Letter at 60 dpi: 8.27 or 8.5 inches wide, taller than wide.
+    assert!((490..=520).contains(&width) && height > width, "{width}×{height}");
+    let empty_pdf = runs.path().join("empty.pdf");
+    std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", empty_pdf.display()))
+        .arg(format!("file://{}", empty.display()))
+        .output()
+        .unwrap();
+    std::process::Command::new("pdftoppm").args(["-png", "-r", "60", "-singlefile"]).arg(&empty_pdf).arg(runs.path().join("empty-page")).output().unwrap();
+    let (shot, nothing) = (std::fs::metadata(&png).unwrap().len(), std::fs::metadata(runs.path().join("empty-page.png")).unwrap().len());
+    assert!(shot > 5 * nothing, "the summary's page looks blank: {shot} bytes against {nothing} for an empty page");
+    eprintln!("screenshot: {}", png.display());
 }
