@@ -793,13 +793,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let mut verdicts: Vec<GuardVerdictRecord> = plan.verdicts.iter().map(Into::into).collect();
         verdicts.extend(plan.faults.iter().flat_map(|f| f.selection.verdicts.iter().map(Into::into)));
         self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false);
-        match plan.refusal() {
-            Some(Refusal::Guard { guard, detail, fault }) => {
-                let detail = fault.map_or(detail.clone(), |f| format!("{detail} (fault `{f}`)"));
-                return Outcome::AbortedByGuard { guard, detail };
-            }
-            Some(Refusal::NoTargets { fault, detail }) => return Outcome::FaultNotEffective { fault, reason: detail },
-            None => {}
+        if let Some(refusal) = plan.refusal() {
+            return refusal.outcome();
         }
 
         // 2. Steady state.
