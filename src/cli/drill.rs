@@ -265,24 +265,7 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target, view: View
     let steps = parse_steps(&text).map_err(|error| {
         format!("{}: {error}\n  = hint: a drill reads `## Steps`, a numbered list such as `1. **Confirm detection (by T0+2 min).**` (docs/drills.md)", path.display())
     })?;
-    let declared: Vec<&str> = scenario.operator_actions.iter().map(|a| a.name.as_str()).collect();
-    for step in &steps {
-        if let Some(action) = &step.action
-            && !declared.contains(&action.as_str())
-        {
-            let hint = match crate::scenario::structure::did_you_mean(action, declared.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None if declared.is_empty() => format!("declare it in {file} under `operator_actions` (docs/drills.md)"),
-                None => format!("the scenario declares: {}", declared.join(", ")),
-            };
-            return Err(format!(
-                "{}:{}: step {} names the operator action `{action}`, which {file} does not declare\n  = hint: {hint}",
-                path.display(),
-                step.line,
-                step.number
-            ));
-        }
-    }
+    // That every step's action is declared is a scenario check (`scenario::checks`): the scenario would not have loaded.
     for action in &scenario.operator_actions {
         target.check_operator_action(action).map_err(|error| format!("{file}: operator action `{}`: {error}", action.name))?;
     }

@@ -8,6 +8,7 @@ pub mod duration;
 pub mod load;
 pub mod model;
 pub mod redact;
+pub mod runbook;
 pub mod structure;
 pub mod yaml_tree;
 
