@@ -83,9 +83,8 @@ pub fn export_command(command: &ExportCommand) -> Ended {
                     let mut env = AwsEnvironment::connect(name, &spec, scenario).await?;
                     env.fis_account_facts().await
                 };
-                facts = Some(super::with_runtime(async {
-                    read.await.map_err(|error: EnvError| Failure::Env { doing: Some(format!("could not read environment `{name}`")), error })
-                })?);
+                facts =
+                    Some(super::with_runtime(async { read.await.map_err(|error: EnvError| Failure::Env { doing: Some(format!("could not read environment `{name}`")), error }) })?);
                 region = spec.region.clone();
                 account = spec.account.clone();
                 role = role.or(spec.fis_role_arn.clone());

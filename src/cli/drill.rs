@@ -13,9 +13,9 @@ use std::time::{Duration as StdDuration, Instant};
 use clap::{Args, Subcommand};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use super::failure::{Done, Ended, Failure};
 use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, View, Visibility, parse_line, parse_steps, signal_names};
 use crate::environment::Environment;
-use super::failure::{Done, Ended, Failure};
 use crate::journal::Record;
 use crate::report::markdown::Describer;
 use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
@@ -175,9 +175,8 @@ const WATCH_POLL: StdDuration = StdDuration::from_millis(200);
 /// at `run_ended`, or when no live process holds the run any more.
 async fn watch(run_dir: &std::path::Path) -> Ended {
     let path = run_dir.join("journal.jsonl");
-    let mut file = std::fs::File::open(&path).map_err(|error| {
-        Failure::Unreadable(format!("could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display()))
-    })?;
+    let mut file = std::fs::File::open(&path)
+        .map_err(|error| Failure::Unreadable(format!("could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display())))?;
     let mut describer = Describer::default();
     let mut fault_start = None;
     let mut records = Vec::new();

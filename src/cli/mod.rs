@@ -25,13 +25,13 @@ use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::journal::Journal;
-use failure::{Done, Ended, Failure};
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::clock::{AnyClock, Interrupt, VirtualClock, WallClock};
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
 use crate::run::{RunConfig, Runner};
 use crate::scenario::{self, LoadedScenario};
+use failure::{Done, Ended, Failure};
 use target::Target;
 
 #[derive(Parser, Debug)]
@@ -276,11 +276,7 @@ fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), Failu
     eprint!("{warning}\nType the scenario name to continue: ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
-    if answer.trim() == scenario {
-        Ok(())
-    } else {
-        Err(Failure::Refused(format!("confirmation did not match `{scenario}`; nothing was done")))
-    }
+    if answer.trim() == scenario { Ok(()) } else { Err(Failure::Refused(format!("confirmation did not match `{scenario}`; nothing was done"))) }
 }
 
 fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, Failure> {

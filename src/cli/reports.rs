@@ -168,10 +168,7 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
 
 fn read_scenario(path: &Path) -> Result<Scenario, Failure> {
     let text = std::fs::read_to_string(path).map_err(|error| {
-        Failure::Unreadable(format!(
-            "could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again",
-            path.display()
-        ))
+        Failure::Unreadable(format!("could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again", path.display()))
     })?;
     // No file-system checks: the runbook path is relative to where the scenario was, not the run directory.
     scenario::parse_str(&text, None).map_err(|problems| Failure::Scenario(LoadError::Invalid { path: path.to_path_buf(), text: text.clone(), problems }))

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::failure::{self, Done, Ended, Failure};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{SimEnvironment, Topology};
-use super::failure::{self, Done, Ended, Failure};
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
 use crate::run::recover::{self, Certainty, OpenRun};
@@ -204,8 +204,8 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> Ended {
         return Ok(Done::LeftInPlace);
     }
     println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
-    let spec = recover_spec(run, args)
-        .map_err(|error| Failure::Usage(format!("{error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment)))?;
+    let spec =
+        recover_spec(run, args).map_err(|error| Failure::Usage(format!("{error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment)))?;
     if !matches!(spec, EnvironmentSpec::Sim { .. }) && !args.yes {
         super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)?;
     }
