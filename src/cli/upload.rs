@@ -7,8 +7,8 @@ use std::path::Path;
 
 use clap::Args;
 
-use crate::environment::aws::evidence::{self, Encryption, S3Location};
 use super::failure::{self, Ended, Failure};
+use crate::environment::aws::evidence::{self, Encryption, S3Location};
 
 #[derive(Args, Debug, Default)]
 pub struct UploadArgs {
