@@ -132,9 +132,47 @@ pub fn fmt_ms(ms: Millis) -> String {
     }
 }
 
+/// A piece of a text that may read environment variables as `${env:NAME}`
+/// (commands, probe URLs and headers). The scenario's redaction and the
+/// environments' expansion read the syntax alike, through [`env_pieces`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvPiece<'a> {
+    Text(&'a str),
+    /// The `NAME` of a `${env:NAME}`.
+    Env(&'a str),
+}
+
+/// The text cut at its `${env:NAME}` references; an unterminated `${env:`
+/// is text.
+pub fn env_pieces(text: &str) -> Vec<EnvPiece<'_>> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${env:") {
+        let after = &rest[start + 6..];
+        let Some(end) = after.find('}') else { break };
+        if start > 0 {
+            pieces.push(EnvPiece::Text(&rest[..start]));
+        }
+        pieces.push(EnvPiece::Env(&after[..end]));
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(EnvPiece::Text(rest));
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_references_are_cut_out_and_an_unterminated_one_is_text() {
+        use EnvPiece::*;
+        assert_eq!(env_pieces("a ${env:X}${env:Y_2} b"), vec![Text("a "), Env("X"), Env("Y_2"), Text(" b")]);
+        assert_eq!(env_pieces("${env:X} ${env:"), vec![Env("X"), Text(" ${env:")]);
+        assert_eq!(env_pieces(""), vec![]);
+    }
 
     #[test]
     fn formats_durations() {

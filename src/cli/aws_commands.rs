@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::failure::{Done, Ended, Failure};
 use crate::environment::EnvError;
 use crate::environment::aws::{AwsEnvironment, fis, iam};
-use crate::exit_code;
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::plan::schedule;
 use crate::scenario::Via;
@@ -46,18 +46,12 @@ pub struct ExportFisArgs {
     role_arn: Option<String>,
 }
 
-pub fn iam_policy_command(args: &IamPolicyArgs) -> u8 {
-    let loaded = match super::load(&args.scenario) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+pub fn iam_policy_command(args: &IamPolicyArgs) -> Ended {
+    let loaded = super::load(&args.scenario)?;
     let via_fis = match args.via.as_deref() {
         Some("fis") => true,
         Some("direct") => false,
-        Some(other) => {
-            eprintln!("error: `--via {other}`: use `fis` or `direct`");
-            return exit_code::USAGE;
-        }
+        Some(other) => return Err(Failure::Usage(format!("`--via {other}`: use `fis` or `direct`"))),
         None => {
             if loaded.scenario.via.is_none() && loaded.scenario.faults.iter().any(|f| fis::fis_can_make(&f.action)) {
                 // `run` picks FIS by itself when the environment has a FIS role.
@@ -69,15 +63,12 @@ pub fn iam_policy_command(args: &IamPolicyArgs) -> u8 {
         }
     };
     println!("{}", serde_json::to_string_pretty(&iam::policy(&loaded.scenario, via_fis)).unwrap_or_default());
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
-pub fn export_command(command: &ExportCommand) -> u8 {
+pub fn export_command(command: &ExportCommand) -> Ended {
     let ExportCommand::Fis(args) = command;
-    let loaded = match super::load(&args.scenario) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let loaded = super::load(&args.scenario)?;
     let scenario = &loaded.scenario;
     let mut region = "${AWS_REGION}".to_string();
     let mut account = "${AWS_ACCOUNT_ID}".to_string();
@@ -88,77 +79,32 @@ pub fn export_command(command: &ExportCommand) -> u8 {
         match spec {
             Ok(EnvironmentSpec::Aws(spec)) => {
                 // Read-only calls: who we are, the zones, the groups' ARNs.
-                let read = super::with_runtime(async {
-                    let result = match AwsEnvironment::connect(name, &spec, scenario).await {
-                        Ok(mut env) => env.fis_account_facts().await,
-                        Err(error) => Err(error),
-                    };
-                    match result {
-                        Ok(read) => {
-                            facts = Some(read);
-                            exit_code::SUCCESS
-                        }
-                        Err(error @ EnvError::Refused(_)) => {
-                            eprintln!("error: {error}");
-                            exit_code::ABORTED_BY_GUARD
-                        }
-                        Err(error) => {
-                            eprintln!("error: could not read environment `{name}`: {error}");
-                            exit_code::ENVIRONMENT_ERROR
-                        }
-                    }
-                });
-                if read != exit_code::SUCCESS {
-                    return read;
-                }
+                let read = async {
+                    let mut env = AwsEnvironment::connect(name, &spec, scenario).await?;
+                    env.fis_account_facts().await
+                };
+                facts =
+                    Some(super::with_runtime(async { read.await.map_err(|error: EnvError| Failure::Env { doing: Some(format!("could not read environment `{name}`")), error }) })?);
                 region = spec.region.clone();
                 account = spec.account.clone();
                 role = role.or(spec.fis_role_arn.clone());
             }
-            Ok(_) => {
-                eprintln!("error: environment `{name}` is not an AWS environment");
-                return exit_code::USAGE;
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return exit_code::USAGE;
-            }
+            Ok(_) => return Err(Failure::Usage(format!("environment `{name}` is not an AWS environment"))),
+            Err(error) => return Err(Failure::Usage(error)),
         }
     }
     let role = role.unwrap_or_else(|| format!("arn:aws:iam::{account}:role/REPLACE-WITH-YOUR-FIS-ROLE"));
     let ctx = fis::FisContext { region: &region, account: &account, role_arn: &role };
-    match fis::scenario_template(scenario, &ctx, facts.as_ref(), &schedule(&scenario.faults)) {
-        Ok(exported) => {
-            if exported.template.actions.is_empty() {
-                eprintln!("error: no fault of this scenario can run in FIS");
-                return exit_code::INVALID_INPUT;
-            }
-            println!("{}", serde_json::to_string_pretty(&exported.template).unwrap_or_default());
-            for note in &exported.notes {
-                eprintln!("note: {note}");
-            }
-            if !exported.skipped.is_empty() {
-                eprintln!("note: FIS has no action for {}; gameday makes these directly during `gameday run`", exported.skipped.join(", "));
-            }
-            exit_code::SUCCESS
-        }
-        Err(error @ fis::ExportError::WouldLoosen { .. }) => {
-            eprintln!("error: {error}");
-            if let fis::ExportError::WouldLoosen { loosenings, .. } = &error {
-                for loosening in loosenings {
-                    eprintln!("  - {loosening}");
-                }
-            }
-            eprintln!("  = hint: set `via: fis` and use `gameday run`: gameday then judges every guard itself and hands FIS only the targets it chose");
-            exit_code::EXPORT_WOULD_LOOSEN_GUARD
-        }
-        Err(fis::ExportError::Env(error @ EnvError::NotFound { .. })) => {
-            eprintln!("error: {error}");
-            exit_code::ENVIRONMENT_ERROR
-        }
-        Err(fis::ExportError::Env(error)) => {
-            eprintln!("error: {error}");
-            exit_code::INVALID_INPUT
-        }
+    let exported = fis::scenario_template(scenario, &ctx, facts.as_ref(), &schedule(&scenario.faults)).map_err(Failure::Export)?;
+    if exported.template.actions.is_empty() {
+        return Err(Failure::Invalid("no fault of this scenario can run in FIS".into()));
     }
+    println!("{}", serde_json::to_string_pretty(&exported.template).unwrap_or_default());
+    for note in &exported.notes {
+        eprintln!("note: {note}");
+    }
+    if !exported.skipped.is_empty() {
+        eprintln!("note: FIS has no action for {}; gameday makes these directly during `gameday run`", exported.skipped.join(", "));
+    }
+    Ok(Done::Success)
 }

@@ -13,9 +13,9 @@ use std::time::{Duration as StdDuration, Instant};
 use clap::{Args, Subcommand};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
+use super::failure::{Done, Ended, Failure};
 use crate::drill::{DrillCommand, DrillInput, DrillSession, StepProgress, View, Visibility, parse_line, parse_steps, signal_names};
 use crate::environment::Environment;
-use crate::exit_code;
 use crate::journal::Record;
 use crate::report::markdown::Describer;
 use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
@@ -102,59 +102,44 @@ impl std::fmt::Display for Speed {
     }
 }
 
-pub(super) async fn drill_command(args: &DrillArgs) -> u8 {
+pub(super) async fn drill_command(args: &DrillArgs) -> Ended {
     match (&args.command, &args.env) {
         (Some(DrillSubcommand::Watch { run_dir }), _) => watch(run_dir).await,
         (None, Some(env)) => start_drill(args, env).await,
         // clap requires SCENARIO without a subcommand; this is its message.
-        (None, None) => {
-            eprintln!("error: `gameday drill` needs a SCENARIO to drill, or `watch RUN_DIR` to follow a drill\n  = hint: gameday drill scenarios/manual-region-failover.yaml");
-            exit_code::USAGE
-        }
+        (None, None) => Err(Failure::Usage(
+            "`gameday drill` needs a SCENARIO to drill, or `watch RUN_DIR` to follow a drill\n  = hint: gameday drill scenarios/manual-region-failover.yaml".into(),
+        )),
     }
 }
 
-async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> u8 {
-    let mut ready = match super::load_and_connect(env).await {
-        Ok(ready) => ready,
-        Err(code) => return code,
-    };
+async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> Ended {
+    let mut ready = super::load_and_connect(env).await?;
     let simulated = ready.target.is_simulator();
     if !simulated && args.speed != Speed::Times(1) {
-        eprintln!("error: --speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)", args.speed);
-        return exit_code::USAGE;
+        return Err(Failure::Usage(format!(
+            "--speed {} needs the simulator: real systems run in real time\n  = hint: drop --speed, or drill on the simulator (--env sim)",
+            args.speed
+        )));
     }
-    let (session, visibility) = match session(&ready.loaded, &ready.target, args.view) {
-        Ok(session) => session,
-        Err(message) => {
-            eprintln!("{message}");
-            return exit_code::INVALID_INPUT;
-        }
-    };
+    let (session, visibility) = session(&ready.loaded, &ready.target, args.view).map_err(Failure::Invalid)?;
     let keyboard = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let (sender, inputs) = unbounded_channel();
     // At full speed the script is read whole and the channel closed first.
     let mut sender = Some(sender);
     if args.speed == Speed::Max {
         if keyboard {
-            eprintln!(
-                "error: --speed max runs a scripted drill, so it reads its commands from standard input\n  = hint: `gameday drill {} --speed max < drill-script.txt`; to drill live, use --speed 1, 10 or 60",
+            return Err(Failure::Usage(format!(
+                "--speed max runs a scripted drill, so it reads its commands from standard input\n  = hint: `gameday drill {} --speed max < drill-script.txt`; to drill live, use --speed 1, 10 or 60",
                 env.scenario.display()
-            );
-            return exit_code::USAGE;
+            )));
         }
         // Read the whole script first: at full speed nothing may arrive late.
-        if let Some(script) = sender.take()
-            && let Err(message) = read_script(std::io::stdin().lock(), &script)
-        {
-            eprintln!("error: {message}");
-            return exit_code::USAGE;
+        if let Some(script) = sender.take() {
+            read_script(std::io::stdin().lock(), &script).map_err(Failure::Usage)?;
         }
     }
-    let run = match super::start_run(&ready, &env.env, &args.runs_dir, args.yes, args.confirm.as_deref()) {
-        Ok(run) => run,
-        Err(code) => return code,
-    };
+    let run = super::start_run(&ready, &env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
     eprintln!(
         "gameday: drill `{}` on {} at {} (seed {}), {} view; run directory {}",
         ready.loaded.scenario.name,
@@ -174,13 +159,8 @@ async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> u8 {
     config.max_sleep = redraw;
     let speed = args.speed.to_string();
     if let (true, Some(sender)) = (keyboard, sender.clone()) {
-        let console = match Console::start(sender, run.interrupt.clone(), visibility) {
-            Ok(console) => console,
-            Err(error) => {
-                eprintln!("error: could not set up the terminal for the drill console: {error}");
-                return exit_code::ENVIRONMENT_ERROR;
-            }
-        };
+        let console = Console::start(sender, run.interrupt.clone(), visibility)
+            .map_err(|error| Failure::Environment(format!("could not set up the terminal for the drill console: {error}")))?;
         super::execute(&mut ready, run, clock, console, config, Some((session, speed, inputs))).await
     } else {
         if let Some(sender) = sender {
@@ -197,15 +177,10 @@ const WATCH_POLL: StdDuration = StdDuration::from_millis(200);
 /// It follows the file as the runner appends to it (each record is one
 /// line, written whole), prints each line the timeline describes, and ends
 /// at `run_ended`, or when no live process holds the run any more.
-async fn watch(run_dir: &std::path::Path) -> u8 {
+async fn watch(run_dir: &std::path::Path) -> Ended {
     let path = run_dir.join("journal.jsonl");
-    let mut file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(error) => {
-            eprintln!("error: could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display());
-            return exit_code::UNREADABLE;
-        }
-    };
+    let mut file = std::fs::File::open(&path)
+        .map_err(|error| Failure::Unreadable(format!("could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display())))?;
     let mut describer = Describer::default();
     let mut fault_start = None;
     let mut records = Vec::new();
@@ -213,10 +188,7 @@ async fn watch(run_dir: &std::path::Path) -> u8 {
     let mut last_look = false;
     loop {
         let mut chunk = String::new();
-        if let Err(error) = std::io::Read::read_to_string(&mut file, &mut chunk) {
-            eprintln!("error: could not read {}: {error}", path.display());
-            return exit_code::UNREADABLE;
-        }
+        std::io::Read::read_to_string(&mut file, &mut chunk).map_err(|error| Failure::Unreadable(format!("could not read {}: {error}", path.display())))?;
         pending.push_str(&chunk);
         // Only whole lines: the runner may be halfway through writing the last one.
         while let Some(end) = pending.find('\n') {
@@ -231,7 +203,7 @@ async fn watch(run_dir: &std::path::Path) -> u8 {
             let ended = matches!(record.event, crate::journal::Event::RunEnded { .. });
             records.push(record);
             if ended {
-                return exit_code::SUCCESS;
+                return Ok(Done::Success);
             }
         }
         if last_look {
@@ -239,7 +211,7 @@ async fn watch(run_dir: &std::path::Path) -> u8 {
             let open = crate::journal::still_injected(&records);
             if open.is_empty() {
                 eprintln!("gameday: the run in {} stopped without ending (its process is gone); its journal shows no fault in place", run_dir.display());
-                return exit_code::SUCCESS;
+                return Ok(Done::Success);
             }
             let names: Vec<&str> = open.iter().map(|(fault, _)| fault.as_str()).collect();
             eprintln!(
@@ -248,7 +220,7 @@ async fn watch(run_dir: &std::path::Path) -> u8 {
                 names.join(", "),
                 run_dir.display()
             );
-            return exit_code::REVERT_INCOMPLETE;
+            return Ok(Done::LeftInPlace);
         }
         // Read once more after the process is seen gone: it may have ended the run just before.
         last_look = !run_is_live(run_dir, &records);
@@ -285,37 +257,20 @@ fn session(loaded: &crate::scenario::LoadedScenario, target: &Target, view: View
     let file = loaded.file.display();
     let Some(runbook) = scenario.runbook.as_deref() else {
         return Err(format!(
-            "error: {file}: a drill follows the scenario's runbook, and this scenario names none\n  = hint: add `runbook: runbooks/{}.md` with a `## Steps` numbered list (docs/drills.md)",
+            "{file}: a drill follows the scenario's runbook, and this scenario names none\n  = hint: add `runbook: runbooks/{}.md` with a `## Steps` numbered list (docs/drills.md)",
             scenario.name
         ));
     };
     let Some(path) = loaded.runbook_path() else {
-        return Err(format!("error: {file}: the runbook `{runbook}` does not exist\n  = hint: paths are relative to the scenario's directory or its parent"));
+        return Err(format!("{file}: the runbook `{runbook}` does not exist\n  = hint: paths are relative to the scenario's directory or its parent"));
     };
-    let text = std::fs::read_to_string(&path).map_err(|error| format!("error: could not read the runbook {}: {error}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|error| format!("could not read the runbook {}: {error}", path.display()))?;
     let steps = parse_steps(&text).map_err(|error| {
-        format!("error: {}: {error}\n  = hint: a drill reads `## Steps`, a numbered list such as `1. **Confirm detection (by T0+2 min).**` (docs/drills.md)", path.display())
+        format!("{}: {error}\n  = hint: a drill reads `## Steps`, a numbered list such as `1. **Confirm detection (by T0+2 min).**` (docs/drills.md)", path.display())
     })?;
-    let declared: Vec<&str> = scenario.operator_actions.iter().map(|a| a.name.as_str()).collect();
-    for step in &steps {
-        if let Some(action) = &step.action
-            && !declared.contains(&action.as_str())
-        {
-            let hint = match crate::scenario::structure::did_you_mean(action, declared.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None if declared.is_empty() => format!("declare it in {file} under `operator_actions` (docs/drills.md)"),
-                None => format!("the scenario declares: {}", declared.join(", ")),
-            };
-            return Err(format!(
-                "error: {}:{}: step {} names the operator action `{action}`, which {file} does not declare\n  = hint: {hint}",
-                path.display(),
-                step.line,
-                step.number
-            ));
-        }
-    }
+    // That every step's action is declared is a scenario check (`scenario::checks`): the scenario would not have loaded.
     for action in &scenario.operator_actions {
-        target.check_operator_action(action).map_err(|error| format!("error: {file}: operator action `{}`: {error}", action.name))?;
+        target.check_operator_action(action).map_err(|error| format!("{file}: operator action `{}`: {error}", action.name))?;
     }
     let visibility = Visibility::new(view, scenario, &signal_names(&text));
     Ok((DrillSession::new(runbook.to_string(), steps, scenario.operator_actions.clone()), visibility))

@@ -6,6 +6,7 @@
 mod output;
 mod aws_commands;
 mod drill;
+mod failure;
 mod progress;
 mod reports;
 mod safety;
@@ -23,14 +24,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
-use crate::exit_code;
 use crate::journal::Journal;
-use crate::project::{EnvironmentSpec, Project, ProjectError};
+use crate::project::{EnvironmentSpec, Project};
 use crate::run::clock::{AnyClock, Interrupt, VirtualClock, WallClock};
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
 use crate::run::{RunConfig, Runner};
-use crate::scenario::{self, LoadError, LoadedScenario};
+use crate::scenario::{self, LoadedScenario};
+use failure::{Done, Ended, Failure};
 use target::Target;
 
 #[derive(Parser, Debug)]
@@ -181,16 +182,16 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { exit_code::USAGE } else { exit_code::SUCCESS });
+            return ExitCode::from(failure::clap_code(&error));
         }
     };
     // A closed stderr must not turn a log line into the subscriber's own panicking `eprintln!`.
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).log_internal_errors(false).try_init();
-    let code = match cli.command {
+    let ended = match cli.command {
         Command::Validate(args) => validate(&args.files),
         Command::Schema => {
             print!("{}", scenario::json_schema_text());
-            exit_code::SUCCESS
+            Ok(Done::Success)
         }
         Command::Plan(args) => with_runtime(plan_command(&args)),
         Command::Run(args) => with_runtime(run_command(&args)),
@@ -207,87 +208,58 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
         Command::Recover(args) => with_runtime(safety::recover_command(&args)),
         Command::Halt(args) => safety::halt_command(&args),
     };
-    ExitCode::from(code)
+    // The one place an ending becomes a number.
+    ExitCode::from(failure::exit(ended))
 }
 
-fn with_runtime(future: impl std::future::Future<Output = u8>) -> u8 {
+fn with_runtime<T>(future: impl std::future::Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
     // Two workers: real-time probes keep their cadence while the loop works.
     match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime.block_on(future),
-        Err(error) => {
-            eprintln!("error: could not start the runtime: {error}");
-            exit_code::ENVIRONMENT_ERROR
-        }
+        Err(error) => Err(Failure::Environment(format!("could not start the runtime: {error}"))),
     }
 }
 
-fn validate(files: &[PathBuf]) -> u8 {
-    let mut worst = exit_code::SUCCESS;
+fn validate(files: &[PathBuf]) -> Ended {
+    let mut worst = Ok(Done::Success);
     for file in files {
-        match scenario::load_file(file) {
-            Ok(loaded) => println!(
-                "{}: ok ({} probe(s), {} fault(s), {} expected recoveries)",
-                file.display(),
-                loaded.scenario.steady_state.len(),
-                loaded.scenario.faults.len(),
-                loaded.scenario.expected_recoveries.len()
-            ),
-            Err(error) => {
-                eprint!("{}", error.render());
-                let code = load_error_code(&error);
-                // An unreadable file outranks an invalid one: it was not checked at all.
-                worst = worst.max(code);
+        let ended = match scenario::load_file(file) {
+            Ok(loaded) => {
+                println!(
+                    "{}: ok ({} probe(s), {} fault(s), {} expected recoveries)",
+                    file.display(),
+                    loaded.scenario.steady_state.len(),
+                    loaded.scenario.faults.len(),
+                    loaded.scenario.expected_recoveries.len()
+                );
+                Ok(Done::Success)
             }
-        }
+            Err(error) => Err(Failure::Scenario(error).report()),
+        };
+        // An unreadable file outranks an invalid one: it was not checked at all.
+        worst = failure::worse(worst, ended);
     }
     worst
 }
 
-fn load_error_code(error: &LoadError) -> u8 {
-    match error {
-        LoadError::Unreadable { .. } => exit_code::UNREADABLE,
-        LoadError::Invalid { .. } => exit_code::INVALID_INPUT,
-    }
-}
-
-fn load(path: &Path) -> Result<LoadedScenario, u8> {
-    scenario::load_file(path).map_err(|error| {
-        eprint!("{}", error.render());
-        load_error_code(&error)
-    })
+fn load(path: &Path) -> Result<LoadedScenario, Failure> {
+    scenario::load_file(path).map_err(Failure::Scenario)
 }
 
 /// Resolves `--env` through the project file and connects. For AWS this
 /// checks the caller identity against the environment's account before
 /// anything else is called.
-async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -> Result<Target, u8> {
-    let project = Project::load(args.project.as_deref()).map_err(|error| {
-        eprintln!("error: {error}");
-        match error {
-            ProjectError::Unreadable { .. } => exit_code::UNREADABLE,
-            _ => exit_code::INVALID_INPUT,
-        }
-    })?;
+async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -> Result<Target, Failure> {
+    let project = Project::load(args.project.as_deref()).map_err(Failure::Project)?;
     let spec = Project::environment(project.as_ref(), &args.env).map_err(|error| {
-        eprintln!("error: {error}\n  = hint: `sim` (the built-in simulated region) and `local` (this machine) always exist; name others in gameday.yaml (docs/aws.md)");
-        exit_code::USAGE
+        Failure::Usage(format!("{error}\n  = hint: `sim` (the built-in simulated region) and `local` (this machine) always exist; name others in gameday.yaml (docs/aws.md)"))
     })?;
     match spec {
         EnvironmentSpec::Sim { topology } => simulator(args.topology.as_deref().or(topology.as_deref()), seed).map(Target::Sim),
-        EnvironmentSpec::Local => LocalEnvironment::new(&scenario.steady_state).map(Target::Local).map_err(|error| {
-            eprintln!("error: {error}");
-            exit_code::INVALID_INPUT
-        }),
+        EnvironmentSpec::Local => LocalEnvironment::new(&scenario.steady_state).map(Target::Local).map_err(|error| Failure::Invalid(error.to_string())),
         EnvironmentSpec::Aws(spec) => match AwsEnvironment::connect(&args.env, &spec, scenario).await {
             Ok(env) => Ok(Target::Aws(Box::new(env))),
-            Err(error @ crate::environment::EnvError::Refused(_)) => {
-                eprintln!("error: {error}");
-                Err(exit_code::ABORTED_BY_GUARD)
-            }
-            Err(error) => {
-                eprintln!("error: could not connect to environment `{}`: {error}", args.env);
-                Err(exit_code::ENVIRONMENT_ERROR)
-            }
+            Err(error) => Err(Failure::Env { doing: Some(format!("could not connect to environment `{}`", args.env)), error }),
         },
     }
 }
@@ -295,7 +267,7 @@ async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -
 /// Anything but the simulator touches real systems: it needs `--yes`, or the
 /// scenario's name typed at a prompt. Without a terminal and without
 /// `--yes`, it is refused before any side effect.
-fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
+fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), Failure> {
     if target.is_simulator() || yes {
         return Ok(());
     }
@@ -310,7 +282,7 @@ fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), u8> {
 /// it runs only when the scenario says so and `--confirm recovery` names
 /// it; `--yes` is not enough. Asked on the simulator too, so a rehearsal
 /// asks of people what the real run will.
-fn confirm_recovery(scenario: &crate::scenario::Scenario, confirm_text: Option<&str>) -> Result<(), u8> {
+fn confirm_recovery(scenario: &crate::scenario::Scenario, confirm_text: Option<&str>) -> Result<(), Failure> {
     let recovery: Vec<&str> = scenario
         .faults
         .iter()
@@ -320,53 +292,40 @@ fn confirm_recovery(scenario: &crate::scenario::Scenario, confirm_text: Option<&
     if recovery.is_empty() || confirm_text == Some("recovery") {
         return Ok(());
     }
-    eprintln!(
-        "error: refusing to run: step `{}` executes its Region switch plan in `mode: recovery` (a real disaster recovery), and the run was not confirmed for it\n  = hint: pass --confirm recovery, or use `mode: practice` to rehearse",
+    Err(Failure::Refused(format!(
+        "refusing to run: step `{}` executes its Region switch plan in `mode: recovery` (a real disaster recovery), and the run was not confirmed for it\n  = hint: pass --confirm recovery, or use `mode: practice` to rehearse",
         recovery.join("`, `")
-    );
-    Err(exit_code::ABORTED_BY_GUARD)
+    )))
 }
 
 /// Asks for the scenario's name at a terminal before touching `what`.
-fn confirm_by_name(what: &str, scenario: &str) -> Result<(), u8> {
+fn confirm_by_name(what: &str, scenario: &str) -> Result<(), Failure> {
     ask_for_name(&format!("touch {what}"), &format!("This reverts faults of `{scenario}` on {what}."), scenario)
 }
 
 /// The typed confirmation: refused without a terminal; `action` completes
 /// "refusing to …", `warning` is shown before the prompt.
-fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), u8> {
+fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to {action} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)");
-        return Err(exit_code::ABORTED_BY_GUARD);
+        return Err(Failure::Refused(format!("refusing to {action} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)")));
     }
     eprint!("{warning}\nType the scenario name to continue: ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
-    if answer.trim() == scenario {
-        Ok(())
-    } else {
-        eprintln!("error: confirmation did not match `{scenario}`; nothing was done");
-        Err(exit_code::ABORTED_BY_GUARD)
-    }
+    if answer.trim() == scenario { Ok(()) } else { Err(Failure::Refused(format!("confirmation did not match `{scenario}`; nothing was done"))) }
 }
 
-fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, u8> {
+fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, Failure> {
     Ok(SimEnvironment::new(&load_topology(topology)?, seed))
 }
 
 /// The topology at `path`, or the built-in one; prints why not.
-fn load_topology(topology: Option<&Path>) -> Result<Topology, u8> {
+fn load_topology(topology: Option<&Path>) -> Result<Topology, Failure> {
     match topology {
         Some(path) => Topology::load(path),
         None => Topology::default_topology(),
     }
-    .map_err(|error| {
-        eprintln!("error: {error}");
-        match error {
-            crate::environment::sim::TopologyError::Unreadable { .. } => exit_code::UNREADABLE,
-            crate::environment::sim::TopologyError::Invalid { .. } => exit_code::INVALID_INPUT,
-        }
-    })
+    .map_err(Failure::Topology)
 }
 
 fn seed_or_random(seed: Option<u64>) -> u64 {
@@ -376,43 +335,25 @@ fn seed_or_random(seed: Option<u64>) -> u64 {
     })
 }
 
-async fn plan_command(plan_args: &PlanArgs) -> u8 {
+async fn plan_command(plan_args: &PlanArgs) -> Ended {
     let args = &plan_args.env;
-    let loaded = match load(&args.scenario) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
-    };
+    let loaded = load(&args.scenario)?;
     let seed = seed_or_random(args.seed);
-    let mut target = match environment(args, seed, &loaded.scenario).await {
-        Ok(target) => target,
-        Err(code) => return code,
-    };
-    let now = match started_at(&target) {
-        Ok(now) => now,
-        Err(code) => return code,
-    };
-    match plan::plan(&mut target, &loaded.scenario, seed, now).await {
-        Ok(plan) => {
-            print!("{}", render_plan(&loaded, &plan, seed));
-            if let Target::Aws(env) = &target {
-                print!("{}", fis_previews(env, &plan).await);
-            }
-            if plan_args.predict
-                && let Err(code) = twin::predict_command(args, &loaded.scenario, plan_args.seeds, plan_args.refresh, now).await
-            {
-                return code;
-            }
-            match plan.refusal() {
-                None => exit_code::SUCCESS,
-                Some(plan::Refusal::Guard { .. }) => exit_code::ABORTED_BY_GUARD,
-                Some(plan::Refusal::NoTargets { .. }) => exit_code::FAULT_NOT_EFFECTIVE,
-            }
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            exit_code::ENVIRONMENT_ERROR
-        }
+    let mut target = environment(args, seed, &loaded.scenario).await?;
+    let now = started_at(&target)?;
+    let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Environment(error.to_string()))?;
+    print!("{}", render_plan(&loaded, &plan, seed));
+    if let Target::Aws(env) = &target {
+        print!("{}", fis_previews(env, &plan).await);
     }
+    if plan_args.predict {
+        twin::predict_command(args, &loaded.scenario, plan_args.seeds, plan_args.refresh, now).await?;
+    }
+    // The code `run` would end with, before touching anything.
+    Ok(match plan.refusal() {
+        None => Done::Success,
+        Some(refusal) => Done::Ran(refusal.outcome()),
+    })
 }
 
 /// For faults FIS will make: FIS's own view of the targets, from a dry run
@@ -512,21 +453,13 @@ fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
     out
 }
 
-fn sim_init(path: &Path, force: bool) -> u8 {
+fn sim_init(path: &Path, force: bool) -> Ended {
     if path.exists() && !force {
-        eprintln!("error: {} already exists\n  = hint: pass --force to overwrite it", path.display());
-        return exit_code::USAGE;
+        return Err(Failure::Usage(format!("{} already exists\n  = hint: pass --force to overwrite it", path.display())));
     }
-    match std::fs::write(path, DEFAULT_TOPOLOGY_YAML) {
-        Ok(()) => {
-            println!("wrote the built-in topology to {}; edit it and pass `--topology {}`", path.display(), path.display());
-            exit_code::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: could not write {}: {error}", path.display());
-            exit_code::UNREADABLE
-        }
-    }
+    std::fs::write(path, DEFAULT_TOPOLOGY_YAML).map_err(|error| Failure::Unreadable(format!("could not write {}: {error}", path.display())))?;
+    println!("wrote the built-in topology to {}; edit it and pass `--topology {}`", path.display(), path.display());
+    Ok(Done::Success)
 }
 
 /// Set by tests: the moment a simulator run or plan starts, so that what
@@ -535,18 +468,20 @@ fn sim_init(path: &Path, force: bool) -> u8 {
 /// real clock only, so there the variable is refused rather than ignored.
 const TEST_NOW: &str = "GAMEDAY_TEST_NOW";
 
-fn started_at(target: &Target) -> Result<jiff::Timestamp, u8> {
+fn started_at(target: &Target) -> Result<jiff::Timestamp, Failure> {
     let Some(value) = std::env::var_os(TEST_NOW) else {
         return Ok(jiff::Timestamp::now());
     };
     if !target.is_simulator() {
-        eprintln!("error: {TEST_NOW} is set, and it is for tests on the simulator only: {} is judged on the real clock\n  = hint: unset {TEST_NOW}", target.describe());
-        return Err(exit_code::USAGE);
+        return Err(Failure::Usage(format!(
+            "{TEST_NOW} is set, and it is for tests on the simulator only: {} is judged on the real clock\n  = hint: unset {TEST_NOW}",
+            target.describe()
+        )));
     }
-    value.to_str().and_then(|text| text.parse().ok()).ok_or_else(|| {
-        eprintln!("error: {TEST_NOW}={} is not a timestamp\n  = hint: write one such as 2026-12-02T16:30:00Z", value.to_string_lossy());
-        exit_code::USAGE
-    })
+    value
+        .to_str()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| Failure::Usage(format!("{TEST_NOW}={} is not a timestamp\n  = hint: write one such as 2026-12-02T16:30:00Z", value.to_string_lossy())))
 }
 
 /// Makes `runs/<scenario>-<UTC timestamp>/` before the run, so a bad path
@@ -574,7 +509,7 @@ struct Loaded {
     target: Target,
 }
 
-async fn load_and_connect(env: &EnvArgs) -> Result<Loaded, u8> {
+async fn load_and_connect(env: &EnvArgs) -> Result<Loaded, Failure> {
     let loaded = load(&env.scenario)?;
     let seed = seed_or_random(env.seed);
     let target = environment(env, seed, &loaded.scenario).await?;
@@ -593,19 +528,19 @@ struct Started {
 /// Everything between a connected environment and the first side effect:
 /// the halt switch, confirmation, the run directory, the environment lock,
 /// the scenario copy and the journal, and the signal listener.
-fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm_text: Option<&str>) -> Result<Started, u8> {
+fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm_text: Option<&str>) -> Result<Started, Failure> {
     let (loaded, target) = (&ready.loaded, &ready.target);
     confirm_recovery(&loaded.scenario, confirm_text)?;
     if let Some(halt) = crate::run::lock::halted() {
-        eprintln!("error: gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`", halt.at, halt.by, halt.reason);
-        return Err(exit_code::ABORTED_BY_GUARD);
+        return Err(Failure::Refused(format!(
+            "gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`",
+            halt.at, halt.by, halt.reason
+        )));
     }
     let started = started_at(target)?;
     confirm(target, &loaded.scenario.name, yes)?;
-    let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started).map_err(|error| {
-        eprintln!("error: could not create a run directory in {}: {error}", runs_dir.display());
-        exit_code::UNREADABLE
-    })?;
+    let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started)
+        .map_err(|error| Failure::Unreadable(format!("could not create a run directory in {}: {error}", runs_dir.display())))?;
     // One game day per real environment at a time; the simulator is per process.
     let lock = if target.is_simulator() {
         None
@@ -614,19 +549,14 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm
             Ok(lock) => Some(lock),
             Err(error) => {
                 let _ = std::fs::remove_dir(&run_dir);
-                eprintln!("error: {error}");
-                return Err(exit_code::ABORTED_BY_GUARD);
+                return Err(Failure::Refused(error.to_string()));
             }
         }
     };
     if let Err(error) = reports::write_scenario_copy(&run_dir, loaded) {
-        eprintln!("error: could not keep the scenario as run in {}: {error}", run_dir.display());
-        return Err(exit_code::UNREADABLE);
+        return Err(Failure::Unreadable(format!("could not keep the scenario as run in {}: {error}", run_dir.display())));
     }
-    let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| {
-        eprintln!("error: {error}");
-        exit_code::UNREADABLE
-    })?;
+    let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| Failure::Unreadable(error.to_string()))?;
     let interrupt = Interrupt::new();
     spawn_signal_listener(interrupt.clone(), run_dir.clone());
     Ok(Started { started, run_dir, lock, journal, interrupt })
@@ -636,12 +566,12 @@ fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm
 type DrillParts = (crate::drill::DrillSession, String, tokio::sync::mpsc::UnboundedReceiver<crate::drill::DrillInput>);
 
 /// Runs the game day (or drill) to its end, reverting from the journal if
-/// the runner panics, then writes the reports. Returns the exit code.
-async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
+/// the runner panics, then writes the reports.
+async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> Ended {
     let lock = run.lock.take();
     let run_dir = run.run_dir.clone();
-    let code = execute_run(ready, run, clock, observer, config, drill).await;
-    if code == exit_code::REVERT_INCOMPLETE
+    let ended = execute_run(ready, run, clock, observer, config, drill).await;
+    if failure::may_leave_in_place(&ended)
         && let Some(lock) = lock
     {
         // Something may still be in place: no other game day may start
@@ -649,10 +579,10 @@ async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, 
         lock.keep();
         eprintln!("gameday: the environment stays locked until `gameday recover {}` settles what is left", run_dir.display());
     }
-    code
+    ended
 }
 
-async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> u8 {
+async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> Ended {
     use crate::run::panic::catch_panic;
     let Started { run_dir, journal, interrupt, .. } = run;
     let scenario = &ready.loaded.scenario;
@@ -678,10 +608,10 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
             }
             if failed.is_empty() {
                 eprintln!("gameday: every fault was reverted; please report the panic");
-                return exit_code::ENVIRONMENT_ERROR;
+                // Said above, in the words a panic needs.
+                return Err(Failure::Reported(Box::new(Failure::Environment(format!("internal error (panic: {panic})")))));
             }
-            eprintln!("error: REVERT INCOMPLETE: {}", failed.join("\n  "));
-            return exit_code::REVERT_INCOMPLETE;
+            return Err(Failure::RevertIncomplete(failed.join("\n  ")));
         }
     };
     let unwritten = finished.journal.unwritten();
@@ -695,32 +625,16 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
     let result = &finished.result;
     let written = reports::write_reports(&run_dir, scenario, result, finished.journal.records());
     print_summary(result, &run_dir, written);
-    result.exit_code
+    Ok(Done::Ran(result.outcome.clone()))
 }
 
-async fn run_command(args: &RunArgs) -> u8 {
-    let mut ready = match load_and_connect(&args.env).await {
-        Ok(ready) => ready,
-        Err(code) => return code,
-    };
+async fn run_command(args: &RunArgs) -> Ended {
+    let mut ready = load_and_connect(&args.env).await?;
     // Before anything is touched: a twin that cannot be read stops the run here.
-    let prediction = if args.predict {
-        match twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, args.refresh, jiff::Timestamp::now()).await {
-            Ok(prediction) => Some(prediction),
-            Err(code) => return code,
-        }
-    } else {
-        None
-    };
+    let prediction = if args.predict { Some(twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, args.refresh, jiff::Timestamp::now()).await?) } else { None };
     // Before anything is touched: evidence that would have nowhere to go stops the run here.
-    let upload = match args.upload.prepare().await {
-        Ok(upload) => upload,
-        Err(code) => return code,
-    };
-    let run = match start_run(&ready, &args.env.env, &args.runs_dir, args.yes, args.confirm.as_deref()) {
-        Ok(run) => run,
-        Err(code) => return code,
-    };
+    let upload = args.upload.prepare().await?;
+    let run = start_run(&ready, &args.env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
     if let Some(prediction) = &prediction {
         print!("{}", twin::render_prediction(prediction));
         // The run goes on without it: the prediction is for the debrief, not a guard.
@@ -734,14 +648,14 @@ async fn run_command(args: &RunArgs) -> u8 {
     let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
     config.halt_file = Some(crate::run::lock::halt_file());
     let run_dir = run.run_dir.clone();
-    let code = execute(&mut ready, run, clock, progress, config, None).await;
+    let ended = execute(&mut ready, run, clock, progress, config, None).await;
     match &upload {
         // The outcome as the journal holds it, read back as `gameday report` reads it.
         Some(upload) => match reports::load_run(&run_dir) {
-            Ok((scenario, _, result)) => upload.send(&run_dir, &scenario.name, result.outcome.kind(), code).await,
-            Err(_) => upload.send(&run_dir, &ready.loaded.scenario.name, "unknown", code).await,
+            Ok((scenario, _, result)) => upload.send(&run_dir, &scenario.name, result.outcome.kind(), ended).await,
+            Err(_) => upload.send(&run_dir, &ready.loaded.scenario.name, "unknown", ended).await,
         },
-        None => code,
+        None => ended,
     }
 }
 
@@ -813,5 +727,5 @@ fn abandon(run_dir: &Path) -> ! {
             eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
         }
     }
-    std::process::exit(i32::from(exit_code::REVERT_INCOMPLETE))
+    std::process::exit(i32::from(Done::LeftInPlace.code()))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::exit_code;
+use super::failure::{self, Done, Ended, Failure};
 use crate::history;
 use crate::report;
 use crate::run::journal::{self, Record};
@@ -176,75 +176,60 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
 /// The scenario a run directory kept, with the objectives it kept, as the
 /// run was judged. No file-system checks: the copy's paths (runbook,
 /// objectives) are relative to where the scenario was, not the run directory.
-pub fn run_scenario(run_dir: &Path) -> Result<Scenario, String> {
+pub(super) fn run_scenario(run_dir: &Path) -> Result<Scenario, Failure> {
     let path = run_dir.join(SCENARIO_COPY);
     let text = std::fs::read_to_string(&path).map_err(|error| {
-        format!("error: could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again\n", path.display())
+        Failure::Unreadable(format!("could not read {}: {error}\n  = hint: runs made before gameday kept a copy of their scenario cannot be rendered again", path.display()))
     })?;
     let kept = run_dir.join(OBJECTIVES_COPY);
     let objectives = match kept.is_file() {
-        true => Some(Objectives::load(&kept).map_err(|why| format!("error: {why}\n"))?),
+        true => Some(Objectives::load(&kept).map_err(Failure::Invalid)?),
         false => None,
     };
-    scenario::parse_run_copy(&text, objectives.as_ref()).map_err(|problems| LoadError::Invalid { path: path.clone(), text: text.clone(), problems }.render())
-}
-
-fn read_scenario(run_dir: &Path) -> Result<Scenario, u8> {
-    run_scenario(run_dir).map_err(|message| {
-        eprint!("{message}");
-        if run_dir.join(SCENARIO_COPY).is_file() { exit_code::INVALID_INPUT } else { exit_code::UNREADABLE }
-    })
+    scenario::parse_run_copy(&text, objectives.as_ref()).map_err(|problems| Failure::Scenario(LoadError::Invalid { path: path.clone(), text: text.clone(), problems }))
 }
 
 /// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
 /// A run directory read back: its scenario copy, its journal, and the
 /// result computed from them (as `gameday run` computed it).
-pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, Vec<Record>, RunResult), u8> {
-    let scenario = read_scenario(run_dir)?;
+pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, Vec<Record>, RunResult), Failure> {
+    let scenario = run_scenario(run_dir)?;
     let journal_path = run_dir.join("journal.jsonl");
-    let read = match journal::read_all(&journal_path) {
-        Ok(read) => read,
-        Err(error) => {
-            eprintln!("error: could not read {}: {error}", journal_path.display());
-            return Err(exit_code::UNREADABLE);
-        }
-    };
+    let read = journal::read_all(&journal_path).map_err(|error| Failure::Unreadable(format!("could not read {}: {error}", journal_path.display())))?;
     if let Some(damage) = read.damage.first() {
-        eprintln!("error: could not read {}: {}\n  = hint: the journal was damaged or edited; `gameday status` says what it may leave in place", journal_path.display(), damage);
-        return Err(exit_code::UNREADABLE);
+        return Err(Failure::Unreadable(format!(
+            "could not read {}: {}\n  = hint: the journal was damaged or edited; `gameday status` says what it may leave in place",
+            journal_path.display(),
+            damage
+        )));
     }
     let records = read.records;
     if let Some(impossible) = result::impossible_time(&records) {
         let line = read.lines.get(impossible.index).map_or_else(|| format!("record {}", impossible.index + 1), |line| format!("line {line}"));
-        eprintln!(
-            "error: {} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
+        return Err(Failure::Unreadable(format!(
+            "{} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
             journal_path.display()
-        );
-        return Err(exit_code::UNREADABLE);
+        )));
     }
     let result = result::result_from_journal(&scenario, &records);
     Ok((scenario, records, result))
 }
 
-pub fn report_command(args: &ReportArgs) -> u8 {
-    let (scenario, records, result) = match load_run(&args.run_dir) {
-        Ok(run) => run,
-        Err(code) => return code,
-    };
-    let code = render_command(args, &scenario, &result, &records);
-    if args.upload.upload.is_none() || code != exit_code::SUCCESS {
-        return code;
+pub fn report_command(args: &ReportArgs) -> Ended {
+    let (scenario, records, result) = load_run(&args.run_dir)?;
+    let ended = render_command(args, &scenario, &result, &records);
+    if args.upload.upload.is_none() || !failure::succeeded(&ended) {
+        return ended;
     }
     super::with_runtime(async {
-        match args.upload.prepare().await {
-            Ok(Some(upload)) => upload.send(&args.run_dir, &scenario.name, result.outcome.kind(), code).await,
-            Ok(None) => code,
-            Err(code) => code,
+        match args.upload.prepare().await? {
+            Some(upload) => upload.send(&args.run_dir, &scenario.name, result.outcome.kind(), ended).await,
+            None => ended,
         }
     })
 }
 
-fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, records: &[Record]) -> u8 {
+fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, records: &[Record]) -> Ended {
     match args.format {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();
@@ -260,25 +245,24 @@ fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, re
                 Format::SummaryHtml => rendered.summary[1].as_str(),
             };
             print!("{text}");
-            exit_code::SUCCESS
+            Ok(Done::Success)
         }
         None => {
             if !write_reports(&args.run_dir, scenario, result, records) {
-                return exit_code::UNREADABLE;
+                // Each file that could not be written was named as it failed.
+                return Err(Failure::Reported(Box::new(Failure::Unreadable("the reports could not all be written".into()))));
             }
             println!("{}", result.outcome.summary());
             println!("rendered again: {}", ["report.md", "report.html", "junit.xml", "result.json"].map(|n| args.run_dir.join(n).display().to_string()).join(", "));
-            exit_code::SUCCESS
+            Ok(Done::Success)
         }
     }
 }
 
 /// Every scenario file in a directory (`.yaml`/`.yml`), sorted; invalid ones are reported and skipped.
-fn scenarios_in(dir: &Path) -> Result<Vec<(PathBuf, Scenario)>, u8> {
-    let entries = std::fs::read_dir(dir).map_err(|error| {
-        eprintln!("error: could not read the scenarios directory {}: {error}\n  = hint: pass --scenarios DIR", dir.display());
-        exit_code::UNREADABLE
-    })?;
+fn scenarios_in(dir: &Path) -> Result<Vec<(PathBuf, Scenario)>, Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| Failure::Unreadable(format!("could not read the scenarios directory {}: {error}\n  = hint: pass --scenarios DIR", dir.display())))?;
     let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")).collect();
     files.sort();
     let mut scenarios = Vec::new();
@@ -291,7 +275,7 @@ fn scenarios_in(dir: &Path) -> Result<Vec<(PathBuf, Scenario)>, u8> {
     Ok(scenarios)
 }
 
-fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, u8> {
+fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, Failure> {
     match history::scan(runs_dir) {
         Ok((mut runs, skipped)) => {
             for dir in skipped {
@@ -305,20 +289,16 @@ fn scan(runs_dir: &Path) -> Result<Vec<history::PastRun>, u8> {
             }
             Ok(runs)
         }
-        Err(error) => {
-            eprintln!("error: could not read the runs directory {}: {error}", runs_dir.display());
-            Err(exit_code::UNREADABLE)
-        }
+        Err(error) => Err(Failure::Unreadable(format!("could not read the runs directory {}: {error}", runs_dir.display()))),
     }
 }
 
 /// The runs directory: one named on the command line must exist (a typo is
 /// an error, not "never run"); the default `runs` may not exist yet.
-fn runs_dir(named: Option<&PathBuf>) -> Result<PathBuf, u8> {
+fn runs_dir(named: Option<&PathBuf>) -> Result<PathBuf, Failure> {
     match named {
         Some(dir) if !dir.is_dir() => {
-            eprintln!("error: the runs directory {} does not exist\n  = hint: check the path; without --runs-dir, `runs` is read", dir.display());
-            Err(exit_code::UNREADABLE)
+            Err(Failure::Unreadable(format!("the runs directory {} does not exist\n  = hint: check the path; without --runs-dir, `runs` is read", dir.display())))
         }
         Some(dir) => Ok(dir.clone()),
         None => Ok(PathBuf::from("runs")),
@@ -326,15 +306,9 @@ fn runs_dir(named: Option<&PathBuf>) -> Result<PathBuf, u8> {
 }
 
 /// `gameday history [SCENARIO]`.
-pub fn history_command(args: &HistoryArgs) -> u8 {
-    let runs_dir = match runs_dir(args.runs_dir.as_ref()) {
-        Ok(dir) => dir,
-        Err(code) => return code,
-    };
-    let runs = match scan(&runs_dir) {
-        Ok(runs) => runs,
-        Err(code) => return code,
-    };
+pub fn history_command(args: &HistoryArgs) -> Ended {
+    let runs_dir = runs_dir(args.runs_dir.as_ref())?;
+    let runs = scan(&runs_dir)?;
     let mut scenarios = if args.scenarios.is_dir() { scenarios_in(&args.scenarios).unwrap_or_default() } else { Vec::new() };
     // SCENARIO may be a file: its name selects the runs, and its cadence counts.
     let wanted: Option<String> = match &args.scenario {
@@ -345,10 +319,7 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
                 scenarios.push((PathBuf::from(arg), loaded.scenario));
                 Some(name)
             }
-            Err(error) => {
-                eprint!("{}", error.render());
-                return exit_code::INVALID_INPUT;
-            }
+            Err(error) => return Err(Failure::Scenario(error)),
         },
         other => other.clone(),
     };
@@ -369,13 +340,13 @@ pub fn history_command(args: &HistoryArgs) -> u8 {
             Some(name) => eprintln!("no runs of `{name}` in {}", runs_dir.display()),
             None => eprintln!("no runs in {}", runs_dir.display()),
         }
-        return exit_code::SUCCESS;
+        return Ok(Done::Success);
     }
     match args.format {
         HistoryFormat::Text => print!("{}", report::history::render_history(&histories, &due)),
         HistoryFormat::Html => print!("{}", report::history::render_history_html(&histories, &due)),
     }
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
 /// `--at`: a timestamp, or a date meaning its first moment in UTC.
@@ -387,19 +358,10 @@ fn parse_at(text: &str) -> Result<jiff::Timestamp, String> {
 }
 
 /// `gameday due`: exits `SCENARIOS_OVERDUE` when any scenario is overdue, for cron and CI.
-pub fn due_command(args: &DueArgs) -> u8 {
-    let scenarios = match scenarios_in(&args.scenarios) {
-        Ok(scenarios) => scenarios,
-        Err(code) => return code,
-    };
-    let runs_dir = match runs_dir(args.runs_dir.as_ref()) {
-        Ok(dir) => dir,
-        Err(code) => return code,
-    };
-    let runs = match scan(&runs_dir) {
-        Ok(runs) => runs,
-        Err(code) => return code,
-    };
+pub fn due_command(args: &DueArgs) -> Ended {
+    let scenarios = scenarios_in(&args.scenarios)?;
+    let runs_dir = runs_dir(args.runs_dir.as_ref())?;
+    let runs = scan(&runs_dir)?;
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     let due = history::due(&scenarios, &runs, now);
     if args.paths {
@@ -409,5 +371,5 @@ pub fn due_command(args: &DueArgs) -> u8 {
     } else {
         print!("{}", report::history::render_due(&due, now));
     }
-    if due.iter().any(|d| d.overdue) { exit_code::SCENARIOS_OVERDUE } else { exit_code::SUCCESS }
+    Ok(if due.iter().any(|d| d.overdue) { Done::Overdue } else { Done::Success })
 }

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::failure::{self, Done, Ended, Failure};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{SimEnvironment, Topology};
-use crate::exit_code;
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
 use crate::run::recover::{self, Certainty, OpenRun};
@@ -50,7 +50,7 @@ fn describe(effect: &crate::environment::Effect) -> String {
     serde_json::to_value(effect).ok().and_then(|v| v["effect"].as_str().map(str::to_string)).unwrap_or_default()
 }
 
-pub fn status_command(args: &StatusArgs) -> u8 {
+pub fn status_command(args: &StatusArgs) -> Ended {
     let runs = recover::runs(&args.runs_dir);
     if let Some(halt) = lock::halted() {
         println!("HALTED since {} by {}: {} (`gameday halt --clear` lifts it)", halt.at, halt.by, halt.reason);
@@ -80,10 +80,10 @@ pub fn status_command(args: &StatusArgs) -> u8 {
     if !attention {
         let running = if live > 0 { format!(", {live} still running") } else { String::new() };
         println!("no faults left behind ({} run(s) under {}{running})", runs.len(), args.runs_dir.display());
-        return exit_code::SUCCESS;
+        return Ok(Done::Success);
     }
     println!("run `gameday recover RUN_DIR` to revert what the journals show in place");
-    exit_code::REVERT_INCOMPLETE
+    Ok(Done::LeftInPlace)
 }
 
 /// What a run's journal says is in place, and whether it can be trusted.
@@ -101,50 +101,51 @@ pub(super) fn print_run_state(run: &OpenRun) {
     }
 }
 
-pub async fn recover_command(args: &RecoverArgs) -> u8 {
+pub async fn recover_command(args: &RecoverArgs) -> Ended {
     let runs: Vec<OpenRun> = match &args.run_dir {
         Some(dir) if !dir.join("journal.jsonl").exists() => {
-            eprintln!("error: {} has no journal.jsonl: is it a run directory?", dir.display());
-            return exit_code::UNREADABLE;
+            return Err(Failure::Unreadable(format!("{} has no journal.jsonl: is it a run directory?", dir.display())));
         }
         Some(dir) => vec![recover::inspect(dir)],
         None => recover::runs(&args.runs_dir).into_iter().filter(OpenRun::needs_attention).collect(),
     };
-    let mut worst = exit_code::SUCCESS;
+    let mut worst = Ok(Done::Success);
     for run in &runs {
         if let Some(pid) = run.live_pid {
             // Its own revert is under way or to come; a second one would race it.
-            eprintln!(
-                "error: {} is still running (pid {pid}): it reverts its own faults. Stop it with Ctrl-C, `kill -TERM {pid}` or `gameday halt`; then run `gameday recover` if anything is left",
+            let refused = Failure::Refused(format!(
+                "{} is still running (pid {pid}): it reverts its own faults. Stop it with Ctrl-C, `kill -TERM {pid}` or `gameday halt`; then run `gameday recover` if anything is left",
                 run.dir.display()
-            );
-            worst = worst.max(exit_code::ABORTED_BY_GUARD);
+            ));
+            worst = failure::worse(worst, Err(refused.report()));
             continue;
         }
-        let code = if run.in_place.is_empty() {
+        let ended = if run.in_place.is_empty() {
             if run.certainty() == Certainty::Known {
                 println!("{}: nothing in place", run.dir.display());
             }
-            exit_code::SUCCESS
+            Ok(Done::Success)
         } else {
-            recover_run(run, args).await
+            // Printed now, in its place among the run's lines.
+            recover_run(run, args).await.map_err(Failure::report)
         };
-        let code = match run.certainty() {
-            Certainty::Known => code,
+        let ended = match run.certainty() {
+            Certainty::Known => ended,
             Certainty::CannotTell(why) => {
-                let shown = match (run.in_place.is_empty(), code) {
+                let shown = match (run.in_place.is_empty(), &ended) {
                     (true, _) => "its readable part shows nothing in place",
-                    (false, exit_code::SUCCESS) => "what it shows in place was reverted above",
+                    (false, Ok(Done::Success)) => "what it shows in place was reverted above",
                     (false, _) => "what it shows in place could not all be reverted (above)",
                 };
                 println!("{}: CANNOT TELL whether more is in place: {why}. Read it by hand; {shown}.", run.dir.display());
                 if !run.environment.is_empty() {
                     println!("  once you have checked by hand that nothing is left, free the environment for new game days: rm {}", lock::lock_path(&run.environment).display());
                 }
-                exit_code::REVERT_INCOMPLETE
+                // Whatever the revert did, the rest is unknown: a person must look.
+                failure::worse(ended, Ok(Done::LeftInPlace))
             }
         };
-        worst = worst.max(code);
+        worst = failure::worse(worst, ended);
     }
     if runs.is_empty() && args.run_dir.is_none() {
         println!("nothing in place under {}", args.runs_dir.display());
@@ -191,7 +192,7 @@ fn recover_spec(run: &OpenRun, args: &RecoverArgs) -> Result<EnvironmentSpec, St
     }
 }
 
-async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
+async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> Ended {
     let scenario = super::reports::run_scenario(&run.dir).ok();
     if run.environment.is_empty() {
         // The `run_started` record is damaged: which environment is unknown,
@@ -200,51 +201,32 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
         for (fault, effect) in &run.in_place {
             println!("  - {fault}: {}", effect.manual_steps().join("\n    then: "));
         }
-        return exit_code::REVERT_INCOMPLETE;
+        return Ok(Done::LeftInPlace);
     }
     println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
-    let spec = match recover_spec(run, args) {
-        Ok(spec) => spec,
-        Err(error) => {
-            eprintln!("error: {error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment);
-            return exit_code::USAGE;
-        }
-    };
-    if !matches!(spec, EnvironmentSpec::Sim { .. })
-        && !args.yes
-        && let Err(code) = super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)
-    {
-        return code;
+    let spec =
+        recover_spec(run, args).map_err(|error| Failure::Usage(format!("{error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment)))?;
+    if !matches!(spec, EnvironmentSpec::Sim { .. }) && !args.yes {
+        super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)?;
     }
     let mut target = match spec {
         EnvironmentSpec::Sim { .. } => {
             // The simulated world ended with its process: only command faults are real.
-            let Ok(topology) = Topology::default_topology() else { return exit_code::ENVIRONMENT_ERROR };
-            Target::Sim(SimEnvironment::new(&topology, 0))
+            Target::Sim(SimEnvironment::new(&Topology::default_topology().map_err(|error| Failure::Environment(error.to_string()))?, 0))
         }
-        EnvironmentSpec::Local => match LocalEnvironment::new(&[]) {
-            Ok(env) => Target::Local(env),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return exit_code::ENVIRONMENT_ERROR;
-            }
-        },
+        EnvironmentSpec::Local => Target::Local(LocalEnvironment::new(&[]).map_err(|error| Failure::Environment(error.to_string()))?),
         EnvironmentSpec::Aws(spec) => {
             let Some(scenario) = scenario else {
-                eprintln!("error: {} has no readable scenario copy", run.dir.display());
-                return exit_code::UNREADABLE;
+                return Err(Failure::Unreadable(format!("{} has no readable scenario copy", run.dir.display())));
             };
-            match AwsEnvironment::connect(&run.environment, &spec, &scenario).await {
-                Ok(env) => Target::Aws(Box::new(env)),
-                Err(error) => {
-                    eprintln!("error: could not connect to `{}`: {error}", run.environment);
-                    return exit_code::ENVIRONMENT_ERROR;
-                }
-            }
+            let env = AwsEnvironment::connect(&run.environment, &spec, &scenario)
+                .await
+                .map_err(|error| Failure::Env { doing: Some(format!("could not connect to `{}`", run.environment)), error })?;
+            Target::Aws(Box::new(env))
         }
     };
     let (results, journal_error) = recover::recover(run, &mut target).await;
-    let mut code = exit_code::SUCCESS;
+    let mut ended = Ok(Done::Success);
     for done in &results {
         match &done.result {
             Ok(outcome) => {
@@ -256,7 +238,7 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
                 println!("  reverted {}{}{skipped}", done.fault, if outcome.restored.is_empty() { String::new() } else { format!(": {}", outcome.restored.join(", ")) });
             }
             Err(error) => {
-                code = exit_code::REVERT_INCOMPLETE;
+                ended = Ok(Done::LeftInPlace);
                 println!("  COULD NOT revert {}: {error}\n    by hand: {}", done.fault, done.manual_steps.join("\n    then: "));
             }
         }
@@ -267,32 +249,18 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> u8 {
             "error: {error}: the journal does not record these reverts, so it still shows the faults in place; once it can be written, run `gameday recover {}` again (reverts are idempotent)",
             run.dir.display()
         );
-        code = exit_code::REVERT_INCOMPLETE;
+        ended = Ok(Done::LeftInPlace);
     }
-    code
+    ended
 }
 
-pub fn halt_command(args: &HaltArgs) -> u8 {
+pub fn halt_command(args: &HaltArgs) -> Ended {
     if args.clear {
-        return match lock::clear_halt() {
-            Ok(true) => {
-                println!("halt lifted: game days may start again");
-                exit_code::SUCCESS
-            }
-            Ok(false) => {
-                println!("gameday was not halted");
-                exit_code::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("error: could not lift the halt: {error}");
-                exit_code::UNREADABLE
-            }
-        };
+        let lifted = lock::clear_halt().map_err(|error| Failure::Unreadable(format!("could not lift the halt: {error}")))?;
+        println!("{}", if lifted { "halt lifted: game days may start again" } else { "gameday was not halted" });
+        return Ok(Done::Success);
     }
-    if let Err(error) = lock::halt(&args.reason) {
-        eprintln!("error: could not write {}: {error}", lock::halt_file().display());
-        return exit_code::UNREADABLE;
-    }
+    lock::halt(&args.reason).map_err(|error| Failure::Unreadable(format!("could not write {}: {error}", lock::halt_file().display())))?;
     println!("HALTED: running game days stop and revert; none may start until `gameday halt --clear`");
     // Running game days see the halt file at their next turn; a SIGTERM
     // wakes those on the wall clock at once (they revert on SIGTERM too).
@@ -304,5 +272,5 @@ pub fn halt_command(args: &HaltArgs) -> u8 {
             println!("  {} pid {} (`{}`, {})", if sent { "signalled" } else { "could not signal" }, holder.pid, holder.scenario, holder.run_dir.display());
         }
     }
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }

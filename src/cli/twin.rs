@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::failure::{Done, Ended, Failure};
 use crate::environment::EnvError;
 use crate::environment::aws::{self, import};
 use crate::environment::sim::Topology;
-use crate::exit_code;
-use crate::project::{AwsSpec, EnvironmentSpec, Project, ProjectError};
+use crate::project::{AwsSpec, EnvironmentSpec, Project};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -29,14 +29,8 @@ pub struct ImportArgs {
     pub force: bool,
 }
 
-fn load_project(project: Option<&Path>) -> Result<Option<Project>, u8> {
-    Project::load(project).map_err(|error| {
-        eprintln!("error: {error}");
-        match error {
-            ProjectError::Unreadable { .. } => exit_code::UNREADABLE,
-            _ => exit_code::INVALID_INPUT,
-        }
-    })
+fn load_project(project: Option<&Path>) -> Result<Option<Project>, Failure> {
+    Project::load(project).map_err(Failure::Project)
 }
 
 #[derive(Args, Debug)]
@@ -53,15 +47,9 @@ pub struct DiffArgs {
 }
 
 /// `sim diff`: what changed in the account since the twin was imported.
-pub async fn diff_command(args: &DiffArgs) -> u8 {
-    let saved = match super::load_topology(Some(&args.topology)) {
-        Ok(saved) => saved,
-        Err(code) => return code,
-    };
-    let now = match import_twin(args.project.as_deref(), &args.env).await {
-        Ok(imported) => imported.topology,
-        Err(code) => return code,
-    };
+pub async fn diff_command(args: &DiffArgs) -> Ended {
+    let saved = super::load_topology(Some(&args.topology))?;
+    let now = import_twin(args.project.as_deref(), &args.env).await?.topology;
     let drift = crate::environment::sim::import::drift(&saved, &now);
     if drift.is_empty() {
         println!("no drift: what `gameday sim import` reads of `{}` is as {} says", args.env, args.topology.display());
@@ -72,61 +60,41 @@ pub async fn diff_command(args: &DiffArgs) -> u8 {
         }
         println!("import it again (`gameday sim import --env {}`) to predict on the account as it is", args.env);
     }
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
-/// The AWS environment `name` of the project file, or the exit code of why not.
-pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, u8> {
+/// The AWS environment `name` of the project file, or why not.
+pub fn aws_spec(project: Option<&Path>, name: &str) -> Result<AwsSpec, Failure> {
     let project = load_project(project)?;
     match Project::environment(project.as_ref(), name) {
         Ok(EnvironmentSpec::Aws(spec)) => Ok(spec),
-        Ok(_) => {
-            eprintln!("error: environment `{name}` is not an AWS account; a twin is read from one\n  = hint: name an environment of `kind: aws` in gameday.yaml (docs/aws.md)");
-            Err(exit_code::USAGE)
-        }
-        Err(error) => {
-            eprintln!("error: {error}\n  = hint: name AWS environments in gameday.yaml (docs/aws.md)");
-            Err(exit_code::USAGE)
-        }
+        Ok(_) => Err(Failure::Usage(format!(
+            "environment `{name}` is not an AWS account; a twin is read from one\n  = hint: name an environment of `kind: aws` in gameday.yaml (docs/aws.md)"
+        ))),
+        Err(error) => Err(Failure::Usage(format!("{error}\n  = hint: name AWS environments in gameday.yaml (docs/aws.md)"))),
     }
 }
 
-fn env_error_code(error: &EnvError) -> u8 {
-    match error {
-        EnvError::Refused(_) => exit_code::ABORTED_BY_GUARD,
-        _ => exit_code::ENVIRONMENT_ERROR,
-    }
-}
-
-/// Reads the account of environment `name` and builds its twin. Prints
-/// why not and returns the exit code when it cannot.
-pub async fn import_twin(project: Option<&Path>, name: &str) -> Result<crate::environment::sim::import::Imported, u8> {
+/// Reads the account of environment `name` and builds its twin.
+pub async fn import_twin(project: Option<&Path>, name: &str) -> Result<crate::environment::sim::import::Imported, Failure> {
     let spec = aws_spec(project, name)?;
-    let failed = |error: EnvError| {
-        eprintln!("error: could not import environment `{name}`: {error}");
-        env_error_code(&error)
-    };
+    let failed = |error: EnvError| Failure::Env { doing: Some(format!("could not import environment `{name}`")), error };
     let clients = aws::clients_for(&spec).await.map_err(failed)?;
     let account = aws::check_account(name, &spec, &clients).await.map_err(failed)?;
     let snapshot = import::read_account(&clients, &account, &spec.region, jiff::Timestamp::now().to_string()).await.map_err(failed)?;
     let imported = crate::environment::sim::import::build(&snapshot);
     // The file must be one `--topology` accepts; a twin that is not is a bug here, not the account's.
     if let Err(error) = Topology::parse(&imported.yaml, "the imported topology") {
-        eprintln!("error: internal error: {error}\n  = hint: please report this with the account's shape (no secrets are in it)");
-        return Err(exit_code::ENVIRONMENT_ERROR);
+        return Err(Failure::Environment(format!("internal error: {error}\n  = hint: please report this with the account's shape (no secrets are in it)")));
     }
     Ok(imported)
 }
 
-pub async fn import_command(args: &ImportArgs) -> u8 {
+pub async fn import_command(args: &ImportArgs) -> Ended {
     if let Some(path) = args.output.as_deref().filter(|p| p.exists() && !args.force) {
-        eprintln!("error: {} already exists\n  = hint: pass --force to overwrite it", path.display());
-        return exit_code::USAGE;
+        return Err(Failure::Usage(format!("{} already exists\n  = hint: pass --force to overwrite it", path.display())));
     }
-    let imported = match import_twin(args.project.as_deref(), &args.env).await {
-        Ok(imported) => imported,
-        Err(code) => return code,
-    };
+    let imported = import_twin(args.project.as_deref(), &args.env).await?;
     let t = &imported.topology;
     let summary = format!(
         "{} group(s), {} load balancer(s), {} failover record(s), {} alarm(s); {} thing(s) not modelled, listed in the header",
@@ -142,20 +110,17 @@ pub async fn import_command(args: &ImportArgs) -> u8 {
             eprintln!("gameday: imported `{}` (account {}): {summary}", args.env, t.account);
         }
         Some(path) => {
-            if let Err(error) = std::fs::write(path, &imported.yaml) {
-                eprintln!("error: could not write {}: {error}", path.display());
-                return exit_code::UNREADABLE;
-            }
+            std::fs::write(path, &imported.yaml).map_err(|error| Failure::Unreadable(format!("could not write {}: {error}", path.display())))?;
             println!("imported `{}` (account {}) into {}: {summary}", args.env, t.account, path.display());
             println!("next: `gameday plan SCENARIO --predict --topology {}`", path.display());
         }
     }
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
 /// The twin `plan --predict` runs on: `--topology`, else the environment's
 /// own (a simulator's topology, or an AWS account imported now, read-only).
-async fn twin_topology(args: &super::EnvArgs, refresh: bool) -> Result<(Topology, String), u8> {
+async fn twin_topology(args: &super::EnvArgs, refresh: bool) -> Result<(Topology, String), Failure> {
     if let Some(path) = &args.topology {
         if refresh {
             refresh_twin(args, path).await?;
@@ -174,21 +139,15 @@ async fn twin_topology(args: &super::EnvArgs, refresh: bool) -> Result<(Topology
                 format!("account {} imported just now ({} thing(s) not modelled; `gameday sim import` shows them)", imported.topology.account, imported.not_modelled.len());
             Ok((imported.topology, source))
         }
-        Ok(EnvironmentSpec::Local) => {
-            eprintln!("error: `local` has no twin to predict on\n  = hint: pass `--topology FILE` (see `gameday sim import`)");
-            Err(exit_code::USAGE)
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            Err(exit_code::USAGE)
-        }
+        Ok(EnvironmentSpec::Local) => Err(Failure::Usage("`local` has no twin to predict on\n  = hint: pass `--topology FILE` (see `gameday sim import`)".into())),
+        Err(error) => Err(Failure::Usage(error.to_string())),
     }
 }
 
 /// `--refresh`: the account of the AWS `--env` imported again into `path`.
 /// Says what changed since the file was written (as `sim diff`), and keeps
 /// the file it replaces as `PATH.previous`, so hand corrections are not lost.
-async fn refresh_twin(args: &super::EnvArgs, path: &Path) -> Result<(), u8> {
+async fn refresh_twin(args: &super::EnvArgs, path: &Path) -> Result<(), Failure> {
     // A file that is not a topology is not replaced: it may not be a twin at all.
     let saved = if path.exists() { Some(super::load_topology(Some(path))?) } else { None };
     let imported = import_twin(args.project.as_deref(), &args.env).await?;
@@ -198,8 +157,7 @@ async fn refresh_twin(args: &super::EnvArgs, path: &Path) -> Result<(), u8> {
             let drift = crate::environment::sim::import::drift(saved, &imported.topology);
             let previous = previous_path(path);
             if let Err(error) = std::fs::copy(path, &previous) {
-                eprintln!("error: could not keep {} as {}: {error}; the twin was not refreshed", path.display(), previous.display());
-                return Err(exit_code::UNREADABLE);
+                return Err(Failure::Unreadable(format!("could not keep {} as {}: {error}; the twin was not refreshed", path.display(), previous.display())));
             }
             if drift.is_empty() {
                 eprintln!("gameday: refreshed {} from `{}`: no drift; the previous file is {}", path.display(), args.env, previous.display());
@@ -212,10 +170,7 @@ async fn refresh_twin(args: &super::EnvArgs, path: &Path) -> Result<(), u8> {
             }
         }
     }
-    std::fs::write(path, &imported.yaml).map_err(|error| {
-        eprintln!("error: could not write {}: {error}", path.display());
-        exit_code::UNREADABLE
-    })
+    std::fs::write(path, &imported.yaml).map_err(|error| Failure::Unreadable(format!("could not write {}: {error}", path.display())))
 }
 
 /// `twin.yaml` → `twin.yaml.previous`.
@@ -227,7 +182,7 @@ fn previous_path(path: &Path) -> PathBuf {
 
 /// The scenario on the twin for seeds 1 to `seeds`; with `refresh`, the
 /// twin (`--topology`) imported again first.
-pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<crate::predict::Prediction, u8> {
+pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<crate::predict::Prediction, Failure> {
     let (topology, source) = twin_topology(args, refresh).await?;
     let seeds: Vec<u64> = (1..=seeds).collect();
     // The seeds run on threads of their own; this worker waits for them.
@@ -235,7 +190,7 @@ pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scena
 }
 
 /// `plan --predict`: the prediction, printed.
-pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<(), u8> {
+pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<(), Failure> {
     print!("{}", render_prediction(&prediction(args, scenario, seeds, refresh, now).await?));
     Ok(())
 }

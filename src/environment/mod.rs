@@ -278,6 +278,24 @@ pub enum ReadErrorKind {
     Other,
 }
 
+impl ReadErrorKind {
+    /// ` (AccessDenied)`, for a message; nothing for `Other`, which says nothing more.
+    fn in_parentheses(self) -> String {
+        if self == ReadErrorKind::Other { String::new() } else { format!(" ({self})") }
+    }
+
+    /// What a person can do about a failed call of this kind, if anything.
+    pub fn fix(self) -> Option<&'static str> {
+        match self {
+            ReadErrorKind::AccessDenied => Some("the credentials may not make this call: `gameday iam-policy SCENARIO` prints the policy gameday needs (docs/aws.md)"),
+            ReadErrorKind::Throttled => Some("AWS throttled the call beyond the SDK's retries: wait a minute and try again, or ask for a higher quota"),
+            ReadErrorKind::NotFound => Some("check the names in the scenario and that `--env` is the account and region that hold them"),
+            ReadErrorKind::Network => Some("no answer from AWS: check the network, and the environment's `endpoint_url` and region in gameday.yaml"),
+            ReadErrorKind::Other => None,
+        }
+    }
+}
+
 impl std::fmt::Display for ReadErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -338,6 +356,11 @@ pub enum EnvError {
     Refused(String),
     #[error("{0}")]
     Failed(String),
+    /// A call to AWS that failed, with the kind of failure kept rather than
+    /// flattened to text: what to do about it (retry, fix the policy, fix a
+    /// name) depends on it.
+    #[error("{call} failed{kind}: {message}", kind = .kind.in_parentheses())]
+    Call { call: String, kind: ReadErrorKind, message: String },
 }
 
 /// How a Region switch plan execution ended, as ARC (or the simulator's

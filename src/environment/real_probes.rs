@@ -22,6 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout};
 
+use crate::environment::shell::{self, expand_env};
 use crate::environment::{Millis, Sample};
 use crate::scenario::{DnsRecordType, Probe, ProbeCheck};
 
@@ -120,9 +121,9 @@ impl RealProber {
                 Err(error) => Verdict { ok: false, observed: error },
             },
             ProbeCheck::Command { run, expect_exit, stdout_matches } => {
-                let output = tokio::process::Command::new("sh").arg("-c").arg(run).kill_on_drop(true).output().await;
-                match output {
-                    Err(error) => Verdict { ok: false, observed: format!("could not start: {error}") },
+                // The probe's timeout ends the command's whole session (`shell::output`).
+                match shell::output(run, None).await {
+                    Err(error) => Verdict { ok: false, observed: error.to_string() },
                     Ok(output) => {
                         let code = output.status.code().unwrap_or(-1);
                         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -150,29 +151,6 @@ fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, S
         .map_err(|e| format!("TLS setup failed: {e}"))?
         .with_root_certificates(roots)
         .with_no_client_auth())
-}
-
-/// Reads `${env:NAME}` references in header values and URLs from the
-/// environment, at the moment the request is made.
-pub fn expand_env(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${env:") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 6..];
-        match after.find('}') {
-            Some(end) => {
-                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 struct Url<'a> {
@@ -515,6 +493,23 @@ mod tests {
         let spaced = parse_url("http://h/a b?token=s3cret").unwrap();
         let error = build_request(&spaced, "GET", &BTreeMap::new()).unwrap_err();
         assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    /// A command probe is started as a fault's command is (`shell::output`):
+    /// its `${env:NAME}` is read by the shell, and an unset one fails the
+    /// sample (it is no empty string).
+    #[tokio::test]
+    async fn a_command_probe_reads_the_environment_through_the_shell() {
+        // SAFETY: a variable of this test's own name, set before the probe reads it.
+        unsafe { std::env::set_var("GAMEDAY_PROBE_TEST_WORD", "hello") };
+        let text = "apiVersion: gameday/v1\nname: p\nsteady_state:\n  - { name: word, kind: command, run: 'echo ${env:GAMEDAY_PROBE_TEST_WORD}', stdout_matches: '^hello', interval: 10s, timeout: 5s }\n  - { name: unset, kind: command, run: 'echo ${env:GAMEDAY_PROBE_TEST_UNSET}', interval: 10s, timeout: 5s }\nfaults:\n  - { name: f, kind: command, inject: 'true', revert: 'true', duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [word], recovers_within: 1s }\n";
+        let scenario = crate::scenario::parse_str(text, None).unwrap();
+        let prober = RealProber::new(&scenario.steady_state).unwrap();
+        let word = prober.sample(&scenario.steady_state[0], 0).await;
+        assert!(word.ok, "{}", word.observed);
+        assert_eq!(word.observed, "exit 0: hello");
+        let unset = prober.sample(&scenario.steady_state[1], 0).await;
+        assert!(!unset.ok && unset.observed.contains("GAMEDAY_PROBE_TEST_UNSET is not set here"), "{}", unset.observed);
     }
 
     #[test]

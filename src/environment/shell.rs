@@ -1,13 +1,14 @@
-//! Shell commands for `command` faults: the one side effect every
-//! environment shares, kept at this edge. Async, so probes running beside
-//! it on the same runtime are never held up.
+//! Shell commands for `command` faults and `command` probes: the one side
+//! effect every environment shares, kept at this edge, and the one reader
+//! of `${env:NAME}` (in commands, and in probe URLs and headers). Async, so
+//! probes running beside it on the same runtime are never held up.
 //!
-//! Every inject and revert runs in a POSIX session of its own (`setsid`):
+//! Every command runs in a POSIX session of its own (`setsid`):
 //! - the terminal's Ctrl-C goes to gameday only, so a revert in flight is
 //!   never killed by the keypress that asked for it;
 //! - the whole process tree can be ended as one group, when a command times
 //!   out or when a run is cancelled while its inject is still running;
-//! - each process carries `GAMEDAY_COMMAND=<token>:<phase>` in its
+//! - each process of a fault carries `GAMEDAY_COMMAND=<token>:<phase>` in its
 //!   environment, so `gameday recover` finds an inject orphaned by a
 //!   kill -9 and ends it before reverting (a recycled pid never matches).
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 
 use super::{EnvError, RevertOutcome};
+use crate::vocab::{EnvPiece, env_pieces};
 
 /// A command that has not finished in this long is killed and counts as failed.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
@@ -68,15 +70,26 @@ fn new_token(inject: &str) -> String {
 
 /// The names in `${env:NAME}` references.
 pub fn env_references(command: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = command;
-    while let Some(start) = rest.find("${env:") {
-        let after = &rest[start + 6..];
-        let Some(end) = after.find('}') else { break };
-        names.push(after[..end].to_string());
-        rest = &after[end + 1..];
-    }
-    names
+    env_pieces(command)
+        .into_iter()
+        .filter_map(|piece| match piece {
+            EnvPiece::Env(name) => Some(name.to_string()),
+            EnvPiece::Text(_) => None,
+        })
+        .collect()
+}
+
+/// The text with each `${env:NAME}` replaced by `NAME`'s value now (empty
+/// when unset), for probe URLs and headers, read at the moment the request
+/// is made.
+pub fn expand_env(text: &str) -> String {
+    env_pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            EnvPiece::Text(text) => text.to_string(),
+            EnvPiece::Env(name) => std::env::var(name).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Fails when `command` reads a `${env:NAME}` that is not a variable name
@@ -104,7 +117,13 @@ fn shell_text(command: &str) -> Result<String, EnvError> {
 /// The command as a shell reads it (`${env:NAME}` as `${NAME}`), e.g. for
 /// a manual step a person pastes into a shell.
 pub fn shell_syntax(command: &str) -> String {
-    env_references(command).iter().fold(command.to_string(), |text, name| text.replace(&format!("${{env:{name}}}"), &format!("${{{name}}}")))
+    env_pieces(command)
+        .into_iter()
+        .map(|piece| match piece {
+            EnvPiece::Text(text) => text.to_string(),
+            EnvPiece::Env(name) => format!("${{{name}}}"),
+        })
+        .collect()
 }
 
 /// Which command of a fault runs.
@@ -146,13 +165,16 @@ fn signal_group(pgid: i32, signal: i32) {
     }
 }
 
-/// Runs `sh -c COMMAND` in a session of its own and fails with its stderr
-/// when it exits non-zero.
-pub async fn run(command: &str, context: Option<&CommandContext>, phase: Phase) -> Result<String, EnvError> {
+/// The one way gameday starts a shell: `sh -c COMMAND` (its `${env:NAME}`
+/// read by the shell), stdin closed, in a session of its own; a fault's
+/// command runs where the run ran it and carries its marker. Returns the
+/// output whatever the exit status. Dropping the future (a probe's timeout,
+/// a cancelled run) ends the whole session.
+pub async fn output(command: &str, fault: Option<(&CommandContext, Phase)>) -> Result<std::process::Output, EnvError> {
     let text = shell_text(command)?;
     let mut child = Command::new("sh");
     child.arg("-c").arg(&text).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
-    if let Some(context) = context {
+    if let Some((context, phase)) = fault {
         child.current_dir(&context.cwd).env(MARKER_VARIABLE, format!("{}:{}", context.token, phase.name()));
         if let Some(path) = &context.path {
             child.env("PATH", path);
@@ -165,13 +187,20 @@ pub async fn run(command: &str, context: Option<&CommandContext>, phase: Phase) 
     let spawned = child.spawn().map_err(|e| EnvError::Failed(format!("could not start `sh -c {command}`: {e}")))?;
     // The child leads its own session: its pid is the group's id.
     let mut guard = SessionGuard { pgid: spawned.id().and_then(|id| i32::try_from(id).ok()) };
-    let output = match tokio::time::timeout(COMMAND_TIMEOUT, spawned.wait_with_output()).await {
-        Ok(result) => result.map_err(|e| EnvError::Failed(format!("could not run `sh -c {command}`: {e}")))?,
+    let output = spawned.wait_with_output().await.map_err(|e| EnvError::Failed(format!("could not run `sh -c {command}`: {e}")))?;
+    // The shell is done; whatever it left running in the background
+    // (`… &`, a daemon it started) is the command's, and stays.
+    guard.pgid = None;
+    Ok(output)
+}
+
+/// Runs a fault's command (or another that must succeed) and fails with
+/// its stderr when it exits non-zero or takes longer than `COMMAND_TIMEOUT`.
+pub async fn run(command: &str, context: Option<&CommandContext>, phase: Phase) -> Result<String, EnvError> {
+    let output = match tokio::time::timeout(COMMAND_TIMEOUT, output(command, context.map(|context| (context, phase)))).await {
+        Ok(output) => output?,
         Err(_) => return Err(EnvError::Failed(format!("`{command}` did not finish within {} s and was killed", COMMAND_TIMEOUT.as_secs()))),
     };
-    // The shell is done; whatever it left running in the background
-    // (`… &`, a daemon it started) is the fault's, and stays.
-    guard.pgid = None;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     } else {

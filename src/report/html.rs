@@ -29,23 +29,45 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Escapes, then turns Markdown's `code` and **bold** spans into tags.
-pub(crate) fn inline(text: &str) -> String {
-    let escaped = escape(text);
-    let mut out = String::new();
-    for (i, part) in escaped.split('`').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "<code>{part}</code>");
-        } else {
-            for (j, piece) in part.split("**").enumerate() {
-                if j % 2 == 1 {
-                    let _ = write!(out, "<strong>{piece}</strong>");
-                } else {
-                    out.push_str(piece);
-                }
-            }
+/// Markdown as CommonMark reads it (with GFM tables and strikethrough),
+/// made safe for a page that renders people's text and fetches nothing:
+/// raw HTML is shown as text, links keep their text but lose their
+/// address, and images become their description. Terminal escape codes
+/// are removed first, as [`escape`] does.
+fn safe_events(text: &str) -> Vec<pulldown_cmark::Event<'static>> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let text = super::text::strip_terminal_codes(text);
+    let mut events = Vec::new();
+    for event in Parser::new_ext(&text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            // `push_html` escapes text: `<script>` becomes `&lt;script&gt;`.
+            Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html.into_string().into())),
+            Event::Start(Tag::Link { .. } | Tag::Image { .. }) | Event::End(TagEnd::Link | TagEnd::Image) => {}
+            event => events.push(event.into_static()),
         }
     }
+    events
+}
+
+/// A block of Markdown (a human section of the report) as HTML.
+fn markdown_block(text: &str) -> String {
+    let mut out = String::new();
+    pulldown_cmark::html::push_html(&mut out, safe_events(text).into_iter());
+    out
+}
+
+/// One line of Markdown (a table cell, a sentence) as inline HTML: `code`,
+/// **bold**, _emphasis_. Text that Markdown would read as a block other than
+/// a paragraph (`- x`, `# x`, `1. x`) is shown as written, escaped.
+pub(crate) fn inline(text: &str) -> String {
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    let events = safe_events(text);
+    if !matches!(events.first(), None | Some(Event::Start(Tag::Paragraph))) {
+        return escape(text);
+    }
+    let mut out = String::new();
+    let inner = events.into_iter().filter(|event| !matches!(event, Event::Start(Tag::Paragraph) | Event::End(TagEnd::Paragraph)));
+    pulldown_cmark::html::push_html(&mut out, inner);
     out
 }
 
@@ -56,7 +78,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px s
 th{background:#f4f6f8}code{background:#f4f6f8;padding:0 .2rem;border-radius:3px;font-size:.88em}
 .outcome{font-size:1.1rem;padding:.5rem .8rem;border-radius:6px}.held{background:#e3f4ea}.missed{background:#fbe6e5}.stopped{background:#fff4dc}
 blockquote{border-left:4px solid #c8ccd0;margin:0;padding:.2rem 1rem;color:#49525b}
-.prompt{color:#6b7580}.human{border-left:3px solid #8fb4e3;padding-left:1rem}
+.human p>em:only-child{color:#6b7580}.human{border-left:3px solid #8fb4e3;padding-left:1rem}
 .flags{background:#fff4dc;padding:.5rem 1rem;border-radius:6px}
 figure{margin:1rem 0}figure svg{width:100%;height:auto}
 table{display:block;max-width:100%;overflow-x:auto}p,li{overflow-wrap:anywhere}
@@ -317,54 +339,6 @@ fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem
             let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get(id)));
         }
     }
-}
-
-/// Just enough Markdown for the human sections: paragraphs, `- ` lists,
-/// pipe tables and `_italic_` prompts. Everything is escaped.
-fn markdown_block(text: &str) -> String {
-    let mut out = String::new();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i].trim_end();
-        if line.trim().is_empty() {
-            i += 1;
-        } else if line.starts_with('|') {
-            out.push_str("<table>");
-            let mut header = true;
-            while i < lines.len() && lines[i].trim_start().starts_with('|') {
-                let row = lines[i].trim();
-                i += 1;
-                // The separator under the header; a row of empty cells (`| | |`) is a row.
-                if row.contains('-') && row.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ')) {
-                    continue;
-                }
-                let cells: Vec<&str> = row.trim_matches('|').split('|').collect();
-                let tag = if header { "th" } else { "td" };
-                out.push_str("<tr>");
-                for cell in cells {
-                    let _ = write!(out, "<{tag}>{}</{tag}>", inline(cell.trim()));
-                }
-                out.push_str("</tr>");
-                header = false;
-            }
-            out.push_str("</table>\n");
-        } else if line.starts_with("- ") || line == "-" || line.starts_with("* ") {
-            out.push_str("<ul>");
-            while i < lines.len() && (lines[i].starts_with("- ") || lines[i].trim_end() == "-" || lines[i].starts_with("* ")) {
-                let _ = write!(out, "<li>{}</li>", inline(lines[i][1..].trim()));
-                i += 1;
-            }
-            out.push_str("</ul>\n");
-        } else if line.len() > 2 && line.starts_with('_') && line.ends_with('_') {
-            let _ = writeln!(out, "<p class=\"prompt\"><em>{}</em></p>", inline(&line[1..line.len() - 1]));
-            i += 1;
-        } else {
-            let _ = writeln!(out, "<p>{}</p>", inline(line));
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The most grid lines the chart's time axis draws, whatever the run's length.
@@ -688,6 +662,30 @@ fn chart(ctx: &ReportContext<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peoples_markdown_is_rendered_and_nothing_in_it_runs_or_fetches() {
+        let written = "Hello <script>alert(1)</script> **bold** `a<b`\n\n<img src=x onerror=alert(1)>\n\n- [docs](javascript:alert(1)) ![cat](https://example.com/cat.png)\n- <b>raw</b>\n\n| Time | Who |\n|---|---|\n| T+1m | Ana & Ben |\n\n_prompt_\n";
+        let html = markdown_block(written);
+        assert!(!html.contains("<script") && !html.contains("<img") && !html.contains("<b>") && !html.contains("href=\"") && !html.contains("src=\""), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&lt;img src=x onerror=alert(1)&gt;") && html.contains("&lt;b&gt;raw&lt;/b&gt;"),
+            "shown as text: {html}"
+        );
+        assert!(html.contains("<strong>bold</strong>") && html.contains("<code>a&lt;b</code>"), "{html}");
+        assert!(html.contains("<li>docs cat</li>"), "a link keeps its text, an image its description: {html}");
+        assert!(html.contains("<th>Time</th>") && html.contains("<td>Ana &amp; Ben</td>"), "{html}");
+        assert!(html.contains("<p><em>prompt</em></p>"), "{html}");
+        assert!(!markdown_block("a \u{1b}[31mred\u{1b}[0m").contains('\u{1b}'), "terminal codes are removed");
+    }
+
+    #[test]
+    fn inline_markdown_keeps_to_one_line_and_text_that_looks_like_a_block_as_written() {
+        assert_eq!(inline("`gameday run` and **now** <i>"), "<code>gameday run</code> and <strong>now</strong> &lt;i&gt;");
+        assert_eq!(inline("- not a list & <b>"), "- not a list &amp; &lt;b&gt;");
+        assert_eq!(inline("# not a heading"), "# not a heading");
+        assert_eq!(inline(""), "");
+    }
 
     #[test]
     fn the_axis_has_at_most_eleven_ticks_for_any_span() {

@@ -317,7 +317,6 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     ledger: Ledger<O>,
     config: RunConfig,
     interrupt: std::sync::Arc<Interrupt>,
-    alarm_changes: Vec<(Millis, String, AlarmState)>,
     alarm_last: BTreeMap<String, crate::guard::AlarmStatus>,
     faults: Vec<FaultRun>,
     phase: &'static str,
@@ -382,7 +381,6 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             ledger: Ledger { journal, observer, histories, journal_failure: None, started_at: config.started_at, real_start: std::time::Instant::now() },
             config,
             interrupt,
-            alarm_changes: Vec::new(),
             alarm_last: BTreeMap::new(),
             faults,
             phase: "checking guards",
@@ -601,7 +599,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let now = self.clock.now();
         for reading in self.env.alarm_states(names, now).await {
             match reading.state {
-                Ok(state) => self.alarm_read(now, reading.alarm, state),
+                Ok(state) => self.alarm_read(reading.alarm, state),
                 Err(error) => self.alarm_unreadable(now, reading.alarm, error),
             }
         }
@@ -609,11 +607,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     /// An alarm read: journaled when its state changed, or when it is
     /// readable again after a span it was not (that span ends here).
-    fn alarm_read(&mut self, now: Millis, alarm: String, state: AlarmState) {
+    fn alarm_read(&mut self, alarm: String, state: AlarmState) {
         let status = crate::guard::AlarmStatus::Read(state);
         if self.alarm_last.get(&alarm) != Some(&status) {
             self.alarm_last.insert(alarm.clone(), status);
-            self.alarm_changes.push((now, alarm.clone(), state));
             self.log(Event::AlarmChanged { alarm, state }, false);
         }
     }
@@ -828,13 +825,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let mut verdicts: Vec<GuardVerdictRecord> = plan.verdicts.iter().map(Into::into).collect();
         verdicts.extend(plan.faults.iter().flat_map(|f| f.selection.verdicts.iter().map(Into::into)));
         self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false);
-        match plan.refusal() {
-            Some(Refusal::Guard { guard, detail, fault }) => {
-                let detail = fault.map_or(detail.clone(), |f| format!("{detail} (fault `{f}`)"));
-                return Outcome::AbortedByGuard { guard, detail };
-            }
-            Some(Refusal::NoTargets { fault, detail }) => return Outcome::FaultNotEffective { fault, reason: detail },
-            None => {}
+        if let Some(refusal) = plan.refusal() {
+            return refusal.outcome();
         }
 
         // 2. Steady state.

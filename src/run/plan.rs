@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::environment::{Effect, EnvError, Environment, Identity, Millis, Reach};
 use crate::guard::{self, GuardName, Selection, Verdict};
+use crate::journal::Outcome;
 use crate::rng::SeededRng;
 use crate::scenario::{Fault, Scenario};
 
@@ -41,6 +42,16 @@ pub enum Refusal {
     Guard { guard: GuardName, detail: String, fault: Option<String> },
     /// A fault would touch nothing.
     NoTargets { fault: String, detail: String },
+}
+
+impl Refusal {
+    /// How a run this plan refuses ends: `plan` and `run` give the same code.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Refusal::Guard { guard, detail, fault } => Outcome::AbortedByGuard { guard, detail: fault.map_or(detail.clone(), |f| format!("{detail} (fault `{f}`)")) },
+            Refusal::NoTargets { fault, detail } => Outcome::FaultNotEffective { fault, reason: detail },
+        }
+    }
 }
 
 impl Plan {

@@ -61,13 +61,37 @@ fn check_about(scenario: &Scenario, scenario_dir: Option<&FsPath>, found: &mut F
     if !name_ok {
         found.add("name", format!("`{}` is not a valid scenario name", scenario.name), Some("use 1–63 lowercase letters, digits and `-`, e.g. `az-loss`".into()));
     }
-    if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir)
-        && resolve_runbook(runbook, dir).is_none()
-    {
+    if let (Some(runbook), Some(dir)) = (&scenario.runbook, scenario_dir) {
+        match resolve_runbook(runbook, dir) {
+            None => found.add(
+                "runbook",
+                format!("the runbook `{runbook}` does not exist"),
+                Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()),
+            ),
+            Some(path) => check_runbook_actions(scenario, &path, found),
+        }
+    }
+}
+
+/// Every `- Action: NAME` of the runbook's steps names an operator action
+/// the scenario declares: `gameday drill` could not take it otherwise, and
+/// `validate` says so before anyone gathers for the drill. A runbook that
+/// cannot be read, or has no steps, names none (a run needs no steps; a
+/// drill says so itself).
+fn check_runbook_actions(scenario: &Scenario, path: &FsPath, found: &mut Findings) {
+    let Some(steps) = std::fs::read_to_string(path).ok().and_then(|text| super::runbook::parse_steps(&text).ok()) else { return };
+    let declared: Vec<&str> = scenario.operator_actions.iter().map(|a| a.name.as_str()).collect();
+    for step in &steps {
+        let Some(action) = step.action.as_deref().filter(|action| !declared.contains(action)) else { continue };
+        let hint = match did_you_mean(action, declared.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if declared.is_empty() => "declare it under `operator_actions` (docs/drills.md)".to_string(),
+            None => format!("the scenario declares: {}", declared.join(", ")),
+        };
         found.add(
             "runbook",
-            format!("the runbook `{runbook}` does not exist"),
-            Some("paths are relative to the scenario's directory or its parent (the project root), e.g. `runbooks/az-loss.md`".into()),
+            format!("{}:{}: step {} names the operator action `{action}`, which the scenario does not declare", path.display(), step.line, step.number),
+            Some(hint),
         );
     }
 }

@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 pub mod objectives;
 pub mod redact;
+pub mod runbook;
 pub mod structure;
 pub mod yaml_tree;
 

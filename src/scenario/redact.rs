@@ -18,6 +18,8 @@ use std::sync::OnceLock;
 use granit_parser::{Event, Parser, ScalarStyle};
 use regex::Regex;
 
+use crate::vocab::{EnvPiece, env_pieces};
+
 /// What a redacted value is written as.
 pub const REDACTED: &str = "<redacted>";
 
@@ -66,22 +68,13 @@ pub fn looks_like_credential(text: &str) -> bool {
 /// The text with every `${env:NAME}` reference taken out, and how many there were.
 fn without_env_references(value: &str) -> (String, usize) {
     let mut literal = String::new();
-    let mut rest = value;
     let mut references = 0;
-    while let Some(start) = rest.find("${env:") {
-        literal.push_str(&rest[..start]);
-        match rest[start..].find('}') {
-            Some(end) => {
-                references += 1;
-                rest = &rest[start + end + 1..];
-            }
-            None => {
-                literal.push_str(&rest[start..]);
-                rest = "";
-            }
+    for piece in env_pieces(value) {
+        match piece {
+            EnvPiece::Text(text) => literal.push_str(text),
+            EnvPiece::Env(_) => references += 1,
         }
     }
-    literal.push_str(rest);
     (literal, references)
 }
 

@@ -151,6 +151,22 @@ async fn throttled_calls_are_retried_with_backoff() {
     assert_eq!(stop.num_calls(), 3, "two throttled attempts, then success");
 }
 
+/// A failed call keeps its kind (moto cannot deny a call): policy and the
+/// fix people are shown (`gameday iam-policy`) depend on it.
+#[tokio::test]
+async fn a_denied_or_throttled_call_keeps_its_kind() {
+    let answer = |code: &str| format!("<Response><Errors><Error><Code>{code}</Code><Message>no</Message></Error></Errors><RequestID>1</RequestID></Response>");
+    let (denied, throttled) = (answer("UnauthorizedOperation"), answer("RequestLimitExceeded"));
+    let stop = mock!(aws_sdk_ec2::Client::stop_instances).sequence().http_status(403, Some(denied)).http_status(503, Some(throttled)).times(5).build();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&stop], &[], &[]), &scenario(PROBE_ONLY)).await.unwrap();
+    let effect = Effect::StopInstances { ids: vec!["i-1".into()] };
+    let error = env.apply(&effect, 0).await.unwrap_err();
+    assert!(matches!(&error, EnvError::Call { call, kind: ReadErrorKind::AccessDenied, .. } if call == "ec2:StopInstances"), "{error:?}");
+    assert!(error.to_string().starts_with("ec2:StopInstances failed (AccessDenied): "), "{error}");
+    let error = env.apply(&effect, 0).await.unwrap_err();
+    assert!(matches!(&error, EnvError::Call { kind: ReadErrorKind::Throttled, .. }), "throttled beyond the SDK's 5 attempts: {error:?}");
+}
+
 #[tokio::test]
 async fn mutating_calls_take_at_most_a_thousand_ids() {
     let fake = FakeEc2::new(2_500);

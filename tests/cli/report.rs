@@ -135,7 +135,11 @@ fn report_renders_the_same_files_again_and_keeps_what_people_wrote() {
             "_What did not work as intended: in the system, the signals, the tools or the runbook?_\n\n- \n",
             "- Human error: the on-call should have checked the dashboard.\n",
         )
-        .replace("| Facilitator | |", "| Facilitator | Ana |");
+        .replace("| Facilitator | |", "| Facilitator | Ana |")
+        .replace(
+            "_Which runbook steps did people follow, skip or change? What was missing or out of date?_\n\n- \n",
+            "- Step 3 <script>alert(1)</script> was skipped, see [the wiki](javascript:alert(1)) ![graph](https://example.com/g.png)\n",
+        );
     std::fs::write(run.dir.join("report.md"), &edited).unwrap();
     let again = gameday(&["report", dir]);
     assert_eq!(again.code, 0);
@@ -147,6 +151,9 @@ fn report_renders_the_same_files_again_and_keeps_what_people_wrote() {
     assert!(again.stderr.contains("note: ") && again.stderr.contains("“should have” in What went wrong"), "{}", again.stderr);
     let html = read(&run, "report.html");
     assert!(html.contains("<li>The group replaced capacity in 40 s.</li>"), "the HTML carries what people wrote");
+    // What people write is shown, never run, and fetches nothing.
+    assert!(html.contains("<li>Step 3 &lt;script&gt;alert(1)&lt;/script&gt; was skipped, see the wiki graph</li>"), "{html}");
+    assert!(!html.contains("<script") && !html.contains("javascript:") && !html.contains("example.com"), "{html}");
     assert_eq!(read(&run, "result.json"), before[3], "people's words never change the measurements");
     // Rendering once more changes nothing.
     gameday(&["report", dir]);

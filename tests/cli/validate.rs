@@ -125,3 +125,28 @@ fn blackout_dates_that_are_not_dates_are_located() {
     }
     assert!(output.stderr.contains(&format!("{path}: 4 problem(s)")), "{}", output.stderr);
 }
+
+/// `validate` rejects what `drill` rejects: a runbook step that names an
+/// operator action the scenario does not declare (a typo found the day of
+/// the drill is a drill lost).
+#[test]
+fn validate_rejects_a_runbook_step_naming_an_undeclared_operator_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario =
+        std::fs::read_to_string(repo().join("scenarios/manual-region-failover.yaml")).unwrap().replace("runbook: runbooks/manual-region-failover.md", "runbook: typo.md");
+    std::fs::write(dir.path().join("drill.yaml"), &scenario).unwrap();
+    let runbook = std::fs::read_to_string(repo().join("runbooks/manual-region-failover.md")).unwrap();
+    std::fs::write(dir.path().join("typo.md"), runbook.replace("- Action: `fail-over-to-us-west-2`", "- Action: `fail-over-to-us-west2`")).unwrap();
+    let path = dir.path().join("drill.yaml");
+    let output = gameday(&["validate", path.to_str().unwrap()]);
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    let runbook_line = scenario.lines().position(|l| l.starts_with("runbook: ")).unwrap() + 1;
+    assert!(output.stderr.contains(&format!("drill.yaml:{runbook_line}:")), "the scenario's `runbook` key, by file:line:\n{}", output.stderr);
+    assert!(output.stderr.contains("typo.md:68: step 4 names the operator action `fail-over-to-us-west2`, which the scenario does not declare"), "{}", output.stderr);
+    assert!(output.stderr.contains("did you mean `fail-over-to-us-west-2`?"), "{}", output.stderr);
+
+    // The runbook as shipped names only declared actions.
+    std::fs::write(dir.path().join("typo.md"), runbook).unwrap();
+    let output = gameday(&["validate", path.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+}

@@ -185,16 +185,26 @@ pub async fn check_account(name: &str, spec: &AwsSpec, clients: &Clients) -> Res
     Ok(account)
 }
 
-/// Turns any SDK error into a message that names the call.
-pub(crate) fn sdk_error<E: std::error::Error>(call: &str, error: E) -> EnvError {
+/// Turns an SDK error into an error that names the call and keeps its kind
+/// (throttled, access denied, not found, network: `probes::error_kind`).
+pub(crate) fn sdk_error<E, R>(call: &str, error: aws_sdk_sts::error::SdkError<E, R>) -> EnvError
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    EnvError::Call { call: call.to_string(), kind: probes::error_kind(&error), message: error_chain(&error) }
+}
+
+/// An error and every cause under it, on one line.
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     use std::fmt::Write as _;
-    let mut message = format!("{call} failed: {error}");
+    let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
         let _ = write!(message, ": {cause}");
         source = cause.source();
     }
-    EnvError::Failed(message)
+    message
 }
 
 impl AwsEnvironment {

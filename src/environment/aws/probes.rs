@@ -3,7 +3,7 @@
 
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 
-use super::{Clients, sdk_error};
+use super::{Clients, error_chain, sdk_error};
 use crate::environment::{AlarmReadError, AlarmReading, EnvError, Millis, ReadErrorKind, Sample, alarm_name};
 use crate::scenario::{AlarmState, Probe, ProbeCheck};
 use crate::vocab::MetricReading;
@@ -71,15 +71,14 @@ const ACCESS_DENIED_CODES: &[&str] = &[
     "SignatureDoesNotMatch",
 ];
 
-/// Keeps the kind of an SDK error (throttled, access denied, not found,
-/// network) instead of flattening it to text: failing closed and telling
-/// people what to fix depend on it.
-pub(crate) fn read_error<E, R>(call: &str, error: &SdkError<E, R>) -> AlarmReadError
+/// The kind of an SDK error (throttled, access denied, not found, network)
+/// rather than its text: failing closed and telling people what to fix
+/// depend on it.
+pub(crate) fn error_kind<E, R>(error: &SdkError<E, R>) -> ReadErrorKind
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata,
 {
-    let kind = match error {
+    match error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ReadErrorKind::Network,
         SdkError::ServiceError(_) => match error.code() {
             Some(code) if THROTTLING_CODES.contains(&code) => ReadErrorKind::Throttled,
@@ -88,13 +87,19 @@ where
             _ => ReadErrorKind::Other,
         },
         _ => ReadErrorKind::Other,
-    };
+    }
+}
+
+/// An alarm read that failed, with the kind of the SDK error kept.
+pub(crate) fn read_error<E, R>(call: &str, error: &SdkError<E, R>) -> AlarmReadError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let kind = error_kind(error);
     let message = match error.message() {
         Some(message) => format!("{call}: {message}"),
-        None => match sdk_error(call, error) {
-            EnvError::Failed(text) => text,
-            other => other.to_string(),
-        },
+        None => format!("{call} failed: {}", error_chain(error)),
     };
     AlarmReadError { kind, message }
 }
