@@ -29,6 +29,11 @@ impl Verdict {
     fn new(guard: GuardName, passed: bool, detail: String) -> Self {
         Verdict { guard, passed, enforced: true, detail }
     }
+    /// The environment holds the fault's resource for another operation
+    /// ([`EnvError::Busy`](crate::environment::EnvError::Busy)).
+    pub fn resource_busy(detail: String) -> Self {
+        Verdict::new(GuardName::ResourceBusy, false, detail)
+    }
     /// Blocks the run: failed and enforced.
     pub fn blocks(&self) -> bool {
         !self.passed && self.enforced

@@ -87,6 +87,10 @@ pub enum GuardName {
     RequireHealthyStart,
     /// Not a key of `guards`: the drill's facilitator halted the run.
     Halt,
+    /// Not a key of `guards`: the service holds the resource for another
+    /// operation and runs one at a time (ARC's zonal shifts and practice
+    /// runs, a Region switch plan's executions).
+    ResourceBusy,
 }
 
 impl GuardName {
@@ -106,6 +110,7 @@ impl GuardName {
             GuardName::MaxDuration => "max_duration",
             GuardName::RequireHealthyStart => "require_healthy_start",
             GuardName::Halt => "halt",
+            GuardName::ResourceBusy => "resource_busy",
         }
     }
 }

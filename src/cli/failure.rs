@@ -85,7 +85,7 @@ impl Failure {
             }
             Failure::Scenario(LoadError::Invalid { .. }) | Failure::Project(_) | Failure::Topology(TopologyError::Invalid { .. }) | Failure::Invalid(_) => exit_code::INVALID_INPUT,
             Failure::Unreadable(_) => exit_code::UNREADABLE,
-            Failure::Refused(_) | Failure::Env { error: EnvError::Refused(_), .. } => exit_code::ABORTED_BY_GUARD,
+            Failure::Refused(_) | Failure::Env { error: EnvError::Refused(_) | EnvError::Busy(_), .. } => exit_code::ABORTED_BY_GUARD,
             Failure::Env { .. } | Failure::Environment(_) => exit_code::ENVIRONMENT_ERROR,
             Failure::RevertIncomplete(_) => exit_code::REVERT_INCOMPLETE,
             Failure::Export(ExportError::WouldLoosen { .. }) => exit_code::EXPORT_WOULD_LOOSEN_GUARD,

@@ -182,7 +182,13 @@ fn previous_path(path: &Path) -> PathBuf {
 
 /// The scenario on the twin for seeds 1 to `seeds`; with `refresh`, the
 /// twin (`--topology`) imported again first.
-pub async fn prediction(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<crate::predict::Prediction, Failure> {
+pub async fn prediction(
+    args: &super::EnvArgs,
+    scenario: &crate::scenario::Scenario,
+    seeds: u64,
+    refresh: bool,
+    now: jiff::Timestamp,
+) -> Result<crate::predict::Prediction, Failure> {
     let (topology, source) = twin_topology(args, refresh).await?;
     let seeds: Vec<u64> = (1..=seeds).collect();
     // The seeds run on threads of their own; this worker waits for them.

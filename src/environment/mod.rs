@@ -354,6 +354,12 @@ pub enum EnvError {
     NotFound { resource: String, hint: Option<String> },
     #[error("the call was refused: {0}")]
     Refused(String),
+    /// The resource is held by another operation now, and the service runs
+    /// one at a time (ARC: one zonal shift or practice run per resource, one
+    /// execution per Region switch plan). Judged before the run as the
+    /// `resource_busy` guard: the run is refused (exit 5), nothing starts.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Failed(String),
     /// A call to AWS that failed, with the kind of failure kept rather than

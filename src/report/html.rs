@@ -80,7 +80,7 @@ th{background:#f4f6f8}code{background:#f4f6f8;padding:0 .2rem;border-radius:3px;
 blockquote{border-left:4px solid #c8ccd0;margin:0;padding:.2rem 1rem;color:#49525b}
 .human p>em:only-child{color:#6b7580}.human{border-left:3px solid #8fb4e3;padding-left:1rem}
 .flags{background:#fff4dc;padding:.5rem 1rem;border-radius:6px}
-figure{margin:1rem 0}figure svg{width:100%;height:auto}
+figure{margin:1rem 0;overflow-x:auto}figure svg{width:100%;min-width:800px;height:auto}
 table{display:block;max-width:100%;overflow-x:auto}p,li{overflow-wrap:anywhere}
 svg text{font:12px system-ui,sans-serif;fill:#1d2329}svg .small{font-size:10px;fill:#49525b}
 svg text{paint-order:stroke;stroke:#ffffff;stroke-width:3px;stroke-linejoin:round}svg .drill-mark text{stroke:none}

@@ -101,7 +101,16 @@ pub async fn resolve_fault<E: Environment>(
     active_zones: &BTreeSet<String>,
     seed: u64,
 ) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
-    let reach = env.reach(fault).await?;
+    let reach = match env.reach(fault).await {
+        Ok(reach) => reach,
+        // The service's own one-at-a-time rule is a guard like gameday's: the
+        // run is refused before anything starts (exit 5), not failed (exit 7).
+        Err(EnvError::Busy(detail)) => {
+            let selection = Selection { matched: 0, excluded: Vec::new(), chosen: Vec::new(), verdicts: vec![Verdict::resource_busy(detail)] };
+            return Ok((Reach::default(), selection, None));
+        }
+        Err(error) => return Err(error),
+    };
     let mut rng = SeededRng::stream(seed, &fault.name, 0);
     let selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
     let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach).await?) } else { None };

@@ -12,6 +12,7 @@ use aws_sdk_ec2::types::{AvailabilityZone, Instance, InstanceState, InstanceStat
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
 use gameday::environment::aws::{AwsEnvironment, Clients};
 use gameday::environment::{Effect, EnvError, Environment, ReadErrorKind};
+use gameday::guard::GuardName;
 use gameday::project::AwsSpec;
 use gameday::run::clock::{Interrupt, WallClock};
 use gameday::run::journal::{Event, Journal};
@@ -789,10 +790,14 @@ async fn a_zonal_shift_is_refused_while_a_practice_run_is_active_on_the_resource
     let arc = FakeArc::new(vec![("practice-1".into(), "use1-az2".into(), "autoshift practice run".into(), true)]);
     let scenario = shift_scenario("300ms");
     let mut env = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc), &scenario).await.unwrap();
-    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
-    assert!(error.to_string().contains("has an active practice run (practice-1, away from use1-az2), and ARC applies one zonal shift or practice run at a time"), "{error}");
+    // ARC's rule is a guard (`resource_busy`): `plan` and `run` refuse with exit 5, not an environment error.
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let refusal = plan.refusal().expect("the plan refuses").outcome();
+    let Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, detail } = &refusal else { panic!("{refusal:?}") };
+    assert!(detail.contains("has an active practice run (practice-1, away from use1-az2), and ARC applies one zonal shift or practice run at a time"), "{detail}");
+    assert_eq!(refusal.exit_code(), 5);
     let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
-    assert_ne!(finished.result.outcome, Outcome::HypothesisHeld);
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, .. }), "{:?}", finished.result.outcome);
     assert!(!arc.calls().iter().any(|c| c.starts_with("StartZonalShift")), "{:?}", arc.calls());
 }
 
@@ -1114,10 +1119,13 @@ async fn a_region_switch_is_refused_while_the_plan_runs_or_outside_the_scenarios
     let busy = FakeRegionSwitch::new(vec![("exec-0".into(), "the on-call's own".into(), "inProgress".into())], None);
     let scenario = switch_scenario("300ms", "us-east-1, us-west-2");
     let mut env = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&busy), &scenario).await.unwrap();
-    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
-    assert!(error.to_string().contains("plan web-dr has an unfinished execution (exec-0, inProgress)"), "{error}");
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let refusal = plan.refusal().expect("the plan refuses").outcome();
+    let Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, detail } = &refusal else { panic!("{refusal:?}") };
+    assert!(detail.contains("plan web-dr has an unfinished execution (exec-0, inProgress)"), "{detail}");
+    assert_eq!(refusal.exit_code(), 5);
     let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
-    assert_ne!(finished.result.outcome, Outcome::HypothesisHeld);
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, .. }), "{:?}", finished.result.outcome);
     assert!(!busy.calls().iter().any(|c| c.starts_with("StartPlanExecution")), "{:?}", busy.calls());
 
     let idle = FakeRegionSwitch::new(Vec::new(), None);

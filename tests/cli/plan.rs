@@ -67,3 +67,30 @@ fn the_start_time_set_for_tests_is_judged_on_the_simulator_and_refused_elsewhere
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("GAMEDAY_TEST_NOW=next tuesday is not a timestamp"), "{}", bad.stderr);
 }
+
+/// ARC applies one zonal shift at a time on a resource: a second shift of
+/// the same load balancer while the first is held is refused by the
+/// `resource_busy` guard (exit 5) before it starts, and the first is reverted.
+#[test]
+fn a_second_zonal_shift_of_a_shifted_resource_is_refused_by_a_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two-shifts.yaml");
+    let az_evacuation = std::fs::read_to_string(crate::repo().join("scenarios/az-evacuation-zonal-shift.yaml")).unwrap();
+    let second = "  - name: shift-away-from-1b\n    kind: zonal_shift\n    resource: web-alb\n    away_from: us-east-1b\n    delay: 3m\n    duration: 5m\n\nexpected_recoveries:";
+    let scenario =
+        az_evacuation.replacen("\nexpected_recoveries:", &format!("\n{second}"), 1).replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display()));
+    std::fs::write(&file, scenario).unwrap();
+    let run = crate::run_scenario(&file, &["--seed", "1"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert_eq!(run.result["outcome"]["kind"], "aborted_by_guard", "{}", run.result);
+    assert_eq!(run.result["outcome"]["guard"], "resource_busy", "{}", run.result);
+    assert!(
+        run.output.stdout.contains(
+            "aborted by guard resource_busy: web-alb is shifted away from us-east-1a already, and ARC applies one zonal shift at a time on a resource (fault `shift-away-from-1b`)"
+        ),
+        "{}",
+        run.output.stdout
+    );
+    let reverted: Vec<&str> = run.journal.iter().filter(|r| r["event"] == "fault_reverted").filter_map(|r| r["fault"].as_str()).collect();
+    assert!(reverted.contains(&"shift-away-from-1a"), "the first shift is cancelled: {reverted:?}");
+}

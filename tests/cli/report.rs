@@ -516,7 +516,7 @@ fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
 
 /// The chart at 390 px, as on a phone, and at 1280 px: headless Chromium
 /// lays report.html out in a frame of each width, and no element outside a table (which scrolls)
-/// reaches past its right edge; the SVG scales with its viewBox and no axis
+/// reaches past its right edge (tables and the chart scroll); the SVG scales with its viewBox, no chart text is drawn under 7.5 px (at 390 px it was 4 px), and no axis
 /// label is cut off, nor any lane label at the chart's left edge (a long probe name was). Skipped, with a message, when Chromium is not installed.
 #[test]
 fn report_html_fits_screens_of_390_and_1280_px() {
@@ -543,7 +543,11 @@ fn report_html_fits_screens_of_390_and_1280_px() {
         let html = read(run, "report.html");
         let svg = svg_tag.find(&html).unwrap().as_str().to_string();
         assert!(svg.contains("viewBox=") && !svg.contains(" width="), "the chart scales: {svg}");
-        assert!(html.contains("figure svg{width:100%;height:auto}") && html.contains("table{display:block;max-width:100%;overflow-x:auto}"), "tables scroll, the chart scales");
+        assert!(
+            html.contains("figure{margin:1rem 0;overflow-x:auto}figure svg{width:100%;min-width:800px;height:auto}")
+                && html.contains("table{display:block;max-width:100%;overflow-x:auto}"),
+            "tables scroll; the chart scales, and scrolls below 800 px rather than shrink its text"
+        );
     }
     let Some(chromium) = chromium() else {
         eprintln!("skipped: laying report.html out at 390 px needs headless Chromium (Debian: apt-get install chromium)");
@@ -556,8 +560,9 @@ fn report_html_fits_screens_of_390_and_1280_px() {
         std::fs::write(
             &wrapper,
             "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:WIDTHpx;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
-d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
-d.querySelectorAll('svg text').forEach(function(e){var r=e.getBoundingClientRect(),s=e.closest('svg').getBoundingClientRect();if(r.left<s.left-0.5)bad.push('text '+e.textContent.slice(0,30)+' from '+Math.round(r.left-s.left)+' left of the chart');});\
+d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table')&&!e.closest('figure'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
+d.querySelectorAll('svg text').forEach(function(e){var r=e.getBoundingClientRect(),s=e.closest('svg').getBoundingClientRect();if(r.left<s.left-0.5)bad.push('text '+e.textContent.slice(0,30)+' from '+Math.round(r.left-s.left)+' left of the chart');\
+var px=parseFloat(getComputedStyle(e).fontSize)*s.width/e.closest('svg').viewBox.baseVal.width;if(px<7.5)bad.push('text '+e.textContent.slice(0,30)+' drawn '+px.toFixed(1)+' px high');});\
 document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>"
                 .replace("WIDTH", &width.to_string()),
         )

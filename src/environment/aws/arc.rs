@@ -48,7 +48,7 @@ pub async fn managed_resource(clients: &Clients, resource: &str) -> Result<Manag
 pub async fn reach(clients: &Clients, region: &str, resource: &str, zone_id: &str) -> Result<Reach, EnvError> {
     let managed = managed_resource(clients, resource).await?;
     if let Some((id, away_from, practice)) = managed.active.first() {
-        return Err(EnvError::Refused(format!(
+        return Err(EnvError::Busy(format!(
             "{} has an active {} ({id}, away from {away_from}), and ARC applies one zonal shift or practice run at a time on a resource",
             managed.name,
             if *practice { "practice run" } else { "zonal shift" }

@@ -65,7 +65,7 @@ pub async fn reach(clients: &Clients, plan: &str, target_region: &str, describe:
         });
     }
     if let Some((id, state)) = executions(clients, plan).await?.into_iter().find(|(_, _, state)| is_unfinished(state)).map(|(id, _, state)| (id, state)) {
-        return Err(EnvError::Refused(format!(
+        return Err(EnvError::Busy(format!(
             "plan {} has an unfinished execution ({id}, {}), and a plan runs one execution at a time; let it end or cancel it first",
             summary.name,
             state.as_str()

@@ -493,7 +493,7 @@ impl Environment for SimEnvironment {
                 let balancer = &self.world.balancers[b];
                 // ARC applies one zonal shift (or practice run) at a time on a resource.
                 if let Some(other) = balancer.shifted_away.first() {
-                    return Err(EnvError::Refused(format!(
+                    return Err(EnvError::Busy(format!(
                         "{} is shifted away from {} already, and ARC applies one zonal shift at a time on a resource",
                         balancer.name, self.world.zones[*other].name
                     )));
@@ -505,7 +505,7 @@ impl Environment for SimEnvironment {
                 let (steps, regions) = self.region_switch_plan(target_region, *action)?;
                 // A plan runs one execution at a time.
                 if let Some(other) = self.executions.iter().find(|e| e.ended.is_none()) {
-                    return Err(EnvError::Refused(format!(
+                    return Err(EnvError::Busy(format!(
                         "plan {plan} has an unfinished execution (started by `{}`), and a plan runs one execution at a time; let it end or cancel it first",
                         other.fault
                     )));
