@@ -136,6 +136,17 @@ impl ProbeHistory {
         (streak.len() >= healthy_after.max(1)).then(|| streak[0].sent_at)
     }
 
+    /// When the recovery after `from` was confirmed: the answer to the
+    /// `healthy_after`-th pass of the lasting run that begins at
+    /// [`recovered_at`](Self::recovered_at) (its send time plus its latency).
+    /// `None` while not recovered.
+    pub fn confirmed_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+        let after: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+        let last_failure = after.iter().rposition(|s| !s.ok)?;
+        let confirming = after[last_failure + 1..].get(healthy_after.max(1) - 1)?;
+        Some(confirming.sent_at.saturating_add(confirming.latency_ms))
+    }
+
     /// Total time spent failing in `[from, to)`: each failing sample counts
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
@@ -190,6 +201,16 @@ mod tests {
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
         history_from_pattern(pattern, step)
+    }
+
+    #[test]
+    fn confirmation_is_the_answer_to_the_last_pass_the_recovery_needs() {
+        // Samples every 10 s, 1 ms latency: the lasting run begins at 50 s; with healthy_after 3 the third pass (70 s) confirms it.
+        let h = history_from_pattern("++--+++++", 10_000);
+        assert_eq!(h.recovered_at(0, 3), Some(40_000));
+        assert_eq!(h.confirmed_at(0, 3), Some(60_001));
+        assert_eq!(h.confirmed_at(0, 6), None, "five passes cannot confirm six");
+        assert_eq!(history_from_pattern("++--", 10_000).confirmed_at(0, 1), None);
     }
 
     #[test]

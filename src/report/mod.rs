@@ -211,13 +211,23 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
             let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe)));
             rows.push(Phase { phase: "Recover", at: Some(at), what: format!("{}: recovered after {}", e.name, fmt_ms(e.after_fault(at))), evidence });
         }
+        if let (Some(at), Some(recovered)) = (e.confirmed_at.filter(|_| e.impact_start.is_some()), e.recovered_at) {
+            let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at.saturating_add(s.latency_ms) == at && s.ok && e.probes.contains(&s.probe)));
+            rows.push(Phase {
+                phase: "Confirm",
+                at: Some(at),
+                what: format!("{}: recovery confirmed by the last pass it needs (`healthy_after`), {} after the recovery point", e.name, fmt_ms(at.saturating_sub(recovered))),
+                evidence,
+            });
+        }
     }
     for f in result.faults.iter().filter(|f| f.reverted) {
         let evidence = line_where(records, |r| matches!(&r.event, Event::FaultReverted { fault, .. } if *fault == f.name));
         rows.push(Phase { phase: "Revert done", at: f.ended_at, what: format!("`{}` reverted", f.name), evidence });
     }
     // Phases in their order, each in time order (acknowledge has no time: people add it).
-    let rank = |p: &Phase| ["Inject", "Intended", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
+    let rank =
+        |p: &Phase| ["Inject", "Intended", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Confirm", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
     rows.sort_by_key(|p| (rank(p), p.at));
     rows
 }

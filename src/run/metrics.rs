@@ -160,6 +160,11 @@ pub struct ExpectationResult {
     pub detection_signals: Vec<String>,
     /// When the last probe recovered: the first sample of the run of passes that lasted.
     pub recovered_at: Option<Millis>,
+    /// When gameday could confirm the recovery: the answer to the last of the
+    /// `healthy_after` passes that make the latest probe's recovery point.
+    /// Empty with no impact, not recovered, or for a failover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<Millis>,
     /// From the fault's start to detection by a `detected_by` signal.
     pub time_to_detect: Option<Millis>,
     /// From the first failing referee sample to detection: how long the
@@ -415,6 +420,9 @@ struct Recovery<'p> {
     impact_start: Option<Millis>,
     /// The lasting recovery point; `None` with no impact or not recovered.
     recovered_at: Option<Millis>,
+    /// When the recovery point was confirmed (`ProbeHistory::confirmed_at`
+    /// of the probes that failed, the latest); `None` when it was not.
+    confirmed_at: Option<Millis>,
     /// The earliest time every failed probe was back (a run of `healthy_after`
     /// passes), lasting or not: a later failure is a relapse, judged apart.
     first_back: Option<Millis>,
@@ -448,6 +456,7 @@ fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BT
     let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
     let mut impact_start: Option<Millis> = None;
     let mut recovered_at: Option<Millis> = Some(start);
+    let mut confirmed_at: Option<Millis> = Some(start);
     let mut first_back: Option<Millis> = Some(start);
     let mut any_failure = false;
     for name in &expected.probes {
@@ -456,13 +465,15 @@ fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BT
             any_failure = true;
             impact_start = Some(impact_start.map_or(first.sent_at, |t: Millis| t.min(first.sent_at)));
             recovered_at = recovered_at.zip(history.recovered_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
+            confirmed_at = confirmed_at.zip(history.confirmed_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
             first_back = first_back.zip(first_back_at(history, start, healthy_after(name))).map(|(a, b)| a.max(b));
         }
     }
-    if !any_failure {
+    if !any_failure || recovered_at.is_none() {
         recovered_at = None;
+        confirmed_at = None;
     }
-    Recovery { kind, judged, impact_start, recovered_at, first_back, any_failure }
+    Recovery { kind, judged, impact_start, recovered_at, confirmed_at, first_back, any_failure }
 }
 
 /// The expectation's recovery point as `evaluate` will measure it from the
@@ -491,7 +502,7 @@ pub fn evaluate(
     let fault_end = span.end.unwrap_or(end);
     let deadline = deadline(expected, span).unwrap_or(end);
     let probe_of = |name: &str| probes.iter().find(|p| p.name == name);
-    let Recovery { kind, judged, impact_start, mut recovered_at, first_back, any_failure } = recovery(expected, probes, histories, span, end);
+    let Recovery { kind, judged, impact_start, mut recovered_at, mut confirmed_at, first_back, any_failure } = recovery(expected, probes, histories, span, end);
     let empty = ProbeHistory::default();
     let mut downtime = 0;
     let mut intended = 0;
@@ -586,6 +597,8 @@ pub fn evaluate(
         ExpectationKind::FailsOver => {
             time_to_recover = failover.as_ref().and_then(|f| f.time_to_fail_over);
             recovered_at = time_to_recover.map(|t| fault_start.saturating_add(t));
+            // A failover is judged by its clients' moves, not by a run of passes.
+            confirmed_at = None;
         }
     }
     if let Some(f) = failover.as_ref().filter(|f| f.verdict != FailoverVerdict::Met) {
@@ -643,6 +656,7 @@ pub fn evaluate(
         detected_by: detection.map(|d| d.1),
         detection_signals: expected.detected_by.clone(),
         recovered_at,
+        confirmed_at,
         time_to_detect: detected_at.map(|t| t.saturating_sub(fault_start)),
         detected_after_impact: detected_at.zip(impact_start).map(|(d, i)| d.saturating_sub(i)),
         time_to_recover,

@@ -23,6 +23,32 @@ fn a_recovery_on_its_deadline_is_met_though_confirmed_after_it() {
     assert!(late.output.stdout.contains("recovered after 6m25s — deadline 6m24s"), "{}", late.output.stdout);
 }
 
+/// The confirmation phase: the recovery point is the first of the
+/// `healthy_after` passes; gameday knows it once the last of them has
+/// answered. Recomputed here from the journal's samples.
+#[test]
+fn the_recovery_is_confirmed_by_the_last_pass_it_needs() {
+    let run = run_yaml(&dns_failover_with_deadline("6m25s"));
+    let back = run.expectation("back");
+    let recovered = back["recovered_at"].as_u64().unwrap();
+    // healthy_after: 2: the pass at the recovery point and the next one.
+    let passes: Vec<&serde_json::Value> =
+        run.journal.iter().filter(|r| r["event"] == "sample" && r["probe"] == "resolves-to-primary" && r["sent_at"].as_u64() >= Some(recovered)).collect();
+    assert!(passes[..2].iter().all(|s| s["ok"] == true), "{passes:?}");
+    let confirming = passes[1];
+    let expected = confirming["sent_at"].as_u64().unwrap() + confirming["latency_ms"].as_u64().unwrap();
+    assert_eq!(back["confirmed_at"].as_u64(), Some(expected), "{back}");
+    assert!(expected > back["deadline"].as_u64().unwrap(), "confirmed after the deadline, and still met: {back}");
+    assert_eq!(back["met"], true);
+    let row = format!(
+        "| Confirm | {} | back: recovery confirmed by the last pass it needs (`healthy_after`), {} after the recovery point |",
+        gameday::run::metrics::fmt_ms(expected),
+        gameday::run::metrics::fmt_ms(expected - recovered)
+    );
+    let row = row.replacen("| Confirm | ", "| Confirm | T+", 1);
+    assert!(run.report.contains(&row), "expected `{row}` in:\n{}", run.report);
+}
+
 #[test]
 fn detection_is_the_teams_signal_not_the_referee_probe() {
     // az-loss with a 30 s detection limit: the capacity probe fails at once,
