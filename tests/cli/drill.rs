@@ -151,7 +151,7 @@ fn commands_typed_live_are_applied_as_they_arrive() {
     // Untimed lines (a facilitator typing into a pipe) apply when read; at
     // 600× the 30-minute fault takes 3 s.
     let runs = tempfile::tempdir().unwrap();
-    let run = run_drill(&manual_failover(), "done 1\nobserve joined the bridge\nact fail-over-to-us-west-2\nack 9\n", &["--speed", "600", "--seed", "3"], runs.path());
+    let run = run_drill(&manual_failover(), "done 1\nobserve joined the bridge\nact nonexistent-action\nact fail-over-to-us-west-2\nack 9\n", &["--speed", "600", "--seed", "3"], runs.path());
     // The team failed over at once, before its alarm `web-5xx` could fire:
     // the team's signal never detected the impact, and the report says so.
     assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
@@ -160,6 +160,9 @@ fn commands_typed_live_are_applied_as_they_arrive() {
     assert_eq!(run.events("team_observation")[0]["text"], "joined the bridge");
     assert_eq!(run.events("operator_action_taken")[0]["action"], "fail-over-to-us-west-2");
     assert!(run.output.stderr.contains("refused: the runbook has no step 9"), "a refused command is said, not journaled: {}", run.output.stderr);
+    // An action the scenario does not declare is refused with a line naming the ones it does, and never applied.
+    assert!(run.output.stderr.contains("refused: no operator action `nonexistent-action` (the scenario declares: fail-over-to-us-west-2"), "{}", run.output.stderr);
+    assert_eq!(run.events("operator_action_taken").len(), 1, "only the declared action was taken");
     assert_eq!(run.result["drill"]["speed"], "600× real time");
 }
 
