@@ -1545,9 +1545,26 @@ async fn a_practice_run_is_cancelled_on_a_guard_trip_and_on_a_signal() {
     assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
 }
 
+/// ARC applies one shift or practice run at a time: another zonal shift
+/// active on the resource is the `resource_busy` guard (exit 5), and nothing starts.
+#[tokio::test]
+async fn a_practice_run_is_refused_while_another_shift_is_active_on_the_resource() {
+    let busy = FakePracticeRun::new(Some(PracticeConfig::default()));
+    busy.shifts.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), "ACTIVE", ""));
+    let scenario = practice_scenario("300ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), busy.clients(), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let refusal = plan.refusal().expect("the plan refuses").outcome();
+    let Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, detail } = &refusal else { panic!("{refusal:?}") };
+    assert!(detail.contains("web-alb has an active zonal shift (theirs, away from use1-az2), and ARC applies one zonal shift or practice run at a time"), "{detail}");
+    assert_eq!(refusal.exit_code(), 5);
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, .. }), "{:?}", finished.result.outcome);
+    assert!(!busy.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{:?}", busy.calls());
+}
+
 /// Guards before the call, each refusing before anything starts: no
-/// practice-run configuration, another zonal shift active on the resource,
-/// a blocking alarm in ALARM, today a blocked date, now in a blocked
+/// practice-run configuration, a blocking alarm in ALARM, today a blocked date, now in a blocked
 /// window, now outside every allowed window; and a blocked date that does
 /// not parse is an error, never "not blocked".
 #[tokio::test]
@@ -1568,11 +1585,8 @@ async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
     let unparsable = PracticeConfig { blocked_dates: vec!["24/12/2026".into()], ..PracticeConfig::default() };
     let mut in_alarm = FakePracticeRun::new(Some(PracticeConfig::default()));
     in_alarm.alarm_state = "ALARM";
-    let busy = FakePracticeRun::new(Some(PracticeConfig::default()));
-    busy.shifts.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), "ACTIVE", ""));
     let cases = [
         (FakePracticeRun::new(None), "web-alb has no practice-run configuration"),
-        (busy, "web-alb has an active zonal shift (theirs, away from use1-az2), and ARC applies one zonal shift or practice run at a time"),
         (in_alarm, "blocking alarm `az-health` of web-alb's practice-run configuration is in ALARM"),
         (FakePracticeRun::new(Some(blocked_today)), "is a blocked date of its practice-run configuration"),
         (FakePracticeRun::new(Some(blocked_now)), &*format!("falls in the blocked window `{around_now}`")),
@@ -1584,6 +1598,8 @@ async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
         let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
         let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
         assert!(error.to_string().contains(expected), "{expected}\n{error}");
+        // A refusal (exit 5, as a guard), except a configuration gameday cannot read (an environment error, exit 7).
+        assert_eq!(matches!(error, EnvError::Refused(_)), !expected.starts_with("cannot read"), "{error:?}");
         let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
         assert_ne!(finished.result.outcome, Outcome::HypothesisHeld, "{expected}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{expected}: {:?}", fake.calls());

@@ -120,7 +120,8 @@ pub async fn check(clients: &Clients, resource: &str, zone_id: &str, now: jiff::
         )));
     };
     if let Some(active) = out.zonal_shifts().first() {
-        return Err(EnvError::Refused(format!(
+        // ARC's one-at-a-time rule: the `resource_busy` guard.
+        return Err(EnvError::Busy(format!(
             "{name} has an active {} ({}, away from {}), and ARC applies one zonal shift or practice run at a time on a resource",
             if active.practice_run_outcome().is_some() { "practice run" } else { "zonal shift" },
             active.zonal_shift_id(),

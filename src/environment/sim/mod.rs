@@ -546,7 +546,7 @@ impl Environment for SimEnvironment {
                 let balancer = &self.world.balancers[b];
                 // One model with the zonal shift: ARC applies one shift or practice run at a time.
                 if let Some(other) = balancer.shifted_away.first() {
-                    return Err(EnvError::Refused(format!(
+                    return Err(EnvError::Busy(format!(
                         "{} is shifted away from {} already, and ARC applies one zonal shift or practice run at a time on a resource",
                         balancer.name, self.world.zones[*other].name
                     )));
