@@ -125,7 +125,7 @@ impl Environment for Target {
         }
     }
 
-    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::PlanExecutionEnd> {
+    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::Ended> {
         match self {
             Target::Sim(env) => env.follow(now).await,
             Target::Local(env) => env.follow(now).await,

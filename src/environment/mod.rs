@@ -164,6 +164,17 @@ pub enum Effect {
         mode: crate::scenario::RegionSwitchMode,
         comment: String,
     },
+    /// An ARC zonal autoshift practice run (`StartPracticeRun`). As with a
+    /// zonal shift, ARC names it only once started: `comment` (with the
+    /// run's token) is what the revert and `recover` find it by, to cancel
+    /// it (`CancelPracticeRun`) while it is still active.
+    PracticeRun {
+        fault: String,
+        resource: String,
+        /// The AZ ID on AWS, the zone's name on the simulator.
+        away_from: String,
+        comment: String,
+    },
     /// An AWS FIS experiment from this template (journaled as FIS's own
     /// JSON); stopped and its template deleted on revert. Found again by the
     /// `gameday:token` tag.
@@ -234,6 +245,9 @@ impl Effect {
             )],
             Effect::ZonalShift { resource, comment, .. } => vec![format!(
                 "cancel the zonal shift whose comment is `{comment}`: aws arc-zonal-shift list-zonal-shifts --resource-identifier {resource} --status ACTIVE, then aws arc-zonal-shift cancel-zonal-shift --zonal-shift-id <its id> (it also ends by itself at its expiry)"
+            )],
+            Effect::PracticeRun { resource, comment, .. } => vec![format!(
+                "cancel the practice run whose comment is `{comment}`: aws arc-zonal-shift get-managed-resource --resource-identifier {resource} (its active zonal shifts), then aws arc-zonal-shift cancel-practice-run --zonal-shift-id <its id> (ARC also ends it by itself after 30 minutes)"
             )],
             Effect::RegionSwitch { plan, comment, .. } => vec![format!(
                 "cancel the plan execution whose comment is `{comment}` if it is still running: aws arc-region-switch list-plan-executions --plan-arn {plan}, then aws arc-region-switch cancel-plan-execution --plan-arn {plan} --execution-id <its id>; a completed execution is not undone (switching back is another execution of the plan)"
@@ -388,6 +402,65 @@ pub struct PlanExecutionEnd {
     pub actual_recovery_ms: Option<Millis>,
 }
 
+/// How an ARC zonal autoshift practice run ended, in ARC's words.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PracticeRunOutcome {
+    /// It ran its 30 minutes without an outcome alarm going off.
+    Succeeded,
+    /// An outcome alarm went into ALARM during it.
+    Failed,
+    /// It was cancelled (by gameday's revert, or a person), or a blocking
+    /// alarm went off during it.
+    Interrupted,
+    /// ARC's capacity check found too little capacity in the other zones; the
+    /// practice run did not shift traffic.
+    CapacityCheckFailed,
+}
+
+impl PracticeRunOutcome {
+    /// ARC's spelling; `None` for PENDING (still running) and for an
+    /// outcome this version of gameday does not know (kept as text by the caller).
+    pub fn from_arc(text: &str) -> Option<PracticeRunOutcome> {
+        match text {
+            "SUCCEEDED" => Some(PracticeRunOutcome::Succeeded),
+            "FAILED" => Some(PracticeRunOutcome::Failed),
+            "INTERRUPTED" => Some(PracticeRunOutcome::Interrupted),
+            "CAPACITY_CHECK_FAILED" => Some(PracticeRunOutcome::CapacityCheckFailed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PracticeRunOutcome::Succeeded => "SUCCEEDED",
+            PracticeRunOutcome::Failed => "FAILED",
+            PracticeRunOutcome::Interrupted => "INTERRUPTED",
+            PracticeRunOutcome::CapacityCheckFailed => "CAPACITY_CHECK_FAILED",
+        }
+    }
+}
+
+/// How a practice run ended, as ARC (or the simulator's model of it) says:
+/// read by [`Environment::follow`] and journaled.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PracticeRunEnd {
+    /// The `practice_run` step that started it.
+    pub fault: String,
+    /// ARC's zonal shift id of the practice run.
+    pub zonal_shift_id: String,
+    pub outcome: PracticeRunOutcome,
+    /// When gameday read the outcome, on the run clock.
+    pub at: Millis,
+}
+
+/// What [`Environment::follow`] found ended since its last call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ended {
+    PlanExecution(PlanExecutionEnd),
+    PracticeRun(PracticeRunEnd),
+}
+
 /// The operations the runner needs from any environment.
 ///
 /// `now` is the run clock: the simulator advances its world to it before
@@ -429,10 +502,10 @@ pub trait Environment {
     fn take_observations(&mut self) -> Vec<Observation>;
 
     /// Follows what the environment started and runs on its own (a Region
-    /// switch plan execution): new events go to `take_observations`, and
+    /// switch plan execution, a practice run): new events go to `take_observations`, and
     /// each execution that ended since the last call is returned once.
     /// Called on every turn of the loop and once more after the reverts.
-    async fn follow(&mut self, _now: Millis) -> Vec<PlanExecutionEnd> {
+    async fn follow(&mut self, _now: Millis) -> Vec<Ended> {
         Vec::new()
     }
 

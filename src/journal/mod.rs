@@ -87,6 +87,9 @@ pub enum Event {
     /// A Region switch plan execution ended, as ARC read it (its state and
     /// `actualRecoveryTime`); `at` is when gameday read it.
     PlanExecutionEnded(crate::environment::PlanExecutionEnd),
+    /// An ARC zonal autoshift practice run ended, with ARC's outcome; `at`
+    /// is when gameday read it.
+    PracticeRunEnded(crate::environment::PracticeRunEnd),
     AlarmChanged {
         alarm: String,
         state: AlarmState,

@@ -241,6 +241,14 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         out.push_str(&table.to_html());
     }
 
+    if let Some(table) = tables::practice_run(ctx) {
+        let _ = writeln!(
+            out,
+            "<h2>Practice run</h2>\n<p>ARC's outcome is judged by the practice-run configuration's outcome alarms; beside it, what gameday's own probes saw from the step's start until gameday read the outcome (docs/metrics.md, “Practice run”).</p>"
+        );
+        out.push_str(&table.to_html());
+    }
+
     let _ = writeln!(
         out,
         "<h2>Metrics</h2>\n<p>Times are counted from each expectation's clock: its fault's start, or its revert with <code>from: revert</code>; time to detect always from the fault's start. Definitions: docs/metrics.md.</p>"

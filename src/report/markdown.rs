@@ -129,6 +129,15 @@ fn render_unstripped(ctx: &ReportContext<'_>) -> String {
         out.push_str(&table.to_markdown());
     }
 
+    if let Some(table) = tables::practice_run(ctx) {
+        let _ = writeln!(out, "## Practice run\n");
+        let _ = writeln!(
+            out,
+            "ARC's outcome is judged by the practice-run configuration's outcome alarms; beside it, what gameday's own probes saw from the step's start until gameday read the outcome (docs/metrics.md, \"Practice run\").\n"
+        );
+        out.push_str(&table.to_markdown());
+    }
+
     let _ = writeln!(out, "## Metrics\n");
     let _ = writeln!(
         out,
@@ -310,6 +319,7 @@ impl Describer {
                 end.state,
                 end.actual_recovery_time.as_deref().map(|t| format!(", ARC's actual recovery time {t}")).unwrap_or_default()
             )),
+            Event::PracticeRunEnded(end) => Some(format!("Practice run {} of `{}` ended: {}", end.zonal_shift_id, end.fault, end.outcome.as_str())),
             Event::AlarmChanged { alarm, state } => Some(format!("gameday read alarm `{alarm}`: {state}")),
             Event::AlarmUnreadable { alarm, error } => Some(format!("gameday could not read alarm `{alarm}`: {error}")),
             Event::StopConditionTripped { condition } => Some(format!("**Stop condition tripped**: {condition}")),

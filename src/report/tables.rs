@@ -191,6 +191,27 @@ pub fn objectives(ctx: &ReportContext<'_>) -> Option<Table> {
     Some(table)
 }
 
+/// Each practice run: ARC's outcome beside what gameday's probes saw while
+/// it ran; `None` when gameday read no outcome.
+pub fn practice_run(ctx: &ReportContext<'_>) -> Option<Table> {
+    if ctx.result.practice_runs.is_empty() {
+        return None;
+    }
+    let mut table = Table::new(&["Step", "Practice run", "ARC outcome", "Duration", "Client availability", "Failed samples", "Expectations met"]);
+    for run in &ctx.result.practice_runs {
+        table.row(vec![
+            Cell::code(&run.fault),
+            Cell::text(&run.zonal_shift_id),
+            Cell::text(run.outcome.as_str()),
+            Cell::text(opt(run.duration_ms)),
+            Cell::text(run.client_availability.map_or("— (no samples)".to_string(), |a| format!("{a:.2}%"))),
+            Cell::text(format!("{} of {}", run.client_failures, run.client_samples)),
+            Cell::text(format!("{} of {}", run.expectations_met, run.expectations)),
+        ]);
+    }
+    Some(table)
+}
+
 /// The share of requests that succeeded, to one more decimal than the
 /// target is written with, at least two (99 → 99.33%, 99.95 → 99.953%),
 /// and whether it met the target.

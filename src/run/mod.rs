@@ -134,6 +134,30 @@ pub struct RunResult {
     /// beside gameday's (docs/metrics.md, "Region switch recovery").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub region_switches: Vec<RegionSwitchResult>,
+    /// Each zonal autoshift practice run whose outcome gameday read, beside
+    /// what gameday's probes saw meanwhile (docs/metrics.md, "Practice run").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub practice_runs: Vec<PracticeRunResult>,
+}
+
+/// One `practice_run` step: ARC's outcome beside gameday's client-side figures.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PracticeRunResult {
+    pub fault: String,
+    /// ARC's zonal shift id of the practice run.
+    pub zonal_shift_id: String,
+    /// ARC's outcome.
+    pub outcome: crate::environment::PracticeRunOutcome,
+    /// From the step's start until gameday read the outcome.
+    pub duration_ms: Option<Millis>,
+    /// Steady-state probe samples sent in that span, and how many failed.
+    pub client_samples: usize,
+    pub client_failures: usize,
+    /// Percent of those samples that succeeded; none without samples.
+    pub client_availability: Option<f64>,
+    /// The expectations that count from the step, and how many were met.
+    pub expectations: usize,
+    pub expectations_met: usize,
 }
 
 /// One `region_switch` step's execution: how it ended, ARC's
@@ -627,13 +651,15 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     }
 
     /// Reads what the environment runs on its own (Region switch plan
-    /// executions): each that ended is journaled, its events come through
+    /// executions, practice runs): each that ended is journaled, its events come through
     /// the observations.
     async fn follow(&mut self) {
         let now = self.clock.now();
         for end in self.env.follow(now).await {
-            let at = end.at;
-            self.ledger.log_at(at, Event::PlanExecutionEnded(end), true);
+            match end {
+                crate::environment::Ended::PlanExecution(end) => self.ledger.log_at(end.at, Event::PlanExecutionEnded(end), true),
+                crate::environment::Ended::PracticeRun(end) => self.ledger.log_at(end.at, Event::PracticeRunEnded(end), true),
+            };
         }
     }
 

@@ -199,6 +199,36 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
             }
         })
         .collect();
+    let practice_runs = records
+        .iter()
+        .filter_map(|r| if let Event::PracticeRunEnded(end) = &r.event { Some(end) } else { None })
+        .map(|end| {
+            let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
+            // What clients saw while the practice run ran: every steady-state
+            // probe's samples sent from the step's start until gameday read
+            // ARC's outcome (docs/metrics.md, "Practice run").
+            let span = start.map(|start| start..=end.at);
+            let (mut samples, mut failures) = (0, 0);
+            if let Some(span) = &span {
+                for sample in histories.values().flat_map(|h| h.samples.iter()).filter(|s| span.contains(&s.sent_at)) {
+                    samples += 1;
+                    failures += usize::from(!sample.ok);
+                }
+            }
+            let counting: Vec<&ExpectationResult> = expectations.iter().filter(|e| e.fault == end.fault).collect();
+            crate::run::PracticeRunResult {
+                fault: end.fault.clone(),
+                zonal_shift_id: end.zonal_shift_id.clone(),
+                outcome: end.outcome,
+                duration_ms: start.map(|start| end.at.saturating_sub(start)),
+                client_samples: samples,
+                client_failures: failures,
+                client_availability: (samples > 0).then(|| 100.0 * (samples - failures) as f64 / samples as f64),
+                expectations: counting.len(),
+                expectations_met: counting.iter().filter(|e| e.met).count(),
+            }
+        })
+        .collect();
     let fault_start = faults.iter().filter_map(|f| f.started_at).min();
     let drill = crate::drill::measure::measure(records, fault_start, metrics::system_response(&expectations));
     RunResult {
@@ -217,6 +247,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         probes,
         drill,
         region_switches,
+        practice_runs,
     }
 }
 

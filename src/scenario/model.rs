@@ -715,6 +715,22 @@ pub enum FaultAction {
         #[serde(default)]
         expires_in: Option<Duration>,
     },
+    /// An on-demand ARC zonal autoshift practice run (`StartPracticeRun`) on
+    /// a managed resource: ARC shifts its traffic away from one zone for 30
+    /// minutes and judges the outcome by the practice-run configuration's
+    /// outcome alarms (SUCCEEDED, FAILED, INTERRUPTED, CAPACITY_CHECK_FAILED).
+    /// gameday follows it to its outcome, reports it beside its own
+    /// measurements, and cancels it (`CancelPracticeRun`) when it is still
+    /// running as the `duration` ends or on any early ending. Refused when the
+    /// resource has no practice-run configuration, while another zonal shift
+    /// or practice run is active on it, while a blocking alarm is in ALARM, or
+    /// inside a blocked date or window (or outside every allowed window).
+    PracticeRun {
+        /// The managed resource: on AWS its ARN (an ALB or NLB), on the simulator a load balancer's name.
+        resource: String,
+        /// AZ name (`us-east-1a`) or AZ ID (`use1-az1`).
+        away_from: String,
+    },
     /// Fail a database's writer over to its standby: an Aurora or Multi-AZ DB
     /// cluster (`cluster`: `FailoverDBCluster`) or a Multi-AZ DB instance
     /// (`instance`: `RebootDBInstance` with `ForceFailover`). Set one. With a
@@ -827,6 +843,7 @@ impl FaultAction {
             FaultAction::DbFailover { .. } => "db_failover",
             FaultAction::ZonalShift { .. } => "zonal_shift",
             FaultAction::RegionSwitch { .. } => "region_switch",
+            FaultAction::PracticeRun { .. } => "practice_run",
         }
     }
 

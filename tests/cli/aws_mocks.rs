@@ -1213,3 +1213,427 @@ async fn import_keeps_why_alarms_could_not_be_read() {
     let error = gameday::environment::aws::import::read_alarms(&clients.cloudwatch, &mut calls).await.unwrap_err();
     assert!(error.contains("cloudwatch:DescribeAlarms failed") && error.contains("AccessDenied"), "{error}");
 }
+
+/// A tiny ARC zonal autoshift for practice runs (ARC is absent from moto,
+/// so aws-smithy-mocks stands in): `GetManagedResource` lists the active
+/// shifts and the practice-run configuration, `StartPracticeRun` adds a
+/// practice run (PENDING), `ListZonalShifts` lists shifts by status and,
+/// after `ends_after_reads` reads, lets the practice run end SUCCEEDED;
+/// `CancelPracticeRun` ends it INTERRUPTED. CloudWatch answers the blocking
+/// alarm `az-health` in `alarm_state`. `calls` records the order.
+struct FakePracticeRun {
+    shifts: Arc<Mutex<Vec<FakeShift>>>,
+    configuration: Option<PracticeConfig>,
+    alarm_state: &'static str,
+    ends_after_reads: Option<usize>,
+    calls: Arc<Mutex<Vec<String>>>,
+    /// Raised when `StartPracticeRun` is called, when set: a signal at the worst moment.
+    interrupt_on_start: Option<Arc<Interrupt>>,
+}
+
+/// A shift in the fake: (id, away from, comment, status, practice-run
+/// outcome or "" for a plain zonal shift).
+type FakeShift = (String, String, String, &'static str, &'static str);
+
+/// A practice-run configuration: blocked dates, blocked windows, allowed windows.
+#[derive(Clone, Default)]
+struct PracticeConfig {
+    blocked_dates: Vec<String>,
+    blocked_windows: Vec<String>,
+    allowed_windows: Vec<String>,
+}
+
+impl FakePracticeRun {
+    fn new(configuration: Option<PracticeConfig>) -> FakePracticeRun {
+        FakePracticeRun {
+            shifts: Arc::new(Mutex::new(Vec::new())),
+            configuration,
+            alarm_state: "OK",
+            ends_after_reads: None,
+            calls: Arc::new(Mutex::new(Vec::new())),
+            interrupt_on_start: None,
+        }
+    }
+
+    fn clients(&self) -> Clients {
+        use aws_sdk_arczonalshift::operation::{
+            cancel_practice_run::CancelPracticeRunOutput, get_managed_resource::GetManagedResourceOutput, list_zonal_shifts::ListZonalShiftsOutput,
+            start_practice_run::StartPracticeRunOutput,
+        };
+        use aws_sdk_arczonalshift::types::{
+            AppliedStatus, ControlCondition, ControlConditionType, PracticeRunConfiguration, PracticeRunOutcome, ZonalAutoshiftStatus, ZonalShiftInResource, ZonalShiftStatus,
+            ZonalShiftSummary,
+        };
+        let now = aws_smithy_types::DateTime::from_secs(1_800_000_000);
+        let (shifts, calls, configuration) = (self.shifts.clone(), self.calls.clone(), self.configuration.clone());
+        let get = mock!(aws_sdk_arczonalshift::Client::get_managed_resource).then_compute_output(move |_| {
+            calls.lock().unwrap().push("GetManagedResource".into());
+            let active: Vec<ZonalShiftInResource> = shifts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| s.3 == "ACTIVE")
+                .map(|(id, away, comment, _, outcome)| {
+                    ZonalShiftInResource::builder()
+                        .applied_status(AppliedStatus::Applied)
+                        .zonal_shift_id(id)
+                        .resource_identifier(ALB)
+                        .away_from(away)
+                        .expiry_time(now)
+                        .start_time(now)
+                        .comment(comment)
+                        .set_practice_run_outcome((!outcome.is_empty()).then(|| PracticeRunOutcome::from(*outcome)))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            let config = configuration.as_ref().map(|c| {
+                let alarm = |name: &str| {
+                    ControlCondition::builder()
+                        .r#type(ControlConditionType::Cloudwatch)
+                        .alarm_identifier(format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"))
+                        .build()
+                        .unwrap()
+                };
+                PracticeRunConfiguration::builder()
+                    .blocking_alarms(alarm("az-health"))
+                    .outcome_alarms(alarm("web-5xx"))
+                    .set_blocked_dates(Some(c.blocked_dates.clone()))
+                    .set_blocked_windows(Some(c.blocked_windows.clone()))
+                    .set_allowed_windows(Some(c.allowed_windows.clone()))
+                    .build()
+                    .unwrap()
+            });
+            GetManagedResourceOutput::builder()
+                .name("web-alb")
+                .applied_weights("use1-az1", 1.0)
+                .applied_weights("use1-az2", 1.0)
+                .set_zonal_shifts(Some(active))
+                .set_autoshifts(Some(Vec::new()))
+                .set_practice_run_configuration(config)
+                .zonal_autoshift_status(ZonalAutoshiftStatus::Enabled)
+                .build()
+                .unwrap()
+        });
+        let (shifts, calls, interrupt) = (self.shifts.clone(), self.calls.clone(), self.interrupt_on_start.clone());
+        let start = mock!(aws_sdk_arczonalshift::Client::start_practice_run).then_compute_output(move |input| {
+            calls.lock().unwrap().push(format!("StartPracticeRun {}", input.away_from().unwrap()));
+            let id = format!("practice-{}", shifts.lock().unwrap().len() + 1);
+            shifts.lock().unwrap().push((id.clone(), input.away_from().unwrap().into(), input.comment().unwrap().into(), "ACTIVE", "PENDING"));
+            if let Some(interrupt) = &interrupt {
+                interrupt.raise();
+            }
+            StartPracticeRunOutput::builder()
+                .zonal_shift_id(id)
+                .resource_identifier(ALB)
+                .away_from(input.away_from().unwrap())
+                .expiry_time(now)
+                .start_time(now)
+                .status(ZonalShiftStatus::Active)
+                .comment(input.comment().unwrap())
+                .build()
+                .unwrap()
+        });
+        let (shifts, calls, ends_after_reads) = (self.shifts.clone(), self.calls.clone(), self.ends_after_reads);
+        let reads = Arc::new(Mutex::new(0usize));
+        let list = mock!(aws_sdk_arczonalshift::Client::list_zonal_shifts).then_compute_output(move |input| {
+            let status = input.status().map_or("ACTIVE", |s| s.as_str()).to_string();
+            calls.lock().unwrap().push(format!("ListZonalShifts {status}"));
+            if status == "ACTIVE" {
+                let mut reads = reads.lock().unwrap();
+                if ends_after_reads.is_some_and(|n| *reads >= n) {
+                    for shift in shifts.lock().unwrap().iter_mut().filter(|s| s.3 == "ACTIVE" && s.4 == "PENDING") {
+                        (shift.3, shift.4) = ("EXPIRED", "SUCCEEDED");
+                    }
+                }
+                *reads += 1;
+            }
+            let items: Vec<ZonalShiftSummary> = shifts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| s.3 == status)
+                .map(|(id, away, comment, state, outcome)| {
+                    ZonalShiftSummary::builder()
+                        .zonal_shift_id(id)
+                        .resource_identifier(ALB)
+                        .away_from(away)
+                        .expiry_time(now)
+                        .start_time(now)
+                        .status(ZonalShiftStatus::from(*state))
+                        .comment(comment)
+                        .set_practice_run_outcome((!outcome.is_empty()).then(|| PracticeRunOutcome::from(*outcome)))
+                        .build()
+                        .unwrap()
+                })
+                .collect();
+            ListZonalShiftsOutput::builder().set_items(Some(items)).build()
+        });
+        let (shifts, calls) = (self.shifts.clone(), self.calls.clone());
+        let cancel = mock!(aws_sdk_arczonalshift::Client::cancel_practice_run).then_compute_output(move |input| {
+            let id = input.zonal_shift_id().unwrap().to_string();
+            calls.lock().unwrap().push(format!("CancelPracticeRun {id}"));
+            for shift in shifts.lock().unwrap().iter_mut().filter(|s| s.0 == id) {
+                (shift.3, shift.4) = ("CANCELED", "INTERRUPTED");
+            }
+            CancelPracticeRunOutput::builder()
+                .zonal_shift_id(&id)
+                .resource_identifier(ALB)
+                .away_from("use1-az1")
+                .expiry_time(now)
+                .start_time(now)
+                .status(ZonalShiftStatus::Canceled)
+                .comment("")
+                .build()
+                .unwrap()
+        });
+        let (alarm_state, calls) = (self.alarm_state, self.calls.clone());
+        let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |_| {
+            calls.lock().unwrap().push("DescribeAlarms".into());
+            aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder()
+                .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("az-health").state_value(alarm_state.into()).build())
+                .build()
+        });
+        let mut clients = clients(&[], &[], &[&alarms]);
+        clients.arc_zonal_shift = mocked!(aws_sdk_arczonalshift, [&get, &start, &list, &cancel]);
+        clients
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn states(&self) -> Vec<String> {
+        self.shifts.lock().unwrap().iter().map(|(id, _, _, status, outcome)| format!("{id} {status} {outcome}")).collect()
+    }
+}
+
+/// A configuration whose one blocked window is a minute twelve hours from
+/// now, and whose one blocked date is a year away: neither blocks now.
+fn calendar_not_blocking_now() -> PracticeConfig {
+    let later = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC).checked_add(jiff::SignedDuration::from_hours(12)).unwrap();
+    let next_minute = later.checked_add(jiff::SignedDuration::from_mins(1)).unwrap();
+    let date_next_year = later.date().checked_add(jiff::Span::new().years(1)).unwrap();
+    PracticeConfig {
+        blocked_dates: vec![date_next_year.to_string()],
+        blocked_windows: vec![format!("{}-{}", later.strftime("%a:%H:%M"), next_minute.strftime("%a:%H:%M"))],
+        allowed_windows: Vec::new(),
+    }
+}
+
+fn practice_scenario(duration: &str) -> gameday::scenario::Scenario {
+    scenario(&format!(
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: practice, kind: practice_run, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], after_fault: practice, stays_healthy: true }}\n"
+    ))
+}
+
+/// Every call the log recorded is in `gameday iam-policy` for the scenario.
+fn assert_calls_allowed(scenario: &gameday::scenario::Scenario, log: &std::path::Path, expected: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario_file = dir.path().join("scenario.yaml");
+    std::fs::write(&scenario_file, serde_json::to_string(scenario).unwrap()).unwrap();
+    let output = crate::gameday(&["iam-policy", scenario_file.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&output.stdout).unwrap());
+    let recorded: BTreeSet<String> = std::fs::read_to_string(log).unwrap().lines().map(str::to_string).collect();
+    for call in expected {
+        assert!(recorded.contains(*call), "the log records {call}: {recorded:?}");
+    }
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}\n{}", output.stdout);
+}
+
+/// The `practice_run` step on AWS through the runner: the plan reads the
+/// configuration (outcome and blocking alarms), the practice run starts
+/// only after its intent is journaled and after the guards were read again,
+/// ARC's SUCCEEDED is journaled and reaches the result beside gameday's own
+/// figures; a practice run that ended is not cancelled. aws-smithy-mocks,
+/// because moto has no ARC.
+#[tokio::test]
+async fn a_practice_run_starts_after_its_intent_and_is_followed_to_arcs_outcome() {
+    // PENDING on the first read, SUCCEEDED on the next (5 s later, gameday's
+    // follow interval): the probes sample meanwhile.
+    let mut fake = FakePracticeRun::new(Some(calendar_not_blocking_now()));
+    fake.ends_after_reads = Some(1);
+    let scenario = practice_scenario("6s");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients().with_call_log(&file), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(plan.faults[0].other_resources, ["ARC practice run of web-alb away from use1-az1 (zonal autoshift ENABLED; outcome alarms: web-5xx; blocking alarms: az-health)"]);
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "{:?}", finished.result.outcome);
+    let calls = fake.calls();
+    let started = calls.iter().position(|c| c == "StartPracticeRun use1-az1").expect("started away from the AZ ID");
+    assert_eq!(calls[started - 2..started], ["GetManagedResource".to_string(), "DescribeAlarms".to_string()], "the guards read again just before: {calls:?}");
+    assert!(!calls.iter().any(|c| c.starts_with("CancelPracticeRun")), "an ended practice run is not cancelled: {calls:?}");
+    let events: Vec<String> = finished
+        .journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultIntent { effect: Effect::PracticeRun { comment, .. }, .. } => {
+                assert!(comment.starts_with("gameday:token=gameday-practice-"), "{comment}");
+                Some("intent".to_string())
+            }
+            Event::FaultApplied { .. } => Some("applied".into()),
+            Event::PracticeRunEnded(end) => Some(format!("ended {} {}", end.zonal_shift_id, end.outcome.as_str())),
+            Event::FaultReverted { .. } => Some("reverted".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events, ["intent", "applied", "ended practice-1 SUCCEEDED", "reverted"]);
+    let result = &finished.result.practice_runs[0];
+    assert_eq!((result.zonal_shift_id.as_str(), result.outcome), ("practice-1", gameday::environment::PracticeRunOutcome::Succeeded));
+    assert!(result.client_samples > 0 && result.client_failures == 0, "gameday's own figures: {result:?}");
+    assert_eq!(result.client_availability, Some(100.0));
+    let started_at = finished.result.faults[0].started_at.unwrap();
+    let ended_at = finished.journal.records().iter().find_map(|r| if let Event::PracticeRunEnded(end) = &r.event { Some(end.at) } else { None }).unwrap();
+    assert_eq!(result.duration_ms, Some(ended_at - started_at), "from the step's start to the outcome read");
+    assert_eq!((result.expectations, result.expectations_met), (1, 1));
+    assert_calls_allowed(
+        &scenario,
+        &log,
+        &["arc-zonal-shift:GetManagedResource", "arc-zonal-shift:StartPracticeRun", "arc-zonal-shift:ListZonalShifts", "cloudwatch:DescribeAlarms"],
+    );
+}
+
+/// A practice run still active when the step's duration is over is
+/// cancelled by the revert and read back (no longer active on the
+/// resource); ARC's INTERRUPTED is journaled and reported.
+#[tokio::test]
+async fn an_active_practice_run_is_cancelled_at_the_end_and_read_back() {
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let scenario = practice_scenario("300ms");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients().with_call_log(&file), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    let calls = fake.calls();
+    let cancelled = calls.iter().position(|c| c == "CancelPracticeRun practice-1").expect("cancelled");
+    assert_eq!(calls[cancelled + 1], "GetManagedResource", "read back after the cancel: {calls:?}");
+    assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
+    let reverted = finished.journal.records().iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
+    assert_eq!(reverted.restored, ["practice run practice-1 cancelled (read back: no longer active)"]);
+    assert_eq!(finished.result.practice_runs[0].outcome, gameday::environment::PracticeRunOutcome::Interrupted);
+    assert_calls_allowed(&scenario, &log, &["arc-zonal-shift:CancelPracticeRun", "arc-zonal-shift:ListZonalShifts"]);
+}
+
+/// The other ways out: the run's `max_duration` (a guard trip) and a
+/// signal raised the moment `StartPracticeRun` answers; the practice run is
+/// cancelled on the way out all the same, and read back.
+#[tokio::test]
+async fn a_practice_run_is_cancelled_on_a_guard_trip_and_on_a_signal() {
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let mut value: serde_json::Value = serde_json::from_str(&serde_json::to_string(&practice_scenario("10m")).unwrap()).unwrap();
+    value["guards"]["max_duration"] = serde_json::json!("1s");
+    let scenario = scenario(&value.to_string());
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { .. }), "{:?}", finished.result.outcome);
+    assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
+
+    let interrupt = Interrupt::new();
+    let mut fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    fake.interrupt_on_start = Some(interrupt.clone());
+    let scenario = practice_scenario("10m");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+    let finished = Runner::new(&scenario, &mut env, WallClock::start(), Silent, Journal::in_memory(), RunConfig::new(1, jiff::Timestamp::now()), interrupt).run().await;
+    assert_eq!(finished.result.outcome, Outcome::Interrupted);
+    assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
+}
+
+/// ARC applies one shift or practice run at a time: another zonal shift
+/// active on the resource is the `resource_busy` guard (exit 5), and nothing starts.
+#[tokio::test]
+async fn a_practice_run_is_refused_while_another_shift_is_active_on_the_resource() {
+    let busy = FakePracticeRun::new(Some(PracticeConfig::default()));
+    busy.shifts.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), "ACTIVE", ""));
+    let scenario = practice_scenario("300ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), busy.clients(), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let refusal = plan.refusal().expect("the plan refuses").outcome();
+    let Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, detail } = &refusal else { panic!("{refusal:?}") };
+    assert!(detail.contains("web-alb has an active zonal shift (theirs, away from use1-az2), and ARC applies one zonal shift or practice run at a time"), "{detail}");
+    assert_eq!(refusal.exit_code(), 5);
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert!(matches!(finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::ResourceBusy, .. }), "{:?}", finished.result.outcome);
+    assert!(!busy.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{:?}", busy.calls());
+}
+
+/// Guards before the call, each refusing before anything starts: no
+/// practice-run configuration, a blocking alarm in ALARM, today a blocked date, now in a blocked
+/// window, now outside every allowed window; and a blocked date that does
+/// not parse is an error, never "not blocked".
+#[tokio::test]
+async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
+    let today = jiff::Timestamp::now().to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    // Today and tomorrow: a run that crosses midnight UTC is blocked all the same.
+    let blocked_today = PracticeConfig { blocked_dates: vec![today.date().to_string(), today.date().tomorrow().unwrap().to_string()], ..PracticeConfig::default() };
+    let around_now = {
+        let (before, after) = (today.checked_sub(jiff::SignedDuration::from_hours(1)).unwrap(), today.checked_add(jiff::SignedDuration::from_hours(1)).unwrap());
+        format!("{}-{}", before.strftime("%a:%H:%M"), after.strftime("%a:%H:%M"))
+    };
+    let blocked_now = PracticeConfig { blocked_windows: vec![around_now.clone()], ..PracticeConfig::default() };
+    let never_allowed = {
+        let later = today.checked_add(jiff::SignedDuration::from_hours(12)).unwrap();
+        let next_minute = later.checked_add(jiff::SignedDuration::from_mins(1)).unwrap();
+        PracticeConfig { allowed_windows: vec![format!("{}-{}", later.strftime("%a:%H:%M"), next_minute.strftime("%a:%H:%M"))], ..PracticeConfig::default() }
+    };
+    let unparsable = PracticeConfig { blocked_dates: vec!["24/12/2026".into()], ..PracticeConfig::default() };
+    let mut in_alarm = FakePracticeRun::new(Some(PracticeConfig::default()));
+    in_alarm.alarm_state = "ALARM";
+    let cases = [
+        (FakePracticeRun::new(None), "web-alb has no practice-run configuration"),
+        (in_alarm, "blocking alarm `az-health` of web-alb's practice-run configuration is in ALARM"),
+        (FakePracticeRun::new(Some(blocked_today)), "is a blocked date of its practice-run configuration"),
+        (FakePracticeRun::new(Some(blocked_now)), &*format!("falls in the blocked window `{around_now}`")),
+        (FakePracticeRun::new(Some(never_allowed)), "is outside every allowed window"),
+        (FakePracticeRun::new(Some(unparsable)), "cannot read the practice-run configuration of web-alb: blocked date `24/12/2026` is not a date"),
+    ];
+    let scenario = practice_scenario("300ms");
+    for (fake, expected) in cases {
+        let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+        let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
+        assert!(error.to_string().contains(expected), "{expected}\n{error}");
+        // A refusal (exit 5, as a guard), except a configuration gameday cannot read (an environment error, exit 7).
+        assert_eq!(matches!(error, EnvError::Refused(_)), !expected.starts_with("cannot read"), "{error:?}");
+        let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+        assert_ne!(finished.result.outcome, Outcome::HypothesisHeld, "{expected}");
+        assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{expected}: {:?}", fake.calls());
+    }
+}
+
+/// After kill -9 the journal holds the practice run's intent (with its
+/// comment) but no id: `recover` reads the resource's active shifts,
+/// cancels the practice run with that comment, reads it back, and leaves
+/// another team's shift alone. A library-level test: the binary cannot be
+/// pointed at the mocks.
+#[tokio::test]
+async fn recover_cancels_the_practice_run_the_journal_names_by_its_comment() {
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let scenario = practice_scenario("10m");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let effect = plan.faults[0].effect.clone().expect("an effect");
+    env.apply(&effect, 0).await.unwrap();
+    fake.shifts.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), "ACTIVE", ""));
+    let open = gameday::run::recover::OpenRun {
+        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
+        scenario: "mocked".into(),
+        environment: "mock".into(),
+        account: "123456789012".into(),
+        finished: false,
+        in_place: vec![("practice".into(), effect)],
+        damage: vec![],
+        unreadable: None,
+        live_pid: None,
+        last_t: 0,
+    };
+    let mut fresh = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+    let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
+    assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
+    assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED", "theirs ACTIVE "], "ours cancelled, theirs untouched");
+}

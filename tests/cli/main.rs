@@ -21,6 +21,7 @@ mod objectives;
 mod panic;
 mod pipes;
 mod plan;
+mod practice_run;
 mod region_switch;
 mod report;
 mod report_formats;

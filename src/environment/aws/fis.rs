@@ -374,6 +374,7 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
             | FaultAction::DbFailover { .. }
             | FaultAction::ZonalShift { .. }
             | FaultAction::RegionSwitch { .. }
+            | FaultAction::PracticeRun { .. }
     )
 }
 

@@ -22,6 +22,7 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut database_resources: BTreeSet<String> = BTreeSet::new();
     let mut fis = false;
     let mut zonal_shift = false;
+    let mut practice_run = false;
     let mut region_switch_plans: BTreeSet<String> = BTreeSet::new();
     for fault in &scenario.faults {
         let direct = !via_fis || matches!(fault.action, FaultAction::DnsFailover { .. } | FaultAction::Command { .. });
@@ -34,6 +35,13 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             (FaultAction::ZonalShift { .. }, _) => {
                 reads.insert("arc-zonal-shift:GetManagedResource");
                 zonal_shift = true;
+            }
+            // Always made directly: FIS has no practice-run action. The
+            // blocking alarms are read before the call; ended practice runs
+            // are listed to read ARC's outcome.
+            (FaultAction::PracticeRun { .. }, _) => {
+                reads.extend(["arc-zonal-shift:GetManagedResource", "arc-zonal-shift:ListZonalShifts", "cloudwatch:DescribeAlarms"]);
+                practice_run = true;
             }
             // Always made directly: FIS has no Region switch action.
             (FaultAction::RegionSwitch { plan, .. }, _) => {
@@ -125,6 +133,11 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
         // The planned mitigation: starting a shift, and cancelling it (by the id ARC gave it) at the end.
         statements
             .push(json!({ "Sid": "GamedayZonalShift", "Effect": "Allow", "Action": ["arc-zonal-shift:CancelZonalShift", "arc-zonal-shift:StartZonalShift"], "Resource": "*" }));
+    }
+    if practice_run {
+        // Starting a practice run, and cancelling it (by the id ARC gave it) while still active.
+        statements
+            .push(json!({ "Sid": "GamedayPracticeRun", "Effect": "Allow", "Action": ["arc-zonal-shift:CancelPracticeRun", "arc-zonal-shift:StartPracticeRun"], "Resource": "*" }));
     }
     if !region_switch_plans.is_empty() {
         // The DR step: read the plan and its executions, start one, follow

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod fis;
 pub mod iam;
 pub mod import;
+pub mod practice_run;
 pub(crate) mod probes;
 pub mod rds;
 pub mod region_switch;
@@ -115,6 +116,8 @@ pub struct AwsEnvironment {
     notes: Vec<Observation>,
     /// Region switch plan executions started by this run and not yet ended.
     region_switches: Vec<region_switch::Followed>,
+    /// Practice runs started by this run whose outcome is not read yet.
+    practice_runs: Vec<practice_run::Followed>,
     /// When (run clock) the executions are read again: every
     /// `FOLLOW_INTERVAL`, not on every turn of the loop, and at once after a revert.
     next_follow: Millis,
@@ -231,6 +234,7 @@ impl AwsEnvironment {
             fis_runs: BTreeMap::new(),
             notes: Vec::new(),
             region_switches: Vec::new(),
+            practice_runs: Vec::new(),
             next_follow: 0,
         };
         env.load_zones().await?;
@@ -520,6 +524,18 @@ impl Environment for AwsEnvironment {
                 self.notes.push(Observation { at: now, source: "arc-region-switch".into(), message: format!("execution {execution_id} of {plan} started for `{fault}`") });
                 self.region_switches.push(region_switch::Followed { fault: fault.clone(), plan: plan.clone(), execution_id, seen: Default::default() });
             }
+            Effect::PracticeRun { fault, resource, away_from, .. } => {
+                // The guards are read again just before the call.
+                self.calls.reads += 2;
+                self.calls.mutating += 1;
+                let zonal_shift_id = practice_run::start(&self.clients, effect).await?;
+                self.notes.push(Observation {
+                    at: now,
+                    source: "arc-zonal-shift".into(),
+                    message: format!("practice run {zonal_shift_id} of {resource} away from {away_from} started for `{fault}`"),
+                });
+                self.practice_runs.push(practice_run::Followed { fault: fault.clone(), resource: resource.clone(), zonal_shift_id });
+            }
             Effect::LaunchFailures { .. } | Effect::RegionDown { .. } => {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
@@ -564,6 +580,13 @@ impl Environment for AwsEnvironment {
                 self.calls.mutating += outcome.restored.len();
                 Ok(outcome)
             }
+            Effect::PracticeRun { .. } => {
+                let outcome = practice_run::cancel(&self.clients, effect).await?;
+                self.calls.mutating += outcome.restored.len();
+                // Read ARC's outcome (INTERRUPTED, when cancelled) on the next follow.
+                self.next_follow = 0;
+                Ok(outcome)
+            }
             Effect::RegionSwitch { .. } => {
                 let outcome = region_switch::cancel(&self.clients, effect).await?;
                 self.calls.mutating += outcome.restored.len();
@@ -604,10 +627,10 @@ impl Environment for AwsEnvironment {
         std::mem::take(&mut self.notes)
     }
 
-    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::PlanExecutionEnd> {
+    async fn follow(&mut self, now: Millis) -> Vec<crate::environment::Ended> {
         let mut ended = Vec::new();
-        if self.region_switches.is_empty() || now < self.next_follow {
-            return ended;
+        if (self.region_switches.is_empty() && self.practice_runs.is_empty()) || now < self.next_follow {
+            return Vec::new();
         }
         self.next_follow = now + FOLLOW_INTERVAL;
         let mut following = std::mem::take(&mut self.region_switches);
@@ -625,6 +648,25 @@ impl Environment for AwsEnvironment {
         }
         following.retain(|f| !ended.iter().any(|e: &crate::environment::PlanExecutionEnd| e.execution_id == f.execution_id));
         self.region_switches = following;
+        let mut ended: Vec<crate::environment::Ended> = ended.into_iter().map(crate::environment::Ended::PlanExecution).collect();
+        let mut practice_runs = std::mem::take(&mut self.practice_runs);
+        let mut read = Vec::new();
+        for followed in &practice_runs {
+            self.calls.reads += 1;
+            match practice_run::follow(&self.clients, followed, now).await {
+                Ok(Some(end)) => read.push(end),
+                Ok(None) => {}
+                // Tried again on the next turn; the people watching see why.
+                Err(error) => self.notes.push(Observation {
+                    at: now,
+                    source: "arc-zonal-shift".into(),
+                    message: format!("could not read the outcome of practice run {}: {error}", followed.zonal_shift_id),
+                }),
+            }
+        }
+        practice_runs.retain(|f| !read.iter().any(|e| e.zonal_shift_id == f.zonal_shift_id));
+        self.practice_runs = practice_runs;
+        ended.extend(read.into_iter().map(crate::environment::Ended::PracticeRun));
         ended
     }
 

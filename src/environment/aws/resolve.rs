@@ -165,6 +165,12 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             let zone_id = env.zone_id(away_from)?;
             return super::arc::reach(&env.clients, &env.spec.region, resource, &zone_id).await;
         }
+        FaultAction::PracticeRun { resource, away_from } => {
+            // The managed resource, and its blocking alarms when it has some.
+            env.calls.reads += 2;
+            let zone_id = env.zone_id(away_from)?;
+            return super::practice_run::reach(&env.clients, &env.spec.region, resource, &zone_id).await;
+        }
         FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => {
             env.calls.reads += 2;
             let describe = format!("{} of {target_region}, {}, mode {}", action.as_str(), execution.as_str(), mode.as_str());
@@ -250,6 +256,14 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             away_from: env.zone_id(away_from)?,
             expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
             // ARC takes at most 128 characters; the token is what finds the shift again.
+            comment: format!("gameday:token={}", super::run_token(&fault.name)).chars().take(128).collect(),
+        },
+        FaultAction::PracticeRun { resource, away_from } => Effect::PracticeRun {
+            fault: fault.name.clone(),
+            resource: resource.clone(),
+            // ARC names zones by AZ ID only.
+            away_from: env.zone_id(away_from)?,
+            // ARC takes at most 128 characters; the token is what finds the practice run again.
             comment: format!("gameday:token={}", super::run_token(&fault.name)).chars().take(128).collect(),
         },
         FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {

@@ -9,8 +9,8 @@ pub mod world;
 use std::collections::HashMap;
 
 use crate::environment::{
-    AlarmReadError, AlarmReading, Candidate, Effect, EnvError, Environment, Identity, Millis, Observation, PlanExecutionEnd, Reach, ReadErrorKind, RevertOutcome, Sample,
-    alarm_matches, alarm_name, shell,
+    AlarmReadError, AlarmReading, Candidate, Effect, Ended, EnvError, Environment, Identity, Millis, Observation, PlanExecutionEnd, PracticeRunEnd, PracticeRunOutcome, Reach,
+    ReadErrorKind, RevertOutcome, Sample, alarm_matches, alarm_name, shell,
 };
 use crate::rng::SeededRng;
 use crate::scenario::{AzOutageMode, DnsRecordType, FailoverSide, Fault, FaultAction, OperatorAction, OperatorChange, Probe, ProbeCheck, RegionSwitchAction, Targets};
@@ -29,6 +29,26 @@ pub struct SimEnvironment {
     active: Vec<Effect>,
     /// Region switch plan executions, in the order started.
     executions: Vec<Execution>,
+    /// Zonal autoshift practice runs, in the order started.
+    practice_runs: Vec<PracticeRun>,
+}
+
+/// How long ARC runs a practice run (and so the simulator): 30 minutes.
+pub const PRACTICE_RUN_MS: Millis = 30 * 60_000;
+
+/// A simulated practice run: the zonal shift model (the balancer stops
+/// routing to the zone) for [`PRACTICE_RUN_MS`], then shifted back. The
+/// simulated resource has no outcome alarms: it ends SUCCEEDED when it runs
+/// its 30 minutes, INTERRUPTED when cancelled first.
+#[derive(Clone, Debug)]
+struct PracticeRun {
+    fault: String,
+    comment: String,
+    balancer: usize,
+    zone: usize,
+    started: Millis,
+    ended: Option<(Millis, PracticeRunOutcome)>,
+    reported: bool,
 }
 
 /// How long each step of a simulated Region switch plan takes: one step
@@ -56,7 +76,15 @@ struct Execution {
 
 impl SimEnvironment {
     pub fn new(topology: &Topology, seed: u64) -> Self {
-        SimEnvironment { world: World::new(topology, seed), seed, samples_taken: HashMap::new(), events_seen: 0, active: Vec::new(), executions: Vec::new() }
+        SimEnvironment {
+            world: World::new(topology, seed),
+            seed,
+            samples_taken: HashMap::new(),
+            events_seen: 0,
+            active: Vec::new(),
+            executions: Vec::new(),
+            practice_runs: Vec::new(),
+        }
     }
 
     pub fn world(&self) -> &World {
@@ -75,6 +103,18 @@ impl SimEnvironment {
                 .map(|(i, e)| (e.started + REGION_SWITCH_STEP_MS * (e.done as Millis + 1), i))
                 .filter(|(at, _)| *at <= now)
                 .min();
+            // A practice run that reaches its 30 minutes first ends first.
+            let practice =
+                self.practice_runs.iter().enumerate().filter(|(_, p)| p.ended.is_none()).map(|(i, p)| (p.started + PRACTICE_RUN_MS, i)).filter(|(at, _)| *at <= now).min();
+            if let Some((at, p)) = practice
+                && next.is_none_or(|(step_at, _)| at <= step_at)
+            {
+                self.world.advance_to(i64::try_from(at).unwrap_or(i64::MAX / 4));
+                let run = &mut self.practice_runs[p];
+                run.ended = Some((at, PracticeRunOutcome::Succeeded));
+                self.world.shift_back(run.balancer, run.zone, "arc-practice-run");
+                continue;
+            }
             let Some((at, i)) = next else { break };
             self.world.advance_to(i64::try_from(at).unwrap_or(i64::MAX / 4));
             let execution = &mut self.executions[i];
@@ -501,6 +541,19 @@ impl Environment for SimEnvironment {
                 reach.other_resources = vec![format!("ARC zonal shift of {} away from {}", balancer.name, self.world.zones[z].name)];
                 reach.regions = vec![self.world.regions[balancer.region].name.clone()];
             }
+            FaultAction::PracticeRun { resource, away_from } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                let balancer = &self.world.balancers[b];
+                // One model with the zonal shift: ARC applies one shift or practice run at a time.
+                if let Some(other) = balancer.shifted_away.first() {
+                    return Err(EnvError::Busy(format!(
+                        "{} is shifted away from {} already, and ARC applies one zonal shift or practice run at a time on a resource",
+                        balancer.name, self.world.zones[*other].name
+                    )));
+                }
+                reach.other_resources = vec![format!("ARC practice run of {} away from {} (30 minutes)", balancer.name, self.world.zones[z].name)];
+                reach.regions = vec![self.world.regions[balancer.region].name.clone()];
+            }
             FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => {
                 let (steps, regions) = self.region_switch_plan(target_region, *action)?;
                 // A plan runs one execution at a time.
@@ -586,6 +639,15 @@ impl Environment for SimEnvironment {
                     away_from: self.world.zones[z].name.clone(),
                     expires_in_minutes: fault.zonal_shift_expiry_minutes().unwrap_or(1),
                     comment: format!("gameday {}", fault.name),
+                }
+            }
+            FaultAction::PracticeRun { resource, away_from } => {
+                let (b, z) = self.shift(resource, away_from)?;
+                Effect::PracticeRun {
+                    fault: fault.name.clone(),
+                    resource: self.world.balancers[b].name.clone(),
+                    away_from: self.world.zones[z].name.clone(),
+                    comment: format!("gameday:token=gameday-{}", fault.name),
                 }
             }
             FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {
@@ -680,6 +742,11 @@ impl Environment for SimEnvironment {
                 let (b, z) = self.shift(resource, away_from)?;
                 self.world.shift_away(b, z, "arc");
             }
+            Effect::PracticeRun { fault, resource, away_from, comment } => {
+                let (balancer, zone) = self.shift(resource, away_from)?;
+                self.world.shift_away(balancer, zone, "arc-practice-run");
+                self.practice_runs.push(PracticeRun { fault: fault.clone(), comment: comment.clone(), balancer, zone, started: now, ended: None, reported: false });
+            }
             Effect::RegionSwitch { fault, target_region, action, comment, .. } => {
                 let (steps, _) = self.region_switch_plan(target_region, *action)?;
                 self.executions.push(Execution { fault: fault.clone(), comment: comment.clone(), started: now, steps, done: 0, ended: None, reported: false });
@@ -754,6 +821,20 @@ impl Environment for SimEnvironment {
             }
             Effect::Command { revert, context, .. } => outcome.restored.extend(shell::revert(revert, context.as_ref()).await?.restored),
             Effect::FisExperiment { .. } => {}
+            Effect::PracticeRun { comment, .. } => {
+                for (index, run) in self.practice_runs.iter_mut().enumerate().filter(|(_, p)| p.comment == *comment) {
+                    let id = format!("sim-practice-run-{}", index + 1);
+                    match run.ended {
+                        None => {
+                            run.ended = Some((now, PracticeRunOutcome::Interrupted));
+                            world.shift_back(run.balancer, run.zone, "arc-practice-run");
+                            let shifted = world.balancers[run.balancer].shifted_away.contains(&run.zone);
+                            outcome.restored.push(format!("practice run {id} cancelled (read back: {})", if shifted { "still active" } else { "no longer active" }));
+                        }
+                        Some((_, ended)) => outcome.skipped.push((id, format!("the practice run had ended already ({})", ended.as_str()))),
+                    }
+                }
+            }
             Effect::RegionSwitch { comment, .. } => {
                 // An unfinished execution is cancelled: its remaining steps
                 // are never made. A completed one is the DR step itself and stays.
@@ -1010,9 +1091,9 @@ impl Environment for SimEnvironment {
         })
     }
 
-    async fn follow(&mut self, now: Millis) -> Vec<PlanExecutionEnd> {
-        if self.executions.is_empty() {
-            // Without a Region switch the world is advanced exactly as before.
+    async fn follow(&mut self, now: Millis) -> Vec<Ended> {
+        if self.executions.is_empty() && self.practice_runs.is_empty() {
+            // Without a Region switch or practice run the world is advanced exactly as before.
             return Vec::new();
         }
         self.advance(now);
@@ -1023,14 +1104,20 @@ impl Environment for SimEnvironment {
                 // The simulated plan has no health alarms of its own: its
                 // recovery time is the time its steps took.
                 let actual = (state == "completed").then(|| at - execution.started);
-                ended.push(PlanExecutionEnd {
+                ended.push(Ended::PlanExecution(PlanExecutionEnd {
                     fault: execution.fault.clone(),
                     execution_id: format!("sim-execution-{}", index + 1),
                     state: state.to_string(),
                     at,
                     actual_recovery_time: actual.map(|ms| format!("PT{}S", ms / 1000)),
                     actual_recovery_ms: actual,
-                });
+                }));
+            }
+        }
+        for (index, run) in self.practice_runs.iter_mut().enumerate() {
+            if let (Some((at, outcome)), false) = (run.ended, run.reported) {
+                run.reported = true;
+                ended.push(Ended::PracticeRun(PracticeRunEnd { fault: run.fault.clone(), zonal_shift_id: format!("sim-practice-run-{}", index + 1), outcome, at }));
             }
         }
         ended
