@@ -151,7 +151,12 @@ fn commands_typed_live_are_applied_as_they_arrive() {
     // Untimed lines (a facilitator typing into a pipe) apply when read; at
     // 600× the 30-minute fault takes 3 s.
     let runs = tempfile::tempdir().unwrap();
-    let run = run_drill(&manual_failover(), "done 1\nobserve joined the bridge\nact nonexistent-action\nact fail-over-to-us-west-2\nack 9\n", &["--speed", "600", "--seed", "3"], runs.path());
+    let run = run_drill(
+        &manual_failover(),
+        "done 1\nobserve joined the bridge\nact nonexistent-action\nact fail-over-to-us-west-2\nack 9\n",
+        &["--speed", "600", "--seed", "3"],
+        runs.path(),
+    );
     // The team failed over at once, before its alarm `web-5xx` could fire:
     // the team's signal never detected the impact, and the report says so.
     assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
