@@ -171,6 +171,26 @@ fn commands_typed_live_are_applied_as_they_arrive() {
     assert_eq!(run.result["drill"]["speed"], "600× real time");
 }
 
+/// A step whose title wraps onto a second line keeps its whole title (and
+/// its due time, which is on the second line) in the drill's report.
+#[test]
+fn a_wrapped_runbook_step_keeps_its_whole_title_and_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = std::fs::read_to_string(manual_failover()).unwrap().replace("runbook: runbooks/manual-region-failover.md", "runbook: wrapped.md");
+    std::fs::write(dir.path().join("drill.yaml"), scenario).unwrap();
+    let runbook = std::fs::read_to_string(repo().join("runbooks/manual-region-failover.md")).unwrap();
+    let one_line = "3. **Confirm the failure is regional and that Route 53 will not act (by T0+6 min).**";
+    assert!(runbook.contains(one_line), "the shipped runbook changed; adjust this test");
+    std::fs::write(dir.path().join("wrapped.md"), runbook.replace(one_line, "3. **Confirm the failure is regional and that\n   Route 53 will not act (by T0+6 min).**")).unwrap();
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(&dir.path().join("drill.yaml"), "at T0+1m ack 2\nat T0+7m done 3\nat T0+8m act fail-over-to-us-west-2\n", &["--speed", "max", "--seed", "3"], runs.path());
+    let done = run.events("step_done");
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["step"], 3);
+    // The whole title, and its due time read from the wrapped line: T0+6 min, done at T0+7 min, late by a minute.
+    assert!(run.report.contains("| 3. Confirm the failure is regional and that Route 53 will not act | T0+6m00s | T0+7m00s | T0+7m00s | ⏰ late by 1m00s |"), "{}", run.report);
+}
+
 #[test]
 fn drills_refuse_bad_scripts_runbooks_and_speeds_before_anything_starts() {
     let runs = tempfile::tempdir().unwrap();
