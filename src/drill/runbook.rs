@@ -4,7 +4,7 @@
 pub use crate::scenario::runbook::{RunbookError, parse_steps};
 pub use crate::vocab::RunbookStep;
 
-use crate::scenario::runbook::{heading_text, is_heading};
+use crate::scenario::runbook::{heading_text, is_heading, outside_fences};
 
 /// The names in backticks in the runbook's signals section (a level-2
 /// heading that starts with "Signals", such as `## Signals to watch`),
@@ -13,15 +13,8 @@ use crate::scenario::runbook::{heading_text, is_heading};
 /// runbook has no such section.
 pub fn signal_names(markdown: &str) -> Vec<String> {
     let mut names = Vec::new();
-    let (mut fenced, mut in_section) = (false, false);
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            continue;
-        }
+    let mut in_section = false;
+    for (_, line) in outside_fences(markdown.lines().enumerate()) {
         if is_heading(line, 1) || is_heading(line, 2) {
             in_section = is_heading(line, 2) && heading_text(line).to_ascii_lowercase().starts_with("signals");
             continue;

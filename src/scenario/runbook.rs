@@ -27,34 +27,31 @@ pub enum RunbookError {
 }
 
 /// Reads the steps of the runbook's `## Steps` section.
-pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
-    let lines: Vec<&str> = markdown.lines().collect();
+/// The lines of Markdown outside code fences, numbered as given: a fence's
+/// own lines and what it holds are left out (a `## Steps` in an example
+/// block is not the runbook's).
+pub fn outside_fences<'a>(lines: impl Iterator<Item = (usize, &'a str)>) -> impl Iterator<Item = (usize, &'a str)> {
     let mut fenced = false;
-    let mut section = None;
-    for (index, line) in lines.iter().enumerate() {
+    lines.filter(move |(_, line)| {
         if line.trim_start().starts_with("```") {
             fenced = !fenced;
+            return false;
         }
-        if !fenced && is_heading(line, 2) && heading_text(line).eq_ignore_ascii_case("steps") {
-            section = Some(index);
-            break;
-        }
-    }
+        !fenced
+    })
+}
+
+pub fn parse_steps(markdown: &str) -> Result<Vec<RunbookStep>, RunbookError> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let section =
+        outside_fences(lines.iter().copied().enumerate()).find(|(_, line)| is_heading(line, 2) && heading_text(line).eq_ignore_ascii_case("steps")).map(|(index, _)| index);
     let start = section.ok_or(RunbookError::NoStepsSection)?;
     let mut steps: Vec<RunbookStep> = Vec::new();
     // The item's text as written, continuation lines included: the title
     // (and its due time) is read from all of it.
     let mut item_text = String::new();
     let mut continuing = Continues::Nothing;
-    let mut fenced = false;
-    for (index, line) in lines.iter().enumerate().skip(start + 1) {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            continue;
-        }
+    for (index, line) in outside_fences(lines.iter().copied().enumerate().skip(start + 1)) {
         if is_heading(line, 1) || is_heading(line, 2) {
             break;
         }
