@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::environment::{AlarmReadError, Candidate, Identity, Millis, Reach, alarm_matches};
+use crate::environment::{AlarmReadError, AlarmReading, Candidate, Identity, Millis, Reach, alarm_matches};
 use crate::probe::ProbeHistory;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
@@ -77,6 +77,32 @@ pub fn judge_regions(guards: &Guards, regions: &[String]) -> Option<Verdict> {
 
 /// Time windows and blackouts, judged at `now`. On the simulator they are
 /// shown but not enforced: nothing real is touched and training happens at any hour.
+/// `blocking_alarms`: none may be in ALARM when the run starts. An alarm
+/// that cannot be read blocks too: a guard that cannot see fails closed.
+/// `None` when the scenario names no blocking alarm.
+pub fn judge_blocking_alarms(readings: &[AlarmReading]) -> Option<Verdict> {
+    if readings.is_empty() {
+        return None;
+    }
+    let blocking: Vec<String> = readings
+        .iter()
+        .filter_map(|r| match &r.state {
+            Ok(AlarmState::Alarm) => Some(format!("`{}` is in ALARM", r.alarm)),
+            Ok(_) => None,
+            Err(error) => Some(format!("`{}` could not be read ({error}), and a blocking alarm that cannot be read blocks", r.alarm)),
+        })
+        .collect();
+    let detail = if blocking.is_empty() {
+        format!(
+            "no blocking alarm is in ALARM ({})",
+            readings.iter().map(|r| format!("{} {}", r.alarm, r.state.as_ref().map_or(String::from("?"), ToString::to_string))).collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        blocking.join("; ")
+    };
+    Some(Verdict::new(GuardName::BlockingAlarms, blocking.is_empty(), detail))
+}
+
 pub fn judge_time(guards: &Guards, now: jiff::Timestamp, enforced: bool) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
     if !guards.windows.is_empty() {
@@ -322,6 +348,22 @@ fn unreadable_too_long(alarm: &str, status: &AlarmStatus, now: Millis) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blocking_alarm_in_alarm_or_unreadable_refuses_and_ok_or_no_data_lets_the_run_start() {
+        let reading = |alarm: &str, state: Result<AlarmState, AlarmReadError>| AlarmReading { alarm: alarm.into(), state };
+        assert_eq!(judge_blocking_alarms(&[]), None, "no blocking alarm, no verdict");
+        let calm = judge_blocking_alarms(&[reading("web-5xx", Ok(AlarmState::Ok)), reading("db-lag", Ok(AlarmState::InsufficientData))]).unwrap();
+        assert!(!calm.blocks(), "{calm:?}");
+        assert_eq!(calm.detail, "no blocking alarm is in ALARM (web-5xx OK, db-lag INSUFFICIENT_DATA)");
+        let firing = judge_blocking_alarms(&[reading("web-5xx", Ok(AlarmState::Alarm)), reading("db-lag", Ok(AlarmState::Ok))]).unwrap();
+        assert!(firing.blocks() && firing.guard == GuardName::BlockingAlarms);
+        assert_eq!(firing.detail, "`web-5xx` is in ALARM");
+        let unread =
+            judge_blocking_alarms(&[reading("gone", Err(AlarmReadError { kind: crate::environment::ReadErrorKind::NotFound, message: "no alarm `gone`".into() }))]).unwrap();
+        assert!(unread.blocks(), "fails closed: {unread:?}");
+        assert!(unread.detail.contains("`gone` could not be read"), "{}", unread.detail);
+    }
     use crate::scenario::{FaultAction, Guards};
 
     fn candidate(id: &str, zone: &str, group: &str, tags: &[(&str, &str)]) -> Candidate {

@@ -87,6 +87,7 @@ pub enum GuardName {
     RequireHealthyStart,
     /// Not a key of `guards`: the drill's facilitator halted the run.
     Halt,
+    BlockingAlarms,
     /// Not a key of `guards`: the service holds the resource for another
     /// operation and runs one at a time (ARC's zonal shifts and practice
     /// runs, a Region switch plan's executions).
@@ -111,6 +112,7 @@ impl GuardName {
             GuardName::RequireHealthyStart => "require_healthy_start",
             GuardName::Halt => "halt",
             GuardName::ResourceBusy => "resource_busy",
+            GuardName::BlockingAlarms => "blocking_alarms",
         }
     }
 }

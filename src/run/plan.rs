@@ -123,6 +123,8 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
     let identity = env.identity();
     let mut verdicts = guard::judge_identity(&scenario.guards, &identity);
     verdicts.extend(guard::judge_time(&scenario.guards, now, !identity.simulated));
+    // Read before anything is touched, at the run's first instant.
+    verdicts.extend(guard::judge_blocking_alarms(&env.alarm_states(&scenario.guards.blocking_alarms, 0).await));
     for probe in &scenario.steady_state {
         env.supports_probe(probe)?;
     }

@@ -211,6 +211,11 @@ pub struct Guards {
     /// Conditions that halt the run and revert every fault at once.
     #[serde(default)]
     pub stop_conditions: Vec<StopCondition>,
+    /// CloudWatch alarms (names or ARNs) that must not be in ALARM when the
+    /// run starts: the run is refused, before any side effect, while one is
+    /// (or cannot be read). Unlike a stop condition, it never ends a run.
+    #[serde(default)]
+    pub blocking_alarms: Vec<String>,
     /// Refuse to inject unless every probe passes first. Default true.
     #[serde(default = "default_true")]
     pub require_healthy_start: bool,
@@ -230,6 +235,7 @@ impl Default for Guards {
             blackouts: Vec::new(),
             max_duration: None,
             stop_conditions: Vec::new(),
+            blocking_alarms: Vec::new(),
             require_healthy_start: true,
         }
     }

@@ -94,3 +94,31 @@ fn a_second_zonal_shift_of_a_shifted_resource_is_refused_by_a_guard() {
     let reverted: Vec<&str> = run.journal.iter().filter(|r| r["event"] == "fault_reverted").filter_map(|r| r["fault"].as_str()).collect();
     assert!(reverted.contains(&"shift-away-from-1a"), "the first shift is cancelled: {reverted:?}");
 }
+
+/// `blocking_alarms`: an alarm that is OK lets the run start, and `plan`
+/// says its state; one that cannot be read (here: the account has no such
+/// alarm) refuses the run before anything is touched, exit 5.
+#[test]
+fn blocking_alarms_are_read_before_the_run_and_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let az_loss =
+        std::fs::read_to_string(crate::repo().join("scenarios/az-loss.yaml")).unwrap().replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display()));
+    let with = |alarms: &str| {
+        let file = dir.path().join(format!("blocking-{}.yaml", alarms.len()));
+        std::fs::write(&file, az_loss.replacen("guards:\n", &format!("guards:\n  blocking_alarms: [{alarms}]\n"), 1)).unwrap();
+        file
+    };
+    let calm = with("web-5xx");
+    let plan = crate::gameday(&["plan", calm.to_str().unwrap(), "--seed", "7"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("[ok  ] blocking_alarms: no blocking alarm is in ALARM (web-5xx OK)"), "{}", plan.stdout);
+    let run = crate::run_scenario(&calm, &["--seed", "7"], &dir.path().join("runs-calm"));
+    assert_eq!(run.output.code, 0, "{}", run.output.stdout);
+
+    let missing = with("web-5xx, no-such-alarm");
+    let run = crate::run_scenario(&missing, &["--seed", "7"], &dir.path().join("runs-missing"));
+    assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert_eq!(run.result["outcome"]["guard"], "blocking_alarms", "{}", run.result);
+    assert!(run.output.stdout.contains("`no-such-alarm` could not be read"), "{}", run.output.stdout);
+    assert!(!run.journal.iter().any(|r| r["event"] == "fault_intent"), "nothing was touched");
+}
