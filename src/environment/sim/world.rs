@@ -1112,19 +1112,28 @@ impl World {
         }
         // A zonal shift takes the zone's targets out of routing, unless that
         // would leave none: then the balancer routes to all.
+        // Counted in passes over the targets, with no list built: this runs
+        // for every balancer at every moment the world advances to, so it is
+        // the simulator's inner loop (docs/performance.md).
         let all = &self.target_groups[b.target_group].targets;
-        let kept: Vec<&Target> = all.iter().filter(|t| !b.shifted_away.contains(&self.instances[t.instance].zone)).collect();
-        let targets: Vec<&Target> = if kept.is_empty() { all.iter().collect() } else { kept };
-        let healthy: Vec<&Target> = targets.iter().copied().filter(|t| t.state == TargetState::Healthy).collect();
-        let routed: Vec<&Target> = if healthy.is_empty() { targets } else { healthy };
-        if routed.is_empty() {
+        let in_routing = |t: &Target| !b.shifted_away.contains(&self.instances[t.instance].zone);
+        let any_kept = all.iter().any(in_routing);
+        let considered = |t: &Target| !any_kept || in_routing(t);
+        let any_healthy = all.iter().any(|t| considered(t) && t.state == TargetState::Healthy);
+        let (mut routed, mut alive, mut gray) = (0usize, 0usize, 0.0_f64);
+        for t in all.iter().filter(|t| considered(t) && (!any_healthy || t.state == TargetState::Healthy)) {
+            routed += 1;
+            if self.serving(t.instance) {
+                alive += 1;
+                // Live targets in a gray zone answer, and fail a share of what they get.
+                gray += self.gray_rate(self.instances[t.instance].zone);
+            }
+        }
+        if routed == 0 {
             return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0, gray_share: 0.0 };
         }
-        let alive: Vec<&&Target> = routed.iter().filter(|t| self.serving(t.instance)).collect();
-        let dead_share = 1.0 - alive.len() as f64 / routed.len() as f64;
-        // Live targets in a gray zone answer, and fail a share of what they get.
-        let gray_share = alive.iter().map(|t| self.gray_rate(self.instances[t.instance].zone)).sum::<f64>() / routed.len() as f64;
-        let alive = alive.len();
+        let dead_share = 1.0 - alive as f64 / routed as f64;
+        let gray_share = gray / routed as f64;
         let capacity = alive as f64 * b.capacity_per_target;
         let load = self.load_on(balancer);
         let shed = if capacity <= 0.0 { 1.0 } else { (1.0 - capacity / load.max(1e-9)).max(0.0) };
