@@ -194,6 +194,22 @@ pub struct SubnetAcl {
 }
 
 impl Effect {
+    /// A `region_switch` step's effect, or `None` for another fault. `token`
+    /// goes into the execution's comment (ARC takes at most 1,024
+    /// characters): the revert and `recover` find the execution by it.
+    pub fn region_switch(fault: &Fault, token: &str) -> Option<Effect> {
+        let crate::scenario::FaultAction::RegionSwitch { plan, target_region, action, execution, mode } = &fault.action else { return None };
+        Some(Effect::RegionSwitch {
+            fault: fault.name.clone(),
+            plan: plan.clone(),
+            target_region: target_region.clone(),
+            action: *action,
+            execution: *execution,
+            mode: *mode,
+            comment: format!("gameday:token={token} ({} run of a game day)", mode.as_str()).chars().take(1024).collect(),
+        })
+    }
+
     /// A `command` fault made from this process: its commands, and the
     /// working directory, `PATH` and marker its processes run with. Refused
     /// before anything runs when a command reads an unset `${env:NAME}`.

@@ -524,18 +524,7 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
     });
     let effect = effect.expect("the run journaled its FIS intent");
     assert!(matches!(effect, Effect::FisExperiment { .. }), "{effect:?}");
-    let open = gameday::run::recover::OpenRun {
-        dir: dir.path().to_path_buf(),
-        scenario: "mocked".into(),
-        environment: "mock".into(),
-        account: "123456789012".into(),
-        finished: false,
-        in_place: vec![("stop".into(), effect)],
-        damage: vec![],
-        unreadable: None,
-        live_pid: None,
-        last_t: 0,
-    };
+    let open = open_run(dir.path().to_path_buf(), "stop", effect);
     let mut fresh = AwsEnvironment::with_clients("mock", &spec, make(), &scenario).await.unwrap();
     let (recovered, journal_error) = gameday::run::recover::recover(&open, &mut fresh).await;
     assert!(journal_error.is_none(), "{journal_error:?}");
@@ -814,18 +803,7 @@ async fn recover_cancels_the_zonal_shift_the_journal_names_by_its_comment() {
     let effect = plan.faults[0].effect.clone().expect("an effect");
     env.apply(&effect, 0).await.unwrap();
     arc.active.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), false));
-    let open = gameday::run::recover::OpenRun {
-        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
-        scenario: "mocked".into(),
-        environment: "mock".into(),
-        account: "123456789012".into(),
-        finished: false,
-        in_place: vec![("shift".into(), effect)],
-        damage: vec![],
-        unreadable: None,
-        live_pid: None,
-        last_t: 0,
-    };
+    let open = open_run(tempfile::tempdir().unwrap().path().to_path_buf(), "shift", effect);
     let mut fresh = AwsEnvironment::with_clients("mock", &spec(), arc_clients(&arc), &scenario).await.unwrap();
     let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
     assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
@@ -1150,18 +1128,7 @@ async fn recover_cancels_the_region_switch_execution_the_journal_names_by_its_co
     let effect = plan.faults[0].effect.clone().expect("an effect");
     env.apply(&effect, 0).await.unwrap();
     fake.executions.lock().unwrap().push(("theirs".into(), "the on-call's own".into(), "inProgress".into()));
-    let open = gameday::run::recover::OpenRun {
-        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
-        scenario: "mocked".into(),
-        environment: "mock".into(),
-        account: "123456789012".into(),
-        finished: false,
-        in_place: vec![("switch".into(), effect)],
-        damage: vec![],
-        unreadable: None,
-        live_pid: None,
-        last_t: 0,
-    };
+    let open = open_run(tempfile::tempdir().unwrap().path().to_path_buf(), "switch", effect);
     let mut fresh = AwsEnvironment::with_clients("mock", &spec(), switch_clients(&fake), &scenario).await.unwrap();
     let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
     assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
@@ -1620,20 +1587,26 @@ async fn recover_cancels_the_practice_run_the_journal_names_by_its_comment() {
     let effect = plan.faults[0].effect.clone().expect("an effect");
     env.apply(&effect, 0).await.unwrap();
     fake.shifts.lock().unwrap().push(("theirs".into(), "use1-az2".into(), "the on-call's own shift".into(), "ACTIVE", ""));
-    let open = gameday::run::recover::OpenRun {
-        dir: tempfile::tempdir().unwrap().path().to_path_buf(),
-        scenario: "mocked".into(),
-        environment: "mock".into(),
-        account: "123456789012".into(),
-        finished: false,
-        in_place: vec![("practice".into(), effect)],
-        damage: vec![],
-        unreadable: None,
-        live_pid: None,
-        last_t: 0,
-    };
+    let open = open_run(tempfile::tempdir().unwrap().path().to_path_buf(), "practice", effect);
     let mut fresh = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
     let (recovered, _) = gameday::run::recover::recover(&open, &mut fresh).await;
     assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
     assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED", "theirs ACTIVE "], "ours cancelled, theirs untouched");
+}
+
+/// What `recover` finds after kill -9 of a mocked run: one fault's effect
+/// in place, the run unfinished, its journal whole.
+fn open_run(dir: std::path::PathBuf, fault: &str, effect: Effect) -> gameday::run::recover::OpenRun {
+    gameday::run::recover::OpenRun {
+        dir,
+        scenario: "mocked".into(),
+        environment: "mock".into(),
+        account: "123456789012".into(),
+        finished: false,
+        in_place: vec![(fault.into(), effect)],
+        damage: vec![],
+        unreadable: None,
+        live_pid: None,
+        last_t: 0,
+    }
 }

@@ -266,16 +266,9 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             // ARC takes at most 128 characters; the token is what finds the practice run again.
             comment: format!("gameday:token={}", super::run_token(&fault.name)).chars().take(128).collect(),
         },
-        FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {
-            fault: fault.name.clone(),
-            plan: plan.clone(),
-            target_region: target_region.clone(),
-            action: *action,
-            execution: *execution,
-            mode: *mode,
-            // ARC takes at most 1,024 characters; the token is what finds the execution again.
-            comment: format!("gameday:token={} ({} run of a game day)", super::run_token(&fault.name), mode.as_str()).chars().take(1024).collect(),
-        },
+        FaultAction::RegionSwitch { .. } => {
+            Effect::region_switch(fault, &super::run_token(&fault.name)).ok_or_else(|| EnvError::Unsupported(format!("fault `{}` is not a Region switch", fault.name)))?
+        }
         FaultAction::DbFailover { cluster, instance, target } => {
             env.calls.reads += 1;
             super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), fault.duration.is_some()).await?

@@ -650,15 +650,9 @@ impl Environment for SimEnvironment {
                     comment: format!("gameday:token=gameday-{}", fault.name),
                 }
             }
-            FaultAction::RegionSwitch { plan, target_region, action, execution, mode } => Effect::RegionSwitch {
-                fault: fault.name.clone(),
-                plan: plan.clone(),
-                target_region: target_region.clone(),
-                action: *action,
-                execution: *execution,
-                mode: *mode,
-                comment: format!("gameday:token=gameday-{} ({} run of a game day)", fault.name, mode.as_str()),
-            },
+            FaultAction::RegionSwitch { .. } => {
+                Effect::region_switch(fault, &format!("gameday-{}", fault.name)).ok_or_else(|| EnvError::Unsupported(format!("fault `{}` is not a Region switch", fault.name)))?
+            }
             FaultAction::DbFailover { cluster, instance, target } => {
                 let d = self.database(cluster.as_deref(), instance.as_deref())?;
                 let db = &self.world.databases[d];
