@@ -69,29 +69,42 @@ fn main() {
         return;
     }
     println!("gameday simulator benchmark ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
-    for (groups, per_group) in [(10, 100), (50, 200)] {
-        let topology = Topology::parse(&big_topology(groups, per_group), "bench").expect("the bench topology is valid");
-        let instances = groups * per_group;
-        let mut times = Vec::new();
-        let mut records = 0;
-        let mut simulated = 0;
-        for _ in 0..5 {
-            let (seconds, r, d) = run_hour(&topology, per_group);
-            times.push(seconds);
-            records = r;
-            simulated = d;
+    // GAMEDAY_BENCH=hour|predict|validate runs one part alone.
+    let part = std::env::var("GAMEDAY_BENCH").unwrap_or_default();
+    let runs = |name: &str| part.is_empty() || part == name;
+    if runs("hour") {
+        for (groups, per_group) in [(10, 100), (50, 200), (50, 2_000)] {
+            let topology = Topology::parse(&big_topology(groups, per_group), "bench").expect("the bench topology is valid");
+            let instances = groups * per_group;
+            let mut times = Vec::new();
+            let mut records = 0;
+            let mut simulated = 0;
+            for _ in 0..5 {
+                let (seconds, r, d) = run_hour(&topology, per_group);
+                times.push(seconds);
+                records = r;
+                simulated = d;
+            }
+            times.sort_by(f64::total_cmp);
+            assert!(simulated >= 3_600_000, "the game day ran its full hour");
+            println!(
+                "  {instances:>6} instances, {groups} groups: one game day of {:.1} simulated minutes in median {:.3} s (min {:.3} s, max {:.3} s; 5 runs), {records} journal records",
+                simulated as f64 / 60_000.0,
+                times[2],
+                times[0],
+                times[4]
+            );
         }
-        times.sort_by(f64::total_cmp);
-        assert!(simulated >= 3_600_000, "the game day ran its full hour");
-        println!(
-            "  {instances:>6} instances, {groups} groups: one game day of {:.1} simulated minutes in median {:.3} s (min {:.3} s, max {:.3} s; 5 runs), {records} journal records",
-            simulated as f64 / 60_000.0,
-            times[2],
-            times[0],
-            times[4]
-        );
     }
+    if runs("predict") {
+        predict_bench();
+    }
+    if runs("validate") {
+        validate_bench();
+    }
+}
 
+fn predict_bench() {
     // The twin's prediction (issue 15): the same hour, 20 seeds, on the 10,000-instance topology.
     let (groups, per_group) = (50, 200);
     let topology = Topology::parse(&big_topology(groups, per_group), "bench").expect("the bench topology is valid");
@@ -114,7 +127,9 @@ fn main() {
         times[2],
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+}
 
+fn validate_bench() {
     let examples: Vec<(String, String)> = std::fs::read_dir("scenarios")
         .expect("run from the repository root")
         .filter_map(Result::ok)

@@ -7,7 +7,8 @@
 //! moment a fault starts. Instance transitions are timestamps, evaluated
 //! lazily, so a 10,000-instance hour costs only the periodic rounds.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use crate::environment::Millis;
 use crate::rng::SeededRng;
@@ -107,6 +108,9 @@ struct Targets {
     by_registration: BTreeMap<u64, Target>,
     registration_of: HashMap<usize, u64>,
     next_registration: u64,
+    /// How many targets are `Unhealthy`: the group's health check looks a
+    /// member up only when some target is, which is rarely (docs/performance.md).
+    unhealthy: usize,
 }
 
 impl Targets {
@@ -114,14 +118,21 @@ impl Targets {
         let registration = self.next_registration;
         self.next_registration += 1;
         if let Some(old) = self.registration_of.insert(target.instance, registration) {
-            self.by_registration.remove(&old);
+            self.forget(old);
         }
+        self.unhealthy += usize::from(target.state == TargetState::Unhealthy);
         self.by_registration.insert(registration, target);
     }
 
     fn deregister(&mut self, instance: usize) {
         if let Some(registration) = self.registration_of.remove(&instance) {
-            self.by_registration.remove(&registration);
+            self.forget(registration);
+        }
+    }
+
+    fn forget(&mut self, registration: u64) {
+        if let Some(gone) = self.by_registration.remove(&registration) {
+            self.unhealthy -= usize::from(gone.state == TargetState::Unhealthy);
         }
     }
 
@@ -146,6 +157,12 @@ pub struct TargetGroup {
     healthy_threshold: u32,
     unhealthy_threshold: u32,
     next_round: i64,
+    /// Whether what a target answers may have changed since the last round
+    /// that checked every target, and how many targets that round left
+    /// still on their way to a state. With neither, a round cannot change
+    /// anything and is skipped: steady rounds were most of a long run's cost.
+    serving_changed: bool,
+    unsettled: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -174,6 +191,14 @@ pub struct Group {
     target_group: Option<usize>,
     tags: BTreeMap<String, String>,
     members: Vec<usize>,
+    /// Members launched but not yet registered with the target group, in
+    /// launch order: the group's round registers them once they run, and
+    /// looks at no other member for that (docs/performance.md).
+    awaiting_registration: Vec<usize>,
+    /// How many members are stopped: with none, and no target the load
+    /// balancer calls unhealthy, the group's health check has nothing to
+    /// replace and looks at no member.
+    stopped_members: usize,
     next_round: i64,
     launch_blocked: bool,
 }
@@ -339,6 +364,9 @@ pub struct World {
     pub regions: Vec<Region>,
     pub zones: Vec<Zone>,
     pub instances: Vec<Instance>,
+    /// Instance id → index in `instances`: a zone's power cut names a third
+    /// of the fleet by id, and a search per id made it quadratic.
+    instance_by_id: HashMap<String, usize>,
     pub groups: Vec<Group>,
     pub target_groups: Vec<TargetGroup>,
     pub balancers: Vec<Balancer>,
@@ -357,6 +385,17 @@ pub struct World {
     /// Per balancer, in the order of `balancers`.
     traffic: Vec<TrafficLog>,
     traffic_counted_to: i64,
+    /// Per balancer, its request rate as computed at `rates_at`. A rate is
+    /// recomputed only after something it depends on changed (`changed_*`)
+    /// or one of its instances reached a moment in `transitions`: counting
+    /// traffic at every moment the world advances to made the rates the
+    /// simulator's inner loop (docs/performance.md).
+    rates: Vec<RequestCounts>,
+    rates_stale: Vec<bool>,
+    rates_at: Vec<i64>,
+    /// Moments at which an instance finishes launching or booting: what a
+    /// balancer serves changes then with time alone, no method called.
+    transitions: BinaryHeap<Reverse<(i64, usize)>>,
     seed: u64,
     cluster_failover_ms: (i64, i64),
     instance_failover_ms: (i64, i64),
@@ -379,6 +418,7 @@ impl World {
             regions: Vec::new(),
             zones: Vec::new(),
             instances: Vec::new(),
+            instance_by_id: HashMap::new(),
             groups: Vec::new(),
             target_groups: Vec::new(),
             balancers: Vec::new(),
@@ -396,6 +436,10 @@ impl World {
             next_instance: 1,
             traffic: Vec::new(),
             traffic_counted_to: 0,
+            rates: Vec::new(),
+            rates_stale: Vec::new(),
+            rates_at: Vec::new(),
+            transitions: BinaryHeap::new(),
             databases: Vec::new(),
             seed,
             cluster_failover_ms: (ms(t.rds.cluster_failover_min), ms(t.rds.cluster_failover_max)),
@@ -417,6 +461,8 @@ impl World {
                 healthy_threshold: hc.healthy_threshold.max(1),
                 unhealthy_threshold: hc.unhealthy_threshold.max(1),
                 next_round: phase(interval),
+                serving_changed: true,
+                unsettled: 0,
             });
             world.balancers.push(Balancer {
                 name: lb.name.clone(),
@@ -445,6 +491,8 @@ impl World {
                 target_group: spec.target_group.as_deref().and_then(|tg| world.target_group_index(tg)),
                 tags: spec.tags.clone(),
                 members: Vec::new(),
+                awaiting_registration: Vec::new(),
+                stopped_members: 0,
                 next_round: phase(world.group_interval),
                 launch_blocked: false,
             });
@@ -526,13 +574,20 @@ impl World {
         self.next_instance += 1;
         let (running_at, ready_at) = if settled { (at, at) } else { (at + self.launch_ms, at + self.launch_ms + self.boot_ms) };
         let index = self.instances.len();
+        self.instance_by_id.insert(id.clone(), index);
         self.instances.push(Instance { id, zone, group, tags, lifecycle: Lifecycle::Live, launched_at: at, running_at, ready_at });
+        self.transitions.extend([Reverse((running_at, index)), Reverse((ready_at, index))]);
         if let Some(g) = group {
             self.groups[g].members.push(index);
-            if settled && let Some(tg) = self.groups[g].target_group {
-                self.target_groups[tg].targets.register(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
+            if let Some(tg) = self.groups[g].target_group {
+                if settled {
+                    self.target_groups[tg].targets.register(Target { instance: index, state: TargetState::Healthy, passes: 0, failures: 0 });
+                } else {
+                    self.groups[g].awaiting_registration.push(index);
+                }
             }
         }
+        self.changed_instance(index);
         index
     }
 
@@ -550,7 +605,7 @@ impl World {
         self.target_groups.iter().position(|t| t.name == name)
     }
     pub fn instance_index(&self, id: &str) -> Option<usize> {
-        self.instances.iter().position(|i| i.id == id)
+        self.instance_by_id.get(id).copied()
     }
 
     fn region_of_zone(&self, zone: usize) -> usize {
@@ -569,6 +624,36 @@ impl World {
         self.regions[z.region].down > 0 || z.launch_failures.iter().any(|groups| groups.is_empty() || groups.iter().any(|g| g == group))
     }
 
+    // Every change to what a balancer serves marks its rate stale through
+    // one of these three (debug builds check that none is missed).
+
+    /// A change that can reach every balancer: a zone, a Region, a record's answer.
+    fn changed_everywhere(&mut self) {
+        self.rates_stale.fill(true);
+        for tg in &mut self.target_groups {
+            tg.serving_changed = true;
+        }
+    }
+
+    /// A change to what one target group's balancer routes to.
+    fn changed_target_group(&mut self, target_group: usize) {
+        self.target_groups[target_group].serving_changed = true;
+        for (b, balancer) in self.balancers.iter().enumerate() {
+            if balancer.target_group == target_group
+                && let Some(stale) = self.rates_stale.get_mut(b)
+            {
+                *stale = true;
+            }
+        }
+    }
+
+    /// A change to an instance: only a group's members are ever targets.
+    fn changed_instance(&mut self, instance: usize) {
+        if let Some(tg) = self.instances[instance].group.and_then(|g| self.groups[g].target_group) {
+            self.changed_target_group(tg);
+        }
+    }
+
     fn log(&mut self, source: &str, message: String) {
         self.events.push(WorldEvent { at: self.now, source: source.to_string(), message });
     }
@@ -579,6 +664,10 @@ impl World {
         let i = &mut self.instances[instance];
         if i.lifecycle == Lifecycle::Live {
             i.lifecycle = Lifecycle::Stopped;
+            if let Some(g) = i.group {
+                self.groups[g].stopped_members += 1;
+            }
+            self.changed_instance(instance);
             return true;
         }
         false
@@ -591,8 +680,13 @@ impl World {
         match i.lifecycle {
             Lifecycle::Stopped => {
                 i.lifecycle = Lifecycle::Live;
+                if let Some(g) = i.group {
+                    self.groups[g].stopped_members -= 1;
+                }
                 i.running_at = now + start;
                 i.ready_at = now + start + boot;
+                self.transitions.extend([Reverse((now + start, instance)), Reverse((now + start + boot, instance))]);
+                self.changed_instance(instance);
                 Ok(())
             }
             Lifecycle::Terminated => Err("terminated meanwhile (replaced by its Auto Scaling group)"),
@@ -601,12 +695,19 @@ impl World {
     }
 
     pub fn terminate(&mut self, instance: usize) -> bool {
-        if self.instances[instance].lifecycle == Lifecycle::Terminated {
+        let before = std::mem::replace(&mut self.instances[instance].lifecycle, Lifecycle::Terminated);
+        if before == Lifecycle::Terminated {
             return false;
         }
-        self.instances[instance].lifecycle = Lifecycle::Terminated;
+        if before == Lifecycle::Stopped
+            && let Some(g) = self.instances[instance].group
+        {
+            self.groups[g].stopped_members -= 1;
+        }
+        self.changed_instance(instance);
         if let Some(g) = self.instances[instance].group {
             self.groups[g].members.retain(|m| *m != instance);
+            self.groups[g].awaiting_registration.retain(|m| *m != instance);
             if let Some(tg) = self.groups[g].target_group {
                 self.target_groups[tg].targets.deregister(instance);
             }
@@ -619,6 +720,8 @@ impl World {
         let i = &mut self.instances[instance];
         if i.lifecycle == Lifecycle::Live {
             i.ready_at = i.ready_at.max(now);
+            self.transitions.push(Reverse((now, instance)));
+            self.changed_instance(instance);
             return true;
         }
         false
@@ -627,13 +730,16 @@ impl World {
     pub fn set_network(&mut self, zone: usize, out: bool) {
         let z = &mut self.zones[zone];
         z.network_out = if out { z.network_out + 1 } else { z.network_out.saturating_sub(1) };
+        self.changed_everywhere();
     }
     pub fn set_region_down(&mut self, region: usize, down: bool) {
         let r = &mut self.regions[region];
         r.down = if down { r.down + 1 } else { r.down.saturating_sub(1) };
+        self.changed_everywhere();
     }
     pub fn add_gray(&mut self, zone: usize, error_rate: f64) {
         self.zones[zone].gray.push(error_rate);
+        self.changed_everywhere();
     }
     /// Ends one gray failure of this rate on the zone; `false` if none was active.
     pub fn remove_gray(&mut self, zone: usize, error_rate: f64) -> bool {
@@ -641,6 +747,7 @@ impl World {
         match gray.iter().position(|r| *r == error_rate) {
             Some(index) => {
                 gray.remove(index);
+                self.changed_everywhere();
                 true
             }
             None => false,
@@ -717,6 +824,7 @@ impl World {
     /// step's plan does ("arc-region-switch").
     pub fn force_record(&mut self, record: usize, side: FailoverSide, source: &str) -> String {
         self.records[record].forced = Some(side);
+        self.changed_everywhere();
         self.note_answers();
         let r = &self.records[record];
         let balancer = if side == FailoverSide::Primary { r.primary.0 } else { r.secondary.0 };
@@ -731,6 +839,7 @@ impl World {
     pub fn shift_away(&mut self, balancer: usize, zone: usize, source: &str) -> String {
         if !self.balancers[balancer].shifted_away.contains(&zone) {
             self.balancers[balancer].shifted_away.push(zone);
+            self.changed_target_group(self.balancers[balancer].target_group);
         }
         let message = format!("{} no longer routes to targets in {}", self.balancers[balancer].name, self.zones[zone].name);
         self.log(source, message.clone());
@@ -744,6 +853,7 @@ impl World {
         self.balancers[balancer].shifted_away.retain(|z| *z != zone);
         let ended = self.balancers[balancer].shifted_away.len() != before;
         if ended {
+            self.changed_target_group(self.balancers[balancer].target_group);
             let message = format!("{} routes to targets in {} again", self.balancers[balancer].name, self.zones[zone].name);
             self.log(source, message);
         }
@@ -796,8 +906,9 @@ impl World {
         if to <= from {
             return;
         }
+        self.refresh_rates();
         for b in 0..self.traffic.len() {
-            let rate = self.request_rate(b);
+            let rate = self.rates[b];
             let log = &mut self.traffic[b];
             // The last checkpoint is always at `from`; `log.rate` is the rate of the segment ending there.
             let last = log.checkpoints.last().map_or(RequestCounts::default(), |(_, total)| *total);
@@ -810,6 +921,47 @@ impl World {
             log.rate = rate;
         }
         self.traffic_counted_to = to;
+    }
+
+    /// Marks what depends on instances that finished launching or booting
+    /// by now: their balancer's rate, if computed before, and their target group.
+    fn note_transitions(&mut self) {
+        while let Some(&Reverse((at, instance))) = self.transitions.peek()
+            && at <= self.now
+        {
+            self.transitions.pop();
+            if let Some(tg) = self.instances[instance].group.and_then(|g| self.groups[g].target_group) {
+                self.target_groups[tg].serving_changed = true;
+                for (b, balancer) in self.balancers.iter().enumerate() {
+                    if balancer.target_group == tg
+                        && let (Some(stale), Some(at_rate)) = (self.rates_stale.get_mut(b), self.rates_at.get(b))
+                        && at > *at_rate
+                    {
+                        *stale = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Brings `rates` up to the world as it stands now.
+    fn refresh_rates(&mut self) {
+        let balancers = self.balancers.len();
+        if self.rates.len() != balancers {
+            self.rates = vec![RequestCounts::default(); balancers];
+            self.rates_stale = vec![true; balancers];
+            self.rates_at = vec![i64::MIN; balancers];
+        }
+        self.note_transitions();
+        for b in 0..balancers {
+            if self.rates_stale[b] {
+                self.rates[b] = self.request_rate(b);
+                self.rates_stale[b] = false;
+                self.rates_at[b] = self.now;
+            } else {
+                debug_assert_eq!(self.rates[b], self.request_rate(b), "a change to balancer {b}'s world did not mark its rate stale");
+            }
+        }
     }
 
     /// Requests per millisecond reaching a balancer now, and the shares that
@@ -879,7 +1031,14 @@ impl World {
         let name = self.groups[g].name.clone();
         // 1. Health: replace members that are not running, or (ELB checks,
         // after the grace period) that the load balancer marks unhealthy.
-        let members = self.groups[g].members.clone();
+        // The load balancer's verdict is looked up only when it has one to give.
+        let elb_target_group = self.groups[g].target_group.filter(|tg| self.groups[g].health_check_type == HealthCheckType::Elb && self.target_groups[*tg].targets.unhealthy > 0);
+        let members = if self.groups[g].stopped_members > 0 || elb_target_group.is_some() {
+            self.groups[g].members.clone()
+        } else {
+            debug_assert!(self.groups[g].members.iter().all(|m| self.instances[*m].state(now) != Ec2State::Stopped), "group {g} lost count of its stopped members");
+            Vec::new()
+        };
         for m in members {
             let state = self.instances[m].state(now);
             let reason = match state {
@@ -887,9 +1046,8 @@ impl World {
                 Ec2State::Terminated => Some("the instance is terminated".to_string()),
                 _ => {
                     let past_grace = now >= self.instances[m].launched_at + self.groups[g].grace;
-                    let elb_unhealthy = self.groups[g].health_check_type == HealthCheckType::Elb
-                        && self.groups[g].target_group.and_then(|tg| self.target_state_of(tg, m)) == Some(TargetState::Unhealthy);
-                    (past_grace && elb_unhealthy).then(|| "the load balancer reports it unhealthy".to_string())
+                    let elb_unhealthy = past_grace && elb_target_group.and_then(|tg| self.target_state_of(tg, m)) == Some(TargetState::Unhealthy);
+                    elb_unhealthy.then(|| "the load balancer reports it unhealthy".to_string())
                 }
             };
             if let Some(reason) = reason {
@@ -898,13 +1056,18 @@ impl World {
                 self.log(&name, format!("terminating {id}: {reason}"));
             }
         }
-        // 2. Register running members with the target group.
+        // 2. Register running members with the target group. Every other
+        // member is registered already: at launch when settled, or here.
         if let Some(tg) = self.groups[g].target_group {
-            for m in self.groups[g].members.clone() {
-                if self.instances[m].state(now) == Ec2State::Running && self.target_state_of(tg, m).is_none() {
-                    self.target_groups[tg].targets.register(Target { instance: m, state: TargetState::Initial, passes: 0, failures: 0 });
-                }
+            let awaiting = std::mem::take(&mut self.groups[g].awaiting_registration);
+            let (running, waiting): (Vec<usize>, Vec<usize>) = awaiting.into_iter().partition(|m| self.instances[*m].state(now) == Ec2State::Running);
+            for &m in &running {
+                self.target_groups[tg].targets.register(Target { instance: m, state: TargetState::Initial, passes: 0, failures: 0 });
             }
+            if !running.is_empty() {
+                self.changed_target_group(tg);
+            }
+            self.groups[g].awaiting_registration = waiting;
         }
         // 3. Capacity: terminate what is beyond the desired capacity (from the
         // zone with the most members, newest first, as the default
@@ -920,11 +1083,17 @@ impl World {
         }
         let missing = (self.groups[g].desired as usize).saturating_sub(self.groups[g].members.len());
         let mut failed_everywhere = false;
+        // Members per zone of the group, counted once and kept up to date as it launches.
+        let mut per_zone: Vec<(usize, usize)> =
+            self.groups[g].zones.iter().map(|z| (*z, self.groups[g].members.iter().filter(|m| self.instances[**m].zone == *z).count())).collect();
         for _ in 0..missing {
-            let mut zones = self.groups[g].zones.clone();
-            zones.sort_by_key(|z| self.groups[g].members.iter().filter(|m| self.instances[**m].zone == *z).count());
-            match zones.into_iter().find(|z| !self.launch_fails(*z, &name)) {
+            let mut zones = per_zone.clone();
+            zones.sort_by_key(|(_, members)| *members);
+            match zones.into_iter().map(|(z, _)| z).find(|z| !self.launch_fails(*z, &name)) {
                 Some(zone) => {
+                    for (z, members) in &mut per_zone {
+                        *members += usize::from(*z == zone);
+                    }
                     let tags = self.groups[g].tags.clone();
                     let index = self.create_instance(zone, Some(g), tags, now, false);
                     let (id, zone_name) = (self.instances[index].id.clone(), self.zones[zone].name.clone());
@@ -943,9 +1112,19 @@ impl World {
     }
 
     fn target_group_round(&mut self, t: usize) {
+        self.note_transitions();
+        if !self.target_groups[t].serving_changed && self.target_groups[t].unsettled == 0 {
+            debug_assert!(
+                self.target_groups[t].targets.iter().all(|target| Self::settled(target) && (target.state == TargetState::Healthy) == self.serving(target.instance)),
+                "target group {t} skipped a round that would change a target"
+            );
+            return;
+        }
+        self.target_groups[t].serving_changed = false;
         let serving: Vec<bool> = self.target_groups[t].targets.iter().map(|target| self.serving(target.instance)).collect();
         let (healthy_threshold, unhealthy_threshold) = (self.target_groups[t].healthy_threshold, self.target_groups[t].unhealthy_threshold);
         let mut changes = Vec::new();
+        let mut unhealthy = self.target_groups[t].targets.unhealthy;
         for (target, ok) in self.target_groups[t].targets.iter_mut().zip(serving) {
             let before = target.state;
             if ok {
@@ -962,14 +1141,27 @@ impl World {
                 }
             }
             if before != target.state {
+                unhealthy = unhealthy + usize::from(target.state == TargetState::Unhealthy) - usize::from(before == TargetState::Unhealthy);
                 changes.push((target.instance, target.state));
             }
+        }
+        self.target_groups[t].targets.unhealthy = unhealthy;
+        self.target_groups[t].unsettled = self.target_groups[t].targets.iter().filter(|target| !Self::settled(target)).count();
+        if !changes.is_empty() {
+            self.changed_target_group(t);
         }
         let name = self.target_groups[t].name.clone();
         for (instance, state) in changes {
             let id = self.instances[instance].id.clone();
             self.log(&name, format!("target {id} is now {}", if state == TargetState::Healthy { "healthy" } else { "unhealthy" }));
         }
+    }
+
+    /// Whether a target's last check agreed with its state, so that another
+    /// check with the same answer changes nothing: healthy and last passed,
+    /// or unhealthy and last failed (its counts matter only on the way).
+    fn settled(target: &Target) -> bool {
+        (target.state == TargetState::Healthy && target.failures == 0) || (target.state == TargetState::Unhealthy && target.passes == 0)
     }
 
     /// Whether Route 53's checkers get an answer from the endpoint.
@@ -991,6 +1183,7 @@ impl World {
             hc.healthy = observed_ok;
             hc.streak = 0;
             let (id, healthy) = (hc.id.clone(), hc.healthy);
+            self.changed_everywhere();
             self.log("route53", format!("health check {id} is now {}", if healthy { "healthy" } else { "unhealthy" }));
             self.note_answers();
         }
