@@ -336,6 +336,16 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     }
                 }
             }
+            FaultAction::GrayFailure { zone: Some(z), .. } => {
+                // The zone's instances by tags and a filter, as an `az_outage` `power` selects them.
+                zone(fault, z, &mut found);
+                if !guards.exclude_tags.is_empty() {
+                    loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
+                }
+                if guards.max_percent.is_some() {
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
+                }
+            }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
                     zone(fault, z, &mut found);
@@ -367,19 +377,93 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
     found.push(Loosening { guard: what.into(), fault: fault.map(str::to_string), reason });
 }
 
-/// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
+/// Whether FIS can make this fault (DNS, shell commands and simulator-only
+/// faults it cannot; a gray failure of one zone it can, of a region not).
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
         FaultAction::DnsFailover { .. }
             | FaultAction::Command { .. }
             | FaultAction::RegionOutage { .. }
-            | FaultAction::GrayFailure { .. }
+            | FaultAction::GrayFailure { zone: None, .. }
             | FaultAction::DbFailover { .. }
             | FaultAction::ZonalShift { .. }
             | FaultAction::RegionSwitch { .. }
             | FaultAction::PracticeRun { .. }
     )
+}
+
+/// The AWS-owned SSM document that slows a zone's instances' network (FIS's
+/// "AZ Application Slowdown" pattern), and the one that drops their packets.
+pub const LATENCY_DOCUMENT: &str = "AWSFIS-Run-Network-Latency";
+pub const PACKET_LOSS_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss";
+
+/// `aws:ssm:send-command` runs from one minute to 12 hours (FIS action reference).
+const SEND_COMMAND_DURATION: std::ops::RangeInclusive<u64> = 60_000..=12 * 3_600_000;
+
+/// What a zone's `gray_failure` runs on the zone's instances through FIS's
+/// `aws:ssm:send-command`: one network document and its parameters, as FIS
+/// hands them to Systems Manager. The plan shows it, the template carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkDocument {
+    pub name: &'static str,
+    /// Every value is text, as SSM documents take them.
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl NetworkDocument {
+    /// The AWS-owned document's ARN: no account, the region's own copy.
+    pub fn arn(&self, region: &str) -> String {
+        format!("arn:aws:ssm:{region}::document/{}", self.name)
+    }
+}
+
+impl fmt::Display for NetworkDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        write!(f, "SSM document {} ({})", self.name, parameters.join(", "))
+    }
+}
+
+/// The document of a zone's gray failure, or why FIS cannot make it: a
+/// region's gray failure, latency together with loss (FIS's network
+/// documents cannot run in parallel on one instance: each replaces its
+/// `tc` root queue), a share of packets that is not whole, or a duration
+/// outside what `aws:ssm:send-command` runs for.
+pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError> {
+    let FaultAction::GrayFailure { zone, error_rate, latency, interface, .. } = &fault.action else {
+        return Err(EnvError::Unsupported(format!("fault `{}` is not a gray failure", fault.name)));
+    };
+    let refuse = |why: String| Err(EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)));
+    if zone.is_none() {
+        return refuse("a gray failure of a whole region cannot be made in a real account: FIS slows or drops traffic per instance, by zone; name one `zone` per fault, or rehearse the region on the simulator".into());
+    }
+    let Some(duration) = fault.duration.filter(|d| SEND_COMMAND_DURATION.contains(&d.as_millis())) else {
+        return refuse("on AWS a gray failure runs as FIS `aws:ssm:send-command`, which lasts from 1m to 12h: set a `duration` in that range".into());
+    };
+    let mut parameters = BTreeMap::from([
+        ("DurationSeconds".to_string(), duration.as_millis().div_ceil(1000).to_string()),
+        ("InstallDependencies".to_string(), "True".to_string()),
+        ("Interface".to_string(), interface.clone().unwrap_or_else(|| "eth0".into())),
+    ]);
+    let name = match (error_rate, latency) {
+        (Some(_), Some(_)) => {
+            return refuse("FIS's network documents cannot run in parallel on one instance, so latency and packet loss cannot be made together; split them into two faults, one `start_after` the other".into());
+        }
+        (_, Some(latency)) => {
+            parameters.insert("DelayMilliseconds".into(), latency.as_millis().to_string());
+            LATENCY_DOCUMENT
+        }
+        (rate, None) => {
+            let rate = crate::scenario::gray_error_rate(*rate, None);
+            if rate.fract() != 0.0 {
+                return refuse(format!("FIS's packet-loss document drops a whole percentage of packets; write `error_rate: {}`", rate.round().max(1.0)));
+            }
+            parameters.insert("LossPercent".into(), format!("{rate:.0}"));
+            PACKET_LOSS_DOCUMENT
+        }
+    };
+    Ok(NetworkDocument { name, parameters })
 }
 
 /// A fault's FIS targets and actions, by name.
@@ -393,6 +477,7 @@ pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 pub fn fault_parts(
     fault: &Fault,
     scenario: &Scenario,
+    region: &str,
     resolved: Option<&Resolved>,
     facts: Option<&AccountFacts>,
     start_after: Vec<String>,
@@ -547,6 +632,23 @@ pub fn fault_parts(
                 &key("groups"),
             );
         }
+        FaultAction::GrayFailure { zone, .. } => {
+            let document = gray_failure_document(fault)?;
+            let zone = match (resolved.and_then(|r| r.zones.first()), zone) {
+                (Some(name), _) => name.clone(),
+                (None, Some(zone)) => zone_name(zone)?,
+                (None, None) => return Err(EnvError::Unsupported(format!("fault `{}`: a gray failure on AWS needs a `zone`", fault.name))),
+            };
+            let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
+            targets.insert(key("instances"), instances_target(vec![zone], &BTreeMap::new(), mode)?);
+            let document_parameters = serde_json::to_string(&document.parameters).map_err(|e| EnvError::Failed(format!("could not write the document's parameters: {e}")))?;
+            action(
+                "aws:ssm:send-command",
+                parameters([("documentArn", Some(document.arn(region))), ("documentParameters", Some(document_parameters)), ("duration", duration)]),
+                "Instances",
+                &key("instances"),
+            );
+        }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }
     Ok((targets, actions))
@@ -577,7 +679,7 @@ fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateSto
 
 /// The template for one fault of a run.
 pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Template, EnvError> {
-    let (targets, actions) = fault_parts(fault, scenario, Some(resolved), None, Vec::new(), &mut Vec::new())?;
+    let (targets, actions) = fault_parts(fault, scenario, ctx.region, Some(resolved), None, Vec::new(), &mut Vec::new())?;
     Ok(Template {
         description: format!("gameday {} / {}", scenario.name, fault.name),
         role_arn: ctx.role_arn.into(),
@@ -616,7 +718,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
-        let (t, a) = fault_parts(fault, scenario, None, facts, after, &mut notes)?;
+        let (t, a) = fault_parts(fault, scenario, ctx.region, None, facts, after, &mut notes)?;
         targets.extend(t);
         actions.extend(a);
     }
