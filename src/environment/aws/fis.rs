@@ -789,6 +789,62 @@ mod tests {
         assert_eq!(serde_json::to_value(&template).unwrap(), expected);
     }
 
+    fn gray(fault: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: gameday/v1\nname: t\nguards:\n  require_tags: {{ gameday: allowed }}\n  require_healthy_start: false\nsteady_state:\n  - {{ name: c, kind: asg_capacity, group: web-asg, min_in_service: 1 }}\nfaults:\n  - {{ name: gray, kind: gray_failure, zone: us-east-1a, {fault} }}\nexpected_recoveries:\n  - {{ name: c, probes: [c], recovers_within: 5m }}\n"
+        );
+        crate::scenario::parse_str(&text, None).unwrap()
+    }
+
+    #[test]
+    fn a_zones_gray_failure_exports_as_a_network_document_on_the_zones_instances() {
+        let ctx = FisContext { region: "eu-west-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
+        let exported = scenario_template(&gray("error_rate: 30, duration: 5m"), &ctx, None, &BTreeMap::new()).unwrap();
+        let template = serde_json::to_value(&exported.template).unwrap();
+        let action = &template["actions"]["gray"];
+        assert_eq!(action["actionId"], "aws:ssm:send-command");
+        assert_eq!(action["parameters"]["documentArn"], "arn:aws:ssm:eu-west-1::document/AWSFIS-Run-Network-Packet-Loss");
+        assert_eq!(action["parameters"]["duration"], "PT5M");
+        let document: serde_json::Value = serde_json::from_str(action["parameters"]["documentParameters"].as_str().unwrap()).unwrap();
+        assert_eq!(document, serde_json::json!({ "DurationSeconds": "300", "InstallDependencies": "True", "Interface": "eth0", "LossPercent": "30" }));
+        let target = &template["targets"]["gray-instances"];
+        assert_eq!(target["resourceType"], "aws:ec2:instance");
+        assert_eq!(target["resourceTags"], serde_json::json!({ "gameday": "allowed" }));
+        assert_eq!(
+            target["filters"],
+            serde_json::json!([{ "path": "State.Name", "values": ["running"] }, { "path": "Placement.AvailabilityZone", "values": ["us-east-1a"] }])
+        );
+        assert_eq!(target["selectionMode"], "ALL");
+    }
+
+    #[test]
+    fn what_fis_cannot_make_of_a_gray_failure_is_refused_with_the_reason() {
+        let refusal = |fault: &str| match gray_failure_document(&gray(fault).faults[0]) {
+            Err(EnvError::Unsupported(why)) => why,
+            other => panic!("{fault}: {other:?}"),
+        };
+        assert!(refusal("error_rate: 5, latency: 100ms, duration: 5m").contains("cannot run in parallel on one instance"));
+        assert!(refusal("error_rate: 5, duration: 30s").contains("from 1m to 12h"));
+        assert!(refusal("error_rate: 5, duration: 13h").contains("from 1m to 12h"));
+        assert!(refusal("error_rate: 2.5, duration: 5m").contains("write `error_rate: 3`"));
+        let text = "apiVersion: gameday/v1\nname: t\nsteady_state:\n  - { name: c, kind: asg_capacity, group: web-asg, min_in_service: 1 }\nfaults:\n  - { name: gray, kind: gray_failure, region: us-east-1, duration: 5m }\nexpected_recoveries:\n  - { name: c, probes: [c], recovers_within: 5m }\n";
+        let region = crate::scenario::parse_str(text, None).unwrap();
+        assert!(!fis_can_make(&region.faults[0].action));
+        assert!(matches!(gray_failure_document(&region.faults[0]), Err(EnvError::Unsupported(why)) if why.contains("a whole region")));
+        let latency = gray_failure_document(&gray("latency: 200ms, interface: ens5, duration: 90s").faults[0]).unwrap();
+        assert_eq!(latency.to_string(), "SSM document AWSFIS-Run-Network-Latency (DelayMilliseconds=200, DurationSeconds=90, InstallDependencies=True, Interface=ens5)");
+        let loss = gray_failure_document(&gray("duration: 1m").faults[0]).unwrap();
+        assert_eq!(loss.parameters["LossPercent"], "100", "no latency: every packet, as the simulator fails every request");
+    }
+
+    #[test]
+    fn a_gray_failure_export_is_refused_where_fis_would_hit_excluded_instances() {
+        let mut scenario = gray("error_rate: 5, duration: 5m");
+        scenario.guards.exclude_tags = BTreeMap::from([("critical".to_string(), "true".to_string())]);
+        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
+        assert_eq!(guards, ["exclude_tags"]);
+    }
+
     #[test]
     fn az_ids_are_told_from_zone_names() {
         assert!(is_az_id("use1-az1") && is_az_id("usw2-lax1-az1"));
