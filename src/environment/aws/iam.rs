@@ -212,6 +212,16 @@ mod tests {
     }
 
     #[test]
+    fn a_zones_gray_failure_is_made_through_fis_even_when_the_scenario_says_direct() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/zone-slowdown.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let statements = policy(&scenario, false)["Statement"].as_array().unwrap().clone();
+        let fis = statements.iter().find(|s| s["Sid"] == "GamedayFis").expect("FIS makes it, whatever `via` says");
+        assert!(fis["Action"].as_array().unwrap().iter().any(|a| a == "fis:StopExperiment"));
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayInstanceFaults"), "gameday never touches the instances itself");
+    }
+
+    #[test]
     fn database_failovers_are_allowed_on_the_scenarios_databases_with_the_required_tags_only() {
         let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/aurora-failover.yaml")).unwrap();
         let scenario = crate::scenario::parse_str(&text, None).unwrap();
