@@ -434,3 +434,40 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     stopped(&experiment, &template_id).await;
 }
+
+/// What FIS cannot make of a gray failure is refused by `plan` and `run`
+/// before anything is made, with the reason: a region's, and latency with
+/// packet loss (FIS's network documents cannot run in parallel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let _fleet = Fleet::build(&config, 3).await;
+    let fis = aws_sdk_fis::Client::new(&config);
+    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    for (fault, reason) in [
+        ("region: us-east-1, error_rate: 5", "a gray failure of a whole region cannot be made in a real account"),
+        ("zone: us-east-1a, error_rate: 5, latency: 100ms", "FIS's network documents cannot run in parallel on one instance"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = scenario("", CAPACITY, &format!("  - {{ name: gray, kind: gray_failure, {fault}, duration: 5m }}"));
+        let file = dir.path().join("plan.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+        command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
+        for (key, value) in Moto::env() {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(7), "{fault}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(reason), "{fault}: {}", String::from_utf8_lossy(&output.stderr));
+        let exit = finish(spawn_with(&moto, dir.path(), &text, ACCOUNT, fis_role), dir.path());
+        assert_eq!(exit.code, 7, "{fault}: {}", exit.stderr);
+        assert!(exit.stdout.contains(&format!("environment error: fault `gray`: {reason}")), "{fault}: {}\n{}", exit.stdout, exit.stderr);
+        assert!(exit.events("fault_intent").is_empty(), "{fault}: nothing was about to be made");
+    }
+    let templates = fis.list_experiment_templates().send().await.unwrap();
+    assert!(templates.experiment_templates().is_empty(), "no template was created");
+    assert!(fis.list_experiments().send().await.unwrap().experiments().is_empty(), "no experiment was started");
+}
