@@ -426,7 +426,9 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     child.kill().unwrap();
     child.wait().unwrap();
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    recover.args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"]).env("GAMEDAY_STATE_DIR", killed.join("state"));
+    recover
+        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
+        .env("GAMEDAY_STATE_DIR", killed.join("state"));
     for (key, value) in Moto::env() {
         recover.env(key, value);
     }

@@ -1673,7 +1673,9 @@ async fn a_panic_while_a_practice_run_is_active_still_cancels_it() {
     let journal = Journal::create(&dir.path().join("journal.jsonl")).unwrap();
     let inner = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
     let mut env = PanicsOnFollow { inner, applied: false };
-    let result = gameday::run::panic::catch_panic(Runner::new(&scenario, &mut env, WallClock::start(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run()).await;
+    let result =
+        gameday::run::panic::catch_panic(Runner::new(&scenario, &mut env, WallClock::start(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run())
+            .await;
     assert_eq!(result.err().as_deref(), Some("a bug while following the practice run"));
     assert_eq!(fake.states(), ["practice-1 ACTIVE PENDING"], "the practice run was active when the runner panicked");
 

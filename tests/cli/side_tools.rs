@@ -152,6 +152,7 @@ fn iam_policy_for_the_fis_role_allows_the_gray_failures_document_on_the_allowed_
     let own = with_file(&["iam-policy"], &yaml);
     assert_eq!(own.code, 0, "{}", own.stderr);
     assert!(own.stdout.contains("fis:StopExperiment") && !own.stdout.contains("ssm:"), "{}", own.stdout);
-    let nothing = with_file(&["iam-policy", "--fis-role"], &scenario(FIS_GUARDS, "  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], count: 1 }, duration: 5m }"));
+    let nothing =
+        with_file(&["iam-policy", "--fis-role"], &scenario(FIS_GUARDS, "  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], count: 1 }, duration: 5m }"));
     assert!(nothing.stderr.contains("note: no fault of this scenario runs through FIS with `--via direct`, so its role needs nothing"), "{}", nothing.stderr);
 }

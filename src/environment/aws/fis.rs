@@ -810,10 +810,7 @@ mod tests {
         let target = &template["targets"]["gray-instances"];
         assert_eq!(target["resourceType"], "aws:ec2:instance");
         assert_eq!(target["resourceTags"], serde_json::json!({ "gameday": "allowed" }));
-        assert_eq!(
-            target["filters"],
-            serde_json::json!([{ "path": "State.Name", "values": ["running"] }, { "path": "Placement.AvailabilityZone", "values": ["us-east-1a"] }])
-        );
+        assert_eq!(target["filters"], serde_json::json!([{ "path": "State.Name", "values": ["running"] }, { "path": "Placement.AvailabilityZone", "values": ["us-east-1a"] }]));
         assert_eq!(target["selectionMode"], "ALL");
     }
 

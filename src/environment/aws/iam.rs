@@ -261,7 +261,8 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
         }));
     }
     if !instance_writes.is_empty() {
-        let mut statement = json!({ "Sid": "FisInstanceActions", "Effect": "Allow", "Action": instance_writes.into_iter().collect::<Vec<_>>(), "Resource": "arn:aws:ec2:*:*:instance/*" });
+        let mut statement =
+            json!({ "Sid": "FisInstanceActions", "Effect": "Allow", "Action": instance_writes.into_iter().collect::<Vec<_>>(), "Resource": "arn:aws:ec2:*:*:instance/*" });
         if let Some(condition) = tag_condition("aws:ResourceTag/") {
             statement["Condition"] = condition;
         }

@@ -411,7 +411,15 @@ impl World {
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
             for zone in &region.zones {
-                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, network_out: 0, gray: Vec::new(), slowdowns: Vec::new(), launch_failures: Vec::new() });
+                world.zones.push(Zone {
+                    name: zone.name.clone(),
+                    id: zone.id.clone(),
+                    region: region_index,
+                    network_out: 0,
+                    gray: Vec::new(),
+                    slowdowns: Vec::new(),
+                    launch_failures: Vec::new(),
+                });
             }
         }
         for lb in &topology.load_balancers {
