@@ -25,6 +25,11 @@ fn spawn(moto: &Moto, dir: &Path, scenario: &str, account: &str) -> Child {
 }
 
 fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Child {
+    run_command(moto, dir, scenario, account, extra).spawn().unwrap()
+}
+
+/// `gameday run` of `scenario` in `dir` against moto, not started yet.
+fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Command {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, scenario).unwrap();
     let project = moto.project_with(dir, account, extra);
@@ -38,7 +43,7 @@ fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &st
     for (key, value) in Moto::env() {
         command.env(key, value);
     }
-    command.spawn().unwrap()
+    command
 }
 
 fn finish(child: Child, dir: &Path) -> Exit {
@@ -390,8 +395,9 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
         assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
     };
 
-    // A run halted while the gray failure is in place.
-    let child = spawn_with(&moto, dir.path(), &text, ACCOUNT, fis_role);
+    // A run halted while the gray failure is in place. Every AWS call gameday makes is logged, for the IAM check below.
+    let log = dir.path().join("calls.log");
+    let child = run_command(&moto, dir.path(), &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(0).await;
     let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
     let template = template.experiment_template().unwrap();
@@ -421,20 +427,36 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     // kill -9 while it is in place (another state directory: the halt above holds the first), then `recover` finds the experiment by its tag and stops it.
     let killed = dir.path().join("killed");
     std::fs::create_dir_all(&killed).unwrap();
-    let mut child = spawn_with(&moto, &killed, &text, ACCOUNT, fis_role);
+    let mut child = run_command(&moto, &killed, &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(1).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
     recover
         .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
-        .env("GAMEDAY_STATE_DIR", killed.join("state"));
+        .env("GAMEDAY_STATE_DIR", killed.join("state"))
+        .env("GAMEDAY_AWS_CALL_LOG", &log);
     for (key, value) in Moto::env() {
         recover.env(key, value);
     }
     let out = recover.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     stopped(&experiment, &template_id).await;
+
+    // gameday's own calls are FIS calls, each allowed by `gameday iam-policy`; the SSM command is FIS's to send.
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["iam-policy", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
+    for call in ["fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"] {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    assert!(
+        !recorded.iter().any(|c| c.starts_with("ssm:") || c.starts_with("ec2:Stop") || c.starts_with("ec2:Reboot")),
+        "gameday never acts on the instances itself: {recorded:?}"
+    );
 }
 
 /// What FIS cannot make of a gray failure is refused by `plan` and `run`
