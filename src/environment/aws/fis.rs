@@ -427,9 +427,9 @@ impl fmt::Display for NetworkDocument {
 
 /// The document of a zone's gray failure, or why FIS cannot make it: a
 /// region's gray failure, latency together with loss (FIS's network
-/// documents cannot run in parallel on one instance: each replaces its
-/// `tc` root queue), a share of packets that is not whole, or a duration
-/// outside what `aws:ssm:send-command` runs for.
+/// documents cannot run in parallel on one instance), every packet dropped
+/// (health checks would fail too: not gray), a share of packets that is
+/// not whole, or a duration outside what `aws:ssm:send-command` runs for.
 pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError> {
     let FaultAction::GrayFailure { zone, error_rate, latency, interface, .. } = &fault.action else {
         return Err(EnvError::Unsupported(format!("fault `{}` is not a gray failure", fault.name)));
@@ -456,6 +456,9 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
         }
         (rate, None) => {
             let rate = crate::scenario::gray_error_rate(*rate, None);
+            if rate >= 100.0 {
+                return refuse("dropping every packet fails the load balancer's health checks too: that is a zone's network cut (`az_outage` `mode: network`), not a gray failure; set an `error_rate` below 100, or a `latency`".into());
+            }
             if rate.fract() != 0.0 {
                 return refuse(format!("FIS's packet-loss document drops a whole percentage of packets; write `error_rate: {}`", rate.round().max(1.0)));
             }
@@ -830,8 +833,10 @@ mod tests {
         assert!(matches!(gray_failure_document(&region.faults[0]), Err(EnvError::Unsupported(why)) if why.contains("a whole region")));
         let latency = gray_failure_document(&gray("latency: 200ms, interface: ens5, duration: 90s").faults[0]).unwrap();
         assert_eq!(latency.to_string(), "SSM document AWSFIS-Run-Network-Latency (DelayMilliseconds=200, DurationSeconds=90, InstallDependencies=True, Interface=ens5)");
-        let loss = gray_failure_document(&gray("duration: 1m").faults[0]).unwrap();
-        assert_eq!(loss.parameters["LossPercent"], "100", "no latency: every packet, as the simulator fails every request");
+        assert!(refusal("duration: 1m").contains("dropping every packet fails the load balancer's health checks too"), "no latency: error_rate 100");
+        assert!(refusal("error_rate: 100, duration: 1m").contains("not a gray failure"));
+        let loss = gray_failure_document(&gray("error_rate: 99, duration: 1m").faults[0]).unwrap();
+        assert_eq!(loss.parameters["LossPercent"], "99");
     }
 
     #[test]
