@@ -20,6 +20,10 @@ pub struct IamPolicyArgs {
     /// Faults through FIS (`fis`) or made directly (`direct`); default: the scenario's `via`, else direct.
     #[arg(long, value_name = "HOW")]
     via: Option<String>,
+    /// Print the policy of the role FIS assumes (the environment's
+    /// `fis_role_arn`) instead: what FIS itself calls for the faults it makes.
+    #[arg(long)]
+    fis_role: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -62,7 +66,11 @@ pub fn iam_policy_command(args: &IamPolicyArgs) -> Ended {
             loaded.scenario.via == Some(Via::Fis)
         }
     };
-    println!("{}", serde_json::to_string_pretty(&iam::policy(&loaded.scenario, via_fis)).unwrap_or_default());
+    let document = if args.fis_role { iam::fis_role_policy(&loaded.scenario, via_fis) } else { iam::policy(&loaded.scenario, via_fis) };
+    if document["Statement"].as_array().is_some_and(Vec::is_empty) {
+        eprintln!("note: no fault of this scenario runs through FIS{}, so its role needs nothing", if via_fis { "" } else { " with `--via direct`" });
+    }
+    println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
     Ok(Done::Success)
 }
 

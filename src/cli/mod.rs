@@ -424,6 +424,15 @@ fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
         for resource in &fault.other_resources {
             let _ = writeln!(out, "  touches: {resource}");
         }
+        // A gray failure is modelled on the simulator; what it maps to on AWS is said beside it.
+        if plan.identity.simulated
+            && let Some(gray) = scenario.faults.iter().find(|f| f.name == fault.name && matches!(f.action, scenario::FaultAction::GrayFailure { .. }))
+        {
+            let _ = match crate::environment::aws::fis::gray_failure_document(gray) {
+                Ok(document) => writeln!(out, "  on AWS: FIS aws:ssm:send-command of {document} on the zone's instances (docs/aws.md)"),
+                Err(why) => writeln!(out, "  on AWS: refused: {why}"),
+            };
+        }
         let s = &fault.selection;
         if s.matched > 0 || !s.chosen.is_empty() {
             let _ = writeln!(out, "  targets: {} chosen of {} matched", s.chosen.len(), s.matched);

@@ -109,10 +109,15 @@ pub enum Effect {
     RegionDown {
         region: String,
     },
-    /// Requests served from these zones fail at `error_rate` percent while health checks pass.
+    /// Requests served from these zones fail at `error_rate` percent, and
+    /// take `latency_ms` longer, while health checks pass (simulator only;
+    /// on AWS a gray failure is an `FisExperiment`).
     GrayFailure {
         zones: Vec<String>,
         error_rate: f64,
+        /// Absent in journals written before gray failures could slow requests.
+        #[serde(default, skip_serializing_if = "no_slowdown")]
+        latency_ms: u64,
     },
     Command {
         inject: String,
@@ -183,6 +188,10 @@ pub enum Effect {
         token: String,
         template: aws::fis::Template,
     },
+}
+
+fn no_slowdown(latency_ms: &u64) -> bool {
+    *latency_ms == 0
 }
 
 /// A subnet and the network ACL it was associated with before the fault.

@@ -357,7 +357,7 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     found.add(&format!("{at}.zones"), format!("{} zones can never pass `guards.max_azs: {max}`", zones.len()), Some("name fewer zones or raise `max_azs`".into()));
                 }
             }
-            FaultAction::GrayFailure { zone, region, error_rate } => {
+            FaultAction::GrayFailure { zone, region, error_rate, latency, interface } => {
                 match (zone, region) {
                     (Some(_), Some(_)) => found.add(
                         &format!("{at}.region"),
@@ -369,7 +369,22 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     }
                     _ => {}
                 }
-                check_percent(*error_rate, &format!("{at}.error_rate"), found);
+                if let Some(rate) = error_rate {
+                    check_percent(*rate, &format!("{at}.error_rate"), found);
+                }
+                if latency.is_some_and(|l| l.as_millis() == 0) {
+                    found.add(&format!("{at}.latency"), "a gray failure's latency must be longer than zero".into(), Some("e.g. `latency: 200ms`".into()));
+                }
+                // The name goes into the FIS document's parameters and, on the instance, to `tc`.
+                if let Some(name) = interface
+                    && (name.is_empty() || name.len() > 15 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+                {
+                    found.add(
+                        &format!("{at}.interface"),
+                        format!("`{name}` is not a network interface name"),
+                        Some("a Linux interface name of at most 15 letters, digits, `.`, `_` or `-`, e.g. `eth0` or `ens5`".into()),
+                    );
+                }
                 if zone.is_some() && region.is_none() && guards.max_azs == Some(0) {
                     found.add(&format!("{at}.zone"), "a zone's `gray_failure` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
                 }

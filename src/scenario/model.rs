@@ -684,17 +684,31 @@ pub enum FaultAction {
     },
     /// Lose a whole region (for disaster-recovery scenarios).
     RegionOutage { region: String },
-    /// A gray failure (simulator only): requests served from a zone or a region fail
-    /// at `error_rate` while load-balancer and Route 53 health checks keep passing,
-    /// so automation does not react and people must. Set `zone` or `region`.
+    /// A gray failure: requests served from a zone or a region fail at
+    /// `error_rate`, or are slowed by `latency`, while load-balancer and
+    /// Route 53 health checks keep passing, so automation does not react and
+    /// people must. Set `zone` or `region`. On AWS (a `zone` only, through
+    /// FIS): the zone's instances drop `error_rate` percent of their packets
+    /// (SSM document `AWSFIS-Run-Network-Packet-Loss`) or delay them by
+    /// `latency` (`AWSFIS-Run-Network-Latency`), one of the two.
     GrayFailure {
         #[serde(default)]
         zone: Option<String>,
         #[serde(default)]
         region: Option<String>,
-        /// Share (0–100) of requests served there that fail. Default 100.
-        #[serde(default = "default_gray_error_rate")]
-        error_rate: f64,
+        /// Share (0–100) of requests served there that fail. Default: 100,
+        /// or none when `latency` is set. On AWS, the share of packets dropped.
+        #[serde(default)]
+        error_rate: Option<f64>,
+        /// How much longer each request served there takes (whole
+        /// milliseconds). On AWS, the delay added to every packet.
+        #[serde(default)]
+        latency: Option<Duration>,
+        /// AWS only: the instances' network interface the FIS document acts
+        /// on. Default `eth0` (the document's own default); newer AMIs name it
+        /// otherwise (e.g. `ens5`: `ip -br link` on an instance says).
+        #[serde(default)]
+        interface: Option<String>,
     },
     /// Launches in these zones fail with insufficient capacity.
     AsgCapacityError {
@@ -872,8 +886,10 @@ impl FaultAction {
     }
 }
 
-fn default_gray_error_rate() -> f64 {
-    100.0
+/// A `gray_failure`'s share (0–100) of failing requests: as written, else
+/// 100 when it sets no `latency` (a gray failure slows or fails, or both).
+pub fn gray_error_rate(error_rate: Option<f64>, latency: Option<Duration>) -> f64 {
+    error_rate.unwrap_or(if latency.is_some() { 0.0 } else { 100.0 })
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -25,6 +25,11 @@ fn spawn(moto: &Moto, dir: &Path, scenario: &str, account: &str) -> Child {
 }
 
 fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Child {
+    run_command(moto, dir, scenario, account, extra).spawn().unwrap()
+}
+
+/// `gameday run` of `scenario` in `dir` against moto, not started yet.
+fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Command {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, scenario).unwrap();
     let project = moto.project_with(dir, account, extra);
@@ -38,7 +43,7 @@ fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &st
     for (key, value) in Moto::env() {
         command.env(key, value);
     }
-    command.spawn().unwrap()
+    command
 }
 
 fn finish(child: Child, dir: &Path) -> Exit {
@@ -321,4 +326,172 @@ async fn on_aws_a_slow_probe_never_delays_another() {
     let capacity = sample_times(&exit, "capacity", applied, reverted);
     let widest_gap = capacity.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(u64::MAX);
     assert!(capacity.len() >= 8 && widest_gap < 2_000, "{} capacity samples in the 8 s fault, widest gap {widest_gap} ms: {capacity:?}", capacity.len());
+}
+
+/// A zone's gray failure on AWS, through FIS only. moto's FIS accepts the
+/// template and runs the experiment, but acts on nothing (no SSM command
+/// reaches an instance): what is checked is what gameday hands FIS, read
+/// back from moto with GetExperimentTemplate while it runs, and that the
+/// experiment is stopped (read back) at every ending: a halted run, and
+/// `recover` after kill -9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stopped_on_every_ending() {
+    let moto = Moto::start();
+    // moto moves an experiment one status on at every GetExperiment by default,
+    // so the revert's first read would find it `completed` and never stop it.
+    // Every second read instead: it runs until gameday stops it.
+    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
+    let config = moto.config().await;
+    let fleet = Fleet::build(&config, 6).await;
+    let fis = aws_sdk_fis::Client::new(&config);
+    let dir = tempfile::tempdir().unwrap();
+    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    // The instances the guards allow in us-east-1a: the group's there, not the untagged ones.
+    let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
+    let allowed_in_a: BTreeSet<String> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some("us-east-1a"))
+        .map(|i| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{}", i.instance_id().unwrap()))
+        .collect();
+    assert!(!allowed_in_a.is_empty());
+    let fault = "  - name: slow-a\n    kind: gray_failure\n    zone: us-east-1a\n    latency: 250ms\n    interface: ens5\n    duration: 10m";
+    let text = scenario("  require_tags: { gameday: allowed }", CAPACITY, fault);
+
+    // The plan names the real mechanism: the document, its parameters, the zone.
+    let file = dir.path().join("plan.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
+    for (key, value) in Moto::env() {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.contains("touches: FIS aws:ssm:send-command of SSM document AWSFIS-Run-Network-Latency (DelayMilliseconds=250, DurationSeconds=600, InstallDependencies=True, Interface=ens5) on the chosen instances in us-east-1a"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("targets: {} chosen of {} matched", allowed_in_a.len(), allowed_in_a.len() + fleet.untagged.len())), "{stdout}");
+
+    let experiment_while_running = async |after: usize| {
+        wait_for(Duration::from_secs(60), async || {
+            let out = fis.list_experiments().send().await.ok()?;
+            (out.experiments().len() > after).then(|| {
+                let e = out.experiments().iter().find(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))?;
+                Some((e.id()?.to_string(), e.experiment_template_id()?.to_string()))
+            })?
+        })
+        .await
+        .expect("an FIS experiment runs")
+    };
+    let stopped = async |experiment: &str, template: &str| {
+        let state = fis.get_experiment().id(experiment).send().await.unwrap();
+        let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
+        assert_eq!(status, "stopped", "the experiment was stopped, read back");
+        assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
+    };
+
+    // A run halted while the gray failure is in place. Every AWS call gameday makes is logged, for the IAM check below.
+    let log = dir.path().join("calls.log");
+    let child = run_command(&moto, dir.path(), &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(0).await;
+    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
+    let template = template.experiment_template().unwrap();
+    let action = &template.actions().unwrap()["slow-a"];
+    assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
+    let parameters = action.parameters().unwrap();
+    assert_eq!(parameters["documentArn"], "arn:aws:ssm:us-east-1::document/AWSFIS-Run-Network-Latency");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&parameters["documentParameters"]).unwrap(),
+        serde_json::json!({ "DelayMilliseconds": "250", "DurationSeconds": "600", "InstallDependencies": "True", "Interface": "ens5" })
+    );
+    assert_eq!(parameters["duration"], "PT10M");
+    assert_eq!(action.targets().unwrap()["Instances"], "slow-a-instances");
+    let target = &template.targets().unwrap()["slow-a-instances"];
+    assert_eq!(target.resource_type(), Some("aws:ec2:instance"));
+    assert_eq!(target.selection_mode(), Some("ALL"));
+    let arns: BTreeSet<String> = target.resource_arns().iter().cloned().collect();
+    assert_eq!(arns, allowed_in_a, "exactly the instances of us-east-1a the guards allow");
+    let state = dir.path().join("state");
+    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "gray failure test"]).env("GAMEDAY_STATE_DIR", &state).output().unwrap();
+    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    let exit = finish(child, dir.path());
+    assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
+    assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
+    stopped(&experiment, &template_id).await;
+
+    // kill -9 while it is in place (another state directory: the halt above holds the first), then `recover` finds the experiment by its tag and stops it.
+    let killed = dir.path().join("killed");
+    std::fs::create_dir_all(&killed).unwrap();
+    let mut child = run_command(&moto, &killed, &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(1).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    recover
+        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
+        .env("GAMEDAY_STATE_DIR", killed.join("state"))
+        .env("GAMEDAY_AWS_CALL_LOG", &log);
+    for (key, value) in Moto::env() {
+        recover.env(key, value);
+    }
+    let out = recover.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    stopped(&experiment, &template_id).await;
+
+    // gameday's own calls are FIS calls, each allowed by `gameday iam-policy`; the SSM command is FIS's to send.
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["iam-policy", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
+    for call in ["fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"] {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    assert!(
+        !recorded.iter().any(|c| c.starts_with("ssm:") || c.starts_with("ec2:Stop") || c.starts_with("ec2:Reboot")),
+        "gameday never acts on the instances itself: {recorded:?}"
+    );
+}
+
+/// What FIS cannot make of a gray failure is refused by `plan` and `run`
+/// before anything is made, with the reason: a region's, and latency with
+/// packet loss (FIS's network documents cannot run in parallel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
+    let moto = Moto::start();
+    let config = moto.config().await;
+    let _fleet = Fleet::build(&config, 3).await;
+    let fis = aws_sdk_fis::Client::new(&config);
+    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    for (fault, reason) in [
+        ("region: us-east-1, error_rate: 5", "a gray failure of a whole region cannot be made in a real account"),
+        ("zone: us-east-1a, error_rate: 5, latency: 100ms", "FIS's network documents cannot run in parallel on one instance"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = scenario("", CAPACITY, &format!("  - {{ name: gray, kind: gray_failure, {fault}, duration: 5m }}"));
+        let file = dir.path().join("plan.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+        command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
+        for (key, value) in Moto::env() {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(7), "{fault}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(reason), "{fault}: {}", String::from_utf8_lossy(&output.stderr));
+        let exit = finish(spawn_with(&moto, dir.path(), &text, ACCOUNT, fis_role), dir.path());
+        assert_eq!(exit.code, 7, "{fault}: {}", exit.stderr);
+        assert!(exit.stdout.contains(&format!("environment error: fault `gray`: {reason}")), "{fault}: {}\n{}", exit.stdout, exit.stderr);
+        assert!(exit.events("fault_intent").is_empty(), "{fault}: nothing was about to be made");
+    }
+    let templates = fis.list_experiment_templates().send().await.unwrap();
+    assert!(templates.experiment_templates().is_empty(), "no template was created");
+    assert!(fis.list_experiments().send().await.unwrap().experiments().is_empty(), "no experiment was started");
 }

@@ -1610,3 +1610,83 @@ fn open_run(dir: std::path::PathBuf, fault: &str, effect: Effect) -> gameday::ru
         last_t: 0,
     }
 }
+
+/// The AWS environment with a bug: the first `follow` after a fault took
+/// effect panics, with the practice run active at ARC.
+struct PanicsOnFollow {
+    inner: AwsEnvironment,
+    applied: bool,
+}
+
+impl Environment for PanicsOnFollow {
+    fn identity(&self) -> gameday::environment::Identity {
+        self.inner.identity()
+    }
+    fn supports_probe(&self, probe: &gameday::scenario::Probe) -> Result<(), EnvError> {
+        self.inner.supports_probe(probe)
+    }
+    async fn reach(&mut self, fault: &gameday::scenario::Fault) -> Result<gameday::environment::Reach, EnvError> {
+        self.inner.reach(fault).await
+    }
+    async fn prepare(&mut self, fault: &gameday::scenario::Fault, chosen: &[gameday::environment::Candidate], reach: &gameday::environment::Reach) -> Result<Effect, EnvError> {
+        self.inner.prepare(fault, chosen, reach).await
+    }
+    async fn apply(&mut self, effect: &Effect, now: gameday::environment::Millis) -> Result<(), EnvError> {
+        self.inner.apply(effect, now).await?;
+        self.applied = true;
+        Ok(())
+    }
+    async fn revert(&mut self, effect: &Effect, now: gameday::environment::Millis) -> Result<gameday::environment::RevertOutcome, EnvError> {
+        self.inner.revert(effect, now).await
+    }
+    async fn sample(&mut self, probe: &gameday::scenario::Probe, now: gameday::environment::Millis) -> gameday::environment::Sample {
+        self.inner.sample(probe, now).await
+    }
+    async fn alarm_states(&mut self, names: &[String], now: gameday::environment::Millis) -> Vec<gameday::environment::AlarmReading> {
+        self.inner.alarm_states(names, now).await
+    }
+    async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
+        self.inner.check_alarm_exists(name).await
+    }
+    fn take_observations(&mut self) -> Vec<gameday::environment::Observation> {
+        self.inner.take_observations()
+    }
+    async fn follow(&mut self, now: gameday::environment::Millis) -> Vec<gameday::environment::Ended> {
+        assert!(!self.applied, "a bug while following the practice run");
+        self.inner.follow(now).await
+    }
+    fn prober(&self) -> Option<gameday::environment::real_probes::RealProber> {
+        self.inner.prober()
+    }
+}
+
+/// A panic in the runner while a practice run is active: the CLI's path
+/// after a panic (catch it at the task boundary, then `recover` from the
+/// journal with the same environment) cancels the practice run
+/// (`CancelPracticeRun`) and reads it back. aws-smithy-mocks, because moto
+/// has no ARC; the panic is a bug planted in a wrapper of the environment.
+#[tokio::test]
+async fn a_panic_while_a_practice_run_is_active_still_cancels_it() {
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let scenario = practice_scenario("10m");
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::create(&dir.path().join("journal.jsonl")).unwrap();
+    let inner = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
+    let mut env = PanicsOnFollow { inner, applied: false };
+    let result =
+        gameday::run::panic::catch_panic(Runner::new(&scenario, &mut env, WallClock::start(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run())
+            .await;
+    assert_eq!(result.err().as_deref(), Some("a bug while following the practice run"));
+    assert_eq!(fake.states(), ["practice-1 ACTIVE PENDING"], "the practice run was active when the runner panicked");
+
+    let open = gameday::run::recover::inspect(dir.path());
+    assert_eq!(open.in_place.len(), 1, "the journal shows the practice run in place");
+    let (recovered, journal_error) = gameday::run::recover::recover(&open, &mut env).await;
+    assert!(journal_error.is_none());
+    assert!(recovered.iter().all(|r| r.result.is_ok()), "recovered");
+    let calls = fake.calls();
+    let cancelled = calls.iter().position(|c| c == "CancelPracticeRun practice-1").unwrap_or_else(|| panic!("cancelled: {calls:?}"));
+    assert_eq!(calls[cancelled + 1], "GetManagedResource", "read back after the cancel: {calls:?}");
+    assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
+    assert!(gameday::run::recover::inspect(dir.path()).in_place.is_empty(), "the journal now shows nothing in place");
+}

@@ -99,6 +99,25 @@ impl Moto {
         path
     }
 
+    /// Sets how moto's state manager moves a model's status on (moto-api
+    /// `set-transition`), e.g. `{"progression":"manual","times":2}`: the
+    /// status moves one step every `times` reads.
+    pub fn set_transition(&self, model: &str, transition: &str) {
+        use std::io::{Read, Write};
+        let body = format!(r#"{{"model_name":"{model}","transition":{transition}}}"#);
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "POST /moto-api/state-manager/set-transition HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 201"), "moto refused the transition: {answer}");
+    }
+
     /// Environment for the gameday binary: test credentials, nothing read from ~/.aws.
     pub fn env() -> Vec<(&'static str, &'static str)> {
         vec![

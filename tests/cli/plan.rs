@@ -122,3 +122,15 @@ fn blocking_alarms_are_read_before_the_run_and_fail_closed() {
     assert!(run.output.stdout.contains("`no-such-alarm` could not be read"), "{}", run.output.stdout);
     assert!(!run.journal.iter().any(|r| r["event"] == "fault_intent"), "nothing was touched");
 }
+
+/// On the simulator, the plan of a gray failure says what it maps to on
+/// AWS: the FIS document and its parameters for a zone, the refusal for a region.
+#[test]
+fn plan_on_the_simulator_says_what_a_gray_failure_is_on_aws() {
+    let zone = gameday(&["plan", "scenarios/zone-slowdown.yaml", "--seed", "1"]);
+    assert_eq!(zone.code, 0, "{}", zone.stderr);
+    let expected = "  on AWS: FIS aws:ssm:send-command of SSM document AWSFIS-Run-Network-Latency (DelayMilliseconds=300, DurationSeconds=300, InstallDependencies=True, Interface=eth0) on the zone's instances (docs/aws.md)\n";
+    assert!(zone.stdout.contains(expected), "{}", zone.stdout);
+    let region = gameday(&["plan", "scenarios/manual-region-failover.yaml", "--seed", "1"]);
+    assert!(region.stdout.contains("  on AWS: refused: fault `degrade-us-east-1`: a gray failure of a whole region cannot be made in a real account"), "{}", region.stdout);
+}

@@ -400,3 +400,26 @@ fn a_run_logged_without_a_terminal_prints_a_line_per_phase() {
     let quiet = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7", "--no-progress"], runs.path());
     assert!(!quiet.output.stderr.contains("gameday: T+"), "{}", quiet.output.stderr);
 }
+
+/// A zone's gray failure with `latency`: requests served in us-east-1a answer
+/// 300 ms late (none fails), only while the fault is in place, and the same
+/// seed gives the same run.
+#[test]
+fn a_slowed_zone_answers_late_but_never_fails_and_only_while_it_is_slow() {
+    let file = repo().join("scenarios/zone-slowdown.yaml");
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let run = run_scenario(&file, &["--seed", "7"], a.path());
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let applied = run.events("fault_applied")[0]["t"].as_u64().unwrap();
+    let reverted = run.events("fault_reverted")[0]["t"].as_u64().unwrap();
+    assert_eq!(run.events("fault_intent")[0]["effect"], serde_json::json!({ "effect": "gray_failure", "zones": ["us-east-1a"], "error_rate": 0.0, "latency_ms": 300 }));
+    let samples = run.events("sample");
+    let (during, outside): (Vec<&&serde_json::Value>, Vec<&&serde_json::Value>) = samples.iter().partition(|s| (applied..reverted).contains(&s["t"].as_u64().unwrap()));
+    let late: Vec<&&&serde_json::Value> = during.iter().filter(|s| s["ok"] == false).collect();
+    assert!(!late.is_empty() && late.len() < during.len(), "some requests, not all, reach the slowed zone: {late:?}");
+    assert!(late.iter().all(|s| s["latency_ms"].as_u64().unwrap() >= 300 && s["observed"].as_str().unwrap().starts_with("HTTP 200 ")), "late, never failed: {late:?}");
+    assert!(outside.iter().all(|s| s["ok"] == true && s["latency_ms"].as_u64().unwrap() < 250), "fast before and after: {outside:?}");
+    let again = run_scenario(&file, &["--seed", "7"], b.path());
+    let read = |run: &Run| std::fs::read_to_string(run.dir.join("result.json")).unwrap();
+    assert_eq!(read(&run), read(&again));
+}

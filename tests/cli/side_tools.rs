@@ -133,3 +133,26 @@ fn iam_policy_without_via_says_fis_needs_its_own_policy() {
     assert!(fis.stderr.is_empty(), "{}", fis.stderr);
     assert!(fis.stdout.contains("fis:ListExperiments"), "{}", fis.stdout);
 }
+
+/// `iam-policy --fis-role`: the role FIS assumes may send only the gray
+/// failure's AWS-owned network document, only to instances carrying the
+/// required tags; gameday's own policy gets the FIS calls and no SSM call
+/// (FIS, not gameday, runs the command).
+#[test]
+fn iam_policy_for_the_fis_role_allows_the_gray_failures_document_on_the_allowed_instances() {
+    let yaml = scenario(FIS_GUARDS, "  - { name: lossy, kind: gray_failure, zone: us-east-1a, error_rate: 10, duration: 5m }");
+    let role = with_file(&["iam-policy", "--fis-role"], &yaml);
+    assert_eq!(role.code, 0, "{}", role.stderr);
+    let role: serde_json::Value = serde_json::from_str(&role.stdout).unwrap();
+    let statements = role["Statement"].as_array().unwrap();
+    assert_eq!(statements[0]["Action"], "ssm:SendCommand");
+    assert_eq!(statements[0]["Resource"], serde_json::json!(["arn:aws:ssm:*::document/AWSFIS-Run-Network-Packet-Loss"]));
+    assert_eq!(statements[1]["Resource"], "arn:aws:ec2:*:*:instance/*");
+    assert_eq!(statements[1]["Condition"]["StringEquals"]["ssm:resourceTag/gameday"], "allowed");
+    let own = with_file(&["iam-policy"], &yaml);
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert!(own.stdout.contains("fis:StopExperiment") && !own.stdout.contains("ssm:"), "{}", own.stdout);
+    let nothing =
+        with_file(&["iam-policy", "--fis-role"], &scenario(FIS_GUARDS, "  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], count: 1 }, duration: 5m }"));
+    assert!(nothing.stderr.contains("note: no fault of this scenario runs through FIS with `--via direct`, so its role needs nothing"), "{}", nothing.stderr);
+}

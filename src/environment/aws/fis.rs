@@ -336,6 +336,16 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     }
                 }
             }
+            FaultAction::GrayFailure { zone: Some(z), .. } => {
+                // The zone's instances by tags and a filter, as an `az_outage` `power` selects them.
+                zone(fault, z, &mut found);
+                if !guards.exclude_tags.is_empty() {
+                    loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
+                }
+                if guards.max_percent.is_some() {
+                    loosen(&mut found, GuardName::MaxPercent, name, share.into());
+                }
+            }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
                     zone(fault, z, &mut found);
@@ -367,19 +377,96 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
     found.push(Loosening { guard: what.into(), fault: fault.map(str::to_string), reason });
 }
 
-/// Whether FIS can make this fault (DNS, shell commands and simulator-only faults it cannot).
+/// Whether FIS can make this fault (DNS, shell commands and simulator-only
+/// faults it cannot; a gray failure of one zone it can, of a region not).
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
         FaultAction::DnsFailover { .. }
             | FaultAction::Command { .. }
             | FaultAction::RegionOutage { .. }
-            | FaultAction::GrayFailure { .. }
+            | FaultAction::GrayFailure { zone: None, .. }
             | FaultAction::DbFailover { .. }
             | FaultAction::ZonalShift { .. }
             | FaultAction::RegionSwitch { .. }
             | FaultAction::PracticeRun { .. }
     )
+}
+
+/// The AWS-owned SSM document that slows a zone's instances' network (FIS's
+/// "AZ Application Slowdown" pattern), and the one that drops their packets.
+pub const LATENCY_DOCUMENT: &str = "AWSFIS-Run-Network-Latency";
+pub const PACKET_LOSS_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss";
+
+/// `aws:ssm:send-command` runs from one minute to 12 hours (FIS action reference).
+const SEND_COMMAND_DURATION: std::ops::RangeInclusive<u64> = 60_000..=12 * 3_600_000;
+
+/// What a zone's `gray_failure` runs on the zone's instances through FIS's
+/// `aws:ssm:send-command`: one network document and its parameters, as FIS
+/// hands them to Systems Manager. The plan shows it, the template carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkDocument {
+    pub name: &'static str,
+    /// Every value is text, as SSM documents take them.
+    pub parameters: BTreeMap<String, String>,
+}
+
+impl NetworkDocument {
+    /// The AWS-owned document's ARN: no account, the region's own copy.
+    pub fn arn(&self, region: &str) -> String {
+        format!("arn:aws:ssm:{region}::document/{}", self.name)
+    }
+}
+
+impl fmt::Display for NetworkDocument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        write!(f, "SSM document {} ({})", self.name, parameters.join(", "))
+    }
+}
+
+/// The document of a zone's gray failure, or why FIS cannot make it: a
+/// region's gray failure, latency together with loss (FIS's network
+/// documents cannot run in parallel on one instance), every packet dropped
+/// (health checks would fail too: not gray), a share of packets that is
+/// not whole, or a duration outside what `aws:ssm:send-command` runs for.
+pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError> {
+    let FaultAction::GrayFailure { zone, error_rate, latency, interface, .. } = &fault.action else {
+        return Err(EnvError::Unsupported(format!("fault `{}` is not a gray failure", fault.name)));
+    };
+    let refuse = |why: String| Err(EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)));
+    if zone.is_none() {
+        return refuse("a gray failure of a whole region cannot be made in a real account: FIS slows or drops traffic per instance, by zone; name one `zone` per fault, or rehearse the region on the simulator".into());
+    }
+    let Some(duration) = fault.duration.filter(|d| SEND_COMMAND_DURATION.contains(&d.as_millis())) else {
+        return refuse("on AWS a gray failure runs as FIS `aws:ssm:send-command`, which lasts from 1m to 12h: set a `duration` in that range".into());
+    };
+    let mut parameters = BTreeMap::from([
+        ("DurationSeconds".to_string(), duration.as_millis().div_ceil(1000).to_string()),
+        ("InstallDependencies".to_string(), "True".to_string()),
+        ("Interface".to_string(), interface.clone().unwrap_or_else(|| "eth0".into())),
+    ]);
+    let name = match (error_rate, latency) {
+        (Some(_), Some(_)) => {
+            return refuse("FIS's network documents cannot run in parallel on one instance, so latency and packet loss cannot be made together; split them into two faults, one `start_after` the other".into());
+        }
+        (_, Some(latency)) => {
+            parameters.insert("DelayMilliseconds".into(), latency.as_millis().to_string());
+            LATENCY_DOCUMENT
+        }
+        (rate, None) => {
+            let rate = crate::scenario::gray_error_rate(*rate, None);
+            if rate >= 100.0 {
+                return refuse("dropping every packet fails the load balancer's health checks too: that is a zone's network cut (`az_outage` `mode: network`), not a gray failure; set an `error_rate` below 100, or a `latency`".into());
+            }
+            if rate.fract() != 0.0 {
+                return refuse(format!("FIS's packet-loss document drops a whole percentage of packets; write `error_rate: {}`", rate.round().max(1.0)));
+            }
+            parameters.insert("LossPercent".into(), format!("{rate:.0}"));
+            PACKET_LOSS_DOCUMENT
+        }
+    };
+    Ok(NetworkDocument { name, parameters })
 }
 
 /// A fault's FIS targets and actions, by name.
@@ -393,6 +480,7 @@ pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 pub fn fault_parts(
     fault: &Fault,
     scenario: &Scenario,
+    region: &str,
     resolved: Option<&Resolved>,
     facts: Option<&AccountFacts>,
     start_after: Vec<String>,
@@ -547,6 +635,23 @@ pub fn fault_parts(
                 &key("groups"),
             );
         }
+        FaultAction::GrayFailure { zone, .. } => {
+            let document = gray_failure_document(fault)?;
+            let zone = match (resolved.and_then(|r| r.zones.first()), zone) {
+                (Some(name), _) => name.clone(),
+                (None, Some(zone)) => zone_name(zone)?,
+                (None, None) => return Err(EnvError::Unsupported(format!("fault `{}`: a gray failure on AWS needs a `zone`", fault.name))),
+            };
+            let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
+            targets.insert(key("instances"), instances_target(vec![zone], &BTreeMap::new(), mode)?);
+            let document_parameters = serde_json::to_string(&document.parameters).map_err(|e| EnvError::Failed(format!("could not write the document's parameters: {e}")))?;
+            action(
+                "aws:ssm:send-command",
+                parameters([("documentArn", Some(document.arn(region))), ("documentParameters", Some(document_parameters)), ("duration", duration)]),
+                "Instances",
+                &key("instances"),
+            );
+        }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }
     Ok((targets, actions))
@@ -577,7 +682,7 @@ fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateSto
 
 /// The template for one fault of a run.
 pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Template, EnvError> {
-    let (targets, actions) = fault_parts(fault, scenario, Some(resolved), None, Vec::new(), &mut Vec::new())?;
+    let (targets, actions) = fault_parts(fault, scenario, ctx.region, Some(resolved), None, Vec::new(), &mut Vec::new())?;
     Ok(Template {
         description: format!("gameday {} / {}", scenario.name, fault.name),
         role_arn: ctx.role_arn.into(),
@@ -616,7 +721,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
-        let (t, a) = fault_parts(fault, scenario, None, facts, after, &mut notes)?;
+        let (t, a) = fault_parts(fault, scenario, ctx.region, None, facts, after, &mut notes)?;
         targets.extend(t);
         actions.extend(a);
     }
@@ -685,6 +790,61 @@ mod tests {
         let mut expected = journaled;
         expected["actions"]["stop"]["parameters"] = serde_json::json!({});
         assert_eq!(serde_json::to_value(&template).unwrap(), expected);
+    }
+
+    fn gray(fault: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: gameday/v1\nname: t\nguards:\n  require_tags: {{ gameday: allowed }}\n  require_healthy_start: false\nsteady_state:\n  - {{ name: c, kind: asg_capacity, group: web-asg, min_in_service: 1 }}\nfaults:\n  - {{ name: gray, kind: gray_failure, zone: us-east-1a, {fault} }}\nexpected_recoveries:\n  - {{ name: c, probes: [c], recovers_within: 5m }}\n"
+        );
+        crate::scenario::parse_str(&text, None).unwrap()
+    }
+
+    #[test]
+    fn a_zones_gray_failure_exports_as_a_network_document_on_the_zones_instances() {
+        let ctx = FisContext { region: "eu-west-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
+        let exported = scenario_template(&gray("error_rate: 30, duration: 5m"), &ctx, None, &BTreeMap::new()).unwrap();
+        let template = serde_json::to_value(&exported.template).unwrap();
+        let action = &template["actions"]["gray"];
+        assert_eq!(action["actionId"], "aws:ssm:send-command");
+        assert_eq!(action["parameters"]["documentArn"], "arn:aws:ssm:eu-west-1::document/AWSFIS-Run-Network-Packet-Loss");
+        assert_eq!(action["parameters"]["duration"], "PT5M");
+        let document: serde_json::Value = serde_json::from_str(action["parameters"]["documentParameters"].as_str().unwrap()).unwrap();
+        assert_eq!(document, serde_json::json!({ "DurationSeconds": "300", "InstallDependencies": "True", "Interface": "eth0", "LossPercent": "30" }));
+        let target = &template["targets"]["gray-instances"];
+        assert_eq!(target["resourceType"], "aws:ec2:instance");
+        assert_eq!(target["resourceTags"], serde_json::json!({ "gameday": "allowed" }));
+        assert_eq!(target["filters"], serde_json::json!([{ "path": "State.Name", "values": ["running"] }, { "path": "Placement.AvailabilityZone", "values": ["us-east-1a"] }]));
+        assert_eq!(target["selectionMode"], "ALL");
+    }
+
+    #[test]
+    fn what_fis_cannot_make_of_a_gray_failure_is_refused_with_the_reason() {
+        let refusal = |fault: &str| match gray_failure_document(&gray(fault).faults[0]) {
+            Err(EnvError::Unsupported(why)) => why,
+            other => panic!("{fault}: {other:?}"),
+        };
+        assert!(refusal("error_rate: 5, latency: 100ms, duration: 5m").contains("cannot run in parallel on one instance"));
+        assert!(refusal("error_rate: 5, duration: 30s").contains("from 1m to 12h"));
+        assert!(refusal("error_rate: 5, duration: 13h").contains("from 1m to 12h"));
+        assert!(refusal("error_rate: 2.5, duration: 5m").contains("write `error_rate: 3`"));
+        let text = "apiVersion: gameday/v1\nname: t\nsteady_state:\n  - { name: c, kind: asg_capacity, group: web-asg, min_in_service: 1 }\nfaults:\n  - { name: gray, kind: gray_failure, region: us-east-1, duration: 5m }\nexpected_recoveries:\n  - { name: c, probes: [c], recovers_within: 5m }\n";
+        let region = crate::scenario::parse_str(text, None).unwrap();
+        assert!(!fis_can_make(&region.faults[0].action));
+        assert!(matches!(gray_failure_document(&region.faults[0]), Err(EnvError::Unsupported(why)) if why.contains("a whole region")));
+        let latency = gray_failure_document(&gray("latency: 200ms, interface: ens5, duration: 90s").faults[0]).unwrap();
+        assert_eq!(latency.to_string(), "SSM document AWSFIS-Run-Network-Latency (DelayMilliseconds=200, DurationSeconds=90, InstallDependencies=True, Interface=ens5)");
+        assert!(refusal("duration: 1m").contains("dropping every packet fails the load balancer's health checks too"), "no latency: error_rate 100");
+        assert!(refusal("error_rate: 100, duration: 1m").contains("not a gray failure"));
+        let loss = gray_failure_document(&gray("error_rate: 99, duration: 1m").faults[0]).unwrap();
+        assert_eq!(loss.parameters["LossPercent"], "99");
+    }
+
+    #[test]
+    fn a_gray_failure_export_is_refused_where_fis_would_hit_excluded_instances() {
+        let mut scenario = gray("error_rate: 5, duration: 5m");
+        scenario.guards.exclude_tags = BTreeMap::from([("critical".to_string(), "true".to_string())]);
+        let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
+        assert_eq!(guards, ["exclude_tags"]);
     }
 
     #[test]

@@ -193,6 +193,97 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
+/// The policy of the role FIS assumes (`fis_role_arn`) for the faults FIS
+/// makes in this scenario: what FIS itself calls for each action, as FIS's
+/// action reference lists it. Instance writes and `ssm:SendCommand` on
+/// instances are conditioned on `require_tags`, as in gameday's own policy;
+/// `ssm:SendCommand` runs only the AWS-owned documents gameday names.
+pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
+    let mut reads: BTreeSet<&str> = BTreeSet::new();
+    let mut instance_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut network = false;
+    let mut launch_errors = false;
+    let mut documents: BTreeSet<String> = BTreeSet::new();
+    for fault in scenario.faults.iter().filter(|f| super::fis::fis_can_make(&f.action) && (via_fis || super::needs_fis(f))) {
+        match &fault.action {
+            FaultAction::StopInstances { .. } => {
+                instance_writes.extend(["ec2:StopInstances", "ec2:StartInstances"]);
+                reads.insert("ec2:DescribeInstances");
+            }
+            FaultAction::TerminateInstances { .. } => {
+                instance_writes.insert("ec2:TerminateInstances");
+                reads.insert("ec2:DescribeInstances");
+            }
+            FaultAction::RebootInstances { .. } => {
+                instance_writes.insert("ec2:RebootInstances");
+                reads.insert("ec2:DescribeInstances");
+            }
+            FaultAction::AzOutage { mode: AzOutageMode::Power, groups, tags, .. } => {
+                instance_writes.extend(["ec2:StopInstances", "ec2:StartInstances"]);
+                reads.insert("ec2:DescribeInstances");
+                // Launches in the zone fail too for the groups it names (or selects by tag).
+                launch_errors |= !groups.is_empty() || !tags.is_empty();
+            }
+            FaultAction::AzOutage { mode: AzOutageMode::Network, .. } => network = true,
+            FaultAction::AsgCapacityError { .. } => launch_errors = true,
+            FaultAction::GrayFailure { .. } => {
+                if let Ok(document) = super::fis::gray_failure_document(fault) {
+                    documents.insert(document.arn("*"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let tag_condition = |prefix: &str| -> Option<Value> {
+        (!scenario.guards.require_tags.is_empty()).then(|| {
+            let tags: serde_json::Map<String, Value> = scenario.guards.require_tags.iter().map(|(k, v)| (format!("{prefix}{k}"), json!(v))).collect();
+            json!({ "StringEquals": tags })
+        })
+    };
+    let mut statements = Vec::new();
+    if launch_errors {
+        reads.insert("autoscaling:DescribeAutoScalingGroups");
+        statements.push(json!({
+            "Sid": "FisLaunchErrors",
+            "Effect": "Allow",
+            "Action": "ec2:InjectApiError",
+            "Resource": "*",
+            "Condition": { "StringEquals": { "ec2:FisActionId": "aws:ec2:asg-insufficient-instance-capacity-error" } },
+        }));
+    }
+    if network {
+        reads.extend(["ec2:DescribeManagedPrefixLists", "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:GetManagedPrefixListEntries"]);
+        statements.push(json!({
+            "Sid": "FisNetworkDisrupt",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl", "ec2:ReplaceNetworkAclAssociation"],
+            "Resource": "*",
+        }));
+    }
+    if !instance_writes.is_empty() {
+        let mut statement =
+            json!({ "Sid": "FisInstanceActions", "Effect": "Allow", "Action": instance_writes.into_iter().collect::<Vec<_>>(), "Resource": "arn:aws:ec2:*:*:instance/*" });
+        if let Some(condition) = tag_condition("aws:ResourceTag/") {
+            statement["Condition"] = condition;
+        }
+        statements.push(statement);
+    }
+    if !documents.is_empty() {
+        // SendCommand names a document and instances: each is a resource of its own, and only the instances carry tags.
+        statements.push(json!({ "Sid": "FisSendNetworkDocuments", "Effect": "Allow", "Action": "ssm:SendCommand", "Resource": documents.into_iter().collect::<Vec<_>>() }));
+        let mut on_instances = json!({ "Sid": "FisSendCommandToInstances", "Effect": "Allow", "Action": "ssm:SendCommand", "Resource": "arn:aws:ec2:*:*:instance/*" });
+        if let Some(condition) = tag_condition("ssm:resourceTag/") {
+            on_instances["Condition"] = condition;
+        }
+        statements.push(on_instances);
+        statements.push(json!({ "Sid": "FisFollowCommands", "Effect": "Allow", "Action": ["ssm:CancelCommand", "ssm:ListCommands"], "Resource": "*" }));
+    }
+    if !reads.is_empty() {
+        statements.insert(0, json!({ "Sid": "FisRead", "Effect": "Allow", "Action": reads.into_iter().collect::<Vec<_>>(), "Resource": "*" }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +300,44 @@ mod tests {
         assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"));
         let via_fis = policy(&scenario, true);
         assert!(via_fis["Statement"].as_array().unwrap().iter().any(|s| s["Sid"] == "GamedayFis"));
+    }
+
+    #[test]
+    fn a_zones_gray_failure_is_made_through_fis_even_when_the_scenario_says_direct() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/zone-slowdown.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let statements = policy(&scenario, false)["Statement"].as_array().unwrap().clone();
+        let fis = statements.iter().find(|s| s["Sid"] == "GamedayFis").expect("FIS makes it, whatever `via` says");
+        assert!(fis["Action"].as_array().unwrap().iter().any(|a| a == "fis:StopExperiment"));
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayInstanceFaults"), "gameday never touches the instances itself");
+    }
+
+    #[test]
+    fn the_fis_role_may_run_only_the_network_document_and_only_on_the_allowed_instances() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/zone-slowdown.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let document = fis_role_policy(&scenario, false);
+        let statement = |sid: &str| document["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("{sid}: {document}")).clone();
+        assert_eq!(statement("FisSendNetworkDocuments")["Resource"], json!(["arn:aws:ssm:*::document/AWSFIS-Run-Network-Latency"]));
+        let on_instances = statement("FisSendCommandToInstances");
+        assert_eq!(on_instances["Resource"], "arn:aws:ec2:*:*:instance/*");
+        assert_eq!(on_instances["Condition"]["StringEquals"]["ssm:resourceTag/gameday"], "allowed");
+        assert_eq!(statement("FisFollowCommands")["Action"], json!(["ssm:CancelCommand", "ssm:ListCommands"]));
+        assert_eq!(document["Statement"].as_array().unwrap().len(), 3, "nothing else: {document}");
+    }
+
+    #[test]
+    fn the_fis_role_policy_follows_via_and_each_actions_permissions() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/az-loss.yaml")).unwrap();
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        assert!(fis_role_policy(&scenario, false)["Statement"].as_array().unwrap().is_empty(), "made directly: FIS calls nothing");
+        let document = fis_role_policy(&scenario, true);
+        let statements = document["Statement"].as_array().unwrap();
+        let instances = statements.iter().find(|s| s["Sid"] == "FisInstanceActions").unwrap();
+        assert_eq!(instances["Action"], json!(["ec2:StartInstances", "ec2:StopInstances"]));
+        assert_eq!(instances["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
+        let launches = statements.iter().find(|s| s["Sid"] == "FisLaunchErrors").unwrap();
+        assert_eq!(launches["Condition"]["StringEquals"]["ec2:FisActionId"], "aws:ec2:asg-insufficient-instance-capacity-error");
     }
 
     #[test]

@@ -540,7 +540,7 @@ impl Environment for AwsEnvironment {
                 return Err(EnvError::Unsupported("this fault runs through AWS FIS".into()));
             }
             Effect::GrayFailure { .. } => {
-                return Err(EnvError::Unsupported("a gray failure exists only in the simulator".into()));
+                return Err(EnvError::Unsupported("a gray failure runs through AWS FIS".into()));
             }
         }
         Ok(())
@@ -678,7 +678,8 @@ impl Environment for AwsEnvironment {
     }
 }
 
-/// Faults only FIS can make (launch failures in a zone).
+/// Faults only FIS can make (launch failures in a zone; a zone's gray
+/// failure, an SSM document FIS runs on its instances).
 pub fn needs_fis(fault: &Fault) -> bool {
-    matches!(fault.action, FaultAction::AsgCapacityError { .. })
+    matches!(fault.action, FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { zone: Some(_), .. })
 }

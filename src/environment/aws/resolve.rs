@@ -147,11 +147,15 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
                 fault.name
             )));
         }
-        FaultAction::GrayFailure { .. } => {
-            return Err(EnvError::Unsupported(format!(
-                "fault `{}`: a gray failure (requests failing while health checks pass) cannot be made in a real account; it exists only in the simulator",
-                fault.name
-            )));
+        FaultAction::GrayFailure { zone, .. } => {
+            // Refused here, before any read, when FIS cannot make it (a region, latency with loss, the duration).
+            let document = super::fis::gray_failure_document(fault)?;
+            let zone = env.zone_name(zone.as_deref().unwrap_or_default())?;
+            reach.zones = vec![zone.clone()];
+            reach.acts_on_instances = true;
+            // FIS is handed the chosen instances' ARNs: the guards can spare any of them.
+            reach.candidates = matching(env, &Targets { zones: vec![zone.clone()], ..Targets::default() }).await?;
+            reach.other_resources = vec![format!("FIS aws:ssm:send-command of {document} on the chosen instances in {zone}")];
         }
         FaultAction::AsgCapacityError { zones, .. } => {
             reach.zones = zones.iter().map(|z| env.zone_name(z)).collect::<Result<_, _>>()?;
@@ -273,10 +277,10 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             env.calls.reads += 1;
             super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), fault.duration.is_some()).await?
         }
-        FaultAction::RegionOutage { .. } | FaultAction::GrayFailure { .. } => {
+        FaultAction::RegionOutage { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
         }
-        FaultAction::AsgCapacityError { .. } => {
+        FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` runs through AWS FIS", fault.action.kind_name())));
         }
     })

@@ -623,9 +623,13 @@ impl Environment for SimEnvironment {
                 Effect::InvertHealthCheck { health_check: self.world.health_checks[hc].id.clone(), record: r.name.clone() }
             }
             FaultAction::RegionOutage { region } => Effect::RegionDown { region: region.clone() },
-            FaultAction::GrayFailure { zone, region, error_rate } => {
+            FaultAction::GrayFailure { zone, region, error_rate, latency, .. } => {
                 let zones = self.gray_zones(zone.as_deref(), region.as_deref())?;
-                Effect::GrayFailure { zones: zones.into_iter().map(|z| self.world.zones[z].name.clone()).collect(), error_rate: *error_rate }
+                Effect::GrayFailure {
+                    zones: zones.into_iter().map(|z| self.world.zones[z].name.clone()).collect(),
+                    error_rate: crate::scenario::gray_error_rate(*error_rate, *latency),
+                    latency_ms: latency.map_or(0, |l| l.as_millis()),
+                }
             }
             FaultAction::AsgCapacityError { zones, groups } => {
                 let names = zones.iter().map(|z| self.zone(z).map(|i| self.world.zones[i].name.clone())).collect::<Result<Vec<_>, _>>()?;
@@ -720,14 +724,19 @@ impl Environment for SimEnvironment {
                 let r = world.region_index(region).ok_or_else(|| EnvError::NotFound { resource: format!("region `{region}`"), hint: None })?;
                 world.set_region_down(r, true);
             }
-            Effect::GrayFailure { zones, error_rate } => {
+            Effect::GrayFailure { zones, error_rate, latency_ms } => {
                 let found = zones.iter().map(|zone| world.zone_index(zone).ok_or_else(|| EnvError::NotFound { resource: format!("zone `{zone}`"), hint: None })).collect::<Result<
                     Vec<_>,
                     _,
                 >>(
                 )?;
                 for z in found {
-                    world.add_gray(z, error_rate / 100.0);
+                    if *error_rate > 0.0 {
+                        world.add_gray(z, error_rate / 100.0);
+                    }
+                    if *latency_ms > 0 {
+                        world.add_slowdown(z, *latency_ms);
+                    }
                 }
             }
             Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
@@ -806,9 +815,13 @@ impl Environment for SimEnvironment {
                     outcome.restored.push(format!("region {region}"));
                 }
             }
-            Effect::GrayFailure { zones, error_rate } => {
+            Effect::GrayFailure { zones, error_rate, latency_ms } => {
                 for zone in zones {
-                    if world.zone_index(zone).is_some_and(|z| world.remove_gray(z, error_rate / 100.0)) {
+                    let Some(z) = world.zone_index(zone) else { continue };
+                    // Each part is undone on its own, so a second revert finds neither.
+                    let failing = *error_rate > 0.0 && world.remove_gray(z, error_rate / 100.0);
+                    let slowed = *latency_ms > 0 && world.remove_slowdown(z, *latency_ms);
+                    if failing || slowed {
                         outcome.restored.push(format!("requests served in {zone}"));
                     }
                 }
@@ -890,7 +903,12 @@ impl Environment for SimEnvironment {
                 if !service.reachable {
                     return sample(false, timeout_ms, format!("timed out after {}", probe.timeout));
                 }
-                let latency = (service.latency_ms * (0.8 + 0.4 * rng.next_f64())).round() as u64;
+                let mut latency = (service.latency_ms * (0.8 + 0.4 * rng.next_f64())).round() as u64;
+                // A request a slowed zone's target serves answers that much later. Drawn only
+                // while a zone is slowed, so every other run keeps the draws it had.
+                if service.slow_share > 0.0 && rng.next_f64() < service.slow_share {
+                    latency += service.slowdown_ms.round() as u64;
+                }
                 if latency > timeout_ms {
                     return sample(false, timeout_ms, format!("timed out after {}", probe.timeout));
                 }
@@ -1141,7 +1159,7 @@ mod tests {
             start_after: Vec::new(),
             delay: None,
             duration: None,
-            action: FaultAction::GrayFailure { zone: zone.map(Into::into), region: region.map(Into::into), error_rate },
+            action: FaultAction::GrayFailure { zone: zone.map(Into::into), region: region.map(Into::into), error_rate: Some(error_rate), latency: None, interface: None },
         }
     }
 

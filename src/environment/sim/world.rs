@@ -74,6 +74,9 @@ pub struct Zone {
     /// Active gray failures: the share (0–1) of requests each one fails.
     /// Health checks still pass, so nothing automatic reacts to them.
     gray: Vec<f64>,
+    /// Active gray slowdowns: the milliseconds each adds to every request a
+    /// live instance in the zone serves. Health checks still pass.
+    slowdowns: Vec<u64>,
     /// Active launch failures: the groups they apply to (empty: every group).
     launch_failures: Vec<Vec<String>>,
 }
@@ -260,6 +263,10 @@ pub struct Service {
     /// The share of requests that reach a live target in a gray zone and
     /// fail there (500): part of `error_probability`, not of the dead share.
     pub gray_share: f64,
+    /// The share of requests that reach a live target in a slowed zone, and
+    /// the mean milliseconds those requests take longer.
+    pub slow_share: f64,
+    pub slowdown_ms: f64,
 }
 
 /// Requests a load balancer counted, as its CloudWatch metrics
@@ -448,7 +455,15 @@ impl World {
         for (region_index, region) in topology.regions.iter().enumerate() {
             world.regions.push(Region { name: region.name.clone(), down: 0 });
             for zone in &region.zones {
-                world.zones.push(Zone { name: zone.name.clone(), id: zone.id.clone(), region: region_index, network_out: 0, gray: Vec::new(), launch_failures: Vec::new() });
+                world.zones.push(Zone {
+                    name: zone.name.clone(),
+                    id: zone.id.clone(),
+                    region: region_index,
+                    network_out: 0,
+                    gray: Vec::new(),
+                    slowdowns: Vec::new(),
+                    launch_failures: Vec::new(),
+                });
             }
         }
         for lb in &topology.load_balancers {
@@ -752,6 +767,25 @@ impl World {
             }
             None => false,
         }
+    }
+    pub fn add_slowdown(&mut self, zone: usize, latency_ms: u64) {
+        self.zones[zone].slowdowns.push(latency_ms);
+    }
+    /// Ends one slowdown of this latency on the zone; `false` if none was active.
+    pub fn remove_slowdown(&mut self, zone: usize, latency_ms: u64) -> bool {
+        let slowdowns = &mut self.zones[zone].slowdowns;
+        match slowdowns.iter().position(|l| *l == latency_ms) {
+            Some(index) => {
+                slowdowns.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+    /// The milliseconds a live instance in the zone adds to each request:
+    /// overlapping slowdowns add up, as delays on one path do.
+    pub fn slowdown_ms(&self, zone: usize) -> u64 {
+        self.zones[zone].slowdowns.iter().sum()
     }
     /// The share of requests a live instance in the zone fails: overlapping
     /// gray failures compose as independent failures.
@@ -1301,7 +1335,7 @@ impl World {
     pub fn service(&self, balancer: usize) -> Service {
         let b = &self.balancers[balancer];
         if self.regions[b.region].down > 0 {
-            return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0, gray_share: 0.0 };
+            return Service { reachable: false, error_probability: 1.0, latency_ms: 0.0, dead_target_share: 0.0, gray_share: 0.0, slow_share: 0.0, slowdown_ms: 0.0 };
         }
         // A zonal shift takes the zone's targets out of routing, unless that
         // would leave none: then the balancer routes to all.
@@ -1313,17 +1347,23 @@ impl World {
         let any_kept = all.iter().any(in_routing);
         let considered = |t: &Target| !any_kept || in_routing(t);
         let any_healthy = all.iter().any(|t| considered(t) && t.state == TargetState::Healthy);
-        let (mut routed, mut alive, mut gray) = (0usize, 0usize, 0.0_f64);
+        let (mut routed, mut alive, mut gray, mut slow, mut slow_ms) = (0usize, 0usize, 0.0_f64, 0usize, 0u64);
         for t in all.iter().filter(|t| considered(t) && (!any_healthy || t.state == TargetState::Healthy)) {
             routed += 1;
             if self.serving(t.instance) {
                 alive += 1;
                 // Live targets in a gray zone answer, and fail a share of what they get.
                 gray += self.gray_rate(self.instances[t.instance].zone);
+                // ... and answer late by their zone's slowdown.
+                let added = self.slowdown_ms(self.instances[t.instance].zone);
+                if added > 0 {
+                    slow += 1;
+                    slow_ms += added;
+                }
             }
         }
         if routed == 0 {
-            return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0, gray_share: 0.0 };
+            return Service { reachable: true, error_probability: 1.0, latency_ms: b.base_latency_ms, dead_target_share: 0.0, gray_share: 0.0, slow_share: 0.0, slowdown_ms: 0.0 };
         }
         let dead_share = 1.0 - alive as f64 / routed as f64;
         let gray_share = gray / routed as f64;
@@ -1337,6 +1377,8 @@ impl World {
             latency_ms: b.base_latency_ms / (1.0 - utilisation),
             dead_target_share: dead_share,
             gray_share,
+            slow_share: slow as f64 / routed as f64,
+            slowdown_ms: if slow == 0 { 0.0 } else { slow_ms as f64 / slow as f64 },
         }
     }
 
