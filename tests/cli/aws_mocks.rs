@@ -71,7 +71,7 @@ fn scenario(text: &str) -> gameday::scenario::Scenario {
     gameday::scenario::parse_str(text, None).unwrap()
 }
 
-const PROBE_ONLY: &str = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n";
+const PROBE_ONLY: &str = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n";
 
 fn instance(id: &str, state: InstanceStateName) -> Instance {
     Instance::builder().instance_id(id).placement(Placement::builder().availability_zone("us-east-1a").build()).state(InstanceState::builder().name(state).build()).build()
@@ -182,7 +182,7 @@ async fn mutating_calls_take_at_most_a_thousand_ids() {
 
 fn stop_scenario(ids: &[String], duration: &str) -> gameday::scenario::Scenario {
     scenario(&format!(
-        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - name: stop\n    kind: stop_instances\n    duration: {duration}\n    targets: {{ ids: [{}] }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }}\nfaults:\n  - name: stop\n    kind: stop_instances\n    duration: {duration}\n    targets: {{ ids: [{}] }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
         ids.join(", ")
     ))
 }
@@ -504,7 +504,7 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
             .build()
     });
     let text = format!(
-        "apiVersion: gameday/v1\nname: mocked\nvia: fis\nguards:\n  stop_conditions:\n    - alarm: web-5xx\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: stop, kind: stop_instances, duration: 5m, targets: {{ ids: [{}] }} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
+        "apiVersion: gameday/v1\nname: mocked\nvia: fis\nguards:\n  stop_conditions:\n    - alarm: web-5xx\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }}\nfaults:\n  - {{ name: stop, kind: stop_instances, duration: 5m, targets: {{ ids: [{}] }} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n",
         fake.all.join(", ")
     );
     let scenario = scenario(&text);
@@ -581,7 +581,7 @@ async fn an_error_budget_is_judged_on_request_counts_from_get_metric_data() {
         }
         GetMetricDataOutput::builder().set_metric_data_results(Some(results)).build()
     });
-    let text = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\n  - name: requests\n    kind: metric\n    namespace: AWS/ApplicationELB\n    metric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]\n    divided_by: RequestCount\n    dimensions: { LoadBalancer: app/web-alb/50dc6c495c0c9188 }\n    period: 1s\n    interval: 1s\n    timeout: 1s\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 3s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 3s, max_impact: { error_rate: 1, requests: requests } }\n";
+    let text = "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }\n  - name: requests\n    kind: metric\n    namespace: AWS/ApplicationELB\n    metric: [HTTPCode_Target_5XX_Count, HTTPCode_ELB_5XX_Count]\n    divided_by: RequestCount\n    dimensions: { LoadBalancer: app/web-alb/50dc6c495c0c9188 }\n    period: 1s\n    interval: 1s\n    timeout: 1s\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 3s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 3s, max_impact: { error_rate: 1, requests: requests } }\n";
     let scenario = scenario(text);
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&metrics]).with_call_log(&file), &scenario).await.unwrap();
     let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
@@ -710,7 +710,7 @@ impl FakeArc {
 
 fn shift_scenario(duration: &str) -> gameday::scenario::Scenario {
     scenario(&format!(
-        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }}\nfaults:\n  - {{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
     ))
 }
 
@@ -962,7 +962,7 @@ impl FakeRegionSwitch {
 
 fn switch_scenario(duration: &str, regions: &str) -> gameday::scenario::Scenario {
     scenario(&format!(
-        "apiVersion: gameday/v1\nname: mocked\nguards:\n  regions: [{regions}]\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
+        "apiVersion: gameday/v1\nname: mocked\nguards:\n  regions: [{regions}]\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }}\nfaults:\n  - {{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
     ))
 }
 
@@ -1390,7 +1390,7 @@ fn calendar_not_blocking_now() -> PracticeConfig {
 
 fn practice_scenario(duration: &str) -> gameday::scenario::Scenario {
     scenario(&format!(
-        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: practice, kind: practice_run, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], after_fault: practice, stays_healthy: true }}\n"
+        "apiVersion: gameday/v1\nname: mocked\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }}\nfaults:\n  - {{ name: practice, kind: practice_run, resource: \"{ALB}\", away_from: us-east-1a, duration: {duration} }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], after_fault: practice, stays_healthy: true }}\n"
     ))
 }
 

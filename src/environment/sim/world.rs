@@ -770,6 +770,7 @@ impl World {
     }
     pub fn add_slowdown(&mut self, zone: usize, latency_ms: u64) {
         self.zones[zone].slowdowns.push(latency_ms);
+        self.changed_everywhere();
     }
     /// Ends one slowdown of this latency on the zone; `false` if none was active.
     pub fn remove_slowdown(&mut self, zone: usize, latency_ms: u64) -> bool {
@@ -777,6 +778,7 @@ impl World {
         match slowdowns.iter().position(|l| *l == latency_ms) {
             Some(index) => {
                 slowdowns.remove(index);
+                self.changed_everywhere();
                 true
             }
             None => false,
