@@ -52,7 +52,7 @@ fn close_on_exec(fd: &OwnedFd) {
 }
 
 impl Console {
-    fn start() -> Console {
+    fn start(extra: &[&str]) -> Console {
         let runs = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         let (mut master, mut slave) = (-1, -1);
@@ -68,6 +68,7 @@ impl Console {
         command
             .args(["drill", repo().join("scenarios/manual-region-failover.yaml").to_str().unwrap(), "--speed", "10", "--seed", "7"])
             .args(["--runs-dir", runs.path().to_str().unwrap()])
+            .args(extra)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("GAMEDAY_STATE_DIR", state.path())
             .env_remove("RUST_LOG")
@@ -153,6 +154,11 @@ impl Console {
         status.and_then(|s| s.code()).expect("the drill exited, not killed by a signal")
     }
 
+    /// Everything the terminal has shown since the drill started.
+    fn everything_shown(&self) -> String {
+        String::from_utf8_lossy(&self.screen.0.lock().unwrap().bytes).into_owned()
+    }
+
     fn run_dir(&self) -> PathBuf {
         std::fs::read_dir(self.runs.path()).unwrap().filter_map(Result::ok).map(|e| e.path()).max().expect("a run directory")
     }
@@ -181,7 +187,7 @@ const PEOPLE_EVENTS: [&str; 6] = ["step_acknowledged", "step_done", "step_skippe
 
 #[test]
 fn q_then_y_ends_the_drill_at_once_without_enter_and_reverts_the_fault() {
-    let mut console = Console::start();
+    let mut console = Console::start(&[]);
     console.wait_for("fault injected");
     console.keys("q");
     console.wait_for("end the drill and revert? press y to end, any other key to go on");
@@ -197,12 +203,21 @@ fn q_then_y_ends_the_drill_at_once_without_enter_and_reverts_the_fault() {
     for kind in PEOPLE_EVENTS {
         assert!(events(&journal, kind).is_empty(), "`q`, `y` recorded {kind}");
     }
+    // The default view is the trainees': the screen never named the fault, its kind or its targets.
+    let shown = console.everything_shown();
+    let intent = events(&journal, "fault_intent")[0];
+    let targets: Vec<&str> = intent["targets"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(!targets.is_empty());
+    for secret in ["degrade-us-east-1", "gray_failure", "⚡"].iter().chain(&targets) {
+        assert!(!shown.contains(secret), "the trainee console showed `{secret}`");
+    }
 }
 
 #[test]
 fn another_key_than_y_keeps_the_drill_going_and_is_no_command() {
-    let mut console = Console::start();
-    console.wait_for("fault injected");
+    // The facilitator's console, which shows the fault.
+    let mut console = Console::start(&["--view", "facilitator"]);
+    console.wait_for("⚡ degrade-us-east-1      injected");
     console.keys("q");
     console.wait_for("press y to end, any other key to go on");
     // `d` answers the question (no), and does not mark step 1 done.
@@ -219,7 +234,7 @@ fn another_key_than_y_keeps_the_drill_going_and_is_no_command() {
 
 #[test]
 fn s_asks_why_records_the_reason_and_what_is_typed_is_never_a_command() {
-    let mut console = Console::start();
+    let mut console = Console::start(&[]);
     console.wait_for("fault injected");
     console.keys("s");
     console.wait_for("why skip this step? (Enter to skip, Esc to cancel)");
@@ -250,7 +265,7 @@ fn s_asks_why_records_the_reason_and_what_is_typed_is_never_a_command() {
 
 #[test]
 fn a_refused_action_says_why_on_the_screen() {
-    let mut console = Console::start();
+    let mut console = Console::start(&[]);
     console.wait_for("fault injected");
     // Step 1 names no action: `x` then Enter (this step's action) is refused.
     console.keys("x");
