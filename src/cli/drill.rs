@@ -323,16 +323,19 @@ fn when(at: u64, fault_start: Option<u64>) -> String {
 }
 
 /// Without a terminal: every timeline line the view shows and every
-/// refusal, on stderr.
+/// refusal, on stderr; and, as `gameday run` logs, a line per phase change
+/// and a heartbeat every 30 s of the run's clock, so a log of a live drill
+/// shows life between events.
 struct Transcript {
     describer: Describer,
     visibility: Visibility,
     fault_start: Option<u64>,
+    progress: super::progress::ProgressLines,
 }
 
 impl Transcript {
     fn new(visibility: Visibility) -> Self {
-        Transcript { describer: Describer::default(), visibility, fault_start: None }
+        Transcript { describer: Describer::default(), visibility, fault_start: None, progress: super::progress::ProgressLines::new(super::progress::HEARTBEAT) }
     }
 }
 
@@ -350,6 +353,13 @@ impl Observer for Transcript {
     }
     fn journal_failed(&mut self, error: &crate::journal::JournalError, record: &Record) {
         eprintln!("{}", super::progress::journal_failure_notice(error, record));
+    }
+    fn tick(&mut self, view: &LiveView<'_>) {
+        let visibility = &self.visibility;
+        // The trainees see their probes only, and not when the fault will be reverted.
+        if let Some(line) = self.progress.line_showing(view, &when(view.now, view.fault_start), |probe| visibility.shows_probe(probe), visibility.shows_faults()) {
+            eprintln!("{line}");
+        }
     }
 }
 

@@ -77,6 +77,13 @@ impl ProgressLines {
     /// The line to print for this view: on a phase change, or when a
     /// heartbeat is due.
     pub fn line(&mut self, view: &LiveView<'_>) -> Option<String> {
+        self.line_showing(view, &format!("T+{}", fmt_ms(view.now)), |_| true, true)
+    }
+
+    /// As `line`, for a view that shows less (a drill's trainees): the time
+    /// as that view writes it, only the probes `shows_probe` admits, and the
+    /// time until the revert only with `show_revert` (it tells when the fault ends).
+    pub fn line_showing(&mut self, view: &LiveView<'_>, time: &str, shows_probe: impl Fn(&str) -> bool, show_revert: bool) -> Option<String> {
         let now = Duration::from_millis(view.now);
         let changed = self.phase != Some(view.phase);
         let due = self.last_line.is_none_or(|last| now.saturating_sub(last) >= self.heartbeat);
@@ -85,10 +92,10 @@ impl ProgressLines {
         }
         self.phase = Some(view.phase);
         self.last_line = Some(now);
-        let probes = view.probes.iter().map(|(name, state, _)| format!("{} {name}", state.mark())).collect::<Vec<_>>().join(", ");
-        let revert = view.next_revert.map(|at| format!("; revert in {}", fmt_ms(at.saturating_sub(view.now)))).unwrap_or_default();
+        let probes = view.probes.iter().filter(|(name, _, _)| shows_probe(name)).map(|(name, state, _)| format!("{} {name}", state.mark())).collect::<Vec<_>>().join(", ");
+        let revert = view.next_revert.filter(|_| show_revert).map(|at| format!("; revert in {}", fmt_ms(at.saturating_sub(view.now)))).unwrap_or_default();
         let probes = if probes.is_empty() { String::new() } else { format!("; probes: {probes}") };
-        Some(format!("gameday: T+{} {}{revert}{probes}", fmt_ms(view.now), view.phase))
+        Some(format!("gameday: {time} {}{revert}{probes}", view.phase))
     }
 }
 
