@@ -323,16 +323,19 @@ fn when(at: u64, fault_start: Option<u64>) -> String {
 }
 
 /// Without a terminal: every timeline line the view shows and every
-/// refusal, on stderr.
+/// refusal, on stderr; and, as `gameday run` logs, a line per phase change
+/// and a heartbeat every 30 s of the run's clock, so a log of a live drill
+/// shows life between events.
 struct Transcript {
     describer: Describer,
     visibility: Visibility,
     fault_start: Option<u64>,
+    progress: super::progress::ProgressLines,
 }
 
 impl Transcript {
     fn new(visibility: Visibility) -> Self {
-        Transcript { describer: Describer::default(), visibility, fault_start: None }
+        Transcript { describer: Describer::default(), visibility, fault_start: None, progress: super::progress::ProgressLines::new(super::progress::HEARTBEAT) }
     }
 }
 
@@ -351,6 +354,13 @@ impl Observer for Transcript {
     fn journal_failed(&mut self, error: &crate::journal::JournalError, record: &Record) {
         eprintln!("{}", super::progress::journal_failure_notice(error, record));
     }
+    fn tick(&mut self, view: &LiveView<'_>) {
+        let visibility = &self.visibility;
+        // The trainees see their probes only, and not when the fault will be reverted.
+        if let Some(line) = self.progress.line_showing(view, &when(view.now, view.fault_start), |probe| visibility.shows_probe(probe), visibility.shows_faults()) {
+            eprintln!("{line}");
+        }
+    }
 }
 
 /// What the key reader is typing into, shown at the bottom of the console.
@@ -358,6 +368,17 @@ impl Observer for Transcript {
 struct Prompt {
     asking: Option<Asking>,
     text: String,
+}
+
+impl Prompt {
+    /// The prompt's line at the foot of the console, if it is asking: a
+    /// question answered by one key shows no text cursor, since nothing is typed.
+    fn line(&self) -> Option<String> {
+        self.asking.map(|asking| match asking {
+            Asking::ConfirmQuit => asking.label().to_string(),
+            _ => format!("{}: {}▏", asking.label(), self.text),
+        })
+    }
 }
 
 /// What the console is asking for.
@@ -511,7 +532,7 @@ impl Observer for Console {
         }
         self.last_draw = Some(Instant::now());
         let (width, height) = crossterm::terminal::size().unwrap_or((100, 40));
-        let prompt = self.prompt.lock().map(|p| p.asking.map(|a| format!("{}: {}▏", a.label(), p.text))).unwrap_or(None);
+        let prompt = self.prompt.lock().map(|p| p.line()).unwrap_or(None);
         let recent_from = self.recent.len().saturating_sub(RECENT_LINES);
         let lines = frame(view, &self.visibility, &self.recent[recent_from..], self.message.as_deref(), prompt.as_deref());
         let mut out = String::from("\x1b[H");
@@ -629,6 +650,7 @@ mod tests {
         assert_eq!(on_key(&mut prompt, KeyCode::Char('y')), Some(DrillCommand::Quit));
         // Any other key keeps the drill going, and is not taken as a command.
         on_key(&mut prompt, KeyCode::Char('q'));
+        assert_eq!(prompt.line().as_deref(), Some("end the drill and revert? press y to end, any other key to go on"), "one key: no text cursor");
         assert_eq!(on_key(&mut prompt, KeyCode::Char('a')), None);
         assert_eq!(prompt.asking, None);
         // `s` asks why; what is typed is the reason, not commands.
@@ -636,6 +658,7 @@ mod tests {
         for c in "dns not ours".chars() {
             assert_eq!(on_key(&mut prompt, KeyCode::Char(c)), None, "typed text is not a command");
         }
+        assert_eq!(prompt.line().as_deref(), Some("why skip this step? (Enter to skip, Esc to cancel): dns not ours▏"));
         assert_eq!(on_key(&mut prompt, KeyCode::Enter), Some(DrillCommand::Skip { step: None, reason: Some("dns not ours".into()) }));
         // Esc cancels a skip.
         on_key(&mut prompt, KeyCode::Char('s'));

@@ -276,6 +276,11 @@ fn the_trainee_view_never_gives_the_fault_away_and_the_facilitator_view_shows_it
     assert!(transcript.contains("cloudwatch: alarm web-5xx is now ALARM"), "{transcript}");
     assert!(transcript.contains("Probe `api` failing"), "a probe the runbook's signals name: {transcript}");
     assert!(transcript.contains("👤 Step 4 done"), "{transcript}");
+    // Between events, a line per phase change and a heartbeat every 30 s of
+    // the run's clock, with the team's probes and not when the fault ends.
+    assert!(transcript.contains("gameday: T0+30s fault injected; probes: ✘ api, ✔ standby-capacity\n"), "{transcript}");
+    assert!(transcript.contains("gameday: T0+6m30s fault injected; probes: ✘ api, ✔ standby-capacity\n"), "{transcript}");
+    assert!(!transcript.contains("revert in"), "the time until the revert tells when the fault ends: {transcript}");
     // The journal and the report keep everything: the trainee view is a view.
     assert!(run.report.contains("degrade-us-east-1"));
 
@@ -284,6 +289,7 @@ fn the_trainee_view_never_gives_the_fault_away_and_the_facilitator_view_shows_it
     assert_eq!(run.output.code, 0, "{}", run.output.stderr);
     assert!(run.output.stderr.contains("Injecting `degrade-us-east-1` (gray_failure) on 9 target(s)"), "{}", run.output.stderr);
     assert!(run.output.stderr.contains("Fault `degrade-us-east-1` reverted"), "{}", run.output.stderr);
+    assert!(run.output.stderr.contains("gameday: T0+30s fault injected; revert in 29m30s; probes: ✘ api, ✔ standby-capacity\n"), "{}", run.output.stderr);
 
     let run = run_drill(&manual_failover(), "", &["--speed", "max", "--view", "everyone"], runs.path());
     assert_eq!(run.output.code, 2, "{}", run.output.stderr);

@@ -5,6 +5,7 @@
 mod aws;
 mod aws_mocks;
 mod aws_side_tools;
+mod console;
 mod damaged;
 mod databases;
 mod dns_failover;

@@ -383,20 +383,30 @@ fn max_duration_halts_the_run_and_reverts() {
 }
 
 #[test]
-fn a_run_logged_without_a_terminal_prints_a_line_per_phase() {
+fn a_run_logged_without_a_terminal_prints_a_line_per_phase_and_a_heartbeat() {
+    // stderr is a pipe here, as in CI. The heartbeat follows the run's
+    // clock: on the simulator, a line per 30 s of virtual time, so this
+    // 15-minute game day shows its heartbeat without the test waiting.
     let runs = tempfile::tempdir().unwrap();
     let run = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7"], runs.path());
     assert_eq!(run.output.code, 0);
-    let phases: Vec<&str> = run.output.stderr.lines().filter(|l| l.starts_with("gameday: T+")).collect();
-    assert_eq!(
-        phases,
-        [
-            "gameday: T+0ms checking steady state; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
-            "gameday: T+0ms fault injected; revert in 15m00s; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
-            "gameday: T+15m00s waiting for recovery; probes: ✔ api, ✔ capacity, ✔ healthy-targets",
-            "gameday: T+15m00s reverting; probes: ✔ api, ✔ capacity, ✔ healthy-targets"
-        ]
-    );
+    let lines: Vec<&str> = run.output.stderr.lines().filter(|l| l.starts_with("gameday: T+")).collect();
+    let phase = |line: &str| ["checking steady state", "fault injected", "waiting for recovery", "reverting"].into_iter().find(|p| line.contains(&format!(" {p}")));
+    let mut phases: Vec<&str> = lines.iter().filter_map(|l| phase(l)).collect();
+    phases.dedup();
+    assert_eq!(phases, ["checking steady state", "fault injected", "waiting for recovery", "reverting"], "{lines:#?}");
+    assert_eq!(lines.first(), Some(&"gameday: T+0ms checking steady state; probes: ✔ api, ✔ capacity, ✔ healthy-targets"));
+    assert_eq!(lines.last(), Some(&"gameday: T+15m00s reverting; probes: ✔ api, ✔ capacity, ✔ healthy-targets"));
+    // While the fault is in place: a line when it is injected, then one
+    // every 30 s, each with the time until the revert and what the probes say.
+    let injected: Vec<&str> = lines.iter().copied().filter(|l| phase(l) == Some("fault injected")).collect();
+    let fmt = gameday::vocab::fmt_ms;
+    let expected: Vec<String> = (0..30u64).map(|i| format!("gameday: T+{} fault injected; revert in {}; probes: ", fmt(i * 30_000), fmt(900_000 - i * 30_000))).collect();
+    assert_eq!(injected.len(), expected.len(), "{injected:#?}");
+    for (line, start) in injected.iter().zip(&expected) {
+        assert!(line.starts_with(start.as_str()), "{line} is not {start}…");
+    }
+    assert!(injected[1].contains("✘ capacity"), "the heartbeat says what the probes see: {}", injected[1]);
     let quiet = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7", "--no-progress"], runs.path());
     assert!(!quiet.output.stderr.contains("gameday: T+"), "{}", quiet.output.stderr);
 }
