@@ -94,7 +94,7 @@ fn recovery_trial(dir: &Path, down: Duration, trial: usize) -> f64 {
     );
     let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
     let finished = run_local(&yaml);
-    let reverted_at = finished.journal.records().iter().find(|r| matches!(r.event, Event::FaultReverted { .. })).map(|r| r.t).expect("reverted");
+    let reverted_at = finished.records.iter().find(|r| matches!(r.event, Event::FaultReverted { .. })).map(|r| r.t).expect("reverted");
     let recovered_at = finished.result.expectations[0].recovered_at.expect("recovered");
     recovered_at as f64 - reverted_at as f64
 }
@@ -144,7 +144,7 @@ fn abort_latency() {
                     );
                     let started = jiff::Timestamp::now();
                     let finished = run_local(&yaml);
-                    let records = finished.journal.records();
+                    let records = &finished.records;
                     let trip = records.iter().position(|r| matches!(r.event, Event::StopConditionTripped { .. })).expect("tripped");
                     // The sample that tripped it: the last failing sample before the trip.
                     let sample = records[..trip].iter().rev().find_map(|r| match &r.event {
@@ -191,17 +191,16 @@ fn drift() {
     let elapsed = wall.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     let mut lateness: Vec<f64> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::Sample(s) if s.lateness_us > 0 || s.sent_at > 0 => Some(s.lateness_us as f64 / 1000.0),
             _ => None,
         })
         .collect();
-    let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
+    let failed = finished.records.iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for record in finished.journal.records() {
+    for record in &finished.records {
         if let Event::Sample(s) = &record.event
             && !s.ok
         {

@@ -332,6 +332,10 @@ struct FaultRun {
 pub struct Finished {
     pub result: RunResult,
     pub journal: Journal,
+    /// Every record of the run, `run_ended` included, read back from the
+    /// journal once at the end (the journal keeps none that its file has):
+    /// what the reports are rendered from.
+    pub records: Vec<Record>,
 }
 
 pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
@@ -381,7 +385,7 @@ impl<O: Observer> Ledger<O> {
     /// loop ends at its next turn (`JournalFailed`).
     fn append(&mut self, record: Record, durable: bool) {
         if let Err(error) = self.journal.append(record, durable) {
-            if let Some(kept) = self.journal.records().last() {
+            if let Some(kept) = self.journal.last_kept() {
                 self.observer.journal_failed(&error, kept);
             }
             self.journal_failure.get_or_insert_with(|| error.to_string());
@@ -733,7 +737,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             self.faults[index].state = FaultState::Failed;
             self.faults[index].effect = None;
             self.faults[index].result.error = Some("not made: its intent could not be written to the journal".into());
-            return Some(self.journal_failed_outcome());
+            return Some(self.journal_failed_stop());
         }
         let now = self.clock.now();
         let Some(applied) = self.apply_watching(&effect, now, live).await else {
@@ -890,7 +894,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         };
         self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false);
         if self.ledger.journal_failure.is_some() {
-            return self.journal_failed_outcome();
+            return self.journal_failed_stop();
         }
         // Before injection only the halt and an interrupt can stop the run.
         if let Some(stop) = self.stop_now(self.clock.now()) {
@@ -920,7 +924,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             // A journal that cannot be written ends the run: nothing more is
             // injected, and every fault is reverted below.
             if self.ledger.journal_failure.is_some() {
-                outcome = Some(self.journal_failed_outcome());
+                outcome = Some(self.journal_failed_stop());
                 break;
             }
             if let Some(stop) = self.stop_now(now) {
@@ -1135,24 +1139,43 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         if self.ledger.journal_failure.is_some() {
             let _ = self.ledger.journal.flush(true);
         }
+        // The measure reads the journal back; a file that cannot be read
+        // back is a journal that failed, and only what memory holds counts.
+        let (mut records, on_disk) = match self.ledger.journal.read_back() {
+            Ok(read) => read,
+            Err(error) => {
+                self.ledger.journal_failure.get_or_insert_with(|| error.to_string());
+                (self.ledger.journal.unwritten().to_vec(), 0)
+            }
+        };
         let stopped = match stopped {
             // A revert that failed outranks everything, a journal that failed included.
             revert_failed @ Outcome::RevertIncomplete { .. } => revert_failed,
-            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(),
+            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(&records, on_disk),
             stopped => stopped,
         };
-        let result = result::result_from_records(self.scenario, self.ledger.journal.records(), stopped.clone(), end);
+        let result = result::result_from_records(self.scenario, &records, stopped.clone(), end);
         let wall_elapsed_ms = Some(u64::try_from(self.ledger.real_start.elapsed().as_millis()).unwrap_or(u64::MAX));
-        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms }, true);
-        Finished { result, journal: self.ledger.journal }
+        let run_ended = Record { t: end, wall: self.ledger.wall(end), event: Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms } };
+        self.ledger.observer.record(&run_ended);
+        records.push(run_ended.clone());
+        self.ledger.append(run_ended, true);
+        Finished { result, journal: self.ledger.journal, records }
+    }
+
+    /// Why the loop stops when the journal failed. `finish` replaces it with
+    /// [`journal_failed_outcome`](Self::journal_failed_outcome), which names
+    /// the faults the file still shows in place, once the journal is read back.
+    fn journal_failed_stop(&self) -> Outcome {
+        Outcome::JournalFailed { error: self.ledger.journal_failure.clone().unwrap_or_default(), unrecorded: Vec::new() }
     }
 
     /// How a run whose journal failed ends: which faults the journal on
-    /// disk still shows in place although they were reverted (the records
-    /// saying so could not be written), each with how to confirm by hand.
-    fn journal_failed_outcome(&self) -> Outcome {
-        let records = self.ledger.journal.records();
-        let on_disk = &records[..records.len() - self.ledger.journal.unwritten().len()];
+    /// disk (the first `on_disk` of `records`) still shows in place although
+    /// they were reverted (the records saying so could not be written), each
+    /// with how to confirm by hand.
+    fn journal_failed_outcome(&self, records: &[Record], on_disk: usize) -> Outcome {
+        let on_disk = &records[..on_disk];
         let in_memory: Vec<String> = journal::still_injected(records).into_iter().map(|(fault, _)| fault).collect();
         let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(on_disk)
             .into_iter()
