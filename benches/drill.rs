@@ -40,7 +40,7 @@ fn main() {
             Runner::new(&loaded.scenario, &mut env, clock, Silent, Journal::in_memory(), config, Interrupt::new()).with_drill(session, format!("{speed}×"), receiver).run().await
         });
         let wall = started.elapsed();
-        let records = finished.journal.records().to_vec();
+        let records = finished.records.to_vec();
         let t0 = records.iter().find(|r| matches!(r.event, Event::FaultApplied { .. })).map(|r| r.t).unwrap();
         // One journaled event per command, in order (a `done` without an
         // acknowledgement journals both at the same moment: count it once).

@@ -8,6 +8,11 @@
 //!    revert command starts.
 //! 3. Scheduling drift: 500 HTTP probes every 100 ms for 60 s.
 //! 4. Start-up: the binary's start plus `validate` of 100 scenarios.
+//! 5. Memory (`GAMEDAY_BENCH=memory`, not part of the default set: it runs
+//!    for minutes): 500 HTTP probes every 100 ms, journaled to a file as
+//!    `gameday run` does, with the process's peak resident memory printed at
+//!    each checkpoint (`GAMEDAY_BENCH_MINUTES`, default `1,5,10`; fractions
+//!    such as `0.5` allowed for a quick try) and after the run's result.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -47,11 +52,15 @@ async fn serve(down_flag: PathBuf) -> u16 {
 }
 
 fn run_local(yaml: &str) -> Finished {
+    run_local_journaled(yaml, Journal::in_memory())
+}
+
+fn run_local_journaled(yaml: &str, journal: Journal) -> Finished {
     let scenario = gameday::scenario::parse_str(yaml, None).expect("valid bench scenario");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         let mut env = LocalEnvironment::new(&scenario.steady_state).expect("environment");
-        let runner = Runner::new(&scenario, &mut env, WallClock::start(), Silent, Journal::in_memory(), RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new());
+        let runner = Runner::new(&scenario, &mut env, WallClock::start(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new());
         runner.run().await
     })
 }
@@ -85,7 +94,7 @@ fn recovery_trial(dir: &Path, down: Duration, trial: usize) -> f64 {
     );
     let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
     let finished = run_local(&yaml);
-    let reverted_at = finished.journal.records().iter().find(|r| matches!(r.event, Event::FaultReverted { .. })).map(|r| r.t).expect("reverted");
+    let reverted_at = finished.records.iter().find(|r| matches!(r.event, Event::FaultReverted { .. })).map(|r| r.t).expect("reverted");
     let recovered_at = finished.result.expectations[0].recovered_at.expect("recovered");
     recovered_at as f64 - reverted_at as f64
 }
@@ -135,7 +144,7 @@ fn abort_latency() {
                     );
                     let started = jiff::Timestamp::now();
                     let finished = run_local(&yaml);
-                    let records = finished.journal.records();
+                    let records = &finished.records;
                     let trip = records.iter().position(|r| matches!(r.event, Event::StopConditionTripped { .. })).expect("tripped");
                     // The sample that tripped it: the last failing sample before the trip.
                     let sample = records[..trip].iter().rev().find_map(|r| match &r.event {
@@ -182,17 +191,16 @@ fn drift() {
     let elapsed = wall.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     let mut lateness: Vec<f64> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::Sample(s) if s.lateness_us > 0 || s.sent_at > 0 => Some(s.lateness_us as f64 / 1000.0),
             _ => None,
         })
         .collect();
-    let failed = finished.journal.records().iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
+    let failed = finished.records.iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for record in finished.journal.records() {
+    for record in &finished.records {
         if let Event::Sample(s) = &record.event
             && !s.ok
         {
@@ -246,6 +254,78 @@ fn startup() {
     println!("   validate 100 files: median {:.1} ms (min {:.1}, max {:.1}); `gameday --version` alone: {bare:.1} ms", percentile(&times, 50.0), times[0], times[9]);
 }
 
+/// A figure of /proc/self/status in MiB (`VmHWM`: peak resident memory so
+/// far; `VmRSS`: resident now).
+fn status_mib(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn memory() {
+    let probes = 500;
+    let checkpoints: Vec<f64> = std::env::var("GAMEDAY_BENCH_MINUTES")
+        .unwrap_or_else(|_| "1,5,10".to_string())
+        .split(',')
+        .map(|m| m.trim().parse::<f64>().expect("GAMEDAY_BENCH_MINUTES: minutes, comma-separated"))
+        .collect();
+    let minutes = checkpoints.iter().copied().fold(0.0, f64::max);
+    let seconds = (minutes * 60.0).round() as u64;
+    println!("5. Memory ({probes} HTTP probes every 100 ms for {minutes} min, journaled to a file; target: peak the same at every checkpoint, under 64 MiB)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flag = dir.path().join("never");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let port = runtime.block_on(serve(flag));
+    let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
+    let mut yaml = String::from("apiVersion: gameday/v1\nname: memory\nsteady_state:\n");
+    for i in 0..probes {
+        yaml.push_str(&format!("  - {{ name: p{i}, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms }}\n"));
+    }
+    // Every probe is named by the expectation, so every sample matters to the metrics.
+    let names: Vec<String> = (0..probes).map(|i| format!("p{i}")).collect();
+    yaml.push_str(&format!(
+        "faults:\n  - {{ name: idle, kind: command, inject: \"true\", revert: \"true\", duration: {seconds}s }}\nexpected_recoveries:\n  - {{ name: steady, probes: [{}], recovers_within: {seconds}s }}\n",
+        names.join(", ")
+    ));
+    let journal_path = dir.path().join("journal.jsonl");
+    let journal = Journal::create(&journal_path).expect("journal");
+    println!("   before the run: VmRSS {:.1} MiB, VmHWM {:.1} MiB", status_mib("VmRSS:"), status_mib("VmHWM:"));
+    let started = Instant::now();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        let journal_path = journal_path.clone();
+        std::thread::spawn(move || {
+            for minute in checkpoints {
+                let due = Duration::from_secs_f64(minute * 60.0);
+                while started.elapsed() < due && !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                // Counted through a small buffer: reading the file whole would be the peak measured.
+                let lines = std::fs::File::open(&journal_path).map_or(0, |f| std::io::BufRead::split(std::io::BufReader::new(f), b'\n').count());
+                println!(
+                    "   at {minute} min ({:.1} s): peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB, {lines} journal lines",
+                    started.elapsed().as_secs_f64(),
+                    status_mib("VmHWM:"),
+                    status_mib("VmRSS:")
+                );
+            }
+        })
+    };
+    let finished = run_local_journaled(&yaml, journal);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().expect("watcher");
+    let samples: usize = finished.result.probes.iter().map(|p| p.samples).sum();
+    println!(
+        "   after the result ({:.1} s, {samples} samples, outcome {}): peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        finished.result.outcome.kind(),
+        status_mib("VmHWM:"),
+        status_mib("VmRSS:")
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -267,5 +347,9 @@ fn main() {
     }
     if only.is_empty() || only.contains("drift") {
         drift();
+    }
+    // Minutes long: only when asked for.
+    if only.contains("memory") {
+        memory();
     }
 }

@@ -60,7 +60,7 @@ fn run_hour(topology: &Topology, per_group: usize) -> (f64, usize, u64) {
     let runner = Runner::new(&scenario, &mut env, VirtualClock::default(), Silent, Journal::in_memory(), RunConfig::new(1, jiff::Timestamp::UNIX_EPOCH), Interrupt::new());
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
     let finished = runtime.block_on(runner.run());
-    (started.elapsed().as_secs_f64(), finished.journal.records().len(), finished.result.duration_ms)
+    (started.elapsed().as_secs_f64(), finished.records.len(), finished.result.duration_ms)
 }
 
 fn main() {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::environment::{AlarmReadError, AlarmReading, Candidate, Identity, Millis, Reach, alarm_matches};
-use crate::probe::ProbeHistory;
+use crate::probe::ProbeTrack;
 use crate::rng::SeededRng;
 use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
 pub use crate::vocab::GuardName;
@@ -307,7 +307,7 @@ pub enum AlarmStatus {
 /// The first stop condition that holds at `now`, if any, described for
 /// people. An alarm that could not be read [`UNREADABLE_READS_TO_TRIP`]
 /// times in a row holds, as if it were in ALARM.
-pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap<String, ProbeHistory>, alarms: &[(String, AlarmStatus)], now: Millis) -> Option<String> {
+pub fn tripped_stop_condition(conditions: &[StopCondition], probes: &BTreeMap<String, ProbeTrack>, alarms: &[(String, AlarmStatus)], now: Millis) -> Option<String> {
     for condition in conditions {
         let holds = match condition {
             StopCondition::Alarm { alarm } => {
@@ -317,13 +317,13 @@ pub fn tripped_stop_condition(conditions: &[StopCondition], histories: &BTreeMap
                 alarms.iter().any(|(name, status)| alarm_matches(alarm, name) && *status == AlarmStatus::Read(AlarmState::Alarm))
             }
             StopCondition::ProbeFailing { probe, failing_for } => {
-                histories.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis())
+                probes.get(probe).and_then(|h| h.failing_since()).is_some_and(|since| now.saturating_sub(since) >= failing_for.as_millis())
             }
-            StopCondition::ProbeErrorRate { probe, error_rate_above, over } => histories.get(probe).is_some_and(|h| {
-                let window = h.window(now.saturating_sub(over.as_millis()), now);
+            StopCondition::ProbeErrorRate { probe, error_rate_above, over } => probes.get(probe).is_some_and(|h| {
+                let (samples, failed) = h.window_counts(now.saturating_sub(over.as_millis()), now);
                 // Judge a rate only over a full window of samples, not the first failure.
                 let span_ok = h.first_sample_at().is_some_and(|first| now.saturating_sub(first) >= over.as_millis());
-                span_ok && !window.is_empty() && 100.0 * window.iter().filter(|s| !s.ok).count() as f64 / window.len() as f64 > *error_rate_above
+                span_ok && samples > 0 && 100.0 * failed as f64 / samples as f64 > *error_rate_above
             }),
         };
         if holds {
@@ -428,17 +428,17 @@ mod tests {
         let conditions = [StopCondition::Alarm { alarm: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx".into() }];
         let error = AlarmReadError { kind: ReadErrorKind::AccessDenied, message: "cloudwatch:DescribeAlarms: not authorized".into() };
         let unreadable = |failed_reads| vec![("web-5xx".to_string(), AlarmStatus::Unreadable { since: 10_000, failed_reads, error: error.clone() })];
-        let histories = BTreeMap::new();
-        assert_eq!(tripped_stop_condition(&conditions, &histories, &unreadable(UNREADABLE_READS_TO_TRIP - 1), 20_000), None, "a blip is not yet a blind run");
+        let probes = BTreeMap::new();
+        assert_eq!(tripped_stop_condition(&conditions, &probes, &unreadable(UNREADABLE_READS_TO_TRIP - 1), 20_000), None, "a blip is not yet a blind run");
         assert_eq!(
-            tripped_stop_condition(&conditions, &histories, &unreadable(UNREADABLE_READS_TO_TRIP), 30_000).as_deref(),
+            tripped_stop_condition(&conditions, &probes, &unreadable(UNREADABLE_READS_TO_TRIP), 30_000).as_deref(),
             Some(
                 "alarm `arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx` could not be read 3 times in a row, for 20s (AccessDenied: cloudwatch:DescribeAlarms: not authorized); a stop condition that cannot be read counts as tripped"
             )
         );
         let quiet = vec![("web-5xx".to_string(), AlarmStatus::Read(AlarmState::Ok))];
-        assert_eq!(tripped_stop_condition(&conditions, &histories, &quiet, 30_000), None);
+        assert_eq!(tripped_stop_condition(&conditions, &probes, &quiet, 30_000), None);
         let firing = vec![("web-5xx".to_string(), AlarmStatus::Read(AlarmState::Alarm))];
-        assert_eq!(tripped_stop_condition(&conditions, &histories, &firing, 30_000), Some(conditions[0].label()));
+        assert_eq!(tripped_stop_condition(&conditions, &probes, &firing, 30_000), Some(conditions[0].label()));
     }
 }

@@ -161,6 +161,104 @@ impl ProbeHistory {
     }
 }
 
+/// What the run loop needs of one probe while the run goes on, kept in
+/// memory that does not grow with the run's length (issue 18): the last
+/// sample, the failing streak, the latest failure and the passes since,
+/// and the outcomes of the last `window` ms (an error-rate stop condition).
+/// Every sample goes to the journal; the measure reads it back from there
+/// into [`ProbeHistory`].
+///
+/// It answers the live questions as [`ProbeHistory`] does (the property
+/// test `a_track_answers_as_the_history_does` holds them equal), for samples
+/// pushed in the order they were sent, which is how one probe is sampled:
+/// each sample is sent after the previous one.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeTrack {
+    /// How far back `recent` reaches, from the latest sample's send time
+    /// (`None`: nothing is kept).
+    window: Option<Millis>,
+    /// Send time and outcome of the samples sent within `window` of the latest.
+    recent: std::collections::VecDeque<(Millis, bool)>,
+    first_sent_at: Option<Millis>,
+    last: Option<Sample>,
+    failing_since: Option<Millis>,
+    /// The latest send time of a failing sample.
+    latest_failure: Option<Millis>,
+    /// Passes since the last failing sample (or since the first sample).
+    passes: usize,
+}
+
+impl ProbeTrack {
+    /// A track that keeps the outcomes of the last `window` ms, if any.
+    pub fn with_window(window: Option<Millis>) -> Self {
+        ProbeTrack { window, ..ProbeTrack::default() }
+    }
+
+    pub fn push(&mut self, sample: Sample) {
+        let sent_at = sample.sent_at;
+        self.first_sent_at.get_or_insert(sent_at);
+        if sample.ok {
+            self.failing_since = None;
+            self.passes += 1;
+        } else {
+            self.failing_since.get_or_insert(sent_at);
+            self.latest_failure = Some(self.latest_failure.map_or(sent_at, |t| t.max(sent_at)));
+            self.passes = 0;
+        }
+        if let Some(window) = self.window {
+            self.recent.push_back((sent_at, sample.ok));
+            // A window ends at the time it is judged, never before the latest send.
+            let oldest = sent_at.saturating_sub(window);
+            while self.recent.front().is_some_and(|(t, _)| *t < oldest) {
+                self.recent.pop_front();
+            }
+        }
+        self.last = Some(sample);
+    }
+
+    /// As [`ProbeHistory::state`].
+    pub fn state(&self) -> ProbeState {
+        match &self.last {
+            None => ProbeState::Unknown,
+            Some(s) if s.ok => ProbeState::Healthy,
+            Some(_) => ProbeState::Failing,
+        }
+    }
+
+    pub fn last(&self) -> Option<&Sample> {
+        self.last.as_ref()
+    }
+
+    /// As [`ProbeHistory::first_sample_at`].
+    pub fn first_sample_at(&self) -> Option<Millis> {
+        self.first_sent_at
+    }
+
+    /// As [`ProbeHistory::failing_since`].
+    pub fn failing_since(&self) -> Option<Millis> {
+        self.failing_since
+    }
+
+    /// Whether a sample sent at or after `from` failed: as
+    /// [`ProbeHistory::first_failure_after`] being `Some`.
+    pub fn failed_since(&self, from: Millis) -> bool {
+        self.latest_failure.is_some_and(|t| t >= from)
+    }
+
+    /// Whether the probe has recovered since `from`: as
+    /// [`ProbeHistory::recovered_at`] being `Some`.
+    pub fn recovered_since(&self, from: Millis, healthy_after: usize) -> bool {
+        self.failed_since(from) && self.passes >= healthy_after.max(1)
+    }
+
+    /// How many samples were sent in `[from, to]` and how many of them
+    /// failed: as [`ProbeHistory::window`], for `from` no earlier than
+    /// `window` before the latest sample.
+    pub fn window_counts(&self, from: Millis, to: Millis) -> (usize, usize) {
+        self.recent.iter().filter(|(t, _)| *t >= from && *t <= to).fold((0, 0), |(all, failed), (_, ok)| (all + 1, failed + usize::from(!ok)))
+    }
+}
+
 /// A history from a pattern such as `++--+`, one sample per `step` ms.
 #[cfg(test)]
 pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
@@ -231,6 +329,38 @@ mod tests {
             h.push(Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0, reading: None });
         }
         assert_eq!(h.failing_time(0, Millis::MAX), Millis::MAX);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_track_answers_as_the_history_does(
+            steps in proptest::collection::vec((0u64..3_000, proptest::bool::ANY), 0..60),
+            window in 0u64..5_000,
+            from in 0u64..40_000,
+            healthy_after in 0usize..4,
+            ahead in 0u64..2_000,
+        ) {
+            let mut history = ProbeHistory::default();
+            let mut track = ProbeTrack::with_window(Some(window));
+            let mut sent_at = 0;
+            for (gap, ok) in steps {
+                sent_at += gap;
+                let sample = Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: format!("{ok}"), lateness_us: 0, reading: None };
+                history.push(sample.clone());
+                track.push(sample);
+                proptest::prop_assert_eq!(track.state(), history.state());
+                proptest::prop_assert_eq!(track.last(), history.samples.last());
+                proptest::prop_assert_eq!(track.first_sample_at(), history.first_sample_at());
+                proptest::prop_assert_eq!(track.failing_since(), history.failing_since());
+                proptest::prop_assert_eq!(track.failed_since(from), history.first_failure_after(from).is_some());
+                proptest::prop_assert_eq!(track.recovered_since(from, healthy_after), history.recovered_at(from, healthy_after).is_some());
+                // Judged at any time from the latest send on, over the track's window.
+                let now = sent_at + ahead;
+                let since = now.saturating_sub(window);
+                let expected = history.window(since, now);
+                proptest::prop_assert_eq!(track.window_counts(since, now), (expected.len(), expected.iter().filter(|s| !s.ok).count()));
+            }
+        }
     }
 
     #[test]

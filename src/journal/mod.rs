@@ -9,7 +9,7 @@
 //! ([`Outcome`]) lives here.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -214,13 +214,20 @@ pub trait JournalSink: Send {
     fn append_line(&mut self, line: &[u8]) -> std::io::Result<()>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> std::io::Result<()>;
+    /// Every line this sink has taken, in order, as a stream: the journal
+    /// keeps no record the sink has, so this is how the run reads them back.
+    fn read_back(&mut self) -> std::io::Result<Box<dyn BufRead + '_>>;
 }
 
 /// The journal file, opened for appending.
 struct FileSink {
     file: File,
+    path: PathBuf,
     /// Bytes known to be in the file: a failed write is cut back to this.
     len: u64,
+    /// Where this journal's own lines begin (after what the file held when
+    /// it was opened, a torn-line marker included).
+    start: u64,
 }
 
 impl FileSink {
@@ -241,7 +248,7 @@ impl FileSink {
             file.sync_data()?;
             len += bytes.len() as u64;
         }
-        Ok(FileSink { file, len })
+        Ok(FileSink { file, path: path.to_path_buf(), len, start: len })
     }
 }
 
@@ -272,6 +279,14 @@ impl JournalSink for FileSink {
     fn sync(&mut self) -> std::io::Result<()> {
         self.file.sync_data()
     }
+
+    fn read_back(&mut self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(self.start))?;
+        // Only the bytes known written: never a line another writer is adding.
+        Ok(Box::new(std::io::BufReader::new(file.take(self.len - self.start))))
+    }
 }
 
 /// The wall-clock time as the journal writes it.
@@ -282,22 +297,24 @@ pub fn now_wall() -> String {
 /// Appends records to a file (or only keeps them in memory, for `plan`-like
 /// uses and tests).
 ///
-/// Every record is kept in memory whether or not it reached the file. A
-/// record the file refused stays queued and is written again, in order,
-/// before the next one; `unwritten` says what the file still lacks.
+/// With a file, a record leaves memory once the file has it, so a run's
+/// memory does not grow with its length (issue 18); [`Journal::read_back`]
+/// streams the records back from the file. A record the file refused stays
+/// queued in memory and is written again, in order, before the next one;
+/// `unwritten` says what the file still lacks. Without a file, every record
+/// stays in memory.
 pub struct Journal {
     path: PathBuf,
     sink: Option<Box<dyn JournalSink>>,
-    records: Vec<Record>,
-    /// Index into `records` of the first record not yet on disk.
-    written: usize,
+    /// Without a sink: every record. With one: those it has not taken yet.
+    kept: Vec<Record>,
     /// Whether everything written so far has also been synced.
     synced: bool,
 }
 
 impl Journal {
     pub fn in_memory() -> Self {
-        Journal { path: PathBuf::new(), sink: None, records: Vec::new(), written: 0, synced: true }
+        Journal { path: PathBuf::new(), sink: None, kept: Vec::new(), synced: true }
     }
 
     pub fn create(path: &Path) -> Result<Self, JournalError> {
@@ -307,20 +324,34 @@ impl Journal {
 
     /// A journal writing through `sink` (tests use a sink that fails).
     pub fn with_sink(path: &Path, sink: Box<dyn JournalSink>) -> Self {
-        Journal { path: path.to_path_buf(), sink: Some(sink), records: Vec::new(), written: 0, synced: true }
+        Journal { path: path.to_path_buf(), sink: Some(sink), kept: Vec::new(), synced: true }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn records(&self) -> &[Record] {
-        &self.records
-    }
-
     /// Records kept in memory that the file does not have.
     pub fn unwritten(&self) -> &[Record] {
-        if self.sink.is_some() { &self.records[self.written..] } else { &[] }
+        if self.sink.is_some() { &self.kept } else { &[] }
+    }
+
+    /// The last record appended, while it is still in memory: without a
+    /// file, or while the file has refused it.
+    pub fn last_kept(&self) -> Option<&Record> {
+        self.kept.last()
+    }
+
+    /// Every record appended, in order: those the file has, read back as a
+    /// stream, then those it refused. `on_disk` says how many came from
+    /// the file. Without a file, the records in memory.
+    pub fn read_back(&mut self) -> Result<(Vec<Record>, usize), JournalError> {
+        let Some(sink) = self.sink.as_mut() else { return Ok((self.kept.clone(), self.kept.len())) };
+        let io = |source| JournalError { path: self.path.clone(), source };
+        let mut records = read_from(sink.read_back().map_err(io)?).map_err(io)?.records;
+        let on_disk = records.len();
+        records.extend(self.kept.iter().cloned());
+        Ok((records, on_disk))
     }
 
     /// Appends and flushes. `durable` also syncs to disk: used for every
@@ -328,24 +359,29 @@ impl Journal {
     /// record is still kept (in memory, queued for the file) and the error
     /// says the file does not have it.
     pub fn append(&mut self, record: Record, durable: bool) -> Result<(), JournalError> {
-        self.records.push(record);
+        self.kept.push(record);
         self.flush(durable)
     }
 
     /// Writes whatever the file lacks, in order; syncs when `durable`.
     pub fn flush(&mut self, durable: bool) -> Result<(), JournalError> {
-        let Some(sink) = self.sink.as_mut() else {
-            self.written = self.records.len();
-            return Ok(());
-        };
+        let Some(sink) = self.sink.as_mut() else { return Ok(()) };
         let io = |source| JournalError { path: self.path.clone(), source };
-        while self.written < self.records.len() {
-            let mut line = serde_json::to_vec(&self.records[self.written]).map_err(|e| io(std::io::Error::other(e)))?;
+        let mut written = 0;
+        let mut line = Vec::new();
+        let outcome = self.kept.iter().try_for_each(|record| {
+            line.clear();
+            serde_json::to_writer(&mut line, record).map_err(|e| io(std::io::Error::other(e)))?;
             line.push(b'\n');
             sink.append_line(&line).map_err(io)?;
-            self.written += 1;
+            written += 1;
+            Ok(())
+        });
+        if written > 0 {
+            self.kept.drain(..written);
             self.synced = false;
         }
+        outcome?;
         if durable && !self.synced {
             sink.sync().map_err(io)?;
             self.synced = true;
@@ -389,22 +425,37 @@ impl std::fmt::Display for Damage {
 /// be read is damage: the journal may be missing a record there, so it can
 /// no longer say for sure what is in place.
 pub fn read_all(path: &Path) -> std::io::Result<JournalRead> {
-    let bytes = std::fs::read(path)?;
-    Ok(parse(&bytes))
+    read_from(std::io::BufReader::new(File::open(path)?))
 }
 
 /// [`read_all`] on bytes already read.
 pub fn parse(bytes: &[u8]) -> JournalRead {
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    read_from(bytes).unwrap_or_default()
+}
+
+/// [`read_all`] over any reader, one line at a time: a long journal is
+/// never held in memory as bytes, only as the records read from it.
+pub fn read_from(mut reader: impl BufRead) -> std::io::Result<JournalRead> {
     let blank = |l: &[u8]| l.iter().all(u8::is_ascii_whitespace);
-    let last = lines.iter().rposition(|l| !blank(l));
     let mut read = JournalRead::default();
+    // A line that could not be read: torn if it is the last one that is not
+    // blank, damage if another line follows it.
     let mut failed: Option<Damage> = None;
-    for (index, line) in lines.iter().enumerate() {
-        if blank(line) {
+    let mut line = Vec::new();
+    let mut index = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        index += 1;
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        if blank(&line) {
             continue;
         }
-        match serde_json::from_slice::<Record>(line) {
+        match serde_json::from_slice::<Record>(&line) {
             Ok(record) => {
                 if let Some(damage) = failed.take() {
                     if record.event == Event::TornLineClosed {
@@ -414,21 +465,18 @@ pub fn parse(bytes: &[u8]) -> JournalRead {
                     }
                 }
                 read.records.push(record);
-                read.lines.push(index + 1);
+                read.lines.push(index);
             }
             Err(error) => {
-                if let Some(damage) = failed.replace(Damage { line: index + 1, error: error.to_string() }) {
+                if let Some(damage) = failed.replace(Damage { line: index, error: error.to_string() }) {
                     read.damage.push(damage);
-                }
-                if Some(index) == last {
-                    failed = None;
-                    read.torn = true;
                 }
             }
         }
     }
-    read.damage.extend(failed);
-    read
+    // The last line that is not blank could not be read: a crash mid-write.
+    read.torn |= failed.is_some();
+    Ok(read)
 }
 
 /// Reads a journal back for rendering: a torn line is skipped; damage
@@ -508,6 +556,9 @@ mod tests {
         fn sync(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+        fn read_back(&mut self) -> std::io::Result<Box<dyn BufRead + '_>> {
+            Ok(Box::new(std::io::Cursor::new(self.lines.lock().unwrap().concat())))
+        }
     }
 
     #[test]
@@ -519,11 +570,13 @@ mod tests {
         full.store(true, std::sync::atomic::Ordering::SeqCst);
         assert!(journal.append(record(2, Event::RevertIntent { fault: "a".into() }), true).is_err());
         assert!(journal.append(record(3, Event::FaultReverted { fault: "a".into(), outcome: RevertOutcome::default() }), true).is_err());
-        assert_eq!(journal.records().len(), 3, "every record is kept in memory");
-        assert_eq!(journal.unwritten().iter().map(|r| r.t).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(journal.unwritten().iter().map(|r| r.t).collect::<Vec<_>>(), vec![2, 3], "the refused records are kept in memory");
+        let (records, on_disk) = journal.read_back().unwrap();
+        assert_eq!((records.iter().map(|r| r.t).collect::<Vec<_>>(), on_disk), (vec![1, 2, 3], 1), "read back: the file's, then the refused");
         full.store(false, std::sync::atomic::Ordering::SeqCst);
         journal.flush(true).unwrap();
         assert!(journal.unwritten().is_empty());
+        assert!(journal.last_kept().is_none(), "nothing the file has stays in memory");
         let written: Vec<Record> = lines.lock().unwrap().iter().map(|l| serde_json::from_slice(l).unwrap()).collect();
         assert_eq!(written.iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2, 3], "written once each, in order");
     }

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::drill::{DrillInput, DrillSession, Interpreted};
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
 use crate::guard::GuardName;
-use crate::probe::{ProbeHistory, ProbeState};
+use crate::probe::{ProbeHistory, ProbeState, ProbeTrack};
 use crate::scenario::{AlarmState, Scenario};
 
 use clock::{Clock, Interrupt};
@@ -281,7 +281,7 @@ enum Stop {
 /// apply holds the environment.
 fn pending_stop(
     scenario: &Scenario,
-    histories: &BTreeMap<String, ProbeHistory>,
+    probes: &BTreeMap<String, ProbeTrack>,
     alarm_last: &BTreeMap<String, crate::guard::AlarmStatus>,
     config: &RunConfig,
     interrupt: &Interrupt,
@@ -296,7 +296,7 @@ fn pending_stop(
     }
     let t0 = injection_started?;
     let alarms: Vec<(String, crate::guard::AlarmStatus)> = alarm_last.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    if let Some(condition) = crate::guard::tripped_stop_condition(&scenario.guards.stop_conditions, histories, &alarms, now) {
+    if let Some(condition) = crate::guard::tripped_stop_condition(&scenario.guards.stop_conditions, probes, &alarms, now) {
         return Some(Stop::Condition(condition));
     }
     let limit = scenario.guards.max_duration.map(|d| t0.saturating_add(d.as_millis()))?;
@@ -332,6 +332,10 @@ struct FaultRun {
 pub struct Finished {
     pub result: RunResult,
     pub journal: Journal,
+    /// Every record of the run, `run_ended` included, read back from the
+    /// journal once at the end (the journal keeps none that its file has):
+    /// what the reports are rendered from.
+    pub records: Vec<Record>,
 }
 
 pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
@@ -348,13 +352,18 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     drill: Option<DrillLink>,
 }
 
-/// What the run has recorded: the journal, every probe's samples so far,
-/// and the first journal write that failed. Apart from the environment, so
-/// that samples keep being recorded while an apply holds the environment.
+/// What the run has recorded: the journal, what the live decisions need of
+/// every probe's samples, and the first journal write that failed. Apart
+/// from the environment, so that samples keep being recorded while an apply
+/// holds the environment.
 struct Ledger<O: Observer> {
     journal: Journal,
     observer: O,
-    histories: BTreeMap<String, ProbeHistory>,
+    /// Every probe's live state, in memory that does not grow with the run.
+    tracks: BTreeMap<String, ProbeTrack>,
+    /// Every sample of the probes an error budget's live decision measures
+    /// in full (`requests_counted`); no other probe's samples stay in memory.
+    kept: BTreeMap<String, ProbeHistory>,
     /// The first journal write that failed: the run stops and reverts.
     journal_failure: Option<String>,
     started_at: jiff::Timestamp,
@@ -381,7 +390,7 @@ impl<O: Observer> Ledger<O> {
     /// loop ends at its next turn (`JournalFailed`).
     fn append(&mut self, record: Record, durable: bool) {
         if let Err(error) = self.journal.append(record, durable) {
-            if let Some(kept) = self.journal.records().last() {
+            if let Some(kept) = self.journal.last_kept() {
                 self.observer.journal_failed(&error, kept);
             }
             self.journal_failure.get_or_insert_with(|| error.to_string());
@@ -389,7 +398,10 @@ impl<O: Observer> Ledger<O> {
     }
 
     fn ingest(&mut self, sample: crate::environment::Sample) {
-        self.histories.entry(sample.probe.clone()).or_default().push(sample.clone());
+        if let Some(history) = self.kept.get_mut(&sample.probe) {
+            history.push(sample.clone());
+        }
+        self.tracks.entry(sample.probe.clone()).or_default().push(sample.clone());
         self.log_at(sample.sent_at, Event::Sample(sample), false);
     }
 }
@@ -397,12 +409,30 @@ impl<O: Observer> Ledger<O> {
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     pub fn new(scenario: &'a Scenario, env: &'a mut E, clock: C, observer: O, journal: Journal, config: RunConfig, interrupt: std::sync::Arc<Interrupt>) -> Self {
         let faults = scenario.faults.iter().map(|f| FaultRun { state: FaultState::Waiting, effect: None, result: FaultResult::not_started(f) }).collect();
-        let histories = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
+        // An error-rate stop condition looks back `over`; nothing else does.
+        let window = |probe: &str| {
+            scenario
+                .guards
+                .stop_conditions
+                .iter()
+                .filter_map(|c| match c {
+                    crate::scenario::StopCondition::ProbeErrorRate { probe: p, over, .. } if p == probe => Some(over.as_millis()),
+                    _ => None,
+                })
+                .max()
+        };
+        let tracks = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeTrack::with_window(window(&p.name)))).collect();
+        let kept = scenario
+            .expected_recoveries
+            .iter()
+            .filter(|e| e.max_impact.as_ref().is_some_and(|b| b.requests.is_some()))
+            .flat_map(|e| e.probes.iter().map(|name| (name.clone(), ProbeHistory::default())))
+            .collect();
         Runner {
             scenario,
             env,
             clock,
-            ledger: Ledger { journal, observer, histories, journal_failure: None, started_at: config.started_at, real_start: std::time::Instant::now() },
+            ledger: Ledger { journal, observer, tracks, kept, journal_failure: None, started_at: config.started_at, real_start: std::time::Instant::now() },
             config,
             interrupt,
             alarm_last: BTreeMap::new(),
@@ -499,8 +529,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .steady_state
                 .iter()
                 .map(|p| {
-                    let history = &self.ledger.histories[&p.name];
-                    (p.name.as_str(), history.state(), history.samples.last().map_or("", |s| s.observed.as_str()))
+                    let track = &self.ledger.tracks[&p.name];
+                    (p.name.as_str(), track.state(), track.last().map_or("", |s| s.observed.as_str()))
                 })
                 .collect(),
             faults: self
@@ -556,8 +586,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         // `from: revert` and `stays_healthy` are judged once the fault has ended.
         let (Some(start), Some(deadline)) = (metrics::clock_start(e, span), metrics::deadline(e, span)) else { return fault.state == FaultState::Failed };
         let (failed, unrecovered): (Vec<&String>, Vec<&String>) = {
-            let failed: Vec<&String> = e.probes.iter().filter(|name| self.ledger.histories[*name].first_failure_after(start).is_some()).collect();
-            let unrecovered = failed.iter().copied().filter(|name| self.ledger.histories[*name].recovered_at(start, self.healthy_after(name)).is_none()).collect();
+            let failed: Vec<&String> = e.probes.iter().filter(|name| self.ledger.tracks[*name].failed_since(start)).collect();
+            let unrecovered = failed.iter().copied().filter(|name| !self.ledger.tracks[*name].recovered_since(start, self.healthy_after(name))).collect();
             (failed, unrecovered)
         };
         if !failed.is_empty() && unrecovered.is_empty() {
@@ -577,10 +607,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// measurement takes (`metrics::recovery_point`: from the clock's start,
     /// intended failures aside), not a recovery counted from the fault's start.
     fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
-        let Some(history) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.histories.get(name)) else { return true };
+        let Some(requests) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.tracks.get(name)) else { return true };
         let Some(span) = self.span_of(e) else { return true };
-        match metrics::recovery_point(e, &self.scenario.steady_state, &self.ledger.histories, span, now) {
-            Some(point) => history.samples.last().is_some_and(|s| s.sent_at >= point),
+        // `kept` holds every sample of this expectation's probes (`Runner::new`).
+        match metrics::recovery_point(e, &self.scenario.steady_state, &self.ledger.kept, span, now) {
+            Some(point) => requests.last().is_some_and(|s| s.sent_at >= point),
             None => true,
         }
     }
@@ -733,7 +764,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             self.faults[index].state = FaultState::Failed;
             self.faults[index].effect = None;
             self.faults[index].result.error = Some("not made: its intent could not be written to the journal".into());
-            return Some(self.journal_failed_outcome());
+            return Some(self.journal_failed_stop());
         }
         let now = self.clock.now();
         let Some(applied) = self.apply_watching(&effect, now, live).await else {
@@ -883,14 +914,14 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .iter()
                 .map(|i| {
                     let name = &self.scenario.steady_state[*i].name;
-                    format!("{name}: {}", self.ledger.histories[name].samples.last().map_or("", |s| s.observed.as_str()))
+                    format!("{name}: {}", self.ledger.tracks[name].last().map_or("", |s| s.observed.as_str()))
                 })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
         self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false);
         if self.ledger.journal_failure.is_some() {
-            return self.journal_failed_outcome();
+            return self.journal_failed_stop();
         }
         // Before injection only the halt and an interrupt can stop the run.
         if let Some(stop) = self.stop_now(self.clock.now()) {
@@ -920,7 +951,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             // A journal that cannot be written ends the run: nothing more is
             // injected, and every fault is reverted below.
             if self.ledger.journal_failure.is_some() {
-                outcome = Some(self.journal_failed_outcome());
+                outcome = Some(self.journal_failed_stop());
                 break;
             }
             if let Some(stop) = self.stop_now(now) {
@@ -1060,7 +1091,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     /// Why the run must stop now, journaled; `None` to go on.
     fn stop_now(&mut self, now: Millis) -> Option<Outcome> {
-        let stop = pending_stop(self.scenario, &self.ledger.histories, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
+        let stop = pending_stop(self.scenario, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
         Some(match stop {
             Stop::Halt => {
                 let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
@@ -1106,7 +1137,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 Some(sample) = next_live_sample(live) => self.ledger.ingest(sample),
             }
             let now = self.clock.now();
-            if pending_stop(self.scenario, &self.ledger.histories, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now).is_some() {
+            if pending_stop(self.scenario, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now).is_some() {
                 return None;
             }
         }
@@ -1135,24 +1166,43 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         if self.ledger.journal_failure.is_some() {
             let _ = self.ledger.journal.flush(true);
         }
+        // The measure reads the journal back; a file that cannot be read
+        // back is a journal that failed, and only what memory holds counts.
+        let (mut records, on_disk) = match self.ledger.journal.read_back() {
+            Ok(read) => read,
+            Err(error) => {
+                self.ledger.journal_failure.get_or_insert_with(|| error.to_string());
+                (self.ledger.journal.unwritten().to_vec(), 0)
+            }
+        };
         let stopped = match stopped {
             // A revert that failed outranks everything, a journal that failed included.
             revert_failed @ Outcome::RevertIncomplete { .. } => revert_failed,
-            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(),
+            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(&records, on_disk),
             stopped => stopped,
         };
-        let result = result::result_from_records(self.scenario, self.ledger.journal.records(), stopped.clone(), end);
+        let result = result::result_from_records(self.scenario, &records, stopped.clone(), end);
         let wall_elapsed_ms = Some(u64::try_from(self.ledger.real_start.elapsed().as_millis()).unwrap_or(u64::MAX));
-        self.log_at(end, Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms }, true);
-        Finished { result, journal: self.ledger.journal }
+        let run_ended = Record { t: end, wall: self.ledger.wall(end), event: Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms } };
+        self.ledger.observer.record(&run_ended);
+        records.push(run_ended.clone());
+        self.ledger.append(run_ended, true);
+        Finished { result, journal: self.ledger.journal, records }
+    }
+
+    /// Why the loop stops when the journal failed. `finish` replaces it with
+    /// [`journal_failed_outcome`](Self::journal_failed_outcome), which names
+    /// the faults the file still shows in place, once the journal is read back.
+    fn journal_failed_stop(&self) -> Outcome {
+        Outcome::JournalFailed { error: self.ledger.journal_failure.clone().unwrap_or_default(), unrecorded: Vec::new() }
     }
 
     /// How a run whose journal failed ends: which faults the journal on
-    /// disk still shows in place although they were reverted (the records
-    /// saying so could not be written), each with how to confirm by hand.
-    fn journal_failed_outcome(&self) -> Outcome {
-        let records = self.ledger.journal.records();
-        let on_disk = &records[..records.len() - self.ledger.journal.unwritten().len()];
+    /// disk (the first `on_disk` of `records`) still shows in place although
+    /// they were reverted (the records saying so could not be written), each
+    /// with how to confirm by hand.
+    fn journal_failed_outcome(&self, records: &[Record], on_disk: usize) -> Outcome {
+        let on_disk = &records[..on_disk];
         let in_memory: Vec<String> = journal::still_injected(records).into_iter().map(|(fault, _)| fault).collect();
         let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(on_disk)
             .into_iter()

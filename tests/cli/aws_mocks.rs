@@ -202,8 +202,7 @@ async fn a_call_that_fails_part_way_is_undone() {
     assert_eq!(stop.num_calls(), 2, "the first batch went through, the second was refused");
     assert!(fake.stopped.lock().unwrap().is_empty(), "the first batch was started again");
     let events: Vec<&str> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::FaultFailed { .. } => Some("failed"),
@@ -317,7 +316,7 @@ async fn run_stopping_on_web_5xx(alarms: &Rule) -> gameday::run::Finished {
 
 /// The errors journaled for unreadable alarm reads, in order.
 fn unreadable_reads(finished: &gameday::run::Finished) -> Vec<gameday::environment::AlarmReadError> {
-    finished.journal.records().iter().filter_map(|r| if let Event::AlarmUnreadable { error, .. } = &r.event { Some(error.clone()) } else { None }).collect()
+    finished.records.iter().filter_map(|r| if let Event::AlarmUnreadable { error, .. } = &r.event { Some(error.clone()) } else { None }).collect()
 }
 
 /// The run ended on the stop condition, with the fault reverted (exit 5),
@@ -332,7 +331,7 @@ fn assert_failed_closed(finished: &gameday::run::Finished, kind: ReadErrorKind) 
     assert_eq!(unreadable.len(), 3, "every failed read journaled, and the third trips: {unreadable:?}");
     assert!(unreadable.iter().all(|e| e.kind == kind), "{unreadable:?}");
     assert!(finished.result.faults[0].reverted, "the fault was reverted");
-    assert!(finished.journal.records().iter().any(|r| matches!(&r.event, Event::StopConditionTripped { condition } if condition == detail)));
+    assert!(finished.records.iter().any(|r| matches!(&r.event, Event::StopConditionTripped { condition } if condition == detail)));
     detail.clone()
 }
 
@@ -401,8 +400,7 @@ async fn an_unreadable_detected_by_alarm_is_journaled_and_never_counts_as_ok() {
     let finished = run(&mut env, &scenario, config).await;
     assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "an alarm read only for detection never stops the run");
     let alarm_events: Vec<String> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::AlarmChanged { alarm, state } => Some(format!("{alarm} {state}")),
@@ -518,7 +516,7 @@ async fn iam_policy_allows_every_call_of_an_fis_run_halted_by_an_alarm_and_its_r
     assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: gameday::guard::GuardName::StopConditions, detail: "alarm `web-5xx`".into() });
 
     // As after kill -9 mid-run: a fresh process, the journal's intent, the experiment found by tag.
-    let effect = finished.journal.records().iter().find_map(|r| match &r.event {
+    let effect = finished.records.iter().find_map(|r| match &r.event {
         Event::FaultIntent { effect, .. } => Some(effect.clone()),
         _ => None,
     });
@@ -743,8 +741,7 @@ async fn a_zonal_shift_starts_after_its_intent_and_is_cancelled_at_the_end() {
     assert!(calls.iter().skip(started).any(|c| c == "CancelZonalShift shift-1"), "{calls:?}");
     assert!(arc.active.lock().unwrap().is_empty(), "no shift left active");
     let events: Vec<&str> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::FaultIntent { effect: Effect::ZonalShift { comment, .. }, .. } => {
@@ -974,7 +971,7 @@ fn switch_clients(fake: &FakeRegionSwitch) -> Clients {
 }
 
 fn observed(finished: &gameday::run::Finished) -> Vec<String> {
-    finished.journal.records().iter().filter_map(|r| if let Event::Observed(o) = &r.event { Some(o.message.clone()) } else { None }).collect()
+    finished.records.iter().filter_map(|r| if let Event::Observed(o) = &r.event { Some(o.message.clone()) } else { None }).collect()
 }
 
 /// The `region_switch` step on AWS through the runner: the plan is read
@@ -1006,8 +1003,7 @@ async fn a_region_switch_runs_after_its_intent_shows_its_approval_and_reads_arcs
     assert!(!calls.iter().any(|c| c.contains("Approve")), "gameday never approves: {calls:?}");
     assert!(!calls.iter().any(|c| c.starts_with("CancelPlanExecution")), "a completed execution is not cancelled: {calls:?}");
     let events: Vec<String> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::FaultIntent { effect: Effect::RegionSwitch { comment, .. }, .. } => {
@@ -1066,9 +1062,9 @@ async fn an_unfinished_region_switch_is_cancelled_at_the_end_and_read_back() {
     let cancelled = calls.iter().position(|c| c == "CancelPlanExecution exec-1").expect("cancelled");
     assert_eq!(calls[cancelled + 1], "GetPlanExecution", "read back after the cancel: {calls:?}");
     assert_eq!(fake.states(), ["exec-1 canceled"]);
-    let reverted = finished.journal.records().iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
+    let reverted = finished.records.iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
     assert_eq!(reverted.restored, ["execution exec-1 cancelled (read back: canceled)"]);
-    let ended = finished.journal.records().iter().find_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end.clone()) } else { None }).expect("its end");
+    let ended = finished.records.iter().find_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end.clone()) } else { None }).expect("its end");
     assert_eq!((ended.state.as_str(), ended.actual_recovery_ms), ("canceled", None));
 }
 
@@ -1436,8 +1432,7 @@ async fn a_practice_run_starts_after_its_intent_and_is_followed_to_arcs_outcome(
     assert_eq!(calls[started - 2..started], ["GetManagedResource".to_string(), "DescribeAlarms".to_string()], "the guards read again just before: {calls:?}");
     assert!(!calls.iter().any(|c| c.starts_with("CancelPracticeRun")), "an ended practice run is not cancelled: {calls:?}");
     let events: Vec<String> = finished
-        .journal
-        .records()
+        .records
         .iter()
         .filter_map(|r| match &r.event {
             Event::FaultIntent { effect: Effect::PracticeRun { comment, .. }, .. } => {
@@ -1456,7 +1451,7 @@ async fn a_practice_run_starts_after_its_intent_and_is_followed_to_arcs_outcome(
     assert!(result.client_samples > 0 && result.client_failures == 0, "gameday's own figures: {result:?}");
     assert_eq!(result.client_availability, Some(100.0));
     let started_at = finished.result.faults[0].started_at.unwrap();
-    let ended_at = finished.journal.records().iter().find_map(|r| if let Event::PracticeRunEnded(end) = &r.event { Some(end.at) } else { None }).unwrap();
+    let ended_at = finished.records.iter().find_map(|r| if let Event::PracticeRunEnded(end) = &r.event { Some(end.at) } else { None }).unwrap();
     assert_eq!(result.duration_ms, Some(ended_at - started_at), "from the step's start to the outcome read");
     assert_eq!((result.expectations, result.expectations_met), (1, 1));
     assert_calls_allowed(
@@ -1482,7 +1477,7 @@ async fn an_active_practice_run_is_cancelled_at_the_end_and_read_back() {
     let cancelled = calls.iter().position(|c| c == "CancelPracticeRun practice-1").expect("cancelled");
     assert_eq!(calls[cancelled + 1], "GetManagedResource", "read back after the cancel: {calls:?}");
     assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
-    let reverted = finished.journal.records().iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
+    let reverted = finished.records.iter().find_map(|r| if let Event::FaultReverted { outcome, .. } = &r.event { Some(outcome.clone()) } else { None }).unwrap();
     assert_eq!(reverted.restored, ["practice run practice-1 cancelled (read back: no longer active)"]);
     assert_eq!(finished.result.practice_runs[0].outcome, gameday::environment::PracticeRunOutcome::Interrupted);
     assert_calls_allowed(&scenario, &log, &["arc-zonal-shift:CancelPracticeRun", "arc-zonal-shift:ListZonalShifts"]);
