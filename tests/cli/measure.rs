@@ -53,7 +53,7 @@ fn the_recovery_is_confirmed_by_the_last_pass_it_needs() {
 fn detection_is_the_teams_signal_not_the_referee_probe() {
     // az-loss with a 30 s detection limit: the capacity probe fails at once,
     // but the team's alarm `web-unhealthy-hosts` fires much later.
-    let text = std::fs::read_to_string(crate::repo().join("scenarios/az-loss.yaml")).unwrap().replace("    detected_within: 2m\n", "    detected_within: 30s\n");
+    let text = std::fs::read_to_string(crate::repo().join("scenarios/az-loss.yaml")).unwrap().replace("    detected_within: 2m30s\n", "    detected_within: 30s\n");
     let run = run_yaml(&text);
     assert_eq!(run.output.code, 1, "{}", run.output.stdout);
     let capacity = run.expectation("capacity restored in the remaining zones");

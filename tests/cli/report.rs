@@ -457,7 +457,7 @@ fn history_marks_what_changed_between_runs_and_counts_refused_runs_apart() {
     let az_loss = std::fs::read_to_string(repo().join("scenarios/az-loss.yaml")).unwrap().replace("runbook: runbooks/", "# runbook: runbooks/");
     std::fs::write(scenarios.join("az-loss.yaml"), &az_loss).unwrap();
     // The same scenario as it was on the second day: capacity due back (and detected) within 20 s.
-    let strict = az_loss.replacen("recovers_within: 5m", "recovers_within: 20s", 1).replacen("detected_within: 2m", "detected_within: 20s", 1);
+    let strict = az_loss.replacen("recovers_within: 5m", "recovers_within: 20s", 1).replacen("detected_within: 2m30s", "detected_within: 20s", 1);
     assert_ne!(strict, az_loss);
     std::fs::write(dir.path().join("strict.yaml"), strict).unwrap();
     std::fs::write(dir.path().join("refused.yaml"), az_loss.replace("accounts: [\"123456789012\"]", "accounts: [\"999999999999\"]")).unwrap();
