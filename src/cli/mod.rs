@@ -651,7 +651,7 @@ async fn run_command(args: &RunArgs) -> Ended {
             eprintln!("warning: the reports will show no prediction");
         }
     }
-    let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal());
+    let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal(), !ready.target.is_simulator());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
     let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));

@@ -936,6 +936,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let t0 = self.clock.now();
         self.injection_started = Some(t0);
         self.log(Event::InjectionStarted, false);
+        // Shown before the first fault is made: making it can take minutes on a real account.
+        self.tick();
         let mut next_sample: Vec<Millis> = self.scenario.steady_state.iter().map(|p| t0 + p.interval.as_millis()).collect();
         let mut next_alarm_poll = t0 + self.config.alarm_poll;
         let max_end = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis());

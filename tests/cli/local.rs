@@ -220,3 +220,26 @@ async fn dns_probes_ask_the_chosen_nameserver() {
     assert_eq!(sample.observed, "A 192.0.2.44");
     assert!(!prober.sample(&wrong, 0).await.ok);
 }
+
+/// A step that holds the run loop (here a fault whose `inject` takes 3 s; on
+/// AWS, an FIS experiment starting) still gets its heartbeat in a log: the
+/// watchdog says the phase and how long the step has taken. The heartbeat is
+/// 30 s; `GAMEDAY_TEST_HEARTBEAT_MS` (for tests only) makes it 1 s here.
+#[test]
+fn a_log_keeps_its_heartbeat_while_one_step_holds_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: slow-step\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: slow, kind: command, inject: \"sleep 3\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 5s }\n",
+    )
+    .unwrap();
+    let run = crate::run_scenario_with(&file, &["--env", "local", "--yes"], &dir.path().join("runs"), &[("GAMEDAY_TEST_HEARTBEAT_MS", "1000")]);
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    let lines: Vec<&str> = run.output.stderr.lines().filter(|l| l.starts_with("gameday: T+")).collect();
+    let injecting = lines.iter().position(|l| l.contains(" injecting; probes:")).unwrap_or_else(|| panic!("no line before the first fault is made:\n{lines:#?}"));
+    let injected = lines.iter().position(|l| l.contains(" fault injected")).unwrap_or_else(|| panic!("{lines:#?}"));
+    let held: Vec<&&str> = lines[injecting..injected].iter().filter(|l| l.contains(" injecting; the current step has taken ")).collect();
+    assert!(held.len() >= 2, "a heartbeat a second while `inject` runs for 3 s:\n{lines:#?}");
+    assert!(held.iter().all(|l| l.ends_with(" so far")), "{held:#?}");
+}
