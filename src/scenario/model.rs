@@ -341,15 +341,17 @@ pub enum StopCondition {
 }
 
 impl StopCondition {
-    /// How reports and errors name this condition.
+    /// How reports and errors name this condition: its durations in the
+    /// one format of every duration gameday shows (`25m00s`, not `25m`).
     pub fn label(&self) -> String {
+        use crate::vocab::fmt_ms;
         match self {
             StopCondition::Alarm { alarm } => format!("alarm `{alarm}`"),
             StopCondition::ProbeFailing { probe, failing_for } => {
-                format!("probe `{probe}` failing for {failing_for}")
+                format!("probe `{probe}` failing for {}", fmt_ms(failing_for.as_millis()))
             }
             StopCondition::ProbeErrorRate { probe, error_rate_above, over } => {
-                format!("probe `{probe}` error rate over {error_rate_above}% for {over}")
+                format!("probe `{probe}` error rate over {error_rate_above}% for {}", fmt_ms(over.as_millis()))
             }
         }
     }

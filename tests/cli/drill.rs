@@ -137,7 +137,7 @@ fn without_the_team_the_api_stays_down_until_the_stop_condition() {
     let run = run_drill(&manual_failover(), "at T0+0s done 1\nat T0+2m ack\n", &["--speed", "max", "--seed", "7"], runs.path());
     // Nothing automatic fails over a gray failure: the 25-minute stop condition ends the drill.
     assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
-    assert!(run.output.stdout.contains("probe `api` failing for 25m"), "{}", run.output.stdout);
+    assert!(run.output.stdout.contains("probe `api` failing for 25m00s"), "{}", run.output.stdout);
     let response = &run.result["drill"]["response"];
     assert_eq!(response["mitigated_at"], serde_json::Value::Null);
     assert_eq!(response["recovered_at"], serde_json::Value::Null);
