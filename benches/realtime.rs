@@ -24,6 +24,8 @@ use gameday::run::{Finished, RunConfig, Runner, Silent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An HTTP server on 127.0.0.1 that answers 503 while `down_flag` exists.
+/// It keeps a connection open for more requests unless the request says
+/// `Connection: close` (as `connection: new` probes' do).
 async fn serve(down_flag: PathBuf) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("address").port();
@@ -32,19 +34,25 @@ async fn serve(down_flag: PathBuf) -> u16 {
             let flag = down_flag.clone();
             tokio::spawn(async move {
                 let mut buffer = [0u8; 1024];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                loop {
+                    let mut seen = Vec::new();
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let close = String::from_utf8_lossy(&seen).to_ascii_lowercase().contains("connection: close");
+                    let response: &[u8] = match (flag.exists(), close) {
+                        (true, true) => b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown",
+                        (true, false) => b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown",
+                        (false, true) => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        (false, false) => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                    };
+                    if socket.write_all(response).await.is_err() || close {
+                        return;
                     }
                 }
-                let response: &[u8] = if flag.exists() {
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown"
-                } else {
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                };
-                let _ = socket.write_all(response).await;
             });
         }
     });
@@ -172,9 +180,16 @@ fn abort_latency() {
 }
 
 fn drift() {
+    // `connection: reuse` keeps each probe's connection alive (issue 18: CPU per probe).
+    for connection in ["new", "reuse"] {
+        drift_with(connection);
+    }
+}
+
+fn drift_with(connection: &str) {
     let probes = 500;
-    let seconds = 60;
-    println!("3. Scheduling drift ({probes} HTTP probes every 100 ms for {seconds} s against one local server; target p99 lateness < 5 ms)");
+    let seconds = std::env::var("GAMEDAY_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    println!("3. Scheduling drift ({probes} HTTP probes, `connection: {connection}`, every 100 ms for {seconds} s against one local server; target p99 lateness < 5 ms)");
     let dir = tempfile::tempdir().expect("tempdir");
     let flag = dir.path().join("never");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
@@ -182,7 +197,7 @@ fn drift() {
     let _server = std::thread::spawn(move || runtime.block_on(std::future::pending::<()>()));
     let mut yaml = String::from("apiVersion: gameday/v1\nname: drift\nsteady_state:\n");
     for i in 0..probes {
-        yaml.push_str(&format!("  - {{ name: p{i}, kind: http, url: \"http://127.0.0.1:{port}/\", interval: 100ms, timeout: 90ms }}\n"));
+        yaml.push_str(&format!("  - {{ name: p{i}, kind: http, url: \"http://127.0.0.1:{port}/\", connection: {connection}, interval: 100ms, timeout: 90ms }}\n"));
     }
     yaml.push_str(&format!("faults:\n  - {{ name: idle, kind: command, inject: \"true\", revert: \"true\", duration: {seconds}s }}\nexpected_recoveries:\n  - {{ name: steady, probes: [p0], recovers_within: {seconds}s }}\n"));
     let cpu_before = cpu_seconds();
@@ -212,12 +227,13 @@ fn drift() {
     }
     lateness.sort_by(f64::total_cmp);
     println!(
-        "   {} samples ({failed} failed): lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {cpu:.1} s over {elapsed:.1} s wall ({:.0}% of one core, server and journal included)",
+        "   {} samples ({failed} failed): lateness p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; CPU {cpu:.1} s over {elapsed:.1} s wall ({:.0}% of one core, server and journal included): {:.3} ms of CPU per sample",
         lateness.len(),
         percentile(&lateness, 50.0),
         percentile(&lateness, 99.0),
         lateness.last().copied().unwrap_or(f64::NAN),
-        100.0 * cpu / elapsed
+        100.0 * cpu / elapsed,
+        1000.0 * cpu / lateness.len().max(1) as f64
     );
 }
 

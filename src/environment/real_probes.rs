@@ -1,18 +1,20 @@
 //! Probes against real systems: HTTP(S), TCP, DNS and shell commands, on
 //! the wall clock. Every sample is a fresh connection (no pooling), which is
-//! what a new client experiences, and is bounded by the probe's timeout.
+//! what a new client experiences, and is bounded by the probe's timeout;
+//! an `http` probe with `connection: reuse` keeps one connection alive
+//! instead, for probes sampled so often that connecting dominates their cost.
 //!
 //! HTTP goes through hyper 1 (the stack the AWS SDK's client is built on) over
 //! tokio-rustls with ring: HTTP/1.1, one request per connection with
-//! `Connection: close`, redirects not followed, up to 1 MiB of body read.
+//! `Connection: close` (or kept alive), redirects not followed, up to 1 MiB of body read.
 //! hyper frames the answer (`Content-Length`, chunked, or the close), so a
 //! server that keeps the connection open does not hold the sample until its
 //! timeout. The TCP connection and the TLS handshake are made here rather than
 //! by a pooled client's connector, so that each failure names its step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use http_body_util::{BodyExt, Empty};
@@ -24,7 +26,7 @@ use tokio::time::{Instant, timeout};
 
 use crate::environment::shell::{self, expand_env};
 use crate::environment::{Millis, Sample};
-use crate::scenario::{DnsRecordType, Probe, ProbeCheck};
+use crate::scenario::{DnsRecordType, HttpConnection, Probe, ProbeCheck};
 
 const MAX_BODY: usize = 1 << 20;
 
@@ -38,7 +40,12 @@ pub struct RealProber {
     /// health, alarms, Route 53 health checks) are read through. The SDK's
     /// clients share their connection pool and are cheap to clone.
     aws: Option<crate::environment::aws::Clients>,
+    /// The kept-alive connections of `connection: reuse` probes, by probe
+    /// name, each held between its samples (taken out while one runs).
+    kept: Arc<Mutex<HashMap<String, KeptConnection>>>,
 }
+
+type KeptConnection = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 
 /// What one check observed: verdict and a short description.
 struct Verdict {
@@ -64,7 +71,7 @@ impl RealProber {
                 private.insert(path.clone(), Arc::new(client_config(store)?));
             }
         }
-        Ok(RealProber { tls, private_tls: Arc::new(private), aws: None })
+        Ok(RealProber { tls, private_tls: Arc::new(private), aws: None, kept: Arc::new(Mutex::new(HashMap::new())) })
     }
 
     /// Also samples the probes that read AWS, through these clients.
@@ -92,9 +99,13 @@ impl RealProber {
     async fn check(&self, probe: &Probe) -> Verdict {
         let started = Instant::now();
         match &probe.check {
-            ProbeCheck::Http { url, method, headers, ca_file, .. } => {
+            ProbeCheck::Http { url, method, headers, ca_file, connection, .. } => {
                 let tls = ca_file.as_ref().and_then(|f| self.private_tls.get(f)).unwrap_or(&self.tls).clone();
-                match http_request(url, method, headers, tls).await {
+                let answer = match connection {
+                    HttpConnection::New => http_request(url, method, headers, tls).await,
+                    HttpConnection::Reuse => self.http_request_reusing(&probe.name, url, method, headers, tls).await,
+                };
+                match answer {
                     Err(error) => Verdict { ok: false, observed: error },
                     Ok((code, body)) => {
                         let latency = started.elapsed();
@@ -238,6 +249,100 @@ async fn http_request(url: &str, method: &str, headers: &BTreeMap<String, String
     }
 }
 
+impl RealProber {
+    /// A `connection: reuse` sample: on the probe's kept connection if it
+    /// has one, else on a new one, which is kept after a full answer.
+    async fn http_request_reusing(
+        &self,
+        probe: &str,
+        url: &str,
+        method: &str,
+        headers: &BTreeMap<String, String>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<(u16, String), String> {
+        let url = expand_env(url);
+        let url = parse_url(&url)?;
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner).remove(probe).filter(|sender| sender.is_ready());
+        let mut request = build_request(&url, method, headers)?;
+        request.headers_mut().remove(http::header::CONNECTION);
+        let (mut sender, answer) = match kept {
+            Some(mut sender) => match send_and_read(&mut sender, request).await {
+                // The server closed the kept connection (an idle timeout, a
+                // restart) before this request reached it: once more on a new one.
+                Err(SendFailure::BeforeAnswer(_)) => {
+                    let mut sender = open_kept(&url, tls).await?;
+                    let mut request = build_request(&url, method, headers)?;
+                    request.headers_mut().remove(http::header::CONNECTION);
+                    let answer = send_and_read(&mut sender, request).await;
+                    (sender, answer)
+                }
+                answer => (sender, answer),
+            },
+            None => {
+                let mut sender = open_kept(&url, tls).await?;
+                let answer = send_and_read(&mut sender, request).await;
+                (sender, answer)
+            }
+        };
+        let answer = answer.map_err(SendFailure::message)?;
+        // Kept only after a full answer on a connection still open; any failure leaves the next sample a new one.
+        if !sender.is_closed() && sender.ready().await.is_ok() {
+            self.kept.lock().unwrap_or_else(PoisonError::into_inner).insert(probe.to_string(), sender);
+        }
+        Ok(answer)
+    }
+}
+
+/// Opens a connection to keep: TCP, TLS for `https`, and the HTTP/1.1
+/// handshake, its connection driven by a task of its own that ends when the
+/// sender is dropped.
+async fn open_kept(url: &Url<'_>, tls: Arc<rustls::ClientConfig>) -> Result<KeptConnection, String> {
+    let tcp = TcpStream::connect((url.host, url.port)).await.map_err(|e| format!("connect to {}:{} failed: {e}", url.host, url.port))?;
+    let _ = tcp.set_nodelay(true);
+    let builder = hyper::client::conn::http1::Builder::new().title_case_headers(true).clone();
+    let handshake_failed = |e: hyper::Error| format!("sending the request failed: {}", causes(&e));
+    if url.https {
+        let name = rustls::pki_types::ServerName::try_from(url.host.to_string()).map_err(|e| format!("bad host name {}: {e}", url.host))?;
+        let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| format!("TLS handshake with {} failed: {e}", url.host))?;
+        let (sender, connection) = builder.handshake(TokioIo::new(stream)).await.map_err(handshake_failed)?;
+        tokio::spawn(connection);
+        Ok(sender)
+    } else {
+        let (sender, connection) = builder.handshake(TokioIo::new(tcp)).await.map_err(handshake_failed)?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+}
+
+/// Why a request on a kept connection failed: before any answer came (the
+/// connection was closed under it: worth one more try), or after.
+enum SendFailure {
+    BeforeAnswer(String),
+    Other(String),
+}
+
+impl SendFailure {
+    fn message(self) -> String {
+        match self {
+            SendFailure::BeforeAnswer(message) | SendFailure::Other(message) => message,
+        }
+    }
+}
+
+/// Sends the request on `sender` and reads the answer as `exchange` does.
+async fn send_and_read(sender: &mut KeptConnection, request: http::Request<Empty<Bytes>>) -> Result<(u16, String), SendFailure> {
+    let response = sender.send_request(request).await.map_err(|e| {
+        if e.is_canceled() || e.is_closed() || e.is_incomplete_message() {
+            SendFailure::BeforeAnswer("the server closed the connection without answering".to_string())
+        } else if e.is_parse() {
+            SendFailure::Other(format!("not an HTTP response ({e})"))
+        } else {
+            SendFailure::Other(format!("sending the request failed: {}", causes(&e)))
+        }
+    })?;
+    read_answer(response).await.map_err(SendFailure::Other)
+}
+
 /// Sends the request and reads the status and up to `MAX_BODY` of body.
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(stream: S, request: http::Request<Empty<Bytes>>) -> Result<(u16, String), String> {
     let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
@@ -263,32 +368,37 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(stream: S, request: http::R
                 format!("sending the request failed: {}", causes(&e))
             }
         })?;
-        let code = response.status().as_u16();
-        // Without a length or chunking, the server's close ends the body.
-        let close_delimited = !response.headers().contains_key(http::header::CONTENT_LENGTH) && !response.headers().contains_key(http::header::TRANSFER_ENCODING);
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        while bytes.len() < MAX_BODY {
-            match body.frame().await {
-                None => break,
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        bytes.extend_from_slice(&data);
-                    }
-                }
-                // A server that closes without TLS close_notify still sent a full
-                // answer when its close is what ends the body.
-                Some(Err(e)) if close_delimited && is_unexpected_eof(&e) => break,
-                Some(Err(e)) => return Err(format!("reading the response failed: {}", causes(&e))),
-            }
-        }
-        bytes.truncate(MAX_BODY);
-        Ok((code, String::from_utf8_lossy(&bytes).into_owned()))
+        read_answer(response).await
     };
     tokio::select! {
         result = exchange => result,
         never = connection => match never {},
     }
+}
+
+/// The status and up to `MAX_BODY` of the body.
+async fn read_answer(response: http::Response<hyper::body::Incoming>) -> Result<(u16, String), String> {
+    let code = response.status().as_u16();
+    // Without a length or chunking, the server's close ends the body.
+    let close_delimited = !response.headers().contains_key(http::header::CONTENT_LENGTH) && !response.headers().contains_key(http::header::TRANSFER_ENCODING);
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while bytes.len() < MAX_BODY {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            // A server that closes without TLS close_notify still sent a full
+            // answer when its close is what ends the body.
+            Some(Err(e)) if close_delimited && is_unexpected_eof(&e) => break,
+            Some(Err(e)) => return Err(format!("reading the response failed: {}", causes(&e))),
+        }
+    }
+    bytes.truncate(MAX_BODY);
+    Ok((code, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// An error and its causes, as one line (hyper's own text is terse: "error

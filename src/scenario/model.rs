@@ -417,6 +417,12 @@ pub enum ProbeCheck {
         /// PEM file of extra certificate authorities to trust for `https` (a private CA).
         #[serde(default)]
         ca_file: Option<String>,
+        /// `new` (the default): each sample opens a connection of its own,
+        /// as a new client does. `reuse`: samples share one kept-alive
+        /// connection, opened again after a failure: cheaper at high rates,
+        /// but blind to failures only new connections meet.
+        #[serde(default)]
+        connection: HttpConnection,
     },
     /// A TCP connection.
     Tcp {
@@ -565,6 +571,21 @@ impl ProbeCheck {
             ProbeCheck::DbWriter { .. } => "db_writer",
         }
     }
+}
+
+/// Whether an `http` probe's samples open connections of their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpConnection {
+    /// A connection per sample, closed after it (`Connection: close`): what
+    /// a new client meets, a listener that stopped accepting included.
+    #[default]
+    New,
+    /// One kept-alive connection for the probe's samples. A sample whose
+    /// kept connection turns out closed before it answered is sent once more
+    /// on a new one (as HTTP clients do); any failure drops the connection,
+    /// so the next sample opens a new one.
+    Reuse,
 }
 
 fn default_method() -> String {

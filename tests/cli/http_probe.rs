@@ -179,3 +179,111 @@ async fn a_dns_answer_under_another_id_is_ignored() {
     assert!(sample.ok, "{}", sample.observed);
     assert_eq!(sample.observed, "A 192.0.2.44");
 }
+
+/// A keep-alive server on 127.0.0.1: answers `200 ok` to every request on a
+/// connection, closing it after `per_connection` requests (as a server's
+/// keep-alive limit or idle timeout does). Counts connections accepted, and
+/// keeps each request's head.
+async fn keep_alive_server(per_connection: usize) -> (u16, Arc<Mutex<usize>>, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (connections, heads) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let (counted, seen) = (connections.clone(), heads.clone());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            *counted.lock().unwrap() += 1;
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_connection {
+                    let head = read_head(&mut socket).await;
+                    if head.is_empty() {
+                        return;
+                    }
+                    seen.lock().unwrap().push(head);
+                    if socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await.is_err() {
+                        return;
+                    }
+                }
+                // The limit reached: the server closes the connection without a word.
+            });
+        }
+    });
+    (port, connections, heads)
+}
+
+#[tokio::test]
+async fn a_reused_connection_serves_every_sample_of_its_probe() {
+    let (port, connections, heads) = keep_alive_server(usize::MAX).await;
+    let p = probe(&format!("name: ka\nkind: http\nurl: http://127.0.0.1:{port}/\nconnection: reuse\ninterval: 100ms\ntimeout: 2s\n"));
+    let prober = RealProber::new(std::slice::from_ref(&p)).unwrap();
+    for at in 0..5 {
+        let sample = prober.sample(&p, at * 100).await;
+        assert!(sample.ok, "{}", sample.observed);
+    }
+    assert_eq!(*connections.lock().unwrap(), 1, "one connection for five samples");
+    assert!(heads.lock().unwrap().iter().all(|h| !h.to_ascii_lowercase().contains("connection: close")), "{:?}", heads.lock().unwrap());
+}
+
+#[tokio::test]
+async fn by_default_every_sample_opens_its_own_connection() {
+    let (port, connections, heads) = keep_alive_server(usize::MAX).await;
+    let p = probe(&format!("name: fresh\nkind: http\nurl: http://127.0.0.1:{port}/\ninterval: 100ms\ntimeout: 2s\n"));
+    let prober = RealProber::new(std::slice::from_ref(&p)).unwrap();
+    for at in 0..5 {
+        assert!(prober.sample(&p, at * 100).await.ok);
+    }
+    assert_eq!(*connections.lock().unwrap(), 5, "a new client each time");
+    assert!(heads.lock().unwrap().iter().all(|h| h.contains("Connection: close")));
+}
+
+/// A server that closes kept connections after two requests: the sample
+/// that finds its connection closed is sent again on a new one, and passes.
+#[tokio::test]
+async fn a_kept_connection_the_server_closed_is_opened_again_without_a_failed_sample() {
+    let (port, connections, heads) = keep_alive_server(2).await;
+    let p = probe(&format!("name: ka\nkind: http\nurl: http://127.0.0.1:{port}/\nconnection: reuse\ninterval: 100ms\ntimeout: 2s\n"));
+    let prober = RealProber::new(std::slice::from_ref(&p)).unwrap();
+    for at in 0..6 {
+        let sample = prober.sample(&p, at * 100).await;
+        assert!(sample.ok, "sample {at}: {}", sample.observed);
+    }
+    assert_eq!(heads.lock().unwrap().len(), 6, "every sample answered once");
+    assert_eq!(*connections.lock().unwrap(), 3, "two requests per connection");
+}
+
+/// A server that breaks (closes every connection without answering, as a
+/// crashed backend behind a proxy does): the reused probe fails, as a fresh
+/// one would, and passes again on a new connection once the server answers.
+#[tokio::test]
+async fn a_reused_probe_sees_the_server_break_and_come_back() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let breaks = broken.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let broken = breaks.clone();
+            tokio::spawn(async move {
+                loop {
+                    let head = read_head(&mut socket).await;
+                    if head.is_empty() || broken.load(std::sync::atomic::Ordering::SeqCst) {
+                        return; // closes without answering
+                    }
+                    if socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let p = probe(&format!("name: ka\nkind: http\nurl: http://127.0.0.1:{port}/\nconnection: reuse\ninterval: 100ms\ntimeout: 1s\n"));
+    let prober = RealProber::new(std::slice::from_ref(&p)).unwrap();
+    assert!(prober.sample(&p, 0).await.ok);
+    broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    let down = prober.sample(&p, 100).await;
+    assert!(!down.ok, "a broken server is seen on the kept connection too");
+    assert_eq!(down.observed, "the server closed the connection without answering");
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    let back = prober.sample(&p, 200).await;
+    assert!(back.ok, "{}", back.observed);
+}
