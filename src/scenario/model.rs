@@ -684,8 +684,22 @@ pub enum FaultAction {
         #[serde(default)]
         fail: FailoverSide,
     },
-    /// Lose a whole region (for disaster-recovery scenarios).
-    RegionOutage { region: String },
+    /// Lose a whole region (for disaster-recovery scenarios). On the
+    /// simulator every instance and balancer of `region` is lost. On AWS
+    /// (through FIS only) the Region is cut off rather than lost: FIS's
+    /// `aws:network:route-table-disrupt-cross-region-connectivity` blocks the
+    /// traffic from the chosen subnets of the environment's Region to
+    /// `region` for the `duration` (required, at most 12h), so what runs
+    /// there must carry on as if `region` were gone.
+    RegionOutage {
+        /// The Region lost (AWS: cut off from the environment's Region, which must be another).
+        region: String,
+        /// AWS only: which subnets of the environment's Region are cut off
+        /// from `region`. Default: every subnet there; the guards' tags, `max_targets`,
+        /// `max_percent` and `max_azs` judge the subnets. The simulator ignores it.
+        #[serde(default)]
+        subnets: Option<SubnetSelector>,
+    },
     /// A gray failure: requests served from a zone or a region fail at
     /// `error_rate`, or are slowed by `latency`, while load-balancer and
     /// Route 53 health checks keep passing, so automation does not react and
@@ -908,6 +922,18 @@ pub enum FailoverSide {
     #[default]
     Primary,
     Secondary,
+}
+
+/// The subnets a `region_outage` cuts off on AWS: those carrying every tag,
+/// in the VPC when one is named.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSelector {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The VPC id (`vpc-…`).
+    #[serde(default)]
+    pub vpc: Option<String>,
 }
 
 /// Which instances a fault acts on. Filters combine with AND; then `count` or
