@@ -436,11 +436,7 @@ fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
         if plan.identity.simulated
             && let Some(scenario::FaultAction::RegionOutage { region, .. }) = scenario.faults.iter().find(|f| f.name == fault.name).map(|f| &f.action)
         {
-            let _ = writeln!(
-                out,
-                "  on AWS: FIS {} cuts the environment Region's subnets off from {region} (docs/aws.md)",
-                crate::environment::aws::fis::REGION_ISOLATION_ACTION
-            );
+            let _ = writeln!(out, "  on AWS: FIS {} cuts the environment Region's subnets off from {region} (docs/aws.md)", crate::environment::aws::fis::REGION_ISOLATION_ACTION);
         }
         let s = &fault.selection;
         if s.matched > 0 || !s.chosen.is_empty() {

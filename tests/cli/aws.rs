@@ -648,7 +648,8 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     let allowed_calls = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
     let missing: Vec<&String> = recorded.difference(&allowed_calls).collect();
     assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
-    for call in ["ec2:DescribeSubnets", "fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"] {
+    for call in ["ec2:DescribeSubnets", "fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"]
+    {
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
     }
     assert!(!recorded.iter().any(|c| c.contains("RouteTable") || c.contains("Route") && c.starts_with("ec2:Create")), "gameday never edits routes itself: {recorded:?}");

@@ -23,6 +23,7 @@ mod panic;
 mod pipes;
 mod plan;
 mod practice_run;
+mod region_isolation;
 mod region_switch;
 mod report;
 mod report_formats;

@@ -352,7 +352,12 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     loosen(&mut found, GuardName::Regions, name, format!("the Region cut off, {region}, is not in the allowed regions ({})", guards.regions.join(", ")));
                 }
                 if !guards.exclude_tags.is_empty() {
-                    loosen(&mut found, GuardName::ExcludeTags, name, format!("FIS selects subnets by tags they carry, never by tags they must not carry: subnets tagged {} could be cut off", tags_text(&guards.exclude_tags)));
+                    loosen(
+                        &mut found,
+                        GuardName::ExcludeTags,
+                        name,
+                        format!("FIS selects subnets by tags they carry, never by tags they must not carry: subnets tagged {} could be cut off", tags_text(&guards.exclude_tags)),
+                    );
                 }
                 if guards.max_percent.is_some() {
                     loosen(&mut found, GuardName::MaxPercent, name, "FIS cannot limit the share of a zone's subnets it cuts off".into());
@@ -707,6 +712,10 @@ pub fn fault_parts(
         }
         FaultAction::RegionOutage { region: cut_off, subnets } => {
             region_isolation(fault, region)?;
+            let mode = if resolved.is_some() { "ALL".to_string() } else { capped(None, None) };
+            if resolved.is_none() && facts.is_none() {
+                notes.push(format!("fault `{}` cuts the subnets of the Region the template is created in off from {cut_off}: create it in another Region", fault.name));
+            }
             let target = match resolved {
                 Some(r) => Target::arns("aws:ec2:subnet", r.subnet_arns.clone()),
                 None => {
@@ -714,13 +723,7 @@ pub fn fault_parts(
                     let mut all_tags = scenario.guards.require_tags.clone();
                     all_tags.extend(selector.tags);
                     let filters = selector.vpc.map(|vpc| vec![TargetFilter::new("VpcId", vec![vpc])]);
-                    Target {
-                        resource_type: "aws:ec2:subnet".into(),
-                        resource_arns: None,
-                        resource_tags: Some(all_tags).filter(|t| !t.is_empty()),
-                        filters,
-                        selection_mode: capped(None, None),
-                    }
+                    Target { resource_type: "aws:ec2:subnet".into(), resource_arns: None, resource_tags: Some(all_tags).filter(|t| !t.is_empty()), filters, selection_mode: mode }
                 }
             };
             targets.insert(key("subnets"), target);
