@@ -216,6 +216,14 @@ pub struct Guards {
     /// (or cannot be read). Unlike a stop condition, it never ends a run.
     #[serde(default)]
     pub blocking_alarms: Vec<String>,
+    /// Alarms taken by name from ARC zonal autoshift practice-run
+    /// configurations instead of listed by hand: each configuration's
+    /// blocking alarms join `blocking_alarms`, and its outcome alarms may
+    /// become stop conditions. Read before any side effect; a configuration
+    /// that cannot be read refuses the run. AWS only (the simulator has no
+    /// practice-run configurations: shown, not enforced).
+    #[serde(default)]
+    pub import_alarms: Vec<ImportedAlarms>,
     /// Refuse to inject unless every probe passes first. Default true.
     #[serde(default = "default_true")]
     pub require_healthy_start: bool,
@@ -236,9 +244,33 @@ impl Default for Guards {
             max_duration: None,
             stop_conditions: Vec::new(),
             blocking_alarms: Vec::new(),
+            import_alarms: Vec::new(),
             require_healthy_start: true,
         }
     }
+}
+
+/// Where `guards.import_alarms` takes alarms from: one resource's ARC zonal
+/// autoshift practice-run configuration.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedAlarms {
+    /// The managed resource whose configuration names the alarms: a load balancer's ARN.
+    pub practice_run_configuration: String,
+    /// What the configuration's outcome alarms become. Its blocking alarms always block.
+    #[serde(default)]
+    pub outcome_alarms: OutcomeAlarmsUse,
+}
+
+/// What a practice-run configuration's outcome alarms become in a scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeAlarmsUse {
+    /// Nothing: only the blocking alarms are taken.
+    #[default]
+    Ignore,
+    /// Stop conditions: the run ends, every fault reverted, when one is in ALARM.
+    StopConditions,
 }
 
 fn default_true() -> bool {

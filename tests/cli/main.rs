@@ -15,6 +15,7 @@ mod evidence;
 mod fleet;
 mod guard_properties;
 mod http_probe;
+mod import_alarms;
 mod local;
 mod measure;
 mod moto;

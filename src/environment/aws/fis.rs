@@ -256,7 +256,7 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
     if !guards.blackouts.is_empty() {
         loosen(&mut found, GuardName::Blackouts, None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
     }
-    if !guards.blocking_alarms.is_empty() {
+    if !guards.blocking_alarms.is_empty() || !guards.import_alarms.is_empty() {
         // A stop condition in ALARM would stop the experiment as it starts, after its first actions; a blocking alarm refuses before any.
         loosen(&mut found, GuardName::BlockingAlarms, None, "FIS does not refuse to start an experiment while an alarm is in ALARM; check the alarms before starting it".into());
     }

@@ -101,7 +101,14 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             _ => {}
         }
     }
-    let alarms = scenario.guards.stop_conditions.iter().any(|c| matches!(c, StopCondition::Alarm { .. })) || scenario.expected_recoveries.iter().any(|e| !e.detected_by.is_empty());
+    // Alarms imported from ARC practice-run configurations: the configuration is read, then its alarms.
+    if !scenario.guards.import_alarms.is_empty() {
+        reads.insert("arc-zonal-shift:GetManagedResource");
+    }
+    let alarms = scenario.guards.stop_conditions.iter().any(|c| matches!(c, StopCondition::Alarm { .. }))
+        || scenario.expected_recoveries.iter().any(|e| !e.detected_by.is_empty())
+        || !scenario.guards.blocking_alarms.is_empty()
+        || !scenario.guards.import_alarms.is_empty();
     if alarms {
         reads.insert("cloudwatch:DescribeAlarms");
     }

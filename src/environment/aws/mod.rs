@@ -629,6 +629,11 @@ impl Environment for AwsEnvironment {
         Ok(())
     }
 
+    async fn practice_run_alarms(&mut self, resource: &str) -> Result<Option<crate::environment::ConfigurationAlarms>, EnvError> {
+        self.calls.reads += 1;
+        practice_run::configuration_alarms(&self.clients, resource).await.map(Some)
+    }
+
     fn take_observations(&mut self) -> Vec<Observation> {
         std::mem::take(&mut self.notes)
     }
