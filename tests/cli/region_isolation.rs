@@ -54,6 +54,12 @@ fn the_example_plans_the_fis_mechanism_and_runs_the_same_on_the_simulator_for_a_
     assert_eq!(again.result, run.result, "deterministic");
 }
 
+fn exported_mode(output: &crate::Output) -> String {
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let template: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    template["targets"]["cut-subnets"]["selectionMode"].as_str().unwrap().to_string()
+}
+
 #[test]
 fn export_fis_emits_the_cross_region_isolation_of_the_selected_subnets() {
     let output = with_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }", FAULT));
@@ -77,6 +83,9 @@ fn export_fis_emits_the_cross_region_isolation_of_the_selected_subnets() {
         })
     );
     assert!(output.stderr.contains("fault `cut` cuts the subnets of the Region the template is created in off from us-west-2: create it in another Region"), "{}", output.stderr);
+    let capped = with_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }\n  max_targets: 2", FAULT));
+    assert_eq!(exported_mode(&capped), "COUNT(2)");
+    assert!(capped.stderr.contains("fault `cut` cuts off at most 2 (max_targets) of the matching subnets: COUNT(2)"), "{}", capped.stderr);
 
     // What a template cannot hold is refused (exit 10), every reason named.
     let loose =

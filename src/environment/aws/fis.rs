@@ -712,7 +712,11 @@ pub fn fault_parts(
         }
         FaultAction::RegionOutage { region: cut_off, subnets } => {
             region_isolation(fault, region)?;
-            let mode = if resolved.is_some() { "ALL".to_string() } else { capped(None, None) };
+            // A run hands FIS the chosen subnets; an export caps what FIS selects at `max_targets`.
+            let mode = if resolved.is_some() { "ALL".to_string() } else { selection_mode(None, None, max_targets) };
+            if let (None, Some(max)) = (resolved, max_targets) {
+                notes.push(format!("fault `{}` cuts off at most {max} (max_targets) of the matching subnets: {mode}", fault.name));
+            }
             if resolved.is_none() && facts.is_none() {
                 notes.push(format!("fault `{}` cuts the subnets of the Region the template is created in off from {cut_off}: create it in another Region", fault.name));
             }
