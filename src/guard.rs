@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::environment::{AlarmReadError, AlarmReading, Candidate, Identity, Millis, Reach, alarm_matches};
+use crate::environment::{AlarmReadError, AlarmReading, Candidate, ConfigurationAlarms, EnvError, Identity, Millis, Reach, alarm_matches};
 use crate::probe::ProbeTrack;
 use crate::rng::SeededRng;
-use crate::scenario::{AlarmState, Fault, Guards, StopCondition, Targets, Weekday};
+use crate::scenario::{AlarmState, Fault, Guards, ImportedAlarms, OutcomeAlarmsUse, StopCondition, Targets, Weekday};
 pub use crate::vocab::GuardName;
 
 /// One guard's judgement, shown in the plan and recorded in the journal.
@@ -77,6 +77,39 @@ pub fn judge_regions(guards: &Guards, regions: &[String]) -> Option<Verdict> {
 
 /// Time windows and blackouts, judged at `now`. On the simulator they are
 /// shown but not enforced: nothing real is touched and training happens at any hour.
+/// One `guards.import_alarms` entry, as read from the environment: which
+/// alarms it brought (passed), that the environment has no practice-run
+/// configurations (shown, not enforced), or that it could not be read
+/// (refused: the alarms it should have brought cannot guard the run).
+pub fn judge_imported_alarms(import: &ImportedAlarms, read: &Result<Option<ConfigurationAlarms>, EnvError>) -> Verdict {
+    let resource = &import.practice_run_configuration;
+    match read {
+        Ok(Some(alarms)) => {
+            let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            let outcome = match import.outcome_alarms {
+                OutcomeAlarmsUse::StopConditions => format!("outcome alarms as stop conditions: {}", list(&alarms.outcome)),
+                OutcomeAlarmsUse::Ignore => format!("outcome alarms not used: {}", list(&alarms.outcome)),
+            };
+            Verdict::new(
+                GuardName::BlockingAlarms,
+                true,
+                format!("imported from the practice-run configuration of {}: blocking alarms {}; {outcome}", alarms.resource_name, list(&alarms.blocking)),
+            )
+        }
+        Ok(None) => Verdict {
+            guard: GuardName::BlockingAlarms,
+            passed: false,
+            enforced: false,
+            detail: format!("the alarms of {resource}'s practice-run configuration are imported on AWS only: this environment has no ARC configurations"),
+        },
+        Err(error) => Verdict::new(
+            GuardName::BlockingAlarms,
+            false,
+            format!("the practice-run configuration of {resource} could not be read ({error}), and alarms that cannot be imported cannot guard the run"),
+        ),
+    }
+}
+
 /// `blocking_alarms`: none may be in ALARM when the run starts. An alarm
 /// that cannot be read blocks too: a guard that cannot see fails closed.
 /// `None` when the scenario names no blocking alarm.

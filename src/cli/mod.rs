@@ -433,6 +433,11 @@ fn render_plan(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
                 Err(why) => writeln!(out, "  on AWS: refused: {why}"),
             };
         }
+        if plan.identity.simulated
+            && let Some(scenario::FaultAction::RegionOutage { region, .. }) = scenario.faults.iter().find(|f| f.name == fault.name).map(|f| &f.action)
+        {
+            let _ = writeln!(out, "  on AWS: FIS {} cuts the environment Region's subnets off from {region} (docs/aws.md)", crate::environment::aws::fis::REGION_ISOLATION_ACTION);
+        }
         let s = &fault.selection;
         if s.matched > 0 || !s.chosen.is_empty() {
             let _ = writeln!(out, "  targets: {} chosen of {} matched", s.chosen.len(), s.matched);

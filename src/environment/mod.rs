@@ -479,6 +479,15 @@ pub struct PracticeRunEnd {
     pub at: Millis,
 }
 
+/// A practice-run configuration's alarms, by name (ARNs cut to the name).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigurationAlarms {
+    /// The resource's name as ARC gives it.
+    pub resource_name: String,
+    pub blocking: Vec<String>,
+    pub outcome: Vec<String>,
+}
+
 /// What [`Environment::follow`] found ended since its last call.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ended {
@@ -522,6 +531,13 @@ pub trait Environment {
     /// Fails when an alarm named by a stop condition or expectation does not
     /// exist: a stop condition that can never fire must not look like one.
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError>;
+
+    /// The alarms, by name, of a resource's ARC zonal autoshift practice-run
+    /// configuration (`guards.import_alarms`). `None`: this environment has
+    /// no such configurations (the simulator, this machine). No side effects.
+    async fn practice_run_alarms(&mut self, _resource: &str) -> Result<Option<ConfigurationAlarms>, EnvError> {
+        Ok(None)
+    }
 
     /// What happened on its own since the last call.
     fn take_observations(&mut self) -> Vec<Observation>;

@@ -28,7 +28,7 @@ use crate::drill::{DrillInput, DrillSession, Interpreted};
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
 use crate::guard::GuardName;
 use crate::probe::{ProbeHistory, ProbeState, ProbeTrack};
-use crate::scenario::{AlarmState, Scenario};
+use crate::scenario::{AlarmState, Guards, Scenario, StopCondition};
 
 use clock::{Clock, Interrupt};
 use journal::{Actor, Event, GuardVerdictRecord, Journal, JournalError, Record};
@@ -280,7 +280,7 @@ enum Stop {
 /// Judges what stops a run, from its parts, so it can be judged while an
 /// apply holds the environment.
 fn pending_stop(
-    scenario: &Scenario,
+    guards: &Guards,
     probes: &BTreeMap<String, ProbeTrack>,
     alarm_last: &BTreeMap<String, crate::guard::AlarmStatus>,
     config: &RunConfig,
@@ -296,10 +296,10 @@ fn pending_stop(
     }
     let t0 = injection_started?;
     let alarms: Vec<(String, crate::guard::AlarmStatus)> = alarm_last.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    if let Some(condition) = crate::guard::tripped_stop_condition(&scenario.guards.stop_conditions, probes, &alarms, now) {
+    if let Some(condition) = crate::guard::tripped_stop_condition(&guards.stop_conditions, probes, &alarms, now) {
         return Some(Stop::Condition(condition));
     }
-    let limit = scenario.guards.max_duration.map(|d| t0.saturating_add(d.as_millis()))?;
+    let limit = guards.max_duration.map(|d| t0.saturating_add(d.as_millis()))?;
     (now >= limit).then(|| Stop::MaxDuration { after: limit - t0 })
 }
 
@@ -346,6 +346,8 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     config: RunConfig,
     interrupt: std::sync::Arc<Interrupt>,
     alarm_last: BTreeMap<String, crate::guard::AlarmStatus>,
+    /// The scenario's guards, with the stop conditions the plan imported (`guards.import_alarms`).
+    guards: Guards,
     faults: Vec<FaultRun>,
     phase: &'static str,
     injection_started: Option<Millis>,
@@ -436,6 +438,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             config,
             interrupt,
             alarm_last: BTreeMap::new(),
+            guards: scenario.guards.clone(),
             faults,
             phase: "checking guards",
             injection_started: None,
@@ -731,6 +734,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 selection: selection.clone(),
                 effect: None,
             }],
+            imported_stop_alarms: vec![],
         }
         .refusal();
         if let Some(refusal) = refusal {
@@ -888,7 +892,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
         // 2. Steady state.
         self.phase = "checking steady state";
-        let alarms = self.scenario.alarms_to_read();
+        // The scenario's stop conditions, and the outcome alarms `import_alarms` made stop conditions.
+        self.guards.stop_conditions.extend(plan.imported_stop_alarms.iter().map(|alarm| StopCondition::Alarm { alarm: alarm.clone() }));
+        let mut alarms = self.scenario.alarms_to_read();
+        alarms.extend(plan.imported_stop_alarms.iter().filter(|a| !alarms.contains(a)).cloned().collect::<Vec<_>>());
         self.poll_alarms(&alarms).await;
         let mut failing: Vec<usize> = (0..self.scenario.steady_state.len()).collect();
         for attempt in 0..self.config.steady_state_attempts.max(1) {
@@ -1093,7 +1100,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     /// Why the run must stop now, journaled; `None` to go on.
     fn stop_now(&mut self, now: Millis) -> Option<Outcome> {
-        let stop = pending_stop(self.scenario, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
+        let stop = pending_stop(&self.guards, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
         Some(match stop {
             Stop::Halt => {
                 let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
@@ -1139,7 +1146,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 Some(sample) = next_live_sample(live) => self.ledger.ingest(sample),
             }
             let now = self.clock.now();
-            if pending_stop(self.scenario, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now).is_some() {
+            if pending_stop(&self.guards, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now).is_some() {
                 return None;
             }
         }

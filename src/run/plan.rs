@@ -10,7 +10,7 @@ use crate::environment::{Effect, EnvError, Environment, Identity, Millis, Reach}
 use crate::guard::{self, GuardName, Selection, Verdict};
 use crate::journal::Outcome;
 use crate::rng::SeededRng;
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::{Fault, OutcomeAlarmsUse, Scenario};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
@@ -18,6 +18,9 @@ pub struct Plan {
     /// Account, time windows and blackouts, and the environment's own checks.
     pub verdicts: Vec<Verdict>,
     pub faults: Vec<FaultPlan>,
+    /// Outcome alarms `guards.import_alarms` made stop conditions: the run
+    /// watches them beside the scenario's own.
+    pub imported_stop_alarms: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -123,8 +126,27 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
     let identity = env.identity();
     let mut verdicts = guard::judge_identity(&scenario.guards, &identity);
     verdicts.extend(guard::judge_time(&scenario.guards, now, !identity.simulated));
-    // Read before anything is touched, at the run's first instant.
-    verdicts.extend(guard::judge_blocking_alarms(&env.alarm_states(&scenario.guards.blocking_alarms, 0).await));
+    // Alarms named by ARC configurations are read first, then judged with
+    // the scenario's own: before anything is touched, at the run's first instant.
+    let mut blocking = scenario.guards.blocking_alarms.clone();
+    let mut imported_stop_alarms = Vec::new();
+    for import in &scenario.guards.import_alarms {
+        let read = env.practice_run_alarms(&import.practice_run_configuration).await;
+        verdicts.push(guard::judge_imported_alarms(import, &read));
+        if let Ok(Some(alarms)) = read {
+            blocking.extend(alarms.blocking.into_iter().filter(|a| !scenario.guards.blocking_alarms.contains(a)));
+            if import.outcome_alarms == OutcomeAlarmsUse::StopConditions {
+                imported_stop_alarms.extend(alarms.outcome);
+            }
+        }
+    }
+    blocking.dedup();
+    imported_stop_alarms.sort();
+    imported_stop_alarms.dedup();
+    verdicts.extend(guard::judge_blocking_alarms(&env.alarm_states(&blocking, 0).await));
+    for alarm in &imported_stop_alarms {
+        env.check_alarm_exists(alarm).await?;
+    }
     for probe in &scenario.steady_state {
         env.supports_probe(probe)?;
     }
@@ -158,5 +180,5 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
             effect,
         });
     }
-    Ok(Plan { identity, verdicts, faults })
+    Ok(Plan { identity, verdicts, faults, imported_stop_alarms })
 }

@@ -216,6 +216,14 @@ pub struct Guards {
     /// (or cannot be read). Unlike a stop condition, it never ends a run.
     #[serde(default)]
     pub blocking_alarms: Vec<String>,
+    /// Alarms taken by name from ARC zonal autoshift practice-run
+    /// configurations instead of listed by hand: each configuration's
+    /// blocking alarms join `blocking_alarms`, and its outcome alarms may
+    /// become stop conditions. Read before any side effect; a configuration
+    /// that cannot be read refuses the run. AWS only (the simulator has no
+    /// practice-run configurations: shown, not enforced).
+    #[serde(default)]
+    pub import_alarms: Vec<ImportedAlarms>,
     /// Refuse to inject unless every probe passes first. Default true.
     #[serde(default = "default_true")]
     pub require_healthy_start: bool,
@@ -236,9 +244,33 @@ impl Default for Guards {
             max_duration: None,
             stop_conditions: Vec::new(),
             blocking_alarms: Vec::new(),
+            import_alarms: Vec::new(),
             require_healthy_start: true,
         }
     }
+}
+
+/// Where `guards.import_alarms` takes alarms from: one resource's ARC zonal
+/// autoshift practice-run configuration.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedAlarms {
+    /// The managed resource whose configuration names the alarms: a load balancer's ARN.
+    pub practice_run_configuration: String,
+    /// What the configuration's outcome alarms become. Its blocking alarms always block.
+    #[serde(default)]
+    pub outcome_alarms: OutcomeAlarmsUse,
+}
+
+/// What a practice-run configuration's outcome alarms become in a scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeAlarmsUse {
+    /// Nothing: only the blocking alarms are taken.
+    #[default]
+    Ignore,
+    /// Stop conditions: the run ends, every fault reverted, when one is in ALARM.
+    StopConditions,
 }
 
 fn default_true() -> bool {
@@ -705,8 +737,22 @@ pub enum FaultAction {
         #[serde(default)]
         fail: FailoverSide,
     },
-    /// Lose a whole region (for disaster-recovery scenarios).
-    RegionOutage { region: String },
+    /// Lose a whole region (for disaster-recovery scenarios). On the
+    /// simulator every instance and balancer of `region` is lost. On AWS
+    /// (through FIS only) the Region is cut off rather than lost: FIS's
+    /// `aws:network:route-table-disrupt-cross-region-connectivity` blocks the
+    /// traffic from the chosen subnets of the environment's Region to
+    /// `region` for the `duration` (required, at most 12h), so what runs
+    /// there must carry on as if `region` were gone.
+    RegionOutage {
+        /// The Region lost (AWS: cut off from the environment's Region, which must be another).
+        region: String,
+        /// AWS only: which subnets of the environment's Region are cut off
+        /// from `region`. Default: every subnet there; the guards' tags, `max_targets`,
+        /// `max_percent` and `max_azs` judge the subnets. The simulator ignores it.
+        #[serde(default)]
+        subnets: Option<SubnetSelector>,
+    },
     /// A gray failure: requests served from a zone or a region fail at
     /// `error_rate`, or are slowed by `latency`, while load-balancer and
     /// Route 53 health checks keep passing, so automation does not react and
@@ -929,6 +975,18 @@ pub enum FailoverSide {
     #[default]
     Primary,
     Secondary,
+}
+
+/// The subnets a `region_outage` cuts off on AWS: those carrying every tag,
+/// in the VPC when one is named.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetSelector {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The VPC id (`vpc-…`).
+    #[serde(default)]
+    pub vpc: Option<String>,
 }
 
 /// Which instances a fault acts on. Filters combine with AND; then `count` or

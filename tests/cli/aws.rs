@@ -495,3 +495,162 @@ async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
     assert!(templates.experiment_templates().is_empty(), "no template was created");
     assert!(fis.list_experiments().send().await.unwrap().experiments().is_empty(), "no experiment was started");
 }
+
+/// A Region cut off on AWS, through FIS only: gameday never edits a route
+/// table itself. The VPC and subnets are made in moto; moto's FIS accepts
+/// the template and runs the experiment but acts on nothing (no route table
+/// changes), so what is checked is what gameday hands FIS (read back with
+/// GetExperimentTemplate while it runs: the action, the Region cut off, the
+/// duration, exactly the subnets the guards allow) and that the experiment
+/// is stopped, read back, at every ending: a halted run, and `recover`
+/// after kill -9.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_stopped_on_every_ending() {
+    let moto = Moto::start();
+    // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
+    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
+    let config = moto.config().await;
+    let _fleet = Fleet::build(&config, 6).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let fis = aws_sdk_fis::Client::new(&config);
+    let vpc = ec2.create_vpc().cidr_block("10.8.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = async |cidr: &str, zone: &str, tags: &[(&str, &str)]| {
+        let mut spec = aws_sdk_ec2::types::TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::Subnet);
+        for (k, v) in tags {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+        }
+        let out = ec2.create_subnet().vpc_id(&vpc).cidr_block(cidr).availability_zone(zone).tag_specifications(spec.build()).send().await.unwrap();
+        out.subnet().unwrap().subnet_id().unwrap().to_string()
+    };
+    let allowed_a = subnet("10.8.0.0/24", "us-east-1a", &[("tier", "app"), ("gameday", "allowed")]).await;
+    let allowed_b = subnet("10.8.1.0/24", "us-east-1b", &[("tier", "app"), ("gameday", "allowed")]).await;
+    let _unallowed = subnet("10.8.2.0/24", "us-east-1c", &[("tier", "app")]).await;
+    let _database = subnet("10.8.3.0/24", "us-east-1a", &[("tier", "db"), ("gameday", "allowed")]).await;
+    let allowed: BTreeSet<String> = [&allowed_a, &allowed_b].iter().map(|s| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/{s}")).collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    let fault = format!("  - name: cut-west\n    kind: region_outage\n    region: us-west-2\n    subnets: {{ vpc: {vpc}, tags: {{ tier: app }} }}\n    duration: 10m");
+    let text = scenario("  require_tags: { gameday: allowed }", CAPACITY, &fault).replace("regions: [us-east-1]", "regions: [us-east-1, us-west-2]");
+    let plan = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.yaml");
+        std::fs::write(&file, text).unwrap();
+        let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+        command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
+        for (key, value) in Moto::env() {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
+    };
+
+    // The plan names the mechanism, both Regions and the subnets chosen.
+    let (code, stdout, stderr) = plan(&text);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("  regions: us-east-1, us-west-2\n"), "{stdout}");
+    assert!(
+        stdout.contains("touches: FIS aws:network:route-table-disrupt-cross-region-connectivity: traffic from the chosen subnets of us-east-1 to us-west-2 blocked for 10m"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("targets: 2 chosen of 3 matched"), "{stdout}");
+    assert!(stdout.contains(&format!("    - {allowed_a} us-east-1a")) && stdout.contains(&format!("    - {allowed_b} us-east-1b")), "{stdout}");
+
+    // Refusals, before anything is made: the Region cut off outside `regions`
+    // (the guard, 5); the environment's own Region (the environment, 7); no
+    // duration (the scenario, 3, at its file:line:column); one over FIS's 12 hours (7).
+    let (code, stdout, _) = plan(&text.replace("regions: [us-east-1, us-west-2]", "regions: [us-east-1]"));
+    assert_eq!(code, Some(5), "{stdout}");
+    assert!(stdout.contains("regions: us-west-2 not in the allowed regions (us-east-1)"), "{stdout}");
+    let (code, _, stderr) = plan(&text.replace("region: us-west-2", "region: us-east-1"));
+    assert_eq!(code, Some(7), "{stderr}");
+    assert!(stderr.contains("`region` cannot be us-east-1 itself"), "{stderr}");
+    let (code, _, stderr) = plan(&text.replace("\n    duration: 10m", ""));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("`region_outage` stays in place until reverted, so it needs a `duration`") && stderr.contains("plan.yaml:17:5"), "{stderr}");
+    let (code, _, stderr) = plan(&text.replace("duration: 10m", "duration: 13h"));
+    assert_eq!(code, Some(7), "{stderr}");
+    assert!(stderr.contains("set a `duration` up to 12h"), "{stderr}");
+    assert!(fis.list_experiment_templates().send().await.unwrap().experiment_templates().is_empty(), "no plan created a template");
+
+    let experiment_while_running = async |after: usize| {
+        wait_for(Duration::from_secs(60), async || {
+            let out = fis.list_experiments().send().await.ok()?;
+            (out.experiments().len() > after).then(|| {
+                let e = out.experiments().iter().find(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))?;
+                Some((e.id()?.to_string(), e.experiment_template_id()?.to_string()))
+            })?
+        })
+        .await
+        .expect("an FIS experiment runs")
+    };
+    let stopped = async |experiment: &str, template: &str| {
+        let state = fis.get_experiment().id(experiment).send().await.unwrap();
+        let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
+        assert_eq!(status, "stopped", "the experiment was stopped, read back");
+        assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
+    };
+
+    // A run halted while the Region is cut off; every AWS call gameday makes is logged.
+    let log = dir.path().join("calls.log");
+    let child = run_command(&moto, dir.path(), &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(0).await;
+    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
+    let template = template.experiment_template().unwrap();
+    let action = &template.actions().unwrap()["cut-west"];
+    assert_eq!(action.action_id(), Some("aws:network:route-table-disrupt-cross-region-connectivity"));
+    let parameters = action.parameters().unwrap();
+    assert_eq!(parameters["region"], "us-west-2");
+    assert_eq!(parameters["duration"], "PT10M");
+    assert_eq!(parameters.len(), 2, "{parameters:?}");
+    assert_eq!(action.targets().unwrap()["Subnets"], "cut-west-subnets");
+    let target = &template.targets().unwrap()["cut-west-subnets"];
+    assert_eq!(target.resource_type(), Some("aws:ec2:subnet"));
+    assert_eq!(target.selection_mode(), Some("ALL"));
+    let arns: BTreeSet<String> = target.resource_arns().iter().cloned().collect();
+    assert_eq!(arns, allowed, "exactly the app subnets of the VPC the guards allow");
+    let state = dir.path().join("state");
+    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "region isolation test"]).env("GAMEDAY_STATE_DIR", &state).output().unwrap();
+    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    let exit = finish(child, dir.path());
+    assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
+    let intent = exit.events("fault_intent");
+    assert_eq!(intent.len(), 1, "{}", exit.stderr);
+    assert_eq!(intent[0]["effect"]["effect"], "fis_experiment", "the intent, with the template, is journaled before the call");
+    assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
+    stopped(&experiment, &template_id).await;
+
+    // kill -9 while the Region is cut off, then `recover` finds the experiment by its tag and stops it.
+    let killed = dir.path().join("killed");
+    std::fs::create_dir_all(&killed).unwrap();
+    let mut child = run_command(&moto, &killed, &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(1).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    recover
+        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
+        .env("GAMEDAY_STATE_DIR", killed.join("state"))
+        .env("GAMEDAY_AWS_CALL_LOG", &log);
+    for (key, value) in Moto::env() {
+        recover.env(key, value);
+    }
+    let out = recover.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    stopped(&experiment, &template_id).await;
+
+    // gameday's own calls are each allowed by `gameday iam-policy`, and none touches a route table.
+    let file = dir.path().join("scenario.yaml");
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["iam-policy", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
+    let allowed_calls = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
+    let missing: Vec<&String> = recorded.difference(&allowed_calls).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
+    for call in ["ec2:DescribeSubnets", "fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"]
+    {
+        assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
+    }
+    assert!(!recorded.iter().any(|c| c.contains("RouteTable") || c.contains("Route") && c.starts_with("ec2:Create")), "gameday never edits routes itself: {recorded:?}");
+}

@@ -1188,6 +1188,8 @@ struct FakePracticeRun {
     shifts: Arc<Mutex<Vec<FakeShift>>>,
     configuration: Option<PracticeConfig>,
     alarm_state: &'static str,
+    /// The outcome alarm `web-5xx`'s state, which a test may change during a run.
+    outcome_state: Arc<Mutex<&'static str>>,
     ends_after_reads: Option<usize>,
     calls: Arc<Mutex<Vec<String>>>,
     /// Raised when `StartPracticeRun` is called, when set: a signal at the worst moment.
@@ -1212,6 +1214,7 @@ impl FakePracticeRun {
             shifts: Arc::new(Mutex::new(Vec::new())),
             configuration,
             alarm_state: "OK",
+            outcome_state: Arc::new(Mutex::new("OK")),
             ends_after_reads: None,
             calls: Arc::new(Mutex::new(Vec::new())),
             interrupt_on_start: None,
@@ -1350,11 +1353,13 @@ impl FakePracticeRun {
                 .build()
                 .unwrap()
         });
-        let (alarm_state, calls) = (self.alarm_state, self.calls.clone());
+        let (alarm_state, outcome_state, calls) = (self.alarm_state, self.outcome_state.clone(), self.calls.clone());
         let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |_| {
             calls.lock().unwrap().push("DescribeAlarms".into());
+            let outcome = *outcome_state.lock().unwrap();
             aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder()
                 .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("az-health").state_value(alarm_state.into()).build())
+                .metric_alarms(aws_sdk_cloudwatch::types::MetricAlarm::builder().alarm_name("web-5xx").state_value(outcome.into()).build())
                 .build()
         });
         let mut clients = clients(&[], &[], &[&alarms]);
@@ -1684,4 +1689,81 @@ async fn a_panic_while_a_practice_run_is_active_still_cancels_it() {
     assert_eq!(calls[cancelled + 1], "GetManagedResource", "read back after the cancel: {calls:?}");
     assert_eq!(fake.states(), ["practice-1 CANCELED INTERRUPTED"]);
     assert!(gameday::run::recover::inspect(dir.path()).in_place.is_empty(), "the journal now shows nothing in place");
+}
+
+/// `guards.import_alarms`: the blocking and outcome alarms of a resource's
+/// practice-run configuration, taken by name instead of listed by hand.
+/// The plan reads the configuration before any side effect and shows what
+/// it brought; a blocking alarm in ALARM refuses the run (no fault made);
+/// a configuration that cannot be read (none on the resource) refuses it
+/// too, failing closed; and an outcome alarm taken as a stop condition ends
+/// the run when it goes to ALARM. aws-smithy-mocks: moto has no ARC, and
+/// CloudWatch over the SDK's RPCv2-CBOR is not routed by moto.
+#[tokio::test]
+async fn alarms_imported_from_a_practice_run_configuration_block_the_start_and_stop_the_run() {
+    let text = PROBE_ONLY.replace("duration: 1s", "duration: 5m").replace(
+        "name: mocked\n",
+        &format!("name: mocked\nguards:\n  blocking_alarms: [az-health]\n  import_alarms:\n    - {{ practice_run_configuration: \"{ALB}\", outcome_alarms: stop_conditions }}\n"),
+    );
+    let scenario = scenario(&text);
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.log");
+    let file = gameday::environment::aws::call_log::CallLog::open(&log).unwrap();
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients().with_call_log(&file), &scenario).await.unwrap();
+    let plan = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap();
+    let details: Vec<String> = plan.verdicts.iter().filter(|v| v.guard == GuardName::BlockingAlarms).map(|v| format!("{} {}", v.passed, v.detail)).collect();
+    assert_eq!(
+        details,
+        [
+            "true imported from the practice-run configuration of web-alb: blocking alarms az-health; outcome alarms as stop conditions: web-5xx",
+            "true no blocking alarm is in ALARM (az-health OK)",
+        ],
+        "read before anything, shown, and the alarm named twice judged once"
+    );
+    assert_eq!(plan.imported_stop_alarms, ["web-5xx"]);
+    assert_eq!(fake.calls()[..2], ["GetManagedResource".to_string(), "DescribeAlarms".to_string()]);
+
+    // The outcome alarm is in ALARM: it does not refuse the run (only
+    // blocking alarms do), but as a stop condition it ends it as injection
+    // starts, before the 5-minute fault is made.
+    *fake.outcome_state.lock().unwrap() = "ALARM";
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    config.alarm_poll = 100;
+    let finished = run(&mut env, &scenario, config).await;
+    assert_eq!(finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::StopConditions, detail: "alarm `web-5xx`".into() });
+    let made: Vec<&str> = finished
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            Event::FaultIntent { .. } => Some("intent"),
+            Event::FaultReverted { .. } => Some("reverted"),
+            _ => None,
+        })
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+    assert!(finished.records.iter().any(|r| matches!(r.event, Event::SteadyState { healthy: true, .. })), "the run got past the steady state");
+    assert_calls_allowed(&scenario, &log, &["arc-zonal-shift:GetManagedResource", "cloudwatch:DescribeAlarms"]);
+
+    // A blocking alarm of the configuration in ALARM refuses the run before any fault; so does a configuration that cannot be read.
+    let mut in_alarm = FakePracticeRun::new(Some(PracticeConfig::default()));
+    in_alarm.alarm_state = "ALARM";
+    let without = scenario.clone();
+    let mut only_imported = without.clone();
+    only_imported.guards.blocking_alarms.clear();
+    for (fake, expected) in [
+        (in_alarm, "`az-health` is in ALARM"),
+        (
+            FakePracticeRun::new(None),
+            &*format!("the practice-run configuration of {ALB} could not be read (the call was refused: web-alb has no practice-run configuration, so it has no alarms to import)"),
+        ),
+    ] {
+        let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &only_imported).await.unwrap();
+        let plan = gameday::run::plan::plan(&mut env, &only_imported, 1, jiff::Timestamp::now()).await.unwrap();
+        let refusal = plan.refusal().expect("refused");
+        assert!(matches!(&refusal, gameday::run::plan::Refusal::Guard { guard: GuardName::BlockingAlarms, detail, .. } if detail.contains(expected)), "{expected}: {refusal:?}");
+        let finished = run(&mut env, &only_imported, RunConfig::new(1, jiff::Timestamp::now())).await;
+        assert!(matches!(&finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::BlockingAlarms, .. }), "{:?}", finished.result.outcome);
+        assert!(!finished.records.iter().any(|r| matches!(r.event, Event::FaultIntent { .. })), "nothing was about to be made");
+    }
 }

@@ -256,7 +256,7 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
     if !guards.blackouts.is_empty() {
         loosen(&mut found, GuardName::Blackouts, None, "FIS starts an experiment whenever it is started; it cannot refuse a blackout date".into());
     }
-    if !guards.blocking_alarms.is_empty() {
+    if !guards.blocking_alarms.is_empty() || !guards.import_alarms.is_empty() {
         // A stop condition in ALARM would stop the experiment as it starts, after its first actions; a blocking alarm refuses before any.
         loosen(&mut found, GuardName::BlockingAlarms, None, "FIS does not refuse to start an experiment while an alarm is in ALARM; check the alarms before starting it".into());
     }
@@ -346,6 +346,34 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     loosen(&mut found, GuardName::MaxPercent, name, share.into());
                 }
             }
+            FaultAction::RegionOutage { region, subnets } => {
+                // Without `--env` the regions guard is loosened above already.
+                if facts.is_some() && !guards.regions.is_empty() && !guards.regions.contains(region) {
+                    loosen(&mut found, GuardName::Regions, name, format!("the Region cut off, {region}, is not in the allowed regions ({})", guards.regions.join(", ")));
+                }
+                if !guards.exclude_tags.is_empty() {
+                    loosen(
+                        &mut found,
+                        GuardName::ExcludeTags,
+                        name,
+                        format!("FIS selects subnets by tags they carry, never by tags they must not carry: subnets tagged {} could be cut off", tags_text(&guards.exclude_tags)),
+                    );
+                }
+                if guards.max_percent.is_some() {
+                    loosen(&mut found, GuardName::MaxPercent, name, "FIS cannot limit the share of a zone's subnets it cuts off".into());
+                }
+                let selector = subnets.clone().unwrap_or_default();
+                if selector.tags.is_empty() && selector.vpc.is_none() && guards.require_tags.is_empty() {
+                    loosen(
+                        &mut found,
+                        GuardName::RequireTags,
+                        name,
+                        "with no `subnets` (tags or vpc) and no `require_tags`, the template would cut every subnet of the Region off".into(),
+                    );
+                }
+                // The subnets may lie in every zone of the Region.
+                every_zone.push(fault.name.clone());
+            }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
                     zone(fault, z, &mut found);
@@ -378,13 +406,13 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 }
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only
-/// faults it cannot; a gray failure of one zone it can, of a region not).
+/// faults it cannot; a gray failure of one zone it can, of a region not; a
+/// Region's isolation it can).
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
         FaultAction::DnsFailover { .. }
             | FaultAction::Command { .. }
-            | FaultAction::RegionOutage { .. }
             | FaultAction::GrayFailure { zone: None, .. }
             | FaultAction::DbFailover { .. }
             | FaultAction::ZonalShift { .. }
@@ -467,6 +495,36 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
         }
     };
     Ok(NetworkDocument { name, parameters })
+}
+
+/// FIS's action that cuts subnets off from another Region: it gives the
+/// target subnets route tables without the routes to that Region's
+/// addresses (and to its VPC endpoints, peerings), and puts the original
+/// route tables back when it ends or is stopped. `aws:network:disrupt-connectivity`
+/// has no Region among its scopes (all, availability-zone, dynamodb,
+/// prefix-list, s3), so this is the faithful mapping of a `region_outage`.
+pub const REGION_ISOLATION_ACTION: &str = "aws:network:route-table-disrupt-cross-region-connectivity";
+
+/// The action's longest run (FIS action reference: up to 12 hours).
+const REGION_ISOLATION_LONGEST: u64 = 12 * 3_600_000;
+
+/// How FIS cuts a `region_outage`'s Region off from `experiment_region`
+/// (where the environment runs and the subnets are), or why it cannot: the
+/// same Region on both sides, or no `duration` (or one over 12 hours).
+pub fn region_isolation(fault: &Fault, experiment_region: &str) -> Result<String, EnvError> {
+    let FaultAction::RegionOutage { region, .. } = &fault.action else {
+        return Err(EnvError::Unsupported(format!("fault `{}` is not a region outage", fault.name)));
+    };
+    let refuse = |why: String| Err(EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)));
+    if region == experiment_region {
+        return refuse(format!(
+            "on AWS a region outage cuts the environment's Region off from another: FIS blocks traffic from {experiment_region}'s subnets to `region`, so `region` cannot be {experiment_region} itself; run from an environment in the Region that stays, with `region` the one lost"
+        ));
+    }
+    let Some(duration) = fault.duration.filter(|d| (1..=REGION_ISOLATION_LONGEST).contains(&d.as_millis())) else {
+        return refuse(format!("on AWS a region outage runs as FIS `{REGION_ISOLATION_ACTION}`, which lasts at most 12h: set a `duration` up to 12h"));
+    };
+    Ok(format!("FIS {REGION_ISOLATION_ACTION}: traffic from the chosen subnets of {experiment_region} to {region} blocked for {duration}"))
 }
 
 /// A fault's FIS targets and actions, by name.
@@ -651,6 +709,29 @@ pub fn fault_parts(
                 "Instances",
                 &key("instances"),
             );
+        }
+        FaultAction::RegionOutage { region: cut_off, subnets } => {
+            region_isolation(fault, region)?;
+            // A run hands FIS the chosen subnets; an export caps what FIS selects at `max_targets`.
+            let mode = if resolved.is_some() { "ALL".to_string() } else { selection_mode(None, None, max_targets) };
+            if let (None, Some(max)) = (resolved, max_targets) {
+                notes.push(format!("fault `{}` cuts off at most {max} (max_targets) of the matching subnets: {mode}", fault.name));
+            }
+            if resolved.is_none() && facts.is_none() {
+                notes.push(format!("fault `{}` cuts the subnets of the Region the template is created in off from {cut_off}: create it in another Region", fault.name));
+            }
+            let target = match resolved {
+                Some(r) => Target::arns("aws:ec2:subnet", r.subnet_arns.clone()),
+                None => {
+                    let selector = subnets.clone().unwrap_or_default();
+                    let mut all_tags = scenario.guards.require_tags.clone();
+                    all_tags.extend(selector.tags);
+                    let filters = selector.vpc.map(|vpc| vec![TargetFilter::new("VpcId", vec![vpc])]);
+                    Target { resource_type: "aws:ec2:subnet".into(), resource_arns: None, resource_tags: Some(all_tags).filter(|t| !t.is_empty()), filters, selection_mode: mode }
+                }
+            };
+            targets.insert(key("subnets"), target);
+            action(REGION_ISOLATION_ACTION, parameters([("duration", duration), ("region", Some(cut_off.clone()))]), "Subnets", &key("subnets"));
         }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }

@@ -72,6 +72,11 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
                 reads.extend(["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"]);
                 other_writes.extend(["ec2:CreateNetworkAcl", "ec2:CreateTags", "ec2:ReplaceNetworkAclAssociation", "ec2:DeleteNetworkAcl"]);
             }
+            // Always through FIS: gameday reads the Region's subnets to hand FIS the ones the guards chose.
+            (FaultAction::RegionOutage { .. }, _) => {
+                reads.insert("ec2:DescribeSubnets");
+                fis = true;
+            }
             (FaultAction::AzOutage { mode: AzOutageMode::Network, .. }, false) => {
                 // gameday reads the zone's subnets (and their ACLs) to hand FIS their ARNs.
                 reads.extend(["ec2:DescribeSubnets", "ec2:DescribeNetworkAcls"]);
@@ -96,7 +101,14 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             _ => {}
         }
     }
-    let alarms = scenario.guards.stop_conditions.iter().any(|c| matches!(c, StopCondition::Alarm { .. })) || scenario.expected_recoveries.iter().any(|e| !e.detected_by.is_empty());
+    // Alarms imported from ARC practice-run configurations: the configuration is read, then its alarms.
+    if !scenario.guards.import_alarms.is_empty() {
+        reads.insert("arc-zonal-shift:GetManagedResource");
+    }
+    let alarms = scenario.guards.stop_conditions.iter().any(|c| matches!(c, StopCondition::Alarm { .. }))
+        || scenario.expected_recoveries.iter().any(|e| !e.detected_by.is_empty())
+        || !scenario.guards.blocking_alarms.is_empty()
+        || !scenario.guards.import_alarms.is_empty();
     if alarms {
         reads.insert("cloudwatch:DescribeAlarms");
     }
@@ -204,6 +216,7 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut network = false;
     let mut launch_errors = false;
     let mut documents: BTreeSet<String> = BTreeSet::new();
+    let mut region_isolation = false;
     for fault in scenario.faults.iter().filter(|f| super::fis::fis_can_make(&f.action) && (via_fis || super::needs_fis(f))) {
         match &fault.action {
             FaultAction::StopInstances { .. } => {
@@ -226,6 +239,7 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
             }
             FaultAction::AzOutage { mode: AzOutageMode::Network, .. } => network = true,
             FaultAction::AsgCapacityError { .. } => launch_errors = true,
+            FaultAction::RegionOutage { .. } => region_isolation = true,
             FaultAction::GrayFailure { .. } => {
                 if let Ok(document) = super::fis::gray_failure_document(fault) {
                     documents.insert(document.arn("*"));
@@ -259,6 +273,47 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
             "Action": ["ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:CreateTags", "ec2:DeleteNetworkAcl", "ec2:ReplaceNetworkAclAssociation"],
             "Resource": "*",
         }));
+    }
+    if region_isolation {
+        // aws:network:route-table-disrupt-cross-region-connectivity, as FIS's
+        // action reference lists its permissions: it gives the subnets route
+        // tables (and prefix lists) of its own, tagged `managedByFIS=true`,
+        // without the routes to the Region cut off, and puts the original
+        // associations back. What it creates it may change or delete only
+        // while it carries that tag. No transit gateway is touched: that is
+        // another action, which gameday does not use.
+        reads.extend([
+            "ec2:DescribeManagedPrefixLists",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcPeeringConnections",
+            "ec2:DescribeVpcs",
+            "ec2:GetManagedPrefixListEntries",
+        ]);
+        statements.push(json!({
+            "Sid": "FisRegionIsolationRouteTables",
+            "Effect": "Allow",
+            "Action": ["ec2:AssociateRouteTable", "ec2:CreateRoute", "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation"],
+            "Resource": ["arn:aws:ec2:*:*:route-table/*", "arn:aws:ec2:*:*:subnet/*"],
+        }));
+        statements.push(json!({
+            "Sid": "FisRegionIsolationCreate",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateManagedPrefixList", "ec2:CreateNetworkInterface", "ec2:CreateRouteTable", "ec2:CreateTags"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:RequestTag/managedByFIS": "true" } },
+        }));
+        // CreateRouteTable also names the VPC, which carries no request tag.
+        statements.push(json!({ "Sid": "FisRegionIsolationRouteTableInVpc", "Effect": "Allow", "Action": "ec2:CreateRouteTable", "Resource": "arn:aws:ec2:*:*:vpc/*" }));
+        statements.push(json!({
+            "Sid": "FisRegionIsolationManaged",
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteManagedPrefixList", "ec2:DeleteNetworkInterface", "ec2:DeleteRouteTable", "ec2:ModifyManagedPrefixList"],
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:ResourceTag/managedByFIS": "true" } },
+        }));
+        statements.push(json!({ "Sid": "FisRegionIsolationEndpoints", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint", "Resource": "*" }));
     }
     if !instance_writes.is_empty() {
         let mut statement =

@@ -277,6 +277,12 @@ impl AwsEnvironment {
                 Vec::new()
             }
             FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
+            // The guards chose subnets, not instances.
+            FaultAction::RegionOutage { .. } => {
+                resolved.instance_arns.clear();
+                resolved.subnet_arns = chosen.iter().map(|c| format!("arn:aws:ec2:{region}:{account}:subnet/{}", c.id)).collect();
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         resolved.zones = reach.zones.clone();
@@ -623,6 +629,11 @@ impl Environment for AwsEnvironment {
         Ok(())
     }
 
+    async fn practice_run_alarms(&mut self, resource: &str) -> Result<Option<crate::environment::ConfigurationAlarms>, EnvError> {
+        self.calls.reads += 1;
+        practice_run::configuration_alarms(&self.clients, resource).await.map(Some)
+    }
+
     fn take_observations(&mut self) -> Vec<Observation> {
         std::mem::take(&mut self.notes)
     }
@@ -679,7 +690,8 @@ impl Environment for AwsEnvironment {
 }
 
 /// Faults only FIS can make (launch failures in a zone; a zone's gray
-/// failure, an SSM document FIS runs on its instances).
+/// failure, an SSM document FIS runs on its instances; a Region cut off,
+/// which gameday never makes by editing route tables itself).
 pub fn needs_fis(fault: &Fault) -> bool {
-    matches!(fault.action, FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { zone: Some(_), .. })
+    matches!(fault.action, FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { zone: Some(_), .. } | FaultAction::RegionOutage { .. })
 }

@@ -160,6 +160,25 @@ pub async fn check(clients: &Clients, resource: &str, zone_id: &str, now: jiff::
     ))
 }
 
+/// The blocking and outcome alarms of the resource's practice-run
+/// configuration, by name, for `guards.import_alarms`. A resource without
+/// a configuration is refused: its alarms cannot guard anything.
+pub async fn configuration_alarms(clients: &Clients, resource: &str) -> Result<crate::environment::ConfigurationAlarms, EnvError> {
+    let out = clients.arc_zonal_shift.get_managed_resource().resource_identifier(resource).send().await.map_err(|e| {
+        if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) {
+            EnvError::NotFound { resource: format!("ARC managed resource `{resource}`"), hint: Some("name it by its ARN".into()) }
+        } else {
+            sdk_error("arc-zonal-shift:GetManagedResource", e)
+        }
+    })?;
+    let name = out.name().unwrap_or(resource).to_string();
+    let Some(config) = out.practice_run_configuration() else {
+        return Err(EnvError::Refused(format!("{name} has no practice-run configuration, so it has no alarms to import")));
+    };
+    let names = |alarms: &[aws_sdk_arczonalshift::types::ControlCondition]| alarms.iter().map(|a| crate::environment::alarm_name(a.alarm_identifier()).to_string()).collect();
+    Ok(crate::environment::ConfigurationAlarms { resource_name: name, blocking: names(config.blocking_alarms()), outcome: names(config.outcome_alarms()) })
+}
+
 pub async fn reach(clients: &Clients, region: &str, resource: &str, zone_id: &str) -> Result<Reach, EnvError> {
     let line = check(clients, resource, zone_id, jiff::Timestamp::now()).await?;
     Ok(Reach { regions: vec![region.to_string()], other_resources: vec![line], ..Reach::default() })

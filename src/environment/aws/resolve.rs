@@ -141,11 +141,21 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             reach.other_resources =
                 vec![format!("Route 53 health check {health_check} ({} side of {record})", if *fail == FailoverSide::Primary { "primary" } else { "secondary" })];
         }
-        FaultAction::RegionOutage { region } => {
-            return Err(EnvError::Unsupported(format!(
-                "fault `{}`: a whole-region outage of {region} cannot be made in a real account; rehearse it on the simulator, or cut each zone with `az_outage` `mode: network`",
-                fault.name
-            )));
+        FaultAction::RegionOutage { region, subnets } => {
+            // Refused here, before any read, when FIS cannot make it (the same Region, the duration).
+            let mechanism = super::fis::region_isolation(fault, &env.spec.region)?;
+            // Both Regions are touched: the one whose subnets are cut, and the one cut off.
+            reach.regions.push(region.clone());
+            reach.acts_on_instances = true;
+            let selector = subnets.clone().unwrap_or_default();
+            let all = region_subnets(env, selector.vpc.as_deref()).await?;
+            for subnet in &all {
+                *reach.zone_sizes.entry(subnet.zone.clone()).or_insert(0) += 1;
+            }
+            // FIS is handed the chosen subnets' ARNs: the guards can spare any of them.
+            reach.candidates = all.into_iter().filter(|s| selector.tags.iter().all(|(k, v)| s.tags.get(k) == Some(v))).collect();
+            reach.other_resources = vec![mechanism];
+            return Ok(reach);
         }
         FaultAction::GrayFailure { zone, .. } => {
             // Refused here, before any read, when FIS cannot make it (a region, latency with loss, the duration).
@@ -277,13 +287,35 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
             env.calls.reads += 1;
             super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), fault.duration.is_some()).await?
         }
-        FaultAction::RegionOutage { .. } => {
-            return Err(EnvError::Unsupported(format!("`{}` exists only in the simulator", fault.action.kind_name())));
-        }
-        FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { .. } => {
+        FaultAction::AsgCapacityError { .. } | FaultAction::GrayFailure { .. } | FaultAction::RegionOutage { .. } => {
             return Err(EnvError::Unsupported(format!("`{}` runs through AWS FIS", fault.action.kind_name())));
         }
     })
+}
+
+/// Every subnet of the environment's Region (of one VPC when named), as
+/// candidates: id, zone and tags. Paginated.
+async fn region_subnets(env: &mut AwsEnvironment, vpc: Option<&str>) -> Result<Vec<Candidate>, EnvError> {
+    let mut found = Vec::new();
+    let filters: Vec<Filter> = vpc.map(|vpc| filter("vpc-id", [vpc.to_string()])).into_iter().collect();
+    let mut pages = env.clients.ec2.describe_subnets().set_filters(Some(filters).filter(|f| !f.is_empty())).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
+        env.calls.pages += 1;
+        for subnet in page.subnets() {
+            found.push(Candidate {
+                id: subnet.subnet_id().unwrap_or_default().to_string(),
+                region: env.spec.region.clone(),
+                zone: subnet.availability_zone().unwrap_or_default().to_string(),
+                group: None,
+                tags: subnet.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
+            });
+        }
+    }
+    if let (Some(vpc), true) = (vpc, found.is_empty()) {
+        return Err(EnvError::NotFound { resource: format!("subnets in VPC `{vpc}`"), hint: Some(format!("region {}", env.spec.region)) });
+    }
+    Ok(found)
 }
 
 /// The zone's subnets with the network ACL each is associated with now.

@@ -481,7 +481,7 @@ impl Environment for SimEnvironment {
                 )];
                 reach.regions = vec![self.world.regions[self.world.balancers[balancer].region].name.clone()];
             }
-            FaultAction::RegionOutage { region } => {
+            FaultAction::RegionOutage { region, .. } => {
                 let r = self.world.region_index(region).ok_or_else(|| EnvError::NotFound {
                     resource: format!("region `{region}`"),
                     hint: Some(format!("regions here: {}", self.world.regions.iter().map(|r| r.name.clone()).collect::<Vec<_>>().join(", "))),
@@ -622,7 +622,7 @@ impl Environment for SimEnvironment {
                 let hc = if *fail == FailoverSide::Primary { r.primary.1 } else { r.secondary.1 };
                 Effect::InvertHealthCheck { health_check: self.world.health_checks[hc].id.clone(), record: r.name.clone() }
             }
-            FaultAction::RegionOutage { region } => Effect::RegionDown { region: region.clone() },
+            FaultAction::RegionOutage { region, .. } => Effect::RegionDown { region: region.clone() },
             FaultAction::GrayFailure { zone, region, error_rate, latency, .. } => {
                 let zones = self.gray_zones(zone.as_deref(), region.as_deref())?;
                 Effect::GrayFailure {
