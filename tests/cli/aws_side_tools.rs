@@ -64,9 +64,14 @@ async fn wait_for(limit: Duration, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
+/// The expectation's deadline is short (10 s, not a minute): the probes
+/// never fail here (`min_in_service: 0`, `min_healthy: 0`), so a run lasts
+/// until that deadline (docs/metrics.md, "When the run stops observing"),
+/// and these tests are about which calls a run makes, which ten seconds of
+/// 1 s samples make as surely as sixty.
 fn scenario(via: &str, faults: &str, guards: &str) -> String {
     format!(
-        "apiVersion: gameday/v1\nname: calls\n{via}guards:\n  accounts: [\"{ACCOUNT}\"]\n{guards}steady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\n  - {{ name: targets, kind: target_health, target_group: web-tg, min_healthy: 0, interval: 1s, timeout: 1s }}\nfaults:\n{faults}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 1m }}\n"
+        "apiVersion: gameday/v1\nname: calls\n{via}guards:\n  accounts: [\"{ACCOUNT}\"]\n{guards}steady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\n  - {{ name: targets, kind: target_health, target_group: web-tg, min_healthy: 0, interval: 1s, timeout: 1s }}\nfaults:\n{faults}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 10s }}\n"
     )
 }
 
