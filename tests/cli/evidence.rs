@@ -122,6 +122,8 @@ fn a_malformed_location_is_a_usage_error_naming_the_fix() {
 
 /// The bucket is deleted by the game day's own fault (a `command` on
 /// `--env local`), after the check before the run and before the upload.
+/// The probe never fails, so the run lasts until the expectation's 1 s
+/// deadline (docs/metrics.md), long enough for the 200 ms fault.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_upload_keeps_the_run_directory_and_report_upload_sends_it_later() {
     let moto = Moto::start();
@@ -138,7 +140,7 @@ async fn a_failed_upload_keeps_the_run_directory_and_report_upload_sends_it_late
     std::fs::write(
         &scenario,
         format!(
-            "apiVersion: gameday/v1\nname: vanishing-bucket\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 200ms, timeout: 200ms }}\nfaults:\n  - name: delete-the-evidence-bucket\n    kind: command\n    inject: {delete:?}\n    revert: \"true\"\n    duration: 200ms\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 5s }}\n"
+            "apiVersion: gameday/v1\nname: vanishing-bucket\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 200ms, timeout: 200ms }}\nfaults:\n  - name: delete-the-evidence-bucket\n    kind: command\n    inject: {delete:?}\n    revert: \"true\"\n    duration: 200ms\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
         ),
     )
     .unwrap();
