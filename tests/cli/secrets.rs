@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 const SECRET: &str = "gd-s3cret-7f3a9c1e5b";
 const LITERAL_KEY: &str = "gd-literal-k3y-42d8e0";
 
-/// A tiny HTTP server that answers 200 and keeps every request head it saw.
+/// A tiny HTTP server that answers 200 and keeps every request head it received whole.
 async fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -35,7 +35,11 @@ async fn recording_server() -> (u16, Arc<Mutex<Vec<String>>>) {
                         Ok(n) => head.extend_from_slice(&buffer[..n]),
                     }
                 }
-                seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                // A connection closed before its request head ended carried no request: a sample whose
+                // timeout fired under load, or one in flight when the run ended. Only requests are kept.
+                if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    seen.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                }
                 let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
             });
         }
