@@ -53,7 +53,7 @@ fn main() {
         }
         println!("gameday AWS-path benchmark against {} ({size} instances; fleet built in {:.1} s)", moto::MOTO_REQUIREMENT.trim(), started.elapsed().as_secs_f64());
 
-        let spec = AwsSpec { profile: None, region: moto::REGION.into(), account: moto::ACCOUNT.into(), endpoint_url: Some(server.endpoint.clone()), fis_role_arn: None };
+        let spec = AwsSpec { profile: None, region: moto::REGION.into(), account: server.account.clone(), endpoint_url: Some(server.endpoint.clone()), fis_role_arn: None };
         let scenario = gameday::scenario::parse_str(SCENARIO, None).expect("valid scenario");
         let mut env = AwsEnvironment::with_clients("moto", &spec, Clients::from_config(&config), &scenario).await.expect("connect");
         let baseline = env.calls.clone();

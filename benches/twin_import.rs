@@ -76,7 +76,7 @@ fn main() {
         let mut counted = (0, 0);
         for _ in 0..3 {
             let started = Instant::now();
-            let snapshot = import::read_account(&clients, moto::ACCOUNT, moto::REGION, jiff::Timestamp::now().to_string()).await.expect("import");
+            let snapshot = import::read_account(&clients, &server.account, moto::REGION, jiff::Timestamp::now().to_string()).await.expect("import");
             let imported = gameday::environment::sim::import::build(&snapshot);
             times.push(started.elapsed().as_secs_f64());
             calls = snapshot.calls;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ec2::types::InstanceStateName;
 
 use crate::fleet::Fleet;
-use crate::moto::{ACCOUNT, Moto};
+use crate::moto::Moto;
 
 struct Exit {
     code: i32,
@@ -40,7 +40,7 @@ fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &s
         .stderr(Stdio::piped())
         .env("GAMEDAY_STATE_DIR", dir.join("state"))
         .env_remove("RUST_LOG");
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         command.env(key, value);
     }
     command
@@ -68,9 +68,9 @@ impl Exit {
 
 const CAPACITY: &str = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 1s\n    timeout: 1s\n    healthy_after: 1";
 
-fn scenario(guards: &str, probes: &str, fault: &str) -> String {
+fn scenario(account: &str, guards: &str, probes: &str, fault: &str) -> String {
     format!(
-        "apiVersion: gameday/v1\nname: moto-test\nguards:\n  accounts: [\"{ACCOUNT}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n{probes}\nfaults:\n{fault}\nexpected_recoveries:\n  - name: capacity\n    probes: [capacity]\n    recovers_within: 5s\n"
+        "apiVersion: gameday/v1\nname: moto-test\nguards:\n  accounts: [\"{account}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n{probes}\nfaults:\n{fault}\nexpected_recoveries:\n  - name: capacity\n    probes: [capacity]\n    recovers_within: 5s\n"
     )
 }
 
@@ -93,7 +93,7 @@ async fn stop_instances_touches_only_allowed_targets_and_starts_them_again() {
     let dir = tempfile::tempdir().unwrap();
     let guards = "  require_tags: { gameday: allowed }\n  exclude_tags: { critical: \"true\" }\n  max_targets: 2";
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { tags: { app: web }, count: 2 }\n    duration: 3s";
-    let child = spawn(&moto, dir.path(), &scenario(guards, CAPACITY, fault), ACCOUNT);
+    let child = spawn(&moto, dir.path(), &scenario(&moto.account, guards, CAPACITY, fault), &moto.account);
     let stopped = wait_for(Duration::from_secs(30), async || {
         let states = fleet.states().await;
         let stopped: BTreeSet<String> = states.iter().filter(|(_, s)| matches!(s, InstanceStateName::Stopped | InstanceStateName::Stopping)).map(|(id, _)| id.clone()).collect();
@@ -124,7 +124,7 @@ async fn terminate_changes_exactly_the_selected_instances() {
     let fault = format!("  - name: kill\n    kind: terminate_instances\n    targets: {{ groups: [web-asg], zones: [{zone_id}], count: 1 }}");
     let fault = fault.as_str();
     let probes = "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 0\n    interval: 1s\n    timeout: 1s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario("  max_targets: 1", probes, fault), ACCOUNT), dir.path());
+    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "  max_targets: 1", probes, fault), &moto.account), dir.path());
     assert!([0, 1].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     let targets = exit.targets();
     assert_eq!(targets.len(), 1);
@@ -146,7 +146,7 @@ async fn az_outage_network_swaps_the_zone_acl_and_restores_it() {
     let subnet_a = fleet.subnets["us-east-1a"].clone();
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: cut-a\n    kind: az_outage\n    zone: us-east-1a\n    mode: network\n    duration: 3s";
-    let child = spawn(&moto, dir.path(), &scenario("  max_azs: 1", CAPACITY, fault), ACCOUNT);
+    let child = spawn(&moto, dir.path(), &scenario(&moto.account, "  max_azs: 1", CAPACITY, fault), &moto.account);
     let during = wait_for(Duration::from_secs(30), async || {
         let now = fleet.acl_of_subnets().await;
         (now.get(&subnet_a) != before.get(&subnet_a)).then_some(now)
@@ -175,7 +175,7 @@ async fn dns_failover_inverts_the_primary_health_check_and_restores_it() {
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: flip\n    kind: dns_failover\n    hosted_zone: example.com\n    record: api.example.com\n    fail: primary\n    duration: 2s";
     let probes = CAPACITY.replace("min_in_service: 6", "min_in_service: 3");
-    let child = spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT);
+    let child = spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account);
     let check = fleet.primary_health_check.clone();
     let inverted = wait_for(Duration::from_secs(30), async || fleet.inverted(&check).await.then_some(())).await;
     let exit = finish(child, dir.path());
@@ -191,9 +191,10 @@ async fn a_wrong_account_is_refused_before_any_mutating_call() {
     let before = (fleet.states().await, fleet.acl_of_subnets().await);
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario("", CAPACITY, fault), "999999999999"), dir.path());
+    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", CAPACITY, fault), "999999999999"), dir.path());
     assert_eq!(exit.code, 5, "{}\n{}", exit.stdout, exit.stderr);
-    assert!(exit.stderr.contains("the credentials belong to account 123456789012, but environment `moto` is account 999999999999; nothing was changed"), "{}", exit.stderr);
+    let said = format!("the credentials belong to account {}, but environment `moto` is account 999999999999; nothing was changed", moto.account);
+    assert!(exit.stderr.contains(&said), "{}", exit.stderr);
     assert!(exit.journal.is_empty(), "refused before the run began");
     assert_eq!((fleet.states().await, fleet.acl_of_subnets().await), before);
 }
@@ -208,7 +209,7 @@ async fn aws_probes_read_capacity_target_health_and_route53() {
         fleet.primary_health_check
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT), dir.path());
+    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     let steady = exit.events("steady_state");
     assert_eq!(steady.len(), 1, "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(steady[0]["healthy"], true, "{}", steady[0]);
@@ -227,8 +228,8 @@ async fn via_fis_a_fault_is_an_experiment_that_is_followed_stopped_and_cleaned_u
     let fis = aws_sdk_fis::Client::new(&config);
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
-    let scenario = scenario("  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n");
-    let child = spawn_with(&moto, dir.path(), &scenario, ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    let scenario = scenario(&moto.account, "  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n");
+    let child = spawn_with(&moto, dir.path(), &scenario, &moto.account, &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account));
     let experiment = wait_for(Duration::from_secs(30), async || {
         let out = fis.list_experiments().send().await.ok()?;
         out.experiments().first().map(|e| (e.id().unwrap().to_string(), e.experiment_template_id().unwrap().to_string()))
@@ -259,11 +260,11 @@ async fn plan_with_fis_shows_gamedays_targets_and_fis_preview_without_side_effec
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
     let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, scenario("  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n")).unwrap();
-    let project = moto.project_with(dir.path(), ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    std::fs::write(&file, scenario(&moto.account, "  max_targets: 2", CAPACITY, fault).replace("name: moto-test\n", "name: moto-test\nvia: fis\n")).unwrap();
+    let project = moto.project_with(dir.path(), &moto.account, &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account));
     let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
     command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         command.env(key, value);
     }
     let output = command.output().unwrap();
@@ -315,7 +316,7 @@ async fn on_aws_a_slow_probe_never_delays_another() {
         "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 500ms\n    timeout: 500ms\n  - name: slow-page\n    kind: http\n    url: http://127.0.0.1:{slow}/\n    interval: 5s\n    timeout: 5s"
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 8s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario("", &probes, fault), ACCOUNT), dir.path());
+    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     assert_eq!(exit.events("fault_reverted").len(), 1, "the run went through: {}\n{}", exit.stdout, exit.stderr);
     let applied = exit.events("fault_applied")[0]["t"].as_u64().unwrap();
     let reverted = exit.events("fault_reverted")[0]["t"].as_u64().unwrap();
@@ -336,7 +337,7 @@ async fn on_aws_a_slow_probe_never_delays_another() {
 /// `recover` after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stopped_on_every_ending() {
-    let moto = Moto::start();
+    let moto = Moto::start_own();
     // moto moves an experiment one status on at every GetExperiment by default,
     // so the revert's first read would find it `completed` and never stop it.
     // Every second read instead: it runs until gameday stops it.
@@ -345,7 +346,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let fleet = Fleet::build(&config, 6).await;
     let fis = aws_sdk_fis::Client::new(&config);
     let dir = tempfile::tempdir().unwrap();
-    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
     // The instances the guards allow in us-east-1a: the group's there, not the untagged ones.
     let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
     let allowed_in_a: BTreeSet<String> = described
@@ -353,19 +354,19 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
         .iter()
         .flat_map(|r| r.instances())
         .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some("us-east-1a"))
-        .map(|i| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{}", i.instance_id().unwrap()))
+        .map(|i| format!("arn:aws:ec2:us-east-1:{}:instance/{}", moto.account, i.instance_id().unwrap()))
         .collect();
     assert!(!allowed_in_a.is_empty());
     let fault = "  - name: slow-a\n    kind: gray_failure\n    zone: us-east-1a\n    latency: 250ms\n    interface: ens5\n    duration: 10m";
-    let text = scenario("  require_tags: { gameday: allowed }", CAPACITY, fault);
+    let text = scenario(&moto.account, "  require_tags: { gameday: allowed }", CAPACITY, fault);
 
     // The plan names the real mechanism: the document, its parameters, the zone.
     let file = dir.path().join("plan.yaml");
     std::fs::write(&file, &text).unwrap();
-    let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+    let project = moto.project_with(dir.path(), &moto.account, fis_role);
     let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
     command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         command.env(key, value);
     }
     let output = command.output().unwrap();
@@ -397,7 +398,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
 
     // A run halted while the gray failure is in place. Every AWS call gameday makes is logged, for the IAM check below.
     let log = dir.path().join("calls.log");
-    let child = run_command(&moto, dir.path(), &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(0).await;
     let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
     let template = template.experiment_template().unwrap();
@@ -427,7 +428,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     // kill -9 while it is in place (another state directory: the halt above holds the first), then `recover` finds the experiment by its tag and stops it.
     let killed = dir.path().join("killed");
     std::fs::create_dir_all(&killed).unwrap();
-    let mut child = run_command(&moto, &killed, &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(1).await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -436,7 +437,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
         .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
         .env("GAMEDAY_STATE_DIR", killed.join("state"))
         .env("GAMEDAY_AWS_CALL_LOG", &log);
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         recover.env(key, value);
     }
     let out = recover.output().unwrap();
@@ -468,25 +469,25 @@ async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
     let config = moto.config().await;
     let _fleet = Fleet::build(&config, 3).await;
     let fis = aws_sdk_fis::Client::new(&config);
-    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
     for (fault, reason) in [
         ("region: us-east-1, error_rate: 5", "a gray failure of a whole region cannot be made in a real account"),
         ("zone: us-east-1a, error_rate: 5, latency: 100ms", "FIS's network documents cannot run in parallel on one instance"),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let text = scenario("", CAPACITY, &format!("  - {{ name: gray, kind: gray_failure, {fault}, duration: 5m }}"));
+        let text = scenario(&moto.account, "", CAPACITY, &format!("  - {{ name: gray, kind: gray_failure, {fault}, duration: 5m }}"));
         let file = dir.path().join("plan.yaml");
         std::fs::write(&file, &text).unwrap();
-        let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+        let project = moto.project_with(dir.path(), &moto.account, fis_role);
         let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
         command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
-        for (key, value) in Moto::env() {
+        for (key, value) in moto.env() {
             command.env(key, value);
         }
         let output = command.output().unwrap();
         assert_eq!(output.status.code(), Some(7), "{fault}");
         assert!(String::from_utf8_lossy(&output.stderr).contains(reason), "{fault}: {}", String::from_utf8_lossy(&output.stderr));
-        let exit = finish(spawn_with(&moto, dir.path(), &text, ACCOUNT, fis_role), dir.path());
+        let exit = finish(spawn_with(&moto, dir.path(), &text, &moto.account, fis_role), dir.path());
         assert_eq!(exit.code, 7, "{fault}: {}", exit.stderr);
         assert!(exit.stdout.contains(&format!("environment error: fault `gray`: {reason}")), "{fault}: {}\n{}", exit.stdout, exit.stderr);
         assert!(exit.events("fault_intent").is_empty(), "{fault}: nothing was about to be made");
@@ -506,7 +507,7 @@ async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
 /// after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_stopped_on_every_ending() {
-    let moto = Moto::start();
+    let moto = Moto::start_own();
     // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
     moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
@@ -526,20 +527,20 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     let allowed_b = subnet("10.8.1.0/24", "us-east-1b", &[("tier", "app"), ("gameday", "allowed")]).await;
     let _unallowed = subnet("10.8.2.0/24", "us-east-1c", &[("tier", "app")]).await;
     let _database = subnet("10.8.3.0/24", "us-east-1a", &[("tier", "db"), ("gameday", "allowed")]).await;
-    let allowed: BTreeSet<String> = [&allowed_a, &allowed_b].iter().map(|s| format!("arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/{s}")).collect();
+    let allowed: BTreeSet<String> = [&allowed_a, &allowed_b].iter().map(|s| format!("arn:aws:ec2:us-east-1:{}:subnet/{s}", moto.account)).collect();
 
     let dir = tempfile::tempdir().unwrap();
-    let fis_role = "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n";
+    let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
     let fault = format!("  - name: cut-west\n    kind: region_outage\n    region: us-west-2\n    subnets: {{ vpc: {vpc}, tags: {{ tier: app }} }}\n    duration: 10m");
-    let text = scenario("  require_tags: { gameday: allowed }", CAPACITY, &fault).replace("regions: [us-east-1]", "regions: [us-east-1, us-west-2]");
+    let text = scenario(&moto.account, "  require_tags: { gameday: allowed }", CAPACITY, &fault).replace("regions: [us-east-1]", "regions: [us-east-1, us-west-2]");
     let plan = |text: &str| {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plan.yaml");
         std::fs::write(&file, text).unwrap();
-        let project = moto.project_with(dir.path(), ACCOUNT, fis_role);
+        let project = moto.project_with(dir.path(), &moto.account, fis_role);
         let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
         command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]);
-        for (key, value) in Moto::env() {
+        for (key, value) in moto.env() {
             command.env(key, value);
         }
         let output = command.output().unwrap();
@@ -594,7 +595,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
 
     // A run halted while the Region is cut off; every AWS call gameday makes is logged.
     let log = dir.path().join("calls.log");
-    let child = run_command(&moto, dir.path(), &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(0).await;
     let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
     let template = template.experiment_template().unwrap();
@@ -624,7 +625,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     // kill -9 while the Region is cut off, then `recover` finds the experiment by its tag and stops it.
     let killed = dir.path().join("killed");
     std::fs::create_dir_all(&killed).unwrap();
-    let mut child = run_command(&moto, &killed, &text, ACCOUNT, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(1).await;
     child.kill().unwrap();
     child.wait().unwrap();
@@ -633,7 +634,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
         .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
         .env("GAMEDAY_STATE_DIR", killed.join("state"))
         .env("GAMEDAY_AWS_CALL_LOG", &log);
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         recover.env(key, value);
     }
     let out = recover.output().unwrap();

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_ec2::types::InstanceStateName;
 
 use crate::fleet::Fleet;
-use crate::moto::{ACCOUNT, Moto};
+use crate::moto::Moto;
 
-fn command(state: &Path, args: &[&str], log: &Path) -> Command {
+fn command(moto: &Moto, state: &Path, args: &[&str], log: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
     command.args(args).env("GAMEDAY_STATE_DIR", state).env("GAMEDAY_AWS_CALL_LOG", log).env_remove("RUST_LOG").stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (key, value) in Moto::env() {
+    for (key, value) in moto.env() {
         command.env(key, value);
     }
     command
@@ -46,9 +46,9 @@ pub fn allowed_actions(policy: &serde_json::Value) -> BTreeSet<String> {
 }
 
 /// Every recorded call must be allowed by `gameday iam-policy FILE --via VIA`.
-fn assert_policy_covers(log: &Path, file: &Path, via: &str) -> BTreeSet<String> {
+fn assert_policy_covers(moto: &Moto, log: &Path, file: &Path, via: &str) -> BTreeSet<String> {
     let recorded: BTreeSet<String> = std::fs::read_to_string(log).unwrap().lines().map(str::to_string).collect();
-    let (code, stdout, stderr) = output(command(&log.with_extension("state"), &["iam-policy", file.to_str().unwrap(), "--via", via], log));
+    let (code, stdout, stderr) = output(command(moto, &log.with_extension("state"), &["iam-policy", file.to_str().unwrap(), "--via", via], log));
     assert_eq!(code, 0, "{stderr}");
     let allowed = allowed_actions(&serde_json::from_str(&stdout).unwrap());
     let missing: Vec<&String> = recorded.difference(&allowed).collect();
@@ -64,9 +64,14 @@ async fn wait_for(limit: Duration, mut check: impl AsyncFnMut() -> bool) {
     }
 }
 
-fn scenario(via: &str, faults: &str, guards: &str) -> String {
+/// The expectation's deadline is short (10 s, not a minute): the probes
+/// never fail here (`min_in_service: 0`, `min_healthy: 0`), so a run lasts
+/// until that deadline (docs/metrics.md, "When the run stops observing"),
+/// and these tests are about which calls a run makes, which ten seconds of
+/// 1 s samples make as surely as sixty.
+fn scenario(account: &str, via: &str, faults: &str, guards: &str) -> String {
     format!(
-        "apiVersion: gameday/v1\nname: calls\n{via}guards:\n  accounts: [\"{ACCOUNT}\"]\n{guards}steady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\n  - {{ name: targets, kind: target_health, target_group: web-tg, min_healthy: 0, interval: 1s, timeout: 1s }}\nfaults:\n{faults}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 1m }}\n"
+        "apiVersion: gameday/v1\nname: calls\n{via}guards:\n  accounts: [\"{account}\"]\n{guards}steady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\n  - {{ name: targets, kind: target_health, target_group: web-tg, min_healthy: 0, interval: 1s, timeout: 1s }}\nfaults:\n{faults}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 10s }}\n"
     )
 }
 
@@ -78,7 +83,7 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
     let check = fleet.primary_health_check.clone();
     let dir = tempfile::tempdir().unwrap();
     let (state, log) = (dir.path().join("state"), dir.path().join("calls.log"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
+    let project = moto.project_with(dir.path(), &moto.account, "");
     let project = project.to_str().unwrap();
     let faults = |duration: &str| {
         format!(
@@ -88,12 +93,13 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
     let probe = format!("  - {{ name: primary, kind: route53_health_check, health_check: {check}, interval: 1s, timeout: 1s }}\n");
     let write = |name: &str, duration: &str| {
         let file = dir.path().join(name);
-        std::fs::write(&file, scenario("", &faults(duration), "").replace("steady_state:\n", &format!("steady_state:\n{probe}"))).unwrap();
+        std::fs::write(&file, scenario(&moto.account, "", &faults(duration), "").replace("steady_state:\n", &format!("steady_state:\n{probe}"))).unwrap();
         file
     };
     let (short, long) = (write("short.yaml", "2s"), write("long.yaml", "5m"));
     let run = |file: &Path, runs: &str| {
         command(
+            &moto,
             &state,
             &["run", file.to_str().unwrap(), "--env", "moto", "--project", project, "--yes", "--seed", "1", "--runs-dir", dir.path().join(runs).to_str().unwrap()],
             &log,
@@ -104,7 +110,7 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
         stopped == 2 && fleet.acl_of_subnets().await != acls_before && fleet.inverted(&check).await
     };
 
-    let (code, stdout, stderr) = output(command(&state, &["plan", short.to_str().unwrap(), "--env", "moto", "--project", project, "--seed", "1"], &log));
+    let (code, stdout, stderr) = output(command(&moto, &state, &["plan", short.to_str().unwrap(), "--env", "moto", "--project", project, "--seed", "1"], &log));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) = output(run(&short, "runs-short"));
     assert!([0, 1].contains(&code), "{stdout}\n{stderr}");
@@ -115,21 +121,21 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = dir.path().join("runs-killed");
-    let (code, stdout, stderr) = output(command(&state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project, "--yes"], &log));
+    let (code, stdout, stderr) = output(command(&moto, &state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project, "--yes"], &log));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(fleet.acl_of_subnets().await, acls_before, "recovered");
 
     // `gameday halt` while every fault is in place: the run reverts them.
     let child = run(&long, "runs-halted").spawn().unwrap();
     wait_for(Duration::from_secs(60), all_in_place).await;
-    let (code, _, stderr) = output(command(&state, &["halt", "--reason", "iam coverage"], &log));
+    let (code, _, stderr) = output(command(&moto, &state, &["halt", "--reason", "iam coverage"], &log));
     assert_eq!(code, 0, "{stderr}");
     let halted = child.wait_with_output().unwrap();
     assert!([5, 130].contains(&halted.status.code().unwrap_or(-1)), "{}", String::from_utf8_lossy(&halted.stderr));
     assert_eq!(fleet.acl_of_subnets().await, acls_before, "the halted run reverted");
     assert!(!fleet.inverted(&check).await);
 
-    let recorded = assert_policy_covers(&log, &long, "direct");
+    let recorded = assert_policy_covers(&moto, &log, &long, "direct");
     for call in [
         "ec2:StopInstances",
         "ec2:StartInstances",
@@ -151,7 +157,7 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
     let fis = aws_sdk_fis::Client::new(&config);
     let dir = tempfile::tempdir().unwrap();
     let (state, log) = (dir.path().join("state"), dir.path().join("calls.log"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    let project = moto.project_with(dir.path(), &moto.account, &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account));
     let project = project.to_str().unwrap();
     let faults = |duration: &str| {
         format!(
@@ -160,19 +166,20 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
     };
     let write = |name: &str, duration: &str| {
         let file = dir.path().join(name);
-        std::fs::write(&file, scenario("via: fis\n", &faults(duration), "")).unwrap();
+        std::fs::write(&file, scenario(&moto.account, "via: fis\n", &faults(duration), "")).unwrap();
         file
     };
     let (short, long) = (write("short.yaml", "3s"), write("long.yaml", "5m"));
     let run = |file: &Path, runs: &str| {
         command(
+            &moto,
             &state,
             &["run", file.to_str().unwrap(), "--env", "moto", "--project", project, "--yes", "--seed", "1", "--runs-dir", dir.path().join(runs).to_str().unwrap()],
             &log,
         )
     };
 
-    let (code, stdout, stderr) = output(command(&state, &["plan", short.to_str().unwrap(), "--env", "moto", "--project", project, "--seed", "1"], &log));
+    let (code, stdout, stderr) = output(command(&moto, &state, &["plan", short.to_str().unwrap(), "--env", "moto", "--project", project, "--seed", "1"], &log));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) = output(run(&short, "runs-short"));
     assert!([0, 1].contains(&code), "{stdout}\n{stderr}");
@@ -184,10 +191,10 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = dir.path().join("runs-killed");
-    let (code, stdout, stderr) = output(command(&state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project, "--yes"], &log));
+    let (code, stdout, stderr) = output(command(&moto, &state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project, "--yes"], &log));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
-    let recorded = assert_policy_covers(&log, &long, "fis");
+    let recorded = assert_policy_covers(&moto, &log, &long, "fis");
     for call in ["fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:ListExperimentTemplates", "fis:ListExperiments", "ec2:DescribeSubnets"] {
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
     }
@@ -204,13 +211,14 @@ async fn export_fis_with_env_resolves_group_arns_and_az_ids() {
     let group_arn = groups.auto_scaling_groups()[0].auto_scaling_group_arn().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let (state, log) = (dir.path().join("state"), dir.path().join("calls.log"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "    fis_role_arn: arn:aws:iam::123456789012:role/gameday-fis\n");
+    let project = moto.project_with(dir.path(), &moto.account, &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account));
     let faults = format!(
         "  - {{ name: no-launch, kind: asg_capacity_error, zones: [{zone_id}], groups: [web-asg], duration: 1m }}\n  - {{ name: stop-one, kind: stop_instances, targets: {{ groups: [web-asg], zones: [{zone_id}], count: 1 }}, duration: 1m }}"
     );
     let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, scenario("", &faults, "  regions: [us-east-1]\n  require_tags: { gameday: allowed }\n  max_azs: 1\n  require_healthy_start: false\n")).unwrap();
-    let export = |file: &Path| output(command(&state, &["export", "fis", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()], &log));
+    std::fs::write(&file, scenario(&moto.account, "", &faults, "  regions: [us-east-1]\n  require_tags: { gameday: allowed }\n  max_azs: 1\n  require_healthy_start: false\n"))
+        .unwrap();
+    let export = |file: &Path| output(command(&moto, &state, &["export", "fis", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()], &log));
 
     let (code, stdout, stderr) = export(&file);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -219,7 +227,7 @@ async fn export_fis_with_env_resolves_group_arns_and_az_ids() {
     assert_eq!(template["actions"]["no-launch"]["parameters"]["availabilityZoneIdentifiers"], "us-east-1a");
     assert_eq!(template["targets"]["stop-one-instances"]["filters"][1], serde_json::json!({ "path": "Placement.AvailabilityZone", "values": ["us-east-1a"] }));
     assert_eq!(template["targets"]["stop-one-instances"]["selectionMode"], "COUNT(1)");
-    assert_eq!(template["roleArn"], "arn:aws:iam::123456789012:role/gameday-fis");
+    assert_eq!(template["roleArn"], format!("arn:aws:iam::{}:role/gameday-fis", moto.account));
     let reads: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
     assert_eq!(reads, ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeAvailabilityZones", "sts:GetCallerIdentity"].map(String::from).into(), "reads only");
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_rds::types::Tag;
 
-use crate::moto::{ACCOUNT, Moto};
+use crate::moto::Moto;
 use crate::safety::{command, output};
 
 const CLUSTER: &str = "orders-db";
@@ -50,26 +50,26 @@ async fn writer(rds: &aws_sdk_rds::Client) -> String {
     cluster.db_cluster_members().iter().find(|m| m.is_cluster_writer() == Some(true)).and_then(|m| m.db_instance_identifier()).unwrap().to_string()
 }
 
-fn scenario(dir: &Path, guards: &str, fault_duration: &str) -> std::path::PathBuf {
+fn scenario(account: &str, dir: &Path, guards: &str, fault_duration: &str) -> std::path::PathBuf {
     let file = dir.join("scenario.yaml");
     std::fs::write(
         &file,
         format!(
-            "apiVersion: gameday/v1\nname: db-test\nguards:\n  accounts: [\"{ACCOUNT}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n  - {{ name: writer, kind: db_writer, cluster: {CLUSTER}, interval: 500ms, timeout: 500ms, healthy_after: 1 }}\nfaults:\n  - {{ name: fail-over, kind: db_failover, cluster: {CLUSTER}, target: orders-db-2{fault_duration} }}\nexpected_recoveries:\n  - {{ name: writer, probes: [writer], recovers_within: 3s }}\n"
+            "apiVersion: gameday/v1\nname: db-test\nguards:\n  accounts: [\"{account}\"]\n  regions: [us-east-1]\n{guards}\nsteady_state:\n  - {{ name: writer, kind: db_writer, cluster: {CLUSTER}, interval: 500ms, timeout: 500ms, healthy_after: 1 }}\nfaults:\n  - {{ name: fail-over, kind: db_failover, cluster: {CLUSTER}, target: orders-db-2{fault_duration} }}\nexpected_recoveries:\n  - {{ name: writer, probes: [writer], recovers_within: 3s }}\n"
         ),
     )
     .unwrap();
     file
 }
 
-fn env(log: &Path) -> Vec<(&'static str, String)> {
-    let mut env: Vec<(&'static str, String)> = Moto::env().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+fn env(moto: &Moto, log: &Path) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = moto.env().into_iter().map(|(k, v)| (k, v.to_string())).collect();
     env.push(("GAMEDAY_AWS_CALL_LOG", log.display().to_string()));
     env
 }
 
-fn gameday(dir: &Path, log: &Path, args: &[&str]) -> std::process::Command {
-    let env = env(log);
+fn gameday(moto: &Moto, dir: &Path, log: &Path, args: &[&str]) -> std::process::Command {
+    let env = env(moto, log);
     let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     command(&dir.join("state"), args, &pairs)
 }
@@ -101,14 +101,14 @@ async fn a_cluster_fails_over_to_the_named_reader_and_back_to_the_journaled_writ
     assert_eq!(writer(&rds).await, "orders-db-1");
     let dir = tempfile::tempdir().unwrap();
     let (log, runs) = (dir.path().join("calls.log"), dir.path().join("runs"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
-    let file = scenario(dir.path(), "  require_tags: { gameday: allowed }", ", duration: 3s");
+    let project = moto.project_with(dir.path(), &moto.account, "");
+    let file = scenario(&moto.account, dir.path(), "  require_tags: { gameday: allowed }", ", duration: 3s");
 
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()]));
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("touches: DB cluster orders-db: writer orders-db-1 in us-east-1a"), "{stdout}");
 
-    let child = gameday(dir.path(), &log, &run_args(&file, &project, &runs)).spawn().unwrap();
+    let child = gameday(&moto, dir.path(), &log, &run_args(&file, &project, &runs)).spawn().unwrap();
     assert!(wait_for_writer(&rds, "orders-db-2").await, "the reader became the writer during the run");
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -127,7 +127,7 @@ async fn a_cluster_fails_over_to_the_named_reader_and_back_to_the_journaled_writ
 
     // Every call made is in the policy `iam-policy` prints.
     let recorded: std::collections::BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
-    let (code, policy, stderr) = output(gameday(dir.path(), &log, &["iam-policy", file.to_str().unwrap()]));
+    let (code, policy, stderr) = output(gameday(&moto, dir.path(), &log, &["iam-policy", file.to_str().unwrap()]));
     assert_eq!(code, 0, "{stderr}");
     let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_str(&policy).unwrap());
     assert!(recorded.contains("rds:FailoverDBCluster"), "{recorded:?}");
@@ -141,19 +141,19 @@ async fn recover_fails_back_a_cluster_after_kill_9() {
     let rds = aurora(&moto, &[("gameday", "allowed")]).await;
     let dir = tempfile::tempdir().unwrap();
     let (log, runs) = (dir.path().join("calls.log"), dir.path().join("runs"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
-    let file = scenario(dir.path(), "", ", duration: 10m");
-    let mut child = gameday(dir.path(), &log, &run_args(&file, &project, &runs)).spawn().unwrap();
+    let project = moto.project_with(dir.path(), &moto.account, "");
+    let file = scenario(&moto.account, dir.path(), "", ", duration: 10m");
+    let mut child = gameday(&moto, dir.path(), &log, &run_args(&file, &project, &runs)).spawn().unwrap();
     assert!(wait_for_writer(&rds, "orders-db-2").await, "failed over");
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(writer(&rds).await, "orders-db-2", "still failed over after kill -9");
 
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"]));
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(writer(&rds).await, "orders-db-1", "recover failed back");
     // A second recover finds nothing left to do and changes nothing.
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"]));
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project.to_str().unwrap(), "--yes"]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert_eq!(writer(&rds).await, "orders-db-1");
 }
@@ -164,9 +164,9 @@ async fn a_cluster_without_the_required_tag_is_refused_and_keeps_its_writer() {
     let rds = aurora(&moto, &[("team", "orders")]).await;
     let dir = tempfile::tempdir().unwrap();
     let (log, runs) = (dir.path().join("calls.log"), dir.path().join("runs"));
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
-    let file = scenario(dir.path(), "  require_tags: { gameday: allowed }", ", duration: 3s");
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &run_args(&file, &project, &runs)));
+    let project = moto.project_with(dir.path(), &moto.account, "");
+    let file = scenario(&moto.account, dir.path(), "  require_tags: { gameday: allowed }", ", duration: 3s");
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &run_args(&file, &project, &runs)));
     assert_eq!(code, 5, "{stdout}\n{stderr}");
     assert!(stderr.contains("orders-db lacks required tag gameday=allowed") || stdout.contains("orders-db lacks required tag gameday=allowed"), "{stdout}\n{stderr}");
     assert_eq!(writer(&rds).await, "orders-db-1");
@@ -242,7 +242,7 @@ async fn a_multi_az_instance_is_rebooted_with_failover_and_a_single_az_one_is_re
             .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
+    let project = moto.project_with(dir.path(), &moto.account, "");
     let write = |name: &str, instance: &str| {
         let file = dir.path().join(name);
         std::fs::write(
@@ -257,7 +257,7 @@ async fn a_multi_az_instance_is_rebooted_with_failover_and_a_single_az_one_is_re
     let (multi, single) = (write("multi.yaml", "legacy-db"), write("single.yaml", "single-db"));
 
     let (log, runs) = (dir.path().join("calls.log"), dir.path().join("runs"));
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &run_args(&multi, &project, &runs)));
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &run_args(&multi, &project, &runs)));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let records = journal(&runs);
     let intent = records.iter().find(|r| r["event"] == "fault_intent").unwrap();
@@ -268,7 +268,7 @@ async fn a_multi_az_instance_is_rebooted_with_failover_and_a_single_az_one_is_re
     assert_eq!(reboots, 1, "one reboot with failover, no fail-back reboot while the primary is where it was");
 
     let (log, runs) = (dir.path().join("calls-single.log"), dir.path().join("runs-single"));
-    let (code, stdout, stderr) = output(gameday(dir.path(), &log, &run_args(&single, &project, &runs)));
+    let (code, stdout, stderr) = output(gameday(&moto, dir.path(), &log, &run_args(&single, &project, &runs)));
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(format!("{stdout}{stderr}").contains("DB instance single-db is not Multi-AZ: it has no standby to fail over to"), "{stdout}\n{stderr}");
     assert!(!std::fs::read_to_string(&log).unwrap_or_default().contains("rds:RebootDBInstance"));

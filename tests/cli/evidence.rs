@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::moto::Moto;
 use crate::safety::{command, output};
 
-const BUCKET: &str = "game-days";
+/// This test's bucket. Bucket names are global in moto as in S3, across
+/// accounts, so each test names its own (after its account) on the shared server.
+fn bucket(moto: &Moto) -> String {
+    format!("game-days-{}", moto.account)
+}
 
 async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
     // moto serves buckets by path, not as host names.
@@ -18,7 +22,7 @@ async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
 }
 
 fn env(moto: &Moto) -> Vec<(&'static str, String)> {
-    let mut env: Vec<(&'static str, String)> = Moto::env().into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    let mut env: Vec<(&'static str, String)> = moto.env().into_iter().map(|(k, v)| (k, v.to_string())).collect();
     env.push(("AWS_REGION", crate::moto::REGION.into()));
     env.push(("AWS_ENDPOINT_URL", moto.endpoint.clone()));
     env
@@ -41,15 +45,15 @@ fn run_dir(runs: &Path) -> PathBuf {
 }
 
 /// Every object under `prefix`, by key.
-async fn objects(s3: &aws_sdk_s3::Client, prefix: &str) -> Vec<String> {
-    let listed = s3.list_objects_v2().bucket(BUCKET).prefix(prefix).send().await.unwrap();
+async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
     let mut keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect();
     keys.sort();
     keys
 }
 
-async fn tags(s3: &aws_sdk_s3::Client, key: &str) -> Vec<(String, String)> {
-    let out = s3.get_object_tagging().bucket(BUCKET).key(key).send().await.unwrap();
+async fn tags(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<(String, String)> {
+    let out = s3.get_object_tagging().bucket(bucket).key(key).send().await.unwrap();
     let mut tags: Vec<(String, String)> = out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
     tags.sort();
     tags
@@ -59,12 +63,13 @@ async fn tags(s3: &aws_sdk_s3::Client, key: &str) -> Vec<(String, String)> {
 async fn a_run_is_uploaded_file_by_file_encrypted_and_tagged_with_scenario_and_outcome() {
     let moto = Moto::start();
     let s3 = s3(&moto).await;
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let bucket = bucket(&moto);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let (code, stdout, stderr) = gameday(
         dir.path(),
-        &["run", &scenario_path("az-loss.yaml"), "--seed", "7", "--no-progress", "--runs-dir", runs.to_str().unwrap(), "--upload", "s3://game-days/prod/"],
+        &["run", &scenario_path("az-loss.yaml"), "--seed", "7", "--no-progress", "--runs-dir", runs.to_str().unwrap(), "--upload", &format!("s3://{bucket}/prod/")],
         &env(&moto),
     );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -72,21 +77,21 @@ async fn a_run_is_uploaded_file_by_file_encrypted_and_tagged_with_scenario_and_o
     let run_id = run.file_name().unwrap().to_string_lossy().into_owned();
     let mut local: Vec<String> = std::fs::read_dir(&run).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     local.sort();
-    assert!(stdout.contains(&format!("uploaded: s3://game-days/prod/{run_id}/ ({} files,", local.len())), "{stdout}");
-    let keys = objects(&s3, "prod/").await;
+    assert!(stdout.contains(&format!("uploaded: s3://{bucket}/prod/{run_id}/ ({} files,", local.len())), "{stdout}");
+    let keys = objects(&s3, &bucket, "prod/").await;
     assert_eq!(keys, local.iter().map(|f| format!("prod/{run_id}/{f}")).collect::<Vec<_>>());
     for file in &local {
         let key = format!("prod/{run_id}/{file}");
-        let object = s3.get_object().bucket(BUCKET).key(&key).send().await.unwrap();
+        let object = s3.get_object().bucket(&bucket).key(&key).send().await.unwrap();
         assert_eq!(object.server_side_encryption(), Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256), "{key}");
         let body = object.body.collect().await.unwrap().into_bytes();
         assert_eq!(body.as_ref(), std::fs::read(run.join(file)).unwrap().as_slice(), "{key} differs from the local file");
         assert_eq!(
-            tags(&s3, &key).await,
+            tags(&s3, &bucket, &key).await,
             vec![("gameday:outcome".into(), "hypothesis_held".into()), ("gameday:run".into(), run_id.clone()), ("gameday:scenario".into(), "az-loss".into())]
         );
     }
-    let html = s3.head_object().bucket(BUCKET).key(format!("prod/{run_id}/report.html")).send().await.unwrap();
+    let html = s3.head_object().bucket(&bucket).key(format!("prod/{run_id}/report.html")).send().await.unwrap();
     assert_eq!(html.content_type(), Some("text/html; charset=utf-8"));
 }
 
@@ -117,45 +122,50 @@ fn a_malformed_location_is_a_usage_error_naming_the_fix() {
 
 /// The bucket is deleted by the game day's own fault (a `command` on
 /// `--env local`), after the check before the run and before the upload.
+/// The probe never fails, so the run lasts until the expectation's 1 s
+/// deadline (docs/metrics.md), long enough for the 200 ms fault.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_upload_keeps_the_run_directory_and_report_upload_sends_it_later() {
     let moto = Moto::start();
     let s3 = s3(&moto).await;
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let bucket = bucket(&moto);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("vanishing-bucket.yaml");
-    let delete = format!("python3 -c \"import urllib.request as u; u.urlopen(u.Request('{}/{BUCKET}', method='DELETE'))\"", moto.endpoint);
+    // In this test's account (moto's x-moto-account-id header): an unsigned request would be the default account's.
+    let delete = format!(
+        "python3 -c \"import urllib.request as u; u.urlopen(u.Request('{}/{bucket}', method='DELETE', headers={{'x-moto-account-id': '{}'}}))\"",
+        moto.endpoint, moto.account
+    );
     std::fs::write(
         &scenario,
         format!(
-            "apiVersion: gameday/v1\nname: vanishing-bucket\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 200ms, timeout: 200ms }}\nfaults:\n  - name: delete-the-evidence-bucket\n    kind: command\n    inject: {delete:?}\n    revert: \"true\"\n    duration: 200ms\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 5s }}\n"
+            "apiVersion: gameday/v1\nname: vanishing-bucket\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 200ms, timeout: 200ms }}\nfaults:\n  - name: delete-the-evidence-bucket\n    kind: command\n    inject: {delete:?}\n    revert: \"true\"\n    duration: 200ms\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1s }}\n"
         ),
     )
     .unwrap();
     let runs = dir.path().join("runs");
+    let upload = format!("s3://{bucket}/prod");
     let (code, stdout, stderr) = gameday(
         dir.path(),
-        &["run", scenario.to_str().unwrap(), "--env", "local", "--yes", "--no-progress", "--runs-dir", runs.to_str().unwrap(), "--upload", "s3://game-days/prod"],
+        &["run", scenario.to_str().unwrap(), "--env", "local", "--yes", "--no-progress", "--runs-dir", runs.to_str().unwrap(), "--upload", &upload],
         &env(&moto),
     );
     assert!(runs.exists(), "{stdout}\n{stderr}");
     let run = run_dir(&runs);
     assert_eq!(code, 7, "the run held, but its evidence is missing: {stdout}\n{stderr}");
     assert!(stdout.contains("hypothesis held"), "{stdout}");
-    assert!(
-        stderr.contains("the upload to s3://game-days/prod did not complete") && stderr.contains(&format!("gameday report {} --upload s3://game-days/prod", run.display())),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("the upload to {upload} did not complete")) && stderr.contains(&format!("gameday report {} --upload {upload}", run.display())), "{stderr}");
     assert!(run.join("report.md").is_file() && run.join("journal.jsonl").is_file(), "the run directory is intact");
 
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let (code, stdout, stderr) = gameday(dir.path(), &["report", run.to_str().unwrap(), "--upload", "s3://game-days/prod", "--upload-kms-key", "alias/evidence"], &env(&moto));
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (code, stdout, stderr) = gameday(dir.path(), &["report", run.to_str().unwrap(), "--upload", &upload, "--upload-kms-key", "alias/evidence"], &env(&moto));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let run_id = run.file_name().unwrap().to_string_lossy().into_owned();
-    let keys = objects(&s3, "prod/").await;
+    let keys = objects(&s3, &bucket, "prod/").await;
     assert!(keys.contains(&format!("prod/{run_id}/report.html")), "{keys:?}");
-    let head = s3.head_object().bucket(BUCKET).key(format!("prod/{run_id}/journal.jsonl")).send().await.unwrap();
+    let head = s3.head_object().bucket(&bucket).key(format!("prod/{run_id}/journal.jsonl")).send().await.unwrap();
     assert_eq!(head.server_side_encryption(), Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms));
     assert_eq!(head.ssekms_key_id(), Some("alias/evidence"));
-    assert!(tags(&s3, &format!("prod/{run_id}/journal.jsonl")).await.contains(&("gameday:scenario".into(), "vanishing-bucket".into())));
+    assert!(tags(&s3, &bucket, &format!("prod/{run_id}/journal.jsonl")).await.contains(&("gameday:scenario".into(), "vanishing-bucket".into())));
 }

@@ -1,6 +1,18 @@
-//! moto server, the AWS emulator, for the AWS-path tests: one server per
-//! test on 127.0.0.1, on a port the server picks itself and reports (so no
-//! two tests can be handed the same port), killed when dropped.
+//! moto server, the AWS emulator, for the AWS-path tests. One server per
+//! test process on 127.0.0.1, started lazily by the first test that needs
+//! it, on a port the server picks itself and reports (so no two processes
+//! can be handed the same port). Each test gets an AWS account of its own in
+//! that server: moto keeps every account's resources apart and maps the
+//! credentials of an STS `AssumeRole` to the role's account
+//! (moto's docs, "Multi-Account support"), so tests that build the same
+//! fleet (`web-asg`, `web-tg`, `example.com`) in parallel never meet. Under
+//! `cargo test` that is one Python start-up for the whole binary instead of
+//! one per test; under nextest (a process per test) it is one per test, as
+//! before. A test that changes server-wide settings (moto-api state-manager
+//! transitions) starts a server of its own (`Moto::start_own`).
+//!
+//! The server dies with the test process however it ends: it runs under a
+//! shell that kills it when its stdin, a pipe from this process, closes.
 //!
 //! moto is installed once, by scripts/install-moto: `.ci/run` calls it and
 //! sets GAMEDAY_MOTO_SERVER; without that variable the first test that needs
@@ -11,13 +23,13 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 
 /// What scripts/install-moto installs (`moto[server]==VERSION`).
 pub const MOTO_REQUIREMENT: &str = include_str!("../moto-requirements.txt");
-pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
 fn moto_server_binary() -> &'static PathBuf {
@@ -44,16 +56,24 @@ fn reported_port(line: &str) -> Option<u16> {
     line.split_once("Running on http://127.0.0.1:")?.1.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
+/// A moto server process (under its watchdog shell).
+struct Server {
+    shell: Child,
+    endpoint: String,
 }
 
-impl Moto {
-    pub fn start() -> Moto {
-        let mut child = Command::new(moto_server_binary()).args(["-H", "127.0.0.1", "-p", "0"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("moto_server starts");
+impl Server {
+    fn start() -> Server {
+        // `read` returns when this process closes the pipe or exits (even by kill -9); then the shell ends the server.
+        let mut shell = Command::new("sh")
+            .args(["-c", "\"$0\" -H 127.0.0.1 -p 0 & server=$!; read -r _; kill $server", moto_server_binary().to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("moto_server starts");
         // moto logs every request to stderr: read it to the end, so a full pipe never stalls the server.
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let stderr = BufReader::new(shell.stderr.take().unwrap());
         let (port_sender, port) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut seen = Vec::new();
@@ -67,10 +87,101 @@ impl Moto {
             let _ = port_sender.send(Err(seen.join("\n")));
         });
         match port.recv_timeout(Duration::from_secs(120)) {
-            Ok(Ok(port)) => Moto { child, endpoint: format!("http://127.0.0.1:{port}") },
+            Ok(Ok(port)) => Server { shell, endpoint: format!("http://127.0.0.1:{port}") },
             Ok(Err(said)) => panic!("moto_server ended without listening:\n{said}"),
             Err(_) => panic!("moto_server did not say which port it listens on within 2 minutes"),
         }
+    }
+
+    /// The server this test process shares, started by the first caller.
+    fn shared() -> &'static Server {
+        static SHARED: OnceLock<Server> = OnceLock::new();
+        SHARED.get_or_init(Server::start)
+    }
+
+    /// A new account of this server and credentials for it: STS
+    /// `AssumeRole` of a role in that account (moto needs no such role).
+    fn new_account(&self) -> (String, Credentials) {
+        // Unique within the process, 12 digits, and never moto's default 123456789012 nor the 999999999999 that tests use as someone else's.
+        static NEXT: AtomicU64 = AtomicU64::new(200_000_000_001);
+        let account = NEXT.fetch_add(1, Ordering::Relaxed).to_string();
+        let body = format!("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2Fgameday-test&RoleSessionName=gameday-test");
+        // moto does not check signatures; it reads the service (sts) from the credential scope.
+        let answer = self.post(
+            "/",
+            "application/x-www-form-urlencoded",
+            Some("AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0"),
+            &body,
+        );
+        assert!(answer.starts_with("HTTP/1.1 200"), "moto refused AssumeRole: {answer}");
+        let field = |name: &str| {
+            answer
+                .split_once(&format!("<{name}>"))
+                .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+                .map(|(value, _)| value.to_string())
+                .unwrap_or_else(|| panic!("no {name} in moto's AssumeRole answer: {answer}"))
+        };
+        (account, Credentials { access_key: field("AccessKeyId"), secret_key: field("SecretAccessKey"), session_token: field("SessionToken") })
+    }
+
+    /// One HTTP/1.1 POST to the server; the whole answer, headers and body.
+    fn post(&self, path: &str, content_type: &str, authorization: Option<&str>, body: &str) -> String {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let authorization = authorization.map(|value| format!("Authorization: {value}\r\n")).unwrap_or_default();
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n{authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Closing the shell's stdin makes it kill the server; then wait for both to end.
+        drop(self.shell.stdin.take());
+        let _ = self.shell.wait();
+    }
+}
+
+struct Credentials {
+    access_key: String,
+    secret_key: String,
+    session_token: String,
+}
+
+/// One test's view of moto: an account of its own, on the shared server or
+/// on one of its own.
+pub struct Moto {
+    pub endpoint: String,
+    /// This test's AWS account: put it in scenarios' `accounts` guards and
+    /// project files; what the binary's credentials (`env`) belong to.
+    pub account: String,
+    credentials: Credentials,
+    /// The server, if it is this test's own: ended when the test ends.
+    own: Option<Server>,
+}
+
+impl Moto {
+    /// A new account on the server this test process shares.
+    pub fn start() -> Moto {
+        let server = Server::shared();
+        let (account, credentials) = server.new_account();
+        Moto { endpoint: server.endpoint.clone(), account, credentials, own: None }
+    }
+
+    /// A new account on a server of this test's own, for tests that change
+    /// what the whole server does (`set_transition`).
+    pub fn start_own() -> Moto {
+        let server = Server::start();
+        let (account, credentials) = server.new_account();
+        Moto { endpoint: server.endpoint.clone(), account, credentials, own: Some(server) }
     }
 
     pub async fn config(&self) -> aws_config::SdkConfig {
@@ -79,7 +190,13 @@ impl Moto {
             .http_client(gameday::environment::aws::https_client())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                &self.credentials.access_key,
+                &self.credentials.secret_key,
+                Some(self.credentials.session_token.clone()),
+                None,
+                "moto",
+            ))
             .load()
             .await
     }
@@ -101,38 +218,25 @@ impl Moto {
 
     /// Sets how moto's state manager moves a model's status on (moto-api
     /// `set-transition`), e.g. `{"progression":"manual","times":2}`: the
-    /// status moves one step every `times` reads.
+    /// status moves one step every `times` reads. The setting is the whole
+    /// server's, so only a test's own server takes it.
     pub fn set_transition(&self, model: &str, transition: &str) {
-        use std::io::{Read, Write};
+        let server = self.own.as_ref().expect("set_transition changes every account of a server: start it with Moto::startown");
         let body = format!(r#"{{"model_name":"{model}","transition":{transition}}}"#);
-        let address = self.endpoint.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        write!(
-            stream,
-            "POST /moto-api/state-manager/set-transition HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
+        let answer = server.post("/moto-api/state-manager/set-transition", "application/json", None, &body);
         assert!(answer.starts_with("HTTP/1.1 201"), "moto refused the transition: {answer}");
     }
 
-    /// Environment for the gameday binary: test credentials, nothing read from ~/.aws.
-    pub fn env() -> Vec<(&'static str, &'static str)> {
+    /// Environment for the gameday binary: this test's account's
+    /// credentials, nothing read from ~/.aws.
+    pub fn env(&self) -> Vec<(&'static str, &str)> {
         vec![
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ACCESS_KEY_ID", &self.credentials.access_key),
+            ("AWS_SECRET_ACCESS_KEY", &self.credentials.secret_key),
+            ("AWS_SESSION_TOKEN", &self.credentials.session_token),
             ("AWS_CONFIG_FILE", "/dev/null"),
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -553,30 +553,37 @@ fn report_html_fits_screens_of_390_and_1280_px() {
         eprintln!("skipped: laying report.html out at 390 px needs headless Chromium (Debian: apt-get install chromium)");
         return;
     };
-    let measured = regex::Regex::new(r#"data-fit="([^"]*)""#).unwrap();
-    for (run, width) in reports.iter().flat_map(|run| [(run, 390), (run, 1280)]) {
-        // The frame's page measures the report inside it: every element's right edge against the frame's width.
-        let wrapper = run.dir.join("at-390.html");
-        std::fs::write(
-            &wrapper,
-            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"report.html\" style=\"width:WIDTHpx;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
+    // One page frames every report at both widths, so Chromium starts once, not eight times (its start-up was
+    // most of this test's time). Each frame's page measures the report inside it: every element's right edge
+    // against the frame's width; the result goes to a `<p>` of the outer page, read back from the dumped DOM.
+    let frames: Vec<(&Run, u32)> = reports.iter().flat_map(|run| [(run, 390), (run, 1280)]).collect();
+    let mut page = String::from("<!DOCTYPE html><html><body style=\"margin:0\">");
+    for (i, (run, width)) in frames.iter().enumerate() {
+        page += &format!("<p id=\"fit-{i}\"></p>");
+        page += &"<iframe src=\"SRC\" style=\"display:block;width:WIDTHpx;height:844px;border:0\" onload=\"var d=this.contentDocument,w=d.documentElement.clientWidth,bad=[];\
 d.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();if(r.right>w+0.5&&!e.closest('table')&&!e.closest('figure'))bad.push(e.tagName+(e.textContent?' '+e.textContent.slice(0,30):'')+' to '+Math.round(r.right));});\
 d.querySelectorAll('svg text').forEach(function(e){var r=e.getBoundingClientRect(),s=e.closest('svg').getBoundingClientRect();if(r.left<s.left-0.5)bad.push('text '+e.textContent.slice(0,30)+' from '+Math.round(r.left-s.left)+' left of the chart');\
 var px=parseFloat(getComputedStyle(e).fontSize)*s.width/e.closest('svg').viewBox.baseVal.width;if(px<7.5)bad.push('text '+e.textContent.slice(0,30)+' drawn '+px.toFixed(1)+' px high');});\
-document.body.setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe></body></html>"
-                .replace("WIDTH", &width.to_string()),
-        )
+document.getElementById('fit-INDEX').setAttribute('data-fit',d.documentElement.scrollWidth+' of '+w+(bad.length?': '+bad.slice(0,8).join('; '):''));\"></iframe>"
+            .replace("SRC", &format!("file://{}", run.dir.join("report.html").display()))
+            .replace("WIDTH", &width.to_string())
+            .replace("INDEX", &i.to_string());
+    }
+    page += "</body></html>";
+    let wrapper = runs.path().join("at-390-and-1280.html");
+    std::fs::write(&wrapper, page).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", wrapper.display()))
+        .output()
         .unwrap();
-        let profile = tempfile::tempdir().unwrap();
-        let dom = std::process::Command::new(chromium)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom"])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(format!("file://{}", wrapper.display()))
-            .output()
-            .unwrap();
-        let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for (i, (run, width)) in frames.iter().enumerate() {
+        let measured = regex::Regex::new(&format!(r#"<p id="fit-{i}" data-fit="([^"]*)""#)).unwrap();
         let fit = measured.captures(&dom).map(|c| c[1].to_string());
-        let fit = fit.unwrap_or_else(|| panic!("Chromium measured nothing:\n{dom}"));
+        let fit = fit.unwrap_or_else(|| panic!("Chromium measured nothing for {} at {width} px:\n{dom}", run.dir.display()));
         let (sizes, cut_off) = fit.split_once(": ").unwrap_or((&fit, ""));
         let (page, frame) = sizes.split_once(" of ").unwrap();
         assert_eq!(page, frame, "{}: report.html is wider than {width} px: {fit}", run.dir.display());

@@ -9,7 +9,7 @@ use aws_sdk_ec2::types::InstanceStateName;
 
 use crate::fleet::Fleet;
 use crate::local::Service;
-use crate::moto::{ACCOUNT, Moto};
+use crate::moto::Moto;
 
 /// The binary with its own state directory (halt file, locks) and extra env.
 pub(crate) fn command(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -187,13 +187,14 @@ async fn after_kill_9_against_moto_recover_restores_instances_acls_and_health_ch
     let acls_before = fleet.acl_of_subnets().await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
+    let account = &moto.account;
     let scenario = format!(
-        "apiVersion: gameday/v1\nname: crash\nguards:\n  accounts: [\"{ACCOUNT}\"]\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\nfaults:\n  - {{ name: stop-two, kind: stop_instances, targets: {{ groups: [web-asg], count: 2 }}, duration: 5m }}\n  - {{ name: cut-a, kind: az_outage, zone: us-east-1a, mode: network, duration: 5m }}\n  - {{ name: flip, kind: dns_failover, hosted_zone: example.com, record: api.example.com, duration: 5m }}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5m }}\n"
+        "apiVersion: gameday/v1\nname: crash\nguards:\n  accounts: [\"{account}\"]\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 0, interval: 1s, timeout: 1s }}\nfaults:\n  - {{ name: stop-two, kind: stop_instances, targets: {{ groups: [web-asg], count: 2 }}, duration: 5m }}\n  - {{ name: cut-a, kind: az_outage, zone: us-east-1a, mode: network, duration: 5m }}\n  - {{ name: flip, kind: dns_failover, hosted_zone: example.com, record: api.example.com, duration: 5m }}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5m }}\n"
     );
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, scenario).unwrap();
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
-    let env = Moto::env();
+    let project = moto.project_with(dir.path(), &moto.account, "");
+    let env = moto.env();
     let runs = dir.path().join("runs");
     let mut child = command(&state, &["run", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--yes", "--runs-dir", runs.to_str().unwrap()], &env)
         .spawn()

@@ -9,7 +9,7 @@ use gameday::environment::sim::topology::{HealthCheckType as SimHealthCheckType,
 use gameday::scenario::Duration;
 
 use crate::fleet::Fleet;
-use crate::moto::{ACCOUNT, Moto};
+use crate::moto::Moto;
 use crate::safety::{command, output};
 
 /// The fleet's account, made to look like a production service: the group
@@ -98,9 +98,9 @@ async fn production_like(moto: &Moto) -> Fleet {
 }
 
 fn import(moto: &Moto, dir: &Path) -> (i32, String, String) {
-    let project = moto.project_with(dir, ACCOUNT, "");
+    let project = moto.project_with(dir, &moto.account, "");
     let topology = dir.join("imported.yaml");
-    output(command(&dir.join("state"), &["sim", "import", "--env", "moto", "--project", project.to_str().unwrap(), "-o", topology.to_str().unwrap()], &Moto::env()))
+    output(command(&dir.join("state"), &["sim", "import", "--env", "moto", "--project", project.to_str().unwrap(), "-o", topology.to_str().unwrap()], &moto.env()))
 }
 
 const AZ_LOSS: &str = "apiVersion: gameday/v1
@@ -123,13 +123,13 @@ async fn an_imported_account_runs_on_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = import(&moto, dir.path());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("imported `moto` (account 123456789012) into"), "{stdout}");
+    assert!(stdout.contains(&format!("imported `moto` (account {}) into", moto.account)), "{stdout}");
     let file = dir.path().join("imported.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     let topology = Topology::load(&file).unwrap_or_else(|e| panic!("{e}\n{text}"));
 
     // The header says what was imported, from where, and what was not.
-    assert!(text.starts_with("# gameday twin of AWS account 123456789012, region us-east-1, imported "), "{text}");
+    assert!(text.starts_with(&format!("# gameday twin of AWS account {}, region us-east-1, imported ", moto.account)), "{text}");
     assert!(text.contains("# Not imported: CloudWatch alarms (CloudWatch unavailable: cloudwatch:DescribeAlarms failed"), "{text}");
     assert!(text.contains("#   - target group web-tg: not modelled: health-check timeout"), "{text}");
     assert!(text.contains("deregistration delay 120s"), "{text}");
@@ -188,11 +188,11 @@ async fn an_imported_account_runs_on_the_simulator() {
     let (code, stdout, stderr) = output(command(
         &dir.path().join("state"),
         &["plan", scenario.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--predict", "--seeds", "3"],
-        &Moto::env(),
+        &moto.env(),
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("Plan for `twin-az-loss` on moto (account 123456789012"), "{stdout}");
-    assert!(stdout.contains("Prediction on the twin (account 123456789012 imported just now"), "{stdout}");
+    assert!(stdout.contains(&format!("Plan for `twin-az-loss` on moto (account {}", moto.account)), "{stdout}");
+    assert!(stdout.contains(&format!("Prediction on the twin (account {} imported just now", moto.account)), "{stdout}");
     // Capacity comes back at 40 s, then goes again as the group terminates its own replacements.
     assert!(stdout.contains("  ✘ capacity back (deadline 2m00s): PREDICTED TO MISS in 3 of 3 seeds"), "{stdout}");
     assert!(stdout.contains("  ✘ targets back (deadline 5m00s): PREDICTED TO MISS in 3 of 3 seeds"), "{stdout}");
@@ -269,7 +269,7 @@ async fn diff_says_what_changed_in_the_account_since_the_import() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let project = dir.path().join("gameday.yaml");
     let topology = dir.path().join("imported.yaml");
-    let diff = || output(command(&dir.path().join("state"), &["sim", "diff", "--env", "moto", "--project", project.to_str().unwrap(), topology.to_str().unwrap()], &Moto::env()));
+    let diff = || output(command(&dir.path().join("state"), &["sim", "diff", "--env", "moto", "--project", project.to_str().unwrap(), topology.to_str().unwrap()], &moto.env()));
     let (code, stdout, stderr) = diff();
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.starts_with("no drift: "), "{stdout}");
@@ -311,7 +311,7 @@ async fn refresh_imports_the_twin_again_and_keeps_the_file_it_replaces() {
     let plan = |extra: &[&str]| {
         let mut args = vec!["plan", scenario.as_str(), "--env", "moto", "--project", project.to_str().unwrap(), "--predict", "--seeds", "2"];
         args.extend_from_slice(extra);
-        output(command(&dir.path().join("state"), &args, &Moto::env()))
+        output(command(&dir.path().join("state"), &args, &moto.env()))
     };
     let (code, stdout, stderr) = plan(&["--topology", topology.to_str().unwrap(), "--refresh"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -338,10 +338,10 @@ async fn import_refuses_an_environment_of_another_account() {
     let (code, stdout, stderr) = output(command(
         &dir.path().join("state"),
         &["sim", "import", "--env", "moto", "--project", project.to_str().unwrap(), "-o", dir.path().join("t.yaml").to_str().unwrap()],
-        &Moto::env(),
+        &moto.env(),
     ));
     assert_eq!(code, 5, "{stdout}\n{stderr}");
-    assert!(stderr.contains("the credentials belong to account 123456789012, but environment `moto` is account 999999999999"), "{stderr}");
+    assert!(stderr.contains(&format!("the credentials belong to account {}, but environment `moto` is account 999999999999", moto.account)), "{stderr}");
     assert!(!dir.path().join("t.yaml").exists(), "nothing is written for the wrong account");
 }
 
@@ -367,13 +367,13 @@ async fn a_real_run_keeps_the_prediction_and_reports_it_beside_the_measurement()
     let moto = Moto::start();
     production_like(&moto).await;
     let dir = tempfile::tempdir().unwrap();
-    let project = moto.project_with(dir.path(), ACCOUNT, "");
+    let project = moto.project_with(dir.path(), &moto.account, "");
     let scenario = scenario_file(
         dir.path(),
-        "apiVersion: gameday/v1
+        &"apiVersion: gameday/v1
 name: twin-stop
 guards:
-  accounts: [\"123456789012\"]
+  accounts: [\"{account}\"]
   require_tags: { gameday: allowed }
   max_targets: 2
 steady_state:
@@ -383,7 +383,8 @@ faults:
   - { name: shell, kind: command, inject: \"true\", revert: \"true\", duration: 1s }
 expected_recoveries:
   - { name: capacity, probes: [capacity], recovers_within: 10s }
-",
+"
+        .replace("{account}", &moto.account),
     );
     let runs = dir.path().join("runs");
     let (code, stdout, stderr) = output(command(
@@ -405,10 +406,10 @@ expected_recoveries:
             "--seeds",
             "3",
         ],
-        &Moto::env(),
+        &moto.env(),
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("Prediction on the twin (account 123456789012 imported just now"), "{stdout}");
+    assert!(stdout.contains(&format!("Prediction on the twin (account {} imported just now", moto.account)), "{stdout}");
     let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
     let prediction: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run_dir.join("prediction.json")).unwrap()).unwrap();
     assert_eq!(prediction["seeds"], serde_json::json!([1, 2, 3]));
