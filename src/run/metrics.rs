@@ -389,10 +389,11 @@ impl ErrorRateSource {
 pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Millis, end: Millis) -> (Option<f64>, ErrorRateSource) {
     let not_available = |reason: String| (None, ErrorRateSource::NotAvailable { reason });
     let Some(history) = history else { return not_available(format!("no probe is named `{probe}`")) };
-    let overlapping = history.samples.iter().filter(|s| s.sent_at > start && s.sent_at.saturating_sub(s.reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
+    let overlapping =
+        history.with_readings().filter(|(s, reading)| s.sent_at > start && s.sent_at.saturating_sub(reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
     let (mut requests, mut failed, mut periods, mut unread) = (0.0, 0.0, 0usize, 0usize);
-    for sample in overlapping {
-        match sample.reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
+    for (_, reading) in overlapping {
+        match reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
             Some((value, total)) => {
                 failed += value;
                 requests += total;
@@ -450,7 +451,7 @@ fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BT
     if kind == ExpectationKind::FailsOver {
         // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
         for history in judged.values_mut() {
-            history.samples.retain(|s| s.sent_at < fault_end);
+            history.keep_sent_before(fault_end);
         }
     }
     let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
@@ -739,7 +740,8 @@ fn failover(
             } else {
                 // A referee probe moved when it recovered while the fault was
                 // still in place; recovering only after the revert is not a failover.
-                let during = ProbeHistory { samples: judged[name.as_str()].samples.iter().filter(|s| s.sent_at < fault_end).cloned().collect() };
+                let mut during = judged[name.as_str()].clone();
+                during.keep_sent_before(fault_end);
                 match during.first_failure_after(span.start) {
                     None => Some(span.start),
                     Some(_) => during.recovered_at(span.start, probe.map_or(1, |p| p.healthy_after.max(1) as usize)),
@@ -864,7 +866,7 @@ mod tests {
         let mut history = ProbeHistory::default();
         for (i, reading) in readings.iter().enumerate() {
             let reading = reading.map(|(value, total)| crate::vocab::MetricReading { value, divided_by: Some(total), period_ms: 60_000 });
-            history.push(crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
+            history.push(&crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
         }
         history
     }

@@ -399,7 +399,7 @@ impl<O: Observer> Ledger<O> {
 
     fn ingest(&mut self, sample: crate::environment::Sample) {
         if let Some(history) = self.kept.get_mut(&sample.probe) {
-            history.push(sample.clone());
+            history.push(&sample);
         }
         self.tracks.entry(sample.probe.clone()).or_default().push(sample.clone());
         self.log_at(sample.sent_at, Event::Sample(sample), false);

@@ -60,7 +60,7 @@ pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<Stri
         if let Event::Sample(sample) = &record.event
             && let Some(history) = histories.get_mut(&sample.probe)
         {
-            history.push(sample.clone());
+            history.push(sample);
         }
     }
     histories
