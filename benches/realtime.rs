@@ -147,10 +147,10 @@ fn abort_latency() {
                     let records = &finished.records;
                     let trip = records.iter().position(|r| matches!(r.event, Event::StopConditionTripped { .. })).expect("tripped");
                     // The sample that tripped it: the last failing sample before the trip.
-                    let sample = records[..trip].iter().rev().find_map(|r| match &r.event {
+                    let sample = records.view().prefix(trip).iter().filter_map(|r| match &r.event {
                         Event::Sample(s) if !s.ok => Some(s.clone()),
                         _ => None,
-                    });
+                    }).last();
                     let sample = sample.expect("a failing sample");
                     let answered_ns = started.as_nanosecond() + i128::from(sample.sent_at + sample.latency_ms) * 1_000_000;
                     let revert_ns: i128 = std::fs::read_to_string(&stamp).expect("stamp").trim().parse().expect("nanoseconds");
@@ -200,7 +200,7 @@ fn drift() {
         .collect();
     let failed = finished.records.iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for record in &finished.records {
+    for record in finished.records.iter() {
         if let Event::Sample(s) = &record.event
             && !s.ok
         {

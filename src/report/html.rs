@@ -420,7 +420,7 @@ fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> std::collections::BTreeMap<&'a st
     let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
     let mut lanes: std::collections::BTreeMap<&str, (&crate::scenario::Probe, Vec<LaneRun>)> =
         ctx.scenario.steady_state.iter().map(|p| (p.name.as_str(), (p, Vec::new()))).collect();
-    for record in ctx.records {
+    for record in ctx.records.iter() {
         let crate::run::journal::Event::Sample(sample) = &record.event else { continue };
         let Some((probe, runs)) = lanes.get_mut(sample.probe.as_str()) else { continue };
         let state: &'static LaneState = match sample.ok {
@@ -441,12 +441,12 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     let end = result.duration_ms.max(1);
     let lanes_of_probes = probe_lanes(ctx);
     // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
-    let mut alarms: Vec<&str> = Vec::new();
-    for record in ctx.records {
+    let mut alarms: Vec<String> = Vec::new();
+    for record in ctx.records.iter() {
         if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
-            && !alarms.contains(&alarm.as_str())
+            && !alarms.contains(alarm)
         {
-            alarms.push(alarm);
+            alarms.push(alarm.clone());
         }
     }
     let labels: Vec<LaneLabel> =

@@ -17,7 +17,7 @@ pub mod text;
 
 use crate::environment::Millis;
 use crate::run::RunResult;
-use crate::run::journal::{Event, Record};
+use crate::run::journal::{Event, Record, Records};
 use crate::run::metrics::{FailoverVerdict, Signal, fmt_ms};
 use crate::scenario::{ClockStart, Scenario};
 
@@ -62,7 +62,7 @@ pub struct Rendered {
 pub fn render_all(
     scenario: &Scenario,
     result: &RunResult,
-    records: &[Record],
+    records: Records<'_>,
     runbook: Option<RunbookRef>,
     previous_report: Option<&str>,
     prediction: Option<&crate::predict::Prediction>,
@@ -96,7 +96,7 @@ pub struct ImpactWindow {
 }
 
 /// Every window in which a probe failed, from `from` on, in time order.
-pub fn impact_windows(records: &[Record], from: Millis) -> Vec<ImpactWindow> {
+pub fn impact_windows(records: Records<'_>, from: Millis) -> Vec<ImpactWindow> {
     let mut windows: Vec<ImpactWindow> = Vec::new();
     let mut open: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (index, record) in records.iter().enumerate() {
@@ -129,14 +129,14 @@ pub struct Phase {
     pub evidence: String,
 }
 
-fn line_where(records: &[Record], wanted: impl Fn(&Record) -> bool) -> String {
-    records.iter().position(wanted).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
+fn line_where(records: Records<'_>, wanted: impl Fn(&Record) -> bool) -> String {
+    records.iter().position(|r| wanted(&r)).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
 }
 
 /// Inject, impact, detect, acknowledge, recover and revert, with the journal
 /// line each time comes from. Impact has one row per window, so a probe
 /// that failed twice shows two.
-pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
+pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
     let mut rows = Vec::new();
     for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
         let evidence = line_where(records, |r| matches!(&r.event, Event::FaultApplied { fault } if *fault == f.name));
@@ -341,6 +341,7 @@ mod tests {
 
     /// Every format rendered from the records, as `gameday report` does; the total size.
     fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
+        let records = Records::of(records);
         let result = result_from_journal(scenario, records);
         let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
         let rendered = render_all(scenario, &result, records, runbook, None, None);
