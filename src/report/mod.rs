@@ -1,7 +1,9 @@
 //! Pure renderers: a finished run in, bytes out. No I/O here.
 //!
-//! Architecture invariant: report never reads or writes files and never
-//! looks at the clock; the CLI decides where the bytes go.
+//! Architecture invariant: report never opens, reads or writes files and
+//! never looks at the clock; the CLI decides where the bytes go. The
+//! journal's `Records` it walks read the journal file again inside
+//! `journal`, so a long run's journal is never held whole (issue 18).
 
 pub mod drill;
 pub mod history;
