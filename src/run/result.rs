@@ -72,10 +72,16 @@ pub fn probe_histories(scenario: &Scenario, records: Records<'_>) -> BTreeMap<St
 /// record. A journal without one (a crash, or a run still going) ends at its
 /// last record, with an environment error saying so.
 pub fn result_from_journal(scenario: &Scenario, records: Records<'_>) -> RunResult {
-    let ended = records.iter().enumerate().filter(|(_, r)| matches!(r.event, Event::RunEnded { .. })).last();
+    let ended = records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| match &r.event {
+            Event::RunEnded { stopped, outcome, .. } => Some((index, r.t, stopped.clone(), outcome.clone())),
+            _ => None,
+        })
+        .last();
     match ended {
-        Some((index, record)) => {
-            let Record { t, event: Event::RunEnded { stopped, outcome, .. }, .. } = record.into_owned() else { unreachable!("matched above") };
+        Some((index, t, stopped, outcome)) => {
             let stopped = stopped.unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
             result_from_records(scenario, records.prefix(index), stopped, t)
         }
