@@ -13,7 +13,7 @@ use crate::scenario::{AlarmState, Scenario};
 
 use super::metrics::{self, ExpectationResult};
 use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
-use crate::journal::{Event, Record, Records};
+use crate::journal::{Event, Records};
 
 /// The latest time a journal record can carry: 366 days after the run
 /// started. No run that `validate` accepts lasts that long: at most
@@ -260,6 +260,7 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Record;
     use crate::scenario::checks::{MAX_FAULTS, MAX_SCENARIO_DURATION};
 
     #[test]
