@@ -12,7 +12,8 @@
 //!    for minutes): 500 HTTP probes every 100 ms, journaled to a file as
 //!    `gameday run` does, with the process's peak resident memory printed at
 //!    each checkpoint (`GAMEDAY_BENCH_MINUTES`, default `1,5,10`; fractions
-//!    such as `0.5` allowed for a quick try) and after the run's result.
+//!    such as `0.5` allowed for a quick try), after the run's result and
+//!    after its reports (`result.json`, `report.md`, `report.html`, `junit.xml`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -155,10 +156,10 @@ fn abort_latency() {
                     let records = &finished.records;
                     let trip = records.iter().position(|r| matches!(r.event, Event::StopConditionTripped { .. })).expect("tripped");
                     // The sample that tripped it: the last failing sample before the trip.
-                    let sample = records[..trip].iter().rev().find_map(|r| match &r.event {
+                    let sample = records.view().prefix(trip).iter().filter_map(|r| match &r.event {
                         Event::Sample(s) if !s.ok => Some(s.clone()),
                         _ => None,
-                    });
+                    }).last();
                     let sample = sample.expect("a failing sample");
                     let answered_ns = started.as_nanosecond() + i128::from(sample.sent_at + sample.latency_ms) * 1_000_000;
                     let revert_ns: i128 = std::fs::read_to_string(&stamp).expect("stamp").trim().parse().expect("nanoseconds");
@@ -215,7 +216,7 @@ fn drift_with(connection: &str) {
         .collect();
     let failed = finished.records.iter().filter(|r| matches!(&r.event, Event::Sample(s) if !s.ok)).count();
     let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for record in &finished.records {
+    for record in finished.records.iter() {
         if let Event::Sample(s) = &record.event
             && !s.ok
         {
@@ -337,6 +338,22 @@ fn memory() {
         "   after the result ({:.1} s, {samples} samples, outcome {}): peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB",
         started.elapsed().as_secs_f64(),
         finished.result.outcome.kind(),
+        status_mib("VmHWM:"),
+        status_mib("VmRSS:")
+    );
+    // The reports, as `gameday run` writes them at the end: every format, rendered from the journal file.
+    let rendering = Instant::now();
+    let scenario = gameday::scenario::parse_str(&yaml, None).expect("valid");
+    let rendered = gameday::report::render_all(&scenario, &finished.result, finished.records.view(), None, None, None);
+    for (name, text) in &rendered.files {
+        std::fs::write(dir.path().join(name), text).expect("written");
+    }
+    let bytes: usize = rendered.files.iter().map(|(_, text)| text.len()).sum();
+    println!(
+        "   after the reports ({:.1} s to render {} files, {:.1} KiB): peak RSS (VmHWM) {:.1} MiB, RSS now {:.1} MiB",
+        rendering.elapsed().as_secs_f64(),
+        rendered.files.len(),
+        bytes as f64 / 1024.0,
         status_mib("VmHWM:"),
         status_mib("VmRSS:")
     );

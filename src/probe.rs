@@ -59,10 +59,30 @@ pub fn metric_verdict(check: &crate::scenario::ProbeCheck, reading: &MetricReadi
     if wanted.is_empty() { (true, text) } else { (ok, format!("{text} (want {})", wanted.join(" and "))) }
 }
 
-/// Every sample of one probe, in the order taken.
-#[derive(Clone, Debug, Default, Serialize)]
+/// One sample as the measure reads it: when it was sent, how long its
+/// answer took, and whether it passed. The text it observed stays in the
+/// journal: no figure is computed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    pub sent_at: Millis,
+    pub latency_ms: Millis,
+    pub ok: bool,
+}
+
+impl From<&Sample> for Point {
+    fn from(sample: &Sample) -> Self {
+        Point { sent_at: sample.sent_at, latency_ms: sample.latency_ms, ok: sample.ok }
+    }
+}
+
+/// Every sample of one probe, in the order taken, as [`Point`]s (24 bytes
+/// each, against some 200 for a [`Sample`] with its strings: issue 18), and
+/// the readings of the few that read a metric.
+#[derive(Clone, Debug, Default)]
 pub struct ProbeHistory {
-    pub samples: Vec<Sample>,
+    pub samples: Vec<Point>,
+    /// `(index in samples, reading)` of each sample that read a metric, in order.
+    readings: Vec<(usize, MetricReading)>,
 }
 
 /// A probe's state for people: shown live and in the report.
@@ -86,8 +106,30 @@ impl ProbeState {
 }
 
 impl ProbeHistory {
-    pub fn push(&mut self, sample: Sample) {
-        self.samples.push(sample);
+    pub fn push(&mut self, sample: &Sample) {
+        if let Some(reading) = sample.reading {
+            self.readings.push((self.samples.len(), reading));
+        }
+        self.samples.push(Point::from(sample));
+    }
+
+    /// Each sample with what it read, if anything, in order.
+    pub fn with_readings(&self) -> impl Iterator<Item = (&Point, Option<MetricReading>)> {
+        let mut readings = self.readings.iter().peekable();
+        self.samples.iter().enumerate().map(move |(index, point)| (point, readings.next_if(|(i, _)| *i == index).map(|(_, reading)| *reading)))
+    }
+
+    /// Keeps only the samples sent before `end`, with their readings.
+    pub fn keep_sent_before(&mut self, end: Millis) {
+        let kept: Vec<(Point, Option<MetricReading>)> = self.with_readings().filter(|(p, _)| p.sent_at < end).map(|(p, r)| (*p, r)).collect();
+        self.samples.clear();
+        self.readings.clear();
+        for (point, reading) in kept {
+            if let Some(reading) = reading {
+                self.readings.push((self.samples.len(), reading));
+            }
+            self.samples.push(point);
+        }
     }
 
     pub fn state(&self) -> ProbeState {
@@ -117,12 +159,12 @@ impl ProbeHistory {
     }
 
     /// Samples sent in `[from, to]`.
-    pub fn window(&self, from: Millis, to: Millis) -> Vec<&Sample> {
+    pub fn window(&self, from: Millis, to: Millis) -> Vec<&Point> {
         self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at <= to).collect()
     }
 
     /// The first failing sample at or after `from`.
-    pub fn first_failure_after(&self, from: Millis) -> Option<&Sample> {
+    pub fn first_failure_after(&self, from: Millis) -> Option<&Point> {
         self.samples.iter().find(|s| s.sent_at >= from && !s.ok)
     }
 
@@ -130,7 +172,7 @@ impl ProbeHistory {
     /// of `healthy_after` consecutive passes that no later failure breaks
     /// (see docs/metrics.md). `None` while not recovered.
     pub fn recovered_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
-        let after: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+        let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
         let last_failure = after.iter().rposition(|s| !s.ok)?;
         let streak = &after[last_failure + 1..];
         (streak.len() >= healthy_after.max(1)).then(|| streak[0].sent_at)
@@ -141,7 +183,7 @@ impl ProbeHistory {
     /// [`recovered_at`](Self::recovered_at) (its send time plus its latency).
     /// `None` while not recovered.
     pub fn confirmed_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
-        let after: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+        let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
         let last_failure = after.iter().rposition(|s| !s.ok)?;
         let confirming = after[last_failure + 1..].get(healthy_after.max(1) - 1)?;
         Some(confirming.sent_at.saturating_add(confirming.latency_ms))
@@ -150,7 +192,7 @@ impl ProbeHistory {
     /// Total time spent failing in `[from, to)`: each failing sample counts
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
-        let relevant: Vec<&Sample> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
+        let relevant: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
         // Saturating: samples out of order in a damaged journal could otherwise sum past u64::MAX.
         relevant
             .iter()
@@ -264,7 +306,7 @@ impl ProbeTrack {
 pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
     let mut h = ProbeHistory::default();
     for (i, c) in pattern.chars().enumerate() {
-        h.push(Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0, reading: None });
+        h.push(&Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0, reading: None });
     }
     h
 }
@@ -326,7 +368,7 @@ mod tests {
         // A damaged journal: failures at T+0 each followed by a pass near the end of time.
         let mut h = ProbeHistory::default();
         for (sent_at, ok) in [(0, false), (Millis::MAX - 1, true), (0, false), (Millis::MAX - 1, true)] {
-            h.push(Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0, reading: None });
+            h.push(&Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0, reading: None });
         }
         assert_eq!(h.failing_time(0, Millis::MAX), Millis::MAX);
     }
@@ -346,10 +388,10 @@ mod tests {
             for (gap, ok) in steps {
                 sent_at += gap;
                 let sample = Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: format!("{ok}"), lateness_us: 0, reading: None };
-                history.push(sample.clone());
+                history.push(&sample);
                 track.push(sample);
                 proptest::prop_assert_eq!(track.state(), history.state());
-                proptest::prop_assert_eq!(track.last(), history.samples.last());
+                proptest::prop_assert_eq!(track.last().map(Point::from), history.samples.last().copied());
                 proptest::prop_assert_eq!(track.first_sample_at(), history.first_sample_at());
                 proptest::prop_assert_eq!(track.failing_since(), history.failing_since());
                 proptest::prop_assert_eq!(track.failed_since(from), history.first_failure_after(from).is_some());

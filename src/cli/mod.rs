@@ -637,7 +637,7 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
         }
     }
     let result = &finished.result;
-    let written = reports::write_reports(&run_dir, scenario, result, &finished.records);
+    let written = reports::write_reports(&run_dir, scenario, result, finished.records.view());
     print_summary(result, &run_dir, written);
     Ok(Done::Ran(result.outcome.clone()))
 }

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::failure::{self, Done, Ended, Failure};
 use crate::history;
 use crate::report;
-use crate::run::journal::{self, Record};
+use crate::run::journal::{self, JournalRecords, Records};
 use crate::run::{RunResult, result};
 use crate::scenario::objectives::{OBJECTIVES_COPY, Objectives};
 use crate::scenario::{self, LoadError, LoadedScenario, Scenario};
@@ -131,7 +131,7 @@ fn runbook_ref(run_dir: &Path, scenario: &Scenario) -> Option<report::RunbookRef
 /// Writes report.md, report.html, junit.xml and result.json into the run
 /// directory, keeping what people wrote in an existing report.md.
 /// Returns false when a file could not be written.
-pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, records: &[Record]) -> bool {
+pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, records: Records<'_>) -> bool {
     let previous = std::fs::read_to_string(run_dir.join("report.md")).ok();
     let prediction = super::twin::read_prediction(run_dir);
     let rendered = report::render_all(scenario, result, records, runbook_ref(run_dir, scenario), previous.as_deref(), prediction.as_ref());
@@ -192,32 +192,32 @@ pub(super) fn run_scenario(run_dir: &Path) -> Result<Scenario, Failure> {
 /// `gameday report RUN_DIR`: renders again from the journal and the scenario copy.
 /// A run directory read back: its scenario copy, its journal, and the
 /// result computed from them (as `gameday run` computed it).
-pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, Vec<Record>, RunResult), Failure> {
+pub(super) fn load_run(run_dir: &Path) -> Result<(Scenario, JournalRecords, RunResult), Failure> {
     let scenario = run_scenario(run_dir)?;
     let journal_path = run_dir.join("journal.jsonl");
-    let read = journal::read_all(&journal_path).map_err(|error| Failure::Unreadable(format!("could not read {}: {error}", journal_path.display())))?;
-    if let Some(damage) = read.damage.first() {
+    // Read as a stream, each time a part of the result or a report needs it: never held whole (issue 18).
+    let (records, damage) = journal::open_records(&journal_path).map_err(|error| Failure::Unreadable(format!("could not read {}: {error}", journal_path.display())))?;
+    if let Some(damage) = damage.first() {
         return Err(Failure::Unreadable(format!(
             "could not read {}: {}\n  = hint: the journal was damaged or edited; `gameday status` says what it may leave in place",
             journal_path.display(),
             damage
         )));
     }
-    let records = read.records;
-    if let Some(impossible) = result::impossible_time(&records) {
-        let line = read.lines.get(impossible.index).map_or_else(|| format!("record {}", impossible.index + 1), |line| format!("line {line}"));
+    if let Some(impossible) = result::impossible_time(records.view()) {
+        let line = format!("line {}", records.view().line_of(impossible.index));
         return Err(Failure::Unreadable(format!(
             "{} {line}: {impossible}\n  = hint: the journal was damaged or edited; correct or delete that line, then run `gameday report` again",
             journal_path.display()
         )));
     }
-    let result = result::result_from_journal(&scenario, &records);
+    let result = result::result_from_journal(&scenario, records.view());
     Ok((scenario, records, result))
 }
 
 pub fn report_command(args: &ReportArgs) -> Ended {
     let (scenario, records, result) = load_run(&args.run_dir)?;
-    let ended = render_command(args, &scenario, &result, &records);
+    let ended = render_command(args, &scenario, &result, records.view());
     if args.upload.upload.is_none() || !failure::succeeded(&ended) {
         return ended;
     }
@@ -229,7 +229,7 @@ pub fn report_command(args: &ReportArgs) -> Ended {
     })
 }
 
-fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, records: &[Record]) -> Ended {
+fn render_command(args: &ReportArgs, scenario: &Scenario, result: &RunResult, records: Records<'_>) -> Ended {
     match args.format {
         Some(format) => {
             let previous = std::fs::read_to_string(args.run_dir.join("report.md")).ok();

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::journal::{Actor, Event, Record};
+use crate::journal::{Actor, Event, Record, Records};
 use crate::vocab::{Millis, fmt_ms};
 
 use super::{DrillSession, RunbookStep};
@@ -131,9 +131,9 @@ pub struct SystemResponse {
 }
 
 /// Measures the drill in `records`; `None` when the run was not a drill.
-pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemResponse) -> Option<DrillResult> {
-    let (started_at, runbook, speed, steps) = records.iter().find_map(|r| match &r.event {
-        Event::DrillStarted { runbook, speed, steps, .. } => Some((r.t, runbook.clone(), speed.clone(), steps.clone())),
+pub fn measure(records: Records<'_>, fault_start: Option<Millis>, system: SystemResponse) -> Option<DrillResult> {
+    let (started_at, runbook, speed, steps) = records.iter().find_map(|r| match r.into_owned() {
+        Record { t, event: Event::DrillStarted { runbook, speed, steps, .. }, .. } => Some((t, runbook, speed, steps)),
         _ => None,
     })?;
     let mut session = DrillSession::new(runbook.clone(), steps.clone(), Vec::new());
@@ -141,7 +141,7 @@ pub fn measure(records: &[Record], fault_start: Option<Millis>, system: SystemRe
     let mut skip_reasons: Vec<Option<String>> = vec![None; steps.len()];
     let mut actions = Vec::new();
     let mut observations = Vec::new();
-    for record in records {
+    for record in records.iter() {
         session.follow(record.t, &record.event);
         let index_of = |step: &u32| steps.iter().position(|s| s.number == *step);
         match &record.event {
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn waits_count_from_the_page_not_from_t0() {
         let paged = SystemResponse { impact_start: Some(15_000), detected_at: Some(80_000), recovered_at: None };
-        let drill = measure(&journal(), Some(10_000), paged).unwrap();
+        let drill = measure(Records::of(&journal()), Some(10_000), paged).unwrap();
         let waited: Vec<Option<Millis>> = drill.steps.iter().map(|s| s.waited).collect();
         // Step 1 was taken up before the page: no wait. Step 2 could be
         // taken up from the page (80 s), not from step 1's end (6 s). Step 3
@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(waited, [None, Some(10_000), Some(100_000)]);
         // Without a detection, from the first failing sample.
         let unpaged = SystemResponse { impact_start: Some(15_000), detected_at: None, recovered_at: None };
-        let drill = measure(&journal(), Some(10_000), unpaged).unwrap();
+        let drill = measure(Records::of(&journal()), Some(10_000), unpaged).unwrap();
         assert_eq!(drill.steps[0].waited, None, "taken up before the impact");
         assert_eq!(drill.steps[1].waited, Some(75_000));
     }

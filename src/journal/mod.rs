@@ -8,6 +8,7 @@
 //! those layers (a runbook step) lives in `vocab`, and how a run ended
 //! ([`Outcome`]) lives here.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -217,6 +218,42 @@ pub trait JournalSink: Send {
     /// Every line this sink has taken, in order, as a stream: the journal
     /// keeps no record the sink has, so this is how the run reads them back.
     fn read_back(&mut self) -> std::io::Result<Box<dyn BufRead + '_>>;
+    /// What the sink holds now, to be read again as often as needed once
+    /// the run is over (the measure and each report walk it). By default a
+    /// copy of its bytes; the journal file reopens its own part of the file
+    /// instead, so a long run's journal is never held in memory.
+    fn snapshot(&mut self) -> std::io::Result<Box<dyn Reread>> {
+        let mut bytes = Vec::new();
+        self.read_back()?.read_to_end(&mut bytes)?;
+        Ok(Box::new(bytes))
+    }
+}
+
+/// Lines of a journal that can be read again from the start, any number of times.
+pub trait Reread: Send + Sync {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>>;
+}
+
+impl Reread for Vec<u8> {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        Ok(Box::new(self.as_slice()))
+    }
+}
+
+/// The bytes `[start, end)` of a journal file: the lines one journal wrote.
+struct FileWindow {
+    path: PathBuf,
+    start: u64,
+    end: u64,
+}
+
+impl Reread for FileWindow {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(self.start))?;
+        Ok(Box::new(std::io::BufReader::new(file.take(self.end - self.start))))
+    }
 }
 
 /// The journal file, opened for appending.
@@ -287,6 +324,10 @@ impl JournalSink for FileSink {
         // Only the bytes known written: never a line another writer is adding.
         Ok(Box::new(std::io::BufReader::new(file.take(self.len - self.start))))
     }
+
+    fn snapshot(&mut self) -> std::io::Result<Box<dyn Reread>> {
+        Ok(Box::new(FileWindow { path: self.path.clone(), start: self.start, end: self.len }))
+    }
 }
 
 /// The wall-clock time as the journal writes it.
@@ -345,13 +386,18 @@ impl Journal {
     /// Every record appended, in order: those the file has, read back as a
     /// stream, then those it refused. `on_disk` says how many came from
     /// the file. Without a file, the records in memory.
-    pub fn read_back(&mut self) -> Result<(Vec<Record>, usize), JournalError> {
-        let Some(sink) = self.sink.as_mut() else { return Ok((self.kept.clone(), self.kept.len())) };
+    ///
+    /// Those from the file are not held in memory: [`JournalRecords`] reads
+    /// them again from the file each time it is walked (issue 18).
+    pub fn read_back(&mut self) -> Result<JournalRecords, JournalError> {
+        let Some(sink) = self.sink.as_mut() else { return Ok(JournalRecords::in_memory(self.kept.clone())) };
         let io = |source| JournalError { path: self.path.clone(), source };
-        let mut records = read_from(sink.read_back().map_err(io)?).map_err(io)?.records;
-        let on_disk = records.len();
-        records.extend(self.kept.iter().cloned());
-        Ok((records, on_disk))
+        let source = sink.snapshot().map_err(io)?;
+        let mut on_disk = 0;
+        for line in Lines::new(source.open().map_err(io)?) {
+            on_disk += usize::from(line.map_err(io)?.1.is_ok());
+        }
+        Ok(JournalRecords { source: Some(source), on_disk, after: self.kept.clone() })
     }
 
     /// Appends and flushes. `durable` also syncs to disk: used for every
@@ -435,48 +481,221 @@ pub fn parse(bytes: &[u8]) -> JournalRead {
 
 /// [`read_all`] over any reader, one line at a time: a long journal is
 /// never held in memory as bytes, only as the records read from it.
-pub fn read_from(mut reader: impl BufRead) -> std::io::Result<JournalRead> {
-    let blank = |l: &[u8]| l.iter().all(u8::is_ascii_whitespace);
+pub fn read_from(reader: impl BufRead) -> std::io::Result<JournalRead> {
     let mut read = JournalRead::default();
+    (read.damage, read.torn) = read_each(reader, |line, record| {
+        read.records.push(record);
+        read.lines.push(line);
+    })?;
+    Ok(read)
+}
+
+/// [`read_from`] handing each record (with its line) to `each` instead of
+/// keeping it; returns the damage and whether a torn line was skipped.
+fn read_each(reader: impl BufRead, mut each: impl FnMut(usize, Record)) -> std::io::Result<(Vec<Damage>, bool)> {
+    let (mut damage, mut torn) = (Vec::new(), false);
     // A line that could not be read: torn if it is the last one that is not
     // blank, damage if another line follows it.
     let mut failed: Option<Damage> = None;
-    let mut line = Vec::new();
-    let mut index = 0;
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        index += 1;
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        if blank(&line) {
-            continue;
-        }
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(record) => {
-                if let Some(damage) = failed.take() {
+    for line in Lines::new(reader) {
+        match line? {
+            (index, Ok(record)) => {
+                if let Some(failure) = failed.take() {
                     if record.event == Event::TornLineClosed {
-                        read.torn = true;
+                        torn = true;
                     } else {
-                        read.damage.push(damage);
+                        damage.push(failure);
                     }
                 }
-                read.records.push(record);
-                read.lines.push(index);
+                each(index, record);
             }
-            Err(error) => {
-                if let Some(damage) = failed.replace(Damage { line: index, error: error.to_string() }) {
-                    read.damage.push(damage);
+            (index, Err(error)) => {
+                if let Some(failure) = failed.replace(Damage { line: index, error }) {
+                    damage.push(failure);
                 }
             }
         }
     }
     // The last line that is not blank could not be read: a crash mid-write.
-    read.torn |= failed.is_some();
-    Ok(read)
+    torn |= failed.is_some();
+    Ok((damage, torn))
+}
+
+/// A journal file for the reports, as [`read_all`] reads it but without
+/// holding its records: they are read again from the file each time they
+/// are walked. Also the damage found, as `read_all` finds it.
+pub fn open_records(path: &Path) -> std::io::Result<(JournalRecords, Vec<Damage>)> {
+    let end = std::fs::metadata(path)?.len();
+    let source = FileWindow { path: path.to_path_buf(), start: 0, end };
+    let mut on_disk = 0;
+    let (damage, _) = read_each(source.open()?, |_, _| on_disk += 1)?;
+    Ok((JournalRecords::from_source(Box::new(source), on_disk, Vec::new()), damage))
+}
+
+/// The lines of a journal that are not blank, one at a time: each with its
+/// number (1-based) and its record, or why it could not be read. The one
+/// reading of a journal's lines: [`read_from`] and [`Records`] both use it,
+/// so they find the same records.
+struct Lines<R> {
+    reader: R,
+    line: Vec<u8>,
+    index: usize,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Self {
+        Lines { reader, line: Vec::new(), index: 0 }
+    }
+}
+
+impl<R: BufRead> Iterator for Lines<R> {
+    type Item = std::io::Result<(usize, Result<Record, String>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.line.clear();
+            match self.reader.read_until(b'\n', &mut self.line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(error) => return Some(Err(error)),
+            }
+            self.index += 1;
+            if self.line.last() == Some(&b'\n') {
+                self.line.pop();
+            }
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(Ok((self.index, serde_json::from_slice::<Record>(&self.line).map_err(|e| e.to_string()))));
+        }
+    }
+}
+
+/// A finished run's records, for the measure and the reports: those of its
+/// journal file, read again from the file each time they are walked, then
+/// those kept in memory (the file refused them, or the run has no file).
+/// So the end of a long run does not hold its journal in memory (issue 18);
+/// each walk costs a read of the file instead.
+pub struct JournalRecords {
+    source: Option<Box<dyn Reread>>,
+    /// How many records the file held when it was read back.
+    on_disk: usize,
+    after: Vec<Record>,
+}
+
+impl JournalRecords {
+    /// Records held in memory only (tests, `plan`-like uses).
+    pub fn in_memory(records: Vec<Record>) -> Self {
+        JournalRecords { source: None, on_disk: records.len(), after: records }
+    }
+
+    /// A journal file's records: the `on_disk` records `source` holds, then `after`.
+    pub fn from_source(source: Box<dyn Reread>, on_disk: usize, after: Vec<Record>) -> Self {
+        JournalRecords { source: Some(source), on_disk, after }
+    }
+
+    /// Records the file did not have: the journal could not be read back.
+    pub fn unread(after: Vec<Record>) -> Self {
+        JournalRecords { source: None, on_disk: 0, after }
+    }
+
+    /// How many of the records came from the file (without a file: all of them).
+    pub fn on_disk(&self) -> usize {
+        self.on_disk
+    }
+
+    pub fn push(&mut self, record: Record) {
+        self.after.push(record);
+    }
+
+    pub fn len(&self) -> usize {
+        self.view().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn view(&self) -> Records<'_> {
+        let len = if self.source.is_some() { self.on_disk + self.after.len() } else { self.after.len() };
+        Records { source: self.source.as_deref(), on_disk: if self.source.is_some() { self.on_disk } else { 0 }, after: &self.after, len }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, Record>> + '_ {
+        self.view().iter()
+    }
+
+    /// Every record, in memory: for tests and tools, not for a long run.
+    pub fn to_vec(&self) -> Vec<Record> {
+        self.iter().map(Cow::into_owned).collect()
+    }
+}
+
+/// A walk-again view of a journal's records ([`JournalRecords`], or a
+/// slice): what the measure and the renderers read, one record at a time.
+#[derive(Clone, Copy)]
+pub struct Records<'a> {
+    source: Option<&'a dyn Reread>,
+    /// How many records to take from `source`.
+    on_disk: usize,
+    after: &'a [Record],
+    /// At most this many records in all.
+    len: usize,
+}
+
+impl<'a> Records<'a> {
+    /// Records held in memory.
+    pub fn of(records: &'a [Record]) -> Self {
+        Records { source: None, on_disk: 0, after: records, len: records.len() }
+    }
+
+    pub fn len(self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// The first `n` records.
+    pub fn prefix(self, n: usize) -> Self {
+        Records { len: self.len.min(n), ..self }
+    }
+
+    pub fn first(self) -> Option<Cow<'a, Record>> {
+        self.iter().next()
+    }
+
+    /// The line of the file the record at `index` was read from; for a
+    /// record held in memory, its position (1-based).
+    pub fn line_of(self, index: usize) -> usize {
+        let Some(source) = self.source.filter(|_| index < self.on_disk) else { return index + 1 };
+        let line = source.open().ok().and_then(|reader| Lines::new(reader).map_while(Result::ok).filter(|(_, record)| record.is_ok()).nth(index).map(|(line, _)| line));
+        line.unwrap_or(index + 1)
+    }
+
+    /// Every record, in order; those of the file are read from it again.
+    /// A file that cannot be read again (it was readable moments ago, when
+    /// the journal was read back) ends the walk early, and says so in the log.
+    pub fn iter(self) -> impl Iterator<Item = Cow<'a, Record>> + 'a {
+        let from_source = self.source.into_iter().flat_map(move |source| {
+            let lines = match source.open() {
+                Ok(reader) => Some(Lines::new(reader)),
+                Err(error) => {
+                    tracing::error!("the journal could not be read again: {error}");
+                    None
+                }
+            };
+            lines
+                .into_iter()
+                .flatten()
+                .map_while(|line| line.map_err(|error| tracing::error!("the journal could not be read again: {error}")).ok())
+                .filter_map(|(_, record)| record.ok())
+                .take(self.on_disk)
+                .map(Cow::Owned)
+        });
+        from_source.chain(self.after.iter().map(Cow::Borrowed)).take(self.len)
+    }
 }
 
 /// Reads a journal back for rendering: a torn line is skipped; damage
@@ -492,10 +711,10 @@ pub fn read(path: &Path) -> std::io::Result<Vec<Record>> {
 /// Faults whose intent is journaled but whose revert is not: what may still
 /// be in place. A failed apply counts too (it may have failed part-way).
 /// Terminations and reboots cannot be reverted and are left out.
-pub fn still_injected(records: &[Record]) -> Vec<(String, Effect)> {
+pub fn still_injected<R: std::borrow::Borrow<Record>>(records: impl IntoIterator<Item = R>) -> Vec<(String, Effect)> {
     let mut open: Vec<(String, Effect)> = Vec::new();
     for record in records {
-        match &record.event {
+        match &record.borrow().event {
             Event::FaultIntent { fault, effect, .. } if effect.is_revertible() => open.push((fault.clone(), effect.clone())),
             Event::FaultReverted { fault, .. } => open.retain(|(f, _)| f != fault),
             _ => {}
@@ -571,14 +790,41 @@ mod tests {
         assert!(journal.append(record(2, Event::RevertIntent { fault: "a".into() }), true).is_err());
         assert!(journal.append(record(3, Event::FaultReverted { fault: "a".into(), outcome: RevertOutcome::default() }), true).is_err());
         assert_eq!(journal.unwritten().iter().map(|r| r.t).collect::<Vec<_>>(), vec![2, 3], "the refused records are kept in memory");
-        let (records, on_disk) = journal.read_back().unwrap();
-        assert_eq!((records.iter().map(|r| r.t).collect::<Vec<_>>(), on_disk), (vec![1, 2, 3], 1), "read back: the file's, then the refused");
+        let records = journal.read_back().unwrap();
+        assert_eq!((records.iter().map(|r| r.t).collect::<Vec<_>>(), records.on_disk()), (vec![1, 2, 3], 1), "read back: the file's, then the refused");
         full.store(false, std::sync::atomic::Ordering::SeqCst);
         journal.flush(true).unwrap();
         assert!(journal.unwritten().is_empty());
         assert!(journal.last_kept().is_none(), "nothing the file has stays in memory");
         let written: Vec<Record> = lines.lock().unwrap().iter().map(|l| serde_json::from_slice(l).unwrap()).collect();
         assert_eq!(written.iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2, 3], "written once each, in order");
+    }
+
+    #[test]
+    fn records_read_back_from_the_file_are_read_again_on_each_walk_and_not_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut journal = Journal::create(&path).unwrap();
+        for t in 1..=3 {
+            journal.append(record(t, Event::InjectionStarted), false).unwrap();
+        }
+        let mut records = journal.read_back().unwrap();
+        assert_eq!((records.on_disk(), records.view().after.len()), (3, 0), "the file's records stay in the file");
+        // Written after the read back (another writer, or the run's end): not part of what was read back.
+        journal.append(record(4, Event::InjectionStarted), false).unwrap();
+        records.push(record(5, Event::InjectionStarted));
+        let times = |records: &JournalRecords| records.iter().map(|r| r.t).collect::<Vec<_>>();
+        assert_eq!(times(&records), vec![1, 2, 3, 5]);
+        assert_eq!(times(&records), vec![1, 2, 3, 5], "walked again, read again");
+        assert_eq!(records.view().prefix(2).iter().map(|r| r.t).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!((records.len(), records.view().line_of(2), records.view().line_of(3)), (4, 3, 4));
+        // A journal file opened for the reports: the same records and lines as `read_all`.
+        std::fs::write(&path, b"\n{\"t\":7,\"wall\":\"\",\"event\":\"injection_started\"}\n\n{\"t\":8,\"wall\":\"\",\"event\":\"injection_started\"}\n").unwrap();
+        let (opened, damage) = open_records(&path).unwrap();
+        let read = read_all(&path).unwrap();
+        assert!(damage.is_empty());
+        assert_eq!(opened.to_vec(), read.records);
+        assert_eq!((0..2).map(|i| opened.view().line_of(i)).collect::<Vec<_>>(), read.lines);
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 
 use crate::environment::Millis;
-use crate::run::result::probe_histories;
 
 use super::{ReportContext, t, tables};
 use crate::run::metrics::fmt_ms;
@@ -402,17 +401,52 @@ impl LaneLabel {
     }
 }
 
+/// A stretch of one probe's lane in one state: from its first sample to the
+/// next stretch's first sample (or the end of the run).
+struct LaneRun {
+    state: &'static LaneState,
+    from: Millis,
+    samples: usize,
+    /// What the stretch's first sample observed.
+    observed: String,
+}
+
+/// Each probe's lane as stretches of consecutive samples in one state, in
+/// one pass over the journal: what the chart draws, held without the
+/// samples themselves (issue 18).
+fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> std::collections::BTreeMap<&'a str, Vec<LaneRun>> {
+    let result = ctx.result;
+    // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
+    let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
+    let mut lanes: std::collections::BTreeMap<&str, (&crate::scenario::Probe, Vec<LaneRun>)> =
+        ctx.scenario.steady_state.iter().map(|p| (p.name.as_str(), (p, Vec::new()))).collect();
+    for record in ctx.records.iter() {
+        let crate::run::journal::Event::Sample(sample) = &record.event else { continue };
+        let Some((probe, runs)) = lanes.get_mut(sample.probe.as_str()) else { continue };
+        let state: &'static LaneState = match sample.ok {
+            true => &PASSING,
+            false if probe.expected_during_fault && in_fault(sample.sent_at) => &INTENDED_STATE,
+            false => &FAILING,
+        };
+        match runs.last_mut() {
+            Some(run) if run.state.name == state.name => run.samples += 1,
+            _ => runs.push(LaneRun { state, from: sample.sent_at, samples: 1, observed: sample.observed.clone() }),
+        }
+    }
+    lanes.into_iter().map(|(name, (_, runs))| (name, runs)).collect()
+}
+
 fn chart(ctx: &ReportContext<'_>) -> String {
     let result = ctx.result;
-    let histories = probe_histories(ctx.scenario, ctx.records);
     let end = result.duration_ms.max(1);
+    let lanes_of_probes = probe_lanes(ctx);
     // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
-    let mut alarms: Vec<&str> = Vec::new();
-    for record in ctx.records {
+    let mut alarms: Vec<String> = Vec::new();
+    for record in ctx.records.iter() {
         if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
-            && !alarms.contains(&alarm.as_str())
+            && !alarms.contains(alarm)
         {
-            alarms.push(alarm);
+            alarms.push(alarm.clone());
         }
     }
     let labels: Vec<LaneLabel> =
@@ -497,8 +531,8 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     for (i, probe) in ctx.scenario.steady_state.iter().enumerate() {
         let y = lane_y(i);
         let _ = writeln!(svg, "{}", labels[i].svg(left - 8.0, y + lane / 2.0 + 4.0));
-        let samples = histories.get(&probe.name).map_or(&[][..], |h| h.samples.as_slice());
-        let first = samples.first().map_or(end, |s| s.sent_at);
+        let runs = lanes_of_probes.get(probe.name.as_str()).map_or(&[][..], Vec::as_slice);
+        let first = runs.first().map_or(end, |r| r.from);
         if first > 0 {
             let _ = writeln!(
                 svg,
@@ -511,36 +545,21 @@ fn chart(ctx: &ReportContext<'_>) -> String {
                 fmt_ms(first)
             );
         }
-        // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
-        let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
-        let state_of = |sample: &crate::environment::Sample| match sample.ok {
-            true => &PASSING,
-            false if probe.expected_during_fault && in_fault(sample.sent_at) => &INTENDED_STATE,
-            false => &FAILING,
-        };
-        let mut k = 0;
-        while k < samples.len() {
-            let state = state_of(&samples[k]);
-            let mut j = k;
-            while j + 1 < samples.len() && state_of(&samples[j + 1]).name == state.name {
-                j += 1;
-            }
-            let from = samples[k].sent_at;
-            let to = samples.get(j + 1).map_or(end, |s| s.sent_at);
+        for (k, run) in runs.iter().enumerate() {
+            let to = runs.get(k + 1).map_or(end, |next| next.from);
             let _ = writeln!(
                 svg,
                 "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {} {} to {} ({} sample(s); {})</title></rect>",
-                x(from),
-                (x(to) - x(from)).max(0.5),
-                state.fill(),
+                x(run.from),
+                (x(to) - x(run.from)).max(0.5),
+                run.state.fill(),
                 escape(&probe.name),
-                state.name,
-                t(from),
+                run.state.name,
+                t(run.from),
                 t(to),
-                j - k + 1,
-                escape(&samples[k].observed)
+                run.samples,
+                escape(&run.observed)
             );
-            k = j + 1;
         }
     }
 

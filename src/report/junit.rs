@@ -25,10 +25,13 @@ fn seconds(ms: u64) -> String {
 /// How long the run really took, as the journal's end recorded it; `None`
 /// for a run that did not end or a journal written before it was recorded.
 fn wall_elapsed(ctx: &ReportContext<'_>) -> Option<u64> {
-    ctx.records.iter().rev().find_map(|r| match r.event {
-        Event::RunEnded { wall_elapsed_ms, .. } => wall_elapsed_ms,
-        _ => None,
-    })
+    ctx.records
+        .iter()
+        .filter_map(|r| match r.event {
+            Event::RunEnded { wall_elapsed_ms, .. } => wall_elapsed_ms,
+            _ => None,
+        })
+        .last()
 }
 
 pub fn render(ctx: &ReportContext<'_>) -> String {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::run::journal::{Actor, Event, Record};
+use crate::run::journal::{Actor, Event, Record, Records};
 use crate::run::{Outcome, RunResult};
 use crate::scenario::Scenario;
 
@@ -12,7 +12,8 @@ use crate::scenario::Scenario;
 pub struct ReportContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
-    pub records: &'a [Record],
+    /// The run's journal, walked once for each part that cites it.
+    pub records: Records<'a>,
     /// The scenario's runbook, and its copy next to the report.
     pub runbook: Option<super::RunbookRef>,
     /// What people wrote at the debrief (or the blank template).
@@ -260,12 +261,12 @@ fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem
 /// evidence). Probe samples are folded into state changes, so the table
 /// shows when a probe started failing and when it passed again, citing the
 /// sample.
-pub fn timeline(records: &[Record]) -> Vec<(u64, &str, String, String)> {
+pub fn timeline(records: Records<'_>) -> Vec<(u64, String, String, String)> {
     let mut rows = Vec::new();
     let mut describer = Describer::default();
     for (line, record) in records.iter().enumerate() {
-        if let Some(row) = describer.describe(record) {
-            rows.push((record.t, record.wall.as_str(), row, format!("journal line {}", line + 1)));
+        if let Some(row) = describer.describe(&record) {
+            rows.push((record.t, record.wall.clone(), row, format!("journal line {}", line + 1)));
         }
     }
     // The environment reports what it did on its own when next asked, so

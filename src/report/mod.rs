@@ -1,7 +1,9 @@
 //! Pure renderers: a finished run in, bytes out. No I/O here.
 //!
-//! Architecture invariant: report never reads or writes files and never
-//! looks at the clock; the CLI decides where the bytes go.
+//! Architecture invariant: report never opens, reads or writes files and
+//! never looks at the clock; the CLI decides where the bytes go. The
+//! journal's `Records` it walks read the journal file again inside
+//! `journal`, so a long run's journal is never held whole (issue 18).
 
 pub mod drill;
 pub mod history;
@@ -17,7 +19,7 @@ pub mod text;
 
 use crate::environment::Millis;
 use crate::run::RunResult;
-use crate::run::journal::{Event, Record};
+use crate::run::journal::{Event, Record, Records};
 use crate::run::metrics::{FailoverVerdict, Signal, fmt_ms};
 use crate::scenario::{ClockStart, Scenario};
 
@@ -62,7 +64,7 @@ pub struct Rendered {
 pub fn render_all(
     scenario: &Scenario,
     result: &RunResult,
-    records: &[Record],
+    records: Records<'_>,
     runbook: Option<RunbookRef>,
     previous_report: Option<&str>,
     prediction: Option<&crate::predict::Prediction>,
@@ -96,7 +98,7 @@ pub struct ImpactWindow {
 }
 
 /// Every window in which a probe failed, from `from` on, in time order.
-pub fn impact_windows(records: &[Record], from: Millis) -> Vec<ImpactWindow> {
+pub fn impact_windows(records: Records<'_>, from: Millis) -> Vec<ImpactWindow> {
     let mut windows: Vec<ImpactWindow> = Vec::new();
     let mut open: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (index, record) in records.iter().enumerate() {
@@ -129,14 +131,14 @@ pub struct Phase {
     pub evidence: String,
 }
 
-fn line_where(records: &[Record], wanted: impl Fn(&Record) -> bool) -> String {
-    records.iter().position(wanted).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
+fn line_where(records: Records<'_>, wanted: impl Fn(&Record) -> bool) -> String {
+    records.iter().position(|r| wanted(&r)).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
 }
 
 /// Inject, impact, detect, acknowledge, recover and revert, with the journal
 /// line each time comes from. Impact has one row per window, so a probe
 /// that failed twice shows two.
-pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
+pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
     let mut rows = Vec::new();
     for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
         let evidence = line_where(records, |r| matches!(&r.event, Event::FaultApplied { fault } if *fault == f.name));
@@ -144,13 +146,18 @@ pub fn phases(result: &RunResult, records: &[Record]) -> Vec<Phase> {
     }
     if let Some(from) = result.injection_started_at {
         let windows = impact_windows(records, from);
+        // Each probe's window count, and the number of each of its windows (the first with that start): counted once,
+        // as a probe that flaps all run long has windows by the hundred thousand.
+        let mut of_probe: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        let mut number_of: std::collections::BTreeMap<(&str, Millis), usize> = std::collections::BTreeMap::new();
         for w in &windows {
-            let of_probe: Vec<&ImpactWindow> = windows.iter().filter(|o| o.probe == w.probe).collect();
-            let number = if of_probe.len() > 1 {
-                format!(" (window {} of {})", of_probe.iter().position(|o| o.start == w.start).map_or(0, |i| i + 1), of_probe.len())
-            } else {
-                String::new()
-            };
+            let count = of_probe.entry(w.probe.as_str()).or_default();
+            *count += 1;
+            number_of.entry((w.probe.as_str(), w.start)).or_insert(*count);
+        }
+        for w in &windows {
+            let count = of_probe[w.probe.as_str()];
+            let number = if count > 1 { format!(" (window {} of {count})", number_of[&(w.probe.as_str(), w.start)]) } else { String::new() };
             let (what, evidence) = match w.end {
                 Some((end, line)) => {
                     (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end.saturating_sub(w.start))), format!("journal lines {}–{line}", w.start_line))
@@ -341,10 +348,38 @@ mod tests {
 
     /// Every format rendered from the records, as `gameday report` does; the total size.
     fn rendered_size(scenario: &Scenario, records: &[Record]) -> usize {
+        let records = Records::of(records);
         let result = result_from_journal(scenario, records);
         let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
         let rendered = render_all(scenario, &result, records, runbook, None, None);
         rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
+    }
+
+    #[test]
+    fn each_impact_window_of_a_probe_that_failed_more_than_once_is_numbered() {
+        let sample = |t: Millis, probe: &str, ok: bool| {
+            let json = format!(r#"{{"t":{t},"wall":"","event":"sample","probe":"{probe}","sent_at":{t},"latency_ms":1,"ok":{ok},"observed":""}}"#);
+            serde_json::from_str::<Record>(&json).unwrap()
+        };
+        let mut records = journal();
+        let run_ended = records.pop().expect("the run's end");
+        // `api` fails at 5 s (in the seed), then again from 20 s to 30 s; `capacity` fails once.
+        records.extend([
+            sample(10_000, "api", true),
+            sample(15_000, "capacity", false),
+            sample(20_000, "api", false),
+            sample(25_000, "capacity", true),
+            sample(30_000, "api", true),
+        ]);
+        records.push(run_ended);
+        let scenario = scenario();
+        let result = result_from_journal(&scenario, Records::of(&records));
+        let rows: Vec<String> = phases(&result, Records::of(&records)).into_iter().filter(|p| p.phase == "Impact" || p.phase == "Intended").map(|p| p.what).collect();
+        let of = |probe: &str| rows.iter().filter(|w| w.contains(&format!("`{probe}`"))).cloned().collect::<Vec<_>>();
+        let api = of("api");
+        assert_eq!(api.len(), 2, "{rows:?}");
+        assert!(api[0].contains("(window 1 of 2) until T+10s") && api[1].contains("(window 2 of 2) until T+30s"), "{api:?}");
+        assert!(of("capacity").iter().all(|w| !w.contains("(window")), "{rows:?}");
     }
 
     const EXTREMES: [Millis; 7] = [0, 1, 1 << 53, (1 << 53) + 1, crate::run::result::MAX_RUN_TIME, Millis::MAX - 1, Millis::MAX];

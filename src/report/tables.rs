@@ -87,7 +87,8 @@ fn duration(d: crate::scenario::Duration) -> String {
 /// The facts at the top: scenario, environment, when, how long, how to reproduce.
 pub fn facts(ctx: &ReportContext<'_>) -> Table {
     let (scenario, result) = (ctx.scenario, ctx.result);
-    let started = ctx.records.first().map_or("", |r| r.wall.as_str());
+    let started = ctx.records.first().map_or(String::new(), |r| r.wall.clone());
+    let started = started.as_str();
     let mut table = Table::facts();
     let mut fact = |name: &str, value: Cell| table.row(vec![Cell::text(name), value]);
     fact("Scenario", Cell::code(&scenario.name));
@@ -315,7 +316,7 @@ pub fn timeline(ctx: &ReportContext<'_>) -> Table {
     for (at, wall, event, evidence) in super::markdown::timeline(ctx.records) {
         let mut row = vec![Cell::text(t(at))];
         if real {
-            row.push(Cell::text(wall_clock(wall)));
+            row.push(Cell::text(wall_clock(&wall)));
         }
         row.extend([Cell::marked(event), Cell::text(evidence)]);
         table.row(row);

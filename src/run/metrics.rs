@@ -2,6 +2,7 @@
 //! histories, alarm transitions and fault start times, and judges each
 //! expected recovery.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -329,18 +330,20 @@ pub fn deadline(expected: &ExpectedRecovery, span: FaultSpan) -> Option<Millis> 
     clock_start(expected, span).map(|start| start.saturating_add(expected.within().as_millis()))
 }
 
-/// A copy of `history` in which the failures of an `expected_during_fault`
-/// probe while the fault was in place count as passes: they are the state
-/// the team intended, not impact.
-fn judged_history(history: &ProbeHistory, probe: Option<&Probe>, span: FaultSpan, end: Millis) -> ProbeHistory {
-    let mut judged = history.clone();
-    if probe.is_some_and(|p| p.expected_during_fault) {
-        let fault_end = span.end.unwrap_or(end.saturating_add(1));
-        for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= span.start && s.sent_at < fault_end) {
-            sample.ok = true;
-        }
+/// `history` as judged: for an `expected_during_fault` probe, a copy in
+/// which its failures while the fault was in place count as passes (they
+/// are the state the team intended, not impact); for any other probe, the
+/// history itself, not a copy (a long run's histories are large: issue 18).
+fn judged_history<'h>(history: &'h ProbeHistory, probe: Option<&Probe>, span: FaultSpan, end: Millis) -> Cow<'h, ProbeHistory> {
+    if !probe.is_some_and(|p| p.expected_during_fault) {
+        return Cow::Borrowed(history);
     }
-    judged
+    let mut judged = history.clone();
+    let fault_end = span.end.unwrap_or(end.saturating_add(1));
+    for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= span.start && s.sent_at < fault_end) {
+        sample.ok = true;
+    }
+    Cow::Owned(judged)
 }
 
 /// Where an expectation's request error rate came from.
@@ -389,10 +392,11 @@ impl ErrorRateSource {
 pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Millis, end: Millis) -> (Option<f64>, ErrorRateSource) {
     let not_available = |reason: String| (None, ErrorRateSource::NotAvailable { reason });
     let Some(history) = history else { return not_available(format!("no probe is named `{probe}`")) };
-    let overlapping = history.samples.iter().filter(|s| s.sent_at > start && s.sent_at.saturating_sub(s.reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
+    let overlapping =
+        history.with_readings().filter(|(s, reading)| s.sent_at > start && s.sent_at.saturating_sub(reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
     let (mut requests, mut failed, mut periods, mut unread) = (0.0, 0.0, 0usize, 0usize);
-    for sample in overlapping {
-        match sample.reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
+    for (_, reading) in overlapping {
+        match reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
             Some((value, total)) => {
                 failed += value;
                 requests += total;
@@ -414,9 +418,9 @@ pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Mi
 /// An expectation's probes judged from its clock's start: its kind, the
 /// histories as judged (intended failures as passes, a failover's samples
 /// to the fault's end), impact start and recovery point.
-struct Recovery<'p> {
+struct Recovery<'p, 'h> {
     kind: ExpectationKind,
-    judged: BTreeMap<&'p str, ProbeHistory>,
+    judged: BTreeMap<&'p str, Cow<'h, ProbeHistory>>,
     impact_start: Option<Millis>,
     /// The lasting recovery point; `None` with no impact or not recovered.
     recovered_at: Option<Millis>,
@@ -432,7 +436,7 @@ struct Recovery<'p> {
 /// The one computation of an expectation's recovery, for `evaluate` and for
 /// the run loop (`recovery_point`), so what the run waits for is what the
 /// measurement counts.
-fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BTreeMap<String, ProbeHistory>, span: FaultSpan, end: Millis) -> Recovery<'p> {
+fn recovery<'p, 'h>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &'h BTreeMap<String, ProbeHistory>, span: FaultSpan, end: Millis) -> Recovery<'p, 'h> {
     let start = clock_start(expected, span).unwrap_or(end);
     let fault_end = span.end.unwrap_or(end);
     let probe_of = |name: &str| probes.iter().find(|p| p.name == name);
@@ -444,13 +448,12 @@ fn recovery<'p>(expected: &'p ExpectedRecovery, probes: &[Probe], histories: &BT
     } else {
         ExpectationKind::RecoversWithin
     };
-    let empty = ProbeHistory::default();
-    let mut judged: BTreeMap<&str, ProbeHistory> =
-        expected.probes.iter().map(|n| (n.as_str(), judged_history(histories.get(n).unwrap_or(&empty), probe_of(n), span, end))).collect();
+    let mut judged: BTreeMap<&str, Cow<'h, ProbeHistory>> =
+        expected.probes.iter().map(|n| (n.as_str(), histories.get(n).map_or_else(Cow::default, |h| judged_history(h, probe_of(n), span, end)))).collect();
     if kind == ExpectationKind::FailsOver {
         // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
         for history in judged.values_mut() {
-            history.samples.retain(|s| s.sent_at < fault_end);
+            history.to_mut().keep_sent_before(fault_end);
         }
     }
     let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
@@ -721,7 +724,7 @@ fn fault_took_effect(histories: &BTreeMap<String, ProbeHistory>, alarm_changes: 
 fn failover(
     expected: &ExpectedRecovery,
     probes: &[Probe],
-    judged: &BTreeMap<&str, ProbeHistory>,
+    judged: &BTreeMap<&str, Cow<'_, ProbeHistory>>,
     raw: &BTreeMap<String, ProbeHistory>,
     span: FaultSpan,
     deadline: Millis,
@@ -739,7 +742,8 @@ fn failover(
             } else {
                 // A referee probe moved when it recovered while the fault was
                 // still in place; recovering only after the revert is not a failover.
-                let during = ProbeHistory { samples: judged[name.as_str()].samples.iter().filter(|s| s.sent_at < fault_end).cloned().collect() };
+                let mut during = judged[name.as_str()].clone().into_owned();
+                during.keep_sent_before(fault_end);
                 match during.first_failure_after(span.start) {
                     None => Some(span.start),
                     Some(_) => during.recovered_at(span.start, probe.map_or(1, |p| p.healthy_after.max(1) as usize)),
@@ -864,7 +868,7 @@ mod tests {
         let mut history = ProbeHistory::default();
         for (i, reading) in readings.iter().enumerate() {
             let reading = reading.map(|(value, total)| crate::vocab::MetricReading { value, divided_by: Some(total), period_ms: 60_000 });
-            history.push(crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
+            history.push(&crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
         }
         history
     }

@@ -332,10 +332,10 @@ struct FaultRun {
 pub struct Finished {
     pub result: RunResult,
     pub journal: Journal,
-    /// Every record of the run, `run_ended` included, read back from the
-    /// journal once at the end (the journal keeps none that its file has):
-    /// what the reports are rendered from.
-    pub records: Vec<Record>,
+    /// Every record of the run, `run_ended` included: what the reports are
+    /// rendered from. Those of the journal file are read from it again each
+    /// time they are walked, not held in memory (issue 18).
+    pub records: journal::JournalRecords,
 }
 
 pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
@@ -401,7 +401,7 @@ impl<O: Observer> Ledger<O> {
 
     fn ingest(&mut self, sample: crate::environment::Sample) {
         if let Some(history) = self.kept.get_mut(&sample.probe) {
-            history.push(sample.clone());
+            history.push(&sample);
         }
         self.tracks.entry(sample.probe.clone()).or_default().push(sample.clone());
         self.log_at(sample.sent_at, Event::Sample(sample), false);
@@ -1177,20 +1177,20 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         }
         // The measure reads the journal back; a file that cannot be read
         // back is a journal that failed, and only what memory holds counts.
-        let (mut records, on_disk) = match self.ledger.journal.read_back() {
+        let mut records = match self.ledger.journal.read_back() {
             Ok(read) => read,
             Err(error) => {
                 self.ledger.journal_failure.get_or_insert_with(|| error.to_string());
-                (self.ledger.journal.unwritten().to_vec(), 0)
+                journal::JournalRecords::unread(self.ledger.journal.unwritten().to_vec())
             }
         };
         let stopped = match stopped {
             // A revert that failed outranks everything, a journal that failed included.
             revert_failed @ Outcome::RevertIncomplete { .. } => revert_failed,
-            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(&records, on_disk),
+            _ if self.ledger.journal_failure.is_some() => self.journal_failed_outcome(records.view(), records.on_disk()),
             stopped => stopped,
         };
-        let result = result::result_from_records(self.scenario, &records, stopped.clone(), end);
+        let result = result::result_from_records(self.scenario, records.view(), stopped.clone(), end);
         let wall_elapsed_ms = Some(u64::try_from(self.ledger.real_start.elapsed().as_millis()).unwrap_or(u64::MAX));
         let run_ended = Record { t: end, wall: self.ledger.wall(end), event: Event::RunEnded { outcome: result.outcome.summary(), stopped: Some(stopped), wall_elapsed_ms } };
         self.ledger.observer.record(&run_ended);
@@ -1210,10 +1210,9 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// disk (the first `on_disk` of `records`) still shows in place although
     /// they were reverted (the records saying so could not be written), each
     /// with how to confirm by hand.
-    fn journal_failed_outcome(&self, records: &[Record], on_disk: usize) -> Outcome {
-        let on_disk = &records[..on_disk];
-        let in_memory: Vec<String> = journal::still_injected(records).into_iter().map(|(fault, _)| fault).collect();
-        let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(on_disk)
+    fn journal_failed_outcome(&self, records: journal::Records<'_>, on_disk: usize) -> Outcome {
+        let in_memory: Vec<String> = journal::still_injected(records.iter()).into_iter().map(|(fault, _)| fault).collect();
+        let unrecorded: Vec<UnrecordedRevert> = journal::still_injected(records.prefix(on_disk).iter())
             .into_iter()
             .filter(|(fault, _)| !in_memory.contains(fault))
             .map(|(fault, effect)| UnrecordedRevert { fault, manual_steps: effect.manual_steps() })

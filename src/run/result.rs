@@ -13,7 +13,7 @@ use crate::scenario::{AlarmState, Scenario};
 
 use super::metrics::{self, ExpectationResult};
 use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
-use crate::journal::{Event, Record};
+use crate::journal::{Event, Records};
 
 /// The latest time a journal record can carry: 366 days after the run
 /// started. No run that `validate` accepts lasts that long: at most
@@ -39,7 +39,7 @@ pub struct ImpossibleTime {
 /// after a crash, and samples are journaled when they come back, so the
 /// renderers take records in any order. Only a time no run can reach is an
 /// error, because every figure computed from it would be meaningless.
-pub fn impossible_time(records: &[Record]) -> Option<ImpossibleTime> {
+pub fn impossible_time(records: Records<'_>) -> Option<ImpossibleTime> {
     records.iter().enumerate().find_map(|(index, record)| {
         let sample_time = match &record.event {
             Event::Sample(sample) => sample.sent_at,
@@ -54,13 +54,13 @@ pub fn impossible_time(records: &[Record]) -> Option<ImpossibleTime> {
 }
 
 /// Every probe's samples, in journal order, for each probe of the scenario.
-pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<String, ProbeHistory> {
+pub fn probe_histories(scenario: &Scenario, records: Records<'_>) -> BTreeMap<String, ProbeHistory> {
     let mut histories: BTreeMap<String, ProbeHistory> = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
-    for record in records {
+    for record in records.iter() {
         if let Event::Sample(sample) = &record.event
             && let Some(history) = histories.get_mut(&sample.probe)
         {
-            history.push(sample.clone());
+            history.push(sample);
         }
     }
     histories
@@ -71,13 +71,19 @@ pub fn probe_histories(scenario: &Scenario, records: &[Record]) -> BTreeMap<Stri
 /// The end of the run and why its loop stopped come from the `run_ended`
 /// record. A journal without one (a crash, or a run still going) ends at its
 /// last record, with an environment error saying so.
-pub fn result_from_journal(scenario: &Scenario, records: &[Record]) -> RunResult {
-    let ended = records.iter().rposition(|r| matches!(r.event, Event::RunEnded { .. }));
-    match ended.map(|i| (i, &records[i])) {
-        Some((index, Record { t, event: Event::RunEnded { stopped, outcome, .. }, .. })) => {
-            let stopped =
-                stopped.clone().unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
-            result_from_records(scenario, &records[..index], stopped, *t)
+pub fn result_from_journal(scenario: &Scenario, records: Records<'_>) -> RunResult {
+    let ended = records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, r)| match &r.event {
+            Event::RunEnded { stopped, outcome, .. } => Some((index, r.t, stopped.clone(), outcome.clone())),
+            _ => None,
+        })
+        .last();
+    match ended {
+        Some((index, t, stopped, outcome)) => {
+            let stopped = stopped.unwrap_or_else(|| Outcome::EnvironmentError { message: format!("the journal does not say why the run stopped (it ended with: {outcome})") });
+            result_from_records(scenario, records.prefix(index), stopped, t)
         }
         _ => {
             let end = records.iter().map(|r| r.t).max().unwrap_or(0);
@@ -89,7 +95,7 @@ pub fn result_from_journal(scenario: &Scenario, records: &[Record]) -> RunResult
 
 /// The result of a run whose loop stopped with `stopped` at `end`, from the
 /// records journaled until then.
-pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Outcome, end: Millis) -> RunResult {
+pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: Outcome, end: Millis) -> RunResult {
     let (mut environment, mut account, mut seed) = (String::new(), String::new(), 0);
     let mut injection_started_at = None;
     let mut alarm_changes: Vec<(Millis, String, AlarmState)> = Vec::new();
@@ -97,7 +103,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
     let mut revertible: Vec<bool> = vec![false; faults.len()];
     let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);
 
-    for record in records {
+    for record in records.iter() {
         match &record.event {
             Event::RunStarted { environment: e, account: a, seed: s, .. } => {
                 (environment, account, seed) = (e.clone(), a.clone(), *s);
@@ -169,7 +175,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         .collect();
     let region_switches = records
         .iter()
-        .filter_map(|r| if let Event::PlanExecutionEnded(end) = &r.event { Some(end) } else { None })
+        .filter_map(|r| if let Event::PlanExecutionEnded(end) = r.into_owned().event { Some(end) } else { None })
         .map(|end| {
             let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
             // A probe that never failed counts as recovered at the step's
@@ -201,7 +207,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
         .collect();
     let practice_runs = records
         .iter()
-        .filter_map(|r| if let Event::PracticeRunEnded(end) = &r.event { Some(end) } else { None })
+        .filter_map(|r| if let Event::PracticeRunEnded(end) = r.into_owned().event { Some(end) } else { None })
         .map(|end| {
             let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
             // What clients saw while the practice run ran: every steady-state
@@ -254,6 +260,7 @@ pub fn result_from_records(scenario: &Scenario, records: &[Record], stopped: Out
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::Record;
     use crate::scenario::checks::{MAX_FAULTS, MAX_SCENARIO_DURATION};
 
     #[test]
@@ -268,8 +275,8 @@ mod tests {
     #[test]
     fn a_time_beyond_the_cap_is_named_with_its_record() {
         let record = |t| Record { t, wall: String::new(), event: Event::InjectionStarted };
-        assert_eq!(impossible_time(&[record(5), record(0), record(MAX_RUN_TIME)]), None, "times that go back are not impossible");
-        let found = impossible_time(&[record(5), record(Millis::MAX)]).expect("u64::MAX is impossible");
+        assert_eq!(impossible_time(Records::of(&[record(5), record(0), record(MAX_RUN_TIME)])), None, "times that go back are not impossible");
+        let found = impossible_time(Records::of(&[record(5), record(Millis::MAX)])).expect("u64::MAX is impossible");
         assert_eq!((found.index, found.event.as_str(), found.t), (1, "injection_started", Millis::MAX));
         assert_eq!(found.to_string(), "the `injection_started` record is at t=18446744073709551615 ms, later than any run can last (366 days, t=31622400000)");
     }
