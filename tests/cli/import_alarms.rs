@@ -5,18 +5,7 @@
 //! as FIS cannot hold a blocking alarm. The AWS path (read, refuse, stop) is
 //! in `aws_mocks` (alarms_imported_from_a_practice_run_configuration_…).
 
-use crate::gameday;
-
 const ALB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-alb/50dc6c495c0c9188";
-
-fn with_file(args: &[&str], yaml: &str) -> crate::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let mut all = args.to_vec();
-    all.push(file.to_str().unwrap());
-    gameday(&all)
-}
 
 fn scenario(import: &str) -> String {
     format!(
@@ -26,12 +15,12 @@ fn scenario(import: &str) -> String {
 
 #[test]
 fn a_wrong_import_is_named_at_its_line_and_column() {
-    let output = with_file(&["validate"], &scenario(&format!("    - practice_run_configuration: \"{ALB}\"\n      outcome_alarms: stop\n      blocking: true")));
+    let output = crate::gameday_on_file(&["validate"], &scenario(&format!("    - practice_run_configuration: \"{ALB}\"\n      outcome_alarms: stop\n      blocking: true")));
     assert_eq!(output.code, 3, "{}", output.stderr);
     assert!(output.stderr.contains("scenario.yaml:7:23 (at `guards.import_alarms[0].outcome_alarms`)"), "{}", output.stderr);
     assert!(output.stderr.contains("ignore") && output.stderr.contains("stop_conditions"), "the allowed values: {}", output.stderr);
     assert!(output.stderr.contains("scenario.yaml:8:7 (at `guards.import_alarms[0].blocking`)"), "{}", output.stderr);
-    let missing = with_file(&["validate"], &scenario("    - outcome_alarms: stop_conditions"));
+    let missing = crate::gameday_on_file(&["validate"], &scenario("    - outcome_alarms: stop_conditions"));
     assert_eq!(missing.code, 3);
     assert!(missing.stderr.contains("practice_run_configuration"), "{}", missing.stderr);
 }
@@ -39,7 +28,7 @@ fn a_wrong_import_is_named_at_its_line_and_column() {
 #[test]
 fn the_simulator_shows_the_import_as_not_enforced_and_the_policy_reads_the_configuration() {
     let yaml = scenario(&format!("    - {{ practice_run_configuration: \"{ALB}\", outcome_alarms: stop_conditions }}"));
-    let plan = with_file(&["plan", "--seed", "1"], &yaml);
+    let plan = crate::gameday_on_file(&["plan", "--seed", "1"], &yaml);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(&format!(
@@ -48,10 +37,10 @@ fn the_simulator_shows_the_import_as_not_enforced_and_the_policy_reads_the_confi
         "{}",
         plan.stdout
     );
-    let policy = with_file(&["iam-policy"], &yaml);
+    let policy = crate::gameday_on_file(&["iam-policy"], &yaml);
     assert_eq!(policy.code, 0, "{}", policy.stderr);
     assert!(policy.stdout.contains("arc-zonal-shift:GetManagedResource") && policy.stdout.contains("cloudwatch:DescribeAlarms"), "{}", policy.stdout);
-    let export = with_file(&["export", "fis"], &yaml);
+    let export = crate::gameday_on_file(&["export", "fis"], &yaml);
     assert_eq!(export.code, 10, "{}", export.stdout);
     assert!(export.stderr.contains("blocking_alarms: FIS does not refuse to start an experiment while an alarm is in ALARM"), "{}", export.stderr);
 }

@@ -89,6 +89,16 @@ impl Run {
     }
 }
 
+/// Writes `yaml` to a fresh file and runs `gameday ARGS FILE`.
+pub fn gameday_on_file(args: &[&str], yaml: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let mut all = args.to_vec();
+    all.push(file.to_str().unwrap());
+    gameday(&all)
+}
+
 /// Runs a scenario file on the simulator into a fresh runs directory.
 pub fn run_scenario(file: &Path, extra: &[&str], runs: &Path) -> Run {
     run_scenario_with(file, extra, runs, &[])

@@ -13,16 +13,6 @@ fn example() -> PathBuf {
     repo().join("scenarios/region-isolation-dr.yaml")
 }
 
-/// Writes `yaml` to a fresh file and runs `gameday ARGS FILE`.
-fn with_file(args: &[&str], yaml: &str) -> crate::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let mut all = args.to_vec();
-    all.push(file.to_str().unwrap());
-    gameday(&all)
-}
-
 fn scenario(guards: &str, fault: &str) -> String {
     format!(
         "apiVersion: gameday/v1\nname: iso\nguards:\n  require_healthy_start: false\n{guards}\nsteady_state:\n  - {{ name: c, kind: asg_capacity, group: web-asg, min_in_service: 4 }}\nfaults:\n{fault}\nexpected_recoveries:\n  - {{ name: c, probes: [c], recovers_within: 10m }}\n"
@@ -62,7 +52,7 @@ fn exported_mode(output: &crate::Output) -> String {
 
 #[test]
 fn export_fis_emits_the_cross_region_isolation_of_the_selected_subnets() {
-    let output = with_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }", FAULT));
+    let output = crate::gameday_on_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }", FAULT));
     assert_eq!(output.code, 0, "{}", output.stderr);
     let template: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     assert_eq!(
@@ -83,13 +73,15 @@ fn export_fis_emits_the_cross_region_isolation_of_the_selected_subnets() {
         })
     );
     assert!(output.stderr.contains("fault `cut` cuts the subnets of the Region the template is created in off from us-west-2: create it in another Region"), "{}", output.stderr);
-    let capped = with_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }\n  max_targets: 2", FAULT));
+    let capped = crate::gameday_on_file(&["export", "fis"], &scenario("  require_tags: { gameday: allowed }\n  max_targets: 2", FAULT));
     assert_eq!(exported_mode(&capped), "COUNT(2)");
     assert!(capped.stderr.contains("fault `cut` cuts off at most 2 (max_targets) of the matching subnets: COUNT(2)"), "{}", capped.stderr);
 
     // What a template cannot hold is refused (exit 10), every reason named.
-    let loose =
-        with_file(&["export", "fis"], &scenario("  exclude_tags: { critical: \"true\" }\n  max_azs: 1", &FAULT.replace(", subnets: { tags: { tier: app }, vpc: vpc-0abc }", "")));
+    let loose = crate::gameday_on_file(
+        &["export", "fis"],
+        &scenario("  exclude_tags: { critical: \"true\" }\n  max_azs: 1", &FAULT.replace(", subnets: { tags: { tier: app }, vpc: vpc-0abc }", "")),
+    );
     assert_eq!(loose.code, 10, "{}", loose.stdout);
     for reason in [
         "exclude_tags (fault `cut`): FIS selects subnets by tags they carry, never by tags they must not carry",
@@ -103,7 +95,7 @@ fn export_fis_emits_the_cross_region_isolation_of_the_selected_subnets() {
 #[test]
 fn iam_policy_lists_the_route_table_permissions_fis_needs_and_gameday_only_reads_subnets() {
     let yaml = scenario("  require_tags: { gameday: allowed }", FAULT);
-    let role = with_file(&["iam-policy", "--fis-role"], &yaml);
+    let role = crate::gameday_on_file(&["iam-policy", "--fis-role"], &yaml);
     assert_eq!(role.code, 0, "{}", role.stderr);
     let role: serde_json::Value = serde_json::from_str(&role.stdout).unwrap();
     let statement = |sid: &str| role["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("{sid}: {role}")).clone();
@@ -115,7 +107,7 @@ fn iam_policy_lists_the_route_table_permissions_fis_needs_and_gameday_only_reads
     assert_eq!(statement("FisRegionIsolationManaged")["Condition"]["StringEquals"]["aws:ResourceTag/managedByFIS"], "true");
     assert!(statement("FisRead")["Action"].as_array().unwrap().iter().any(|a| a == "ec2:DescribeRouteTables"));
     assert!(!role.to_string().contains("TransitGateway"), "no transit gateway action is used: {role}");
-    let own = with_file(&["iam-policy"], &yaml);
+    let own = crate::gameday_on_file(&["iam-policy"], &yaml);
     assert_eq!(own.code, 0, "{}", own.stderr);
     assert!(own.stdout.contains("fis:StopExperiment") && own.stdout.contains("ec2:DescribeSubnets"), "{}", own.stdout);
     assert!(!own.stdout.contains("RouteTable"), "gameday never edits a route table itself: {}", own.stdout);
