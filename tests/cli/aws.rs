@@ -378,28 +378,10 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     );
     assert!(stdout.contains(&format!("targets: {} chosen of {} matched", allowed_in_a.len(), allowed_in_a.len() + fleet.untagged.len())), "{stdout}");
 
-    let experiment_while_running = async |after: usize| {
-        wait_for(Duration::from_secs(60), async || {
-            let out = fis.list_experiments().send().await.ok()?;
-            (out.experiments().len() > after).then(|| {
-                let e = out.experiments().iter().find(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))?;
-                Some((e.id()?.to_string(), e.experiment_template_id()?.to_string()))
-            })?
-        })
-        .await
-        .expect("an FIS experiment runs")
-    };
-    let stopped = async |experiment: &str, template: &str| {
-        let state = fis.get_experiment().id(experiment).send().await.unwrap();
-        let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
-        assert_eq!(status, "stopped", "the experiment was stopped, read back");
-        assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
-    };
-
     // A run halted while the gray failure is in place. Every AWS call gameday makes is logged, for the IAM check below.
     let log = dir.path().join("calls.log");
     let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(0).await;
+    let (experiment, template_id) = experiment_while_running(&fis, 0).await;
     let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
     let template = template.experiment_template().unwrap();
     let action = &template.actions().unwrap()["slow-a"];
@@ -423,13 +405,13 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let exit = finish(child, dir.path());
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
-    stopped(&experiment, &template_id).await;
+    stopped(&fis, &experiment, &template_id).await;
 
     // kill -9 while it is in place (another state directory: the halt above holds the first), then `recover` finds the experiment by its tag and stops it.
     let killed = dir.path().join("killed");
     std::fs::create_dir_all(&killed).unwrap();
     let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(1).await;
+    let (experiment, template_id) = experiment_while_running(&fis, 1).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
@@ -442,7 +424,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     }
     let out = recover.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(&experiment, &template_id).await;
+    stopped(&fis, &experiment, &template_id).await;
 
     // gameday's own calls are FIS calls, each allowed by `gameday iam-policy`; the SSM command is FIS's to send.
     let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
@@ -575,28 +557,10 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     assert!(stderr.contains("set a `duration` up to 12h"), "{stderr}");
     assert!(fis.list_experiment_templates().send().await.unwrap().experiment_templates().is_empty(), "no plan created a template");
 
-    let experiment_while_running = async |after: usize| {
-        wait_for(Duration::from_secs(60), async || {
-            let out = fis.list_experiments().send().await.ok()?;
-            (out.experiments().len() > after).then(|| {
-                let e = out.experiments().iter().find(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))?;
-                Some((e.id()?.to_string(), e.experiment_template_id()?.to_string()))
-            })?
-        })
-        .await
-        .expect("an FIS experiment runs")
-    };
-    let stopped = async |experiment: &str, template: &str| {
-        let state = fis.get_experiment().id(experiment).send().await.unwrap();
-        let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
-        assert_eq!(status, "stopped", "the experiment was stopped, read back");
-        assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
-    };
-
     // A run halted while the Region is cut off; every AWS call gameday makes is logged.
     let log = dir.path().join("calls.log");
     let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(0).await;
+    let (experiment, template_id) = experiment_while_running(&fis, 0).await;
     let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
     let template = template.experiment_template().unwrap();
     let action = &template.actions().unwrap()["cut-west"];
@@ -620,13 +584,13 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     assert_eq!(intent.len(), 1, "{}", exit.stderr);
     assert_eq!(intent[0]["effect"]["effect"], "fis_experiment", "the intent, with the template, is journaled before the call");
     assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
-    stopped(&experiment, &template_id).await;
+    stopped(&fis, &experiment, &template_id).await;
 
     // kill -9 while the Region is cut off, then `recover` finds the experiment by its tag and stops it.
     let killed = dir.path().join("killed");
     std::fs::create_dir_all(&killed).unwrap();
     let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(1).await;
+    let (experiment, template_id) = experiment_while_running(&fis, 1).await;
     child.kill().unwrap();
     child.wait().unwrap();
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
@@ -639,7 +603,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     }
     let out = recover.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(&experiment, &template_id).await;
+    stopped(&fis, &experiment, &template_id).await;
 
     // gameday's own calls are each allowed by `gameday iam-policy`, and none touches a route table.
     let file = dir.path().join("scenario.yaml");
@@ -654,4 +618,25 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
     }
     assert!(!recorded.iter().any(|c| c.contains("RouteTable") || c.contains("Route") && c.starts_with("ec2:Create")), "gameday never edits routes itself: {recorded:?}");
+}
+
+/// The experiment FIS runs once more than `after` experiments exist: its id and its template's.
+async fn experiment_while_running(fis: &aws_sdk_fis::Client, after: usize) -> (String, String) {
+    wait_for(Duration::from_secs(60), async || {
+        let out = fis.list_experiments().send().await.ok()?;
+        (out.experiments().len() > after).then(|| {
+            let e = out.experiments().iter().find(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))?;
+            Some((e.id()?.to_string(), e.experiment_template_id()?.to_string()))
+        })?
+    })
+    .await
+    .expect("an FIS experiment runs")
+}
+
+/// The experiment was stopped and its template deleted, both read back from FIS.
+async fn stopped(fis: &aws_sdk_fis::Client, experiment: &str, template: &str) {
+    let state = fis.get_experiment().id(experiment).send().await.unwrap();
+    let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
+    assert_eq!(status, "stopped", "the experiment was stopped, read back");
+    assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
 }
