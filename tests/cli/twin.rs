@@ -1,7 +1,7 @@
 //! The twin end to end: a fixture account in moto, `gameday sim import`,
 //! then the imported topology run and predicted on by the binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecordSet, ResourceRecordSetFailover, RrType};
 use gameday::environment::sim::Topology;
@@ -253,6 +253,18 @@ expected_recoveries:
     assert!(!marker.exists(), "predicting ran the command fault's shell");
 }
 
+/// The production-like account in moto, imported by `sim import`: the
+/// server, the directory, the project file and the topology file.
+async fn imported_account() -> (Moto, tempfile::TempDir, PathBuf, PathBuf) {
+    let moto = Moto::start();
+    production_like(&moto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = import(&moto, dir.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (project, topology) = (dir.path().join("gameday.yaml"), dir.path().join("imported.yaml"));
+    (moto, dir, project, topology)
+}
+
 #[test]
 fn seeds_without_predict_is_a_usage_error() {
     let out = crate::gameday(&["plan", "scenarios/az-loss.yaml", "--seeds", "5"]);
@@ -262,13 +274,7 @@ fn seeds_without_predict_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diff_says_what_changed_in_the_account_since_the_import() {
-    let moto = Moto::start();
-    production_like(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = import(&moto, dir.path());
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let project = dir.path().join("gameday.yaml");
-    let topology = dir.path().join("imported.yaml");
+    let (moto, dir, project, topology) = imported_account().await;
     let diff = || output(command(&dir.path().join("state"), &["sim", "diff", "--env", "moto", "--project", project.to_str().unwrap(), topology.to_str().unwrap()], &moto.env()));
     let (code, stdout, stderr) = diff();
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -295,13 +301,7 @@ async fn diff_says_what_changed_in_the_account_since_the_import() {
 /// the prediction made on the account as it is now.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_imports_the_twin_again_and_keeps_the_file_it_replaces() {
-    let moto = Moto::start();
-    production_like(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = import(&moto, dir.path());
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let project = dir.path().join("gameday.yaml");
-    let topology = dir.path().join("imported.yaml");
+    let (moto, dir, project, topology) = imported_account().await;
     // A correction by hand, which the refresh must not lose.
     let corrected = format!("{}\n# corrected by hand: boot takes longer here\n", std::fs::read_to_string(&topology).unwrap());
     std::fs::write(&topology, &corrected).unwrap();
