@@ -408,23 +408,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     stopped(&fis, &experiment, &template_id).await;
 
     // kill -9 while it is in place (another state directory: the halt above holds the first), then `recover` finds the experiment by its tag and stops it.
-    let killed = dir.path().join("killed");
-    std::fs::create_dir_all(&killed).unwrap();
-    let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(&fis, 1).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    recover
-        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
-        .env("GAMEDAY_STATE_DIR", killed.join("state"))
-        .env("GAMEDAY_AWS_CALL_LOG", &log);
-    for (key, value) in moto.env() {
-        recover.env(key, value);
-    }
-    let out = recover.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(&fis, &experiment, &template_id).await;
+    kill_then_recover_stops_the_experiment(&moto, &fis, &dir.path().join("killed"), &text, fis_role, &log).await;
 
     // gameday's own calls are FIS calls, each allowed by `gameday iam-policy`; the SSM command is FIS's to send.
     let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
@@ -587,23 +571,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     stopped(&fis, &experiment, &template_id).await;
 
     // kill -9 while the Region is cut off, then `recover` finds the experiment by its tag and stops it.
-    let killed = dir.path().join("killed");
-    std::fs::create_dir_all(&killed).unwrap();
-    let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (experiment, template_id) = experiment_while_running(&fis, 1).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
-    recover
-        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
-        .env("GAMEDAY_STATE_DIR", killed.join("state"))
-        .env("GAMEDAY_AWS_CALL_LOG", &log);
-    for (key, value) in moto.env() {
-        recover.env(key, value);
-    }
-    let out = recover.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(&fis, &experiment, &template_id).await;
+    kill_then_recover_stops_the_experiment(&moto, &fis, &dir.path().join("killed"), &text, fis_role, &log).await;
 
     // gameday's own calls are each allowed by `gameday iam-policy`, and none touches a route table.
     let file = dir.path().join("scenario.yaml");
@@ -639,4 +607,26 @@ async fn stopped(fis: &aws_sdk_fis::Client, experiment: &str, template: &str) {
     let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
     assert_eq!(status, "stopped", "the experiment was stopped, read back");
     assert!(fis.get_experiment_template().id(template).send().await.is_err(), "the template was deleted");
+}
+
+/// Runs the FIS scenario in its own directory, kills it with SIGKILL once its
+/// experiment runs (the second of the test), then `gameday recover` must find
+/// the experiment by its tag and stop it (read back).
+async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aws_sdk_fis::Client, killed: &Path, text: &str, fis_role: &str, log: &Path) {
+    std::fs::create_dir_all(killed).unwrap();
+    let mut child = run_command(moto, killed, text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(fis, 1).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    recover
+        .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
+        .env("GAMEDAY_STATE_DIR", killed.join("state"))
+        .env("GAMEDAY_AWS_CALL_LOG", log);
+    for (key, value) in moto.env() {
+        recover.env(key, value);
+    }
+    let out = recover.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    stopped(fis, &experiment, &template_id).await;
 }
