@@ -11,6 +11,7 @@ pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;
+pub mod plan;
 pub mod postmortem;
 pub mod summary;
 pub mod table;

@@ -1,0 +1,94 @@
+//! `gameday plan`'s text: the guards' verdicts, each fault's targets and
+//! what it maps to on AWS, and the run's refusal if any. Pure: the plan is
+//! made by `run::plan` (which reads the environment); this only renders it.
+//! FIS's own preview of its targets is a call to AWS, so the CLI adds it.
+
+use crate::run::metrics::fmt_ms;
+use crate::run::plan::{self, Plan};
+use crate::scenario::{self, LoadedScenario};
+
+/// What `gameday plan` prints for `plan`, made from `loaded` with `seed`.
+pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let scenario = &loaded.scenario;
+    let _ = writeln!(
+        out,
+        "Plan for `{}` on {} (account {}, seed {seed}){}",
+        scenario.name,
+        plan.identity.environment,
+        plan.identity.account,
+        if plan.identity.simulated { " — simulated, nothing real is touched" } else { "" }
+    );
+    let mark = |v: &crate::guard::Verdict| {
+        if v.passed {
+            "ok  "
+        } else if v.enforced {
+            "FAIL"
+        } else {
+            "note"
+        }
+    };
+    for v in &plan.verdicts {
+        let _ = writeln!(out, "  [{}] {}: {}{}", mark(v), v.guard, v.detail, if v.enforced { "" } else { " (not enforced on the simulator)" });
+    }
+    for fault in &plan.faults {
+        let _ = writeln!(
+            out,
+            "\nFault `{}` ({}) at T+{}{}",
+            fault.name,
+            fault.kind,
+            fmt_ms(fault.starts_at),
+            if fault.holds_for > 0 { format!(", held {}", fmt_ms(fault.holds_for)) } else { ", at once (cannot be undone)".into() }
+        );
+        if !fault.regions.is_empty() {
+            let _ = writeln!(out, "  regions: {}", fault.regions.join(", "));
+        }
+        if !fault.zones.is_empty() {
+            let _ = writeln!(out, "  zones:   {}", fault.zones.join(", "));
+        }
+        for resource in &fault.other_resources {
+            let _ = writeln!(out, "  touches: {resource}");
+        }
+        // A gray failure is modelled on the simulator; what it maps to on AWS is said beside it.
+        if plan.identity.simulated
+            && let Some(gray) = scenario.faults.iter().find(|f| f.name == fault.name && matches!(f.action, scenario::FaultAction::GrayFailure { .. }))
+        {
+            let _ = match crate::environment::aws::fis::gray_failure_document(gray) {
+                Ok(document) => writeln!(out, "  on AWS: FIS aws:ssm:send-command of {document} on the zone's instances (docs/aws.md)"),
+                Err(why) => writeln!(out, "  on AWS: refused: {why}"),
+            };
+        }
+        if plan.identity.simulated
+            && let Some(scenario::FaultAction::RegionOutage { region, .. }) = scenario.faults.iter().find(|f| f.name == fault.name).map(|f| &f.action)
+        {
+            let _ = writeln!(out, "  on AWS: FIS {} cuts the environment Region's subnets off from {region} (docs/aws.md)", crate::environment::aws::fis::REGION_ISOLATION_ACTION);
+        }
+        let s = &fault.selection;
+        if s.matched > 0 || !s.chosen.is_empty() {
+            let _ = writeln!(out, "  targets: {} chosen of {} matched", s.chosen.len(), s.matched);
+            for c in &s.chosen {
+                let _ = writeln!(out, "    - {} {} {}", c.id, c.zone, c.group.as_deref().unwrap_or("(no group)"));
+            }
+            for (id, why) in &s.excluded {
+                let _ = writeln!(out, "    x {id}: {why}");
+            }
+        }
+        for v in &s.verdicts {
+            let _ = writeln!(out, "  [{}] {}: {}", mark(v), v.guard, v.detail);
+        }
+    }
+    let _ = writeln!(out);
+    match plan.refusal() {
+        None => {
+            let _ = writeln!(out, "The guards allow this run. `gameday run {}` would do the above.", loaded.file.display());
+        }
+        Some(plan::Refusal::Guard { guard, detail, fault }) => {
+            let _ = writeln!(out, "REFUSED by guard {guard}{}: {detail}", fault.map(|f| format!(" (fault `{f}`)")).unwrap_or_default());
+        }
+        Some(plan::Refusal::NoTargets { fault, detail }) => {
+            let _ = writeln!(out, "REFUSED: fault `{fault}` would not take effect: {detail}");
+        }
+    }
+    out
+}
