@@ -114,7 +114,7 @@ pub(super) async fn drill_command(args: &DrillArgs) -> Ended {
 }
 
 async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> Ended {
-    let mut ready = super::load_and_connect(env).await?;
+    let mut ready = super::lifecycle::load_and_connect(env).await?;
     let simulated = ready.target.is_simulator();
     if !simulated && args.speed != Speed::Times(1) {
         return Err(Failure::Usage(format!(
@@ -139,7 +139,7 @@ async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> Ended {
             read_script(std::io::stdin().lock(), &script).map_err(Failure::Usage)?;
         }
     }
-    let run = super::start_run(&ready, &env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
+    let run = super::lifecycle::start_run(&ready, &env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
     eprintln!(
         "gameday: drill `{}` on {} at {} (seed {}), {} view; run directory {}",
         ready.loaded.scenario.name,
@@ -161,12 +161,12 @@ async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> Ended {
     if let (true, Some(sender)) = (keyboard, sender.clone()) {
         let console = Console::start(sender, run.interrupt.clone(), visibility)
             .map_err(|error| Failure::Environment(format!("could not set up the terminal for the drill console: {error}")))?;
-        super::execute(&mut ready, run, clock, console, config, Some((session, speed, inputs))).await
+        super::lifecycle::execute(&mut ready, run, clock, console, config, Some((session, speed, inputs))).await
     } else {
         if let Some(sender) = sender {
             read_lines_live(sender);
         }
-        super::execute(&mut ready, run, clock, Transcript::new(visibility), config, Some((session, speed, inputs))).await
+        super::lifecycle::execute(&mut ready, run, clock, Transcript::new(visibility), config, Some((session, speed, inputs))).await
     }
 }
 

@@ -5,8 +5,10 @@
 #[macro_use]
 mod output;
 mod aws_commands;
+mod confirm;
 mod drill;
 mod failure;
+mod lifecycle;
 mod progress;
 mod reports;
 mod safety;
@@ -15,7 +17,6 @@ mod twin;
 mod upload;
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,12 +25,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
-use crate::journal::Journal;
 use crate::project::{EnvironmentSpec, Project};
-use crate::run::clock::{AnyClock, Interrupt, VirtualClock, WallClock};
-use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
-use crate::run::{RunConfig, Runner};
 use crate::scenario::{self, LoadedScenario};
 use failure::{Done, Ended, Failure};
 use target::Target;
@@ -194,7 +191,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Exit
             Ok(Done::Success)
         }
         Command::Plan(args) => with_runtime(plan_command(&args)),
-        Command::Run(args) => with_runtime(run_command(&args)),
+        Command::Run(args) => with_runtime(lifecycle::run_command(&args)),
         Command::Drill(args) => with_runtime(drill::drill_command(&args)),
         Command::Sim(SimCommand::Init { path, force }) => sim_init(&path, force),
         Command::Sim(SimCommand::Import(args)) => with_runtime(twin::import_command(&args)),
@@ -262,57 +259,6 @@ async fn environment(args: &EnvArgs, seed: u64, scenario: &scenario::Scenario) -
             Err(error) => Err(Failure::Env { doing: Some(format!("could not connect to environment `{}`", args.env)), error }),
         },
     }
-}
-
-/// Anything but the simulator touches real systems: it needs `--yes`, or the
-/// scenario's name typed at a prompt. Without a terminal and without
-/// `--yes`, it is refused before any side effect.
-fn confirm(target: &Target, scenario: &str, yes: bool) -> Result<(), Failure> {
-    if target.is_simulator() || yes {
-        return Ok(());
-    }
-    ask_for_name(
-        &format!("run `{scenario}` against {}", target.describe()),
-        &format!("This runs `{scenario}` against {}: faults will be injected for real.", target.describe()),
-        scenario,
-    )
-}
-
-/// A `region_switch` step in `mode: recovery` is a real disaster recovery:
-/// it runs only when the scenario says so and `--confirm recovery` names
-/// it; `--yes` is not enough. Asked on the simulator too, so a rehearsal
-/// asks of people what the real run will.
-fn confirm_recovery(scenario: &crate::scenario::Scenario, confirm_text: Option<&str>) -> Result<(), Failure> {
-    let recovery: Vec<&str> = scenario
-        .faults
-        .iter()
-        .filter(|f| matches!(f.action, crate::scenario::FaultAction::RegionSwitch { mode: crate::scenario::RegionSwitchMode::Recovery, .. }))
-        .map(|f| f.name.as_str())
-        .collect();
-    if recovery.is_empty() || confirm_text == Some("recovery") {
-        return Ok(());
-    }
-    Err(Failure::Refused(format!(
-        "refusing to run: step `{}` executes its Region switch plan in `mode: recovery` (a real disaster recovery), and the run was not confirmed for it\n  = hint: pass --confirm recovery, or use `mode: practice` to rehearse",
-        recovery.join("`, `")
-    )))
-}
-
-/// Asks for the scenario's name at a terminal before touching `what`.
-fn confirm_by_name(what: &str, scenario: &str) -> Result<(), Failure> {
-    ask_for_name(&format!("touch {what}"), &format!("This reverts faults of `{scenario}` on {what}."), scenario)
-}
-
-/// The typed confirmation: refused without a terminal; `action` completes
-/// "refusing to …", `warning` is shown before the prompt.
-fn ask_for_name(action: &str, warning: &str, scenario: &str) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::Refused(format!("refusing to {action} without confirmation\n  = hint: pass --yes to confirm (stdin is not a terminal, so gameday cannot ask)")));
-    }
-    eprint!("{warning}\nType the scenario name to continue: ");
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if answer.trim() == scenario { Ok(()) } else { Err(Failure::Refused(format!("confirmation did not match `{scenario}`; nothing was done"))) }
 }
 
 fn simulator(topology: Option<&Path>, seed: u64) -> Result<SimEnvironment, Failure> {
@@ -411,250 +357,4 @@ fn started_at(target: &Target) -> Result<jiff::Timestamp, Failure> {
         .to_str()
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| Failure::Usage(format!("{TEST_NOW}={} is not a timestamp\n  = hint: write one such as 2026-12-02T16:30:00Z", value.to_string_lossy())))
-}
-
-/// Makes `runs/<scenario>-<UTC timestamp>/` before the run, so a bad path
-/// fails before anything is touched.
-fn create_run_dir(runs_dir: &Path, scenario: &str, started: jiff::Timestamp) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(runs_dir)?;
-    let stamp = started.strftime("%Y%m%dT%H%M%SZ").to_string();
-    for attempt in 0..100 {
-        let name = if attempt == 0 { format!("{scenario}-{stamp}") } else { format!("{scenario}-{stamp}-{attempt}") };
-        let dir = runs_dir.join(name);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("too many runs in the same second"))
-}
-
-/// A scenario loaded, its environment connected and the seed chosen;
-/// nothing made yet.
-struct Loaded {
-    loaded: LoadedScenario,
-    seed: u64,
-    target: Target,
-}
-
-async fn load_and_connect(env: &EnvArgs) -> Result<Loaded, Failure> {
-    let loaded = load(&env.scenario)?;
-    let seed = seed_or_random(env.seed);
-    let target = environment(env, seed, &loaded.scenario).await?;
-    Ok(Loaded { loaded, seed, target })
-}
-
-/// A run about to start: confirmed, with its directory, lock and journal.
-struct Started {
-    started: jiff::Timestamp,
-    run_dir: PathBuf,
-    lock: Option<crate::run::lock::EnvironmentLock>,
-    journal: Journal,
-    interrupt: std::sync::Arc<Interrupt>,
-}
-
-/// Everything between a connected environment and the first side effect:
-/// the halt switch, confirmation, the run directory, the environment lock,
-/// the scenario copy and the journal, and the signal listener.
-fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bool, confirm_text: Option<&str>) -> Result<Started, Failure> {
-    let (loaded, target) = (&ready.loaded, &ready.target);
-    confirm_recovery(&loaded.scenario, confirm_text)?;
-    if let Some(halt) = crate::run::lock::halted() {
-        return Err(Failure::Refused(format!(
-            "gameday is halted (since {} by {}: {}); no game day may start\n  = hint: when it is safe, run `gameday halt --clear`",
-            halt.at, halt.by, halt.reason
-        )));
-    }
-    let started = started_at(target)?;
-    confirm(target, &loaded.scenario.name, yes)?;
-    let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started)
-        .map_err(|error| Failure::Unreadable(format!("could not create a run directory in {}: {error}", runs_dir.display())))?;
-    // One game day per real environment at a time; the simulator is per process.
-    let lock = if target.is_simulator() {
-        None
-    } else {
-        match crate::run::lock::EnvironmentLock::acquire(env_name, &loaded.scenario.name, &run_dir) {
-            Ok(lock) => Some(lock),
-            Err(error) => {
-                let _ = std::fs::remove_dir(&run_dir);
-                return Err(Failure::Refused(error.to_string()));
-            }
-        }
-    };
-    if let Err(error) = reports::write_scenario_copy(&run_dir, loaded) {
-        return Err(Failure::Unreadable(format!("could not keep the scenario as run in {}: {error}", run_dir.display())));
-    }
-    let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| Failure::Unreadable(error.to_string()))?;
-    let interrupt = Interrupt::new();
-    spawn_signal_listener(interrupt.clone(), run_dir.clone());
-    Ok(Started { started, run_dir, lock, journal, interrupt })
-}
-
-/// A drill's session, speed and command channel, handed to the runner.
-type DrillParts = (crate::drill::DrillSession, String, tokio::sync::mpsc::UnboundedReceiver<crate::drill::DrillInput>);
-
-/// Runs the game day (or drill) to its end, reverting from the journal if
-/// the runner panics, then writes the reports.
-async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> Ended {
-    let lock = run.lock.take();
-    let run_dir = run.run_dir.clone();
-    let ended = execute_run(ready, run, clock, observer, config, drill).await;
-    if failure::may_leave_in_place(&ended)
-        && let Some(lock) = lock
-    {
-        // Something may still be in place: no other game day may start
-        // on this environment until `recover` has settled the journal.
-        lock.keep();
-        eprintln!("gameday: the environment stays locked until `gameday recover {}` settles what is left", run_dir.display());
-    }
-    ended
-}
-
-async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> Ended {
-    use crate::run::panic::catch_panic;
-    let Started { run_dir, journal, interrupt, .. } = run;
-    let scenario = &ready.loaded.scenario;
-    let runner = Runner::new(scenario, &mut ready.target, clock, observer, journal, config, interrupt);
-    let runner = match drill {
-        Some((session, speed, inputs)) => runner.with_drill(session, speed, inputs),
-        None => runner,
-    };
-    let finished = match catch_panic(runner.run()).await {
-        Ok(finished) => finished,
-        Err(panic) => {
-            // The runner is gone; the journal holds every intent. Revert from it.
-            eprintln!("gameday: internal error (panic: {panic}); reverting every fault the journal shows in place");
-            let run = crate::run::recover::inspect(&run_dir);
-            let (recovered, journal_error) = crate::run::recover::recover(&run, &mut ready.target).await;
-            let mut failed: Vec<String> =
-                recovered.into_iter().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
-            if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
-                failed.push(format!("cannot tell what else is in place: {why}; read it by hand"));
-            }
-            if let Some(error) = journal_error {
-                failed.push(format!("{error}: the journal still shows the reverted faults in place; run `gameday recover {}` once it can be written", run_dir.display()));
-            }
-            if failed.is_empty() {
-                eprintln!("gameday: every fault was reverted; please report the panic");
-                // Said above, in the words a panic needs.
-                return Err(Failure::Reported(Box::new(Failure::Environment(format!("internal error (panic: {panic})")))));
-            }
-            return Err(Failure::RevertIncomplete(failed.join("\n  ")));
-        }
-    };
-    let unwritten = finished.journal.unwritten();
-    if !unwritten.is_empty() {
-        // The journal on disk lacks these: they exist only here now.
-        eprintln!("gameday: {} record(s) could not be written to {}; here they are, in order:", unwritten.len(), finished.journal.path().display());
-        for record in unwritten {
-            eprintln!("{}", serde_json::to_string(record).unwrap_or_else(|_| format!("{record:?}")));
-        }
-    }
-    let result = &finished.result;
-    let written = reports::write_reports(&run_dir, scenario, result, finished.records.view());
-    print_summary(result, &run_dir, written);
-    Ok(Done::Ran(result.outcome.clone()))
-}
-
-async fn run_command(args: &RunArgs) -> Ended {
-    let mut ready = load_and_connect(&args.env).await?;
-    // Before anything is touched: a twin that cannot be read stops the run here.
-    let prediction = if args.predict { Some(twin::prediction(&args.env, &ready.loaded.scenario, args.seeds, args.refresh, jiff::Timestamp::now()).await?) } else { None };
-    // Before anything is touched: evidence that would have nowhere to go stops the run here.
-    let upload = args.upload.prepare().await?;
-    let run = start_run(&ready, &args.env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
-    if let Some(prediction) = &prediction {
-        print!("{}", twin::render_prediction(prediction));
-        // The run goes on without it: the prediction is for the debrief, not a guard.
-        if twin::write_prediction(&run.run_dir, prediction).is_err() {
-            eprintln!("warning: the reports will show no prediction");
-        }
-    }
-    let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal(), !ready.target.is_simulator());
-    eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
-    let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
-    let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
-    config.halt_file = Some(crate::run::lock::halt_file());
-    let run_dir = run.run_dir.clone();
-    let ended = execute(&mut ready, run, clock, progress, config, None).await;
-    match &upload {
-        // The outcome as the journal holds it, read back as `gameday report` reads it.
-        Some(upload) => match reports::load_run(&run_dir) {
-            Ok((scenario, _, result)) => upload.send(&run_dir, &scenario.name, result.outcome.kind(), ended).await,
-            Err(_) => upload.send(&run_dir, &ready.loaded.scenario.name, "unknown", ended).await,
-        },
-        None => ended,
-    }
-}
-
-fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written: bool) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", result.outcome.summary());
-    for e in &result.expectations {
-        let recover = crate::report::tables::time_to_recover(e, result);
-        let _ = writeln!(
-            out,
-            "  {} {:<58} detect {:>12}  recover {:>10}  (deadline {}{})",
-            if e.met { "✔" } else { "✘" },
-            e.name,
-            match e.time_to_detect {
-                Some(t) => fmt_ms(t),
-                None if e.detection_signals.is_empty() => "not measured".into(),
-                None => "never".into(),
-            },
-            recover,
-            fmt_ms(e.deadline_after_fault()),
-            // A deadline a shared objective set says so: its RTO.
-            e.objective.as_ref().map_or(String::new(), |o| format!(", the `{}` objective's RTO", o.class.name()))
-        );
-    }
-    if reports_written {
-        let _ = writeln!(out, "report: {} (also report.html, junit.xml, result.json)", run_dir.join("report.md").display());
-    } else {
-        let _ = writeln!(out, "the reports could not all be written (see above); once the disk has room, `gameday report {}` renders them from the journal", run_dir.display());
-    }
-}
-
-fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf) {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else { return };
-            loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-                match interrupt.raise() {
-                    1 if crate::run::lock::halted().is_some() => eprintln!("\ngameday: halted (`gameday halt`) — stopping injection and reverting every fault"),
-                    1 => eprintln!("\ngameday: interrupted — stopping injection and reverting every fault"),
-                    2 => eprintln!("\ngameday: still reverting; gameday does not leave faults behind. Press Ctrl-C once more to ABANDON the revert (faults may stay in place)."),
-                    _ => abandon(&run_dir),
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        while tokio::signal::ctrl_c().await.is_ok() {
-            interrupt.raise();
-        }
-    });
-}
-
-/// The third interrupt: stop now, and say exactly what is left in place.
-fn abandon(run_dir: &Path) -> ! {
-    eprintln!("\ngameday: revert ABANDONED.");
-    let run = crate::run::recover::inspect(run_dir);
-    if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
-        eprintln!("cannot tell what is in place: {why}; read it by hand");
-    }
-    if run.in_place.is_empty() {
-        eprintln!("nothing is left in place.");
-    } else {
-        eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
-        for (fault, effect) in &run.in_place {
-            eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
-        }
-    }
-    std::process::exit(i32::from(Done::LeftInPlace.code()))
 }

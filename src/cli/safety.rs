@@ -207,7 +207,7 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> Ended {
     let spec =
         recover_spec(run, args).map_err(|error| Failure::Usage(format!("{error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment)))?;
     if !matches!(spec, EnvironmentSpec::Sim { .. }) && !args.yes {
-        super::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)?;
+        super::confirm::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)?;
     }
     let mut target = match spec {
         EnvironmentSpec::Sim { .. } => {
