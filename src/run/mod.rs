@@ -7,13 +7,20 @@
 //! through an [`Observer`] (the CLI's progress bars) and the journal.
 
 pub mod clock;
+mod drill_host;
 pub mod lock;
 pub mod metrics;
+mod observer;
 pub mod panic;
 pub mod plan;
 pub mod realtime;
 pub mod recover;
 pub mod result;
+mod revert;
+
+pub use observer::{LiveView, Observer, Silent};
+pub use result::{FaultResult, PracticeRunResult, ProbeSummary, RESULT_SCHEMA_VERSION, RegionSwitchResult, RunResult};
+pub use revert::{REVERT_ATTEMPTS, revert_with_retry};
 
 // The journal is a layer of its own, below `drill` (ARCHITECTURE.md, Module
 // graph); its old paths under `run` stay valid.
@@ -22,24 +29,16 @@ pub use crate::journal::{Outcome, UnrecordedRevert};
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
-use crate::drill::{DrillInput, DrillSession, Interpreted};
+use crate::drill::DrillInput;
 use crate::environment::{Candidate, Effect, EnvError, Environment, Millis};
 use crate::guard::GuardName;
-use crate::probe::{ProbeHistory, ProbeState, ProbeTrack};
+use crate::probe::{ProbeHistory, ProbeTrack};
 use crate::scenario::{AlarmState, Guards, Scenario, StopCondition};
 
 use clock::{Clock, Interrupt};
-use journal::{Actor, Event, GuardVerdictRecord, Journal, JournalError, Record};
-use metrics::ExpectationResult;
+use drill_host::{DrillLink, next_drill_input};
+use journal::{Event, GuardVerdictRecord, Journal, Record};
 use plan::Refusal;
-
-/// Version of `result.json`; bumped on any incompatible change. 2: typed
-/// `detected_by`, expectation kinds and clocks (docs/metrics.md); an
-/// expectation's `error_rate` counts requests (`null` without a count), and
-/// the sample share is `probe_error_rate` (docs/reports.md).
-pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -62,204 +61,12 @@ impl RunConfig {
     }
 }
 
-/// What happened to one fault.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct FaultResult {
-    pub name: String,
-    pub kind: String,
-    pub started_at: Option<Millis>,
-    pub ended_at: Option<Millis>,
-    pub targets: Vec<String>,
-    pub zones: Vec<String>,
-    pub reverted: bool,
-    /// Resources the revert found already gone, with why.
-    pub revert_skipped: Vec<(String, String)>,
-    pub error: Option<String>,
-}
-
-impl FaultResult {
-    /// A fault before anything happened to it.
-    pub fn not_started(fault: &crate::scenario::Fault) -> Self {
-        FaultResult {
-            name: fault.name.clone(),
-            kind: fault.action.kind_name().into(),
-            started_at: None,
-            ended_at: None,
-            targets: vec![],
-            zones: vec![],
-            reverted: false,
-            revert_skipped: vec![],
-            error: None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ProbeSummary {
-    pub name: String,
-    pub kind: String,
-    pub samples: usize,
-    pub failures: usize,
-    /// Share (0–100) of samples that passed.
-    pub availability: f64,
-    pub max_latency_ms: Millis,
-    /// The probe is meant to fail while a fault is in place (`expected_during_fault`).
-    #[serde(default)]
-    pub expected_during_fault: bool,
-}
-
-/// `result.json`: everything measured, and nothing that varies between two
-/// runs with the same seed (wall-clock times live in the journal and report).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RunResult {
-    pub schema_version: u32,
-    pub scenario: String,
-    pub title: Option<String>,
-    pub environment: String,
-    pub account: String,
-    pub seed: u64,
-    pub outcome: Outcome,
-    pub exit_code: u8,
-    /// From the start of the run to its end.
-    pub duration_ms: Millis,
-    /// When injection started (after the steady-state check).
-    pub injection_started_at: Option<Millis>,
-    pub faults: Vec<FaultResult>,
-    pub expectations: Vec<ExpectationResult>,
-    pub probes: Vec<ProbeSummary>,
-    /// The people's side of a drill (`gameday drill`); absent for a plain run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drill: Option<crate::drill::measure::DrillResult>,
-    /// Each Region switch plan execution that ended, ARC's recovery time
-    /// beside gameday's (docs/metrics.md, "Region switch recovery").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub region_switches: Vec<RegionSwitchResult>,
-    /// Each zonal autoshift practice run whose outcome gameday read, beside
-    /// what gameday's probes saw meanwhile (docs/metrics.md, "Practice run").
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub practice_runs: Vec<PracticeRunResult>,
-}
-
-/// One `practice_run` step: ARC's outcome beside gameday's client-side figures.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct PracticeRunResult {
-    pub fault: String,
-    /// ARC's zonal shift id of the practice run.
-    pub zonal_shift_id: String,
-    /// ARC's outcome.
-    pub outcome: crate::environment::PracticeRunOutcome,
-    /// From the step's start until gameday read the outcome.
-    pub duration_ms: Option<Millis>,
-    /// Steady-state probe samples sent in that span, and how many failed.
-    pub client_samples: usize,
-    pub client_failures: usize,
-    /// Percent of those samples that succeeded; none without samples.
-    pub client_availability: Option<f64>,
-    /// The expectations that count from the step, and how many were met.
-    pub expectations: usize,
-    pub expectations_met: usize,
-}
-
-/// One `region_switch` step's execution: how it ended, ARC's
-/// `actualRecoveryTime`, gameday's client-side recovery time, and the difference.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RegionSwitchResult {
-    pub fault: String,
-    pub execution_id: String,
-    /// ARC's execution state at its end (`completed`, `canceled`, …).
-    pub state: String,
-    /// ARC's `actualRecoveryTime` as ARC wrote it.
-    pub arc_recovery_time: Option<String>,
-    /// The same in milliseconds.
-    pub arc_recovery_ms: Option<Millis>,
-    /// From the step's start to the latest recovery point of the
-    /// expectations that count from it.
-    pub gameday_recovery_ms: Option<Millis>,
-    /// gameday's figure minus ARC's (positive: clients saw recovery later).
-    pub difference_ms: Option<i64>,
-}
-
-/// What the CLI shows while a run goes on.
-pub struct LiveView<'a> {
-    pub phase: &'static str,
-    pub now: Millis,
-    pub probes: Vec<(&'a str, ProbeState, &'a str)>,
-    pub faults: Vec<(&'a str, &'static str)>,
-    /// Expectation name, deadline (once its fault started), settled.
-    pub deadlines: Vec<(&'a str, Option<Millis>, bool)>,
-    /// In a drill: the runbook's steps and where they stand.
-    pub drill: Option<&'a DrillSession>,
-    /// In a drill: when the first fault started (T0).
-    pub fault_start: Option<Millis>,
-    /// When the next active fault is due to be reverted.
-    pub next_revert: Option<Millis>,
-}
-
-pub trait Observer {
-    fn record(&mut self, _record: &Record) {}
-    /// A record the journal file refused (a full disk, an I/O error). It is
-    /// kept in memory and written again before the next one; people should
-    /// see it now, in case the process dies before then.
-    fn journal_failed(&mut self, _error: &JournalError, _record: &Record) {}
-    fn tick(&mut self, _view: &LiveView<'_>) {}
-    /// A drill command that could not be done, and why.
-    fn refused(&mut self, _message: &str) {}
-}
-
-/// The drill the runner hosts: the session, and the commands arriving for it.
-struct DrillLink {
-    session: DrillSession,
-    speed: String,
-    inputs: tokio::sync::mpsc::UnboundedReceiver<DrillInput>,
-    /// Received, waiting for their `at` time (or for T0).
-    pending: Vec<DrillInput>,
-    closed: bool,
-    /// Someone ended the drill (`quit`), rather than a signal.
-    ended_by_people: bool,
-}
-
-/// The next drill command, or never (no drill, or its input has ended).
-async fn next_drill_input(drill: &mut Option<DrillLink>) -> Option<DrillInput> {
-    match drill {
-        Some(link) if !link.closed => {
-            let input = link.inputs.recv().await;
-            link.closed = input.is_none();
-            input
-        }
-        _ => std::future::pending().await,
-    }
-}
-
 /// The next sample of a real-time prober, or never.
 async fn next_live_sample(live: &mut Option<realtime::RealtimeProbes>) -> Option<crate::environment::Sample> {
     match live {
         Some(live) => live.samples.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// Attempts at one revert before it counts as failed.
-pub const REVERT_ATTEMPTS: u32 = 3;
-
-/// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of 1 s,
-/// then 2 s (on `clock`, so virtual on the simulator). Reverts are
-/// idempotent, so trying again is always safe. The one retry loop of the
-/// runner, `recover` and the CLI's path after a panic.
-pub async fn revert_with_retry<E: Environment, C: Clock>(env: &mut E, effect: &Effect, clock: &mut C, interrupt: &Interrupt) -> Result<crate::environment::RevertOutcome, String> {
-    let mut last_error = String::new();
-    for attempt in 0..REVERT_ATTEMPTS {
-        match env.revert(effect, clock.now()).await {
-            Ok(outcome) => return Ok(outcome),
-            Err(error) => {
-                last_error = error.to_string();
-                if attempt + 1 < REVERT_ATTEMPTS {
-                    let wait = clock.now() + 1_000 * 2u64.pow(attempt);
-                    clock.sleep_until(wait, interrupt).await;
-                }
-            }
-        }
-    }
-    Err(last_error)
 }
 
 /// How often stop reasons are judged while a fault is being made.
@@ -309,10 +116,6 @@ enum Wake {
     Sample(crate::environment::Sample),
     Drill(DrillInput),
 }
-
-/// An observer that watches nothing.
-pub struct Silent;
-impl Observer for Silent {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FaultState {
@@ -443,66 +246,6 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             phase: "checking guards",
             injection_started: None,
             drill: None,
-        }
-    }
-
-    /// Makes this run a drill: people's commands arrive on `inputs` and are
-    /// applied from T0 on (at once, or at their `at` time).
-    pub fn with_drill(mut self, session: DrillSession, speed: impl Into<String>, inputs: tokio::sync::mpsc::UnboundedReceiver<DrillInput>) -> Self {
-        self.drill = Some(DrillLink { session, speed: speed.into(), inputs, pending: Vec::new(), closed: false, ended_by_people: false });
-        self
-    }
-
-    /// Applies every drill command that is due. A command that cannot be
-    /// done is refused to the observer and not journaled; `quit` raises the
-    /// interrupt, which ends the loop like Ctrl-C.
-    async fn apply_drill_inputs(&mut self, t0: Millis) {
-        let Some(link) = self.drill.as_mut() else { return };
-        while let Ok(input) = link.inputs.try_recv() {
-            link.pending.push(input);
-        }
-        loop {
-            let now = self.clock.now();
-            let Some(link) = self.drill.as_mut() else { return };
-            // Due commands in their time order; untimed ones (typed live) first.
-            let Some(index) = (0..link.pending.len()).filter(|i| link.pending[*i].at.is_none_or(|at| t0 + at <= now)).min_by_key(|i| (link.pending[*i].at.unwrap_or(0), *i)) else {
-                return;
-            };
-            let input = link.pending.remove(index);
-            match link.session.interpret(&input.command) {
-                Ok(Interpreted::Events(events)) => {
-                    for event in events {
-                        let t = self.log(event.clone(), false);
-                        if let Some(link) = self.drill.as_mut() {
-                            link.session.follow(t, &event);
-                        }
-                    }
-                }
-                Ok(Interpreted::Action { action, step }) => {
-                    let event = match self.env.operator_action(&action, now).await {
-                        Ok(detail) => Event::OperatorActionTaken { action: action.name.clone(), step, by: Actor::Gameday, detail },
-                        Err(EnvError::Unsupported(_)) => Event::OperatorActionTaken {
-                            action: action.name.clone(),
-                            step,
-                            by: Actor::People,
-                            detail: format!("{} (done by hand; gameday recorded when)", action.change.describe()),
-                        },
-                        Err(error) => Event::OperatorActionFailed { action: action.name.clone(), error: error.to_string() },
-                    };
-                    let t = self.log(event.clone(), true);
-                    if let Some(link) = self.drill.as_mut() {
-                        link.session.follow(t, &event);
-                    }
-                    self.drain_observations();
-                }
-                Ok(Interpreted::Quit) => {
-                    if let Some(link) = self.drill.as_mut() {
-                        link.ended_by_people = true;
-                    }
-                    self.interrupt.raise();
-                }
-                Err(message) => self.ledger.observer.refused(&message),
-            }
         }
     }
 

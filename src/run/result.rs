@@ -3,17 +3,143 @@
 //! written at the end of a run and one rendered again later from the run
 //! directory cannot disagree.
 //!
-//! Pure: records and the scenario in, a `RunResult` out.
+//! Pure: records and the scenario in, a `RunResult` out. The result's types
+//! (`result.json`'s shape) live here too.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::environment::Millis;
 use crate::probe::ProbeHistory;
 use crate::scenario::{AlarmState, Scenario};
 
+use super::Outcome;
 use super::metrics::{self, ExpectationResult};
-use super::{FaultResult, Outcome, ProbeSummary, RESULT_SCHEMA_VERSION, RunResult};
 use crate::journal::{Event, Records};
+
+/// Version of `result.json`; bumped on any incompatible change. 2: typed
+/// `detected_by`, expectation kinds and clocks (docs/metrics.md); an
+/// expectation's `error_rate` counts requests (`null` without a count), and
+/// the sample share is `probe_error_rate` (docs/reports.md).
+pub const RESULT_SCHEMA_VERSION: u32 = 2;
+
+/// What happened to one fault.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FaultResult {
+    pub name: String,
+    pub kind: String,
+    pub started_at: Option<Millis>,
+    pub ended_at: Option<Millis>,
+    pub targets: Vec<String>,
+    pub zones: Vec<String>,
+    pub reverted: bool,
+    /// Resources the revert found already gone, with why.
+    pub revert_skipped: Vec<(String, String)>,
+    pub error: Option<String>,
+}
+
+impl FaultResult {
+    /// A fault before anything happened to it.
+    pub fn not_started(fault: &crate::scenario::Fault) -> Self {
+        FaultResult {
+            name: fault.name.clone(),
+            kind: fault.action.kind_name().into(),
+            started_at: None,
+            ended_at: None,
+            targets: vec![],
+            zones: vec![],
+            reverted: false,
+            revert_skipped: vec![],
+            error: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ProbeSummary {
+    pub name: String,
+    pub kind: String,
+    pub samples: usize,
+    pub failures: usize,
+    /// Share (0–100) of samples that passed.
+    pub availability: f64,
+    pub max_latency_ms: Millis,
+    /// The probe is meant to fail while a fault is in place (`expected_during_fault`).
+    #[serde(default)]
+    pub expected_during_fault: bool,
+}
+
+/// `result.json`: everything measured, and nothing that varies between two
+/// runs with the same seed (wall-clock times live in the journal and report).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub title: Option<String>,
+    pub environment: String,
+    pub account: String,
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    /// From the start of the run to its end.
+    pub duration_ms: Millis,
+    /// When injection started (after the steady-state check).
+    pub injection_started_at: Option<Millis>,
+    pub faults: Vec<FaultResult>,
+    pub expectations: Vec<ExpectationResult>,
+    pub probes: Vec<ProbeSummary>,
+    /// The people's side of a drill (`gameday drill`); absent for a plain run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::measure::DrillResult>,
+    /// Each Region switch plan execution that ended, ARC's recovery time
+    /// beside gameday's (docs/metrics.md, "Region switch recovery").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_switches: Vec<RegionSwitchResult>,
+    /// Each zonal autoshift practice run whose outcome gameday read, beside
+    /// what gameday's probes saw meanwhile (docs/metrics.md, "Practice run").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub practice_runs: Vec<PracticeRunResult>,
+}
+
+/// One `practice_run` step: ARC's outcome beside gameday's client-side figures.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PracticeRunResult {
+    pub fault: String,
+    /// ARC's zonal shift id of the practice run.
+    pub zonal_shift_id: String,
+    /// ARC's outcome.
+    pub outcome: crate::environment::PracticeRunOutcome,
+    /// From the step's start until gameday read the outcome.
+    pub duration_ms: Option<Millis>,
+    /// Steady-state probe samples sent in that span, and how many failed.
+    pub client_samples: usize,
+    pub client_failures: usize,
+    /// Percent of those samples that succeeded; none without samples.
+    pub client_availability: Option<f64>,
+    /// The expectations that count from the step, and how many were met.
+    pub expectations: usize,
+    pub expectations_met: usize,
+}
+
+/// One `region_switch` step's execution: how it ended, ARC's
+/// `actualRecoveryTime`, gameday's client-side recovery time, and the difference.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RegionSwitchResult {
+    pub fault: String,
+    pub execution_id: String,
+    /// ARC's execution state at its end (`completed`, `canceled`, …).
+    pub state: String,
+    /// ARC's `actualRecoveryTime` as ARC wrote it.
+    pub arc_recovery_time: Option<String>,
+    /// The same in milliseconds.
+    pub arc_recovery_ms: Option<Millis>,
+    /// From the step's start to the latest recovery point of the
+    /// expectations that count from it.
+    pub gameday_recovery_ms: Option<Millis>,
+    /// gameday's figure minus ARC's (positive: clients saw recovery later).
+    pub difference_ms: Option<i64>,
+}
 
 /// The latest time a journal record can carry: 366 days after the run
 /// started. No run that `validate` accepts lasts that long: at most

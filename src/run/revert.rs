@@ -1,0 +1,28 @@
+//! The one revert-with-retry loop.
+
+use super::clock::{Clock, Interrupt};
+use crate::environment::{Effect, Environment};
+
+/// Attempts at one revert before it counts as failed.
+pub const REVERT_ATTEMPTS: u32 = 3;
+
+/// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of 1 s,
+/// then 2 s (on `clock`, so virtual on the simulator). Reverts are
+/// idempotent, so trying again is always safe. The one retry loop of the
+/// runner, `recover` and the CLI's path after a panic.
+pub async fn revert_with_retry<E: Environment, C: Clock>(env: &mut E, effect: &Effect, clock: &mut C, interrupt: &Interrupt) -> Result<crate::environment::RevertOutcome, String> {
+    let mut last_error = String::new();
+    for attempt in 0..REVERT_ATTEMPTS {
+        match env.revert(effect, clock.now()).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) => {
+                last_error = error.to_string();
+                if attempt + 1 < REVERT_ATTEMPTS {
+                    let wait = clock.now() + 1_000 * 2u64.pow(attempt);
+                    clock.sleep_until(wait, interrupt).await;
+                }
+            }
+        }
+    }
+    Err(last_error)
+}
