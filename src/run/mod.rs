@@ -600,7 +600,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Runs the game day to its end and returns the measured result.
     pub async fn run(mut self) -> Finished {
         let identity = self.env.identity();
-        self.log(
+        // The run starts when its clock does: `t` counts from this record
+        // (docs/safety.md), however long the runner took to be set up after
+        // the clock's origin was read (a few ms on a busy machine).
+        self.log_at(
+            0,
             Event::RunStarted {
                 scenario: self.scenario.name.clone(),
                 environment: identity.environment.clone(),
