@@ -148,8 +148,8 @@ fn without_the_team_the_api_stays_down_until_the_stop_condition() {
 
 #[test]
 fn commands_typed_live_are_applied_as_they_arrive() {
-    // Untimed lines (a facilitator typing into a pipe) apply when read; at
-    // 600× the 30-minute fault takes 3 s.
+    // Untimed lines (a facilitator typing into a pipe) apply when read, from
+    // T0 on; at 600× the 30-minute fault takes 3 s.
     let runs = tempfile::tempdir().unwrap();
     let run = run_drill(
         &manual_failover(),
@@ -157,18 +157,48 @@ fn commands_typed_live_are_applied_as_they_arrive() {
         &["--speed", "600", "--seed", "3"],
         runs.path(),
     );
-    // The team failed over at once, before its alarm `web-5xx` could fire:
-    // the team's signal never detected the impact, and the report says so.
-    assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
-    assert!(run.output.stdout.contains("never detected by web-5xx"), "{}", run.output.stdout);
+    // At 600× a millisecond of real time is 0.6 s of the drill's, so when the
+    // lines are read, and what the probes saw before the failover, depends on
+    // how busy the machine is: under load a stall of about 50 ms once hid the
+    // whole impact (no `api` sample from T0 to the failover's effect), and the
+    // run passed. The drill ran to its end either way (0: held, 1: missed);
+    // what the report says of an immediate failover is checked on virtual
+    // time (`a_failover_at_t0_is_never_detected_by_the_teams_alarm`).
+    assert!(run.output.code <= 1, "{}\n{}", run.output.stdout, run.output.stderr);
     assert_eq!(run.events("step_done").len(), 1);
     assert_eq!(run.events("team_observation")[0]["text"], "joined the bridge");
     assert_eq!(run.events("operator_action_taken")[0]["action"], "fail-over-to-us-west-2");
+    // Applied from T0 on, in the order typed.
+    let t0 = ms(&run.events("injection_started")[0]["t"]);
+    let applied: Vec<u64> = ["step_done", "team_observation", "operator_action_taken"].iter().map(|kind| ms(&run.events(kind)[0]["t"])).collect();
+    assert!(t0 <= applied[0] && applied.is_sorted(), "T0 {t0}, applied at {applied:?}");
     assert!(run.output.stderr.contains("refused: the runbook has no step 9"), "a refused command is said, not journaled: {}", run.output.stderr);
     // An action the scenario does not declare is refused with a line naming the ones it does, and never applied.
     assert!(run.output.stderr.contains("refused: no operator action `nonexistent-action` (the scenario declares: fail-over-to-us-west-2"), "{}", run.output.stderr);
     assert_eq!(run.events("operator_action_taken").len(), 1, "only the declared action was taken");
     assert_eq!(run.result["drill"]["speed"], "600× real time");
+}
+
+#[test]
+fn a_failover_at_t0_is_never_detected_by_the_teams_alarm() {
+    // The team fails over at once, before its alarm `web-5xx` can fire: the
+    // API fails from T0+5s until clients follow the DNS change (T0+50s), the
+    // team's signal never detected that impact, and the report says so. On
+    // virtual time (`--speed max`), so what the probes see does not depend on
+    // the machine's load.
+    let runs = tempfile::tempdir().unwrap();
+    let run = run_drill(
+        &manual_failover(),
+        "at T0+0s done 1\nat T0+0s observe joined the bridge\nat T0+0s act fail-over-to-us-west-2\n",
+        &["--speed", "max", "--seed", "3"],
+        runs.path(),
+    );
+    assert_eq!(run.output.code, 1, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("recovery missed: API back after the team fails over (never detected by web-5xx)"), "{}", run.output.stdout);
+    let t0 = ms(&run.events("injection_started")[0]["t"]);
+    assert_eq!(ms(&run.events("operator_action_taken")[0]["t"]), t0);
+    let failing: Vec<u64> = run.events("sample").iter().filter(|s| s["probe"] == "api" && s["ok"] == false).map(|s| ms(&s["t"]) - t0).collect();
+    assert!(!failing.is_empty() && failing.iter().all(|t| (5_000..50_000).contains(t)), "api failed at T0+{failing:?} ms");
 }
 
 /// A step whose title wraps onto a second line keeps its whole title (and
