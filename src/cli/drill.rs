@@ -20,7 +20,7 @@ use crate::journal::Record;
 use crate::report::markdown::Describer;
 use crate::run::clock::{AnyClock, Interrupt, ScaledClock, VirtualClock, WallClock};
 use crate::run::metrics::fmt_ms;
-use crate::run::{LiveView, Observer, RunConfig};
+use crate::run::{LiveView, Observer};
 
 use super::{EnvArgs, Target};
 
@@ -154,8 +154,7 @@ async fn start_drill(args: &DrillArgs, env: &EnvArgs) -> Ended {
         Speed::Times(n) if simulated => (AnyClock::Scaled(ScaledClock::start(n)), Some(250 * u64::from(n))),
         Speed::Times(_) => (AnyClock::Wall(WallClock::start()), Some(250)),
     };
-    let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
-    config.halt_file = Some(crate::run::lock::halt_file());
+    let mut config = super::lifecycle::run_config(ready.seed, clock.started_at().unwrap_or(run.started));
     config.max_sleep = redraw;
     let speed = args.speed.to_string();
     if let (true, Some(sender)) = (keyboard, sender.clone()) {

@@ -99,6 +99,19 @@ pub(super) type DrillParts = (crate::drill::DrillSession, String, tokio::sync::m
 
 /// Runs the game day (or drill) to its end, reverting from the journal if
 /// the runner panics, then writes the reports.
+/// A run's settings as `run` and `drill` make them: `gameday halt` is
+/// watched, and the revert backoff is `REVERT_BACKOFF` or, for the binary's
+/// own tests only, `GAMEDAY_TEST_REVERT_BACKOFF_MS` (a test of a revert that
+/// keeps failing would otherwise wait out 1 s + 2 s at each of its two sweeps).
+pub(super) fn run_config(seed: u64, started_at: jiff::Timestamp) -> RunConfig {
+    let mut config = RunConfig::new(seed, started_at);
+    config.halt_file = Some(crate::run::lock::halt_file());
+    if let Some(backoff) = std::env::var("GAMEDAY_TEST_REVERT_BACKOFF_MS").ok().and_then(|ms| ms.parse().ok()) {
+        config.revert_backoff = backoff;
+    }
+    config
+}
+
 pub(super) async fn execute<O: crate::run::Observer>(ready: &mut Loaded, mut run: Started, clock: AnyClock, observer: O, config: RunConfig, drill: Option<DrillParts>) -> Ended {
     let lock = run.lock.take();
     let run_dir = run.run_dir.clone();
@@ -177,8 +190,7 @@ pub(super) async fn run_command(args: &RunArgs) -> Ended {
     let progress = progress::Progress::new(!args.no_progress, std::io::stderr().is_terminal(), !ready.target.is_simulator());
     eprintln!("gameday: running `{}` on {} (seed {}); run directory {}", ready.loaded.scenario.name, ready.target.describe(), ready.seed, run.run_dir.display());
     let clock = if ready.target.is_simulator() { AnyClock::Virtual(VirtualClock::default()) } else { AnyClock::Wall(WallClock::start()) };
-    let mut config = RunConfig::new(ready.seed, clock.started_at().unwrap_or(run.started));
-    config.halt_file = Some(crate::run::lock::halt_file());
+    let config = run_config(ready.seed, clock.started_at().unwrap_or(run.started));
     let run_dir = run.run_dir.clone();
     let ended = execute(&mut ready, run, clock, progress, config, None).await;
     match &upload {

@@ -20,7 +20,7 @@ mod revert;
 
 pub use observer::{LiveView, Observer, Silent};
 pub use result::{FaultResult, PracticeRunResult, ProbeSummary, RESULT_SCHEMA_VERSION, RegionSwitchResult, RunResult};
-pub use revert::{REVERT_ATTEMPTS, revert_with_retry};
+pub use revert::{REVERT_ATTEMPTS, REVERT_BACKOFF, revert_with_retry};
 
 // The journal is a layer of its own, below `drill` (ARCHITECTURE.md, Module
 // graph); its old paths under `run` stay valid.
@@ -53,11 +53,13 @@ pub struct RunConfig {
     pub halt_file: Option<std::path::PathBuf>,
     /// Wake at least this often (run time), so a live console's clock moves.
     pub max_sleep: Option<Millis>,
+    /// The first wait between revert attempts (`REVERT_BACKOFF`; it doubles).
+    pub revert_backoff: Millis,
 }
 
 impl RunConfig {
     pub fn new(seed: u64, started_at: jiff::Timestamp) -> Self {
-        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None, max_sleep: None }
+        RunConfig { seed, started_at, alarm_poll: 10_000, steady_state_attempts: 3, halt_file: None, max_sleep: None, revert_backoff: REVERT_BACKOFF }
     }
 }
 
@@ -564,7 +566,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         let effect = self.faults[index].effect.clone()?;
         let name = self.faults[index].result.name.clone();
         self.log(Event::RevertIntent { fault: name.clone() }, true);
-        match revert_with_retry(self.env, &effect, &mut self.clock, &self.interrupt).await {
+        match revert_with_retry(self.env, &effect, &mut self.clock, &self.interrupt, self.config.revert_backoff).await {
             Ok(outcome) => {
                 let now = self.clock.now();
                 let fault = &mut self.faults[index];

@@ -142,7 +142,7 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
     };
     for (fault, effect) in &run.in_place {
         write(Event::RevertIntent { fault: fault.clone() });
-        match crate::run::revert_with_retry(env, effect, &mut WallClock::start(), &Interrupt::new()).await {
+        match crate::run::revert_with_retry(env, effect, &mut WallClock::start(), &Interrupt::new(), crate::run::REVERT_BACKOFF).await {
             Ok(done) => {
                 write(Event::FaultReverted { fault: fault.clone(), outcome: done.clone() });
                 results.push(Recovered { fault: fault.clone(), result: Ok(done), manual_steps: Vec::new() });

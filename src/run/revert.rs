@@ -1,16 +1,26 @@
 //! The one revert-with-retry loop.
 
 use super::clock::{Clock, Interrupt};
-use crate::environment::{Effect, Environment};
+use crate::environment::{Effect, Environment, Millis};
 
 /// Attempts at one revert before it counts as failed.
 pub const REVERT_ATTEMPTS: u32 = 3;
 
-/// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of 1 s,
-/// then 2 s (on `clock`, so virtual on the simulator). Reverts are
-/// idempotent, so trying again is always safe. The one retry loop of the
-/// runner, `recover` and the CLI's path after a panic.
-pub async fn revert_with_retry<E: Environment, C: Clock>(env: &mut E, effect: &Effect, clock: &mut C, interrupt: &Interrupt) -> Result<crate::environment::RevertOutcome, String> {
+/// The first wait between two revert attempts; the second is twice as long.
+pub const REVERT_BACKOFF: Millis = 1_000;
+
+/// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of
+/// `backoff`, then twice that (`REVERT_BACKOFF`: 1 s, then 2 s; on `clock`,
+/// so virtual on the simulator). Reverts are idempotent, so trying again is
+/// always safe. The one retry loop of the runner, `recover` and the CLI's
+/// path after a panic.
+pub async fn revert_with_retry<E: Environment, C: Clock>(
+    env: &mut E,
+    effect: &Effect,
+    clock: &mut C,
+    interrupt: &Interrupt,
+    backoff: Millis,
+) -> Result<crate::environment::RevertOutcome, String> {
     let mut last_error = String::new();
     for attempt in 0..REVERT_ATTEMPTS {
         match env.revert(effect, clock.now()).await {
@@ -18,7 +28,7 @@ pub async fn revert_with_retry<E: Environment, C: Clock>(env: &mut E, effect: &E
             Err(error) => {
                 last_error = error.to_string();
                 if attempt + 1 < REVERT_ATTEMPTS {
-                    let wait = clock.now() + 1_000 * 2u64.pow(attempt);
+                    let wait = clock.now() + backoff * 2u64.pow(attempt);
                     clock.sleep_until(wait, interrupt).await;
                 }
             }

@@ -219,13 +219,40 @@ async fn a_revert_that_cannot_complete_says_what_a_person_must_do() {
     let (describe, stop, start) = (fake.describe(), fake.stop(None), fake.start(false));
     let scenario = stop_scenario(&fake.all, "200ms");
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&describe, &stop, &start], &[], &[]), &scenario).await.unwrap();
-    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    let mut config = RunConfig::new(1, jiff::Timestamp::now());
+    // The attempts, not the wait between them, are what this test counts: 10 ms instead of 1 s, then 20 ms instead of 2 s, twice.
+    config.revert_backoff = 10;
+    let finished = run(&mut env, &scenario, config).await;
     let Outcome::RevertIncomplete { faults, detail } = &finished.result.outcome else { panic!("{:?}", finished.result.outcome) };
     assert_eq!(faults, &["stop".to_string()]);
     assert!(detail.contains("start denied"), "{detail}");
     assert!(detail.contains(&format!("by hand: aws ec2 start-instances --instance-ids {}", fake.all.join(" "))), "{detail}");
     assert_eq!(finished.result.exit_code, 8);
     // Three attempts when the fault ends, three more in the final sweep; the SDK does not retry an authorization error.
+    assert_eq!(start.num_calls(), 6);
+}
+
+/// The production backoff (`REVERT_BACKOFF`): 1 s, then 2 s between the
+/// three attempts, on the run's clock. Virtual here, so the test waits for
+/// nothing; the tests above shorten it with `RunConfig::revert_backoff`.
+#[tokio::test]
+async fn a_failing_revert_waits_1_s_then_2_s_between_its_attempts() {
+    let fake = FakeEc2::new(2);
+    let (describe, stop, start) = (fake.describe(), fake.stop(None), fake.start(false));
+    let scenario = stop_scenario(&fake.all, "200ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&describe, &stop, &start], &[], &[]), &scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.jsonl");
+    let config = RunConfig::new(1, jiff::Timestamp::now());
+    assert_eq!(config.revert_backoff, gameday::run::REVERT_BACKOFF);
+    let finished = Runner::new(&scenario, &mut env, gameday::run::clock::VirtualClock::default(), Silent, Journal::create(&path).unwrap(), config, Interrupt::new()).run().await;
+    assert_eq!(finished.result.exit_code, 8);
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let at = |kind: &str| records.iter().filter(|r| r["event"] == kind).map(|r| r["t"].as_u64().unwrap()).collect::<Vec<_>>();
+    let (intents, failures) = (at("revert_intent"), at("revert_failed"));
+    // When the fault ends and again in the final sweep: each time three attempts, 1 s + 2 s apart.
+    assert_eq!(intents.len(), 2, "{records:?}");
+    assert_eq!(failures.iter().zip(&intents).map(|(failed, intent)| failed - intent).collect::<Vec<_>>(), [3_000, 3_000]);
     assert_eq!(start.num_calls(), 6);
 }
 

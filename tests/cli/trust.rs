@@ -469,7 +469,8 @@ fn a_run_that_leaves_a_fault_keeps_its_environment_locked_until_recover() {
     std::fs::write(&file, yaml).unwrap();
     let (state, runs) = (dir.path().join("state"), dir.path().join("runs"));
     let run = |cwd: &Path| {
-        let mut cmd = command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", "runs"], &[]);
+        // The revert fails at every attempt: 10 ms, then 20 ms between them instead of 1 s, then 2 s (twice per run).
+        let mut cmd = command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", "runs"], &[("GAMEDAY_TEST_REVERT_BACKOFF_MS", "10")]);
         cmd.current_dir(cwd);
         output(cmd)
     };
