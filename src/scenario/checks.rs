@@ -410,6 +410,15 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                         Some("use `target` with `cluster`, or remove it".into()),
                     );
                 }
+                // FIS's aws:rds:failover-db-cluster promotes the reader RDS picks: it takes no target instance.
+                if target.is_some() && cluster.is_some() && scenario.via == Some(Via::Fis) {
+                    found.add(
+                        &format!("{at}.target"),
+                        "with `via: fis`, a cluster fails over through FIS's `aws:rds:failover-db-cluster`, which takes no target instance: RDS picks the reader it promotes"
+                            .into(),
+                        Some("remove `target` to let RDS pick, or set `via: direct` to fail over to this reader".into()),
+                    );
+                }
             }
             FaultAction::Command { inject, revert } => {
                 if inject.trim().is_empty() {

@@ -8,6 +8,7 @@ mod aws_side_tools;
 mod console;
 mod damaged;
 mod databases;
+mod databases_fis;
 mod dns_failover;
 mod drill;
 mod error_budget;

@@ -374,6 +374,19 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                 // The subnets may lie in every zone of the Region.
                 every_zone.push(fault.name.clone());
             }
+            FaultAction::DbFailover { .. } => {
+                // The template names the database by its ARN (FIS takes ARNs or tags, not both), so FIS judges no tag of it.
+                for (guard, tags) in [(GuardName::RequireTags, &guards.require_tags), (GuardName::ExcludeTags, &guards.exclude_tags)] {
+                    if !tags.is_empty() {
+                        loosen(
+                            &mut found,
+                            guard,
+                            name,
+                            format!("the template names the database by its ARN, and FIS does not check its tags ({}); `gameday run` judges them", tags_text(tags)),
+                        );
+                    }
+                }
+            }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
                     zone(fault, z, &mut found);
@@ -407,14 +420,16 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only
 /// faults it cannot; a gray failure of one zone it can, of a region not; a
-/// Region's isolation it can).
+/// Region's isolation it can; a database failover it can, but not to a
+/// named reader: `aws:rds:failover-db-cluster` takes no target instance, so
+/// a `db_failover` with a `target` is made directly).
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
         FaultAction::DnsFailover { .. }
             | FaultAction::Command { .. }
             | FaultAction::GrayFailure { zone: None, .. }
-            | FaultAction::DbFailover { .. }
+            | FaultAction::DbFailover { target: Some(_), .. }
             | FaultAction::ZonalShift { .. }
             | FaultAction::RegionSwitch { .. }
             | FaultAction::PracticeRun { .. }
@@ -527,6 +542,33 @@ pub fn region_isolation(fault: &Fault, experiment_region: &str) -> Result<String
     Ok(format!("FIS {REGION_ISOLATION_ACTION}: traffic from the chosen subnets of {experiment_region} to {region} blocked for {duration}"))
 }
 
+/// FIS's action that fails a DB cluster over (`FailoverDBCluster`): target
+/// kind `Clusters`, resource type `aws:rds:cluster`, no parameters. RDS picks
+/// the reader it promotes (FIS action reference).
+pub const DB_CLUSTER_FAILOVER_ACTION: &str = "aws:rds:failover-db-cluster";
+
+/// FIS's action that reboots DB instances (`RebootDBInstance`): target kind
+/// `DBInstances`, resource type `aws:rds:db`; with `forceFailover` set to
+/// `true`, a Multi-AZ instance reboots through a failover to its standby.
+pub const DB_INSTANCE_REBOOT_ACTION: &str = "aws:rds:reboot-db-instances";
+
+/// The ARN FIS takes for a `db_failover`'s database: a cluster or a DB instance.
+pub fn database_arn(cluster: Option<&str>, instance: Option<&str>, region: &str, account: &str) -> Option<String> {
+    match (cluster, instance) {
+        (Some(cluster), _) => Some(format!("arn:aws:rds:{region}:{account}:cluster:{cluster}")),
+        (None, Some(instance)) => Some(format!("arn:aws:rds:{region}:{account}:db:{instance}")),
+        (None, None) => None,
+    }
+}
+
+/// How FIS makes a `db_failover`, for the plan.
+pub fn database_mechanism(cluster: Option<&str>, instance: Option<&str>) -> String {
+    match (cluster, instance) {
+        (Some(cluster), _) => format!("FIS {DB_CLUSTER_FAILOVER_ACTION} on DB cluster {cluster} (RDS picks the reader it promotes)"),
+        (None, instance) => format!("FIS {DB_INSTANCE_REBOOT_ACTION} with forceFailover=true on DB instance {}", instance.unwrap_or_default()),
+    }
+}
+
 /// A fault's FIS targets and actions, by name.
 pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 
@@ -538,7 +580,7 @@ pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 pub fn fault_parts(
     fault: &Fault,
     scenario: &Scenario,
-    region: &str,
+    ctx: &FisContext<'_>,
     resolved: Option<&Resolved>,
     facts: Option<&AccountFacts>,
     start_after: Vec<String>,
@@ -547,6 +589,7 @@ pub fn fault_parts(
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let key = |suffix: &str| format!("{}-{suffix}", fault.name);
+    let (region, account) = (ctx.region, ctx.account);
     let max_targets = scenario.guards.max_targets;
     let zone_name = |zone: &str| -> Result<String, EnvError> {
         match facts {
@@ -733,6 +776,32 @@ pub fn fault_parts(
             targets.insert(key("subnets"), target);
             action(REGION_ISOLATION_ACTION, parameters([("duration", duration), ("region", Some(cut_off.clone()))]), "Subnets", &key("subnets"));
         }
+        FaultAction::DbFailover { target: Some(_), .. } => {
+            return Err(EnvError::Unsupported(format!(
+                "fault `{}`: FIS's {DB_CLUSTER_FAILOVER_ACTION} takes no target instance (RDS picks the reader); remove `target`, or set `via: direct`",
+                fault.name
+            )));
+        }
+        FaultAction::DbFailover { cluster, instance, target: None } => {
+            // The one database the scenario names, by ARN (a run read it and judged its tags first).
+            let arns = match resolved {
+                Some(r) => r.database_arns.clone(),
+                None => database_arn(cluster.as_deref(), instance.as_deref(), region, account).into_iter().collect(),
+            };
+            if resolved.is_none() && fault.duration.is_some() {
+                notes.push(format!("fault `{}` fails the database over and never back: FIS has no fail-back action (`gameday run` fails back after the `duration`)", fault.name));
+            }
+            match cluster {
+                Some(_) => {
+                    targets.insert(key("clusters"), Target::arns("aws:rds:cluster", arns));
+                    action(DB_CLUSTER_FAILOVER_ACTION, BTreeMap::new(), "Clusters", &key("clusters"));
+                }
+                None => {
+                    targets.insert(key("db-instances"), Target::arns("aws:rds:db", arns));
+                    action(DB_INSTANCE_REBOOT_ACTION, parameters([("forceFailover", Some("true".into()))]), "DBInstances", &key("db-instances"));
+                }
+            }
+        }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }
     Ok((targets, actions))
@@ -746,6 +815,8 @@ pub struct Resolved {
     pub instance_arns: Vec<String>,
     pub subnet_arns: Vec<String>,
     pub group_arns: Vec<String>,
+    /// A `db_failover`'s database (a cluster's or a DB instance's ARN).
+    pub database_arns: Vec<String>,
 }
 
 fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateStopCondition> {
@@ -763,7 +834,7 @@ fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateSto
 
 /// The template for one fault of a run.
 pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Template, EnvError> {
-    let (targets, actions) = fault_parts(fault, scenario, ctx.region, Some(resolved), None, Vec::new(), &mut Vec::new())?;
+    let (targets, actions) = fault_parts(fault, scenario, ctx, Some(resolved), None, Vec::new(), &mut Vec::new())?;
     Ok(Template {
         description: format!("gameday {} / {}", scenario.name, fault.name),
         role_arn: ctx.role_arn.into(),
@@ -802,7 +873,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
-        let (t, a) = fault_parts(fault, scenario, ctx.region, None, facts, after, &mut notes)?;
+        let (t, a) = fault_parts(fault, scenario, ctx, None, facts, after, &mut notes)?;
         targets.extend(t);
         actions.extend(a);
     }
@@ -926,6 +997,47 @@ mod tests {
         scenario.guards.exclude_tags = BTreeMap::from([("critical".to_string(), "true".to_string())]);
         let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
         assert_eq!(guards, ["exclude_tags"]);
+    }
+
+    fn database(fault: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: gameday/v1\nname: t\nsteady_state:\n  - {{ name: w, kind: db_writer, cluster: orders-db }}\nfaults:\n  - {{ name: db, kind: db_failover, {fault} }}\nexpected_recoveries:\n  - {{ name: w, probes: [w], recovers_within: 5m }}\n"
+        );
+        crate::scenario::parse_str(&text, None).unwrap()
+    }
+
+    #[test]
+    fn a_runs_database_failover_names_the_database_it_read_by_arn() {
+        let ctx = FisContext { region: "us-east-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
+        for (fault, arn, action, kind, key, resource_type, parameters) in [
+            (
+                "cluster: orders-db, duration: 5m",
+                "arn:aws:rds:us-east-1:123456789012:cluster:orders-db",
+                DB_CLUSTER_FAILOVER_ACTION,
+                "Clusters",
+                "db-clusters",
+                "aws:rds:cluster",
+                serde_json::json!({}),
+            ),
+            (
+                "instance: legacy-db",
+                "arn:aws:rds:us-east-1:123456789012:db:legacy-db",
+                DB_INSTANCE_REBOOT_ACTION,
+                "DBInstances",
+                "db-db-instances",
+                "aws:rds:db",
+                serde_json::json!({ "forceFailover": "true" }),
+            ),
+        ] {
+            let scenario = database(fault);
+            let resolved = Resolved { database_arns: vec![arn.to_string()], ..Resolved::default() };
+            let template = serde_json::to_value(fault_template(&scenario, &scenario.faults[0], &resolved, &ctx, "k").unwrap()).unwrap();
+            assert_eq!(template["actions"]["db"], serde_json::json!({ "actionId": action, "parameters": parameters, "targets": { kind: key } }), "{fault}");
+            assert_eq!(template["targets"][key], serde_json::json!({ "resourceType": resource_type, "resourceArns": [arn], "selectionMode": "ALL" }), "{fault}");
+        }
+        let reader = database("cluster: orders-db, target: orders-db-2");
+        assert!(!fis_can_make(&reader.faults[0].action), "FIS cannot promote a named reader");
+        assert!(matches!(fault_template(&reader, &reader.faults[0], &Resolved::default(), &ctx, "k"), Err(EnvError::Unsupported(why)) if why.contains("takes no target instance")));
     }
 
     #[test]
