@@ -6,6 +6,7 @@ mod aws;
 mod aws_mocks;
 mod aws_side_tools;
 mod console;
+mod cross_zone;
 mod damaged;
 mod databases;
 mod databases_fis;

@@ -336,9 +336,17 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     }
                 }
             }
-            FaultAction::GrayFailure { zone: Some(z), .. } => {
+            FaultAction::GrayFailure { zone: Some(z), cross_zone, .. } => {
                 // The zone's instances by tags and a filter, as an `az_outage` `power` selects them.
                 zone(fault, z, &mut found);
+                if facts.is_none() && cross_zone.as_ref().is_some_and(|c| c.zones.is_empty()) {
+                    loosen(
+                        &mut found,
+                        Loosened::Zones,
+                        name,
+                        "a cross-zone slowdown of every other zone needs the Region's zones, which only an account can list: name them in `cross_zone.zones`, or export with `--env`".into(),
+                    );
+                }
                 if !guards.exclude_tags.is_empty() {
                     loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
                 }
@@ -440,6 +448,10 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
 /// "AZ Application Slowdown" pattern), and the one that drops their packets.
 pub const LATENCY_DOCUMENT: &str = "AWSFIS-Run-Network-Latency";
 pub const PACKET_LOSS_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss";
+/// The same for the traffic toward some sources only (FIS's "Cross-AZ
+/// Traffic Slowdown" pattern, with the other zones as `Sources`).
+pub const LATENCY_SOURCES_DOCUMENT: &str = "AWSFIS-Run-Network-Latency-Sources";
+pub const PACKET_LOSS_SOURCES_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss-Sources";
 
 /// `aws:ssm:send-command` runs from one minute to 12 hours (FIS action reference).
 const SEND_COMMAND_DURATION: std::ops::RangeInclusive<u64> = 60_000..=12 * 3_600_000;
@@ -459,11 +471,35 @@ impl NetworkDocument {
     pub fn arn(&self, region: &str) -> String {
         format!("arn:aws:ssm:{region}::document/{}", self.name)
     }
+
+    /// Whether it impairs the traffic toward some sources only (a cross-zone slowdown).
+    pub fn by_sources(&self) -> bool {
+        matches!(self.name, LATENCY_SOURCES_DOCUMENT | PACKET_LOSS_SOURCES_DOCUMENT)
+    }
+
+    /// A cross-zone slowdown that named no zones impairs the traffic toward
+    /// every other zone of the Region: `other_zones`, which only the account
+    /// knows. Refused when neither the scenario nor the account names one.
+    pub fn toward(mut self, other_zones: &[String]) -> Result<Self, EnvError> {
+        if !self.by_sources() || self.parameters.contains_key("Sources") {
+            return Ok(self);
+        }
+        if other_zones.is_empty() {
+            return Err(EnvError::Unsupported(
+                "a cross-zone gray failure impairs the traffic toward other zones, and none is known: name them in `cross_zone.zones`, or plan and export with `--env` (every other zone of the Region)".into(),
+            ));
+        }
+        self.parameters.insert("Sources".into(), other_zones.join(","));
+        Ok(self)
+    }
 }
 
 impl fmt::Display for NetworkDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if self.by_sources() && !self.parameters.contains_key("Sources") {
+            parameters.push("Sources=every other zone of the Region".into());
+        }
         write!(f, "SSM document {} ({})", self.name, parameters.join(", "))
     }
 }
@@ -474,7 +510,7 @@ impl fmt::Display for NetworkDocument {
 /// (health checks would fail too: not gray), a share of packets that is
 /// not whole, or a duration outside what `aws:ssm:send-command` runs for.
 pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError> {
-    let FaultAction::GrayFailure { zone, error_rate, latency, interface, .. } = &fault.action else {
+    let FaultAction::GrayFailure { zone, error_rate, latency, interface, cross_zone, .. } = &fault.action else {
         return Err(EnvError::Unsupported(format!("fault `{}` is not a gray failure", fault.name)));
     };
     let refuse = |why: String| Err(EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)));
@@ -484,18 +520,29 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
     let Some(duration) = fault.duration.filter(|d| SEND_COMMAND_DURATION.contains(&d.as_millis())) else {
         return refuse("on AWS a gray failure runs as FIS `aws:ssm:send-command`, which lasts from 1m to 12h: set a `duration` in that range".into());
     };
+    // The -Sources documents default to the primary interface (`DEFAULT`), the others to `eth0`.
+    let default_interface = if cross_zone.is_some() { "DEFAULT" } else { "eth0" };
     let mut parameters = BTreeMap::from([
         ("DurationSeconds".to_string(), duration.as_millis().div_ceil(1000).to_string()),
         ("InstallDependencies".to_string(), "True".to_string()),
-        ("Interface".to_string(), interface.clone().unwrap_or_else(|| "eth0".into())),
+        ("Interface".to_string(), interface.clone().unwrap_or_else(|| default_interface.into())),
     ]);
+    if let Some(cross) = cross_zone {
+        // The zone's traffic out to the other zones, as FIS's Cross-AZ Traffic Slowdown scenario makes it.
+        parameters.insert("TrafficType".into(), "egress".into());
+        parameters.insert("FlowsPercent".into(), format!("{:.0}", cross.flows_percent.unwrap_or(100.0)));
+        if !cross.zones.is_empty() {
+            parameters.insert("Sources".into(), cross.zones.join(","));
+        }
+    }
+    let sources = cross_zone.is_some();
     let name = match (error_rate, latency) {
         (Some(_), Some(_)) => {
             return refuse("FIS's network documents cannot run in parallel on one instance, so latency and packet loss cannot be made together; split them into two faults, one `start_after` the other".into());
         }
         (_, Some(latency)) => {
             parameters.insert("DelayMilliseconds".into(), latency.as_millis().to_string());
-            LATENCY_DOCUMENT
+            if sources { LATENCY_SOURCES_DOCUMENT } else { LATENCY_DOCUMENT }
         }
         (rate, None) => {
             let rate = crate::scenario::gray_error_rate(*rate, None);
@@ -506,7 +553,7 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
                 return refuse(format!("FIS's packet-loss document drops a whole percentage of packets; write `error_rate: {}`", rate.round().max(1.0)));
             }
             parameters.insert("LossPercent".into(), format!("{rate:.0}"));
-            PACKET_LOSS_DOCUMENT
+            if sources { PACKET_LOSS_SOURCES_DOCUMENT } else { PACKET_LOSS_DOCUMENT }
         }
     };
     Ok(NetworkDocument { name, parameters })
@@ -737,12 +784,21 @@ pub fn fault_parts(
             );
         }
         FaultAction::GrayFailure { zone, .. } => {
-            let document = gray_failure_document(fault)?;
             let zone = match (resolved.and_then(|r| r.zones.first()), zone) {
                 (Some(name), _) => name.clone(),
                 (None, Some(zone)) => zone_name(zone)?,
                 (None, None) => return Err(EnvError::Unsupported(format!("fault `{}`: a gray failure on AWS needs a `zone`", fault.name))),
             };
+            // A cross-zone slowdown that names no zones: every other zone the run or `--env` read.
+            let other_zones: Vec<String> = match (resolved, facts) {
+                (Some(r), _) => r.other_zones.clone(),
+                (None, Some(facts)) => facts.zone_names.values().filter(|name| **name != zone).cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+                (None, None) => Vec::new(),
+            };
+            let document = gray_failure_document(fault)?.toward(&other_zones).map_err(|e| match e {
+                EnvError::Unsupported(why) => EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)),
+                other => other,
+            })?;
             let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
             targets.insert(key("instances"), instances_target(vec![zone], &BTreeMap::new(), mode)?);
             let document_parameters = serde_json::to_string(&document.parameters).map_err(|e| EnvError::Failed(format!("could not write the document's parameters: {e}")))?;
@@ -817,6 +873,9 @@ pub struct Resolved {
     pub group_arns: Vec<String>,
     /// A `db_failover`'s database (a cluster's or a DB instance's ARN).
     pub database_arns: Vec<String>,
+    /// A cross-zone gray failure's other zones, by name: every zone of the
+    /// Region but the fault's (used when the scenario names none).
+    pub other_zones: Vec<String>,
 }
 
 fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateStopCondition> {
@@ -989,6 +1048,29 @@ mod tests {
         assert!(refusal("error_rate: 100, duration: 1m").contains("not a gray failure"));
         let loss = gray_failure_document(&gray("error_rate: 99, duration: 1m").faults[0]).unwrap();
         assert_eq!(loss.parameters["LossPercent"], "99");
+    }
+
+    #[test]
+    fn a_cross_zone_gray_failure_is_a_sources_document_toward_the_other_zones() {
+        let loss = gray_failure_document(&gray("error_rate: 15, cross_zone: { flows_percent: 25 }, duration: 30m").faults[0]).unwrap();
+        assert_eq!(loss.name, PACKET_LOSS_SOURCES_DOCUMENT);
+        assert!(loss.to_string().contains("Sources=every other zone of the Region"), "{loss}");
+        assert!(matches!(loss.clone().toward(&[]), Err(EnvError::Unsupported(why)) if why.contains("name them in `cross_zone.zones`")));
+        let toward = loss.toward(&["us-east-1b".into(), "us-east-1c".into()]).unwrap();
+        let expected = [
+            ("DurationSeconds", "1800"),
+            ("FlowsPercent", "25"),
+            ("InstallDependencies", "True"),
+            ("Interface", "DEFAULT"),
+            ("LossPercent", "15"),
+            ("Sources", "us-east-1b,us-east-1c"),
+            ("TrafficType", "egress"),
+        ];
+        assert_eq!(toward.parameters, expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>());
+        // Zones the scenario names are kept, whatever the account's others are.
+        let latency = gray_failure_document(&gray("latency: 80ms, cross_zone: { zones: [use1-az2] }, interface: ens5, duration: 5m").faults[0]).unwrap();
+        assert_eq!(latency.name, LATENCY_SOURCES_DOCUMENT);
+        assert_eq!(latency.toward(&["us-east-1c".into()]).unwrap().parameters["Sources"], "use1-az2");
     }
 
     #[test]

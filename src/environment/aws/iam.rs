@@ -256,6 +256,10 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
             }
             FaultAction::GrayFailure { .. } => {
                 if let Ok(document) = super::fis::gray_failure_document(fault) {
+                    // The -Sources documents resolve zones to addresses (FIS's SSM document reference).
+                    if document.by_sources() {
+                        reads.extend(["ec2:DescribeInstances", "ec2:DescribeSubnets"]);
+                    }
                     documents.insert(document.arn("*"));
                 }
             }

@@ -292,6 +292,9 @@ impl AwsEnvironment {
             _ => Vec::new(),
         };
         resolved.zones = reach.zones.clone();
+        if let FaultAction::GrayFailure { cross_zone: Some(_), .. } = &fault.action {
+            resolved.other_zones = self.zones.keys().filter(|name| !reach.zones.contains(*name)).cloned().collect();
+        }
         if !groups.is_empty() {
             resolved.group_arns = self.group_arns(&groups).await?.into_values().collect();
         }
