@@ -159,10 +159,11 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
         }
         FaultAction::GrayFailure { zone, .. } => {
             // Refused here, before any read, when FIS cannot make it (a region, latency with loss, the duration).
+            let document = super::fis::gray_failure_document(fault)?;
             let zone = env.zone_name(zone.as_deref().unwrap_or_default())?;
             // A cross-zone slowdown that names no zones impairs the traffic toward every other zone of the Region.
             let other_zones: Vec<String> = env.zones.keys().filter(|name| **name != zone).cloned().collect();
-            let document = super::fis::gray_failure_document(fault)?.toward(&other_zones)?;
+            let document = document.toward(&other_zones)?;
             reach.zones = vec![zone.clone()];
             reach.acts_on_instances = true;
             // FIS is handed the chosen instances' ARNs: the guards can spare any of them.
