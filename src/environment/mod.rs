@@ -187,6 +187,14 @@ pub enum Effect {
         fault: String,
         token: String,
         template: aws::fis::Template,
+        /// A `db_failover` with a `duration` made through FIS: the database
+        /// failover (a `DbClusterFailover` or `DbInstanceFailover`, with the
+        /// writer read just before) whose fail-back the revert makes once
+        /// the experiment is stopped. FIS has no fail-back action, so
+        /// gameday fails back directly, as it does without FIS. Absent for
+        /// every other fault and in journals written before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fail_back: Option<Box<Effect>>,
     },
 }
 
@@ -265,9 +273,14 @@ impl Effect {
                 shell::shell_syntax(revert)
             )],
             Effect::Command { revert, .. } => vec![format!("run: {}", shell::shell_syntax(revert))],
-            Effect::FisExperiment { token, .. } => vec![format!(
-                "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
-            )],
+            Effect::FisExperiment { token, fail_back, .. } => {
+                let mut steps = vec![format!(
+                    "find the experiment template tagged gameday:token={token} (aws fis list-experiment-templates), stop its experiment (aws fis stop-experiment --id <id>) and delete the template (aws fis delete-experiment-template --id <id>)"
+                )];
+                // Then the database's fail-back, which FIS does not make.
+                steps.extend(fail_back.iter().flat_map(|database| database.manual_steps()));
+                steps
+            }
             Effect::ZonalShift { resource, comment, .. } => vec![format!(
                 "cancel the zonal shift whose comment is `{comment}`: aws arc-zonal-shift list-zonal-shifts --resource-identifier {resource} --status ACTIVE, then aws arc-zonal-shift cancel-zonal-shift --zonal-shift-id <its id> (it also ends by itself at its expiry)"
             )],

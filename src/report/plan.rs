@@ -55,6 +55,11 @@ pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
             && let Some(gray) = scenario.faults.iter().find(|f| f.name == fault.name && matches!(f.action, scenario::FaultAction::GrayFailure { .. }))
         {
             let _ = match crate::environment::aws::fis::gray_failure_document(gray) {
+                // FIS's "Cross-AZ Traffic Slowdown": the simulator models no flow between zones, so it says what it runs instead.
+                Ok(document) if document.by_sources() => writeln!(
+                    out,
+                    "  on AWS: FIS aws:ssm:send-command of {document} on the zone's instances, for their traffic to other zones only (Cross-AZ Traffic Slowdown; the simulator impairs every request served from the zone) (docs/aws.md)"
+                ),
                 Ok(document) => writeln!(out, "  on AWS: FIS aws:ssm:send-command of {document} on the zone's instances (docs/aws.md)"),
                 Err(why) => writeln!(out, "  on AWS: refused: {why}"),
             };

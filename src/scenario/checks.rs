@@ -298,6 +298,31 @@ fn check_budget(scenario: &Scenario, budget: &crate::scenario::ImpactBudget, at:
     }
 }
 
+/// A cross-zone slowdown impairs the traffic of one zone to others: it
+/// needs that zone, other zones than it, and a whole share of flows.
+fn check_cross_zone(cross: &CrossZone, zone: Option<&str>, at: &str, found: &mut Findings) {
+    let Some(zone) = zone else {
+        found.add(
+            at,
+            "`cross_zone` impairs the traffic from one zone to the others, so it needs the fault's `zone`".into(),
+            Some("name the zone whose traffic to other zones is impaired, e.g. `zone: us-east-1a`, instead of `region`".into()),
+        );
+        return;
+    };
+    if let Some(index) = cross.zones.iter().position(|z| z == zone) {
+        found.add(
+            &format!("{at}.zones[{index}]"),
+            format!("`{zone}` is the fault's own zone: `cross_zone.zones` names the other zones whose traffic is impaired"),
+            Some("remove it; leave `zones` out for every other zone of the Region".into()),
+        );
+    }
+    if let Some(share) = cross.flows_percent
+        && (share.fract() != 0.0 || !(1.0..=100.0).contains(&share))
+    {
+        found.add(&format!("{at}.flows_percent"), format!("{share} is not a whole share of flows from 1 to 100"), Some("e.g. `flows_percent: 25`".into()));
+    }
+}
+
 /// A database is named by `cluster` or `instance`, exactly one.
 fn check_database(cluster: &Option<String>, instance: &Option<String>, kind: &str, at: &str, found: &mut Findings) {
     match (cluster, instance) {
@@ -357,7 +382,10 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                     found.add(&format!("{at}.zones"), format!("{} zones can never pass `guards.max_azs: {max}`", zones.len()), Some("name fewer zones or raise `max_azs`".into()));
                 }
             }
-            FaultAction::GrayFailure { zone, region, error_rate, latency, interface } => {
+            FaultAction::GrayFailure { zone, region, error_rate, latency, interface, cross_zone } => {
+                if let Some(cross) = cross_zone {
+                    check_cross_zone(cross, zone.as_deref(), &format!("{at}.cross_zone"), found);
+                }
                 match (zone, region) {
                     (Some(_), Some(_)) => found.add(
                         &format!("{at}.region"),
@@ -408,6 +436,15 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                         &format!("{at}.target"),
                         "`target` names the reader a cluster promotes; a Multi-AZ DB instance fails over to its one standby".into(),
                         Some("use `target` with `cluster`, or remove it".into()),
+                    );
+                }
+                // FIS's aws:rds:failover-db-cluster promotes the reader RDS picks: it takes no target instance.
+                if target.is_some() && cluster.is_some() && scenario.via == Some(Via::Fis) {
+                    found.add(
+                        &format!("{at}.target"),
+                        "with `via: fis`, a cluster fails over through FIS's `aws:rds:failover-db-cluster`, which takes no target instance: RDS picks the reader it promotes"
+                            .into(),
+                        Some("remove `target` to let RDS pick, or set `via: direct` to fail over to this reader".into()),
                     );
                 }
             }

@@ -778,6 +778,14 @@ pub enum FaultAction {
         /// otherwise (e.g. `ens5`: `ip -br link` on an instance says).
         #[serde(default)]
         interface: Option<String>,
+        /// AWS only, FIS's "Cross-AZ Traffic Slowdown": drop or slow only the
+        /// traffic from the zone's instances to other zones (SSM documents
+        /// `AWSFIS-Run-Network-Packet-Loss-Sources` /
+        /// `AWSFIS-Run-Network-Latency-Sources`), instead of all their
+        /// traffic ("AZ Application Slowdown"). The simulator, which does not
+        /// model flows between zones, keeps the zone's gray failure as it is.
+        #[serde(default)]
+        cross_zone: Option<CrossZone>,
     },
     /// Launches in these zones fail with insufficient capacity.
     AsgCapacityError {
@@ -975,6 +983,19 @@ pub enum FailoverSide {
     #[default]
     Primary,
     Secondary,
+}
+
+/// Which of a zone's flows a `gray_failure` with `cross_zone` impairs on AWS.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrossZone {
+    /// The other zones (AZ names or AZ IDs) whose traffic is impaired.
+    /// Default: every other zone of the environment's Region.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// The share (1–100, whole) of the network flows impaired. Default: 100.
+    #[serde(default)]
+    pub flows_percent: Option<f64>,
 }
 
 /// The subnets a `region_outage` cuts off on AWS: those carrying every tag,

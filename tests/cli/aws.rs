@@ -13,11 +13,11 @@ use aws_sdk_ec2::types::InstanceStateName;
 use crate::fleet::Fleet;
 use crate::moto::Moto;
 
-struct Exit {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    journal: Vec<serde_json::Value>,
+pub(crate) struct Exit {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) journal: Vec<serde_json::Value>,
 }
 
 fn spawn(moto: &Moto, dir: &Path, scenario: &str, account: &str) -> Child {
@@ -29,7 +29,7 @@ fn spawn_with(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &st
 }
 
 /// `gameday run` of `scenario` in `dir` against moto, not started yet.
-fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Command {
+pub(crate) fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &str) -> Command {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, scenario).unwrap();
     let project = moto.project_with(dir, account, extra);
@@ -46,7 +46,7 @@ fn run_command(moto: &Moto, dir: &Path, scenario: &str, account: &str, extra: &s
     command
 }
 
-fn finish(child: Child, dir: &Path) -> Exit {
+pub(crate) fn finish(child: Child, dir: &Path) -> Exit {
     let output = child.wait_with_output().unwrap();
     let journal = std::fs::read_dir(dir.join("runs"))
         .ok()
@@ -58,7 +58,7 @@ fn finish(child: Child, dir: &Path) -> Exit {
 }
 
 impl Exit {
-    fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
+    pub(crate) fn events(&self, kind: &str) -> Vec<&serde_json::Value> {
         self.journal.iter().filter(|r| r["event"] == kind).collect()
     }
     fn targets(&self) -> BTreeSet<String> {
@@ -589,7 +589,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
 }
 
 /// The experiment FIS runs once more than `after` experiments exist: its id and its template's.
-async fn experiment_while_running(fis: &aws_sdk_fis::Client, after: usize) -> (String, String) {
+pub(crate) async fn experiment_while_running(fis: &aws_sdk_fis::Client, after: usize) -> (String, String) {
     wait_for(Duration::from_secs(60), async || {
         let out = fis.list_experiments().send().await.ok()?;
         (out.experiments().len() > after).then(|| {
@@ -602,7 +602,7 @@ async fn experiment_while_running(fis: &aws_sdk_fis::Client, after: usize) -> (S
 }
 
 /// The experiment was stopped and its template deleted, both read back from FIS.
-async fn stopped(fis: &aws_sdk_fis::Client, experiment: &str, template: &str) {
+pub(crate) async fn stopped(fis: &aws_sdk_fis::Client, experiment: &str, template: &str) {
     let state = fis.get_experiment().id(experiment).send().await.unwrap();
     let status = state.experiment().unwrap().state().unwrap().status().unwrap().as_str().to_string();
     assert_eq!(status, "stopped", "the experiment was stopped, read back");

@@ -297,6 +297,7 @@ async fn an_engaged_fis_safety_lever_refuses_before_any_experiment() {
         fault: "f".into(),
         token: "t".into(),
         template: serde_json::from_value(serde_json::json!({ "description": "d", "roleArn": "r", "targets": {}, "actions": {}, "stopConditions": [], "tags": {} })).unwrap(),
+        fail_back: None,
     };
     let error = env.apply(&effect, 0).await.unwrap_err();
     assert!(matches!(&error, EnvError::Refused(message) if message.contains("safety lever is engaged (incident in progress)")), "{error}");

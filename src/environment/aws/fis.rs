@@ -336,9 +336,17 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                     }
                 }
             }
-            FaultAction::GrayFailure { zone: Some(z), .. } => {
+            FaultAction::GrayFailure { zone: Some(z), cross_zone, .. } => {
                 // The zone's instances by tags and a filter, as an `az_outage` `power` selects them.
                 zone(fault, z, &mut found);
+                if facts.is_none() && cross_zone.as_ref().is_some_and(|c| c.zones.is_empty()) {
+                    loosen(
+                        &mut found,
+                        Loosened::Zones,
+                        name,
+                        "a cross-zone slowdown of every other zone needs the Region's zones, which only an account can list: name them in `cross_zone.zones`, or export with `--env`".into(),
+                    );
+                }
                 if !guards.exclude_tags.is_empty() {
                     loosen(&mut found, GuardName::ExcludeTags, name, excluded.clone());
                 }
@@ -374,6 +382,19 @@ pub fn loosenings(scenario: &Scenario, facts: Option<&AccountFacts>, schedule: &
                 // The subnets may lie in every zone of the Region.
                 every_zone.push(fault.name.clone());
             }
+            FaultAction::DbFailover { .. } => {
+                // The template names the database by its ARN (FIS takes ARNs or tags, not both), so FIS judges no tag of it.
+                for (guard, tags) in [(GuardName::RequireTags, &guards.require_tags), (GuardName::ExcludeTags, &guards.exclude_tags)] {
+                    if !tags.is_empty() {
+                        loosen(
+                            &mut found,
+                            guard,
+                            name,
+                            format!("the template names the database by its ARN, and FIS does not check its tags ({}); `gameday run` judges them", tags_text(tags)),
+                        );
+                    }
+                }
+            }
             FaultAction::AsgCapacityError { zones: fault_zones, groups } => {
                 for z in fault_zones {
                     zone(fault, z, &mut found);
@@ -407,14 +428,16 @@ fn loosen(found: &mut Vec<Loosening>, what: impl Into<Loosened>, fault: Option<&
 
 /// Whether FIS can make this fault (DNS, shell commands and simulator-only
 /// faults it cannot; a gray failure of one zone it can, of a region not; a
-/// Region's isolation it can).
+/// Region's isolation it can; a database failover it can, but not to a
+/// named reader: `aws:rds:failover-db-cluster` takes no target instance, so
+/// a `db_failover` with a `target` is made directly).
 pub fn fis_can_make(action: &FaultAction) -> bool {
     !matches!(
         action,
         FaultAction::DnsFailover { .. }
             | FaultAction::Command { .. }
             | FaultAction::GrayFailure { zone: None, .. }
-            | FaultAction::DbFailover { .. }
+            | FaultAction::DbFailover { target: Some(_), .. }
             | FaultAction::ZonalShift { .. }
             | FaultAction::RegionSwitch { .. }
             | FaultAction::PracticeRun { .. }
@@ -425,6 +448,10 @@ pub fn fis_can_make(action: &FaultAction) -> bool {
 /// "AZ Application Slowdown" pattern), and the one that drops their packets.
 pub const LATENCY_DOCUMENT: &str = "AWSFIS-Run-Network-Latency";
 pub const PACKET_LOSS_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss";
+/// The same for the traffic toward some sources only (FIS's "Cross-AZ
+/// Traffic Slowdown" pattern, with the other zones as `Sources`).
+pub const LATENCY_SOURCES_DOCUMENT: &str = "AWSFIS-Run-Network-Latency-Sources";
+pub const PACKET_LOSS_SOURCES_DOCUMENT: &str = "AWSFIS-Run-Network-Packet-Loss-Sources";
 
 /// `aws:ssm:send-command` runs from one minute to 12 hours (FIS action reference).
 const SEND_COMMAND_DURATION: std::ops::RangeInclusive<u64> = 60_000..=12 * 3_600_000;
@@ -444,11 +471,35 @@ impl NetworkDocument {
     pub fn arn(&self, region: &str) -> String {
         format!("arn:aws:ssm:{region}::document/{}", self.name)
     }
+
+    /// Whether it impairs the traffic toward some sources only (a cross-zone slowdown).
+    pub fn by_sources(&self) -> bool {
+        matches!(self.name, LATENCY_SOURCES_DOCUMENT | PACKET_LOSS_SOURCES_DOCUMENT)
+    }
+
+    /// A cross-zone slowdown that named no zones impairs the traffic toward
+    /// every other zone of the Region: `other_zones`, which only the account
+    /// knows. Refused when neither the scenario nor the account names one.
+    pub fn toward(mut self, other_zones: &[String]) -> Result<Self, EnvError> {
+        if !self.by_sources() || self.parameters.contains_key("Sources") {
+            return Ok(self);
+        }
+        if other_zones.is_empty() {
+            return Err(EnvError::Unsupported(
+                "a cross-zone gray failure impairs the traffic toward other zones, and none is known: name them in `cross_zone.zones`, or plan and export with `--env` (every other zone of the Region)".into(),
+            ));
+        }
+        self.parameters.insert("Sources".into(), other_zones.join(","));
+        Ok(self)
+    }
 }
 
 impl fmt::Display for NetworkDocument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut parameters: Vec<String> = self.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if self.by_sources() && !self.parameters.contains_key("Sources") {
+            parameters.push("Sources=every other zone of the Region".into());
+        }
         write!(f, "SSM document {} ({})", self.name, parameters.join(", "))
     }
 }
@@ -459,7 +510,7 @@ impl fmt::Display for NetworkDocument {
 /// (health checks would fail too: not gray), a share of packets that is
 /// not whole, or a duration outside what `aws:ssm:send-command` runs for.
 pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError> {
-    let FaultAction::GrayFailure { zone, error_rate, latency, interface, .. } = &fault.action else {
+    let FaultAction::GrayFailure { zone, error_rate, latency, interface, cross_zone, .. } = &fault.action else {
         return Err(EnvError::Unsupported(format!("fault `{}` is not a gray failure", fault.name)));
     };
     let refuse = |why: String| Err(EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)));
@@ -469,18 +520,29 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
     let Some(duration) = fault.duration.filter(|d| SEND_COMMAND_DURATION.contains(&d.as_millis())) else {
         return refuse("on AWS a gray failure runs as FIS `aws:ssm:send-command`, which lasts from 1m to 12h: set a `duration` in that range".into());
     };
+    // The -Sources documents default to the primary interface (`DEFAULT`), the others to `eth0`.
+    let default_interface = if cross_zone.is_some() { "DEFAULT" } else { "eth0" };
     let mut parameters = BTreeMap::from([
         ("DurationSeconds".to_string(), duration.as_millis().div_ceil(1000).to_string()),
         ("InstallDependencies".to_string(), "True".to_string()),
-        ("Interface".to_string(), interface.clone().unwrap_or_else(|| "eth0".into())),
+        ("Interface".to_string(), interface.clone().unwrap_or_else(|| default_interface.into())),
     ]);
+    if let Some(cross) = cross_zone {
+        // The zone's traffic out to the other zones, as FIS's Cross-AZ Traffic Slowdown scenario makes it.
+        parameters.insert("TrafficType".into(), "egress".into());
+        parameters.insert("FlowsPercent".into(), format!("{:.0}", cross.flows_percent.unwrap_or(100.0)));
+        if !cross.zones.is_empty() {
+            parameters.insert("Sources".into(), cross.zones.join(","));
+        }
+    }
+    let sources = cross_zone.is_some();
     let name = match (error_rate, latency) {
         (Some(_), Some(_)) => {
             return refuse("FIS's network documents cannot run in parallel on one instance, so latency and packet loss cannot be made together; split them into two faults, one `start_after` the other".into());
         }
         (_, Some(latency)) => {
             parameters.insert("DelayMilliseconds".into(), latency.as_millis().to_string());
-            LATENCY_DOCUMENT
+            if sources { LATENCY_SOURCES_DOCUMENT } else { LATENCY_DOCUMENT }
         }
         (rate, None) => {
             let rate = crate::scenario::gray_error_rate(*rate, None);
@@ -491,7 +553,7 @@ pub fn gray_failure_document(fault: &Fault) -> Result<NetworkDocument, EnvError>
                 return refuse(format!("FIS's packet-loss document drops a whole percentage of packets; write `error_rate: {}`", rate.round().max(1.0)));
             }
             parameters.insert("LossPercent".into(), format!("{rate:.0}"));
-            PACKET_LOSS_DOCUMENT
+            if sources { PACKET_LOSS_SOURCES_DOCUMENT } else { PACKET_LOSS_DOCUMENT }
         }
     };
     Ok(NetworkDocument { name, parameters })
@@ -527,6 +589,33 @@ pub fn region_isolation(fault: &Fault, experiment_region: &str) -> Result<String
     Ok(format!("FIS {REGION_ISOLATION_ACTION}: traffic from the chosen subnets of {experiment_region} to {region} blocked for {duration}"))
 }
 
+/// FIS's action that fails a DB cluster over (`FailoverDBCluster`): target
+/// kind `Clusters`, resource type `aws:rds:cluster`, no parameters. RDS picks
+/// the reader it promotes (FIS action reference).
+pub const DB_CLUSTER_FAILOVER_ACTION: &str = "aws:rds:failover-db-cluster";
+
+/// FIS's action that reboots DB instances (`RebootDBInstance`): target kind
+/// `DBInstances`, resource type `aws:rds:db`; with `forceFailover` set to
+/// `true`, a Multi-AZ instance reboots through a failover to its standby.
+pub const DB_INSTANCE_REBOOT_ACTION: &str = "aws:rds:reboot-db-instances";
+
+/// The ARN FIS takes for a `db_failover`'s database: a cluster or a DB instance.
+pub fn database_arn(cluster: Option<&str>, instance: Option<&str>, region: &str, account: &str) -> Option<String> {
+    match (cluster, instance) {
+        (Some(cluster), _) => Some(format!("arn:aws:rds:{region}:{account}:cluster:{cluster}")),
+        (None, Some(instance)) => Some(format!("arn:aws:rds:{region}:{account}:db:{instance}")),
+        (None, None) => None,
+    }
+}
+
+/// How FIS makes a `db_failover`, for the plan.
+pub fn database_mechanism(cluster: Option<&str>, instance: Option<&str>) -> String {
+    match (cluster, instance) {
+        (Some(cluster), _) => format!("FIS {DB_CLUSTER_FAILOVER_ACTION} on DB cluster {cluster} (RDS picks the reader it promotes)"),
+        (None, instance) => format!("FIS {DB_INSTANCE_REBOOT_ACTION} with forceFailover=true on DB instance {}", instance.unwrap_or_default()),
+    }
+}
+
 /// A fault's FIS targets and actions, by name.
 pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 
@@ -538,7 +627,7 @@ pub type Parts = (BTreeMap<String, Target>, BTreeMap<String, Action>);
 pub fn fault_parts(
     fault: &Fault,
     scenario: &Scenario,
-    region: &str,
+    ctx: &FisContext<'_>,
     resolved: Option<&Resolved>,
     facts: Option<&AccountFacts>,
     start_after: Vec<String>,
@@ -547,6 +636,7 @@ pub fn fault_parts(
     let mut targets = BTreeMap::new();
     let mut actions = BTreeMap::new();
     let key = |suffix: &str| format!("{}-{suffix}", fault.name);
+    let (region, account) = (ctx.region, ctx.account);
     let max_targets = scenario.guards.max_targets;
     let zone_name = |zone: &str| -> Result<String, EnvError> {
         match facts {
@@ -694,12 +784,21 @@ pub fn fault_parts(
             );
         }
         FaultAction::GrayFailure { zone, .. } => {
-            let document = gray_failure_document(fault)?;
             let zone = match (resolved.and_then(|r| r.zones.first()), zone) {
                 (Some(name), _) => name.clone(),
                 (None, Some(zone)) => zone_name(zone)?,
                 (None, None) => return Err(EnvError::Unsupported(format!("fault `{}`: a gray failure on AWS needs a `zone`", fault.name))),
             };
+            // A cross-zone slowdown that names no zones: every other zone the run or `--env` read.
+            let other_zones: Vec<String> = match (resolved, facts) {
+                (Some(r), _) => r.other_zones.clone(),
+                (None, Some(facts)) => facts.zone_names.values().filter(|name| **name != zone).cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+                (None, None) => Vec::new(),
+            };
+            let document = gray_failure_document(fault)?.toward(&other_zones).map_err(|e| match e {
+                EnvError::Unsupported(why) => EnvError::Unsupported(format!("fault `{}`: {why}", fault.name)),
+                other => other,
+            })?;
             let mode = if resolved.is_some() { "ALL".into() } else { capped(None, None) };
             targets.insert(key("instances"), instances_target(vec![zone], &BTreeMap::new(), mode)?);
             let document_parameters = serde_json::to_string(&document.parameters).map_err(|e| EnvError::Failed(format!("could not write the document's parameters: {e}")))?;
@@ -733,6 +832,32 @@ pub fn fault_parts(
             targets.insert(key("subnets"), target);
             action(REGION_ISOLATION_ACTION, parameters([("duration", duration), ("region", Some(cut_off.clone()))]), "Subnets", &key("subnets"));
         }
+        FaultAction::DbFailover { target: Some(_), .. } => {
+            return Err(EnvError::Unsupported(format!(
+                "fault `{}`: FIS's {DB_CLUSTER_FAILOVER_ACTION} takes no target instance (RDS picks the reader); remove `target`, or set `via: direct`",
+                fault.name
+            )));
+        }
+        FaultAction::DbFailover { cluster, instance, target: None } => {
+            // The one database the scenario names, by ARN (a run read it and judged its tags first).
+            let arns = match resolved {
+                Some(r) => r.database_arns.clone(),
+                None => database_arn(cluster.as_deref(), instance.as_deref(), region, account).into_iter().collect(),
+            };
+            if resolved.is_none() && fault.duration.is_some() {
+                notes.push(format!("fault `{}` fails the database over and never back: FIS has no fail-back action (`gameday run` fails back after the `duration`)", fault.name));
+            }
+            match cluster {
+                Some(_) => {
+                    targets.insert(key("clusters"), Target::arns("aws:rds:cluster", arns));
+                    action(DB_CLUSTER_FAILOVER_ACTION, BTreeMap::new(), "Clusters", &key("clusters"));
+                }
+                None => {
+                    targets.insert(key("db-instances"), Target::arns("aws:rds:db", arns));
+                    action(DB_INSTANCE_REBOOT_ACTION, parameters([("forceFailover", Some("true".into()))]), "DBInstances", &key("db-instances"));
+                }
+            }
+        }
         other => return Err(EnvError::Unsupported(format!("FIS has no action for `{}`", other.kind_name()))),
     }
     Ok((targets, actions))
@@ -746,6 +871,11 @@ pub struct Resolved {
     pub instance_arns: Vec<String>,
     pub subnet_arns: Vec<String>,
     pub group_arns: Vec<String>,
+    /// A `db_failover`'s database (a cluster's or a DB instance's ARN).
+    pub database_arns: Vec<String>,
+    /// A cross-zone gray failure's other zones, by name: every zone of the
+    /// Region but the fault's (used when the scenario names none).
+    pub other_zones: Vec<String>,
 }
 
 fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateStopCondition> {
@@ -763,7 +893,7 @@ fn stop_conditions(scenario: &Scenario, ctx: &FisContext<'_>) -> Vec<TemplateSto
 
 /// The template for one fault of a run.
 pub fn fault_template(scenario: &Scenario, fault: &Fault, resolved: &Resolved, ctx: &FisContext<'_>, token: &str) -> Result<Template, EnvError> {
-    let (targets, actions) = fault_parts(fault, scenario, ctx.region, Some(resolved), None, Vec::new(), &mut Vec::new())?;
+    let (targets, actions) = fault_parts(fault, scenario, ctx, Some(resolved), None, Vec::new(), &mut Vec::new())?;
     Ok(Template {
         description: format!("gameday {} / {}", scenario.name, fault.name),
         role_arn: ctx.role_arn.into(),
@@ -802,7 +932,7 @@ pub fn scenario_template(scenario: &Scenario, ctx: &FisContext<'_>, facts: Optio
             actions.insert(wait.clone(), body);
             after = vec![wait];
         }
-        let (t, a) = fault_parts(fault, scenario, ctx.region, None, facts, after, &mut notes)?;
+        let (t, a) = fault_parts(fault, scenario, ctx, None, facts, after, &mut notes)?;
         targets.extend(t);
         actions.extend(a);
     }
@@ -921,11 +1051,75 @@ mod tests {
     }
 
     #[test]
+    fn a_cross_zone_gray_failure_is_a_sources_document_toward_the_other_zones() {
+        let loss = gray_failure_document(&gray("error_rate: 15, cross_zone: { flows_percent: 25 }, duration: 30m").faults[0]).unwrap();
+        assert_eq!(loss.name, PACKET_LOSS_SOURCES_DOCUMENT);
+        assert!(loss.to_string().contains("Sources=every other zone of the Region"), "{loss}");
+        assert!(matches!(loss.clone().toward(&[]), Err(EnvError::Unsupported(why)) if why.contains("name them in `cross_zone.zones`")));
+        let toward = loss.toward(&["us-east-1b".into(), "us-east-1c".into()]).unwrap();
+        let expected = [
+            ("DurationSeconds", "1800"),
+            ("FlowsPercent", "25"),
+            ("InstallDependencies", "True"),
+            ("Interface", "DEFAULT"),
+            ("LossPercent", "15"),
+            ("Sources", "us-east-1b,us-east-1c"),
+            ("TrafficType", "egress"),
+        ];
+        assert_eq!(toward.parameters, expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>());
+        // Zones the scenario names are kept, whatever the account's others are.
+        let latency = gray_failure_document(&gray("latency: 80ms, cross_zone: { zones: [use1-az2] }, interface: ens5, duration: 5m").faults[0]).unwrap();
+        assert_eq!(latency.name, LATENCY_SOURCES_DOCUMENT);
+        assert_eq!(latency.toward(&["us-east-1c".into()]).unwrap().parameters["Sources"], "use1-az2");
+    }
+
+    #[test]
     fn a_gray_failure_export_is_refused_where_fis_would_hit_excluded_instances() {
         let mut scenario = gray("error_rate: 5, duration: 5m");
         scenario.guards.exclude_tags = BTreeMap::from([("critical".to_string(), "true".to_string())]);
         let guards: Vec<String> = loosenings(&scenario, None, &BTreeMap::new()).into_iter().map(|l| l.guard.to_string()).collect();
         assert_eq!(guards, ["exclude_tags"]);
+    }
+
+    fn database(fault: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: gameday/v1\nname: t\nsteady_state:\n  - {{ name: w, kind: db_writer, cluster: orders-db }}\nfaults:\n  - {{ name: db, kind: db_failover, {fault} }}\nexpected_recoveries:\n  - {{ name: w, probes: [w], recovers_within: 5m }}\n"
+        );
+        crate::scenario::parse_str(&text, None).unwrap()
+    }
+
+    #[test]
+    fn a_runs_database_failover_names_the_database_it_read_by_arn() {
+        let ctx = FisContext { region: "us-east-1", account: "123456789012", role_arn: "arn:aws:iam::123456789012:role/fis" };
+        for (fault, arn, action, kind, key, resource_type, parameters) in [
+            (
+                "cluster: orders-db, duration: 5m",
+                "arn:aws:rds:us-east-1:123456789012:cluster:orders-db",
+                DB_CLUSTER_FAILOVER_ACTION,
+                "Clusters",
+                "db-clusters",
+                "aws:rds:cluster",
+                serde_json::json!({}),
+            ),
+            (
+                "instance: legacy-db",
+                "arn:aws:rds:us-east-1:123456789012:db:legacy-db",
+                DB_INSTANCE_REBOOT_ACTION,
+                "DBInstances",
+                "db-db-instances",
+                "aws:rds:db",
+                serde_json::json!({ "forceFailover": "true" }),
+            ),
+        ] {
+            let scenario = database(fault);
+            let resolved = Resolved { database_arns: vec![arn.to_string()], ..Resolved::default() };
+            let template = serde_json::to_value(fault_template(&scenario, &scenario.faults[0], &resolved, &ctx, "k").unwrap()).unwrap();
+            assert_eq!(template["actions"]["db"], serde_json::json!({ "actionId": action, "parameters": parameters, "targets": { kind: key } }), "{fault}");
+            assert_eq!(template["targets"][key], serde_json::json!({ "resourceType": resource_type, "resourceArns": [arn], "selectionMode": "ALL" }), "{fault}");
+        }
+        let reader = database("cluster: orders-db, target: orders-db-2");
+        assert!(!fis_can_make(&reader.faults[0].action), "FIS cannot promote a named reader");
+        assert!(matches!(fault_template(&reader, &reader.faults[0], &Resolved::default(), &ctx, "k"), Err(EnvError::Unsupported(why)) if why.contains("takes no target instance")));
     }
 
     #[test]

@@ -47,9 +47,17 @@ pub fn policy(scenario: &Scenario, via_fis: bool) -> Value {
             (FaultAction::RegionSwitch { plan, .. }, _) => {
                 region_switch_plans.insert(plan.clone());
             }
-            // Always made directly: gameday reads the writer to fail back to.
-            (FaultAction::DbFailover { cluster, instance, .. }, _) => {
+            // gameday reads the database (its writer, to fail back to). It
+            // fails over itself when made directly (always, with a `target`:
+            // FIS cannot name the reader), and fails back itself with a
+            // `duration` even through FIS, which has no fail-back action.
+            (FaultAction::DbFailover { cluster, instance, target }, direct) => {
                 reads.extend(["rds:DescribeDBClusters", "rds:DescribeDBInstances"]);
+                let fis_makes_it = !direct && target.is_none();
+                fis |= fis_makes_it;
+                if fis_makes_it && fault.duration.is_none() {
+                    continue;
+                }
                 if let Some(cluster) = cluster {
                     database_writes.insert("rds:FailoverDBCluster");
                     database_resources.insert(format!("arn:aws:rds:*:*:cluster:{cluster}"));
@@ -217,6 +225,8 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
     let mut launch_errors = false;
     let mut documents: BTreeSet<String> = BTreeSet::new();
     let mut region_isolation = false;
+    // FIS's database actions, each with the databases it may act on.
+    let mut database_actions: BTreeSet<(&str, String)> = BTreeSet::new();
     for fault in scenario.faults.iter().filter(|f| super::fis::fis_can_make(&f.action) && (via_fis || super::needs_fis(f))) {
         match &fault.action {
             FaultAction::StopInstances { .. } => {
@@ -240,8 +250,16 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
             FaultAction::AzOutage { mode: AzOutageMode::Network, .. } => network = true,
             FaultAction::AsgCapacityError { .. } => launch_errors = true,
             FaultAction::RegionOutage { .. } => region_isolation = true,
+            FaultAction::DbFailover { cluster, instance, .. } => {
+                let arn = super::fis::database_arn(cluster.as_deref(), instance.as_deref(), "*", "*").unwrap_or_default();
+                database_actions.insert((if cluster.is_some() { super::fis::DB_CLUSTER_FAILOVER_ACTION } else { super::fis::DB_INSTANCE_REBOOT_ACTION }, arn));
+            }
             FaultAction::GrayFailure { .. } => {
                 if let Ok(document) = super::fis::gray_failure_document(fault) {
+                    // The -Sources documents resolve zones to addresses (FIS's SSM document reference).
+                    if document.by_sources() {
+                        reads.extend(["ec2:DescribeInstances", "ec2:DescribeSubnets"]);
+                    }
                     documents.insert(document.arn("*"));
                 }
             }
@@ -314,6 +332,32 @@ pub fn fis_role_policy(scenario: &Scenario, via_fis: bool) -> Value {
             "Condition": { "StringEquals": { "aws:ResourceTag/managedByFIS": "true" } },
         }));
         statements.push(json!({ "Sid": "FisRegionIsolationEndpoints", "Effect": "Allow", "Action": "ec2:ModifyVpcEndpoint", "Resource": "*" }));
+    }
+    if !database_actions.is_empty() {
+        // As FIS's action reference lists them: the call, the read of the
+        // database, and tag:GetResources (FIS resolves targets through it).
+        let (mut calls, mut arns): (BTreeSet<&str>, BTreeSet<String>) = (BTreeSet::new(), BTreeSet::new());
+        for (action, arn) in database_actions {
+            if action == super::fis::DB_CLUSTER_FAILOVER_ACTION {
+                calls.insert("rds:FailoverDBCluster");
+                reads.insert("rds:DescribeDBClusters");
+            } else {
+                calls.insert("rds:RebootDBInstance");
+                reads.insert("rds:DescribeDBInstances");
+            }
+            arns.insert(arn);
+        }
+        reads.insert("tag:GetResources");
+        let mut statement = json!({
+            "Sid": "FisDatabaseFailover",
+            "Effect": "Allow",
+            "Action": calls.into_iter().collect::<Vec<_>>(),
+            "Resource": arns.into_iter().collect::<Vec<_>>(),
+        });
+        if let Some(condition) = tag_condition("aws:ResourceTag/") {
+            statement["Condition"] = condition;
+        }
+        statements.push(statement);
     }
     if !instance_writes.is_empty() {
         let mut statement =
@@ -405,6 +449,26 @@ mod tests {
         assert_eq!(databases["Action"], json!(["rds:FailoverDBCluster"]));
         assert_eq!(databases["Resource"], json!(["arn:aws:rds:*:*:cluster:orders-db"]));
         assert_eq!(databases["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
-        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"), "a failover is always made directly, even with --via fis");
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayFis"), "a failover to a named reader is made directly, even with --via fis");
+    }
+
+    #[test]
+    fn through_fis_a_failover_is_fiss_and_the_fail_back_gamedays() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/aurora-failover.yaml")).unwrap().replace("    target: orders-db-2\n", "");
+        let scenario = crate::scenario::parse_str(&text, None).unwrap();
+        let statements = policy(&scenario, true)["Statement"].as_array().unwrap().clone();
+        assert!(statements.iter().any(|s| s["Sid"] == "GamedayFis"));
+        assert!(!statements.iter().any(|s| s["Sid"] == "GamedayDatabaseFaults"), "no duration: FIS fails over, nobody fails back");
+        let held = crate::scenario::parse_str(&text.replace("    kind: db_failover\n", "    kind: db_failover\n    duration: 5m\n"), None).unwrap();
+        let statements = policy(&held, true)["Statement"].as_array().unwrap().clone();
+        let fail_back = statements.iter().find(|s| s["Sid"] == "GamedayDatabaseFaults").expect("gameday fails back itself");
+        assert_eq!(fail_back["Action"], json!(["rds:FailoverDBCluster"]));
+        let role = fis_role_policy(&scenario, true);
+        let statement = role["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "FisDatabaseFailover").unwrap().clone();
+        assert_eq!(statement["Action"], json!(["rds:FailoverDBCluster"]));
+        assert_eq!(statement["Resource"], json!(["arn:aws:rds:*:*:cluster:orders-db"]));
+        assert_eq!(statement["Condition"]["StringEquals"]["aws:ResourceTag/gameday"], "allowed");
+        let reads = role["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "FisRead").unwrap().clone();
+        assert_eq!(reads["Action"], json!(["rds:DescribeDBClusters", "tag:GetResources"]));
     }
 }

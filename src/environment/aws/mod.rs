@@ -277,6 +277,12 @@ impl AwsEnvironment {
                 Vec::new()
             }
             FaultAction::AzOutage { groups, .. } | FaultAction::AsgCapacityError { groups, .. } => groups.clone(),
+            // The guards judged the database, the fault's one candidate.
+            FaultAction::DbFailover { cluster, instance, .. } => {
+                resolved.instance_arns.clear();
+                resolved.database_arns = fis::database_arn(cluster.as_deref(), instance.as_deref(), &region, &account).into_iter().collect();
+                Vec::new()
+            }
             // The guards chose subnets, not instances.
             FaultAction::RegionOutage { .. } => {
                 resolved.instance_arns.clear();
@@ -286,6 +292,9 @@ impl AwsEnvironment {
             _ => Vec::new(),
         };
         resolved.zones = reach.zones.clone();
+        if let FaultAction::GrayFailure { cross_zone: Some(_), .. } = &fault.action {
+            resolved.other_zones = self.zones.keys().filter(|name| !reach.zones.contains(*name)).cloned().collect();
+        }
         if !groups.is_empty() {
             resolved.group_arns = self.group_arns(&groups).await?.into_values().collect();
         }
@@ -497,7 +506,7 @@ impl Environment for AwsEnvironment {
                 self.clients.route53.update_health_check().health_check_id(health_check).inverted(true).send().await.map_err(|e| sdk_error("route53:UpdateHealthCheck", e))?;
             }
             Effect::Command { inject, context, .. } => shell::inject(inject, context.as_ref()).await?,
-            Effect::FisExperiment { fault, token, template } => {
+            Effect::FisExperiment { fault, token, template, fail_back } => {
                 if let Some(note) = fis::client::check_safety_lever(&self.clients.fis, self.spec.endpoint_url.is_some()).await? {
                     self.notes.push(Observation { at: now, source: "fis".into(), message: note });
                 }
@@ -509,7 +518,14 @@ impl Environment for AwsEnvironment {
                 let status = fis::client::wait_started(&self.clients.fis, &experiment_id).await?;
                 // Terminations and reboots are done at once: the run will not
                 // revert them, so the experiment is awaited and cleaned up here.
-                let instant = template.actions.values().all(|a| matches!(a.action_id.as_str(), "aws:ec2:terminate-instances" | "aws:ec2:reboot-instances"));
+                // So is a database failover without a fail-back; one with a
+                // fail-back stays until its revert, which stops the experiment
+                // (if FIS still runs it) before failing back.
+                let instant = template.actions.values().all(|a| match a.action_id.as_str() {
+                    "aws:ec2:terminate-instances" | "aws:ec2:reboot-instances" => true,
+                    fis::DB_CLUSTER_FAILOVER_ACTION | fis::DB_INSTANCE_REBOOT_ACTION => fail_back.is_none(),
+                    _ => false,
+                });
                 if status == aws_sdk_fis::types::ExperimentStatus::Completed || instant {
                     fis::client::wait_settled(&self.clients.fis, &experiment_id).await?;
                     fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment_id).await?;
@@ -563,23 +579,35 @@ impl Environment for AwsEnvironment {
                 Ok(RevertOutcome { restored: vec![format!("health check {health_check}")], skipped: Vec::new() })
             }
             Effect::Command { revert, context, .. } => shell::revert(revert, context.as_ref()).await,
-            Effect::FisExperiment { token, .. } => {
+            Effect::FisExperiment { token, fail_back, .. } => {
                 let ids = match self.fis_runs.get(token) {
                     Some((template, experiment)) => Some((template.clone(), Some(experiment.clone()))),
                     None => fis::client::find(&self.clients.fis, token).await?,
                 };
-                let Some((template_id, experiment_id)) = ids else {
-                    return Ok(RevertOutcome { restored: Vec::new(), skipped: vec![(token.clone(), "no FIS template carries this token: nothing to stop".into())] });
-                };
-                self.calls.mutating += 2;
-                let restored = match experiment_id {
-                    Some(experiment) => fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment).await?,
-                    None => {
-                        let _ = self.clients.fis.delete_experiment_template().id(&template_id).send().await;
-                        vec![format!("template {template_id} deleted")]
+                let mut outcome = RevertOutcome::default();
+                match ids {
+                    None => outcome.skipped.push((token.clone(), "no FIS template carries this token: nothing to stop".into())),
+                    Some((template_id, experiment_id)) => {
+                        self.calls.mutating += 2;
+                        outcome.restored = match experiment_id {
+                            Some(experiment) => fis::client::stop_and_clean(&self.clients.fis, &template_id, &experiment).await?,
+                            None => {
+                                let _ = self.clients.fis.delete_experiment_template().id(&template_id).send().await;
+                                vec![format!("template {template_id} deleted")]
+                            }
+                        };
                     }
-                };
-                Ok(RevertOutcome { restored, skipped: Vec::new() })
+                }
+                self.fis_runs.remove(token);
+                // FIS failed the database over; gameday fails it back, once
+                // the experiment can no longer act (reading the writer first).
+                if let Some(database) = fail_back {
+                    let back = rds::fail_back(&self.clients, database).await?;
+                    self.calls.mutating += back.restored.len();
+                    outcome.restored.extend(back.restored);
+                    outcome.skipped.extend(back.skipped);
+                }
+                Ok(outcome)
             }
             Effect::ZonalShift { .. } => {
                 let outcome = arc::cancel(&self.clients, effect).await?;

@@ -161,6 +161,9 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
             // Refused here, before any read, when FIS cannot make it (a region, latency with loss, the duration).
             let document = super::fis::gray_failure_document(fault)?;
             let zone = env.zone_name(zone.as_deref().unwrap_or_default())?;
+            // A cross-zone slowdown that names no zones impairs the traffic toward every other zone of the Region.
+            let other_zones: Vec<String> = env.zones.keys().filter(|name| **name != zone).cloned().collect();
+            let document = document.toward(&other_zones)?;
             reach.zones = vec![zone.clone()];
             reach.acts_on_instances = true;
             // FIS is handed the chosen instances' ARNs: the guards can spare any of them.
@@ -193,7 +196,16 @@ pub(super) async fn reach(env: &mut AwsEnvironment, fault: &Fault) -> Result<Rea
         FaultAction::DbFailover { cluster, instance, target } => {
             env.calls.reads += 1;
             // The database is the one candidate, in no group: the instance population is not its measure.
-            return super::rds::reach(&env.clients, &env.spec.region, cluster.as_deref(), instance.as_deref(), target.as_deref()).await;
+            let mut reach = super::rds::reach(&env.clients, &env.spec.region, cluster.as_deref(), instance.as_deref(), target.as_deref()).await?;
+            // The plan says which mechanism makes it.
+            reach.other_resources.push(if env.uses_fis(fault) {
+                let back = if fault.duration.is_some() { "; gameday fails back directly at the end (FIS has no fail-back action)" } else { "" };
+                format!("made by {}{back}", super::fis::database_mechanism(cluster.as_deref(), instance.as_deref()))
+            } else {
+                let call = if cluster.is_some() { "rds:FailoverDBCluster" } else { "rds:RebootDBInstance with ForceFailover" };
+                format!("made directly: {call}")
+            });
+            return Ok(reach);
         }
     }
     let candidates = reach.candidates.clone();
@@ -246,7 +258,16 @@ pub(super) async fn prepare(env: &mut AwsEnvironment, fault: &Fault, chosen: &[C
         let resolved = env.fis_resolved(fault, chosen, reach).await?;
         let token = super::run_token(&fault.name);
         let template = super::fis::fault_template(&env.scenario, fault, &resolved, &env.fis_context()?, &token)?;
-        return Ok(Effect::FisExperiment { fault: fault.name.clone(), token, template });
+        // A database failover with a `duration` is failed back at its end:
+        // the writer to fail back to is read now, before FIS fails it over.
+        let fail_back = match &fault.action {
+            FaultAction::DbFailover { cluster, instance, target } if fault.duration.is_some() => {
+                env.calls.reads += 1;
+                Some(Box::new(super::rds::prepare(&env.clients, cluster.as_deref(), instance.as_deref(), target.as_deref(), true).await?))
+            }
+            _ => None,
+        };
+        return Ok(Effect::FisExperiment { fault: fault.name.clone(), token, template, fail_back });
     }
     let ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
     Ok(match &fault.action {

@@ -1159,7 +1159,14 @@ mod tests {
             start_after: Vec::new(),
             delay: None,
             duration: None,
-            action: FaultAction::GrayFailure { zone: zone.map(Into::into), region: region.map(Into::into), error_rate: Some(error_rate), latency: None, interface: None },
+            action: FaultAction::GrayFailure {
+                zone: zone.map(Into::into),
+                region: region.map(Into::into),
+                error_rate: Some(error_rate),
+                latency: None,
+                interface: None,
+                cross_zone: None,
+            },
         }
     }
 

@@ -1,0 +1,163 @@
+//! A zone's gray failure for its traffic to other zones only (FIS's
+//! "Cross-AZ Traffic Slowdown": `gray_failure` with `cross_zone`). Against
+//! moto: the run's template, read back while it runs, runs
+//! `AWSFIS-Run-Network-Packet-Loss-Sources` with the Region's other zones as
+//! `Sources` on the zone's allowed instances, and the experiment is stopped
+//! (read back) when the run is halted; moto's FIS acts on nothing, so no
+//! packet is dropped. Without AWS: the scenario's errors at their
+//! `file:line:column`, the simulator's plan and run, and `export fis`.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::aws::{experiment_while_running, finish, run_command, stopped};
+use crate::fleet::Fleet;
+use crate::moto::Moto;
+
+fn scenario(account: &str, fault: &str) -> String {
+    format!(
+        "apiVersion: gameday/v1\nname: cross-az\nguards:\n  accounts: [\"{account}\"]\n  regions: [us-east-1]\n  require_tags: {{ gameday: allowed }}\n  require_healthy_start: false\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 1s, timeout: 1s, healthy_after: 1 }}\nfaults:\n{fault}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5s }}\n"
+    )
+}
+
+const FAULT: &str = "  - name: slow-cross\n    kind: gray_failure\n    zone: us-east-1a\n    error_rate: 15\n    cross_zone: { flows_percent: 25 }\n    duration: 30m";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_stopped() {
+    let moto = Moto::start_own();
+    // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
+    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
+    let config = moto.config().await;
+    let fleet = Fleet::build(&config, 6).await;
+    let fis = aws_sdk_fis::Client::new(&config);
+    let zones = fleet.ec2.describe_availability_zones().send().await.unwrap();
+    let others: Vec<String> =
+        zones.availability_zones().iter().filter_map(|z| z.zone_name()).filter(|z| *z != "us-east-1a").map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
+    assert!(!others.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
+    let text = scenario(&moto.account, FAULT);
+
+    // The plan names the document with the other zones as its sources.
+    let file = dir.path().join("plan.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let project = moto.project_with(dir.path(), &moto.account, fis_role);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command.args(["plan", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap(), "--seed", "1"]).env("GAMEDAY_STATE_DIR", dir.path().join("plan-state"));
+    for (key, value) in moto.env() {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let parameters =
+        format!("DurationSeconds=1800, FlowsPercent=25, InstallDependencies=True, Interface=DEFAULT, LossPercent=15, Sources={}, TrafficType=egress", others.join(","));
+    assert!(
+        stdout.contains(&format!("touches: FIS aws:ssm:send-command of SSM document AWSFIS-Run-Network-Packet-Loss-Sources ({parameters}) on the chosen instances in us-east-1a")),
+        "{stdout}"
+    );
+
+    // The run's template, read back while it runs; then halted, and the experiment stopped.
+    let run_dir = dir.path().join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let log = dir.path().join("calls.log");
+    let child = run_command(&moto, &run_dir, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
+    let (experiment, template_id) = experiment_while_running(&fis, 0).await;
+    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
+    let template = template.experiment_template().unwrap();
+    let action = &template.actions().unwrap()["slow-cross"];
+    assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
+    let sent = action.parameters().unwrap();
+    assert_eq!(sent["documentArn"], "arn:aws:ssm:us-east-1::document/AWSFIS-Run-Network-Packet-Loss-Sources");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&sent["documentParameters"]).unwrap(),
+        serde_json::json!({ "DurationSeconds": "1800", "FlowsPercent": "25", "InstallDependencies": "True", "Interface": "DEFAULT", "LossPercent": "15", "Sources": others.join(","), "TrafficType": "egress" })
+    );
+    let target = &template.targets().unwrap()["slow-cross-instances"];
+    let arns: BTreeSet<&String> = target.resource_arns().iter().collect();
+    let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
+    let in_a: BTreeSet<String> = described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some("us-east-1a"))
+        .map(|i| format!("arn:aws:ec2:us-east-1:{}:instance/{}", moto.account, i.instance_id().unwrap()))
+        .collect();
+    assert_eq!(arns, in_a.iter().collect(), "exactly the allowed instances of the impaired zone");
+    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "cross-zone test"]).env("GAMEDAY_STATE_DIR", run_dir.join("state")).output().unwrap();
+    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    let exit = finish(child, &run_dir);
+    assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
+    assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
+    stopped(&fis, &experiment, &template_id).await;
+
+    // gameday's own calls are each in `gameday iam-policy`, and none acts on an instance (FIS sends the command).
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["iam-policy", file.to_str().unwrap()]).output().unwrap();
+    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
+    let allowed = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
+    let missing: Vec<&String> = recorded.difference(&allowed).collect();
+    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
+    assert!(recorded.contains("fis:StopExperiment") && recorded.contains("ec2:DescribeAvailabilityZones"), "{recorded:?}");
+    assert!(!recorded.iter().any(|c| c.starts_with("ssm:")), "gameday never sends the command itself: {recorded:?}");
+}
+
+fn sim(fault: &str) -> String {
+    format!(
+        "apiVersion: gameday/v1\nname: cross\nguards:\n  require_healthy_start: false\nsteady_state:\n  - {{ name: c, kind: asg_capacity, group: web-asg, min_in_service: 4 }}\nfaults:\n  - name: slow\n    kind: gray_failure\n{fault}\n    duration: 10m\nexpected_recoveries:\n  - {{ name: c, probes: [c], recovers_within: 10m }}\n"
+    )
+}
+
+#[test]
+fn bad_cross_zone_combinations_are_scenario_errors_at_their_position() {
+    for (fault, message, at) in [
+        ("    region: us-east-1\n    error_rate: 5\n    cross_zone: {}", "`cross_zone` impairs the traffic from one zone to the others, so it needs the fault's `zone`", ":12:"),
+        ("    zone: us-east-1a\n    error_rate: 5\n    cross_zone: { zones: [us-east-1b, us-east-1a] }", "`us-east-1a` is the fault's own zone", ":12:"),
+        ("    zone: us-east-1a\n    error_rate: 5\n    cross_zone: { flows_percent: 2.5 }", "2.5 is not a whole share of flows from 1 to 100", ":12:"),
+        ("    zone: us-east-1a\n    error_rate: 5\n    cross_zone: { flow_percent: 25 }", "flow_percent", ":12:"),
+    ] {
+        let output = crate::gameday_on_file(&["validate"], &sim(fault));
+        assert_eq!(output.code, 3, "{fault}: {}", output.stdout);
+        assert!(output.stderr.contains(message), "{fault}: {}", output.stderr);
+        assert!(output.stderr.contains(at), "{fault}: line of `cross_zone`: {}", output.stderr);
+    }
+}
+
+#[test]
+fn the_simulator_keeps_the_zones_gray_failure_and_the_plan_says_what_aws_does_instead() {
+    let yaml = sim("    zone: us-east-1a\n    error_rate: 15\n    cross_zone: { zones: [us-east-1b], flows_percent: 25 }");
+    let plan = crate::gameday_on_file(&["plan", "--seed", "1"], &yaml);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("on AWS: FIS aws:ssm:send-command of SSM document AWSFIS-Run-Network-Packet-Loss-Sources (DurationSeconds=600, FlowsPercent=25, InstallDependencies=True, Interface=DEFAULT, LossPercent=15, Sources=us-east-1b, TrafficType=egress) on the zone's instances, for their traffic to other zones only (Cross-AZ Traffic Slowdown; the simulator impairs every request served from the zone)"),
+        "{}",
+        plan.stdout
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cross.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let plain = dir.path().join("plain.yaml");
+    std::fs::write(&plain, yaml.replace("    cross_zone: { zones: [us-east-1b], flows_percent: 25 }\n", "")).unwrap();
+    let cross = crate::run_scenario(&file, &["--seed", "3"], &dir.path().join("a"));
+    let zone = crate::run_scenario(&plain, &["--seed", "3"], &dir.path().join("b"));
+    assert_eq!(cross.output.code, zone.output.code, "{}", cross.output.stderr);
+    assert_eq!(cross.events("fault_intent")[0]["effect"], zone.events("fault_intent")[0]["effect"], "the same simulated gray failure");
+    assert_eq!(cross.result["expectations"], zone.result["expectations"], "the same run for the seed");
+}
+
+#[test]
+fn export_fis_emits_the_sources_document_and_refuses_unknown_other_zones() {
+    let named = crate::gameday_on_file(&["export", "fis"], &sim("    zone: us-east-1a\n    latency: 100ms\n    cross_zone: { zones: [use1-az2, us-east-1c] }"));
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    let template: serde_json::Value = serde_json::from_str(&named.stdout).unwrap();
+    let action = &template["actions"]["slow"];
+    assert_eq!(action["parameters"]["documentArn"], "arn:aws:ssm:${AWS_REGION}::document/AWSFIS-Run-Network-Latency-Sources");
+    let document: serde_json::Value = serde_json::from_str(action["parameters"]["documentParameters"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        document,
+        serde_json::json!({ "DelayMilliseconds": "100", "DurationSeconds": "600", "FlowsPercent": "100", "InstallDependencies": "True", "Interface": "DEFAULT", "Sources": "use1-az2,us-east-1c", "TrafficType": "egress" })
+    );
+    let every = crate::gameday_on_file(&["export", "fis"], &sim("    zone: us-east-1a\n    error_rate: 5\n    cross_zone: {}"));
+    assert_eq!(every.code, 10, "{}", every.stdout);
+    assert!(every.stderr.contains("zones (fault `slow`): a cross-zone slowdown of every other zone needs the Region's zones"), "{}", every.stderr);
+}
