@@ -38,7 +38,7 @@ use crate::scenario::{AlarmState, Guards, Scenario, StopCondition};
 use clock::{Clock, Interrupt};
 use drill_host::{DrillLink, next_drill_input};
 use journal::{Event, GuardVerdictRecord, Journal, Record};
-use plan::Refusal;
+use plan::{Plan, Refusal};
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -628,18 +628,40 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     async fn execute(&mut self) -> Outcome {
         // 1. Everything is judged before any side effect.
+        let plan = match self.judge_guards().await {
+            Ok(plan) => plan,
+            Err(refused) => return refused,
+        };
+        // 2. Steady state.
+        let alarms = match self.check_steady_state(&plan).await {
+            Ok(alarms) => alarms,
+            Err(stopped) => return stopped,
+        };
+        // 3. Inject, observe, revert on schedule.
+        let (stopped, realtime) = self.inject_and_observe(&alarms).await;
+        // 4. Whatever happened, nothing stays injected.
+        self.revert_everything(stopped, realtime).await
+    }
+
+    /// Plans the run and journals every guard's verdict; a refusal ends the
+    /// run here, before any side effect.
+    async fn judge_guards(&mut self) -> Result<Plan, Outcome> {
         let plan = match plan::plan(self.env, self.scenario, self.config.seed, self.config.started_at).await {
             Ok(plan) => plan,
-            Err(error) => return Outcome::EnvironmentError { message: error.to_string() },
+            Err(error) => return Err(Outcome::EnvironmentError { message: error.to_string() }),
         };
         let mut verdicts: Vec<GuardVerdictRecord> = plan.verdicts.iter().map(Into::into).collect();
         verdicts.extend(plan.faults.iter().flat_map(|f| f.selection.verdicts.iter().map(Into::into)));
         self.log(Event::GuardsJudged { phase: "before the run".into(), verdicts }, false);
-        if let Some(refusal) = plan.refusal() {
-            return refusal.outcome();
+        match plan.refusal() {
+            Some(refusal) => Err(refusal.outcome()),
+            None => Ok(plan),
         }
+    }
 
-        // 2. Steady state.
+    /// Samples every probe until each passes (or the attempts run out) and
+    /// journals the verdict. Returns the alarms the run reads from now on.
+    async fn check_steady_state(&mut self, plan: &Plan) -> Result<Vec<String>, Outcome> {
         self.phase = "checking steady state";
         // The scenario's stop conditions, and the outcome alarms `import_alarms` made stop conditions.
         self.guards.stop_conditions.extend(plan.imported_stop_alarms.iter().map(|alarm| StopCondition::Alarm { alarm: alarm.clone() }));
@@ -677,17 +699,24 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         };
         self.log(Event::SteadyState { healthy: failing.is_empty(), detail: detail.clone() }, false);
         if self.ledger.journal_failure.is_some() {
-            return self.journal_failed_stop();
+            return Err(self.journal_failed_stop());
         }
         // Before injection only the halt and an interrupt can stop the run.
         if let Some(stop) = self.stop_now(self.clock.now()) {
-            return stop;
+            return Err(stop);
         }
         if !failing.is_empty() && self.scenario.guards.require_healthy_start {
-            return Outcome::AbortedByGuard { guard: GuardName::RequireHealthyStart, detail: format!("the steady state is not healthy: {detail}") };
+            return Err(Outcome::AbortedByGuard { guard: GuardName::RequireHealthyStart, detail: format!("the steady state is not healthy: {detail}") });
         }
+        Ok(alarms)
+    }
 
-        // 3. Inject, observe, revert.
+    /// The loop: makes each fault when its time comes, reverts it when its
+    /// time is up, samples probes and reads `alarms` on their cadence,
+    /// applies drill commands, and ends when every expectation has settled
+    /// or something stops the run (that `Outcome`). Returns the real-time
+    /// probers, still running, so their last samples are kept.
+    async fn inject_and_observe(&mut self, alarms: &[String]) -> (Option<Outcome>, Option<realtime::RealtimeProbes>) {
         self.phase = "injecting";
         let t0 = self.clock.now();
         self.injection_started = Some(t0);
@@ -696,8 +725,6 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.tick();
         let mut next_sample: Vec<Millis> = self.scenario.steady_state.iter().map(|p| t0 + p.interval.as_millis()).collect();
         let mut next_alarm_poll = t0 + self.config.alarm_poll;
-        let max_end = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis());
-        let mut outcome: Option<Outcome> = None;
         // Real systems are probed on their own tasks; the simulator in this loop.
         let mut realtime = match (self.env.prober(), self.clock.origin()) {
             (Some(prober), Some(origin)) => Some(realtime::RealtimeProbes::start(prober, origin, t0, &self.scenario.steady_state)),
@@ -707,41 +734,18 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         loop {
             let now = self.clock.now();
             // A journal that cannot be written ends the run: nothing more is
-            // injected, and every fault is reverted below.
+            // injected, and every fault is reverted after the loop.
             if self.ledger.journal_failure.is_some() {
-                outcome = Some(self.journal_failed_stop());
-                break;
+                return (Some(self.journal_failed_stop()), realtime);
             }
             if let Some(stop) = self.stop_now(now) {
-                outcome = Some(stop);
-                break;
+                return (Some(stop), realtime);
             }
-            // Faults whose time has come.
-            for index in 0..self.faults.len() {
-                if self.faults[index].state != FaultState::Waiting {
-                    continue;
-                }
-                if let Some(start) = self.start_time(index, t0)
-                    && start <= now
-                    && let Some(failure) = self.inject(index, &mut realtime).await
-                {
-                    outcome = Some(failure);
-                    break;
-                }
+            if let Some(stopped) = self.start_due_faults(t0, now, &mut realtime).await {
+                return (Some(stopped), realtime);
             }
-            if outcome.is_some() {
-                break;
-            }
-            for index in 0..self.faults.len() {
-                if let FaultState::Active { ends_at } = self.faults[index].state
-                    && ends_at <= now
-                    && let Some(error) = self.revert(index).await
-                {
-                    outcome = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
-                }
-            }
-            if outcome.is_some() {
-                break;
+            if let Some(stopped) = self.revert_due_faults(now).await {
+                return (Some(stopped), realtime);
             }
             self.apply_drill_inputs(t0).await;
             if self.interrupt.raised() {
@@ -763,7 +767,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             }
             if next_alarm_poll <= now {
-                self.poll_alarms(&alarms).await;
+                self.poll_alarms(alarms).await;
                 while next_alarm_poll <= now {
                     next_alarm_poll += self.config.alarm_poll.max(1);
                 }
@@ -771,44 +775,18 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             self.follow().await;
             self.drain_observations();
             if let Some(stop) = self.stop_now(now) {
-                outcome = Some(stop);
-                break;
+                return (Some(stop), realtime);
             }
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
             self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
             self.tick();
             if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e, now)) {
-                break;
+                return (None, realtime);
             }
             // Sleep until the next thing due.
-            let mut next = if realtime.is_some() { next_alarm_poll } else { next_sample.iter().copied().min().unwrap_or(now + 1_000).min(next_alarm_poll) };
-            for (index, fault) in self.faults.iter().enumerate() {
-                match fault.state {
-                    FaultState::Waiting => next = next.min(self.start_time(index, t0).unwrap_or(next)),
-                    FaultState::Active { ends_at } => next = next.min(ends_at),
-                    _ => {}
-                }
-            }
-            for e in &self.scenario.expected_recoveries {
-                let Some(deadline) = self.deadline_of(e) else { continue };
-                for moment in [deadline, deadline.saturating_add(self.confirmation_window(e))] {
-                    if moment > now {
-                        next = next.min(moment);
-                    }
-                }
-            }
-            if let Some(limit) = max_end {
-                next = next.min(limit);
-            }
-            if let Some(link) = &self.drill
-                && let Some(at) = link.pending.iter().filter_map(|i| i.at).map(|at| t0 + at).min()
-            {
-                next = next.min(at);
-            }
-            if let Some(cap) = self.config.max_sleep {
-                next = next.min(now + cap);
-            }
-            let wake = next.max(now + 1);
+            // The loop's own work: the next alarm read, and on the simulator the next sample.
+            let loop_due = if realtime.is_some() { next_alarm_poll } else { next_sample.iter().copied().min().unwrap_or(now + 1_000).min(next_alarm_poll) };
+            let wake = self.next_wake(t0, now, loop_due);
             // A live sample or a drill command wakes the loop at once: stop
             // conditions and people's actions take effect within one tick.
             let woken = tokio::select! {
@@ -826,12 +804,83 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 }
             }
         }
+    }
 
-        // 4. Whatever happened, nothing stays injected.
+    /// Makes every waiting fault whose start time has come; the first that
+    /// fails ends the run (its `Outcome`).
+    async fn start_due_faults(&mut self, t0: Millis, now: Millis, realtime: &mut Option<realtime::RealtimeProbes>) -> Option<Outcome> {
+        for index in 0..self.faults.len() {
+            if self.faults[index].state != FaultState::Waiting {
+                continue;
+            }
+            if let Some(start) = self.start_time(index, t0)
+                && start <= now
+                && let Some(failure) = self.inject(index, realtime).await
+            {
+                return Some(failure);
+            }
+        }
+        None
+    }
+
+    /// Reverts every active fault whose time is up; a revert that fails
+    /// ends the run.
+    async fn revert_due_faults(&mut self, now: Millis) -> Option<Outcome> {
+        let mut stopped = None;
+        for index in 0..self.faults.len() {
+            if let FaultState::Active { ends_at } = self.faults[index].state
+                && ends_at <= now
+                && let Some(error) = self.revert(index).await
+            {
+                stopped = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
+            }
+        }
+        stopped
+    }
+
+    /// When the loop must wake next: the earliest of `loop_due` (the loop's
+    /// next sample or alarm read), a fault's start or end, a deadline and its
+    /// confirmation window, `max_duration`, a timed drill command, and the
+    /// longest sleep a live console allows.
+    fn next_wake(&self, t0: Millis, now: Millis, loop_due: Millis) -> Millis {
+        let mut next = loop_due;
+        for (index, fault) in self.faults.iter().enumerate() {
+            match fault.state {
+                FaultState::Waiting => next = next.min(self.start_time(index, t0).unwrap_or(next)),
+                FaultState::Active { ends_at } => next = next.min(ends_at),
+                _ => {}
+            }
+        }
+        for e in &self.scenario.expected_recoveries {
+            let Some(deadline) = self.deadline_of(e) else { continue };
+            for moment in [deadline, deadline.saturating_add(self.confirmation_window(e))] {
+                if moment > now {
+                    next = next.min(moment);
+                }
+            }
+        }
+        if let Some(limit) = self.scenario.guards.max_duration.map(|d| t0 + d.as_millis()) {
+            next = next.min(limit);
+        }
+        if let Some(link) = &self.drill
+            && let Some(at) = link.pending.iter().filter_map(|i| i.at).map(|at| t0 + at).min()
+        {
+            next = next.min(at);
+        }
+        if let Some(cap) = self.config.max_sleep {
+            next = next.min(now + cap);
+        }
+        next.max(now + 1)
+    }
+
+    /// Reverts every fault still in place, keeps the probers' last samples
+    /// and reads how ARC executions ended. A revert that fails outranks
+    /// `stopped`; without either, the hypothesis held.
+    async fn revert_everything(&mut self, stopped: Option<Outcome>, realtime: Option<realtime::RealtimeProbes>) -> Outcome {
         self.phase = "reverting";
         self.tick();
         let failures = self.revert_all().await;
-        if let Some(mut live) = realtime.take() {
+        if let Some(mut live) = realtime {
             while let Ok(sample) = live.samples.try_recv() {
                 self.ingest(sample);
             }
@@ -844,7 +893,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             let detail = failures.iter().map(|(f, e)| format!("{f}: {e}")).collect::<Vec<_>>().join("; ");
             return Outcome::RevertIncomplete { faults, detail };
         }
-        outcome.unwrap_or(Outcome::HypothesisHeld)
+        stopped.unwrap_or(Outcome::HypothesisHeld)
     }
 
     /// Why the run must stop now, journaled; `None` to go on.
