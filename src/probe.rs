@@ -787,6 +787,22 @@ mod tests {
     }
 
     #[test]
+    fn an_hour_of_samples_with_one_outage_is_a_few_runs() {
+        // 100 ms samples for an hour with jittered send times and latencies, failing for 30 s at 10 minutes;
+        // cut at the fault's start (10 min) and end (20 min).
+        let mut h = ProbeHistory::cut_at([600_000, 1_200_000], 3);
+        for i in 0..36_000u64 {
+            let ok = !(6_000..6_300).contains(&i);
+            h.push(&Sample { probe: "p".into(), sent_at: i * 100 + i % 7, latency_ms: 1 + i % 13, ok, observed: String::new(), lateness_us: 0, reading: None });
+        }
+        // Passing, failing, passing to the fault's end, passing after it: four runs, not 36,000 samples.
+        assert_eq!((h.runs(), h.len(), h.failures(), h.max_latency()), (4, 36_000, 300, 13));
+        assert_eq!(h.recovered_at(600_000, 3), Some(630_000 + 6_300 % 7));
+        assert_eq!(h.confirmed_at(600_000, 3), Some(630_200 + 6_302 % 7 + 1 + 6_302 % 13));
+        assert_eq!(h.counts(600_000, 1_200_000), (6_000, 300));
+    }
+
+    #[test]
     fn failing_since_and_time() {
         let h = history("++---", 10);
         assert_eq!(h.failing_since(), Some(20));
