@@ -797,7 +797,7 @@ mod tests {
         }
         // Passing, failing, passing to the fault's end, passing after it: four runs, not 36,000 samples.
         assert_eq!((h.runs(), h.len(), h.failures(), h.max_latency()), (4, 36_000, 300, 13));
-        assert_eq!(h.recovered_at(600_000, 3), Some(630_000 + 6_300 % 7));
+        assert_eq!(h.recovered_at(600_000, 3), Some(630_000), "6,300 is a multiple of 7: sent on time");
         assert_eq!(h.confirmed_at(600_000, 3), Some(630_200 + 6_302 % 7 + 1 + 6_302 % 13));
         assert_eq!(h.counts(600_000, 1_200_000), (6_000, 300));
     }
