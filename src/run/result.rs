@@ -170,6 +170,8 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
         let more = metrics::asked_times(points);
         if more.iter().any(|t| histories.values().any(|h| !h.exact_at(*t))) {
             asked = metrics::asked_times(asked.into_iter().chain(more));
+            // Dropped first, so the two builds are never in memory together.
+            drop(std::mem::take(&mut histories));
             histories = probe_histories(scenario, records, &asked);
         }
     }
