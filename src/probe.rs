@@ -59,30 +59,72 @@ pub fn metric_verdict(check: &crate::scenario::ProbeCheck, reading: &MetricReadi
     if wanted.is_empty() { (true, text) } else { (ok, format!("{text} (want {})", wanted.join(" and "))) }
 }
 
-/// One sample as the measure reads it: when it was sent, how long its
-/// answer took, and whether it passed. The text it observed stays in the
-/// journal: no figure is computed from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Point {
-    pub sent_at: Millis,
-    pub latency_ms: Millis,
-    pub ok: bool,
+/// One run of a probe's samples: consecutive samples with the same verdict,
+/// sent in order (each no earlier than the one before) and on the same side
+/// of every cut time of its history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Run {
+    first: Millis,
+    last: Millis,
+    count: u64,
+    ok: bool,
+    max_latency: Millis,
+    /// Where this run's answer times (send time plus latency, for the first
+    /// samples of the run, up to [`ProbeHistory::confirming`]) begin in
+    /// [`ProbeHistory::answers`].
+    answers_at: usize,
 }
 
-impl From<&Sample> for Point {
-    fn from(sample: &Sample) -> Self {
-        Point { sent_at: sample.sent_at, latency_ms: sample.latency_ms, ok: sample.ok }
+impl Run {
+    /// How many of its answer times the run holds.
+    fn answers(&self, confirming: usize) -> usize {
+        usize::try_from(self.count).unwrap_or(usize::MAX).min(confirming)
     }
 }
 
-/// Every sample of one probe, in the order taken, as [`Point`]s (24 bytes
-/// each, against some 200 for a [`Sample`] with its strings: issue 18), and
-/// the readings of the few that read a metric.
-#[derive(Clone, Debug, Default)]
+/// Where a history splits its runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cuts {
+    /// Every sample is a run of its own: the history answers at any time,
+    /// and holds about 50 bytes a sample (tests, and small histories).
+    Every,
+    /// No run holds samples on both sides of one of these times (sorted):
+    /// the history answers exactly about these times, and between two of
+    /// them it holds one run per change of verdict.
+    At(Vec<Millis>),
+}
+
+/// Every sample of one probe, in the order taken, run-length encoded
+/// (issue 18): consecutive samples with the same verdict are one [`Run`]
+/// (first and last send time, count, longest latency, and the answer times
+/// of its first `confirming` samples), so a history grows with the probe's
+/// changes of verdict, not with its samples. The readings of the few
+/// samples that read a metric are kept one by one.
+///
+/// What the measure reads of it are filters on send times ("sent at or
+/// after the clock's start", "before the fault's end"). Those are exact at
+/// the history's cut times: a run never straddles one, so a filter takes or
+/// leaves it whole. The measure builds its histories cut at every time it
+/// asks about (`run::metrics::asked_times`); at any other time a run counts
+/// as sent at its first sample. The property test
+/// `a_cut_history_answers_as_every_sample_does` holds every answer at the
+/// cut times equal to that of the samples kept one by one.
+#[derive(Clone, Debug)]
 pub struct ProbeHistory {
-    pub samples: Vec<Point>,
-    /// `(index in samples, reading)` of each sample that read a metric, in order.
-    readings: Vec<(usize, MetricReading)>,
+    runs: Vec<Run>,
+    answers: Vec<Millis>,
+    /// How many answer times each run keeps: the most passes a recovery
+    /// must confirm (`healthy_after`).
+    confirming: usize,
+    cuts: Cuts,
+    /// `(send time, reading)` of each sample that read a metric, in order.
+    readings: Vec<(Millis, MetricReading)>,
+}
+
+impl Default for ProbeHistory {
+    fn default() -> Self {
+        ProbeHistory { runs: Vec::new(), answers: Vec::new(), confirming: 1, cuts: Cuts::Every, readings: Vec::new() }
+    }
 }
 
 /// A probe's state for people: shown live and in the report.
@@ -106,100 +148,220 @@ impl ProbeState {
 }
 
 impl ProbeHistory {
-    pub fn push(&mut self, sample: &Sample) {
-        if let Some(reading) = sample.reading {
-            self.readings.push((self.samples.len(), reading));
-        }
-        self.samples.push(Point::from(sample));
+    /// A history that answers exactly about each time of `cuts`, and that
+    /// can confirm a recovery of up to `confirming` passes.
+    pub fn cut_at(cuts: impl IntoIterator<Item = Millis>, confirming: usize) -> Self {
+        let mut cuts: Vec<Millis> = cuts.into_iter().collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        ProbeHistory { cuts: Cuts::At(cuts), confirming: confirming.max(1), ..ProbeHistory::default() }
     }
 
-    /// Each sample with what it read, if anything, in order.
-    pub fn with_readings(&self) -> impl Iterator<Item = (&Point, Option<MetricReading>)> {
-        let mut readings = self.readings.iter().peekable();
-        self.samples.iter().enumerate().map(move |(index, point)| (point, readings.next_if(|(i, _)| *i == index).map(|(_, reading)| *reading)))
+    /// Adds a time to answer exactly about from now on. Exact for the
+    /// samples pushed after it, and for those before it unless the last
+    /// run already holds samples on both sides of it.
+    pub fn cut(&mut self, at: Millis) {
+        if let Cuts::At(cuts) = &mut self.cuts
+            && let Err(index) = cuts.binary_search(&at)
+        {
+            cuts.insert(index, at);
+        }
+    }
+
+    /// Whether no run holds samples on both sides of `at` (sent before it
+    /// and at or after it): every filter at `at` is then exact.
+    pub fn exact_at(&self, at: Millis) -> bool {
+        !self.runs.iter().any(|r| r.first < at && at <= r.last)
+    }
+
+    /// Whether a sample sent at `sent_at` may join the last run.
+    fn joins(&self, run: &Run, sent_at: Millis, ok: bool) -> bool {
+        let Cuts::At(cuts) = &self.cuts else { return false };
+        // A sample sent before the last one starts a run: within a run, send times only grow.
+        if run.ok != ok || sent_at < run.last || run.count == u64::MAX {
+            return false;
+        }
+        let next_cut = cuts.partition_point(|c| *c <= run.last);
+        cuts.get(next_cut).is_none_or(|c| *c > sent_at)
+    }
+
+    pub fn push(&mut self, sample: &Sample) {
+        if let Some(reading) = sample.reading {
+            self.readings.push((sample.sent_at, reading));
+        }
+        let answer = sample.sent_at.saturating_add(sample.latency_ms);
+        match self.runs.last() {
+            Some(run) if self.joins(run, sample.sent_at, sample.ok) => {
+                let keeps_answer = run.answers(self.confirming) < self.confirming;
+                let run = self.runs.last_mut().expect("a last run");
+                run.last = sample.sent_at;
+                run.count += 1;
+                run.max_latency = run.max_latency.max(sample.latency_ms);
+                if keeps_answer {
+                    self.answers.push(answer);
+                }
+            }
+            _ => {
+                self.runs.push(Run { first: sample.sent_at, last: sample.sent_at, count: 1, ok: sample.ok, max_latency: sample.latency_ms, answers_at: self.answers.len() });
+                self.answers.push(answer);
+            }
+        }
+    }
+
+    /// How many samples the history holds.
+    pub fn len(&self) -> u64 {
+        self.runs.iter().map(|r| r.count).fold(0, u64::saturating_add)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// How many of its samples failed.
+    pub fn failures(&self) -> u64 {
+        self.runs.iter().filter(|r| !r.ok).map(|r| r.count).fold(0, u64::saturating_add)
+    }
+
+    /// The longest latency of any sample (0 without samples).
+    pub fn max_latency(&self) -> Millis {
+        self.runs.iter().map(|r| r.max_latency).max().unwrap_or(0)
+    }
+
+    /// How many runs the history holds (for the figures of docs/performance.md).
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// The runs sent in `[from, to)` (`to` `None`: no end), in order.
+    fn runs_in(&self, from: Millis, to: Option<Millis>) -> impl DoubleEndedIterator<Item = &Run> + Clone {
+        self.runs.iter().filter(move |r| r.first >= from && to.is_none_or(|to| r.first < to))
     }
 
     /// Keeps only the samples sent before `end`, with their readings.
     pub fn keep_sent_before(&mut self, end: Millis) {
-        let kept: Vec<(Point, Option<MetricReading>)> = self.with_readings().filter(|(p, _)| p.sent_at < end).map(|(p, r)| (*p, r)).collect();
-        self.samples.clear();
-        self.readings.clear();
-        for (point, reading) in kept {
-            if let Some(reading) = reading {
-                self.readings.push((self.samples.len(), reading));
-            }
-            self.samples.push(point);
+        self.runs.retain(|r| r.first < end);
+        self.readings.retain(|(sent_at, _)| *sent_at < end);
+    }
+
+    /// The history with every sample sent in `[from, to)` counted as a pass.
+    pub fn passing_during(&self, from: Millis, to: Millis) -> ProbeHistory {
+        let mut judged = self.clone();
+        for run in judged.runs.iter_mut().filter(|r| r.first >= from && r.first < to) {
+            run.ok = true;
         }
+        judged
     }
 
     pub fn state(&self) -> ProbeState {
-        match self.samples.last() {
+        match self.runs.last() {
             None => ProbeState::Unknown,
-            Some(s) if s.ok => ProbeState::Healthy,
+            Some(r) if r.ok => ProbeState::Healthy,
             Some(_) => ProbeState::Failing,
         }
     }
 
     pub fn first_sample_at(&self) -> Option<Millis> {
-        self.samples.first().map(|s| s.sent_at)
+        self.runs.first().map(|r| r.first)
     }
 
     /// When the current run of failing samples began; `None` when the last sample passed.
     pub fn failing_since(&self) -> Option<Millis> {
-        if self.samples.last().is_none_or(|s| s.ok) {
-            return None;
-        }
-        let streak_start = self.samples.iter().rposition(|s| s.ok).map_or(0, |i| i + 1);
-        self.samples.get(streak_start).map(|s| s.sent_at)
+        self.runs.iter().rev().take_while(|r| !r.ok).last().map(|r| r.first)
     }
 
     /// How many samples in a row have passed, counting back from the last.
-    pub fn consecutive_passes(&self) -> usize {
-        self.samples.iter().rev().take_while(|s| s.ok).count()
+    pub fn consecutive_passes(&self) -> u64 {
+        self.runs.iter().rev().take_while(|r| r.ok).map(|r| r.count).fold(0, u64::saturating_add)
     }
 
-    /// Samples sent in `[from, to]`.
-    pub fn window(&self, from: Millis, to: Millis) -> Vec<&Point> {
-        self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at <= to).collect()
+    /// How many samples were sent in `[from, to)`, and how many of them failed.
+    pub fn counts(&self, from: Millis, to: Millis) -> (u64, u64) {
+        self.runs_in(from, Some(to)).fold((0, 0), |(all, failed), r| (all.saturating_add(r.count), if r.ok { failed } else { failed.saturating_add(r.count) }))
     }
 
-    /// The first failing sample at or after `from`.
-    pub fn first_failure_after(&self, from: Millis) -> Option<&Point> {
-        self.samples.iter().find(|s| s.sent_at >= from && !s.ok)
+    /// When the first failing sample sent in `[from, to)` was sent (`to` `None`: no end).
+    pub fn first_failure_in(&self, from: Millis, to: Option<Millis>) -> Option<Millis> {
+        self.runs_in(from, to).find(|r| !r.ok).map(|r| r.first)
+    }
+
+    /// When the first failing sample at or after `from` was sent.
+    pub fn first_failure_after(&self, from: Millis) -> Option<Millis> {
+        self.first_failure_in(from, None)
+    }
+
+    /// The runs after the last failure at or after `from` (all passing);
+    /// `None` when nothing failed from then on.
+    fn lasting_streak(&self, from: Millis) -> Option<impl Iterator<Item = &Run>> {
+        let after: Vec<&Run> = self.runs_in(from, None).collect();
+        let last_failure = after.iter().rposition(|r| !r.ok)?;
+        Some(after.into_iter().skip(last_failure + 1))
     }
 
     /// The recovery point after `from`: the first sample of the earliest run
     /// of `healthy_after` consecutive passes that no later failure breaks
     /// (see docs/metrics.md). `None` while not recovered.
     pub fn recovered_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
-        let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
-        let last_failure = after.iter().rposition(|s| !s.ok)?;
-        let streak = &after[last_failure + 1..];
-        (streak.len() >= healthy_after.max(1)).then(|| streak[0].sent_at)
+        let streak: Vec<&Run> = self.lasting_streak(from)?.collect();
+        let passes = streak.iter().map(|r| r.count).fold(0, u64::saturating_add);
+        (passes >= healthy_after.max(1) as u64).then(|| streak[0].first)
     }
 
     /// When the recovery after `from` was confirmed: the answer to the
     /// `healthy_after`-th pass of the lasting run that begins at
     /// [`recovered_at`](Self::recovered_at) (its send time plus its latency).
-    /// `None` while not recovered.
+    /// `None` while not recovered (or when the history keeps fewer answers
+    /// a run than `healthy_after`).
     pub fn confirmed_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
-        let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
-        let last_failure = after.iter().rposition(|s| !s.ok)?;
-        let confirming = after[last_failure + 1..].get(healthy_after.max(1) - 1)?;
-        Some(confirming.sent_at.saturating_add(confirming.latency_ms))
+        let mut wanted = healthy_after.max(1) as u64;
+        for run in self.lasting_streak(from)? {
+            if run.count >= wanted {
+                let index = usize::try_from(wanted - 1).ok()?;
+                return (index < run.answers(self.confirming)).then(|| self.answers[run.answers_at + index]);
+            }
+            wanted -= run.count;
+        }
+        None
+    }
+
+    /// The earliest time the probe was back after failing at or after
+    /// `from`: the first sample of the first run of `healthy_after` passes
+    /// after a failure, whether or not a later failure broke it.
+    pub fn first_back_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+        let mut after = self.runs_in(from, None).skip_while(|r| r.ok).peekable();
+        after.peek()?;
+        let (mut streak_start, mut streak) = (None, 0u64);
+        for run in after {
+            if run.ok {
+                streak_start = streak_start.or(Some(run.first));
+                streak = streak.saturating_add(run.count);
+                if streak >= healthy_after as u64 {
+                    return streak_start;
+                }
+            } else {
+                (streak_start, streak) = (None, 0);
+            }
+        }
+        None
     }
 
     /// Total time spent failing in `[from, to)`: each failing sample counts
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
-        let relevant: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
-        // Saturating: samples out of order in a damaged journal could otherwise sum past u64::MAX.
+        let relevant: Vec<&Run> = self.runs_in(from, Some(to)).collect();
+        // Within a run send times only grow, so its samples' times add up to
+        // its last send less its first; the last counts until the next run.
+        // Saturating: runs out of order in a damaged journal could otherwise sum past u64::MAX.
         relevant
             .iter()
             .enumerate()
-            .filter(|(_, s)| !s.ok)
-            .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
+            .filter(|(_, r)| !r.ok)
+            .map(|(i, r)| (r.last - r.first).saturating_add(relevant.get(i + 1).map_or(to, |next| next.first).saturating_sub(r.last)))
             .fold(0, Millis::saturating_add)
+    }
+
+    /// `(send time, reading)` of each sample that read a metric, in order.
+    pub fn readings(&self) -> impl Iterator<Item = &(Millis, MetricReading)> {
+        self.readings.iter()
     }
 }
 
@@ -301,6 +463,159 @@ impl ProbeTrack {
     }
 }
 
+/// The history as it was before run-length encoding (issue 18): every
+/// sample kept one by one. The reference the property tests hold
+/// [`ProbeHistory`] and [`ProbeTrack`] to.
+#[cfg(test)]
+pub(crate) mod every_sample {
+    use super::ProbeState;
+    use crate::vocab::{MetricReading, Millis, Sample};
+
+    /// One sample as the measure reads it: when it was sent, how long its
+    /// answer took, and whether it passed. The text it observed stays in the
+    /// journal: no figure is computed from it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) struct Point {
+        pub sent_at: Millis,
+        pub latency_ms: Millis,
+        pub ok: bool,
+    }
+
+    impl From<&Sample> for Point {
+        fn from(sample: &Sample) -> Self {
+            Point { sent_at: sample.sent_at, latency_ms: sample.latency_ms, ok: sample.ok }
+        }
+    }
+
+    /// Every sample of one probe, in the order taken, as [`Point`]s (24 bytes
+    /// each, against some 200 for a [`Sample`] with its strings: issue 18), and
+    /// the readings of the few that read a metric.
+    #[derive(Clone, Debug, Default)]
+    pub(crate) struct SampleList {
+        pub(crate) samples: Vec<Point>,
+        /// `(index in samples, reading)` of each sample that read a metric, in order.
+        readings: Vec<(usize, MetricReading)>,
+    }
+
+    impl SampleList {
+        pub fn push(&mut self, sample: &Sample) {
+            if let Some(reading) = sample.reading {
+                self.readings.push((self.samples.len(), reading));
+            }
+            self.samples.push(Point::from(sample));
+        }
+
+        /// Each sample with what it read, if anything, in order.
+        pub fn with_readings(&self) -> impl Iterator<Item = (&Point, Option<MetricReading>)> {
+            let mut readings = self.readings.iter().peekable();
+            self.samples.iter().enumerate().map(move |(index, point)| (point, readings.next_if(|(i, _)| *i == index).map(|(_, reading)| *reading)))
+        }
+
+        /// Keeps only the samples sent before `end`, with their readings.
+        pub fn keep_sent_before(&mut self, end: Millis) {
+            let kept: Vec<(Point, Option<MetricReading>)> = self.with_readings().filter(|(p, _)| p.sent_at < end).map(|(p, r)| (*p, r)).collect();
+            self.samples.clear();
+            self.readings.clear();
+            for (point, reading) in kept {
+                if let Some(reading) = reading {
+                    self.readings.push((self.samples.len(), reading));
+                }
+                self.samples.push(point);
+            }
+        }
+
+        pub fn state(&self) -> ProbeState {
+            match self.samples.last() {
+                None => ProbeState::Unknown,
+                Some(s) if s.ok => ProbeState::Healthy,
+                Some(_) => ProbeState::Failing,
+            }
+        }
+
+        pub fn first_sample_at(&self) -> Option<Millis> {
+            self.samples.first().map(|s| s.sent_at)
+        }
+
+        /// When the current run of failing samples began; `None` when the last sample passed.
+        pub fn failing_since(&self) -> Option<Millis> {
+            if self.samples.last().is_none_or(|s| s.ok) {
+                return None;
+            }
+            let streak_start = self.samples.iter().rposition(|s| s.ok).map_or(0, |i| i + 1);
+            self.samples.get(streak_start).map(|s| s.sent_at)
+        }
+
+        /// How many samples in a row have passed, counting back from the last.
+        pub fn consecutive_passes(&self) -> usize {
+            self.samples.iter().rev().take_while(|s| s.ok).count()
+        }
+
+        /// Samples sent in `[from, to]`.
+        pub fn window(&self, from: Millis, to: Millis) -> Vec<&Point> {
+            self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at <= to).collect()
+        }
+
+        /// The first failing sample at or after `from`.
+        pub fn first_failure_after(&self, from: Millis) -> Option<&Point> {
+            self.samples.iter().find(|s| s.sent_at >= from && !s.ok)
+        }
+
+        /// The recovery point after `from`: the first sample of the earliest run
+        /// of `healthy_after` consecutive passes that no later failure breaks
+        /// (see docs/metrics.md). `None` while not recovered.
+        pub fn recovered_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+            let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+            let last_failure = after.iter().rposition(|s| !s.ok)?;
+            let streak = &after[last_failure + 1..];
+            (streak.len() >= healthy_after.max(1)).then(|| streak[0].sent_at)
+        }
+
+        /// When the recovery after `from` was confirmed: the answer to the
+        /// `healthy_after`-th pass of the lasting run that begins at
+        /// [`recovered_at`](Self::recovered_at) (its send time plus its latency).
+        /// `None` while not recovered.
+        pub fn confirmed_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+            let after: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+            let last_failure = after.iter().rposition(|s| !s.ok)?;
+            let confirming = after[last_failure + 1..].get(healthy_after.max(1) - 1)?;
+            Some(confirming.sent_at.saturating_add(confirming.latency_ms))
+        }
+
+        /// Total time spent failing in `[from, to)`: each failing sample counts
+        /// until the next sample (or `to`).
+        pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
+            let relevant: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
+            // Saturating: samples out of order in a damaged journal could otherwise sum past u64::MAX.
+            relevant
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.ok)
+                .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
+                .fold(0, Millis::saturating_add)
+        }
+
+        /// As `first_back_at` was over the samples, before histories were run-length encoded.
+        pub fn first_back_at(&self, from: Millis, healthy_after: usize) -> Option<Millis> {
+            let after: Vec<_> = self.samples.iter().filter(|s| s.sent_at >= from).collect();
+            let first_failure = after.iter().position(|s| !s.ok)?;
+            let mut streak_start = None;
+            let mut streak = 0;
+            for sample in &after[first_failure..] {
+                if sample.ok {
+                    streak_start = streak_start.or(Some(sample.sent_at));
+                    streak += 1;
+                    if streak >= healthy_after {
+                        return streak_start;
+                    }
+                } else {
+                    (streak_start, streak) = (None, 0);
+                }
+            }
+            None
+        }
+    }
+}
+
 /// A history from a pattern such as `++--+`, one sample per `step` ms.
 #[cfg(test)]
 pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
@@ -337,6 +652,7 @@ mod tests {
         assert_eq!(metric_verdict(&metric("below: 10\n"), &reading(7.0, None)), (false, "HTTPCode_Target_5XX_Count + HTTPCode_ELB_5XX_Count = 7 over 1m00s (want ≥ 10)".into()));
     }
 
+    use super::every_sample::{Point, SampleList};
     use super::*;
 
     fn history(pattern: &str, step: Millis) -> ProbeHistory {
@@ -382,7 +698,7 @@ mod tests {
             healthy_after in 0usize..4,
             ahead in 0u64..2_000,
         ) {
-            let mut history = ProbeHistory::default();
+            let mut history = SampleList::default();
             let mut track = ProbeTrack::with_window(Some(window));
             let mut sent_at = 0;
             for (gap, ok) in steps {
@@ -403,6 +719,87 @@ mod tests {
                 proptest::prop_assert_eq!(track.window_counts(since, now), (expected.len(), expected.iter().filter(|s| !s.ok).count()));
             }
         }
+
+        #[test]
+        fn a_cut_history_answers_as_every_sample_does(
+            // Each sample: a step forward (or, now and then, back: a damaged journal), a latency, a verdict, a reading.
+            steps in proptest::collection::vec((0u64..3_000, proptest::bool::weighted(0.05), 0u64..50, proptest::bool::ANY, proptest::option::weighted(0.2, (0u64..100, 0u64..2_000))), 0..80),
+            cuts in proptest::collection::vec(0u64..120_000, 0..6),
+            confirming in 1usize..4,
+        ) {
+            let mut full = SampleList::default();
+            let mut compact = ProbeHistory::cut_at(cuts.iter().copied(), confirming);
+            let mut sent_at = 0u64;
+            for (step, back, latency_ms, ok, reading) in steps {
+                sent_at = if back { sent_at.saturating_sub(step) } else { sent_at + step };
+                let reading = reading.map(|(failed, period_ms)| MetricReading { value: failed as f64, divided_by: Some(100.0), period_ms });
+                let sample = Sample { probe: "p".into(), sent_at, latency_ms, ok, observed: String::new(), lateness_us: 0, reading };
+                full.push(&sample);
+                compact.push(&sample);
+            }
+            let times: Vec<Millis> = std::iter::once(0).chain(cuts.iter().copied()).collect();
+            agree(&compact, &full, &times, confirming)?;
+            for &end in &times {
+                let (mut compact, mut full) = (compact.clone(), full.clone());
+                compact.keep_sent_before(end);
+                full.keep_sent_before(end);
+                agree(&compact, &full, &times, confirming)?;
+            }
+            for &from in &times {
+                for &to in &times {
+                    let mut judged = full.clone();
+                    for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= from && s.sent_at < to) {
+                        sample.ok = true;
+                    }
+                    agree(&compact.passing_during(from, to), &judged, &times, confirming)?;
+                }
+            }
+        }
+    }
+
+    /// Every answer of `compact` about `times` is that of `full`.
+    fn agree(compact: &ProbeHistory, full: &SampleList, times: &[Millis], confirming: usize) -> Result<(), proptest::test_runner::TestCaseError> {
+        use proptest::prop_assert_eq;
+        prop_assert_eq!(compact.len(), full.samples.len() as u64);
+        prop_assert_eq!(compact.failures(), full.samples.iter().filter(|s| !s.ok).count() as u64);
+        prop_assert_eq!(compact.max_latency(), full.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0));
+        prop_assert_eq!(compact.state(), full.state());
+        prop_assert_eq!(compact.first_sample_at(), full.first_sample_at());
+        prop_assert_eq!(compact.failing_since(), full.failing_since());
+        prop_assert_eq!(compact.consecutive_passes(), full.consecutive_passes() as u64);
+        let full_readings: Vec<(Millis, MetricReading)> = full.with_readings().filter_map(|(p, r)| r.map(|r| (p.sent_at, r))).collect();
+        prop_assert_eq!(compact.readings().copied().collect::<Vec<_>>(), full_readings);
+        for &from in times {
+            prop_assert_eq!(compact.first_failure_after(from), full.first_failure_after(from).map(|s| s.sent_at));
+            for healthy_after in 0..=confirming {
+                prop_assert_eq!(compact.recovered_at(from, healthy_after), full.recovered_at(from, healthy_after));
+                prop_assert_eq!(compact.confirmed_at(from, healthy_after), full.confirmed_at(from, healthy_after));
+                prop_assert_eq!(compact.first_back_at(from, healthy_after), full.first_back_at(from, healthy_after));
+            }
+            for &to in times.iter().chain([&Millis::MAX]) {
+                let within: Vec<&Point> = full.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
+                prop_assert_eq!(compact.counts(from, to), (within.len() as u64, within.iter().filter(|s| !s.ok).count() as u64));
+                prop_assert_eq!(compact.first_failure_in(from, Some(to)), within.iter().find(|s| !s.ok).map(|s| s.sent_at));
+                prop_assert_eq!(compact.failing_time(from, to), full.failing_time(from, to));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_hour_of_samples_with_one_outage_is_a_few_runs() {
+        // 100 ms samples for an hour with jittered send times and latencies, failing for 30 s at 10 minutes;
+        // cut at the fault's start (10 min) and end (20 min).
+        let mut h = ProbeHistory::cut_at([600_000, 1_200_000], 3);
+        for i in 0..36_000u64 {
+            let ok = !(6_000..6_300).contains(&i);
+            h.push(&Sample { probe: "p".into(), sent_at: i * 100 + i % 7, latency_ms: 1 + i % 13, ok, observed: String::new(), lateness_us: 0, reading: None });
+        }
+        // Passing, failing, passing to the fault's end, passing after it: four runs, not 36,000 samples.
+        assert_eq!((h.runs(), h.len(), h.failures(), h.max_latency()), (4, 36_000, 300, 13));
+        assert_eq!(h.recovered_at(600_000, 3), Some(630_000), "6,300 is a multiple of 7: sent on time");
+        assert_eq!(h.confirmed_at(600_000, 3), Some(630_200 + 6_302 % 7 + 1 + 6_302 % 13));
+        assert_eq!(h.counts(600_000, 1_200_000), (6_000, 300));
     }
 
     #[test]

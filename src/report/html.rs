@@ -414,13 +414,20 @@ struct LaneRun {
 /// Each probe's lane as stretches of consecutive samples in one state, in
 /// one pass over the journal: what the chart draws, held without the
 /// samples themselves (issue 18).
-fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> std::collections::BTreeMap<&'a str, Vec<LaneRun>> {
+/// The alarms gameday read come from the same pass, in the order first seen.
+fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> (std::collections::BTreeMap<&'a str, Vec<LaneRun>>, Vec<String>) {
     let result = ctx.result;
     // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
     let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
     let mut lanes: std::collections::BTreeMap<&str, (&crate::scenario::Probe, Vec<LaneRun>)> =
         ctx.scenario.steady_state.iter().map(|p| (p.name.as_str(), (p, Vec::new()))).collect();
+    let mut alarms: Vec<String> = Vec::new();
     for record in ctx.records.iter() {
+        if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
+            && !alarms.contains(alarm)
+        {
+            alarms.push(alarm.clone());
+        }
         let crate::run::journal::Event::Sample(sample) = &record.event else { continue };
         let Some((probe, runs)) = lanes.get_mut(sample.probe.as_str()) else { continue };
         let state: &'static LaneState = match sample.ok {
@@ -433,22 +440,14 @@ fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> std::collections::BTreeMap<&'a st
             _ => runs.push(LaneRun { state, from: sample.sent_at, samples: 1, observed: sample.observed.clone() }),
         }
     }
-    lanes.into_iter().map(|(name, (_, runs))| (name, runs)).collect()
+    (lanes.into_iter().map(|(name, (_, runs))| (name, runs)).collect(), alarms)
 }
 
 fn chart(ctx: &ReportContext<'_>) -> String {
     let result = ctx.result;
     let end = result.duration_ms.max(1);
-    let lanes_of_probes = probe_lanes(ctx);
     // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
-    let mut alarms: Vec<String> = Vec::new();
-    for record in ctx.records.iter() {
-        if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
-            && !alarms.contains(alarm)
-        {
-            alarms.push(alarm.clone());
-        }
-    }
+    let (lanes_of_probes, alarms) = probe_lanes(ctx);
     let labels: Vec<LaneLabel> =
         ctx.scenario.steady_state.iter().map(|p| LaneLabel::new(p.name.clone())).chain(alarms.iter().map(|a| LaneLabel::new(format!("alarm {a}")))).collect();
     // The left margin holds the longest lane label, so no name is cut off at the chart's edge.

@@ -147,6 +147,8 @@ pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
     }
     if let Some(from) = result.injection_started_at {
         let windows = impact_windows(records, from);
+        // Looked up once, not per window: hundreds of probes times their windows.
+        let intended_probes: std::collections::BTreeSet<&str> = result.probes.iter().filter(|p| p.expected_during_fault).map(|p| p.name.as_str()).collect();
         // Each probe's window count, and the number of each of its windows (the first with that start): counted once,
         // as a probe that flaps all run long has windows by the hundred thousand.
         let mut of_probe: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
@@ -166,8 +168,8 @@ pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
                 None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
             };
             // A probe meant to fail during the fault is in its intended state then, not impaired.
-            let intended = result.probes.iter().any(|p| p.name == w.probe && p.expected_during_fault)
-                && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)));
+            let intended =
+                intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)));
             if !intended {
                 rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
                 continue;

@@ -333,17 +333,12 @@ pub fn deadline(expected: &ExpectedRecovery, span: FaultSpan) -> Option<Millis> 
 /// `history` as judged: for an `expected_during_fault` probe, a copy in
 /// which its failures while the fault was in place count as passes (they
 /// are the state the team intended, not impact); for any other probe, the
-/// history itself, not a copy (a long run's histories are large: issue 18).
+/// history itself, not a copy.
 fn judged_history<'h>(history: &'h ProbeHistory, probe: Option<&Probe>, span: FaultSpan, end: Millis) -> Cow<'h, ProbeHistory> {
     if !probe.is_some_and(|p| p.expected_during_fault) {
         return Cow::Borrowed(history);
     }
-    let mut judged = history.clone();
-    let fault_end = span.end.unwrap_or(end.saturating_add(1));
-    for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= span.start && s.sent_at < fault_end) {
-        sample.ok = true;
-    }
-    Cow::Owned(judged)
+    Cow::Owned(history.passing_during(span.start, span.end.unwrap_or(end.saturating_add(1))))
 }
 
 /// Where an expectation's request error rate came from.
@@ -392,17 +387,23 @@ impl ErrorRateSource {
 pub fn request_error_rate(probe: &str, history: Option<&ProbeHistory>, start: Millis, end: Millis) -> (Option<f64>, ErrorRateSource) {
     let not_available = |reason: String| (None, ErrorRateSource::NotAvailable { reason });
     let Some(history) = history else { return not_available(format!("no probe is named `{probe}`")) };
-    let overlapping =
-        history.with_readings().filter(|(s, reading)| s.sent_at > start && s.sent_at.saturating_sub(reading.map_or(0, |r| r.period_ms)) < end.max(start.saturating_add(1)));
-    let (mut requests, mut failed, mut periods, mut unread) = (0.0, 0.0, 0usize, 0usize);
-    for (_, reading) in overlapping {
-        match reading.and_then(|r| r.divided_by.map(|d| (r.value, d))) {
-            Some((value, total)) => {
-                failed += value;
-                requests += total;
-                periods += 1;
+    // A sample sent in `(start, end)` that read nothing is a period unread.
+    let (after, end) = (start.saturating_add(1), end.max(start.saturating_add(1)));
+    let mut unread = usize::try_from(history.counts(after, end).0).unwrap_or(usize::MAX);
+    let (mut requests, mut failed, mut periods) = (0.0, 0.0, 0usize);
+    for (sent_at, reading) in history.readings() {
+        if (after..end).contains(sent_at) {
+            unread = unread.saturating_sub(1);
+        }
+        if *sent_at > start && sent_at.saturating_sub(reading.period_ms) < end {
+            match reading.divided_by {
+                Some(total) => {
+                    failed += reading.value;
+                    requests += total;
+                    periods += 1;
+                }
+                None => unread += 1,
             }
-            None => unread += 1,
         }
     }
     if periods == 0 {
@@ -466,10 +467,10 @@ fn recovery<'p, 'h>(expected: &'p ExpectedRecovery, probes: &[Probe], histories:
         let history = &judged[name.as_str()];
         if let Some(first) = history.first_failure_after(start) {
             any_failure = true;
-            impact_start = Some(impact_start.map_or(first.sent_at, |t: Millis| t.min(first.sent_at)));
+            impact_start = Some(impact_start.map_or(first, |t: Millis| t.min(first)));
             recovered_at = recovered_at.zip(history.recovered_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
             confirmed_at = confirmed_at.zip(history.confirmed_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
-            first_back = first_back.zip(first_back_at(history, start, healthy_after(name))).map(|(a, b)| a.max(b));
+            first_back = first_back.zip(history.first_back_at(start, healthy_after(name))).map(|(a, b)| a.max(b));
         }
     }
     if !any_failure || recovered_at.is_none() {
@@ -487,6 +488,47 @@ pub fn recovery_point(expected: &ExpectedRecovery, probes: &[Probe], histories: 
     recovery(expected, probes, histories, span, now).recovered_at
 }
 
+/// Every time the measure asks a probe history about, given the times it
+/// is asked from (`base`): a filter asks about "at or after t", "before t",
+/// "up to t" (before t + 1) and "after t" (at or after t + 1), so each time
+/// and the millisecond after it. A history cut at them (`ProbeHistory::cut_at`)
+/// answers the measure exactly.
+pub fn asked_times(base: impl IntoIterator<Item = Millis>) -> Vec<Millis> {
+    let mut times: Vec<Millis> = base.into_iter().flat_map(|t| [t, t.saturating_add(1)]).collect();
+    times.sort_unstable();
+    times.dedup();
+    times
+}
+
+/// The times `evaluate` asks the histories about that the records other
+/// than samples give: each fault's start and end, and the run's end.
+pub fn fault_times(spans: &FaultSpans, end: Millis) -> Vec<Millis> {
+    let mut times: Vec<Millis> = spans.values().flat_map(|s| std::iter::once(s.start).chain(s.end)).collect();
+    times.push(end);
+    times
+}
+
+/// The fault span an expectation is judged on: its fault's, if it started
+/// (the first of the pair), else the run's end.
+fn judged_span(expected: &ExpectedRecovery, faults: &[Fault], spans: &FaultSpans, end: Millis) -> (Option<FaultSpan>, FaultSpan) {
+    let fault_span = spans.get(expected.reference_fault(faults)).copied();
+    (fault_span, fault_span.unwrap_or(FaultSpan { start: end, end: Some(end) }))
+}
+
+/// The recovery points `evaluate` will measure, from histories exact at
+/// [`fault_times`]: the error rate's window ends at them, so `evaluate`
+/// asks about them too.
+pub fn recovery_points(
+    expectations: &[ExpectedRecovery],
+    faults: &[Fault],
+    probes: &[Probe],
+    histories: &BTreeMap<String, ProbeHistory>,
+    spans: &FaultSpans,
+    end: Millis,
+) -> Vec<Millis> {
+    expectations.iter().filter_map(|e| recovery(e, probes, histories, judged_span(e, faults, spans, end).1, end).recovered_at).collect()
+}
+
 /// Judges one expectation at the end of a run that ended at `end`.
 pub fn evaluate(
     expected: &ExpectedRecovery,
@@ -498,8 +540,7 @@ pub fn evaluate(
     end: Millis,
 ) -> ExpectationResult {
     let fault = expected.reference_fault(faults).to_string();
-    let fault_span = spans.get(&fault).copied();
-    let span = fault_span.unwrap_or(FaultSpan { start: end, end: Some(end) });
+    let (fault_span, span) = judged_span(expected, faults, spans, end);
     let fault_start = span.start;
     let start = clock_start(expected, span).unwrap_or(end);
     let fault_end = span.end.unwrap_or(end);
@@ -509,7 +550,7 @@ pub fn evaluate(
     let empty = ProbeHistory::default();
     let mut downtime = 0;
     let mut intended = 0;
-    let (mut samples, mut failures) = (0usize, 0usize);
+    let (mut samples, mut failures) = (0u64, 0u64);
     for name in expected.probes.iter().filter(|n| probe_of(n).is_some_and(|p| p.expected_during_fault)) {
         intended = intended.max(histories.get(name).unwrap_or(&empty).failing_time(fault_start, fault_end));
     }
@@ -517,9 +558,9 @@ pub fn evaluate(
     for name in &expected.probes {
         let history = &judged[name.as_str()];
         downtime = downtime.max(history.failing_time(start, window_end));
-        let window = history.window(start, window_end.saturating_sub(1).max(start));
-        samples += window.len();
-        failures += window.iter().filter(|s| !s.ok).count();
+        let (all, failed) = history.counts(start, window_end.max(start.saturating_add(1)));
+        samples += all;
+        failures += failed;
     }
     let probe_error_rate = if samples == 0 { 0.0 } else { 100.0 * failures as f64 / samples as f64 };
     // Requests are counted only from a source the scenario names; the probe
@@ -544,7 +585,7 @@ pub fn evaluate(
         .detected_by
         .iter()
         .filter(|name| is_probe(probes, name))
-        .filter_map(|name| histories.get(name)?.first_failure_after(fault_start).map(|s| (s.sent_at, Signal::Probe(name.clone()))))
+        .filter_map(|name| histories.get(name)?.first_failure_after(fault_start).map(|t| (t, Signal::Probe(name.clone()))))
         .min_by_key(|(t, _)| *t);
     let detection = match (alarm_detection, probe_detection) {
         (Some(a), Some(p)) => Some(if a.0 <= p.0 { a } else { p }),
@@ -591,8 +632,7 @@ pub fn evaluate(
             _ => {}
         },
         ExpectationKind::StaysHealthy => {
-            if let Some(first) = expected.probes.iter().filter_map(|n| judged[n.as_str()].window(fault_start, fault_end).into_iter().find(|s| !s.ok).map(|s| (s.sent_at, n))).min()
-            {
+            if let Some(first) = expected.probes.iter().filter_map(|n| judged[n.as_str()].first_failure_in(fault_start, Some(fault_end.saturating_add(1))).map(|t| (t, n))).min() {
                 misses.push(format!("`{}` failed {} after the fault started, while it was in place — must stay healthy", first.1, fmt_ms(first.0.saturating_sub(fault_start))));
             }
         }
@@ -684,28 +724,6 @@ pub fn evaluate(
     }
 }
 
-/// The earliest time `history` was back after failing at or after `from`:
-/// the first sample of the first run of `healthy_after` passes after a
-/// failure, whether or not a later failure broke it.
-fn first_back_at(history: &ProbeHistory, from: Millis, healthy_after: usize) -> Option<Millis> {
-    let after: Vec<_> = history.samples.iter().filter(|s| s.sent_at >= from).collect();
-    let first_failure = after.iter().position(|s| !s.ok)?;
-    let mut streak_start = None;
-    let mut streak = 0;
-    for sample in &after[first_failure..] {
-        if sample.ok {
-            streak_start = streak_start.or(Some(sample.sent_at));
-            streak += 1;
-            if streak >= healthy_after {
-                return streak_start;
-            }
-        } else {
-            (streak_start, streak) = (None, 0);
-        }
-    }
-    None
-}
-
 /// Whether `fault` moves traffic between regions or records, so its
 /// expectations get a failover verdict.
 fn is_failover_fault(faults: &[Fault], fault: &str) -> bool {
@@ -715,8 +733,7 @@ fn is_failover_fault(faults: &[Fault], fault: &str) -> bool {
 /// Whether anything showed the fault in place during `[from, to)`: a
 /// failing sample of any probe of the scenario, or an alarm entering ALARM.
 fn fault_took_effect(histories: &BTreeMap<String, ProbeHistory>, alarm_changes: &[(Millis, String, AlarmState)], from: Millis, to: Millis) -> bool {
-    histories.values().any(|h| h.samples.iter().any(|s| !s.ok && s.sent_at >= from && s.sent_at < to))
-        || alarm_changes.iter().any(|(t, _, state)| *t >= from && *t < to && *state == AlarmState::Alarm)
+    histories.values().any(|h| h.first_failure_in(from, Some(to)).is_some()) || alarm_changes.iter().any(|(t, _, state)| *t >= from && *t < to && *state == AlarmState::Alarm)
 }
 
 /// The failover verdict of one expectation (docs/metrics.md, "Failover verdicts").
@@ -738,7 +755,7 @@ fn failover(
         .map(|name| {
             let probe = probes.iter().find(|p| p.name == *name);
             let moved = if probe.is_some_and(|p| p.expected_during_fault) {
-                raw.get(name).and_then(|h| h.first_failure_after(span.start)).map(|s| s.sent_at).filter(|t| *t < fault_end)
+                raw.get(name).and_then(|h| h.first_failure_after(span.start)).filter(|t| *t < fault_end)
             } else {
                 // A referee probe moved when it recovered while the fault was
                 // still in place; recovering only after the revert is not a failover.

@@ -168,8 +168,10 @@ struct Ledger<O: Observer> {
     observer: O,
     /// Every probe's live state, in memory that does not grow with the run.
     tracks: BTreeMap<String, ProbeTrack>,
-    /// Every sample of the probes an error budget's live decision measures
-    /// in full (`requests_counted`); no other probe's samples stay in memory.
+    /// The samples of the probes an error budget's live decision measures
+    /// in full (`requests_counted`), run-length encoded and cut at the
+    /// faults' starts and ends, so they grow with the probes' changes of
+    /// verdict, not with the run; no other probe's samples stay in memory.
     kept: BTreeMap<String, ProbeHistory>,
     /// The first journal write that failed: the run stops and reverts.
     journal_failure: Option<String>,
@@ -185,6 +187,13 @@ impl<O: Observer> Ledger<O> {
     }
 
     fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
+        if matches!(event, Event::FaultApplied { .. } | Event::FaultReverted { .. }) {
+            // A fault's start and end are what `requests_counted` asks the
+            // kept histories about: cut there before the samples that follow.
+            for history in self.kept.values_mut() {
+                metrics::asked_times([t]).into_iter().for_each(|at| history.cut(at));
+            }
+        }
         let record = Record { t, wall: self.wall(t), event };
         self.observer.record(&record);
         self.append(record, durable);
@@ -229,11 +238,12 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .max()
         };
         let tracks = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeTrack::with_window(window(&p.name)))).collect();
+        let healthy_after = |probe: &str| scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize);
         let kept = scenario
             .expected_recoveries
             .iter()
             .filter(|e| e.max_impact.as_ref().is_some_and(|b| b.requests.is_some()))
-            .flat_map(|e| e.probes.iter().map(|name| (name.clone(), ProbeHistory::default())))
+            .flat_map(|e| e.probes.iter().map(|name| (name.clone(), ProbeHistory::cut_at([], healthy_after(name)))))
             .collect();
         Runner {
             scenario,
@@ -357,7 +367,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
         let Some(requests) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.tracks.get(name)) else { return true };
         let Some(span) = self.span_of(e) else { return true };
-        // `kept` holds every sample of this expectation's probes (`Runner::new`).
+        // `kept` holds this expectation's probes' samples, exact at the faults' times (`Ledger::log_at`).
         match metrics::recovery_point(e, &self.scenario.steady_state, &self.ledger.kept, span, now) {
             Some(point) => requests.last().is_some_and(|s| s.sent_at >= point),
             None => true,

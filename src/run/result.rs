@@ -179,9 +179,11 @@ pub fn impossible_time(records: Records<'_>) -> Option<ImpossibleTime> {
     })
 }
 
-/// Every probe's samples, in journal order, for each probe of the scenario.
-pub fn probe_histories(scenario: &Scenario, records: Records<'_>) -> BTreeMap<String, ProbeHistory> {
-    let mut histories: BTreeMap<String, ProbeHistory> = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::default())).collect();
+/// Every probe's samples, in journal order, for each probe of the scenario,
+/// run-length encoded and exact at each time of `asked` (`metrics::asked_times`).
+pub fn probe_histories(scenario: &Scenario, records: Records<'_>, asked: &[Millis]) -> BTreeMap<String, ProbeHistory> {
+    let mut histories: BTreeMap<String, ProbeHistory> =
+        scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::cut_at(asked.iter().copied(), p.healthy_after.max(1) as usize))).collect();
     for record in records.iter() {
         if let Event::Sample(sample) = &record.event
             && let Some(history) = histories.get_mut(&sample.probe)
@@ -227,6 +229,8 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
     let mut alarm_changes: Vec<(Millis, String, AlarmState)> = Vec::new();
     let mut faults: Vec<FaultResult> = scenario.faults.iter().map(FaultResult::not_started).collect();
     let mut revertible: Vec<bool> = vec![false; faults.len()];
+    // Read in this one walk, not one walk each: a long run's journal is mostly samples, and each walk reads it all.
+    let (mut plan_ends, mut practice_ends) = (Vec::new(), Vec::new());
     let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);
 
     for record in records.iter() {
@@ -236,6 +240,8 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
             }
             Event::InjectionStarted => injection_started_at = Some(record.t),
             Event::AlarmChanged { alarm, state } => alarm_changes.push((record.t, alarm.clone(), *state)),
+            Event::PlanExecutionEnded(ended) => plan_ends.push(ended.clone()),
+            Event::PracticeRunEnded(ended) => practice_ends.push(ended.clone()),
             Event::FaultIntent { fault, effect, targets, zones, .. } => {
                 if let Some(i) = index_of(fault) {
                     faults[i].targets = targets.iter().map(|c| c.id.clone()).collect();
@@ -273,9 +279,29 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
         }
     }
 
-    let histories = probe_histories(scenario, records);
     let spans: metrics::FaultSpans = faults.iter().filter_map(|f| f.started_at.map(|start| (f.name.clone(), metrics::FaultSpan { start, end: f.ended_at }))).collect();
-    let expectations: Vec<ExpectationResult> = if injection_started_at.is_some() && !spans.is_empty() {
+    let judged = injection_started_at.is_some() && !spans.is_empty();
+    // The histories are cut at every time the measure asks about (so they
+    // answer as every sample would, in memory that grows with the probes'
+    // changes of verdict, not with the run's length: issue 18). Those are the
+    // faults' times, the run's end and each practice run's span, then the
+    // recovery points, which only the histories tell: when one of them cuts a
+    // run, the histories are built again from the journal, cut there too.
+    let mut base = metrics::fault_times(&spans, end);
+    base.extend(practice_ends.iter().map(|end| end.at));
+    let mut asked = metrics::asked_times(base.iter().copied());
+    let mut histories = probe_histories(scenario, records, &asked);
+    if judged {
+        let points = metrics::recovery_points(&scenario.expected_recoveries, &scenario.faults, &scenario.steady_state, &histories, &spans, end);
+        let more = metrics::asked_times(points);
+        if more.iter().any(|t| histories.values().any(|h| !h.exact_at(*t))) {
+            asked = metrics::asked_times(asked.into_iter().chain(more));
+            // Dropped first, so the two builds are never in memory together.
+            drop(std::mem::take(&mut histories));
+            histories = probe_histories(scenario, records, &asked);
+        }
+    }
+    let expectations: Vec<ExpectationResult> = if judged {
         scenario.expected_recoveries.iter().map(|e| metrics::evaluate(e, &scenario.faults, &scenario.steady_state, &histories, &alarm_changes, &spans, end)).collect()
     } else {
         Vec::new()
@@ -287,21 +313,20 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
         .iter()
         .map(|p| {
             let h = &histories[&p.name];
-            let failures = h.samples.iter().filter(|s| !s.ok).count();
+            let (samples, failures) = (usize::try_from(h.len()).unwrap_or(usize::MAX), usize::try_from(h.failures()).unwrap_or(usize::MAX));
             ProbeSummary {
                 name: p.name.clone(),
                 kind: p.check.kind_name().into(),
-                samples: h.samples.len(),
+                samples,
                 failures,
-                availability: if h.samples.is_empty() { 100.0 } else { 100.0 * (h.samples.len() - failures) as f64 / h.samples.len() as f64 },
-                max_latency_ms: h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0),
+                availability: if samples == 0 { 100.0 } else { 100.0 * (samples - failures) as f64 / samples as f64 },
+                max_latency_ms: h.max_latency(),
                 expected_during_fault: p.expected_during_fault,
             }
         })
         .collect();
-    let region_switches = records
-        .iter()
-        .filter_map(|r| if let Event::PlanExecutionEnded(end) = r.into_owned().event { Some(end) } else { None })
+    let region_switches = plan_ends
+        .into_iter()
         .map(|end| {
             let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
             // A probe that never failed counts as recovered at the step's
@@ -331,20 +356,18 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
             }
         })
         .collect();
-    let practice_runs = records
-        .iter()
-        .filter_map(|r| if let Event::PracticeRunEnded(end) = r.into_owned().event { Some(end) } else { None })
+    let practice_runs = practice_ends
+        .into_iter()
         .map(|end| {
             let start = faults.iter().find(|f| f.name == end.fault).and_then(|f| f.started_at);
             // What clients saw while the practice run ran: every steady-state
             // probe's samples sent from the step's start until gameday read
             // ARC's outcome (docs/metrics.md, "Practice run").
-            let span = start.map(|start| start..=end.at);
-            let (mut samples, mut failures) = (0, 0);
-            if let Some(span) = &span {
-                for sample in histories.values().flat_map(|h| h.samples.iter()).filter(|s| span.contains(&s.sent_at)) {
-                    samples += 1;
-                    failures += usize::from(!sample.ok);
+            let (mut samples, mut failures) = (0usize, 0usize);
+            if let Some(start) = start {
+                for (all, failed) in histories.values().map(|h| h.counts(start, end.at.saturating_add(1))) {
+                    samples = samples.saturating_add(usize::try_from(all).unwrap_or(usize::MAX));
+                    failures = failures.saturating_add(usize::try_from(failed).unwrap_or(usize::MAX));
                 }
             }
             let counting: Vec<&ExpectationResult> = expectations.iter().filter(|e| e.fault == end.fault).collect();

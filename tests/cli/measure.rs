@@ -208,3 +208,36 @@ fn an_expectation_has_exactly_one_kind() {
     assert!(revert.stderr.contains("`from` does not apply to `stays_healthy`"), "{}", revert.stderr);
     assert!(revert.stderr.contains("`resolves-to-primary` is `expected_during_fault`"), "{}", revert.stderr);
 }
+
+/// The probe error rate counts every sample of the expectation's probes
+/// from the clock's start up to the recovery point, the latest of its
+/// probes' (docs/metrics.md): a probe that came back earlier has passes
+/// before that point and after it, and only the first count. Recomputed
+/// here from the journal's samples (the histories the measure reads are
+/// run-length encoded, so this is the case they must be cut for: issue 18).
+#[test]
+fn the_probe_error_rate_counts_each_probe_up_to_the_latest_recovery() {
+    // Two probes of the same record, sampled at different intervals: they see the return at different times.
+    let text = dns_failover_with_deadline("10m").replace(
+        "    healthy_after: 2\n",
+        "    healthy_after: 2\n  - name: resolves-too\n    kind: dns\n    query: api.example.com\n    record_type: CNAME\n    expect: [web-alb.us-east-1.elb.amazonaws.com]\n    interval: 7s\n",
+    );
+    let text = text.replace("    probes: [resolves-to-primary]\n", "    probes: [resolves-to-primary, resolves-too]\n");
+    let run = run_yaml(&text);
+    assert_eq!(run.output.code, 0, "{}", run.output.stdout);
+    let back = run.expectation("back");
+    let (start, recovered) = (back["clock_start"].as_u64().unwrap(), back["recovered_at"].as_u64().unwrap());
+    let first_back = |probe: &str| {
+        let samples: Vec<&serde_json::Value> = run.events("sample").into_iter().filter(|s| s["probe"] == probe).collect();
+        let last_failure = samples.iter().rposition(|s| s["ok"] == false).expect("the probe failed");
+        samples[last_failure + 1]["sent_at"].as_u64().unwrap()
+    };
+    // On seed 1, the one sampled every 5 s is back at 6m25s, the other at 6m32s.
+    assert_eq!((first_back("resolves-to-primary"), first_back("resolves-too")), (385_000, recovered), "{back}");
+    let counted: Vec<&serde_json::Value> = run.events("sample").into_iter().filter(|s| (start..recovered).contains(&s["sent_at"].as_u64().unwrap())).collect();
+    let failed = counted.iter().filter(|s| s["ok"] == false).count();
+    let expected = 100.0 * failed as f64 / counted.len() as f64;
+    assert!((back["probe_error_rate"].as_f64().unwrap() - expected).abs() < 1e-9, "expected {expected} ({failed} of {} samples): {back}", counted.len());
+    // The earlier probe's passes go on after the recovery point, and are not counted.
+    assert!(run.events("sample").iter().any(|s| s["probe"] == "resolves-to-primary" && s["sent_at"].as_u64().unwrap() > recovered), "{back}");
+}
