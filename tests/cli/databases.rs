@@ -15,10 +15,10 @@ use aws_sdk_rds::types::Tag;
 use crate::moto::Moto;
 use crate::safety::{command, output};
 
-const CLUSTER: &str = "orders-db";
+pub(crate) const CLUSTER: &str = "orders-db";
 
 /// An Aurora cluster with a writer (`orders-db-1`) and a reader (`orders-db-2`), tagged as `tags` say.
-async fn aurora(moto: &Moto, tags: &[(&str, &str)]) -> aws_sdk_rds::Client {
+pub(crate) async fn aurora(moto: &Moto, tags: &[(&str, &str)]) -> aws_sdk_rds::Client {
     let rds = aws_sdk_rds::Client::new(&moto.config().await);
     let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
     rds.create_db_cluster()
@@ -44,7 +44,7 @@ async fn aurora(moto: &Moto, tags: &[(&str, &str)]) -> aws_sdk_rds::Client {
     rds
 }
 
-async fn writer(rds: &aws_sdk_rds::Client) -> String {
+pub(crate) async fn writer(rds: &aws_sdk_rds::Client) -> String {
     let out = rds.describe_db_clusters().db_cluster_identifier(CLUSTER).send().await.unwrap();
     let cluster = &out.db_clusters()[0];
     cluster.db_cluster_members().iter().find(|m| m.is_cluster_writer() == Some(true)).and_then(|m| m.db_instance_identifier()).unwrap().to_string()

@@ -15,43 +15,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use aws_sdk_rds::types::Tag;
-
 use crate::aws::{experiment_while_running, finish, run_command, stopped};
 use crate::moto::Moto;
 
-const CLUSTER: &str = "orders-db";
+use crate::databases::{CLUSTER, writer};
 
-/// An Aurora cluster tagged `gameday=allowed`, writer `orders-db-1`, reader `orders-db-2`.
+/// The cluster of `databases`, tagged `gameday=allowed`.
 async fn aurora(moto: &Moto) -> aws_sdk_rds::Client {
-    let rds = aws_sdk_rds::Client::new(&moto.config().await);
-    rds.create_db_cluster()
-        .db_cluster_identifier(CLUSTER)
-        .engine("aurora-postgresql")
-        .master_username("gameday")
-        .master_user_password("not-a-secret-1")
-        .tags(Tag::builder().key("gameday").value("allowed").build())
-        .send()
-        .await
-        .unwrap();
-    for (name, zone) in [("orders-db-1", "us-east-1a"), ("orders-db-2", "us-east-1b")] {
-        rds.create_db_instance()
-            .db_instance_identifier(name)
-            .db_cluster_identifier(CLUSTER)
-            .engine("aurora-postgresql")
-            .db_instance_class("db.r6g.large")
-            .availability_zone(zone)
-            .send()
-            .await
-            .unwrap();
-    }
-    rds
-}
-
-async fn writer(rds: &aws_sdk_rds::Client) -> String {
-    let out = rds.describe_db_clusters().db_cluster_identifier(CLUSTER).send().await.unwrap();
-    let cluster = &out.db_clusters()[0];
-    cluster.db_cluster_members().iter().find(|m| m.is_cluster_writer() == Some(true)).and_then(|m| m.db_instance_identifier()).unwrap().to_string()
+    crate::databases::aurora(moto, &[("gameday", "allowed")]).await
 }
 
 /// What FIS's action would do; moto's FIS does not.
