@@ -366,9 +366,10 @@ fn every_state_of_the_chart_reads_without_colour() {
 /// almost every sample. The timeline lists its first 20 changes, counts the
 /// ones after them in one row citing their journal lines, and lists its last
 /// change: every change counted, the rows bounded (docs/reports.md,
-/// "Timeline"). Counts are read from the journal, not assumed from timing.
+/// "Timeline"); the phase table does the same with its impact windows past
+/// 10. Counts are read from the journal, not assumed from timing.
 #[test]
-fn a_flapping_probe_is_counted_in_one_timeline_row_past_the_cap() {
+fn a_flapping_probe_is_counted_in_one_row_of_the_timeline_and_the_phase_table() {
     let dir = tempfile::tempdir().unwrap();
     let (flag, toggle) = (dir.path().join("flag"), dir.path().join("toggle"));
     let yaml = format!(
@@ -427,14 +428,45 @@ expected_recoveries:
     let folded = &changes[cap..changes.len() - 1];
     let failing = folded.iter().filter(|(_, ok)| !ok).count();
     let counted = rows.iter().find(|r| r.contains("flapping:")).unwrap_or_else(|| panic!("no row counts the folded changes:\n{timeline}"));
-    assert!(
-        counted.contains(&format!("flapping: {} more state changes ({failing} failing, {} passing again)", folded.len(), folded.len() - failing)),
-        "{counted}"
-    );
+    assert!(counted.contains(&format!("flapping: {} more state changes ({failing} failing, {} passing again)", folded.len(), folded.len() - failing)), "{counted}");
     assert!(counted.ends_with(&format!("| journal lines {}–{} |", folded[0].0, folded[folded.len() - 1].0)), "{counted}");
     let (last_line, last_ok) = changes[changes.len() - 1];
     let last = rows.iter().find(|r| r.ends_with(&format!("| journal line {last_line} |"))).unwrap_or_else(|| panic!("the last change is not listed:\n{timeline}"));
     assert!(last.contains(if last_ok { "passing again" } else { "failing" }), "{last}");
+
+    // The phase table: the probe's first 10 impact windows listed, the rest but the last counted in one row
+    // with their summed length, the last listed. A window runs from a failing sample sent after injection
+    // started to the first passing one after it (docs/metrics.md, docs/reports.md).
+    let from = run.result["injection_started_at"].as_u64().unwrap();
+    let mut windows: Vec<(u64, usize, u64, usize)> = Vec::new();
+    let mut open: Option<(u64, usize)> = None;
+    for (index, record) in run.journal.iter().enumerate() {
+        if record["event"] != "sample" || record["sent_at"].as_u64().unwrap() < from {
+            continue;
+        }
+        let sent = record["sent_at"].as_u64().unwrap();
+        match (open, record["ok"].as_bool().unwrap()) {
+            (None, false) => open = Some((sent, index + 1)),
+            (Some((start, line)), true) => {
+                windows.push((start, line, sent, index + 1));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    assert!(open.is_none() && windows.len() > 12, "{} windows", windows.len());
+    let phases = &markdown[markdown.find("## Phase times").unwrap()..markdown.find("## Metrics").unwrap()];
+    let impact: Vec<&str> = phases.lines().filter(|l| l.starts_with("| Impact |")).collect();
+    assert_eq!(impact.len(), 12, "10 windows listed, one row counting the rest, the last window:\n{phases}");
+    let of = windows.len();
+    assert!(impact[9].contains(&format!("(window 10 of {of})")), "{}", impact[9]);
+    assert!(impact[11].contains(&format!("(window {of} of {of})")), "{}", impact[11]);
+    let folded = &windows[10..of - 1];
+    let total: u64 = folded.iter().map(|(start, _, end, _)| end - start).sum();
+    assert!(impact[10].contains(&format!("`flappy` failing in {} more windows starting from ", folded.len())), "{}", impact[10]);
+    assert!(impact[10].contains(&format!("(windows 11–{} of {of})", of - 1)), "{}", impact[10]);
+    assert!(impact[10].ends_with(&format!("| journal lines {}–{} |", folded[0].1, folded[folded.len() - 1].3)), "{}", impact[10]);
+    assert!(impact[10].contains(&format!("), {} in all: counted here", gameday::vocab::fmt_ms(total))), "{} (in all {total} ms)", impact[10]);
 
     // The same rows in report.html.
     let html_tables = html_tables(&read(&run, "report.html"));
