@@ -261,18 +261,109 @@ fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem
 /// evidence). Probe samples are folded into state changes, so the table
 /// shows when a probe started failing and when it passed again, citing the
 /// sample.
+///
+/// A probe that changes state more than [`TIMELINE_CHANGES_PER_PROBE`] times
+/// (a flapping probe: one row per change would grow with the run's length,
+/// 100,000 rows nobody reads) has its first changes listed, then one row
+/// that counts the changes in between with their journal lines, then its
+/// last change: the rows grow with the number of probes, not the run's
+/// length, and every change is still counted and cited (docs/reports.md).
 pub fn timeline(records: Records<'_>) -> Vec<(u64, String, String, String)> {
     let mut rows = Vec::new();
     let mut describer = Describer::default();
-    for (line, record) in records.iter().enumerate() {
-        if let Some(row) = describer.describe(&record) {
-            rows.push((record.t, record.wall.clone(), row, format!("journal line {}", line + 1)));
+    let mut folds: std::collections::BTreeMap<String, Fold> = std::collections::BTreeMap::new();
+    for (index, record) in records.iter().enumerate() {
+        let Some(what) = describer.describe(&record) else { continue };
+        let change = Change { t: record.t, wall: record.wall.clone(), what, line: index + 1 };
+        let Event::Sample(sample) = &record.event else {
+            rows.push(change.row());
+            continue;
+        };
+        // A row for a sample is a state change of its probe.
+        let fold = folds.entry(sample.probe.clone()).or_default();
+        fold.changes += 1;
+        if fold.changes <= TIMELINE_CHANGES_PER_PROBE {
+            rows.push(change.row());
+            continue;
         }
+        // Past the cap, each change is held back until the next one comes, so
+        // the probe's last change is listed and the ones before it are counted.
+        if let Some((held, failing)) = fold.last.replace((change, !sample.ok)) {
+            fold.folded.count(held, failing);
+        }
+    }
+    for (probe, fold) in folds {
+        rows.extend(fold.folded.row(&probe));
+        rows.extend(fold.last.map(|(change, _)| change.row()));
     }
     // The environment reports what it did on its own when next asked, so
     // its observations can be journaled after later samples: order by time.
     rows.sort_by_key(|(t, _, _, _)| *t);
     rows
+}
+
+/// How many state changes of one probe the timeline lists before it counts
+/// the rest in one row (docs/reports.md, "Timeline").
+pub const TIMELINE_CHANGES_PER_PROBE: usize = 20;
+
+/// A timeline row before it is rendered: its time, the record's wall
+/// clock, what happened and the record's journal line (1-based).
+struct Change {
+    t: u64,
+    wall: String,
+    what: String,
+    line: usize,
+}
+
+impl Change {
+    fn row(self) -> (u64, String, String, String) {
+        (self.t, self.wall, self.what, format!("journal line {}", self.line))
+    }
+}
+
+/// One probe's state changes in the timeline, for the cap.
+#[derive(Default)]
+struct Fold {
+    changes: usize,
+    /// The latest change past the cap, and whether it is a failure: listed at the end.
+    last: Option<(Change, bool)>,
+    folded: Folded,
+}
+
+/// The changes past the cap, but the last: counted, not listed.
+#[derive(Default)]
+struct Folded {
+    count: usize,
+    failures: usize,
+    first: Option<Change>,
+    /// The last one's time and journal line.
+    last: (u64, usize),
+}
+
+impl Folded {
+    fn count(&mut self, change: Change, failing: bool) {
+        self.count += 1;
+        self.failures += usize::from(failing);
+        self.last = (change.t, change.line);
+        self.first.get_or_insert(change);
+    }
+
+    /// One row for them all, at the first one's time; `None` when there were none.
+    fn row(self, probe: &str) -> Option<(u64, String, String, String)> {
+        let first = self.first?;
+        let (end, last_line) = self.last;
+        let text = format!(
+            "Probe `{probe}` flapping: {} more state changes ({} failing, {} passing again) from {} to {}, counted here, not listed; the first: {}",
+            self.count,
+            self.failures,
+            self.count - self.failures,
+            super::t(first.t),
+            super::t(end),
+            first.what,
+        );
+        let evidence = if first.line == last_line { format!("journal line {last_line}") } else { format!("journal lines {}–{last_line}", first.line) };
+        Some((first.t, first.wall, text, evidence))
+    }
 }
 
 /// Turns journal records into timeline lines, one at a time (the drill

@@ -132,6 +132,50 @@ pub struct Phase {
     pub evidence: String,
 }
 
+/// How many impact windows of one probe the phase table lists before it
+/// counts the rest (but the last) in one row (docs/reports.md, "Phase times").
+pub const PHASE_WINDOWS_PER_PROBE: usize = 10;
+
+/// A probe's windows past the cap in one phase (`Impact` or `Intended`),
+/// each ended by a passing sample: counted, not listed.
+#[derive(Default)]
+struct WindowFold {
+    windows: usize,
+    /// The sum of their lengths, each from its first failing sample to the first passing one after it.
+    failing: Millis,
+    /// The first one's start, number and journal line; the last one's number and closing journal line.
+    first: Option<(Millis, usize, usize)>,
+    last: (Millis, usize, usize),
+}
+
+impl WindowFold {
+    fn count(&mut self, w: &ImpactWindow, (end, end_line): (Millis, usize), nth: usize) {
+        self.windows += 1;
+        self.failing = self.failing.saturating_add(end.saturating_sub(w.start));
+        self.first.get_or_insert((w.start, nth, w.start_line));
+        self.last = (w.start, nth, end_line);
+    }
+
+    fn row(self, probe: &str, phase: &'static str, of: usize) -> Phase {
+        let (start, first_nth, first_line) = self.first.unwrap_or_default();
+        let (last_start, last_nth, last_line) = self.last;
+        let state = if phase == "Intended" { "in its intended state (expected during the fault)" } else { "failing" };
+        Phase {
+            phase,
+            at: Some(start),
+            what: format!(
+                "`{probe}` {state} in {} more window{} starting from {} to {} (windows {first_nth}–{last_nth} of {of}), {} in all: counted here, not listed one by one",
+                self.windows,
+                if self.windows == 1 { "" } else { "s" },
+                t(start),
+                t(last_start),
+                fmt_ms(self.failing)
+            ),
+            evidence: format!("journal lines {first_line}–{last_line}"),
+        }
+    }
+}
+
 fn line_where(records: Records<'_>, wanted: impl Fn(&Record) -> bool) -> String {
     records.iter().position(|r| wanted(&r)).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
 }
@@ -158,9 +202,13 @@ pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
             *count += 1;
             number_of.entry((w.probe.as_str(), w.start)).or_insert(*count);
         }
+        // Windows past the cap, but each probe's last, are counted in one row per probe and phase.
+        let mut folds: std::collections::BTreeMap<(&str, &'static str), WindowFold> = std::collections::BTreeMap::new();
         for w in &windows {
             let count = of_probe[w.probe.as_str()];
-            let number = if count > 1 { format!(" (window {} of {count})", number_of[&(w.probe.as_str(), w.start)]) } else { String::new() };
+            let nth = number_of[&(w.probe.as_str(), w.start)];
+            let folded = nth > PHASE_WINDOWS_PER_PROBE && nth < count;
+            let number = if count > 1 { format!(" (window {nth} of {count})") } else { String::new() };
             let (what, evidence) = match w.end {
                 Some((end, line)) => {
                     (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end.saturating_sub(w.start))), format!("journal lines {}–{line}", w.start_line))
@@ -171,7 +219,10 @@ pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
             let intended =
                 intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)));
             if !intended {
-                rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
+                match w.end {
+                    Some(end) if folded => folds.entry((w.probe.as_str(), "Impact")).or_default().count(w, end, nth),
+                    _ => rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence }),
+                }
                 continue;
             }
             // The intended state lasts while the fault is in place; failing on after its end is impact (the fail-back).
@@ -187,8 +238,12 @@ pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
                     });
                     rows.push(Phase { phase: "Impact", at: Some(fault_end), what: format!("`{}` after the fault ended: {until}", w.probe), evidence });
                 }
+                (_, Some(end)) if folded => folds.entry((w.probe.as_str(), "Intended")).or_default().count(w, end, nth),
                 _ => rows.push(Phase { phase: "Intended", at: Some(w.start), what: what.replacen("failing", "in its intended state (expected during the fault)", 1), evidence }),
             }
+        }
+        for ((probe, phase), fold) in folds {
+            rows.push(fold.row(probe, phase, of_probe[probe]));
         }
     }
     for e in &result.expectations {
@@ -356,6 +411,42 @@ mod tests {
         let runbook = scenario.runbook.clone().map(|name| RunbookRef { name, copy: Some("runbook.md".into()) });
         let rendered = render_all(scenario, &result, records, runbook, None, None);
         rendered.files.iter().map(|(_, text)| text.len()).sum::<usize>() + result.outcome.summary().len()
+    }
+
+    /// A probe meant to fail during the fault that flaps through it: its
+    /// windows past the cap are counted per phase (intended during the fault,
+    /// impact after it), the window that runs past the fault's end is listed
+    /// (its two rows say what each part was), and so is the last.
+    #[test]
+    fn a_flapping_probes_windows_past_the_cap_are_counted_per_phase() {
+        let sample = |t: Millis, ok: bool| {
+            let json = format!(r#"{{"t":{t},"wall":"","event":"sample","probe":"api","sent_at":{t},"latency_ms":1,"ok":{ok},"observed":""}}"#);
+            serde_json::from_str::<Record>(&json).unwrap()
+        };
+        let mut records = journal();
+        let run_ended = records.pop().expect("the run's end");
+        // `api` fails at 5 s (in the seed) until 10 s, then fails every other second from 20 s: 21 windows.
+        records.push(sample(10_000, true));
+        records.extend((0..40).map(|i| sample(20_000 + i * 1_000, i % 2 == 1)));
+        records.push(run_ended);
+        let scenario = scenario();
+        let mut result = result_from_journal(&scenario, Records::of(&records));
+        result.probes.iter_mut().filter(|p| p.name == "api").for_each(|p| p.expected_during_fault = true);
+        // The fault is in place from 1 s to 40.5 s: window 12 (40 s to 41 s) runs past its end.
+        result.faults.truncate(1);
+        (result.faults[0].started_at, result.faults[0].ended_at) = (Some(1_000), Some(40_500));
+        let rows: Vec<Phase> = phases(&result, Records::of(&records)).into_iter().filter(|p| p.what.starts_with("`api`")).collect();
+        let what = |phase: &str| rows.iter().filter(|p| p.phase == phase).map(|p| p.what.as_str()).collect::<Vec<_>>();
+        let (intended, impact) = (what("Intended"), what("Impact"));
+        // Windows 1–10 listed, 11 counted, 12 listed in its two parts, 13–20 counted, 21 listed.
+        assert_eq!(intended.len(), 12, "{intended:#?}");
+        assert!(intended[..10].iter().enumerate().all(|(i, w)| w.contains(&format!("(window {} of 21)", i + 1))), "{intended:#?}");
+        assert!(intended.iter().any(|w| w.contains("in 1 more window starting from T+38s to T+38s (windows 11–11 of 21), 1s in all")), "{intended:#?}");
+        assert!(intended.iter().any(|w| w.contains("until the fault ended at T+40.5s")), "{intended:#?}");
+        assert_eq!(impact.len(), 3, "{impact:#?}");
+        assert!(impact.iter().any(|w| w.starts_with("`api` after the fault ended: failing until T+41s")), "{impact:#?}");
+        assert!(impact.iter().any(|w| w.contains("failing in 8 more windows starting from T+42s to T+56s (windows 13–20 of 21), 8s in all")), "{impact:#?}");
+        assert!(impact.iter().any(|w| w.contains("(window 21 of 21) until T+59s")), "{impact:#?}");
     }
 
     #[test]

@@ -360,3 +360,117 @@ fn every_state_of_the_chart_reads_without_colour() {
     );
     assert!(html.contains("text-anchor=\"end\">alarm web-5xx</text>") && html.contains("alarm in ALARM (cross-hatched)") && html.contains("alarm OK (plain)"), "{html}");
 }
+
+/// A probe that flaps all through a fault (a command probe that fails
+/// every other time while the fault's flag file is there) changes state on
+/// almost every sample. The timeline lists its first 20 changes, counts the
+/// ones after them in one row citing their journal lines, and lists its last
+/// change: every change counted, the rows bounded (docs/reports.md,
+/// "Timeline"); the phase table does the same with its impact windows past
+/// 10. Counts are read from the journal, not assumed from timing.
+#[test]
+fn a_flapping_probe_is_counted_in_one_row_of_the_timeline_and_the_phase_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (flag, toggle) = (dir.path().join("flag"), dir.path().join("toggle"));
+    let yaml = format!(
+        r#"apiVersion: gameday/v1
+name: flapping
+guards:
+  max_duration: 1m
+steady_state:
+  - name: flappy
+    kind: command
+    run: 'if [ -e {flag} ]; then if [ -e {toggle} ]; then rm {toggle}; echo down; exit 1; fi; touch {toggle}; fi; echo up'
+    interval: 20ms
+    timeout: 20ms
+faults:
+  - name: flap
+    kind: command
+    inject: 'touch {flag}'
+    revert: 'rm -f {flag}'
+    duration: 5s
+expected_recoveries:
+  - name: back
+    probes: [flappy]
+    recovers_within: 10s
+"#,
+        flag = flag.display(),
+        toggle = toggle.display()
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert!(run.dir.join("report.md").exists(), "{}\n{}", run.output.stdout, run.output.stderr);
+
+    // Every state change of the probe, with its 1-based journal line, from the journal itself.
+    let mut changes: Vec<(usize, bool)> = Vec::new();
+    let mut ok: Option<bool> = None;
+    for (index, record) in run.journal.iter().enumerate() {
+        if record["event"] != "sample" {
+            continue;
+        }
+        let now = record["ok"].as_bool().unwrap();
+        if ok != Some(now) && !(ok.is_none() && now) {
+            changes.push((index + 1, now));
+        }
+        ok = Some(now);
+    }
+    let cap = 20;
+    assert!(changes.len() > cap + 2, "the probe changed state only {} times in 5 s at 20 ms: too few to fold", changes.len());
+
+    let markdown = read(&run, "report.md");
+    let timeline = &markdown[markdown.find("## Timeline").unwrap()..markdown.find("## Faults").unwrap()];
+    let rows: Vec<&str> = timeline.lines().filter(|l| l.contains("Probe `flappy`")).collect();
+    assert_eq!(rows.len(), cap + 2, "20 changes listed, one row counting the rest, the last change:\n{timeline}");
+    for (row, (line, _)) in rows.iter().take(cap).zip(&changes) {
+        assert!(row.ends_with(&format!("| journal line {line} |")), "{row}");
+    }
+    let folded = &changes[cap..changes.len() - 1];
+    let failing = folded.iter().filter(|(_, ok)| !ok).count();
+    let counted = rows.iter().find(|r| r.contains("flapping:")).unwrap_or_else(|| panic!("no row counts the folded changes:\n{timeline}"));
+    assert!(counted.contains(&format!("flapping: {} more state changes ({failing} failing, {} passing again)", folded.len(), folded.len() - failing)), "{counted}");
+    assert!(counted.ends_with(&format!("| journal lines {}–{} |", folded[0].0, folded[folded.len() - 1].0)), "{counted}");
+    let (last_line, last_ok) = changes[changes.len() - 1];
+    let last = rows.iter().find(|r| r.ends_with(&format!("| journal line {last_line} |"))).unwrap_or_else(|| panic!("the last change is not listed:\n{timeline}"));
+    assert!(last.contains(if last_ok { "passing again" } else { "failing" }), "{last}");
+
+    // The phase table: the probe's first 10 impact windows listed, the rest but the last counted in one row
+    // with their summed length, the last listed. A window runs from a failing sample sent after injection
+    // started to the first passing one after it (docs/metrics.md, docs/reports.md).
+    let from = run.result["injection_started_at"].as_u64().unwrap();
+    let mut windows: Vec<(u64, usize, u64, usize)> = Vec::new();
+    let mut open: Option<(u64, usize)> = None;
+    for (index, record) in run.journal.iter().enumerate() {
+        if record["event"] != "sample" || record["sent_at"].as_u64().unwrap() < from {
+            continue;
+        }
+        let sent = record["sent_at"].as_u64().unwrap();
+        match (open, record["ok"].as_bool().unwrap()) {
+            (None, false) => open = Some((sent, index + 1)),
+            (Some((start, line)), true) => {
+                windows.push((start, line, sent, index + 1));
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    assert!(open.is_none() && windows.len() > 12, "{} windows", windows.len());
+    let phases = &markdown[markdown.find("## Phase times").unwrap()..markdown.find("## Metrics").unwrap()];
+    let impact: Vec<&str> = phases.lines().filter(|l| l.starts_with("| Impact |")).collect();
+    assert_eq!(impact.len(), 12, "10 windows listed, one row counting the rest, the last window:\n{phases}");
+    let of = windows.len();
+    assert!(impact[9].contains(&format!("(window 10 of {of})")), "{}", impact[9]);
+    assert!(impact[11].contains(&format!("(window {of} of {of})")), "{}", impact[11]);
+    let folded = &windows[10..of - 1];
+    let total: u64 = folded.iter().map(|(start, _, end, _)| end - start).sum();
+    assert!(impact[10].contains(&format!("`flappy` failing in {} more windows starting from ", folded.len())), "{}", impact[10]);
+    assert!(impact[10].contains(&format!("(windows 11–{} of {of})", of - 1)), "{}", impact[10]);
+    assert!(impact[10].ends_with(&format!("| journal lines {}–{} |", folded[0].1, folded[folded.len() - 1].3)), "{}", impact[10]);
+    assert!(impact[10].contains(&format!("), {} in all: counted here", gameday::vocab::fmt_ms(total))), "{} (in all {total} ms)", impact[10]);
+
+    // The same rows in report.html.
+    let html_tables = html_tables(&read(&run, "report.html"));
+    for rows in markdown_tables(&markdown) {
+        assert!(html_tables.contains(&rows), "a table of report.md is not in report.html:\n{rows:#?}");
+    }
+}
