@@ -45,15 +45,22 @@ pub fn allowed_actions(policy: &serde_json::Value) -> BTreeSet<String> {
     allowed
 }
 
-/// Every recorded call must be allowed by `gameday iam-policy FILE --via VIA`.
-fn assert_policy_covers(moto: &Moto, log: &Path, file: &Path, via: &str) -> BTreeSet<String> {
+/// The AWS calls recorded in `log` (`GAMEDAY_AWS_CALL_LOG`), each checked to
+/// be allowed by `gameday iam-policy FILE ARGS`; returns them, and the
+/// actions the policy allows. The one check of the call-recording tests.
+pub(crate) fn recorded_calls_in_policy(log: &Path, file: &Path, args: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
     let recorded: BTreeSet<String> = std::fs::read_to_string(log).unwrap().lines().map(str::to_string).collect();
-    let (code, stdout, stderr) = output(command(moto, &log.with_extension("state"), &["iam-policy", file.to_str().unwrap(), "--via", via], log));
-    assert_eq!(code, 0, "{stderr}");
+    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).arg("iam-policy").arg(file).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&policy.stdout);
+    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
     let allowed = allowed_actions(&serde_json::from_str(&stdout).unwrap());
     let missing: Vec<&String> = recorded.difference(&allowed).collect();
-    assert!(missing.is_empty(), "called but not in `gameday iam-policy --via {via}`: {missing:?}\nrecorded: {recorded:?}\npolicy: {stdout}");
-    recorded
+    assert!(
+        missing.is_empty(),
+        "called but not in `gameday iam-policy{}`: {missing:?}\nrecorded: {recorded:?}\npolicy: {stdout}",
+        args.iter().map(|a| format!(" {a}")).collect::<String>()
+    );
+    (recorded, allowed)
 }
 
 async fn wait_for(limit: Duration, mut check: impl AsyncFnMut() -> bool) {
@@ -135,7 +142,7 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
     assert_eq!(fleet.acl_of_subnets().await, acls_before, "the halted run reverted");
     assert!(!fleet.inverted(&check).await);
 
-    let recorded = assert_policy_covers(&moto, &log, &long, "direct");
+    let (recorded, _) = recorded_calls_in_policy(&log, &long, &["--via", "direct"]);
     for call in [
         "ec2:StopInstances",
         "ec2:StartInstances",
@@ -194,7 +201,7 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
     let (code, stdout, stderr) = output(command(&moto, &state, &["recover", "--runs-dir", runs.to_str().unwrap(), "--project", project, "--yes"], &log));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
-    let recorded = assert_policy_covers(&moto, &log, &long, "fis");
+    let (recorded, _) = recorded_calls_in_policy(&log, &long, &["--via", "fis"]);
     for call in ["fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:ListExperimentTemplates", "fis:ListExperiments", "ec2:DescribeSubnets"] {
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
     }
