@@ -393,8 +393,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let log = dir.path().join("calls.log");
     let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
-    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
-    let template = template.experiment_template().unwrap();
+    let template = template_of(&fis, &template_id).await;
     let action = &template.actions().unwrap()["slow-a"];
     assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
     let parameters = action.parameters().unwrap();
@@ -411,8 +410,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let arns: BTreeSet<String> = target.resource_arns().iter().cloned().collect();
     assert_eq!(arns, allowed_in_a, "exactly the instances of us-east-1a the guards allow");
     let state = dir.path().join("state");
-    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "gray failure test"]).env("GAMEDAY_STATE_DIR", &state).output().unwrap();
-    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    halt(&state, "gray failure test");
     let exit = finish(child, dir.path());
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);
@@ -551,8 +549,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     let log = dir.path().join("calls.log");
     let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
-    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
-    let template = template.experiment_template().unwrap();
+    let template = template_of(&fis, &template_id).await;
     let action = &template.actions().unwrap()["cut-west"];
     assert_eq!(action.action_id(), Some("aws:network:route-table-disrupt-cross-region-connectivity"));
     let parameters = action.parameters().unwrap();
@@ -566,8 +563,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     let arns: BTreeSet<String> = target.resource_arns().iter().cloned().collect();
     assert_eq!(arns, allowed, "exactly the app subnets of the VPC the guards allow");
     let state = dir.path().join("state");
-    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "region isolation test"]).env("GAMEDAY_STATE_DIR", &state).output().unwrap();
-    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    halt(&state, "region isolation test");
     let exit = finish(child, dir.path());
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     let intent = exit.events("fault_intent");
@@ -592,6 +588,17 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
     }
     assert!(!recorded.iter().any(|c| c.contains("RouteTable") || c.contains("Route") && c.starts_with("ec2:Create")), "gameday never edits routes itself: {recorded:?}");
+}
+
+/// The template FIS holds for `id`, read back from FIS.
+pub(crate) async fn template_of(fis: &aws_sdk_fis::Client, id: &str) -> aws_sdk_fis::types::ExperimentTemplate {
+    fis.get_experiment_template().id(id).send().await.unwrap().experiment_template().unwrap().clone()
+}
+
+/// `gameday halt`, as a person would type it, for the runs whose state directory is `state`.
+pub(crate) fn halt(state: &Path, reason: &str) {
+    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", reason]).env("GAMEDAY_STATE_DIR", state).output().unwrap();
+    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
 }
 
 /// The experiment FIS runs once more than `after` experiments exist: its id and its template's.

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use crate::aws::{experiment_while_running, finish, run_command, stopped};
+use crate::aws::{experiment_while_running, finish, halt, run_command, stopped, template_of};
 use crate::fleet::Fleet;
 use crate::moto::Moto;
 
@@ -63,8 +63,7 @@ async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_
     let log = dir.path().join("calls.log");
     let child = run_command(&moto, &run_dir, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
-    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
-    let template = template.experiment_template().unwrap();
+    let template = template_of(&fis, &template_id).await;
     let action = &template.actions().unwrap()["slow-cross"];
     assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
     let sent = action.parameters().unwrap();
@@ -84,8 +83,7 @@ async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_
         .map(|i| format!("arn:aws:ec2:us-east-1:{}:instance/{}", moto.account, i.instance_id().unwrap()))
         .collect();
     assert_eq!(arns, in_a.iter().collect(), "exactly the allowed instances of the impaired zone");
-    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "cross-zone test"]).env("GAMEDAY_STATE_DIR", run_dir.join("state")).output().unwrap();
-    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    halt(&run_dir.join("state"), "cross-zone test");
     let exit = finish(child, &run_dir);
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(exit.events("fault_reverted").len(), 1, "{}", exit.stderr);

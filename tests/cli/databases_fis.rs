@@ -14,7 +14,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::aws::{experiment_while_running, finish, run_command, stopped};
+use crate::aws::{experiment_while_running, finish, halt, run_command, stopped, template_of};
 use crate::moto::Moto;
 
 use crate::databases::{CLUSTER, writer};
@@ -79,8 +79,7 @@ async fn a_cluster_fails_over_through_fis_and_gameday_stops_the_experiment_and_f
     std::fs::create_dir_all(&run_dir).unwrap();
     let child = run_command(&moto, &run_dir, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
-    let template = fis.get_experiment_template().id(&template_id).send().await.unwrap();
-    let template = template.experiment_template().unwrap();
+    let template = template_of(&fis, &template_id).await;
     let action = &template.actions().unwrap()["fail-over"];
     assert_eq!(action.action_id(), Some("aws:rds:failover-db-cluster"));
     assert!(action.parameters().is_none_or(|p| p.is_empty()), "the action takes no parameter: {:?}", action.parameters());
@@ -90,8 +89,7 @@ async fn a_cluster_fails_over_through_fis_and_gameday_stops_the_experiment_and_f
     assert_eq!(target.selection_mode(), Some("ALL"));
     assert_eq!(target.resource_arns(), [format!("arn:aws:rds:us-east-1:{}:cluster:{CLUSTER}", moto.account)]);
     fail_over_as_fis_would(&rds).await;
-    let halt = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["halt", "--reason", "db fis test"]).env("GAMEDAY_STATE_DIR", run_dir.join("state")).output().unwrap();
-    assert_eq!(halt.status.code(), Some(0), "{}", String::from_utf8_lossy(&halt.stderr));
+    halt(&run_dir.join("state"), "db fis test");
     let exit = finish(child, &run_dir);
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     let intent = exit.events("fault_intent");
