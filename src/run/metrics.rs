@@ -601,7 +601,11 @@ pub fn evaluate(
         ExpectationKind::RecoversWithin => expected.from == ClockStart::Start && span.end.is_none_or(|e| deadline <= e),
         ExpectationKind::StaysHealthy => false,
     };
-    let failover = (is_failover_fault(faults, &fault) && judges_failover).then(|| {
+    // Every probe meant to fail during the fault ("failing means it moved")
+    // makes a failover expectation whatever the fault (a `db_failover`'s
+    // writer, a zonal shift's traffic): with no verdict it would be met with
+    // nothing measured.
+    let failover = ((kind == ExpectationKind::FailsOver || is_failover_fault(faults, &fault)) && judges_failover).then(|| {
         let effective = fault_span.is_some() && fault_took_effect(histories, alarm_changes, span.start, fault_end);
         failover(expected, probes, &judged, histories, span, deadline.min(fault_end), effective, end)
     });
@@ -725,7 +729,8 @@ pub fn evaluate(
 }
 
 /// Whether `fault` moves traffic between regions or records, so its
-/// expectations get a failover verdict.
+/// `recovers_within` expectations counted from its start get a failover
+/// verdict too (a `fails_over` one gets it on any fault).
 fn is_failover_fault(faults: &[Fault], fault: &str) -> bool {
     faults.iter().any(|f| f.name == fault && matches!(f.action, FaultAction::DnsFailover { .. } | FaultAction::RegionOutage { .. }))
 }

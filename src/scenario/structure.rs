@@ -246,8 +246,12 @@ impl<'s> Checker<'s> {
                 let mut problem = Problem::new(key_path, key.at, format!("unknown key `{}`", key.name));
                 let mut names: Vec<&str> = known.clone().collect();
                 names.sort_unstable();
+                // A scenario-wide key (`via`, `guards`, …) written inside a
+                // fault or probe: say where it goes, not only what is allowed here.
+                let top_level = !path.0.is_empty() && self.root.get("properties").and_then(|p| p.get(&key.name)).is_some();
                 problem = match did_you_mean(&key.name, known) {
                     Some(close) => problem.hint(format!("did you mean `{close}`?")),
+                    None if top_level => problem.hint(format!("`{}` is a key of the scenario itself, for all its faults: move it to the top level, beside `name`", key.name)),
                     None => problem.hint(format!("keys allowed here: {}", names.join(", "))),
                 };
                 out.push(problem);

@@ -241,3 +241,34 @@ fn the_probe_error_rate_counts_each_probe_up_to_the_latest_recovery() {
     // The earlier probe's passes go on after the recovery point, and are not counted.
     assert!(run.events("sample").iter().any(|s| s["probe"] == "resolves-to-primary" && s["sent_at"].as_u64().unwrap() > recovered), "{back}");
 }
+
+/// An expectation whose every probe is meant to fail during the fault
+/// ("failing means it moved") is a failover expectation whatever the fault:
+/// it is judged by its clients' moves. Once it was judged only on
+/// `dns_failover` and `region_outage`, and on any other fault it was met with
+/// nothing measured: here the writer never moves (the zone lost is not the
+/// writer's), and the run said "hypothesis held".
+#[test]
+fn a_failover_expectation_on_any_fault_misses_when_nothing_moved() {
+    let yaml = |fault: &str| {
+        format!(
+            "apiVersion: gameday/v1\nname: writer-moves\nsteady_state:\n  - {{ name: writer-is-orders-db-1, kind: db_writer, cluster: orders-db, expect_writer: orders-db-1, interval: 10s, healthy_after: 1, expected_during_fault: true }}\nfaults:\n  - {{ name: zone-down, {fault}, duration: 3m }}\nexpected_recoveries:\n  - {{ name: the writer moves, probes: [writer-is-orders-db-1], recovers_within: 2m }}\n"
+        )
+    };
+    let stays = run_yaml(&yaml("kind: az_outage, zone: us-east-1b"));
+    assert_eq!(stays.output.code, 1, "{}", stays.output.stdout);
+    let e = stays.expectation("the writer moves");
+    assert_eq!(e["kind"], "fails_over", "{e}");
+    assert_eq!(e["failover"]["verdict"], "fault_not_effective", "{e}");
+    assert!(stays.output.stdout.contains("failover: the fault `zone-down` never took effect"), "{}", stays.output.stdout);
+
+    // A failover of the cluster: Aurora promotes the reader, and the move is the measure.
+    let moves = run_yaml(&yaml("kind: db_failover, cluster: orders-db"));
+    let e = moves.expectation("the writer moves");
+    assert_eq!(e["failover"]["verdict"], "met", "{e}");
+    let moved = e["failover"]["clients"][0]["moved_at"].as_u64().expect("the writer moved");
+    let first_failing = moves.journal.iter().find(|r| r["event"] == "sample" && r["probe"] == "writer-is-orders-db-1" && r["ok"] == false).expect("a failing sample");
+    assert_eq!(Some(moved), first_failing["sent_at"].as_u64(), "moved at the first sample that saw another writer");
+    assert_eq!(e["time_to_recover"].as_u64(), Some(moved), "the failover time is the move, from the fault's start at T+0");
+    assert_eq!(moves.output.code, 0, "{}", moves.output.stdout);
+}
