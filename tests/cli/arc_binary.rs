@@ -48,7 +48,11 @@ impl Arena {
         let dir = tempfile::tempdir().unwrap();
         // No `endpoint_url` in the project: the SDK's own variables say where each service is (`command`).
         let project = dir.path().join("gameday.yaml");
-        std::fs::write(&project, format!("apiVersion: gameday/v1\nkind: Project\nenvironments:\n  moto:\n    kind: aws\n    region: us-east-1\n    account: \"{}\"\n", moto.account)).unwrap();
+        std::fs::write(
+            &project,
+            format!("apiVersion: gameday/v1\nkind: Project\nenvironments:\n  moto:\n    kind: aws\n    region: us-east-1\n    account: \"{}\"\n", moto.account),
+        )
+        .unwrap();
         Arena { moto, arc, dir, project }
     }
 
@@ -74,6 +78,10 @@ impl Arena {
     }
 
     fn command(&self, args: &[&str]) -> std::process::Command {
+        self.command_with(&self.project, args)
+    }
+
+    fn command_with(&self, project: &Path, args: &[&str]) -> std::process::Command {
         let log = self.log();
         let mut env: Vec<(&str, String)> = self.moto.env().into_iter().map(|(k, v)| (k, v.to_string())).collect();
         env.push(("AWS_ENDPOINT_URL", self.moto.endpoint.clone()));
@@ -81,7 +89,7 @@ impl Arena {
         env.push(("GAMEDAY_AWS_CALL_LOG", log.to_str().unwrap().to_string()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut full: Vec<&str> = args.to_vec();
-        full.extend(["--project", self.project.to_str().unwrap()]);
+        full.extend(["--project", project.to_str().unwrap()]);
         command(&self.dir.path().join("state"), &full, &env)
     }
 
@@ -145,7 +153,8 @@ impl Arena {
 #[test]
 fn a_zonal_shift_run_through_the_binary_is_cancelled_at_its_end() {
     let arena = Arena::new();
-    let file = arena.scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    let file = arena
+        .scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
     let (code, stdout, stderr) = arena.plan(&file);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("ARC zonal shift of web-alb away from use1-az6 (zonal autoshift ENABLED)"), "{stdout}");
@@ -175,8 +184,10 @@ fn a_zonal_shift_run_through_the_binary_is_cancelled_at_its_end() {
 #[test]
 fn after_kill_9_recover_cancels_our_zonal_shift_and_leaves_another_teams_alone() {
     let arena = Arena::new();
-    let theirs = arena.arc.start_shift_as_another_team(THEIR_ALB, "use1-az1", "payments on-call: bad deploy in use1-az1");
-    let file = arena.scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 10m }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    // Another game day's comment, on another resource: recover matches its own comment and resource exactly.
+    let theirs = arena.arc.start_shift_as_another_team(THEIR_ALB, "use1-az1", "gameday:token=gameday-shift-1764000000000");
+    let file = arena
+        .scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 10m }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
     arena.run_and_kill_once_applied(&file);
     let ours = arena.arc.shifts().into_iter().find(|s| s.resource == ALB).expect("our shift started");
     assert_eq!(ours.status, "ACTIVE", "killed mid-run: the shift stays");
@@ -277,7 +288,8 @@ fn after_kill_9_recover_cancels_our_practice_run_and_leaves_another_teams_shift_
 #[test]
 fn a_region_switch_run_through_the_binary_is_cancelled_at_its_end() {
     let arena = Arena::new();
-    let file = arena.scenario(&format!("{{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    let file = arena
+        .scenario(&format!("{{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
     let (code, stdout, stderr) = arena.plan(&file);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("ARC Region switch plan web-dr") && stdout.contains("RTO 15 min") && stdout.contains("approve-failover (ManualApproval)"), "{stdout}");
@@ -315,8 +327,11 @@ fn a_region_switch_run_through_the_binary_is_cancelled_at_its_end() {
 #[test]
 fn after_kill_9_recover_cancels_our_plan_execution_and_leaves_another_teams_alone() {
     let arena = Arena::new();
-    let theirs = arena.arc.start_execution_as_another_team(THEIR_PLAN, "us-west-2", "payments DR drill");
-    let file = arena.scenario(&format!("{{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: 10m }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    let theirs = arena.arc.start_execution_as_another_team(THEIR_PLAN, "us-west-2", "gameday practice: gameday:token=gameday-switch-1764000000000");
+    let file = arena.scenario(
+        &format!("{{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: 10m }}"),
+        "{ name: ok, probes: [ok], recovers_within: 1s }",
+    );
     arena.run_and_kill_once_applied(&file);
     let ours = arena.arc.executions().into_iter().find(|e| e.plan == PLAN).expect("our execution started");
     assert_eq!(ours.state, "pendingManualApproval", "killed mid-run: the execution waits on");
@@ -374,8 +389,16 @@ async fn the_stand_in_answers_as_arc_does_through_the_sdk() {
 
     let switch = aws_sdk_arcregionswitch::Client::new(&config);
     use aws_sdk_arcregionswitch::types::{ExecutionAction, ExecutionMode, ExecutionState};
-    let started =
-        switch.start_plan_execution().plan_arn(PLAN).target_region("us-west-2").action(ExecutionAction::Activate).mode(ExecutionMode::Graceful).comment("one").send().await.unwrap();
+    let started = switch
+        .start_plan_execution()
+        .plan_arn(PLAN)
+        .target_region("us-west-2")
+        .action(ExecutionAction::Activate)
+        .mode(ExecutionMode::Graceful)
+        .comment("one")
+        .send()
+        .await
+        .unwrap();
     let id = started.execution_id().unwrap().to_string();
     let second = switch.start_plan_execution().plan_arn(PLAN).target_region("us-west-2").action(ExecutionAction::Activate).send().await.unwrap_err();
     assert!(second.as_service_error().is_some_and(|e| e.is_illegal_state_exception()), "one execution at a time: {second:?}");
@@ -388,4 +411,51 @@ async fn the_stand_in_answers_as_arc_does_through_the_sdk() {
     assert_eq!(listed.items().iter().map(|e| (e.execution_id(), e.comment())).collect::<Vec<_>>(), [(id.as_str(), Some("one"))]);
     let unknown = switch.get_plan().arn(THEIR_PLAN).send().await.unwrap_err();
     assert!(unknown.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()), "{unknown:?}");
+}
+
+/// Where the binary sends ARC when the project names an `endpoint_url`:
+/// there, not to `AWS_ENDPOINT_URL_ARC_ZONAL_SHIFT`. aws-config marks an
+/// endpoint set on its loader as programmatic, and a service client takes a
+/// programmatic endpoint before its own variable (docs/aws.md, "Testing").
+/// moto has no ARC, so the read fails there, and the stand-in hears nothing.
+#[test]
+fn a_project_endpoint_url_wins_over_the_sdks_per_service_variables() {
+    let arena = Arena::new();
+    let elsewhere = arena.dir.path().join("with-endpoint-url");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let project = arena.moto.project_with(&elsewhere, &arena.moto.account, "");
+    let file = arena
+        .scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    let (code, stdout, stderr) = output(arena.command_with(&project, &["plan", file.to_str().unwrap(), "--env", "moto"]));
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("arc-zonal-shift:GetManagedResource failed"), "{stderr}");
+    assert!(arena.arc.calls().is_empty(), "{:?}", arena.arc.calls());
+}
+
+/// kill -9 of gameday while its practice run is live; then the on-call
+/// starts their own zonal shift on the same load balancer, which ARC lets
+/// take precedence (the practice run ends INTERRUPTED). `gameday recover`,
+/// through the binary against the ARC stand-in (moto has no ARC;
+/// aws-smithy-mocks cannot serve another process), finds no practice run of
+/// its own still active and must leave the on-call's mitigation in place:
+/// no cancel is made, and their shift is read back ACTIVE.
+#[test]
+fn after_kill_9_recover_leaves_the_on_calls_shift_that_interrupted_our_practice_run() {
+    let arena = Arena::new();
+    let file = arena.scenario(
+        &format!("{{ name: practice, kind: practice_run, resource: \"{ALB}\", away_from: us-east-1a, duration: 10m }}"),
+        "{ name: ok, probes: [ok], after_fault: practice, stays_healthy: true }",
+    );
+    arena.run_and_kill_once_applied(&file);
+    let ours = arena.arc.shifts().into_iter().find(|s| s.resource == ALB).expect("our practice run started");
+    let theirs = arena.arc.start_shift_as_another_team(ALB, "use1-az1", "on-call: errors in use1-az1");
+    let read = |id: &str| arena.arc.shifts().into_iter().find(|s| s.id == id).map(|s| (s.status, s.practice_outcome)).unwrap();
+    assert_eq!(read(&ours.id), ("CANCELED".to_string(), Some("INTERRUPTED".to_string())), "ARC's precedence: the customer's shift interrupts the practice run");
+
+    let (code, stdout, stderr) = arena.recover();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(read(&theirs), ("ACTIVE".to_string(), None), "the on-call's shift stays");
+    let cancels: Vec<String> = arena.arc.calls().into_iter().filter(|c| c.starts_with("Cancel")).collect();
+    assert!(cancels.is_empty(), "{cancels:?}");
+    arena.calls_in_policy(&file, &["arc-zonal-shift:GetManagedResource", "arc-zonal-shift:StartPracticeRun"]);
 }

@@ -17,7 +17,8 @@
 //!
 //! It keeps ARC's rules that gameday depends on: ids named by ARC when a
 //! shift or execution starts (UUIDs), one zonal shift or practice run
-//! active at a time on a resource (`409 ConflictException`), one
+//! active at a time on a resource (`409 ConflictException`, except that a
+//! zonal shift a customer starts interrupts a practice run), one
 //! unfinished execution at a time per plan (`IllegalStateException`), a
 //! cancel of something no longer active refused, the status and outcome
 //! enums ARC uses, and a practice run cancelled ending INTERRUPTED.
@@ -264,7 +265,12 @@ fn route(state: &mut State, method: &str, target: &str, body: &[u8]) -> Answer {
             get_managed_resource(state, arn)
         }
         ("POST", ["zonalshifts"]) => {
-            state.calls.push(format!("StartZonalShift {} {} {}", input["resourceIdentifier"].as_str().unwrap_or(""), input["awayFrom"].as_str().unwrap_or(""), input["expiresIn"].as_str().unwrap_or("")));
+            state.calls.push(format!(
+                "StartZonalShift {} {} {}",
+                input["resourceIdentifier"].as_str().unwrap_or(""),
+                input["awayFrom"].as_str().unwrap_or(""),
+                input["expiresIn"].as_str().unwrap_or("")
+            ));
             start_shift(state, &input, false)
         }
         ("POST", ["practiceruns"]) => {
@@ -382,9 +388,17 @@ fn start_shift(state: &mut State, input: &Value, practice: bool) -> Answer {
     if practice && resource.practice_outcome_alarm.is_none() {
         return conflict(&format!("{arn} has no practice-run configuration"), "PracticeConfigurationDoesNotExist", "");
     }
-    if let Some(active) = state.shifts.iter().find(|s| s.resource == arn && s.status == "ACTIVE") {
-        let reason = if practice { "SimultaneousZonalShiftsConflict" } else { "ZonalShiftAlreadyExists" };
-        return conflict(&format!("{arn} already has an active zonal shift ({})", active.id), reason, &active.id);
+    // ARC's precedence: a zonal shift a customer starts ends an active
+    // practice run (INTERRUPTED) and applies; anything else already active
+    // refuses the new one.
+    if let Some(active) = state.shifts.iter_mut().find(|s| s.resource == arn && s.status == "ACTIVE") {
+        if !practice && active.practice_outcome.is_some() {
+            active.status = "CANCELED".into();
+            active.practice_outcome = Some("INTERRUPTED".into());
+        } else {
+            let reason = if practice { "SimultaneousZonalShiftsConflict" } else { "ZonalShiftAlreadyExists" };
+            return conflict(&format!("{arn} already has an active zonal shift ({})", active.id), reason, &active.id);
+        }
     }
     let minutes = if practice {
         30
@@ -394,7 +408,14 @@ fn start_shift(state: &mut State, input: &Value, practice: bool) -> Answer {
         match (number.parse::<i64>(), unit) {
             (Ok(n), "m") if (1..=4320).contains(&n) => n,
             (Ok(n), "h") if (1..=72).contains(&n) => n * 60,
-            _ => return rest_error(400, "ValidationException", &format!("expiresIn `{expires_in}` is not 1m to 3d, in minutes (m) or hours (h)"), json!({ "reason": "InvalidExpiresIn" })),
+            _ => {
+                return rest_error(
+                    400,
+                    "ValidationException",
+                    &format!("expiresIn `{expires_in}` is not 1m to 3d, in minutes (m) or hours (h)"),
+                    json!({ "reason": "InvalidExpiresIn" }),
+                );
+            }
         }
     };
     let start = now();
