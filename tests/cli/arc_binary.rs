@@ -459,3 +459,58 @@ fn after_kill_9_recover_leaves_the_on_calls_shift_that_interrupted_our_practice_
     assert!(cancels.is_empty(), "{cancels:?}");
     arena.calls_in_policy(&file, &["arc-zonal-shift:GetManagedResource", "arc-zonal-shift:StartPracticeRun"]);
 }
+
+/// The Region switch run to ARC's own end, through the binary against the
+/// ARC stand-in (moto has no ARC Region switch; aws-smithy-mocks cannot
+/// serve another process): the execution waits on its manual approval,
+/// which a person gives (here the test, with the SDK, as the shown command
+/// would); gameday reads the execution to `completed` and journals ARC's
+/// `actualRecoveryTime`, which `result.json` reports as ARC wrote it. Ended
+/// by SIGTERM once that is journaled, the run leaves the completed
+/// execution as it is (a completed switch is the DR step itself: no cancel),
+/// and gameday itself never approves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_switch_approved_by_a_person_completes_and_reports_arcs_recovery_time() {
+    let arena = Arena::new();
+    let file = arena.scenario(
+        &format!("{{ name: switch, kind: region_switch, plan: \"{PLAN}\", target_region: us-west-2, duration: 10m }}"),
+        "{ name: ok, probes: [ok], recovers_within: 1s }",
+    );
+    let child = arena.run(&file).spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(60), || arena.journal().contains("MANUAL APPROVAL PENDING")), "the approval was shown: {}", arena.journal());
+    let ours = arena.arc.executions().into_iter().find(|e| e.plan == PLAN).expect("our execution started");
+
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(gameday::environment::aws::https_client())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&arena.arc.endpoint)
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("AKID", "secret", None, None, "a person"))
+        .load()
+        .await;
+    let switch = aws_sdk_arcregionswitch::Client::new(&config);
+    switch
+        .approve_plan_execution_step()
+        .plan_arn(PLAN)
+        .execution_id(&ours.id)
+        .step_name("approve-failover")
+        .approval(aws_sdk_arcregionswitch::types::Approval::Approve)
+        .send()
+        .await
+        .unwrap();
+    let arc_figure = switch.get_plan_execution().plan_arn(PLAN).execution_id(&ours.id).send().await.unwrap().actual_recovery_time().expect("ARC's figure").to_string();
+    assert!(wait_until(Duration::from_secs(60), || arena.journal().contains("\"plan_execution_ended\"")), "gameday read the end: {}", arena.journal());
+
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let result = arena.result();
+    let switched = &result["region_switches"][0];
+    assert_eq!((switched["execution_id"].as_str(), switched["state"].as_str()), (Some(ours.id.as_str()), Some("completed")), "{switched}");
+    assert_eq!(switched["arc_recovery_time"].as_str(), Some(arc_figure.as_str()), "ARC's figure, as ARC wrote it");
+    let execution = arena.arc.executions().into_iter().find(|e| e.id == ours.id).unwrap();
+    assert_eq!(execution.state, "completed", "not cancelled");
+    assert!(!arena.arc.calls().iter().any(|c| c.starts_with("CancelPlanExecution")), "{:?}", arena.arc.calls());
+    let recorded: Vec<String> = std::fs::read_to_string(arena.log()).unwrap().lines().map(str::to_string).collect();
+    assert!(!recorded.iter().any(|c| c.contains("ApprovePlanExecutionStep")), "gameday never approves: {recorded:?}");
+    arena.calls_in_policy(&file, &["arc-region-switch:StartPlanExecution", "arc-region-switch:GetPlanExecution", "arc-region-switch:ListPlanExecutionEvents"]);
+}

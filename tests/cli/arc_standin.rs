@@ -590,6 +590,26 @@ fn region_switch(state: &mut State, operation: &str, input: &Value) -> Answer {
             }
             None => cbor_error(404, "ResourceNotFoundException", &format!("no execution {} of plan {}", text("executionId"), plan.name)),
         },
+        // What a person does (gameday never calls it): approving the step lets
+        // the rest of the plan run; the stand-in's one other step ends at once.
+        "ApprovePlanExecutionStep" => match find(state) {
+            Some(index) => {
+                let (succeeded, ended) = (state.new_id(), state.new_id());
+                let execution = &mut state.executions[index];
+                if execution.state != "pendingManualApproval" || text("stepName") != "approve-failover" {
+                    return cbor_error(400, "IllegalStateException", &format!("execution {} has no step `{}` waiting for approval", execution.id, text("stepName")));
+                }
+                if text("approval") != "approve" {
+                    return cbor_error(400, "IllegalArgumentException", "the stand-in answers `approve` only");
+                }
+                execution.state = "completed".into();
+                execution.end = Some(now());
+                execution.events.push((succeeded, "stepSucceeded", Some("approve-failover".into())));
+                execution.events.push((ended, "executionSucceeded", None));
+                cbor_ok(&json!({}))
+            }
+            None => cbor_error(404, "ResourceNotFoundException", &format!("no execution {} of plan {}", text("executionId"), plan.name)),
+        },
         other => cbor_error(400, "UnknownOperationException", &format!("the stand-in does not answer {other}")),
     }
 }
