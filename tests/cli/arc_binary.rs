@@ -191,6 +191,11 @@ fn after_kill_9_recover_cancels_our_zonal_shift_and_leaves_another_teams_alone()
     arena.run_and_kill_once_applied(&file);
     let ours = arena.arc.shifts().into_iter().find(|s| s.resource == ALB).expect("our shift started");
     assert_eq!(ours.status, "ACTIVE", "killed mid-run: the shift stays");
+    let runs = arena.runs();
+    // `status` reads the journal alone: no project, no AWS call.
+    let (code, stdout, _) = output(command(&arena.dir.path().join("state"), &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(stdout.contains("shift (zonal_shift) is still in place"), "{stdout}");
 
     let (code, stdout, stderr) = arena.plan(&file);
     assert_eq!(code, 5, "{stdout}\n{stderr}");
@@ -203,6 +208,8 @@ fn after_kill_9_recover_cancels_our_zonal_shift_and_leaves_another_teams_alone()
     let status = |id: &str| shifts.iter().find(|s| s.id == id).unwrap().status.clone();
     assert_eq!((status(&ours.id).as_str(), status(&theirs).as_str()), ("CANCELED", "ACTIVE"), "ours cancelled, theirs untouched");
     assert!(!arena.arc.calls().iter().any(|c| c.contains(&theirs)), "no call named their shift: {:?}", arena.arc.calls());
+    let (code, stdout, _) = output(command(&arena.dir.path().join("state"), &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "settled: {stdout}");
 
     let (code, stdout, stderr) = arena.plan(&file);
     assert_eq!(code, 0, "the resource is free again: {stdout}\n{stderr}");
