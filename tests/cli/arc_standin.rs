@@ -432,7 +432,7 @@ fn start_shift(state: &mut State, input: &Value, practice: bool) -> Answer {
     let mut answer = shift_json(&shift);
     answer["status"] = json!("ACTIVE");
     state.shifts.push(shift);
-    // StartZonalShift answers 201 Created; StartPracticeRun 200 (the API reference's examples).
+    // The codes of the API model (the SDK checks them): StartZonalShift 201 Created, StartPracticeRun 200.
     rest_ok(if practice { 200 } else { 201 }, answer)
 }
 
