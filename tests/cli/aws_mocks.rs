@@ -803,7 +803,8 @@ async fn a_zonal_shift_is_refused_while_a_practice_run_is_active_on_the_resource
 /// After kill -9 the journal holds the shift's intent (with its comment)
 /// but no shift id: `recover` reads the resource's active shifts and
 /// cancels the one with that comment, and leaves another team's shift
-/// alone. A library-level test: the binary cannot be pointed at the mocks.
+/// alone. A library-level test (the binary cannot be pointed at the mocks);
+/// the real kill -9 through the binary is in `arc_binary`, against the ARC stand-in.
 #[tokio::test]
 async fn recover_cancels_the_zonal_shift_the_journal_names_by_its_comment() {
     let arc = FakeArc::new(Vec::new());
@@ -1117,8 +1118,9 @@ async fn a_region_switch_is_refused_while_the_plan_runs_or_outside_the_scenarios
 /// After kill -9 the journal holds the execution's intent (its comment) but
 /// no execution id: `recover` lists the plan's executions, cancels the
 /// unfinished one with that comment and reads it back, and leaves another
-/// team's execution alone. A library-level test: the binary cannot be
-/// pointed at the mocks.
+/// team's execution alone. A library-level test (the binary cannot be
+/// pointed at the mocks); the real kill -9 through the binary is in
+/// `arc_binary`, against the ARC stand-in.
 #[tokio::test]
 async fn recover_cancels_the_region_switch_execution_the_journal_names_by_its_comment() {
     let fake = FakeRegionSwitch::new(Vec::new(), None);
@@ -1575,8 +1577,9 @@ async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
 /// After kill -9 the journal holds the practice run's intent (with its
 /// comment) but no id: `recover` reads the resource's active shifts,
 /// cancels the practice run with that comment, reads it back, and leaves
-/// another team's shift alone. A library-level test: the binary cannot be
-/// pointed at the mocks.
+/// another team's shift alone. A library-level test (the binary cannot be
+/// pointed at the mocks); the real kill -9 through the binary is in
+/// `arc_binary`, against the ARC stand-in.
 #[tokio::test]
 async fn recover_cancels_the_practice_run_the_journal_names_by_its_comment() {
     let fake = FakePracticeRun::new(Some(PracticeConfig::default()));

@@ -2,6 +2,8 @@
 //! on this machine (`local`), against moto server and against mocked SDK
 //! clients. All CLI tests compile into this one binary (one link, one build).
 
+mod arc_binary;
+mod arc_standin;
 mod aws;
 mod aws_mocks;
 mod aws_side_tools;

@@ -3,7 +3,8 @@
 //! deterministically, the report shows ARC's outcome beside gameday's own
 //! figures, and a practice run still active when its step ends is
 //! cancelled (INTERRUPTED) with the load balancer routing to the zone
-//! again. The AWS path is in `aws_mocks` (moto has no ARC).
+//! again. The AWS path is in `arc_binary` (the binary against an ARC
+//! stand-in) and `aws_mocks` (moto has no ARC).
 
 use std::path::PathBuf;
 

@@ -2,8 +2,8 @@
 //! simulator: the example scenario validates, plans (mode, Regions, steps)
 //! and runs deterministically, the report shows ARC's recovery time beside
 //! gameday's, an unfinished execution is cancelled, and `mode: recovery`
-//! needs `--confirm recovery`. The AWS path is in `aws_mocks` (moto has no
-//! ARC Region switch).
+//! needs `--confirm recovery`. The AWS path is in `arc_binary` (the binary
+//! against an ARC stand-in) and `aws_mocks` (moto has no ARC Region switch).
 
 use std::path::PathBuf;
 
