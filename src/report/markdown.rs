@@ -12,8 +12,6 @@ use crate::scenario::Scenario;
 pub struct ReportContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
-    /// The run's journal.
-    pub records: Records<'a>,
     /// What every report cites from the journal, gathered in one walk of it.
     pub walked: super::Walked<'a>,
     /// The scenario's runbook, and its copy next to the report.

@@ -79,7 +79,7 @@ pub fn render_all(
     let flags = human::blameless_flags(&sections, &template);
     let postmortem = sections.postmortem();
     let walked = Walked::of(scenario, result, records);
-    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone(), prediction, walked };
+    let ctx = ReportContext { scenario, result, runbook, human: sections, flags: flags.clone(), prediction, walked };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
     let summary = [summary::render_markdown(&ctx), summary::render_html(&ctx)];
     Rendered { files, flags, missing_sections, postmortem, summary }
