@@ -4,11 +4,19 @@
 //! stretch of one state, the chart grew with the number of changes (2.4 MB
 //! for a 30 s run of 20 flapping probes). Here consecutive stretches
 //! narrower than a column are drawn together as one *mixed* stretch that
-//! says how long the probe spent in each state, so a lane draws at most
-//! about two stretches per column, whatever the run's length, and holds no
-//! more while it is built from the journal.
+//! says how long the probe spent in each state, at least
+//! [`MIXED_COLUMNS`] wide, so a lane draws at most about one stretch per
+//! column, and a lane that flaps all through about one per
+//! [`MIXED_COLUMNS`], whatever the run's length; it holds no more while
+//! it is built from the journal.
 
 use crate::environment::Millis;
+
+/// The narrowest a mixed stretch is closed at, in columns. One column
+/// (about a pixel) per tooltip made 135 KB a flapping lane, ~67 MB of page
+/// for 500 flapping probes (docs/performance.md, fifth step); four keep a
+/// tooltip under the pointer every 4 px at a quarter of that.
+pub(crate) const MIXED_COLUMNS: f64 = 4.0;
 
 /// The state of one stretch of a probe's lane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +93,7 @@ impl Stretch {
 /// Draws a lane's stretches, fed in time order, at a resolution of
 /// `columns` columns over the run's `end` milliseconds: a stretch at least a
 /// column wide is drawn as it is; consecutive narrower ones are gathered
-/// into one mixed stretch, closed as soon as it is a column wide. A narrow
+/// into one mixed stretch, closed as soon as it is [`MIXED_COLUMNS`] wide. A narrow
 /// stretch between two wide ones is drawn as it is (a short failure stays
 /// visible as one). No two stretches it keeps are both narrow and
 /// adjacent, so feeding its output to another at fewer columns merges
@@ -118,7 +126,7 @@ impl LaneMerger {
             None => stretch,
             Some(gathering) => gathering.mixed_with(stretch),
         };
-        if self.width(&gathered) >= 1.0 {
+        if self.width(&gathered) >= MIXED_COLUMNS {
             self.drawn.push(gathered);
         } else {
             self.gathering = Some(gathered);
@@ -159,12 +167,13 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_that_flaps_draws_at_most_a_stretch_per_column_and_counts_every_millisecond() {
+    fn a_lane_that_flaps_draws_a_mixed_stretch_per_few_columns_and_counts_every_millisecond() {
         for (every, columns) in [(1, 790.0), (3, 790.0), (7, 123.0), (100, 790.0)] {
             let end = 360_000 / every * every;
             let stretches = alternating(end, every);
             let drawn = merged(&stretches, columns, end);
-            assert!(drawn.len() as f64 <= columns + 1.0, "every {every} ms over {columns} columns: {} stretches drawn", drawn.len());
+            // Every stretch narrower than a column: mixed ones, each at least MIXED_COLUMNS wide but the last.
+            assert!(drawn.len() as f64 <= columns / MIXED_COLUMNS + 1.0, "every {every} ms over {columns} columns: {} stretches drawn", drawn.len());
             assert_eq!(drawn.first().map(|s| s.from), Some(0));
             assert!(drawn.windows(2).all(|w| w[0].to == w[1].from), "no gap, no overlap");
             assert_eq!(drawn.last().map(|s| s.to), Some(end));
