@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use crate::environment::Millis;
 
+use super::lane::{LaneLook, LaneMerger, Shown, Spent, Stretch};
 use super::{ReportContext, t, tables};
 use crate::run::metrics::fmt_ms;
 
@@ -150,6 +151,14 @@ const ALARM_NO_DATA: LaneState = LaneState {
     look: "lined",
     swatch: "repeating-linear-gradient(0deg,#c8ccd0 0 2px,#6b7580 2px 3px)",
 };
+/// Stretches too narrow to draw alone, drawn as one ([`LaneMerger`]): striped, unlike any single state.
+const MIXED: LaneState = LaneState {
+    name: "mixed (state changes narrower than a column)",
+    colour: "#8a5fa8",
+    pattern: Some(("state-mixed", "<path d=\"M1.5,0 v6 M4.5,0 v6\" stroke=\"#ffffff\" stroke-width=\"1\"/>")),
+    look: "striped",
+    swatch: "repeating-linear-gradient(90deg,#8a5fa8 0 2px,#ffffff 2px 3px)",
+};
 const PROBE_STATES: [&LaneState; 4] = [&PASSING, &FAILING, &INTENDED_STATE, &NO_SAMPLE];
 const ALARM_STATES: [&LaneState; 2] = [&ALARM_ON, &ALARM_OK];
 /// An `expected_during_fault` probe failing while a fault is in place: the goal, not an outage.
@@ -186,7 +195,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let _ = writeln!(out, "<div class=\"human\">{}</div>", markdown_block(ctx.human.get("summary")));
 
     let _ = writeln!(out, "<h2>Timeline chart</h2>");
-    out.push_str(&chart(ctx));
+    chart(&mut out, ctx);
 
     let _ = writeln!(out, "<h2>Impact</h2>\n<ul>");
     for e in &result.expectations {
@@ -401,76 +410,160 @@ impl LaneLabel {
     }
 }
 
-/// A stretch of one probe's lane in one state: from its first sample to the
-/// next stretch's first sample (or the end of the run).
-struct LaneRun {
-    state: &'static LaneState,
+/// The chart's width, and its margins, in the units of its `viewBox` (about a pixel each on a desktop screen).
+const CHART_WIDTH: f64 = 1000.0;
+const CHART_RIGHT: f64 = 20.0;
+/// The narrowest left margin (labels longer than 24 characters widen it).
+const CHART_MIN_LEFT: f64 = 190.0;
+
+/// A probe's stretch not yet ended: its state, first sample, samples and what the first observed.
+struct OpenStretch {
+    look: LaneLook,
     from: Millis,
     samples: usize,
-    /// What the stretch's first sample observed.
     observed: String,
 }
 
-/// Each probe's lane as stretches of consecutive samples in one state, in
-/// one pass over the journal: what the chart draws, held without the
-/// samples themselves (issue 18).
-/// The alarms gameday read come from the same pass, in the order first seen.
-fn probe_lanes<'a>(ctx: &ReportContext<'a>) -> (std::collections::BTreeMap<&'a str, Vec<LaneRun>>, Vec<String>) {
-    let result = ctx.result;
-    // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
-    let in_fault = |at: Millis| result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
-    let mut lanes: std::collections::BTreeMap<&str, (&crate::scenario::Probe, Vec<LaneRun>)> =
-        ctx.scenario.steady_state.iter().map(|p| (p.name.as_str(), (p, Vec::new()))).collect();
-    let mut alarms: Vec<String> = Vec::new();
-    for record in ctx.records.iter() {
-        if let crate::run::journal::Event::AlarmChanged { alarm, .. } = &record.event
-            && !alarms.contains(alarm)
-        {
-            alarms.push(alarm.clone());
-        }
-        let crate::run::journal::Event::Sample(sample) = &record.event else { continue };
-        let Some((probe, runs)) = lanes.get_mut(sample.probe.as_str()) else { continue };
-        let state: &'static LaneState = match sample.ok {
-            true => &PASSING,
-            false if probe.expected_during_fault && in_fault(sample.sent_at) => &INTENDED_STATE,
-            false => &FAILING,
-        };
-        match runs.last_mut() {
-            Some(run) if run.state.name == state.name => run.samples += 1,
-            _ => runs.push(LaneRun { state, from: sample.sent_at, samples: 1, observed: sample.observed.clone() }),
-        }
+impl OpenStretch {
+    fn until(self, to: Millis) -> Stretch {
+        Stretch { from: self.from, to, samples: self.samples, shown: Shown::One { look: self.look, observed: self.observed } }
     }
-    (lanes.into_iter().map(|(name, (_, runs))| (name, runs)).collect(), alarms)
 }
 
-fn chart(ctx: &ReportContext<'_>) -> String {
+/// An alarm gameday read, and each read that found it in a new state.
+type AlarmLane = (String, Vec<(Millis, crate::scenario::AlarmState)>);
+
+/// A probe's lane while the journal is walked.
+type LaneBuild<'a> = (&'a crate::scenario::Probe, Option<OpenStretch>, LaneMerger);
+
+/// Each probe's lane as the chart draws it ([`LaneMerger`], at the widest
+/// the plot can be: its left margin is known once the alarms' names are),
+/// and each alarm's changes in the order first seen, fed one record at a
+/// time, held without the samples themselves (issue 18).
+pub(crate) struct LaneFeed<'a> {
+    result: &'a crate::run::RunResult,
+    end: Millis,
+    lanes: std::collections::BTreeMap<&'a str, LaneBuild<'a>>,
+    alarms: Vec<AlarmLane>,
+}
+
+/// What the chart draws from the journal: each probe's lane, each alarm's changes.
+pub(crate) struct ChartLanes<'a> {
+    probes: std::collections::BTreeMap<&'a str, Vec<Stretch>>,
+    alarms: Vec<AlarmLane>,
+}
+
+impl<'a> LaneFeed<'a> {
+    pub(crate) fn new(scenario: &'a crate::scenario::Scenario, result: &'a crate::run::RunResult) -> Self {
+        let end = result.duration_ms.max(1);
+        let columns = CHART_WIDTH - CHART_MIN_LEFT - CHART_RIGHT;
+        let lanes = scenario.steady_state.iter().map(|p| (p.name.as_str(), (p, None, LaneMerger::new(columns, end)))).collect();
+        LaneFeed { result, end, lanes, alarms: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, record: &crate::run::journal::Record) {
+        if let crate::run::journal::Event::AlarmChanged { alarm, state } = &record.event {
+            match self.alarms.iter_mut().find(|(name, _)| name == alarm) {
+                Some((_, changes)) => changes.push((record.t, *state)),
+                None => self.alarms.push((alarm.clone(), vec![(record.t, *state)])),
+            }
+        }
+        let crate::run::journal::Event::Sample(sample) = &record.event else { return };
+        let Some((probe, open, merger)) = self.lanes.get_mut(sample.probe.as_str()) else { return };
+        // A probe meant to fail during a fault is in its intended state, not failing, while a fault is in place.
+        let in_fault = |at: Millis| self.result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
+        let look = match sample.ok {
+            true => LaneLook::Passing,
+            false if probe.expected_during_fault && in_fault(sample.sent_at) => LaneLook::Intended,
+            false => LaneLook::Failing,
+        };
+        match open {
+            Some(stretch) if stretch.look == look => stretch.samples += 1,
+            _ => {
+                let next = OpenStretch { look, from: sample.sent_at, samples: 1, observed: sample.observed.clone() };
+                if let Some(ended) = open.replace(next) {
+                    merger.push(ended.until(sample.sent_at));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> ChartLanes<'a> {
+        let end = self.end;
+        let probes = self
+            .lanes
+            .into_iter()
+            .map(|(name, (_, open, mut merger))| {
+                if let Some(last) = open {
+                    merger.push(last.until(end));
+                }
+                (name, merger.finish())
+            })
+            .collect();
+        ChartLanes { probes, alarms: self.alarms }
+    }
+}
+
+fn lane_state(look: LaneLook) -> &'static LaneState {
+    match look {
+        LaneLook::Passing => &PASSING,
+        LaneLook::Failing => &FAILING,
+        LaneLook::Intended => &INTENDED_STATE,
+    }
+}
+
+/// What a mixed stretch holds, for its tooltip: how long in each state it was, failing first.
+fn spent_words(spent: &Spent) -> String {
+    [(spent.failing, "failing"), (spent.intended, "intended"), (spent.passing, "passing")]
+        .iter()
+        .filter(|(ms, _)| *ms > 0)
+        .map(|(ms, name)| format!("{name} {}", fmt_ms(*ms)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The timeline chart, written into `out` (a long run's chart is the
+/// page's largest part: it is not built apart and copied).
+fn chart(out: &mut String, ctx: &ReportContext<'_>) {
     let result = ctx.result;
     let end = result.duration_ms.max(1);
     // The alarms gameday read (stop conditions, `detected_by`), each a lane under the probes'.
-    let (lanes_of_probes, alarms) = probe_lanes(ctx);
+    let ChartLanes { probes: lanes_of_probes, alarms } = &ctx.walked.lanes;
     let labels: Vec<LaneLabel> =
-        ctx.scenario.steady_state.iter().map(|p| LaneLabel::new(p.name.clone())).chain(alarms.iter().map(|a| LaneLabel::new(format!("alarm {a}")))).collect();
+        ctx.scenario.steady_state.iter().map(|p| LaneLabel::new(p.name.clone())).chain(alarms.iter().map(|(a, _)| LaneLabel::new(format!("alarm {a}")))).collect();
     // The left margin holds the longest lane label, so no name is cut off at the chart's edge.
     let longest = labels.iter().map(|l| l.shown.chars().count()).max().unwrap_or(0);
-    let left = (longest as f64 * LABEL_CHAR_PX + 16.0).max(190.0);
-    let (width, right, top, lane, gap) = (1000.0_f64, 20.0_f64, 40.0_f64, 26.0_f64, 10.0_f64);
+    let left = (longest as f64 * LABEL_CHAR_PX + 16.0).max(CHART_MIN_LEFT);
+    let (width, right, top, lane, gap) = (CHART_WIDTH, CHART_RIGHT, 40.0_f64, 26.0_f64, 10.0_f64);
     let plot = width - left - right;
+    // The lanes at the plot's own width: a wider left margin leaves fewer columns.
+    let lanes_of_probes: std::collections::BTreeMap<&str, Vec<Stretch>> = lanes_of_probes
+        .iter()
+        .map(|(name, stretches)| {
+            let mut merger = LaneMerger::new(plot, end);
+            stretches.iter().cloned().for_each(|s| merger.push(s));
+            (*name, merger.finish())
+        })
+        .collect();
+    let mixed = lanes_of_probes.values().flatten().any(|s| matches!(s.shown, Shown::Mixed { .. }));
     let lanes = (ctx.scenario.steady_state.len() + alarms.len()).max(1) as f64;
     let lanes_bottom = top + lanes * (lane + gap) - gap;
     let height = lanes_bottom + 44.0;
     let x = |ms: Millis| left + plot * (ms.min(end) as f64) / (end as f64);
     let lane_y = |i: usize| top + i as f64 * (lane + gap);
-    let mut svg = String::new();
+    out.push_str("<figure>\n");
+    let svg = out;
     let _ = writeln!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"Timeline: probe states, fault windows, deadlines and recovery points\">"
     );
     let _ = writeln!(
         svg,
-        "<desc>One lane per probe: solid while passing, hatched while failing, dotted in the intended state, lined before the first sample; one lane per alarm gameday read: cross-hatched in ALARM, plain when OK, lined without data; fault windows shaded and labelled; deadlines dashed and labelled met or missed; recovery points numbered diamonds. The same times are in the phase table and the timeline below.</desc>"
+        "<desc>One lane per probe: solid while passing, hatched while failing, dotted in the intended state, lined before the first sample; one lane per alarm gameday read: cross-hatched in ALARM, plain when OK, lined without data; fault windows shaded and labelled; deadlines dashed and labelled met or missed; recovery points numbered diamonds{}. The same times are in the phase table and the timeline below.</desc>",
+        if mixed { "; striped where a probe changed state faster than a column of the chart shows (its tooltip says how long it spent in each state)" } else { "" }
     );
     svg.push_str("<defs>");
-    for state in PROBE_STATES.iter().chain(&ALARM_STATES) {
+    for state in PROBE_STATES.iter().chain(&ALARM_STATES).chain([&MIXED].iter().filter(|_| mixed)) {
         if let Some((id, shape)) = state.pattern {
             let _ = write!(
                 svg,
@@ -544,36 +637,47 @@ fn chart(ctx: &ReportContext<'_>) -> String {
                 fmt_ms(first)
             );
         }
-        for (k, run) in runs.iter().enumerate() {
-            let to = runs.get(k + 1).map_or(end, |next| next.from);
-            let _ = writeln!(
-                svg,
-                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {} {} to {} ({} sample(s); {})</title></rect>",
-                x(run.from),
-                (x(to) - x(run.from)).max(0.5),
-                run.state.fill(),
-                escape(&probe.name),
-                run.state.name,
-                t(run.from),
-                t(to),
-                run.samples,
-                escape(&run.observed)
-            );
+        for run in runs {
+            match &run.shown {
+                Shown::One { look, observed } => {
+                    let state = lane_state(*look);
+                    let _ = writeln!(
+                        svg,
+                        "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: {} {} to {} ({} sample(s); {})</title></rect>",
+                        x(run.from),
+                        (x(run.to) - x(run.from)).max(0.5),
+                        state.fill(),
+                        escape(&probe.name),
+                        state.name,
+                        t(run.from),
+                        t(run.to),
+                        run.samples,
+                        escape(observed)
+                    );
+                }
+                Shown::Mixed { stretches, spent } => {
+                    let _ = writeln!(
+                        svg,
+                        "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{lane:.0}\" fill=\"{}\"><title>{}: mixed {} to {} (changed state {} time(s) in {} sample(s): {})</title></rect>",
+                        x(run.from),
+                        (x(run.to) - x(run.from)).max(0.5),
+                        MIXED.fill(),
+                        escape(&probe.name),
+                        t(run.from),
+                        t(run.to),
+                        stretches.saturating_sub(1),
+                        run.samples,
+                        spent_words(spent)
+                    );
+                }
+            }
         }
     }
 
     // Alarm lanes: each state from the read that found it to the next change.
-    for (a, alarm) in alarms.iter().enumerate() {
+    for (a, (alarm, changes)) in alarms.iter().enumerate() {
         let y = lane_y(ctx.scenario.steady_state.len() + a);
         let _ = writeln!(svg, "{}", labels[ctx.scenario.steady_state.len() + a].svg(left - 8.0, y + lane / 2.0 + 4.0));
-        let changes: Vec<(Millis, crate::scenario::AlarmState)> = ctx
-            .records
-            .iter()
-            .filter_map(|r| match &r.event {
-                crate::run::journal::Event::AlarmChanged { alarm: name, state } if name == alarm => Some((r.t, *state)),
-                _ => None,
-            })
-            .collect();
         let mut segments: Vec<(Millis, Millis, &LaneState)> = Vec::new();
         if let Some((first, _)) = changes.first().filter(|(first, _)| *first > 0) {
             segments.push((0, *first, &ALARM_NO_DATA));
@@ -650,13 +754,13 @@ fn chart(ctx: &ReportContext<'_>) -> String {
     }
     let _ = writeln!(svg, "</svg>");
 
-    let mut html = String::from("<figure>\n");
-    html.push_str(&svg);
+    let html = svg;
     let _ = writeln!(
         html,
         "<figcaption class=\"legend\">{}<span><i class=\"swatch\" style=\"background:{FAULT};opacity:.5\"></i>⚡ fault in place</span><span>◇ recovery point</span><span>┆ deadline (✔ met, ✘ missed)</span>{}</figcaption>",
         PROBE_STATES
             .iter()
+            .chain([&MIXED].iter().filter(|_| mixed))
             .map(|s| (s, ""))
             .chain(ALARM_STATES.iter().filter(|_| !alarms.is_empty()).map(|s| (s, "alarm ")))
             .map(|(s, what)| format!("<span><i class=\"swatch\" style=\"background:{}\"></i>{what}{} ({})</span>", s.swatch, s.name, s.look))
@@ -682,7 +786,6 @@ fn chart(ctx: &ReportContext<'_>) -> String {
         html.push_str("</ol>\n");
     }
     html.push_str("</figure>\n");
-    html
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 use std::fmt::Write as _;
 
 use crate::run::Outcome;
-use crate::run::journal::Event;
 use crate::run::metrics::fmt_ms;
 
 use super::ReportContext;
@@ -20,18 +19,6 @@ use super::html::escape;
 
 fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
-}
-
-/// How long the run really took, as the journal's end recorded it; `None`
-/// for a run that did not end or a journal written before it was recorded.
-fn wall_elapsed(ctx: &ReportContext<'_>) -> Option<u64> {
-    ctx.records
-        .iter()
-        .filter_map(|r| match r.event {
-            Event::RunEnded { wall_elapsed_ms, .. } => wall_elapsed_ms,
-            _ => None,
-        })
-        .last()
 }
 
 pub fn render(ctx: &ReportContext<'_>) -> String {
@@ -103,12 +90,12 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         cases.push(format!("    <testcase classname=\"{}\" name=\"{}\">\n{body}    </testcase>", escape(&class), escape(&e.name)));
     }
 
-    let timestamp: String = ctx.records.first().map_or(String::new(), |r| r.wall.chars().take(19).collect());
+    let timestamp: String = ctx.walked.started.as_deref().unwrap_or_default().chars().take(19).collect();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total = cases.len();
     // Case times are left out: a case's real time is not measured, and its
     // measured (run-clock) times are in its output.
-    let time = wall_elapsed(ctx).map_or(String::new(), |ms| format!(" time=\"{}\"", seconds(ms)));
+    let time = ctx.walked.wall_elapsed.map_or(String::new(), |ms| format!(" time=\"{}\"", seconds(ms)));
     // `skipped` belongs on `<testsuite>` only: the schema refuses it on `<testsuites>`.
     let _ = writeln!(out, "<testsuites name=\"gameday\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\"{time}>");
     let _ = writeln!(

@@ -12,8 +12,8 @@ use crate::scenario::Scenario;
 pub struct ReportContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
-    /// The run's journal, walked once for each part that cites it.
-    pub records: Records<'a>,
+    /// What every report cites from the journal, gathered in one walk of it.
+    pub walked: super::Walked<'a>,
     /// The scenario's runbook, and its copy next to the report.
     pub runbook: Option<super::RunbookRef>,
     /// What people wrote at the debrief (or the blank template).
@@ -269,22 +269,36 @@ fn parts(out: &mut String, ctx: &ReportContext<'_>, parts: Vec<super::postmortem
 /// last change: the rows grow with the number of probes, not the run's
 /// length, and every change is still counted and cited (docs/reports.md).
 pub fn timeline(records: Records<'_>) -> Vec<(u64, String, String, String)> {
-    let mut rows = Vec::new();
-    let mut describer = Describer::default();
-    let mut folds: std::collections::BTreeMap<String, Fold> = std::collections::BTreeMap::new();
+    let mut feed = TimelineFeed::default();
     for (index, record) in records.iter().enumerate() {
-        let Some(what) = describer.describe(&record) else { continue };
+        feed.push(index, &record);
+    }
+    feed.finish()
+}
+
+/// The timeline fed one record at a time ([`timeline`]), so it shares a walk of the journal with the other parts.
+#[derive(Default)]
+pub(crate) struct TimelineFeed {
+    rows: Vec<(u64, String, String, String)>,
+    describer: Describer,
+    folds: std::collections::BTreeMap<String, Fold>,
+}
+
+impl TimelineFeed {
+    /// The record at `index` (0-based) of the journal.
+    pub(crate) fn push(&mut self, index: usize, record: &Record) {
+        let Some(what) = self.describer.describe(record) else { return };
         let change = Change { t: record.t, wall: record.wall.clone(), what, line: index + 1 };
         let Event::Sample(sample) = &record.event else {
-            rows.push(change.row());
-            continue;
+            self.rows.push(change.row());
+            return;
         };
         // A row for a sample is a state change of its probe.
-        let fold = folds.entry(sample.probe.clone()).or_default();
+        let fold = self.folds.entry(sample.probe.clone()).or_default();
         fold.changes += 1;
         if fold.changes <= TIMELINE_CHANGES_PER_PROBE {
-            rows.push(change.row());
-            continue;
+            self.rows.push(change.row());
+            return;
         }
         // Past the cap, each change is held back until the next one comes, so
         // the probe's last change is listed and the ones before it are counted.
@@ -292,14 +306,18 @@ pub fn timeline(records: Records<'_>) -> Vec<(u64, String, String, String)> {
             fold.folded.count(held, failing);
         }
     }
-    for (probe, fold) in folds {
-        rows.extend(fold.folded.row(&probe));
-        rows.extend(fold.last.map(|(change, _)| change.row()));
+
+    pub(crate) fn finish(self) -> Vec<(u64, String, String, String)> {
+        let mut rows = self.rows;
+        for (probe, fold) in self.folds {
+            rows.extend(fold.folded.row(&probe));
+            rows.extend(fold.last.map(|(change, _)| change.row()));
+        }
+        // The environment reports what it did on its own when next asked, so
+        // its observations can be journaled after later samples: order by time.
+        rows.sort_by_key(|(t, _, _, _)| *t);
+        rows
     }
-    // The environment reports what it did on its own when next asked, so
-    // its observations can be journaled after later samples: order by time.
-    rows.sort_by_key(|(t, _, _, _)| *t);
-    rows
 }
 
 /// How many state changes of one probe the timeline lists before it counts

@@ -10,6 +10,7 @@ pub mod history;
 pub mod html;
 pub mod human;
 pub mod junit;
+pub(crate) mod lane;
 pub mod markdown;
 pub mod plan;
 pub mod postmortem;
@@ -77,10 +78,49 @@ pub fn render_all(
     };
     let flags = human::blameless_flags(&sections, &template);
     let postmortem = sections.postmortem();
-    let ctx = ReportContext { scenario, result, records, runbook, human: sections, flags: flags.clone(), prediction };
+    let walked = Walked::of(scenario, result, records);
+    let ctx = ReportContext { scenario, result, runbook, human: sections, flags: flags.clone(), prediction, walked };
     let files = vec![("report.md", markdown::render(&ctx)), ("report.html", html::render(&ctx)), ("junit.xml", junit::render(&ctx)), ("result.json", result_json(result))];
     let summary = [summary::render_markdown(&ctx), summary::render_html(&ctx)];
     Rendered { files, flags, missing_sections, postmortem, summary }
+}
+
+/// What the reports cite from the journal, gathered in one walk of it for
+/// every part of every format (issue 18): each part is fed the records one
+/// at a time and keeps only what it shows, bounded whatever the run's
+/// length (the timeline and phase table cap their rows per probe, the
+/// chart draws at its resolution). Before, each part of each format walked
+/// the journal file again, parsing every sample each time.
+pub struct Walked<'a> {
+    pub(crate) phases: Vec<Phase>,
+    pub(crate) timeline: Vec<(u64, String, String, String)>,
+    pub(crate) lanes: html::ChartLanes<'a>,
+    /// How long the run really took, as the journal's end recorded it; `None`
+    /// for a run that did not end or a journal written before it was recorded.
+    pub(crate) wall_elapsed: Option<u64>,
+    /// The first record's wall clock: when the run started.
+    pub(crate) started: Option<String>,
+}
+
+impl<'a> Walked<'a> {
+    pub fn of(scenario: &'a Scenario, result: &'a RunResult, records: Records<'_>) -> Self {
+        let mut phases = PhaseFeed::new(result);
+        let mut timeline = markdown::TimelineFeed::default();
+        let mut lanes = html::LaneFeed::new(scenario, result);
+        let (mut wall_elapsed, mut started) = (None, None);
+        for (index, record) in records.iter().enumerate() {
+            if index == 0 {
+                started = Some(record.wall.clone());
+            }
+            if let Event::RunEnded { wall_elapsed_ms: Some(ms), .. } = record.event {
+                wall_elapsed = Some(ms);
+            }
+            phases.push(index, &record);
+            timeline.push(index, &record);
+            lanes.push(&record);
+        }
+        Walked { phases: phases.finish(), timeline: timeline.finish(), lanes: lanes.finish(), wall_elapsed, started }
+    }
 }
 
 pub(crate) fn t(ms: Millis) -> String {
@@ -96,31 +136,6 @@ pub struct ImpactWindow {
     pub start_line: usize,
     /// The first passing sample after it, and its journal line; `None` while still failing at the end.
     pub end: Option<(Millis, usize)>,
-}
-
-/// Every window in which a probe failed, from `from` on, in time order.
-pub fn impact_windows(records: Records<'_>, from: Millis) -> Vec<ImpactWindow> {
-    let mut windows: Vec<ImpactWindow> = Vec::new();
-    let mut open: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (index, record) in records.iter().enumerate() {
-        let Event::Sample(sample) = &record.event else { continue };
-        if sample.sent_at < from {
-            continue;
-        }
-        match (open.get(&sample.probe).copied(), sample.ok) {
-            (None, false) => {
-                open.insert(sample.probe.clone(), windows.len());
-                windows.push(ImpactWindow { probe: sample.probe.clone(), start: sample.sent_at, start_line: index + 1, end: None });
-            }
-            (Some(w), true) => {
-                windows[w].end = Some((sample.sent_at, index + 1));
-                open.remove(&sample.probe);
-            }
-            _ => {}
-        }
-    }
-    windows.sort_by_key(|w| w.start);
-    windows
 }
 
 /// A row of the phase-times table.
@@ -156,7 +171,7 @@ impl WindowFold {
         self.last = (w.start, nth, end_line);
     }
 
-    fn row(self, probe: &str, phase: &'static str, of: usize) -> Phase {
+    fn row(&self, probe: &str, phase: &'static str, of: usize) -> Phase {
         let (start, first_nth, first_line) = self.first.unwrap_or_default();
         let (last_start, last_nth, last_line) = self.last;
         let state = if phase == "Intended" { "in its intended state (expected during the fault)" } else { "failing" };
@@ -176,125 +191,238 @@ impl WindowFold {
     }
 }
 
-fn line_where(records: Records<'_>, wanted: impl Fn(&Record) -> bool) -> String {
-    records.iter().position(|r| wanted(&r)).map_or("—".to_string(), |i| format!("journal line {}", i + 1))
+/// A record the phase table cites: the first one `wanted` picks.
+struct Lookup<'a> {
+    wanted: Box<dyn Fn(&Record) -> bool + 'a>,
+    line: Option<usize>,
+}
+
+/// One probe's impact windows, counted as the journal is walked: the first
+/// [`PHASE_WINDOWS_PER_PROBE`] and those that cannot be folded are kept,
+/// the others past the cap are counted (each but the last: the latest is
+/// held until the next one opens), so a probe that flaps all run long holds
+/// a dozen windows, not one per flap (issue 18).
+#[derive(Default)]
+struct ProbeWindows {
+    count: usize,
+    kept: Vec<(usize, ImpactWindow)>,
+    /// The latest window and its number, open while its `end` is `None`.
+    latest: Option<(usize, ImpactWindow)>,
+    impact: WindowFold,
+    intended: WindowFold,
+}
+
+/// The phase table fed one record at a time: impact windows per probe and
+/// the journal line of each other phase, in one walk of the journal.
+pub(crate) struct PhaseFeed<'a> {
+    result: &'a RunResult,
+    /// The `expected_during_fault` probes, looked up once, not per window.
+    intended_probes: std::collections::BTreeSet<&'a str>,
+    windows: std::collections::BTreeMap<String, ProbeWindows>,
+    lookups: Vec<Lookup<'a>>,
+    /// The rows before the impact windows (inject) and after them, each with the lookup its evidence comes from.
+    before: Vec<(Phase, Option<usize>)>,
+    after: Vec<(Phase, Option<usize>)>,
+}
+
+impl<'a> PhaseFeed<'a> {
+    pub(crate) fn new(result: &'a RunResult) -> Self {
+        let mut lookups: Vec<Lookup<'a>> = Vec::new();
+        let mut cite = |wanted: Box<dyn Fn(&Record) -> bool + 'a>| {
+            lookups.push(Lookup { wanted, line: None });
+            Some(lookups.len() - 1)
+        };
+        let phase = |phase: &'static str, at: Option<Millis>, what: String| Phase { phase, at, what, evidence: String::new() };
+        let mut before = Vec::new();
+        for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
+            let name = f.name.as_str();
+            let evidence = cite(Box::new(move |r| matches!(&r.event, Event::FaultApplied { fault } if fault == name)));
+            before.push((phase("Inject", f.started_at, format!("`{}` in place ({})", f.name, f.kind)), evidence));
+        }
+        let mut after = Vec::new();
+        for e in &result.expectations {
+            if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
+                let evidence = match by {
+                    Signal::Alarm(alarm) => cite(Box::new(move |r| r.t == at && matches!(&r.event, Event::AlarmChanged { alarm: a, .. } if a == alarm))),
+                    Signal::Probe(probe) => cite(Box::new(move |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && !s.ok && s.probe == *probe))),
+                };
+                after.push((phase("Detect", Some(at), format!("{}: by {by}", e.name)), evidence));
+            }
+        }
+        let people = |what: &str| Phase { phase: "Acknowledge", at: None, what: what.into(), evidence: "people".into() };
+        match result.drill.as_ref().and_then(|d| d.response.acknowledged_at) {
+            Some(at) => {
+                let evidence = cite(Box::new(move |r| {
+                    r.t == at && matches!(r.event, Event::StepAcknowledged { .. } | Event::StepDone { .. } | Event::StepSkipped { .. } | Event::OperatorActionTaken { .. })
+                }));
+                after.push((phase("Acknowledge", Some(at), "people took up the incident (drill console)".into()), evidence));
+            }
+            None if result.drill.is_some() => after.push((people("nobody acknowledged during the drill"), None)),
+            None => after.push((people("not seen by gameday: add it under “People's steps”"), None)),
+        }
+        if let Some(drill) = &result.drill {
+            for action in drill.actions.iter().filter(|a| !a.failed) {
+                let evidence = cite(Box::new(move |r| r.t == action.at && matches!(&r.event, Event::OperatorActionTaken { action: a, .. } if *a == action.name)));
+                after.push((phase("Mitigate", Some(action.at), format!("`{}`: {}", action.name, action.detail)), evidence));
+            }
+        }
+        for e in &result.expectations {
+            if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
+                let evidence = cite(Box::new(move |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe))));
+                after.push((phase("Recover", Some(at), format!("{}: recovered after {}", e.name, fmt_ms(e.after_fault(at)))), evidence));
+            }
+            if let (Some(at), Some(recovered)) = (e.confirmed_at.filter(|_| e.impact_start.is_some()), e.recovered_at) {
+                let evidence = cite(Box::new(move |r| matches!(&r.event, Event::Sample(s) if s.sent_at.saturating_add(s.latency_ms) == at && s.ok && e.probes.contains(&s.probe))));
+                let what = format!("{}: recovery confirmed by the last pass it needs (`healthy_after`), {} after the recovery point", e.name, fmt_ms(at.saturating_sub(recovered)));
+                after.push((phase("Confirm", Some(at), what), evidence));
+            }
+        }
+        for f in result.faults.iter().filter(|f| f.reverted) {
+            let name = f.name.as_str();
+            let evidence = cite(Box::new(move |r| matches!(&r.event, Event::FaultReverted { fault, .. } if fault == name)));
+            after.push((phase("Revert done", f.ended_at, format!("`{}` reverted", f.name)), evidence));
+        }
+        let intended_probes = result.probes.iter().filter(|p| p.expected_during_fault).map(|p| p.name.as_str()).collect();
+        PhaseFeed { result, intended_probes, windows: Default::default(), lookups, before, after }
+    }
+
+    /// The record at `index` (0-based) of the journal.
+    pub(crate) fn push(&mut self, index: usize, record: &Record) {
+        for lookup in self.lookups.iter_mut().filter(|l| l.line.is_none()) {
+            if (lookup.wanted)(record) {
+                lookup.line = Some(index + 1);
+            }
+        }
+        let Some(from) = self.result.injection_started_at else { return };
+        let Event::Sample(sample) = &record.event else { return };
+        if sample.sent_at < from {
+            return;
+        }
+        if !self.windows.contains_key(&sample.probe) {
+            self.windows.insert(sample.probe.clone(), ProbeWindows::default());
+        }
+        let Some(probe) = self.windows.get_mut(&sample.probe) else { return };
+        let open = probe.latest.as_ref().is_some_and(|(_, w)| w.end.is_none());
+        match (open, sample.ok) {
+            (false, false) => {
+                probe.count += 1;
+                let window = ImpactWindow { probe: sample.probe.clone(), start: sample.sent_at, start_line: index + 1, end: None };
+                // The window before it is not the probe's last: past the cap, it is counted, not listed, where it can be.
+                if let Some((nth, earlier)) = probe.latest.replace((probe.count, window))
+                    && (nth <= PHASE_WINDOWS_PER_PROBE || !fold(self.result, &self.intended_probes, probe, &earlier, nth))
+                {
+                    probe.kept.push((nth, earlier));
+                }
+            }
+            (true, true) => {
+                if let Some((_, window)) = probe.latest.as_mut() {
+                    window.end = Some((sample.sent_at, index + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<Phase> {
+        let PhaseFeed { result, intended_probes, windows, lookups, before, after } = self;
+        let cited = |(mut phase, lookup): (Phase, Option<usize>)| {
+            if let Some(k) = lookup {
+                phase.evidence = lookups[k].line.map_or("—".to_string(), |line| format!("journal line {line}"));
+            }
+            phase
+        };
+        let mut rows: Vec<Phase> = before.into_iter().map(cited).collect();
+        let mut listed: Vec<(usize, usize, &ImpactWindow)> = Vec::new();
+        for probe in windows.values() {
+            listed.extend(probe.kept.iter().chain(&probe.latest).map(|(nth, w)| (*nth, probe.count, w)));
+        }
+        // In time order, as the windows opened.
+        listed.sort_by_key(|(_, _, w)| (w.start, w.start_line));
+        for (nth, count, w) in listed {
+            window_rows(result, &intended_probes, w, nth, count, &mut rows);
+        }
+        for (name, probe) in &windows {
+            for (fold, phase) in [(&probe.impact, "Impact"), (&probe.intended, "Intended")] {
+                if fold.windows > 0 {
+                    rows.push(fold.row(name, phase, probe.count));
+                }
+            }
+        }
+        rows.extend(after.into_iter().map(cited));
+        // Phases in their order, each in time order (acknowledge has no time: people add it).
+        let rank =
+            |p: &Phase| ["Inject", "Intended", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Confirm", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
+        rows.sort_by_key(|p| (rank(p), p.at));
+        rows
+    }
+}
+
+/// Whether a probe's impact window is in its intended state: the probe is
+/// meant to fail during a fault, and one was in place when the window opened.
+fn is_intended(result: &RunResult, intended_probes: &std::collections::BTreeSet<&str>, w: &ImpactWindow) -> bool {
+    intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)))
+}
+
+/// The end of the fault in place when an intended window opened.
+fn fault_end_of(result: &RunResult, w: &ImpactWindow) -> Option<Millis> {
+    result.faults.iter().filter(|f| f.started_at.is_some_and(|s| s <= w.start)).filter_map(|f| f.ended_at).filter(|e| *e > w.start).min()
+}
+
+/// Counts window `nth` of a probe (past the cap, not its last) in the
+/// probe's folded row, unless it must be listed: it is still open, or it
+/// outlasts its fault (two rows: intended, then impact). Whether it was.
+fn fold(result: &RunResult, intended_probes: &std::collections::BTreeSet<&str>, probe: &mut ProbeWindows, w: &ImpactWindow, nth: usize) -> bool {
+    let Some(end) = w.end else { return false };
+    if !is_intended(result, intended_probes, w) {
+        probe.impact.count(w, end, nth);
+        return true;
+    }
+    if fault_end_of(result, w).is_some_and(|fault_end| end.0 > fault_end) {
+        return false;
+    }
+    probe.intended.count(w, end, nth);
+    true
+}
+
+/// The rows of a listed window: impact, or the intended state (then impact, for a window that outlasts its fault).
+fn window_rows(result: &RunResult, intended_probes: &std::collections::BTreeSet<&str>, w: &ImpactWindow, nth: usize, count: usize, rows: &mut Vec<Phase>) {
+    let number = if count > 1 { format!(" (window {nth} of {count})") } else { String::new() };
+    let (what, evidence) = match w.end {
+        Some((end, line)) => {
+            (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end.saturating_sub(w.start))), format!("journal lines {}–{line}", w.start_line))
+        }
+        None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
+    };
+    // A probe meant to fail during the fault is in its intended state then, not impaired.
+    if !is_intended(result, intended_probes, w) {
+        rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence });
+        return;
+    }
+    // The intended state lasts while the fault is in place; failing on after its end is impact (the fail-back).
+    match (fault_end_of(result, w), w.end) {
+        (Some(fault_end), end) if end.is_none_or(|(e, _)| e > fault_end) => {
+            let until = end.map_or("still failing at the end".to_string(), |(e, _)| format!("failing until {} ({})", t(e), fmt_ms(e.saturating_sub(fault_end))));
+            rows.push(Phase {
+                phase: "Intended",
+                at: Some(w.start),
+                what: format!("`{}` in its intended state (expected during the fault) until the fault ended at {}", w.probe, t(fault_end)),
+                evidence: evidence.clone(),
+            });
+            rows.push(Phase { phase: "Impact", at: Some(fault_end), what: format!("`{}` after the fault ended: {until}", w.probe), evidence });
+        }
+        _ => rows.push(Phase { phase: "Intended", at: Some(w.start), what: what.replacen("failing", "in its intended state (expected during the fault)", 1), evidence }),
+    }
 }
 
 /// Inject, impact, detect, acknowledge, recover and revert, with the journal
-/// line each time comes from. Impact has one row per window, so a probe
-/// that failed twice shows two.
+/// line each time comes from, in one walk of the journal ([`PhaseFeed`]).
+/// Impact has one row per window, so a probe that failed twice shows two.
 pub fn phases(result: &RunResult, records: Records<'_>) -> Vec<Phase> {
-    let mut rows = Vec::new();
-    for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
-        let evidence = line_where(records, |r| matches!(&r.event, Event::FaultApplied { fault } if *fault == f.name));
-        rows.push(Phase { phase: "Inject", at: f.started_at, what: format!("`{}` in place ({})", f.name, f.kind), evidence });
+    let mut feed = PhaseFeed::new(result);
+    for (index, record) in records.iter().enumerate() {
+        feed.push(index, &record);
     }
-    if let Some(from) = result.injection_started_at {
-        let windows = impact_windows(records, from);
-        // Looked up once, not per window: hundreds of probes times their windows.
-        let intended_probes: std::collections::BTreeSet<&str> = result.probes.iter().filter(|p| p.expected_during_fault).map(|p| p.name.as_str()).collect();
-        // Each probe's window count, and the number of each of its windows (the first with that start): counted once,
-        // as a probe that flaps all run long has windows by the hundred thousand.
-        let mut of_probe: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-        let mut number_of: std::collections::BTreeMap<(&str, Millis), usize> = std::collections::BTreeMap::new();
-        for w in &windows {
-            let count = of_probe.entry(w.probe.as_str()).or_default();
-            *count += 1;
-            number_of.entry((w.probe.as_str(), w.start)).or_insert(*count);
-        }
-        // Windows past the cap, but each probe's last, are counted in one row per probe and phase.
-        let mut folds: std::collections::BTreeMap<(&str, &'static str), WindowFold> = std::collections::BTreeMap::new();
-        for w in &windows {
-            let count = of_probe[w.probe.as_str()];
-            let nth = number_of[&(w.probe.as_str(), w.start)];
-            let folded = nth > PHASE_WINDOWS_PER_PROBE && nth < count;
-            let number = if count > 1 { format!(" (window {nth} of {count})") } else { String::new() };
-            let (what, evidence) = match w.end {
-                Some((end, line)) => {
-                    (format!("`{}` failing{number} until {} ({})", w.probe, t(end), fmt_ms(end.saturating_sub(w.start))), format!("journal lines {}–{line}", w.start_line))
-                }
-                None => (format!("`{}` failing{number}, still failing at the end", w.probe), format!("journal line {}", w.start_line)),
-            };
-            // A probe meant to fail during the fault is in its intended state then, not impaired.
-            let intended =
-                intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)));
-            if !intended {
-                match w.end {
-                    Some(end) if folded => folds.entry((w.probe.as_str(), "Impact")).or_default().count(w, end, nth),
-                    _ => rows.push(Phase { phase: "Impact", at: Some(w.start), what, evidence }),
-                }
-                continue;
-            }
-            // The intended state lasts while the fault is in place; failing on after its end is impact (the fail-back).
-            let fault_end = result.faults.iter().filter(|f| f.started_at.is_some_and(|s| s <= w.start)).filter_map(|f| f.ended_at).filter(|e| *e > w.start).min();
-            match (fault_end, w.end) {
-                (Some(fault_end), end) if end.is_none_or(|(e, _)| e > fault_end) => {
-                    let until = end.map_or("still failing at the end".to_string(), |(e, _)| format!("failing until {} ({})", t(e), fmt_ms(e.saturating_sub(fault_end))));
-                    rows.push(Phase {
-                        phase: "Intended",
-                        at: Some(w.start),
-                        what: format!("`{}` in its intended state (expected during the fault) until the fault ended at {}", w.probe, t(fault_end)),
-                        evidence: evidence.clone(),
-                    });
-                    rows.push(Phase { phase: "Impact", at: Some(fault_end), what: format!("`{}` after the fault ended: {until}", w.probe), evidence });
-                }
-                (_, Some(end)) if folded => folds.entry((w.probe.as_str(), "Intended")).or_default().count(w, end, nth),
-                _ => rows.push(Phase { phase: "Intended", at: Some(w.start), what: what.replacen("failing", "in its intended state (expected during the fault)", 1), evidence }),
-            }
-        }
-        for ((probe, phase), fold) in folds {
-            rows.push(fold.row(probe, phase, of_probe[probe]));
-        }
-    }
-    for e in &result.expectations {
-        if let (Some(at), Some(by)) = (e.detected_at, &e.detected_by) {
-            let evidence = match by {
-                Signal::Alarm(alarm) => line_where(records, |r| r.t == at && matches!(&r.event, Event::AlarmChanged { alarm: a, .. } if a == alarm)),
-                Signal::Probe(probe) => line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && !s.ok && s.probe == *probe)),
-            };
-            rows.push(Phase { phase: "Detect", at: Some(at), what: format!("{}: by {by}", e.name), evidence });
-        }
-    }
-    match result.drill.as_ref().and_then(|d| d.response.acknowledged_at) {
-        Some(at) => {
-            let evidence = line_where(records, |r| {
-                r.t == at && matches!(r.event, Event::StepAcknowledged { .. } | Event::StepDone { .. } | Event::StepSkipped { .. } | Event::OperatorActionTaken { .. })
-            });
-            rows.push(Phase { phase: "Acknowledge", at: Some(at), what: "people took up the incident (drill console)".into(), evidence });
-        }
-        None if result.drill.is_some() => rows.push(Phase { phase: "Acknowledge", at: None, what: "nobody acknowledged during the drill".into(), evidence: "people".into() }),
-        None => rows.push(Phase { phase: "Acknowledge", at: None, what: "not seen by gameday: add it under “People's steps”".into(), evidence: "people".into() }),
-    }
-    if let Some(drill) = &result.drill {
-        for action in drill.actions.iter().filter(|a| !a.failed) {
-            let evidence = line_where(records, |r| r.t == action.at && matches!(&r.event, Event::OperatorActionTaken { action: a, .. } if *a == action.name));
-            rows.push(Phase { phase: "Mitigate", at: Some(action.at), what: format!("`{}`: {}", action.name, action.detail), evidence });
-        }
-    }
-    for e in &result.expectations {
-        if let Some(at) = e.recovered_at.filter(|_| e.impact_start.is_some()) {
-            let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at == at && s.ok && e.probes.contains(&s.probe)));
-            rows.push(Phase { phase: "Recover", at: Some(at), what: format!("{}: recovered after {}", e.name, fmt_ms(e.after_fault(at))), evidence });
-        }
-        if let (Some(at), Some(recovered)) = (e.confirmed_at.filter(|_| e.impact_start.is_some()), e.recovered_at) {
-            let evidence = line_where(records, |r| matches!(&r.event, Event::Sample(s) if s.sent_at.saturating_add(s.latency_ms) == at && s.ok && e.probes.contains(&s.probe)));
-            rows.push(Phase {
-                phase: "Confirm",
-                at: Some(at),
-                what: format!("{}: recovery confirmed by the last pass it needs (`healthy_after`), {} after the recovery point", e.name, fmt_ms(at.saturating_sub(recovered))),
-                evidence,
-            });
-        }
-    }
-    for f in result.faults.iter().filter(|f| f.reverted) {
-        let evidence = line_where(records, |r| matches!(&r.event, Event::FaultReverted { fault, .. } if *fault == f.name));
-        rows.push(Phase { phase: "Revert done", at: f.ended_at, what: format!("`{}` reverted", f.name), evidence });
-    }
-    // Phases in their order, each in time order (acknowledge has no time: people add it).
-    let rank =
-        |p: &Phase| ["Inject", "Intended", "Impact", "Detect", "Acknowledge", "Mitigate", "Recover", "Confirm", "Revert done"].iter().position(|n| *n == p.phase).unwrap_or(9);
-    rows.sort_by_key(|p| (rank(p), p.at));
-    rows
+    feed.finish()
 }
 
 /// One RTO in a disaster-recovery scenario: an expected recovery counted

@@ -44,8 +44,7 @@ pub fn one_line(text: &str) -> String {
 pub fn summary(ctx: &ReportContext<'_>) -> Summary {
     let (scenario, result) = (ctx.scenario, ctx.result);
     let postmortem = ctx.human.postmortem();
-    let started = ctx.records.first().map_or(String::new(), |r| r.wall.clone());
-    let started = started.as_str();
+    let started = ctx.walked.started.as_deref().unwrap_or_default();
     let mut facts = vec![
         ("Status", postmortem.status.unwrap_or(super::human::Status::Draft).text().to_string()),
         ("Severity", if postmortem.severity.is_empty() { "not set".to_string() } else { postmortem.severity.clone() }),

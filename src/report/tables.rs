@@ -87,8 +87,7 @@ fn duration(d: crate::scenario::Duration) -> String {
 /// The facts at the top: scenario, environment, when, how long, how to reproduce.
 pub fn facts(ctx: &ReportContext<'_>) -> Table {
     let (scenario, result) = (ctx.scenario, ctx.result);
-    let started = ctx.records.first().map_or(String::new(), |r| r.wall.clone());
-    let started = started.as_str();
+    let started = ctx.walked.started.as_deref().unwrap_or_default();
     let mut table = Table::facts();
     let mut fact = |name: &str, value: Cell| table.row(vec![Cell::text(name), value]);
     fact("Scenario", Cell::code(&scenario.name));
@@ -112,8 +111,8 @@ pub fn facts(ctx: &ReportContext<'_>) -> Table {
 /// When each phase began, with the journal line it comes from.
 pub fn phases(ctx: &ReportContext<'_>) -> Table {
     let mut table = Table::new(&["Phase", "Time", "What", "Evidence"]);
-    for phase in super::phases(ctx.result, ctx.records) {
-        table.row(vec![Cell::text(phase.phase), Cell::text(phase.at.map_or("—".into(), t)), Cell::marked(phase.what), Cell::text(phase.evidence)]);
+    for phase in &ctx.walked.phases {
+        table.row(vec![Cell::text(phase.phase), Cell::text(phase.at.map_or("—".into(), t)), Cell::marked(phase.what.clone()), Cell::text(phase.evidence.clone())]);
     }
     table
 }
@@ -313,12 +312,12 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
 pub fn timeline(ctx: &ReportContext<'_>) -> Table {
     let real = ctx.result.environment != "sim";
     let mut table = Table::new(if real { &["Time", "Clock (UTC)", "Event", "Evidence"] } else { &["Time", "Event", "Evidence"] });
-    for (at, wall, event, evidence) in super::markdown::timeline(ctx.records) {
-        let mut row = vec![Cell::text(t(at))];
+    for (at, wall, event, evidence) in &ctx.walked.timeline {
+        let mut row = vec![Cell::text(t(*at))];
         if real {
-            row.push(Cell::text(wall_clock(&wall)));
+            row.push(Cell::text(wall_clock(wall)));
         }
-        row.extend([Cell::marked(event), Cell::text(evidence)]);
+        row.extend([Cell::marked(event.clone()), Cell::text(evidence.clone())]);
         table.row(row);
     }
     table

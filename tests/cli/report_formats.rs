@@ -296,11 +296,12 @@ expected_recoveries:
 fn every_state_of_the_chart_reads_without_colour() {
     let runs = tempfile::tempdir().unwrap();
     let intended = example("dns-failover", runs.path());
+    let flapping = flapping_gray_run(1, &runs.path().join("flapping"));
     let mut seen_states = std::collections::BTreeSet::new();
-    let lane = regex::Regex::new(r#"<rect [^>]*fill="([^"]+)"><title>[^<:]+: (passing|failing|intended \(expected during the fault\)|no sample yet) "#).unwrap();
+    let lane = regex::Regex::new(r#"<rect [^>]*fill="([^"]+)"><title>[^<:]+: (passing|failing|intended \(expected during the fault\)|no sample yet|mixed) "#).unwrap();
     let pattern = regex::Regex::new(r#"<pattern id="([^"]+)"[^>]*><rect [^>]*/>(<path|<circle|<line)"#).unwrap();
     let deadline_line = regex::Regex::new(r"<line [^>]*><title>deadline \d+:").unwrap();
-    for (name, run) in runs_of_every_ending().iter().map(|(n, r)| (*n, r)).chain([("intended", &intended)]) {
+    for (name, run) in runs_of_every_ending().iter().map(|(n, r)| (*n, r)).chain([("intended", &intended), ("flapping", &flapping)]) {
         let html = read(run, "report.html");
         let patterns: Vec<String> = pattern.captures_iter(&html).map(|c| c[1].to_string()).collect();
         // Each state drawn with one fill; no two states alike once colour is taken away.
@@ -345,7 +346,7 @@ fn every_state_of_the_chart_reads_without_colour() {
         // Labels over the bars keep their contrast: a white halo under every text of the chart.
         assert!(html.contains("svg text{paint-order:stroke;stroke:#ffffff;stroke-width:3px"), "{name}: chart text has no halo");
     }
-    for state in ["passing", "failing", "intended (expected during the fault)", "no sample yet"] {
+    for state in ["passing", "failing", "intended (expected during the fault)", "no sample yet", "mixed"] {
         assert!(seen_states.contains(state), "no run showed {state}: {seen_states:?}");
     }
     // The alarms gameday read have lanes of their own: ALARM and OK told apart without colour too.
@@ -359,6 +360,67 @@ fn every_state_of_the_chart_reads_without_colour() {
         "the alarm that detected az-loss is OK, then in ALARM (cross-hatched), then OK"
     );
     assert!(html.contains("text-anchor=\"end\">alarm web-5xx</text>") && html.contains("alarm in ALARM (cross-hatched)") && html.contains("alarm OK (plain)"), "{html}");
+}
+
+/// A simulator run whose `api` probe flaps for `hours`: a gray zone fails
+/// every request its targets serve (a third of them), so about every other
+/// sample changes state. The simulator is seeded, so the same flaps every time.
+fn flapping_gray_run(hours: u32, runs: &Path) -> Run {
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: flapping-gray\nguards:\n  max_azs: 1\n  max_duration: 5h\nsteady_state:\n  - name: api\n    kind: http\n    url: https://api.example.com/health\n    interval: 1s\n    timeout: 500ms\nfaults:\n  - name: gray\n    kind: gray_failure\n    zone: us-east-1a\n    error_rate: 100\n    duration: {hours}h\nexpected_recoveries:\n  - name: back\n    probes: [api]\n    recovers_within: 10m\n"
+    );
+    std::fs::create_dir_all(runs).unwrap();
+    let file = runs.join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let run = run_scenario(&file, &["--seed", "1"], &runs.join("runs"));
+    assert!(run.dir.join("report.html").exists(), "{}\n{}", run.output.stdout, run.output.stderr);
+    run
+}
+
+/// The chart of `report.html` draws a lane at the chart's resolution: a
+/// stretch of one state narrower than a column (a unit of the 1000-wide
+/// `viewBox`) is gathered with its neighbours into one *mixed* stretch whose
+/// tooltip counts its samples, its state changes and the time in each state
+/// (docs/reports.md, "report.html"). So a probe flapping 4 times as long
+/// does not make a larger page: the lane draws at most a stretch per column,
+/// and every sample and state change of the journal is counted in it.
+#[test]
+fn a_flapping_probes_chart_does_not_grow_with_its_flaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (short, long) = (flapping_gray_run(1, &dir.path().join("1h")), flapping_gray_run(4, &dir.path().join("4h")));
+    let rect = regex::Regex::new(r#"<rect x="[^"]+" y="[^"]+" width="[^"]+" height="26" fill="([^"]+)"><title>api: (passing|failing|mixed) T\+[^<]* \((?:changed state (\d+) time\(s\) in )?(\d+) sample\(s\)"#).unwrap();
+    let mut sizes = Vec::new();
+    for run in [&short, &long] {
+        // The probe's samples and state changes, from the journal.
+        let oks: Vec<bool> = run.journal.iter().filter(|r| r["event"] == "sample").map(|r| r["ok"].as_bool().unwrap()).collect();
+        let changes = oks.windows(2).filter(|w| w[0] != w[1]).count();
+        let html = read(run, "report.html");
+        let (mut drawn, mut samples, mut stretches, mut mixed) = (0, 0, 0, 0);
+        for c in rect.captures_iter(&html) {
+            drawn += 1;
+            samples += c[4].parse::<usize>().unwrap();
+            match c.get(3) {
+                Some(within) => {
+                    mixed += 1;
+                    assert_eq!(&c[1], "url(#state-mixed)");
+                    stretches += within.as_str().parse::<usize>().unwrap() + 1;
+                }
+                None => stretches += 1,
+            }
+        }
+        let columns = 1000 - 190 - 20;
+        assert!(changes > 2 * columns, "the probe changed state only {changes} times: too few to merge");
+        assert!(mixed > 0 && drawn <= columns + 1, "{drawn} stretches drawn ({mixed} mixed) for {changes} state changes over {columns} columns");
+        assert_eq!(samples, oks.len(), "every sample is counted in the lane");
+        assert_eq!(stretches - 1, changes, "every state change is counted in the lane");
+        assert!(html.contains("mixed (state changes narrower than a column) (striped)"), "the legend names the mixed look");
+        sizes.push((html.len(), changes));
+    }
+    let ((short_size, short_changes), (long_size, long_changes)) = (sizes[0], sizes[1]);
+    assert!(long_changes > 3 * short_changes, "{long_changes} against {short_changes} state changes");
+    // Longer times and counts in the tooltips and the counting rows, and fewer stretches a column wide alone in the
+    // shorter run: a few bytes more a column, not a stretch more a change (drawn one a change, the page grew 4-fold).
+    assert!(long_size < short_size + short_size / 4, "report.html: {long_size} bytes for {long_changes} changes against {short_size} for {short_changes}");
 }
 
 /// A probe that flaps all through a fault (a command probe that fails
