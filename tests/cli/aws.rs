@@ -80,7 +80,7 @@ fn scenario(account: &str, guards: &str, probes: &str, fault: &str) -> String {
 }
 
 /// Polls `check` until it returns Some or `limit` passes.
-async fn wait_for<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+pub(crate) async fn wait_for<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Some(value) = check().await {
@@ -625,6 +625,13 @@ pub(crate) async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aw
     let (experiment, template_id) = experiment_while_running(fis, 1).await;
     child.kill().unwrap();
     child.wait().unwrap();
+    recover_killed(moto, killed, log);
+    stopped(fis, &experiment, &template_id).await;
+}
+
+/// `gameday recover --yes` of the runs `run_command` made in `killed`, its
+/// calls logged to `log`; it must exit 0.
+pub(crate) fn recover_killed(moto: &Moto, killed: &Path, log: &Path) {
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
     recover
         .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
@@ -635,5 +642,4 @@ pub(crate) async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aw
     }
     let out = recover.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(fis, &experiment, &template_id).await;
 }
