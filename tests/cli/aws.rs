@@ -80,7 +80,7 @@ fn scenario(account: &str, guards: &str, probes: &str, fault: &str) -> String {
 }
 
 /// Polls `check` until it returns Some or `limit` passes.
-async fn wait_for<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+pub(crate) async fn wait_for<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if let Some(value) = check().await {
@@ -576,13 +576,7 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
     kill_then_recover_stops_the_experiment(&moto, &fis, &dir.path().join("killed"), &text, fis_role, &log).await;
 
     // gameday's own calls are each allowed by `gameday iam-policy`, and none touches a route table.
-    let file = dir.path().join("scenario.yaml");
-    let recorded: BTreeSet<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
-    let policy = Command::new(env!("CARGO_BIN_EXE_gameday")).args(["iam-policy", file.to_str().unwrap()]).output().unwrap();
-    assert_eq!(policy.status.code(), Some(0), "{}", String::from_utf8_lossy(&policy.stderr));
-    let allowed_calls = crate::aws_side_tools::allowed_actions(&serde_json::from_slice(&policy.stdout).unwrap());
-    let missing: Vec<&String> = recorded.difference(&allowed_calls).collect();
-    assert!(missing.is_empty(), "called but not in `gameday iam-policy`: {missing:?}");
+    let (recorded, _) = crate::aws_side_tools::recorded_calls_in_policy(&log, &dir.path().join("scenario.yaml"), &[]);
     for call in ["ec2:DescribeSubnets", "fis:CreateExperimentTemplate", "fis:StartExperiment", "fis:StopExperiment", "fis:DeleteExperimentTemplate", "fis:ListExperimentTemplates"]
     {
         assert!(recorded.contains(call), "the log records {call}: {recorded:?}");
@@ -625,12 +619,19 @@ pub(crate) async fn stopped(fis: &aws_sdk_fis::Client, experiment: &str, templat
 /// Runs the FIS scenario in its own directory, kills it with SIGKILL once its
 /// experiment runs (the second of the test), then `gameday recover` must find
 /// the experiment by its tag and stop it (read back).
-async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aws_sdk_fis::Client, killed: &Path, text: &str, fis_role: &str, log: &Path) {
+pub(crate) async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aws_sdk_fis::Client, killed: &Path, text: &str, fis_role: &str, log: &Path) {
     std::fs::create_dir_all(killed).unwrap();
     let mut child = run_command(moto, killed, text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(fis, 1).await;
     child.kill().unwrap();
     child.wait().unwrap();
+    recover_killed(moto, killed, log);
+    stopped(fis, &experiment, &template_id).await;
+}
+
+/// `gameday recover --yes` of the runs `run_command` made in `killed`, its
+/// calls logged to `log`; it must exit 0.
+pub(crate) fn recover_killed(moto: &Moto, killed: &Path, log: &Path) {
     let mut recover = Command::new(env!("CARGO_BIN_EXE_gameday"));
     recover
         .args(["recover", "--runs-dir", killed.join("runs").to_str().unwrap(), "--project", killed.join("gameday.yaml").to_str().unwrap(), "--yes"])
@@ -641,5 +642,4 @@ async fn kill_then_recover_stops_the_experiment(moto: &Moto, fis: &aws_sdk_fis::
     }
     let out = recover.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    stopped(fis, &experiment, &template_id).await;
 }

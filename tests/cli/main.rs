@@ -16,6 +16,7 @@ mod dns_failover;
 mod drill;
 mod error_budget;
 mod evidence;
+mod fis_endings;
 mod fleet;
 mod guard_properties;
 mod http_probe;
