@@ -67,6 +67,10 @@ impl Server {
         // `read` returns when this process closes the pipe or exits (even by kill -9); then the shell ends the server.
         let mut shell = Command::new("sh")
             .args(["-c", "\"$0\" -H 127.0.0.1 -p 0 & server=$!; read -r _; kill $server", moto_server_binary().to_str().unwrap()])
+            // One AMI instead of moto's ~1,300 for us-east-1: moto builds every default AMI (with its volume and
+            // snapshot) in each new account's EC2 backend, about 1.2 s of its CPU per test account, and the
+            // unfiltered DescribeImages of `Fleet::build` answered all of them. gameday reads no AMI.
+            .env("MOTO_AMIS_PATH", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto-amis.json"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
