@@ -14,9 +14,12 @@ use crate::aws::{experiment_while_running, finish, halt, run_command, stopped, t
 use crate::fleet::Fleet;
 use crate::moto::Moto;
 
+/// The probe samples every 5 s with a 5 s timeout, not 1 s: a sample is one
+/// moto call, moto answered in over 1 s under load (docs/performance.md,
+/// "Steadiness"), and nothing here is about a probe's timing.
 fn scenario(account: &str, fault: &str) -> String {
     format!(
-        "apiVersion: gameday/v1\nname: cross-az\nguards:\n  accounts: [\"{account}\"]\n  regions: [us-east-1]\n  require_tags: {{ gameday: allowed }}\n  require_healthy_start: false\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 1s, timeout: 1s, healthy_after: 1 }}\nfaults:\n{fault}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5s }}\n"
+        "apiVersion: gameday/v1\nname: cross-az\nguards:\n  accounts: [\"{account}\"]\n  regions: [us-east-1]\n  require_tags: {{ gameday: allowed }}\n  require_healthy_start: false\nsteady_state:\n  - {{ name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6, interval: 5s, timeout: 5s, healthy_after: 1 }}\nfaults:\n{fault}\nexpected_recoveries:\n  - {{ name: capacity, probes: [capacity], recovers_within: 5s }}\n"
     )
 }
 
