@@ -348,11 +348,10 @@ async fn on_aws_a_slow_probe_never_delays_another() {
 /// `recover` after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stopped_on_every_ending() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // moto moves an experiment one status on at every GetExperiment by default,
     // so the revert's first read would find it `completed` and never stop it.
     // Every second read instead: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
     let fleet = Fleet::build(&config, 6).await;
     let fis = aws_sdk_fis::Client::new(&config);
@@ -477,9 +476,8 @@ async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
 /// after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_stopped_on_every_ending() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
     let _fleet = Fleet::build(&config, 6).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);

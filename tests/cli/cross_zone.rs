@@ -27,9 +27,8 @@ const FAULT: &str = "  - name: slow-cross\n    kind: gray_failure\n    zone: us-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_stopped() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
     let fleet = Fleet::build(&config, 6).await;
     let fis = aws_sdk_fis::Client::new(&config);

@@ -52,9 +52,8 @@ fn gameday(moto: &Moto, dir: &Path, args: &[&str], log: &Path) -> (i32, String, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_fails_over_through_fis_and_gameday_stops_the_experiment_and_fails_back_on_every_ending() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let rds = aurora(&moto).await;
     let fis = aws_sdk_fis::Client::new(&moto.config().await);
     let dir = tempfile::tempdir().unwrap();
