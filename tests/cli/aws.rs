@@ -1,7 +1,8 @@
 //! The AWS path for real: the gameday binary against moto server on
-//! 127.0.0.1, with real SDK requests. Each test builds its own fleet in its
-//! own moto, runs a scenario, and asserts the emulator's state during and
-//! after the run.
+//! 127.0.0.1, with real SDK requests. Each test that changes the fleet
+//! builds its own, in a moto account of its own; the tests that only read it
+//! share one (`Fleet::shared`). Each runs a scenario and asserts the
+//! emulator's state during and after the run.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -196,8 +197,7 @@ async fn dns_failover_inverts_the_primary_health_check_and_restores_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_account_is_refused_before_any_mutating_call() {
-    let moto = Moto::start();
-    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, fleet) = Fleet::shared().await;
     let before = (fleet.states().await, fleet.acl_of_subnets().await);
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
@@ -212,8 +212,7 @@ async fn a_wrong_account_is_refused_before_any_mutating_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_probes_read_capacity_target_health_and_route53() {
     // 5 s timeouts, as for CAPACITY: under load a 1 s one failed the steady state.
-    let moto = Moto::start();
-    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, fleet) = Fleet::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let probes = format!(
         "{CAPACITY}\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 5s\n    timeout: 5s\n  - name: primary\n    kind: route53_health_check\n    health_check: {}\n    interval: 5s\n    timeout: 5s",
@@ -264,9 +263,8 @@ async fn via_fis_a_fault_is_an_experiment_that_is_followed_stopped_and_cleaned_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_with_fis_shows_gamedays_targets_and_fis_preview_without_side_effects() {
-    let moto = Moto::start();
+    let (moto, fleet) = Fleet::shared().await;
     let config = moto.config().await;
-    let fleet = Fleet::build(&config, 6).await;
     let before = fleet.states().await;
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
@@ -318,8 +316,7 @@ fn sample_times(exit: &Exit, probe: &str, from: u64, to: u64) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_aws_a_slow_probe_never_delays_another() {
-    let moto = Moto::start();
-    let _fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, _fleet) = Fleet::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let slow = slow_http_server(Duration::from_secs(3));
     // An AWS-reading probe every 500 ms beside a page that takes 3 s to answer.

@@ -212,9 +212,8 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_fis_with_env_resolves_group_arns_and_az_ids() {
-    let moto = Moto::start();
+    let (moto, fleet) = Fleet::shared().await;
     let config = moto.config().await;
-    let fleet = Fleet::build(&config, 6).await;
     let zones = fleet.ec2.describe_availability_zones().send().await.unwrap();
     let zone_id = zones.availability_zones().iter().find(|z| z.zone_name() == Some("us-east-1a")).and_then(|z| z.zone_id()).unwrap().to_string();
     let groups = aws_sdk_autoscaling::Client::new(&config).describe_auto_scaling_groups().send().await.unwrap();
