@@ -201,7 +201,7 @@ async fn a_wrong_account_is_refused_before_any_mutating_call() {
     let before = (fleet.states().await, fleet.acl_of_subnets().await);
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", CAPACITY, fault), "999999999999"), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", CAPACITY, fault), "999999999999"), dir.path());
     assert_eq!(exit.code, 5, "{}\n{}", exit.stdout, exit.stderr);
     let said = format!("the credentials belong to account {}, but environment `moto` is account 999999999999; nothing was changed", moto.account);
     assert!(exit.stderr.contains(&said), "{}", exit.stderr);
@@ -219,7 +219,7 @@ async fn aws_probes_read_capacity_target_health_and_route53() {
         fleet.primary_health_check
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     let steady = exit.events("steady_state");
     assert_eq!(steady.len(), 1, "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(steady[0]["healthy"], true, "{}", steady[0]);
@@ -324,7 +324,7 @@ async fn on_aws_a_slow_probe_never_delays_another() {
         "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 500ms\n    timeout: 500ms\n  - name: slow-page\n    kind: http\n    url: http://127.0.0.1:{slow}/\n    interval: 5s\n    timeout: 5s"
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 8s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     assert_eq!(exit.events("fault_reverted").len(), 1, "the run went through: {}\n{}", exit.stdout, exit.stderr);
     let applied = exit.events("fault_applied")[0]["t"].as_u64().unwrap();
     let reverted = exit.events("fault_reverted")[0]["t"].as_u64().unwrap();

@@ -228,7 +228,7 @@ async fn export_fis_with_env_resolves_group_arns_and_az_ids() {
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, scenario(&moto.account, "", &faults, "  regions: [us-east-1]\n  require_tags: { gameday: allowed }\n  max_azs: 1\n  require_healthy_start: false\n"))
         .unwrap();
-    let export = |file: &Path| output(command(&moto, &state, &["export", "fis", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()], &log));
+    let export = |file: &Path| output(command(moto, &state, &["export", "fis", file.to_str().unwrap(), "--env", "moto", "--project", project.to_str().unwrap()], &log));
 
     let (code, stdout, stderr) = export(&file);
     assert_eq!(code, 0, "{stdout}\n{stderr}");

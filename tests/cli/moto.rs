@@ -23,7 +23,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -61,8 +61,9 @@ fn reported_port(line: &str) -> Option<u16> {
 /// A moto server process (under its watchdog shell). Both servers are
 /// statics, never dropped: the server ends when this process does.
 struct Server {
-    /// Held, never written: the watchdog shell ends the server when this pipe closes.
-    _watchdog: ChildStdin,
+    /// Held, never waited for: the watchdog shell ends the server when its
+    /// stdin, a pipe from this process, closes, that is when this process ends.
+    _watchdog: Child,
     endpoint: String,
 }
 
@@ -95,7 +96,7 @@ impl Server {
             let _ = port_sender.send(Err(seen.join("\n")));
         });
         match port.recv_timeout(Duration::from_secs(120)) {
-            Ok(Ok(port)) => Server { _watchdog: shell.stdin.take().unwrap(), endpoint: format!("http://127.0.0.1:{port}") },
+            Ok(Ok(port)) => Server { _watchdog: shell, endpoint: format!("http://127.0.0.1:{port}") },
             Ok(Err(said)) => panic!("moto_server ended without listening:\n{said}"),
             Err(_) => panic!("moto_server did not say which port it listens on within 2 minutes"),
         }
