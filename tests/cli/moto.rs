@@ -113,8 +113,8 @@ impl Server {
     /// default): so the revert's first read finds it running, and it runs
     /// until gameday stops it. moto counts the reads per experiment, so the
     /// tests that share this server never move each other's experiments on.
-    /// One server for them instead of one each: a moto start-up is about
-    /// 1.5 s of CPU (Python importing moto).
+    /// One server for them instead of one each: a moto start-up and its
+    /// first calls are about 2 s of CPU (Python importing moto).
     fn held_fis() -> &'static Server {
         static HELD_FIS: OnceLock<Server> = OnceLock::new();
         HELD_FIS.get_or_init(|| {
