@@ -1,7 +1,8 @@
 //! The AWS path for real: the gameday binary against moto server on
-//! 127.0.0.1, with real SDK requests. Each test builds its own fleet in its
-//! own moto, runs a scenario, and asserts the emulator's state during and
-//! after the run.
+//! 127.0.0.1, with real SDK requests. Each test that changes the fleet
+//! builds its own, in a moto account of its own; the tests that only read it
+//! share one (`Fleet::shared`). Each runs a scenario and asserts the
+//! emulator's state during and after the run.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -196,12 +197,11 @@ async fn dns_failover_inverts_the_primary_health_check_and_restores_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_account_is_refused_before_any_mutating_call() {
-    let moto = Moto::start();
-    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, fleet) = Fleet::shared().await;
     let before = (fleet.states().await, fleet.acl_of_subnets().await);
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", CAPACITY, fault), "999999999999"), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", CAPACITY, fault), "999999999999"), dir.path());
     assert_eq!(exit.code, 5, "{}\n{}", exit.stdout, exit.stderr);
     let said = format!("the credentials belong to account {}, but environment `moto` is account 999999999999; nothing was changed", moto.account);
     assert!(exit.stderr.contains(&said), "{}", exit.stderr);
@@ -212,15 +212,14 @@ async fn a_wrong_account_is_refused_before_any_mutating_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_probes_read_capacity_target_health_and_route53() {
     // 5 s timeouts, as for CAPACITY: under load a 1 s one failed the steady state.
-    let moto = Moto::start();
-    let fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, fleet) = Fleet::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let probes = format!(
         "{CAPACITY}\n  - name: targets\n    kind: target_health\n    target_group: web-tg\n    min_healthy: 6\n    interval: 5s\n    timeout: 5s\n  - name: primary\n    kind: route53_health_check\n    health_check: {}\n    interval: 5s\n    timeout: 5s",
         fleet.primary_health_check
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 1s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     let steady = exit.events("steady_state");
     assert_eq!(steady.len(), 1, "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(steady[0]["healthy"], true, "{}", steady[0]);
@@ -264,9 +263,8 @@ async fn via_fis_a_fault_is_an_experiment_that_is_followed_stopped_and_cleaned_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_with_fis_shows_gamedays_targets_and_fis_preview_without_side_effects() {
-    let moto = Moto::start();
+    let (moto, fleet) = Fleet::shared().await;
     let config = moto.config().await;
-    let fleet = Fleet::build(&config, 6).await;
     let before = fleet.states().await;
     let dir = tempfile::tempdir().unwrap();
     let fault = "  - name: stop-two\n    kind: stop_instances\n    targets: { groups: [web-asg], count: 2 }\n    duration: 3s";
@@ -318,8 +316,7 @@ fn sample_times(exit: &Exit, probe: &str, from: u64, to: u64) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_aws_a_slow_probe_never_delays_another() {
-    let moto = Moto::start();
-    let _fleet = Fleet::build(&moto.config().await, 6).await;
+    let (moto, _fleet) = Fleet::shared().await;
     let dir = tempfile::tempdir().unwrap();
     let slow = slow_http_server(Duration::from_secs(3));
     // An AWS-reading probe every 500 ms beside a page that takes 3 s to answer.
@@ -327,7 +324,7 @@ async fn on_aws_a_slow_probe_never_delays_another() {
         "  - name: capacity\n    kind: asg_capacity\n    group: web-asg\n    min_in_service: 6\n    interval: 500ms\n    timeout: 500ms\n  - name: slow-page\n    kind: http\n    url: http://127.0.0.1:{slow}/\n    interval: 5s\n    timeout: 5s"
     );
     let fault = "  - name: note\n    kind: command\n    inject: \"true\"\n    revert: \"true\"\n    duration: 8s";
-    let exit = finish(spawn(&moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
+    let exit = finish(spawn(moto, dir.path(), &scenario(&moto.account, "", &probes, fault), &moto.account), dir.path());
     assert_eq!(exit.events("fault_reverted").len(), 1, "the run went through: {}\n{}", exit.stdout, exit.stderr);
     let applied = exit.events("fault_applied")[0]["t"].as_u64().unwrap();
     let reverted = exit.events("fault_reverted")[0]["t"].as_u64().unwrap();
@@ -348,11 +345,10 @@ async fn on_aws_a_slow_probe_never_delays_another() {
 /// `recover` after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stopped_on_every_ending() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // moto moves an experiment one status on at every GetExperiment by default,
     // so the revert's first read would find it `completed` and never stop it.
     // Every second read instead: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
     let fleet = Fleet::build(&config, 6).await;
     let fis = aws_sdk_fis::Client::new(&config);
@@ -477,9 +473,8 @@ async fn a_gray_failure_fis_cannot_make_is_refused_before_anything_is_made() {
 /// after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_stopped_on_every_ending() {
-    let moto = Moto::start_own();
+    let moto = Moto::start_held_fis();
     // Every second GetExperiment moves the experiment on: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
     let config = moto.config().await;
     let _fleet = Fleet::build(&config, 6).await;
     let ec2 = aws_sdk_ec2::Client::new(&config);

@@ -58,9 +58,8 @@ async fn three_running(fis: &aws_sdk_fis::Client, after: usize) -> (Vec<(String,
 /// `recover` after kill -9.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_experiment_of_a_via_fis_run_is_stopped_on_a_halt_and_by_recover_after_kill_9() {
-    let moto = Moto::start_own();
     // Every second GetExperiment moves an experiment on: it runs until gameday stops it.
-    moto.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
+    let moto = Moto::start_held_fis();
     let config = moto.config().await;
     let _fleet = Fleet::build(&config, 6).await;
     let fis = aws_sdk_fis::Client::new(&config);

@@ -2,12 +2,18 @@
 //! subnet in each of three zones, an Auto Scaling group of tagged instances,
 //! untagged and excluded instances, a load balancer target group, a Route 53
 //! zone with failover records and health checks, and a CloudWatch alarm.
+//! A test that changes the fleet builds its own (`Fleet::build`); the tests
+//! that only read it share one, built once per test process
+//! (`Fleet::shared`).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use aws_sdk_autoscaling::types::Tag as AsgTag;
 use aws_sdk_ec2::types::{InstanceStateName, ResourceType, Tag, TagSpecification};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType};
+
+use crate::moto::Moto;
 
 pub struct Fleet {
     pub ec2: aws_sdk_ec2::Client,
@@ -19,6 +25,18 @@ pub struct Fleet {
     pub primary_health_check: String,
 }
 
+/// What `Fleet::build` made, without the SDK clients: a client keeps
+/// connections on the runtime that opened them, and each test has a runtime
+/// of its own.
+#[derive(Clone)]
+struct Made {
+    subnets: BTreeMap<String, String>,
+    asg_instances: Vec<String>,
+    untagged: Vec<String>,
+    excluded: Vec<String>,
+    primary_health_check: String,
+}
+
 fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
     let mut spec = TagSpecification::builder().resource_type(ResourceType::Instance);
     for (k, v) in pairs {
@@ -28,6 +46,37 @@ fn tags(pairs: &[(&str, &str)]) -> TagSpecification {
 }
 
 impl Fleet {
+    /// The fleet of six (`build(.., 6)`) that the tests which only read it
+    /// share, in an account of its own on the shared moto server: built by
+    /// the first caller, on a runtime of its own. A test that changes
+    /// anything in it (a fault, a template left behind) would change what
+    /// the others read: such a test builds its own.
+    pub async fn shared() -> (&'static Moto, Fleet) {
+        static SHARED: OnceLock<(Moto, Made)> = OnceLock::new();
+        let (moto, made) = SHARED.get_or_init(|| {
+            std::thread::spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let moto = Moto::start();
+                    let fleet = Fleet::build(&moto.config().await, 6).await;
+                    let made = Made {
+                        subnets: fleet.subnets,
+                        asg_instances: fleet.asg_instances,
+                        untagged: fleet.untagged,
+                        excluded: fleet.excluded,
+                        primary_health_check: fleet.primary_health_check,
+                    };
+                    (moto, made)
+                })
+            })
+            .join()
+            .expect("the shared fleet was built")
+        });
+        let config = moto.config().await;
+        let Made { subnets, asg_instances, untagged, excluded, primary_health_check } = made.clone();
+        (moto, Fleet { ec2: aws_sdk_ec2::Client::new(&config), route53: aws_sdk_route53::Client::new(&config), subnets, asg_instances, untagged, excluded, primary_health_check })
+    }
+
     pub async fn build(config: &aws_config::SdkConfig, asg_size: i32) -> Fleet {
         let ec2 = aws_sdk_ec2::Client::new(config);
         let autoscaling = aws_sdk_autoscaling::Client::new(config);

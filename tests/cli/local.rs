@@ -227,13 +227,15 @@ async fn dns_probes_ask_the_chosen_nameserver() {
 /// AWS, an FIS experiment starting) still gets its heartbeat in a log: the
 /// watchdog says the phase and how long the step has taken. The heartbeat is
 /// 30 s; `GAMEDAY_TEST_HEARTBEAT_MS` (for tests only) makes it 1 s here.
+/// The deadline is 1 s (was 5 s): the probe never fails, so the run lasts
+/// until it, and the test is about the 3 s before the fault is in place.
 #[test]
 fn a_log_keeps_its_heartbeat_while_one_step_holds_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("slow.yaml");
     std::fs::write(
         &file,
-        "apiVersion: gameday/v1\nname: slow-step\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: slow, kind: command, inject: \"sleep 3\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 5s }\n",
+        "apiVersion: gameday/v1\nname: slow-step\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: slow, kind: command, inject: \"sleep 3\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n",
     )
     .unwrap();
     let run = crate::run_scenario_with(&file, &["--env", "local", "--yes"], &dir.path().join("runs"), &[("GAMEDAY_TEST_HEARTBEAT_MS", "1000")]);

@@ -8,8 +8,10 @@
 //! fleet (`web-asg`, `web-tg`, `example.com`) in parallel never meet. Under
 //! `cargo test` that is one Python start-up for the whole binary instead of
 //! one per test; under nextest (a process per test) it is one per test, as
-//! before. A test that changes server-wide settings (moto-api state-manager
-//! transitions) starts a server of its own (`Moto::start_own`).
+//! before. The tests that need FIS experiments to run until gameday stops
+//! them share a second server, set up so once (`Moto::start_held_fis`):
+//! moto-api state-manager transitions are the whole server's, and the other
+//! tests need moto's default.
 //!
 //! The server dies with the test process however it ends: it runs under a
 //! shell that kills it when its stdin, a pipe from this process, closes.
@@ -56,9 +58,12 @@ fn reported_port(line: &str) -> Option<u16> {
     line.split_once("Running on http://127.0.0.1:")?.1.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-/// A moto server process (under its watchdog shell).
+/// A moto server process (under its watchdog shell). Both servers are
+/// statics, never dropped: the server ends when this process does.
 struct Server {
-    shell: Child,
+    /// Held, never waited for: the watchdog shell ends the server when its
+    /// stdin, a pipe from this process, closes, that is when this process ends.
+    _watchdog: Child,
     endpoint: String,
 }
 
@@ -67,6 +72,10 @@ impl Server {
         // `read` returns when this process closes the pipe or exits (even by kill -9); then the shell ends the server.
         let mut shell = Command::new("sh")
             .args(["-c", "\"$0\" -H 127.0.0.1 -p 0 & server=$!; read -r _; kill $server", moto_server_binary().to_str().unwrap()])
+            // One AMI instead of moto's ~1,300 for us-east-1: moto builds every default AMI (with its volume and
+            // snapshot) in each new account's EC2 backend, about 1.2 s of its CPU per test account, and the
+            // unfiltered DescribeImages of `Fleet::build` answered all of them. gameday reads no AMI.
+            .env("MOTO_AMIS_PATH", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto-amis.json"))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -87,7 +96,7 @@ impl Server {
             let _ = port_sender.send(Err(seen.join("\n")));
         });
         match port.recv_timeout(Duration::from_secs(120)) {
-            Ok(Ok(port)) => Server { shell, endpoint: format!("http://127.0.0.1:{port}") },
+            Ok(Ok(port)) => Server { _watchdog: shell, endpoint: format!("http://127.0.0.1:{port}") },
             Ok(Err(said)) => panic!("moto_server ended without listening:\n{said}"),
             Err(_) => panic!("moto_server did not say which port it listens on within 2 minutes"),
         }
@@ -97,6 +106,22 @@ impl Server {
     fn shared() -> &'static Server {
         static SHARED: OnceLock<Server> = OnceLock::new();
         SHARED.get_or_init(Server::start)
+    }
+
+    /// The second shared server, on which an FIS experiment moves one status
+    /// on at every second GetExperiment of it, not at every one (moto's
+    /// default): so the revert's first read finds it running, and it runs
+    /// until gameday stops it. moto counts the reads per experiment, so the
+    /// tests that share this server never move each other's experiments on.
+    /// One server for them instead of one each: a moto start-up and its
+    /// first calls are about 2 s of CPU (Python importing moto).
+    fn held_fis() -> &'static Server {
+        static HELD_FIS: OnceLock<Server> = OnceLock::new();
+        HELD_FIS.get_or_init(|| {
+            let server = Server::start();
+            server.set_transition("fis::experiment", r#"{"progression":"manual","times":2}"#);
+            server
+        })
     }
 
     /// A new account of this server and credentials for it: STS
@@ -124,6 +149,13 @@ impl Server {
         (account, Credentials { access_key: field("AccessKeyId"), secret_key: field("SecretAccessKey"), session_token: field("SessionToken") })
     }
 
+    /// moto-api `set-transition` of `model` (e.g. `fis::experiment`), for every account of this server.
+    fn set_transition(&self, model: &str, transition: &str) {
+        let body = format!(r#"{{"model_name":"{model}","transition":{transition}}}"#);
+        let answer = self.post("/moto-api/state-manager/set-transition", "application/json", None, &body);
+        assert!(answer.starts_with("HTTP/1.1 201"), "moto refused the transition: {answer}");
+    }
+
     /// One HTTP/1.1 POST to the server; the whole answer, headers and body.
     fn post(&self, path: &str, content_type: &str, authorization: Option<&str>, body: &str) -> String {
         use std::io::{Read, Write};
@@ -142,30 +174,20 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Closing the shell's stdin makes it kill the server; then wait for both to end.
-        drop(self.shell.stdin.take());
-        let _ = self.shell.wait();
-    }
-}
-
 struct Credentials {
     access_key: String,
     secret_key: String,
     session_token: String,
 }
 
-/// One test's view of moto: an account of its own, on the shared server or
-/// on one of its own.
+/// One test's view of moto: an account of its own, on one of the two
+/// servers the test process shares.
 pub struct Moto {
     pub endpoint: String,
     /// This test's AWS account: put it in scenarios' `accounts` guards and
     /// project files; what the binary's credentials (`env`) belong to.
     pub account: String,
     credentials: Credentials,
-    /// The server, if it is this test's own: ended when the test ends.
-    own: Option<Server>,
 }
 
 impl Moto {
@@ -173,15 +195,16 @@ impl Moto {
     pub fn start() -> Moto {
         let server = Server::shared();
         let (account, credentials) = server.new_account();
-        Moto { endpoint: server.endpoint.clone(), account, credentials, own: None }
+        Moto { endpoint: server.endpoint.clone(), account, credentials }
     }
 
-    /// A new account on a server of this test's own, for tests that change
-    /// what the whole server does (`set_transition`).
-    pub fn start_own() -> Moto {
-        let server = Server::start();
+    /// A new account on the server whose FIS experiments run until stopped
+    /// (`Server::held_fis`), for the tests that halt or kill a run while its
+    /// experiment runs.
+    pub fn start_held_fis() -> Moto {
+        let server = Server::held_fis();
         let (account, credentials) = server.new_account();
-        Moto { endpoint: server.endpoint.clone(), account, credentials, own: Some(server) }
+        Moto { endpoint: server.endpoint.clone(), account, credentials }
     }
 
     pub async fn config(&self) -> aws_config::SdkConfig {
@@ -214,17 +237,6 @@ impl Moto {
         )
         .unwrap();
         path
-    }
-
-    /// Sets how moto's state manager moves a model's status on (moto-api
-    /// `set-transition`), e.g. `{"progression":"manual","times":2}`: the
-    /// status moves one step every `times` reads. The setting is the whole
-    /// server's, so only a test's own server takes it.
-    pub fn set_transition(&self, model: &str, transition: &str) {
-        let server = self.own.as_ref().expect("set_transition changes every account of a server: start it with Moto::startown");
-        let body = format!(r#"{{"model_name":"{model}","transition":{transition}}}"#);
-        let answer = server.post("/moto-api/state-manager/set-transition", "application/json", None, &body);
-        assert!(answer.starts_with("HTTP/1.1 201"), "moto refused the transition: {answer}");
     }
 
     /// Environment for the gameday binary: this test's account's
