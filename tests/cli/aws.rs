@@ -390,16 +390,14 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let child = run_command(&moto, dir.path(), &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
     let template = template_of(&fis, &template_id).await;
-    let action = &template.actions().unwrap()["slow-a"];
-    assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
-    let parameters = action.parameters().unwrap();
-    assert_eq!(parameters["documentArn"], "arn:aws:ssm:us-east-1::document/AWSFIS-Run-Network-Latency");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&parameters["documentParameters"]).unwrap(),
-        serde_json::json!({ "DelayMilliseconds": "250", "DurationSeconds": "600", "InstallDependencies": "True", "Interface": "ens5" })
+    let parameters = assert_sends_document(
+        &template,
+        "slow-a",
+        "AWSFIS-Run-Network-Latency",
+        serde_json::json!({ "DelayMilliseconds": "250", "DurationSeconds": "600", "InstallDependencies": "True", "Interface": "ens5" }),
     );
     assert_eq!(parameters["duration"], "PT10M");
-    assert_eq!(action.targets().unwrap()["Instances"], "slow-a-instances");
+    assert_eq!(template.actions().unwrap()["slow-a"].targets().unwrap()["Instances"], "slow-a-instances");
     let target = &template.targets().unwrap()["slow-a-instances"];
     assert_eq!(target.resource_type(), Some("aws:ec2:instance"));
     assert_eq!(target.selection_mode(), Some("ALL"));
@@ -582,6 +580,23 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
 /// The template FIS holds for `id`, read back from FIS.
 pub(crate) async fn template_of(fis: &aws_sdk_fis::Client, id: &str) -> aws_sdk_fis::types::ExperimentTemplate {
     fis.get_experiment_template().id(id).send().await.unwrap().experiment_template().unwrap().clone()
+}
+
+/// The template's action `name` runs the SSM document `document` through
+/// `aws:ssm:send-command` with exactly `parameters` (FIS hands them to SSM as
+/// a JSON string); its parameters, for what a test checks beside them.
+pub(crate) fn assert_sends_document<'t>(
+    template: &'t aws_sdk_fis::types::ExperimentTemplate,
+    name: &str,
+    document: &str,
+    parameters: serde_json::Value,
+) -> &'t std::collections::HashMap<String, String> {
+    let action = &template.actions().unwrap()[name];
+    assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
+    let sent = action.parameters().unwrap();
+    assert_eq!(sent["documentArn"], format!("arn:aws:ssm:us-east-1::document/{document}"));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&sent["documentParameters"]).unwrap(), parameters);
+    sent
 }
 
 /// `gameday halt`, as a person would type it, for the runs whose state directory is `state`.

@@ -75,13 +75,11 @@ async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_
     let child = run_command(&moto, &run_dir, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
     let (experiment, template_id) = experiment_while_running(&fis, 0).await;
     let template = template_of(&fis, &template_id).await;
-    let action = &template.actions().unwrap()["slow-cross"];
-    assert_eq!(action.action_id(), Some("aws:ssm:send-command"));
-    let sent = action.parameters().unwrap();
-    assert_eq!(sent["documentArn"], "arn:aws:ssm:us-east-1::document/AWSFIS-Run-Network-Packet-Loss-Sources");
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&sent["documentParameters"]).unwrap(),
-        serde_json::json!({ "DurationSeconds": "1800", "FlowsPercent": "25", "InstallDependencies": "True", "Interface": "DEFAULT", "LossPercent": "15", "Sources": others.join(","), "TrafficType": "egress" })
+    crate::aws::assert_sends_document(
+        &template,
+        "slow-cross",
+        "AWSFIS-Run-Network-Packet-Loss-Sources",
+        serde_json::json!({ "DurationSeconds": "1800", "FlowsPercent": "25", "InstallDependencies": "True", "Interface": "DEFAULT", "LossPercent": "15", "Sources": others.join(","), "TrafficType": "egress" }),
     );
     let target = &template.targets().unwrap()["slow-cross-instances"];
     let arns: BTreeSet<&String> = target.resource_arns().iter().collect();
