@@ -355,14 +355,7 @@ async fn a_zones_gray_failure_is_an_fis_network_document_on_its_instances_stoppe
     let dir = tempfile::tempdir().unwrap();
     let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
     // The instances the guards allow in us-east-1a: the group's there, not the untagged ones.
-    let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
-    let allowed_in_a: BTreeSet<String> = described
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some("us-east-1a"))
-        .map(|i| format!("arn:aws:ec2:us-east-1:{}:instance/{}", moto.account, i.instance_id().unwrap()))
-        .collect();
+    let allowed_in_a = group_instance_arns_in(&fleet, &moto.account, "us-east-1a").await;
     assert!(!allowed_in_a.is_empty());
     let fault = "  - name: slow-a\n    kind: gray_failure\n    zone: us-east-1a\n    latency: 250ms\n    interface: ens5\n    duration: 10m";
     let text = scenario(&moto.account, "  require_tags: { gameday: allowed }", CAPACITY, fault);
@@ -580,6 +573,18 @@ async fn a_region_outage_is_an_fis_cross_region_isolation_of_the_chosen_subnets_
 /// The template FIS holds for `id`, read back from FIS.
 pub(crate) async fn template_of(fis: &aws_sdk_fis::Client, id: &str) -> aws_sdk_fis::types::ExperimentTemplate {
     fis.get_experiment_template().id(id).send().await.unwrap().experiment_template().unwrap().clone()
+}
+
+/// The ARNs of the fleet's group instances in `zone` (the ones its guards allow).
+pub(crate) async fn group_instance_arns_in(fleet: &Fleet, account: &str, zone: &str) -> BTreeSet<String> {
+    let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
+    described
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some(zone))
+        .map(|i| format!("arn:aws:ec2:us-east-1:{account}:instance/{}", i.instance_id().unwrap()))
+        .collect()
 }
 
 /// The template's action `name` runs the SSM document `document` through

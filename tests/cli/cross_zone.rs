@@ -83,14 +83,7 @@ async fn a_cross_zone_slowdown_drops_packets_toward_the_other_zones_only_and_is_
     );
     let target = &template.targets().unwrap()["slow-cross-instances"];
     let arns: BTreeSet<&String> = target.resource_arns().iter().collect();
-    let described = fleet.ec2.describe_instances().set_instance_ids(Some(fleet.asg_instances.clone())).send().await.unwrap();
-    let in_a: BTreeSet<String> = described
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .filter(|i| i.placement().and_then(|p| p.availability_zone()) == Some("us-east-1a"))
-        .map(|i| format!("arn:aws:ec2:us-east-1:{}:instance/{}", moto.account, i.instance_id().unwrap()))
-        .collect();
+    let in_a = crate::aws::group_instance_arns_in(&fleet, &moto.account, "us-east-1a").await;
     assert_eq!(arns, in_a.iter().collect(), "exactly the allowed instances of the impaired zone");
     halt(&run_dir.join("state"), "cross-zone test");
     let exit = finish(child, &run_dir);
