@@ -433,10 +433,49 @@ fn a_project_endpoint_url_wins_over_the_sdks_per_service_variables() {
     let project = arena.moto.project_with(&elsewhere, &arena.moto.account, "");
     let file = arena
         .scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
-    let (code, stdout, stderr) = output(arena.command_with(&project, &["plan", file.to_str().unwrap(), "--env", "moto"]));
+    let mut plan = arena.command_with(&project, &["plan", file.to_str().unwrap(), "--env", "moto"]);
+    // moto's answer to a service it lacks is retried; one attempt is enough to see where the call went.
+    plan.env("AWS_MAX_ATTEMPTS", "1");
+    let (code, stdout, stderr) = output(plan);
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("arc-zonal-shift:GetManagedResource failed"), "{stderr}");
     assert!(arena.arc.calls().is_empty(), "{:?}", arena.arc.calls());
+}
+
+/// The SDK's standard `AWS_MAX_ATTEMPTS` bounds how often gameday's calls
+/// are tried, as it does for every AWS SDK and the AWS CLI; unset, a call is
+/// tried 5 times (docs/aws.md, "Credentials"). Seen by the ARC stand-in,
+/// which throttles the first request: one attempt fails the plan on it, two
+/// get through. A value that is not a number of attempts is refused, naming
+/// the variable, before any call.
+#[test]
+fn aws_max_attempts_bounds_how_often_a_throttled_call_is_tried() {
+    let arena = Arena::new();
+    let file = arena
+        .scenario(&format!("{{ name: shift, kind: zonal_shift, resource: \"{ALB}\", away_from: us-east-1a, duration: 2s }}"), "{ name: ok, probes: [ok], recovers_within: 1s }");
+    let plan = |attempts: &str| {
+        let mut command = arena.command(&["plan", file.to_str().unwrap(), "--env", "moto"]);
+        command.env("AWS_MAX_ATTEMPTS", attempts);
+        output(command)
+    };
+    let reads = |calls: &[String]| calls.iter().filter(|c| c.starts_with("Throttled GET /managedresources/") || c.starts_with("GetManagedResource ")).count();
+
+    arena.arc.throttle_next(1);
+    let (code, stdout, stderr) = plan("1");
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("arc-zonal-shift:GetManagedResource failed (Throttled)"), "{stderr}");
+    assert_eq!(reads(&arena.arc.calls()), 1, "one attempt: {:?}", arena.arc.calls());
+
+    arena.arc.throttle_next(1);
+    let (code, stdout, stderr) = plan("2");
+    assert_eq!(code, 0, "the retry gets through: {stdout}\n{stderr}");
+    assert_eq!(reads(&arena.arc.calls()), 3, "the throttled attempt and its retry: {:?}", arena.arc.calls());
+
+    let before = arena.arc.calls().len();
+    let (code, stdout, stderr) = plan("none");
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("AWS_MAX_ATTEMPTS is `none`: set it to a whole number of attempts, 1 or more, or unset it for gameday's 5"), "{stderr}");
+    assert_eq!(arena.arc.calls().len(), before, "no call made");
 }
 
 /// kill -9 of gameday while its practice run is live; then the on-call

@@ -87,6 +87,9 @@ pub struct State {
     pub executions: Vec<Execution>,
     /// Every request answered, as `Operation detail`, in order.
     pub calls: Vec<String>,
+    /// How many of the next restJson1 requests are answered 429
+    /// `ThrottlingException` before anything is done (`throttle_next`).
+    throttled: usize,
     next_id: u64,
 }
 
@@ -163,6 +166,13 @@ impl ArcStandIn {
         found.unwrap()
     }
 
+    /// Answers the next `requests` zonal-shift requests as ARC does when it
+    /// throttles: 429 `ThrottlingException`, nothing done, each recorded as
+    /// `Throttled METHOD PATH`. The SDK retries them.
+    pub fn throttle_next(&self, requests: usize) {
+        self.state.lock().unwrap().throttled = requests;
+    }
+
     pub fn shifts(&self) -> Vec<Shift> {
         self.state.lock().unwrap().shifts.clone()
     }
@@ -234,6 +244,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             201 => "Created",
             404 => "Not Found",
             409 => "Conflict",
+            429 => "Too Many Requests",
             _ => "Bad Request",
         };
         let mut head = format!("HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\n", answer.status, answer.body.len());
@@ -254,6 +265,11 @@ fn route(state: &mut State, method: &str, target: &str, body: &[u8]) -> Answer {
             Ok(input) => region_switch(state, operation, &input),
             Err(error) => cbor_error(400, "IllegalArgumentException", &format!("the body is not CBOR: {error}")),
         };
+    }
+    if state.throttled > 0 {
+        state.throttled -= 1;
+        state.calls.push(format!("Throttled {method} {path}"));
+        return rest_error(429, "ThrottlingException", "Rate exceeded", json!({}));
     }
     let input: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(body).unwrap_or(Value::Null) };
     let segments: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();

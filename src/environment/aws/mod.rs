@@ -160,7 +160,7 @@ pub async fn clients_for(spec: &AwsSpec) -> Result<Clients, EnvError> {
         .http_client(https_client())
         .region(aws_config::Region::new(spec.region.clone()))
         // Throttling and transient errors are retried with exponential backoff and jitter.
-        .retry_config(RetryConfig::standard().with_max_attempts(5));
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts()?));
     if let Some(profile) = &spec.profile {
         loader = loader.profile_name(profile);
     }
@@ -175,6 +175,28 @@ pub async fn clients_for(spec: &AwsSpec) -> Result<Clients, EnvError> {
         clients = clients.with_call_log(&file);
     }
     Ok(clients)
+}
+
+/// The SDK's standard `AWS_MAX_ATTEMPTS` (every AWS SDK and the AWS CLI read
+/// it) when it is set, else [`DEFAULT_MAX_ATTEMPTS`]: set on the loader, the
+/// retry configuration would otherwise hide the variable from aws-config.
+const MAX_ATTEMPTS_VAR: &str = "AWS_MAX_ATTEMPTS";
+
+/// Attempts per AWS call (the first one and its retries) unless
+/// `AWS_MAX_ATTEMPTS` says otherwise: two more than the SDK's default of 3,
+/// to ride out throttling during a run.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+fn max_attempts() -> Result<u32, EnvError> {
+    let Some(value) = std::env::var_os(MAX_ATTEMPTS_VAR) else {
+        return Ok(DEFAULT_MAX_ATTEMPTS);
+    };
+    value.to_str().and_then(|v| v.trim().parse::<u32>().ok()).filter(|n| *n >= 1).ok_or_else(|| {
+        EnvError::Failed(format!(
+            "{MAX_ATTEMPTS_VAR} is `{}`: set it to a whole number of attempts, 1 or more, or unset it for gameday's {DEFAULT_MAX_ATTEMPTS}",
+            value.to_string_lossy()
+        ))
+    })
 }
 
 /// Who the credentials are, checked against the environment's account
