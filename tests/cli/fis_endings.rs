@@ -25,21 +25,18 @@ fn scenario(account: &str) -> String {
 /// The FIS actions of the three faults, one experiment each.
 const ACTIONS: [&str; 3] = ["aws:ec2:asg-insufficient-instance-capacity-error", "aws:ec2:stop-instances", "aws:network:disrupt-connectivity"];
 
-/// The experiments started after the first `after`, once three of them run:
-/// each one's id and its template's, and the actions the templates hold
-/// (read back from FIS).
-async fn three_running(fis: &aws_sdk_fis::Client, after: usize) -> (Vec<(String, String)>, BTreeSet<String>) {
+/// The account's experiments, once three of them run: each one's id and its
+/// template's, and the actions the templates hold (read back from FIS).
+async fn three_running(fis: &aws_sdk_fis::Client) -> (Vec<(String, String)>, BTreeSet<String>) {
     let running = wait_for(Duration::from_secs(60), async || {
         let out = fis.list_experiments().send().await.ok()?;
-        let mut experiments: Vec<&aws_sdk_fis::types::ExperimentSummary> = out.experiments().iter().collect();
-        experiments.sort_by_key(|e| e.creation_time().cloned());
-        let new: Vec<(String, String)> = experiments
+        let running: Vec<(String, String)> = out
+            .experiments()
             .iter()
-            .skip(after)
             .filter(|e| e.state().and_then(|s| s.status()).is_some_and(|s| s.as_str() == "running"))
             .filter_map(|e| Some((e.id()?.to_string(), e.experiment_template_id()?.to_string())))
             .collect();
-        (new.len() == 3).then_some(new)
+        (running.len() == 3).then_some(running)
     })
     .await
     .expect("three FIS experiments run");
@@ -50,54 +47,83 @@ async fn three_running(fis: &aws_sdk_fis::Client, after: usize) -> (Vec<(String,
     (running, actions)
 }
 
+/// One account on the server that holds FIS experiments, its fleet, and
+/// the scenario's run command in `dir` with its AWS calls logged to
+/// `dir/calls.log`.
+struct Held {
+    moto: Moto,
+    fis: aws_sdk_fis::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Held {
+    async fn new() -> Held {
+        // Every second GetExperiment moves an experiment on: it runs until gameday stops it.
+        let moto = Moto::start_held_fis();
+        let config = moto.config().await;
+        Fleet::build(&config, 6).await;
+        Held { fis: aws_sdk_fis::Client::new(&config), moto, dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn log(&self) -> std::path::PathBuf {
+        self.dir.path().join("calls.log")
+    }
+
+    fn run(&self) -> std::process::Child {
+        let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", self.moto.account);
+        run_command(&self.moto, self.dir.path(), &scenario(&self.moto.account), &self.moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", self.log()).spawn().unwrap()
+    }
+
+    /// The run's experiments, once three run, after their templates were
+    /// read back: one for each fault's action.
+    async fn three_running(&self) -> Vec<(String, String)> {
+        let (running, actions) = three_running(&self.fis).await;
+        assert_eq!(actions, ACTIONS.iter().map(|a| a.to_string()).collect::<BTreeSet<String>>());
+        running
+    }
+
+    /// Every recorded call is in `gameday iam-policy`; the calls.
+    fn calls_in_policy(&self) -> BTreeSet<String> {
+        crate::aws_side_tools::recorded_calls_in_policy(&self.log(), &self.dir.path().join("scenario.yaml"), &[]).0
+    }
+}
+
 /// moto's FIS accepts each template and runs its experiment but acts on
 /// nothing (no instance stops, no subnet is cut, no launch fails), so what
 /// is checked is what gameday hands FIS (each fault's action, read back
 /// with GetExperimentTemplate while it runs) and that every experiment is
-/// stopped and its template deleted, read back, on a halted run and by
-/// `recover` after kill -9.
+/// stopped and its template deleted, read back: here on a run halted while
+/// the three faults are in place.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_experiment_of_a_via_fis_run_is_stopped_on_a_halt_and_by_recover_after_kill_9() {
-    // Every second GetExperiment moves an experiment on: it runs until gameday stops it.
-    let moto = Moto::start_held_fis();
-    let config = moto.config().await;
-    let _fleet = Fleet::build(&config, 6).await;
-    let fis = aws_sdk_fis::Client::new(&config);
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("calls.log");
-    let fis_role = &format!("    fis_role_arn: arn:aws:iam::{}:role/gameday-fis\n", moto.account);
-    let text = scenario(&moto.account);
-    let expected: BTreeSet<String> = ACTIONS.iter().map(|a| a.to_string()).collect();
-
-    // A run halted while the three faults are in place.
-    let halted = dir.path().join("halted");
-    std::fs::create_dir_all(&halted).unwrap();
-    let child = run_command(&moto, &halted, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (running, actions) = three_running(&fis, 0).await;
-    assert_eq!(actions, expected);
-    halt(&halted.join("state"), "fis endings test");
-    let exit = finish(child, &halted);
+async fn every_experiment_of_a_via_fis_run_is_stopped_when_the_run_is_halted() {
+    let held = Held::new().await;
+    let child = held.run();
+    let running = held.three_running().await;
+    halt(&held.dir.path().join("state"), "fis endings test");
+    let exit = finish(child, held.dir.path());
     assert!([5, 130].contains(&exit.code), "{}\n{}", exit.stdout, exit.stderr);
     assert_eq!(exit.events("fault_intent").len(), 3, "{}", exit.stderr);
     assert_eq!(exit.events("fault_reverted").len(), 3, "{}", exit.stderr);
     for (experiment, template) in &running {
-        stopped(&fis, experiment, template).await;
+        stopped(&held.fis, experiment, template).await;
     }
+    let recorded = held.calls_in_policy();
+    assert!(recorded.contains("fis:StopExperiment"), "{recorded:?}");
+}
 
-    // kill -9 while they are in place (another state directory: the halt above holds the first), then `recover` finds each by its tag.
-    let killed = dir.path().join("killed");
-    std::fs::create_dir_all(&killed).unwrap();
-    let mut child = run_command(&moto, &killed, &text, &moto.account, fis_role).env("GAMEDAY_AWS_CALL_LOG", &log).spawn().unwrap();
-    let (running, actions) = three_running(&fis, 3).await;
-    assert_eq!(actions, expected);
+/// As above, on the other ending: kill -9 while the three faults are in
+/// place, then `recover` finds each experiment by its tag and stops it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_experiment_of_a_via_fis_run_is_stopped_by_recover_after_kill_9() {
+    let held = Held::new().await;
+    let mut child = held.run();
+    let running = held.three_running().await;
     child.kill().unwrap();
     child.wait().unwrap();
-    recover_killed(&moto, &killed, &log);
+    recover_killed(&held.moto, held.dir.path(), &held.log());
     for (experiment, template) in &running {
-        stopped(&fis, experiment, template).await;
+        stopped(&held.fis, experiment, template).await;
     }
-
-    // The runs' and `recover`'s calls are each in `gameday iam-policy`.
-    let (recorded, _) = crate::aws_side_tools::recorded_calls_in_policy(&log, &halted.join("scenario.yaml"), &[]);
+    let recorded = held.calls_in_policy();
     assert!(recorded.contains("fis:StopExperiment") && recorded.contains("fis:ListExperimentTemplates"), "{recorded:?}");
 }
