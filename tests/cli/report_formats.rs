@@ -450,7 +450,7 @@ faults:
     kind: command
     inject: 'touch {flag}'
     revert: 'rm -f {flag}'
-    duration: 5s
+    duration: 2s
 expected_recoveries:
   - name: back
     probes: [flappy]
@@ -478,7 +478,7 @@ expected_recoveries:
         ok = Some(now);
     }
     let cap = 20;
-    assert!(changes.len() > cap + 2, "the probe changed state only {} times in 5 s at 20 ms: too few to fold", changes.len());
+    assert!(changes.len() > cap + 2, "the probe changed state only {} times in 2 s at 20 ms: too few to fold", changes.len());
 
     let markdown = read(&run, "report.md");
     let timeline = &markdown[markdown.find("## Timeline").unwrap()..markdown.find("## Faults").unwrap()];
