@@ -7,10 +7,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_ec2::types::InstanceStateName;
 
+use crate::aws::wait_for;
 use crate::fleet::Fleet;
 use crate::moto::Moto;
 
@@ -61,14 +62,6 @@ pub(crate) fn recorded_calls_in_policy(log: &Path, file: &Path, args: &[&str]) -
         args.iter().map(|a| format!(" {a}")).collect::<String>()
     );
     (recorded, allowed)
-}
-
-async fn wait_for(limit: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "timed out waiting for the faults");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The expectation's deadline is short (5 s, not a minute): the probes
@@ -128,7 +121,7 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
 
     // kill -9 with every fault in place, then `recover`.
     let mut child = run(&long, "runs-killed").spawn().unwrap();
-    wait_for(Duration::from_secs(60), all_in_place).await;
+    wait_for(Duration::from_secs(60), async || all_in_place().await.then_some(())).await.expect("the faults are in place");
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = dir.path().join("runs-killed");
@@ -138,7 +131,7 @@ async fn iam_policy_allows_every_call_of_direct_runs_plans_recovers_and_halts() 
 
     // `gameday halt` while every fault is in place: the run reverts them.
     let child = run(&long, "runs-halted").spawn().unwrap();
-    wait_for(Duration::from_secs(60), all_in_place).await;
+    wait_for(Duration::from_secs(60), async || all_in_place().await.then_some(())).await.expect("the faults are in place");
     let (code, _, stderr) = output(command(&moto, &state, &["halt", "--reason", "iam coverage"], &log));
     assert_eq!(code, 0, "{stderr}");
     let halted = child.wait_with_output().unwrap();
@@ -198,7 +191,9 @@ async fn iam_policy_allows_every_call_of_fis_runs_plans_and_recovers() {
     // kill -9 once the three experiments run, then `recover` finds them by tag.
     let before = fis.list_experiments().send().await.unwrap().experiments().len();
     let mut child = run(&long, "runs-killed").spawn().unwrap();
-    wait_for(Duration::from_secs(60), async || fis.list_experiments().send().await.is_ok_and(|out| out.experiments().len() >= before + 3)).await;
+    wait_for(Duration::from_secs(60), async || fis.list_experiments().send().await.is_ok_and(|out| out.experiments().len() >= before + 3).then_some(()))
+        .await
+        .expect("three FIS experiments run");
     child.kill().unwrap();
     child.wait().unwrap();
     let runs = dir.path().join("runs-killed");

@@ -126,8 +126,7 @@ impl Fleet {
             .map(|i| i.instance_id().unwrap().to_string())
             .collect();
 
-        let lb = elbv2.create_load_balancer().name("web-alb").set_subnets(Some(subnets.values().cloned().collect())).send().await.unwrap();
-        let _ = lb;
+        elbv2.create_load_balancer().name("web-alb").set_subnets(Some(subnets.values().cloned().collect())).send().await.unwrap();
         let tg = elbv2.create_target_group().name("web-tg").protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http).port(80).vpc_id(&vpc).send().await.unwrap();
         let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_string();
         let mut register = elbv2.register_targets().target_group_arn(&tg_arn);

@@ -4,7 +4,7 @@
 //! torn and damaged journals, a live run, a broken project file, and the
 //! terminal's Ctrl-C sent to the whole foreground process group.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,8 +184,9 @@ fn crashed_marker_run(dir: &Path, marker: &Path) -> (PathBuf, PathBuf) {
 fn after_kill_9_during_a_slow_inject_recover_ends_the_orphan_before_reverting() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "sleep 1.5; ", "", "100ms", "1m"), "\"fault_intent\"");
-    let inject = format!("sleep 1.5; touch {}", marker.display());
+    // The inject sleeps far longer than the test lasts: `recover` must end it, however long the machine takes to get there.
+    let (child, runs) = start_run_until(dir.path(), dir.path(), &marker_scenario(&marker, "sleep 60; ", "", "100ms", "1m"), "\"fault_intent\"");
+    let inject = format!("sleep 60; touch {}", marker.display());
     assert!(wait_until(Duration::from_secs(20), || process_running(&inject)), "the inject's shell is running its sleep");
     kill_9(child);
     let state = dir.path().join("state");
@@ -325,27 +326,41 @@ fn a_tab_in_the_project_file_is_placed_where_it_is() {
 fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
-    let attempts = dir.path().join("attempts");
-    let revert_prefix = format!("echo attempt >> {}; sleep 1.5; ", attempts.display());
+    let (attempts, release) = (dir.path().join("attempts"), dir.path().join("release"));
+    // The revert holds until the test releases it, after gameday has answered the second press: no window to hit.
+    let revert_prefix = format!("echo attempt >> {}; while [ ! -e {} ]; do sleep 0.05; done; ", attempts.display(), release.display());
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, marker_scenario(&marker, "", &revert_prefix, "100ms", "1m")).unwrap();
     let runs = dir.path().join("runs");
     // As in a terminal: gameday leads the foreground process group, and Ctrl-C signals the whole group.
     let mut cmd = command(&dir.path().join("state"), &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]);
     cmd.process_group(0);
-    let child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().unwrap();
     let group = child.id() as i32;
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (mut pipe, stderr) = (child.stderr.take().unwrap(), stderr.clone());
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(read @ 1..) = pipe.read(&mut chunk) {
+                stderr.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk[..read]));
+            }
+        })
+    };
     assert!(wait_until(Duration::from_secs(20), || marker.exists()));
     unsafe { libc::kill(-group, libc::SIGINT) };
     assert!(
-        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&attempts).is_ok_and(|t| t.contains("attempt\n"))),
-        "the first Ctrl-C started the revert, which is now in its sleep"
+        wait_until(Duration::from_secs(20), || std::fs::read_to_string(&attempts).is_ok_and(|t| t.contains("attempt\n"))),
+        "the first Ctrl-C started the revert, which now holds"
     );
     unsafe { libc::kill(-group, libc::SIGINT) }; // a second press while the revert runs
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("still reverting"), "gameday got the second press: {stderr}");
+    let answered = wait_until(Duration::from_secs(20), || stderr.lock().unwrap().contains("still reverting"));
+    std::fs::write(&release, "").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    assert!(answered, "gameday answered the second press while the revert held: {stderr}");
+    assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(!marker.exists());
     assert_eq!(std::fs::read_to_string(&attempts).unwrap().lines().count(), 1, "the revert was not killed by the keypress (no second attempt)");
 }
