@@ -505,13 +505,27 @@ fn parse_dns_answer(message: &[u8], qtype: u16) -> Result<Vec<String>, String> {
                 1 if data.len() == 4 => format!("{}.{}.{}.{}", data[0], data[1], data[2], data[3]),
                 28 if data.len() == 16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(data).map_err(|_| "bad AAAA")?).to_string(),
                 5 => read_name(message, data_at)?,
-                16 => data.get(1..).map(|t| String::from_utf8_lossy(t).into_owned()).unwrap_or_default(),
+                16 => txt_value(data)?,
                 _ => continue,
             });
         }
         at = data_at + length;
     }
     Ok(found)
+}
+
+/// A TXT record's value: its character-strings (each led by its length,
+/// RFC 1035 3.3.14; one value over 255 bytes takes several) joined as
+/// written, as RFC 7208 3.3 reads an SPF record and resolvers commonly do.
+fn txt_value(data: &[u8]) -> Result<String, String> {
+    let mut value = Vec::with_capacity(data.len());
+    let mut rest = data;
+    while let Some((&length, after)) = rest.split_first() {
+        let string = after.get(..usize::from(length)).ok_or("truncated TXT record")?;
+        value.extend_from_slice(string);
+        rest = &after[string.len()..];
+    }
+    Ok(String::from_utf8_lossy(&value).into_owned())
 }
 
 fn skip_name(message: &[u8], mut at: usize) -> Result<usize, String> {

@@ -127,6 +127,12 @@ async fn a_huge_body_on_a_kept_connection_is_read_up_to_the_limit() {
 /// `stray_first`, it first sends an answer under another id (a late answer
 /// to an earlier query, or a spoofing attempt), which must be ignored.
 async fn dns_server(stray_first: bool) -> (std::net::SocketAddr, Arc<Mutex<Vec<u16>>>) {
+    dns_server_answering(stray_first, 1, |address| address.to_vec()).await
+}
+
+/// As `dns_server`, answering one record of type `record_type` whose data is
+/// `data(address)`, the address being 192.0.2.44 (192.0.2.66 for the stray).
+async fn dns_server_answering(stray_first: bool, record_type: u16, data: impl Fn([u8; 4]) -> Vec<u8> + Send + Sync + 'static) -> (std::net::SocketAddr, Arc<Mutex<Vec<u16>>>) {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let address = socket.local_addr().unwrap();
     let ids = Arc::new(Mutex::new(Vec::new()));
@@ -140,8 +146,10 @@ async fn dns_server(stray_first: bool) -> (std::net::SocketAddr, Arc<Mutex<Vec<u
                 answer[2] = 0x81;
                 answer[3] = 0x80;
                 answer[7] = 1;
-                answer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4]);
-                answer.extend_from_slice(&address);
+                let data = data(address);
+                answer.extend_from_slice(&[0xc0, 12, (record_type >> 8) as u8, record_type as u8, 0, 1, 0, 0, 0, 30]);
+                answer.extend_from_slice(&(data.len() as u16).to_be_bytes());
+                answer.extend_from_slice(&data);
                 answer
             };
             if stray_first {
@@ -178,6 +186,21 @@ async fn a_dns_answer_under_another_id_is_ignored() {
     let sample = RealProber::new(&[]).unwrap().sample(&p, 0).await;
     assert!(sample.ok, "{}", sample.observed);
     assert_eq!(sample.observed, "A 192.0.2.44");
+}
+
+/// A TXT record holds one or more character-strings, each led by its length
+/// (RFC 1035, 3.3.14): a value over 255 bytes (a DKIM key) or an SPF record
+/// split by its publisher comes as several. They are read as one value,
+/// joined as written (RFC 7208, 3.3), with no length byte left inside.
+#[tokio::test]
+async fn a_txt_record_of_several_strings_is_read_as_one_value() {
+    let key = format!("v=DKIM1; k=rsa; p={}", "A".repeat(300));
+    let strings: Vec<Vec<u8>> = vec![key.as_bytes()[..255].to_vec(), key.as_bytes()[255..].to_vec()];
+    let data = move |_| strings.iter().flat_map(|s| std::iter::once(s.len() as u8).chain(s.iter().copied())).collect();
+    let (address, _) = dns_server_answering(false, 16, data).await;
+    let p = probe(&format!("name: d\nkind: dns\nquery: selector._domainkey.example.com\nrecord_type: TXT\nexpect: [\"{key}\"]\nnameserver: \"{address}\"\n"));
+    let sample = RealProber::new(&[]).unwrap().sample(&p, 0).await;
+    assert!(sample.ok, "{}", sample.observed);
 }
 
 /// A keep-alive server on 127.0.0.1: answers `200 ok` to every request on a
