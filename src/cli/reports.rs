@@ -153,13 +153,9 @@ pub fn write_reports(run_dir: &Path, scenario: &Scenario, result: &RunResult, re
     }
     if let (Some(written), Some(previous)) = (&rendered.postmortem.status_problem, &previous) {
         // Where the cell is, so an editor jumps to it.
-        let (line, column) = previous
-            .lines()
-            .enumerate()
-            .find_map(|(i, l)| l.trim_start().strip_prefix("| Status |").and_then(|_| l.find(written.as_str())).map(|c| (i + 1, c + 1)))
-            .unwrap_or((0, 0));
+        let at = crate::report::human::status_cell_at(previous).map(|(line, column)| format!(":{line}:{column}")).unwrap_or_default();
         eprintln!(
-            "warning: {}:{line}:{column}: the postmortem's Status is “{written}”, which is neither `draft` nor `final`; it is read as a draft\n  = hint: write `final` once the debrief agrees on the report, else `draft`",
+            "warning: {}{at}: the postmortem's Status is “{written}”, which is neither `draft` nor `final`; it is read as a draft\n  = hint: write `final` once the debrief agrees on the report, else `draft`",
             report_path.display()
         );
     }

@@ -193,12 +193,7 @@ impl Sections {
 
     /// The postmortem's status, severity and authors, read from its table.
     pub fn postmortem(&self) -> Postmortem {
-        let cell = |name: &str| {
-            self.get("postmortem").lines().find_map(|line| {
-                let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-                (cells.len() >= 2 && cells[0].eq_ignore_ascii_case(name)).then(|| cells[1].trim_matches(['`', '*', '_']).to_string())
-            })
-        };
+        let cell = |name: &str| self.get("postmortem").lines().find_map(|line| row_value(line, name)).map(|(_, value)| value.to_string());
         let status_text = cell("Status").unwrap_or_default();
         let status = match status_text.to_ascii_lowercase().as_str() {
             "draft" | "" => Some(Status::Draft),
@@ -249,6 +244,34 @@ pub fn begin_marker(id: &str) -> String {
 
 pub fn end_marker(id: &str) -> String {
     format!("<!-- gameday:end {id} -->")
+}
+
+/// The value of a table row whose first cell is `name` (any case, any
+/// spacing, with or without the outer pipes; emphasis marks dropped), and
+/// where it starts in `line` (bytes): the one reading of the postmortem's table.
+fn row_value<'a>(line: &'a str, name: &str) -> Option<(usize, &'a str)> {
+    let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+    let value = cells.get(1)?.trim_matches(['`', '*', '_']);
+    // `value` is a slice of `line`: its offset is the distance between the two.
+    cells[0].eq_ignore_ascii_case(name).then(|| (value.as_ptr() as usize - line.as_ptr() as usize, value))
+}
+
+/// Where the postmortem's Status cell is in a `report.md`, as 1-based line
+/// and column (in characters), read as [`Sections::postmortem`] reads it,
+/// so that a warning about the cell takes an editor to it.
+pub fn status_cell_at(report: &str) -> Option<(usize, usize)> {
+    let (begin, end) = (begin_marker("postmortem"), end_marker("postmortem"));
+    let mut inside = false;
+    for (index, line) in report.lines().enumerate() {
+        if line.contains(&begin) {
+            inside = true;
+        } else if line.contains(&end) {
+            inside = false;
+        } else if let Some((at, _)) = row_value(line, "Status").filter(|_| inside) {
+            return Some((index + 1, line[..at].chars().count() + 1));
+        }
+    }
+    None
 }
 
 fn extract(text: &str, id: &str) -> Option<String> {

@@ -345,6 +345,10 @@ fn the_report_is_a_postmortem_a_team_can_file() {
     assert_eq!(odd.code, 0, "{}", odd.stderr);
     let line = md.lines().position(|l| l.starts_with("| Status |")).unwrap() + 1;
     assert!(odd.stderr.contains(&format!("report.md:{line}:12: the postmortem's Status is “done”, which is neither `draft` nor `final`")), "{}", odd.stderr);
+    // The row written another way, as the table is read (any case, no spaces): the same cell, found the same way.
+    std::fs::write(run.dir.join("report.md"), md.replace("| Status | final |", "|status|Finalised|")).unwrap();
+    let odd = gameday(&["report", dir]);
+    assert!(odd.stderr.contains(&format!("report.md:{line}:9: the postmortem's Status is “Finalised”, which is neither `draft` nor `final`")), "{}", odd.stderr);
 }
 
 /// A report written before the postmortem layout lacks its new sections:
