@@ -287,7 +287,7 @@ async fn plan_command(plan_args: &PlanArgs) -> Ended {
     let seed = seed_or_random(args.seed);
     let mut target = environment(args, seed, &loaded.scenario).await?;
     let now = started_at(&target)?;
-    let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Environment(error.to_string()))?;
+    let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Env { doing: Some("could not plan".into()), error })?;
     print!("{}", crate::report::plan::plan_text(&loaded, &plan, seed));
     if let Target::Aws(env) = &target {
         print!("{}", fis_previews(env, &plan).await);

@@ -134,3 +134,17 @@ fn plan_on_the_simulator_says_what_a_gray_failure_is_on_aws() {
     let region = gameday(&["plan", "scenarios/manual-region-failover.yaml", "--seed", "1"]);
     assert!(region.stdout.contains("  on AWS: refused: fault `degrade-us-east-1`: a gray failure of a whole region cannot be made in a real account"), "{}", region.stdout);
 }
+
+/// A plan the environment refuses (here the simulator: a failover to the
+/// instance that is the writer already) keeps the error's kind: exit 5, as
+/// every command gives a refusal (docs/exit-codes.md), not 7.
+#[test]
+fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("to-the-writer.yaml");
+    let aurora = std::fs::read_to_string(crate::repo().join("scenarios/aurora-failover.yaml")).unwrap();
+    std::fs::write(&file, aurora.replace("target: orders-db-2", "target: orders-db-1").replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display()))).unwrap();
+    let output = gameday(&["plan", file.to_str().unwrap(), "--seed", "1"]);
+    assert_eq!(output.code, 5, "{}\n{}", output.stdout, output.stderr);
+    assert_eq!(output.stderr, "error: could not plan: the call was refused: `orders-db-1` is already the writer of orders-db: there is nothing to fail over to\n");
+}
