@@ -368,17 +368,6 @@ pub struct AlarmReadError {
     pub message: String,
 }
 
-impl From<AlarmReadError> for EnvError {
-    fn from(error: AlarmReadError) -> Self {
-        match error.kind {
-            ReadErrorKind::AccessDenied => EnvError::Refused(error.message),
-            ReadErrorKind::NotFound => EnvError::NotFound { resource: error.message, hint: None },
-            ReadErrorKind::Other => EnvError::Failed(error.message),
-            ReadErrorKind::Throttled | ReadErrorKind::Network => EnvError::Failed(error.to_string()),
-        }
-    }
-}
-
 /// One alarm as read at one moment: its state, or why it could not be read.
 /// `alarm` is the alarm's name (an ARN is reduced to its name, [`alarm_name`]).
 #[derive(Clone, Debug, PartialEq)]

@@ -143,7 +143,8 @@ fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("to-the-writer.yaml");
     let aurora = std::fs::read_to_string(crate::repo().join("scenarios/aurora-failover.yaml")).unwrap();
-    std::fs::write(&file, aurora.replace("target: orders-db-2", "target: orders-db-1").replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display()))).unwrap();
+    std::fs::write(&file, aurora.replace("target: orders-db-2", "target: orders-db-1").replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display())))
+        .unwrap();
     let output = gameday(&["plan", file.to_str().unwrap(), "--seed", "1"]);
     assert_eq!(output.code, 5, "{}\n{}", output.stdout, output.stderr);
     assert_eq!(output.stderr, "error: could not plan: the call was refused: `orders-db-1` is already the writer of orders-db: there is nothing to fail over to\n");
