@@ -46,10 +46,6 @@ pub struct HaltArgs {
     reason: String,
 }
 
-fn describe(effect: &crate::environment::Effect) -> String {
-    serde_json::to_value(effect).ok().and_then(|v| v["effect"].as_str().map(str::to_string)).unwrap_or_default()
-}
-
 pub fn status_command(args: &StatusArgs) -> Ended {
     let runs = recover::runs(&args.runs_dir);
     if let Some(halt) = lock::halted() {
@@ -97,7 +93,7 @@ pub(super) fn print_run_state(run: &OpenRun) {
         }
     }
     for (fault, effect) in &run.in_place {
-        println!("  - {fault} ({}) is still in place", describe(effect));
+        println!("  - {fault} ({}) is still in place", effect.kind_name());
     }
 }
 
