@@ -8,6 +8,7 @@ use clap::Args;
 use super::failure::{self, Done, Ended, Failure};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
+use crate::environment::shell::{self, Signalled};
 use crate::environment::sim::{SimEnvironment, Topology};
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
@@ -264,7 +265,7 @@ pub fn halt_command(args: &HaltArgs) -> Ended {
     for entry in std::fs::read_dir(&locks).into_iter().flatten().filter_map(Result::ok) {
         let Some(holder) = std::fs::read_to_string(entry.path()).ok().and_then(|t| serde_json::from_str::<lock::LockInfo>(&t).ok()) else { continue };
         if holder.pid != std::process::id() && lock::process_alive(holder.pid) {
-            let sent = std::process::Command::new("kill").args(["-TERM", &holder.pid.to_string()]).status().is_ok_and(|s| s.success());
+            let sent = shell::send_signal(Signalled::Process(holder.pid), libc::SIGTERM);
             println!("  {} pid {} (`{}`, {})", if sent { "signalled" } else { "could not signal" }, holder.pid, holder.scenario, holder.run_dir.display());
         }
     }
