@@ -149,3 +149,28 @@ fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
     assert_eq!(output.code, 5, "{}\n{}", output.stdout, output.stderr);
     assert_eq!(output.stderr, "error: could not plan: the call was refused: `orders-db-1` is already the writer of orders-db: there is nothing to fail over to\n");
 }
+
+/// A run's journal and reports know the simulator by its name, `sim` (a
+/// report says "simulated: virtual time"): a project may give `sim` a
+/// topology, but an AWS (or local) environment named `sim` is refused, with
+/// where it is, before anything connects.
+#[test]
+fn a_project_environment_named_sim_must_be_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("gameday.yaml");
+    let header = "apiVersion: gameday/v1\nkind: Project\nenvironments:\n";
+    std::fs::write(&project, format!("{header}  staging:\n    kind: local\n  sim:\n    kind: aws\n    region: us-east-1\n    account: \"123456789012\"\n")).unwrap();
+    let output = gameday(&["plan", "scenarios/az-loss.yaml", "--env", "sim", "--project", project.to_str().unwrap()]);
+    assert_eq!(output.code, 3, "{}\n{}", output.stdout, output.stderr);
+    assert_eq!(
+        output.stderr,
+        format!(
+            "error: {} is not a valid project file: line 6, column 3: environment `sim` is of kind `aws`, but `sim` names the built-in simulator: journals and reports take a run on `sim` for a simulated one\n  = hint: give this environment another name (a project may redefine `sim` only as `kind: sim`, to set its topology)\n",
+            project.display()
+        )
+    );
+
+    std::fs::write(&project, format!("{header}  sim:\n    kind: sim\n    topology: {}\n", crate::repo().join("src/environment/sim/default-topology.yaml").display())).unwrap();
+    let output = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--env", "sim", "--project", project.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "`sim` with a topology of its own is the simulator still: {}", output.stderr);
+}
