@@ -15,12 +15,19 @@
 //!     topology: sim-topology.yaml
 //! ```
 //!
-//! `sim` and `local` exist without a project file; a project may redefine them.
+//! `sim` and `local` exist without a project file; a project may redefine
+//! them, `sim` only as the simulator (with a topology of its own): runs on
+//! `sim` are reported as simulated.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::scenario::yaml_tree;
+
+/// The built-in simulator's environment name, which a run on it journals.
+pub const SIMULATOR: &str = "sim";
 
 /// The file read when `--project` is not given.
 pub const DEFAULT_PROJECT_FILE: &str = "gameday.yaml";
@@ -87,10 +94,13 @@ impl Project {
         let text = std::fs::read_to_string(&path).map_err(|source| ProjectError::Unreadable { path: path.clone(), source })?;
         // The scenario reader's YAML pass first: it places a syntax error
         // (a tab in indentation above all) where it is, with a hint.
-        if let Err(error) = crate::scenario::yaml_tree::parse(&text) {
-            let hint = error.hint.map(|h| format!(" ({h})")).unwrap_or_default();
-            return Err(ProjectError::Invalid { path, message: format!("line {}, column {}: {}{hint}", error.at.line, error.at.column, error.message) });
-        }
+        let tree = match yaml_tree::parse(&text) {
+            Ok(tree) => tree,
+            Err(error) => {
+                let hint = error.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+                return Err(ProjectError::Invalid { path, message: format!("line {}, column {}: {}{hint}", error.at.line, error.at.column, error.message) });
+            }
+        };
         let project: Project = serde_saphyr::from_str(&text)
             .map_err(|e| ProjectError::Invalid { path: path.clone(), message: e.to_string().trim_start_matches("error: ").replace("<input>", &path.display().to_string()) })?;
         if project.api_version != crate::scenario::API_VERSION || project.kind != "Project" {
@@ -103,6 +113,22 @@ impl Project {
                 return Err(ProjectError::Invalid { path, message: format!("environment `{name}`: `{}` is not a 12-digit account id (quote it)", aws.account) });
             }
         }
+        // The journal names a run's environment, and the reports (and
+        // history) take a run on `sim` for a simulated one, in virtual time:
+        // `sim` may be given a topology, but never name a real environment.
+        if let Some(spec) = project.environments.get(SIMULATOR)
+            && !matches!(spec, EnvironmentSpec::Sim { .. })
+        {
+            let at = tree.locate(&yaml_tree::Path::root().key("environments").key(SIMULATOR));
+            let kind = if matches!(spec, EnvironmentSpec::Local) { "local" } else { "aws" };
+            return Err(ProjectError::Invalid {
+                path,
+                message: format!(
+                    "line {}, column {}: environment `{SIMULATOR}` is of kind `{kind}`, but `{SIMULATOR}` names the built-in simulator: journals and reports take a run on `{SIMULATOR}` for a simulated one\n  = hint: give this environment another name (a project may redefine `{SIMULATOR}` only as `kind: sim`, to set its topology)",
+                    at.line, at.column
+                ),
+            });
+        }
         Ok(Some(project))
     }
 
@@ -112,7 +138,7 @@ impl Project {
             return Ok(spec.clone());
         }
         match name {
-            "sim" => Ok(EnvironmentSpec::Sim { topology: None }),
+            SIMULATOR => Ok(EnvironmentSpec::Sim { topology: None }),
             "local" => Ok(EnvironmentSpec::Local),
             _ => {
                 let mut known = vec!["sim".to_string(), "local".to_string()];

@@ -169,6 +169,16 @@ pub fn env_pieces(text: &str) -> Vec<EnvPiece<'_>> {
     pieces
 }
 
+/// For tests of names written by hand beside a serde enum: every serde tag of `T`
+/// (read from serde's own "unknown variant" message), so that such a test
+/// notices a new variant.
+#[cfg(test)]
+pub(crate) fn serde_tags<T: serde::de::DeserializeOwned + std::fmt::Debug>(tag: &str) -> std::collections::BTreeSet<String> {
+    let error = serde_json::from_value::<T>(serde_json::json!({ tag: "no such variant" })).unwrap_err().to_string();
+    let (_, expected) = error.split_once("expected one of ").unwrap_or_else(|| panic!("{error}"));
+    expected.split(", ").map(|name| name.trim_matches(|c: char| c == '`' || c.is_whitespace()).to_string()).filter(|name| !name.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

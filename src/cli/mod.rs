@@ -26,6 +26,7 @@ use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
 use crate::environment::sim::{DEFAULT_TOPOLOGY_YAML, SimEnvironment, Topology};
 use crate::project::{EnvironmentSpec, Project};
+use crate::report::plan::FisPreview;
 use crate::run::plan::{self, Plan};
 use crate::scenario::{self, LoadedScenario};
 use failure::{Done, Ended, Failure};
@@ -287,10 +288,10 @@ async fn plan_command(plan_args: &PlanArgs) -> Ended {
     let seed = seed_or_random(args.seed);
     let mut target = environment(args, seed, &loaded.scenario).await?;
     let now = started_at(&target)?;
-    let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Environment(error.to_string()))?;
+    let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Env { doing: Some("could not plan".into()), error })?;
     print!("{}", crate::report::plan::plan_text(&loaded, &plan, seed));
     if let Target::Aws(env) = &target {
-        print!("{}", fis_previews(env, &plan).await);
+        print!("{}", crate::report::plan::fis_previews_text(&fis_previews(env, &plan).await));
     }
     if plan_args.predict {
         twin::predict_command(args, &loaded.scenario, plan_args.seeds, plan_args.refresh, now).await?;
@@ -303,29 +304,16 @@ async fn plan_command(plan_args: &PlanArgs) -> Ended {
 }
 
 /// For faults FIS will make: FIS's own view of the targets, from a dry run
-/// (`actionsMode=skip-all`), beside gameday's.
-async fn fis_previews(env: &AwsEnvironment, plan: &Plan) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
+/// (`actionsMode=skip-all`), beside gameday's; `report::plan` renders them.
+async fn fis_previews(env: &AwsEnvironment, plan: &Plan) -> Vec<FisPreview> {
+    let mut previews = Vec::new();
     for fault in &plan.faults {
         if let Some(crate::environment::Effect::FisExperiment { template, token, .. }) = &fault.effect {
-            let _ = writeln!(out, "FIS preview of `{}` (dry run, actionsMode=skip-all):", fault.name);
-            match crate::environment::aws::fis::client::preview(&env.clients().fis, template, &format!("{token}-plan")).await {
-                Ok(targets) if targets.is_empty() => {
-                    let _ = writeln!(out, "  FIS resolved no targets");
-                }
-                Ok(targets) => {
-                    for target in targets {
-                        let _ = writeln!(out, "  - {target}");
-                    }
-                }
-                Err(error) => {
-                    let _ = writeln!(out, "  could not preview: {error}");
-                }
-            }
+            let targets = crate::environment::aws::fis::client::preview(&env.clients().fis, template, &format!("{token}-plan")).await;
+            previews.push(FisPreview { fault: fault.name.clone(), targets });
         }
     }
-    out
+    previews
 }
 
 fn sim_init(path: &Path, force: bool) -> Ended {

@@ -8,6 +8,7 @@ use clap::Args;
 use super::failure::{self, Done, Ended, Failure};
 use crate::environment::aws::AwsEnvironment;
 use crate::environment::local::LocalEnvironment;
+use crate::environment::shell::{self, Signalled};
 use crate::environment::sim::{SimEnvironment, Topology};
 use crate::project::{EnvironmentSpec, Project};
 use crate::run::lock::{self, EnvironmentLock};
@@ -44,10 +45,6 @@ pub struct HaltArgs {
     /// Why, for whoever finds the halt.
     #[arg(long, value_name = "TEXT", default_value = "emergency stop")]
     reason: String,
-}
-
-fn describe(effect: &crate::environment::Effect) -> String {
-    serde_json::to_value(effect).ok().and_then(|v| v["effect"].as_str().map(str::to_string)).unwrap_or_default()
 }
 
 pub fn status_command(args: &StatusArgs) -> Ended {
@@ -97,7 +94,7 @@ pub(super) fn print_run_state(run: &OpenRun) {
         }
     }
     for (fault, effect) in &run.in_place {
-        println!("  - {fault} ({}) is still in place", describe(effect));
+        println!("  - {fault} ({}) is still in place", effect.kind_name());
     }
 }
 
@@ -268,7 +265,7 @@ pub fn halt_command(args: &HaltArgs) -> Ended {
     for entry in std::fs::read_dir(&locks).into_iter().flatten().filter_map(Result::ok) {
         let Some(holder) = std::fs::read_to_string(entry.path()).ok().and_then(|t| serde_json::from_str::<lock::LockInfo>(&t).ok()) else { continue };
         if holder.pid != std::process::id() && lock::process_alive(holder.pid) {
-            let sent = std::process::Command::new("kill").args(["-TERM", &holder.pid.to_string()]).status().is_ok_and(|s| s.success());
+            let sent = shell::send_signal(Signalled::Process(holder.pid), libc::SIGTERM);
             println!("  {} pid {} (`{}`, {})", if sent { "signalled" } else { "could not signal" }, holder.pid, holder.scenario, holder.run_dir.display());
         }
     }

@@ -1,5 +1,5 @@
 //! The twin's commands: `gameday sim import` (and the prediction in
-//! `gameday plan --predict`, rendered here). Reading the account is
+//! `gameday plan --predict`, rendered by `report::prediction`). Reading the account is
 //! `environment::aws::import`; building the topology is
 //! `environment::sim::import`.
 
@@ -180,6 +180,10 @@ fn previous_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The prediction's text is the report's (`report::prediction`); the name
+/// stays here for `run --predict` (cli::lifecycle), which prints it too.
+pub use crate::report::prediction::prediction_text as render_prediction;
+
 /// The scenario on the twin for seeds 1 to `seeds`; with `refresh`, the
 /// twin (`--topology`) imported again first.
 pub async fn prediction(
@@ -214,65 +218,4 @@ pub fn read_prediction(run_dir: &Path) -> Option<crate::predict::Prediction> {
     let path = run_dir.join(crate::predict::PREDICTION_FILE);
     let text = std::fs::read_to_string(&path).ok()?;
     serde_json::from_str(&text).map_err(|error| eprintln!("warning: {} cannot be read ({error}); the reports show no prediction", path.display())).ok()
-}
-
-fn spread(spread: &crate::predict::Spread, of: usize) -> String {
-    use crate::run::metrics::fmt_ms;
-    format!("median {}, p90 {}, range {}–{} ({} of {of} seeds)", fmt_ms(spread.median), fmt_ms(spread.p90), fmt_ms(spread.min), fmt_ms(spread.max), spread.seeds)
-}
-
-/// The prediction as `plan --predict` prints it (figures: docs/metrics.md, "Predicted times").
-pub fn render_prediction(prediction: &crate::predict::Prediction) -> String {
-    use std::fmt::Write as _;
-
-    use crate::run::metrics::fmt_ms;
-    let mut out = String::new();
-    let (first, last) = (prediction.seeds.first().copied().unwrap_or(0), prediction.seeds.last().copied().unwrap_or(0));
-    let _ = writeln!(out, "\nPrediction on the twin ({}), {} seeds ({first}–{last}):", prediction.twin, prediction.seeds.len());
-    if prediction.expectations.is_empty() {
-        let _ = writeln!(out, "  nothing to predict: no expectation is left that the twin can run");
-    }
-    for e in &prediction.expectations {
-        let verdict = if e.seeds == 0 {
-            "not run on any seed".to_string()
-        } else if e.missed > 0 {
-            format!("PREDICTED TO MISS in {} of {} seeds", e.missed, e.seeds)
-        } else {
-            format!("met in {} of {} seeds", e.seeds, e.seeds)
-        };
-        let _ = writeln!(out, "  {} {} (deadline {}): {verdict}", if e.missed > 0 { "✘" } else { "✔" }, e.name, fmt_ms(e.deadline));
-        let detect_deadline = e.detect_deadline.map(|d| format!(" (detect within {})", fmt_ms(d))).unwrap_or_default();
-        let detect = match (&e.detection, e.detection_measured) {
-            (_, false) => "not measured (no `detected_by` the twin models)".to_string(),
-            (None, true) => format!("never, in {} of {} seeds", e.undetected, e.seeds),
-            (Some(s), true) if e.undetected > 0 => format!("{}; never in {}", spread(s, e.seeds), e.undetected),
-            (Some(s), true) => spread(s, e.seeds),
-        };
-        let _ = writeln!(out, "      detect:  {detect}{detect_deadline}");
-        let mut recover = match &e.recovery {
-            Some(s) => spread(s, e.seeds),
-            None => "—".to_string(),
-        };
-        if e.not_recovered > 0 {
-            let _ = write!(recover, "; not recovered in {}", e.not_recovered);
-        }
-        if e.no_impact > 0 {
-            let _ = write!(recover, "; no impact in {}", e.no_impact);
-        }
-        if e.kind == crate::run::metrics::ExpectationKind::FailsOver {
-            let _ = writeln!(out, "      fail over: {}", recover.replace("not recovered in", "clients did not all move in"));
-        } else {
-            let _ = writeln!(out, "      recover: {recover}");
-        }
-    }
-    for (seed, why) in &prediction.stopped {
-        let _ = writeln!(out, "  seed {seed} measured nothing: {why}");
-    }
-    if !prediction.not_predicted.is_empty() {
-        let _ = writeln!(out, "Not predicted (the twin does not model it):");
-        for n in &prediction.not_predicted {
-            let _ = writeln!(out, "  - {}: {}", n.what, n.why);
-        }
-    }
-    out
 }

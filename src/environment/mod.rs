@@ -211,6 +211,29 @@ pub struct SubnetAcl {
 }
 
 impl Effect {
+    /// The effect's name as the journal writes it (its serde tag,
+    /// `stop_instances`, `zonal_shift`, …), for people and file names.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Effect::StopInstances { .. } => "stop_instances",
+            Effect::TerminateInstances { .. } => "terminate_instances",
+            Effect::RebootInstances { .. } => "reboot_instances",
+            Effect::ZonePower { .. } => "zone_power",
+            Effect::ZoneNetwork { .. } => "zone_network",
+            Effect::LaunchFailures { .. } => "launch_failures",
+            Effect::InvertHealthCheck { .. } => "invert_health_check",
+            Effect::RegionDown { .. } => "region_down",
+            Effect::GrayFailure { .. } => "gray_failure",
+            Effect::Command { .. } => "command",
+            Effect::ZonalShift { .. } => "zonal_shift",
+            Effect::DbClusterFailover { .. } => "db_cluster_failover",
+            Effect::DbInstanceFailover { .. } => "db_instance_failover",
+            Effect::RegionSwitch { .. } => "region_switch",
+            Effect::PracticeRun { .. } => "practice_run",
+            Effect::FisExperiment { .. } => "fis_experiment",
+        }
+    }
+
     /// A `region_switch` step's effect, or `None` for another fault. `token`
     /// goes into the execution's comment (ARC takes at most 1,024
     /// characters): the revert and `recover` find the execution by it.
@@ -366,17 +389,6 @@ impl std::fmt::Display for ReadErrorKind {
 pub struct AlarmReadError {
     pub kind: ReadErrorKind,
     pub message: String,
-}
-
-impl From<AlarmReadError> for EnvError {
-    fn from(error: AlarmReadError) -> Self {
-        match error.kind {
-            ReadErrorKind::AccessDenied => EnvError::Refused(error.message),
-            ReadErrorKind::NotFound => EnvError::NotFound { resource: error.message, hint: None },
-            ReadErrorKind::Other => EnvError::Failed(error.message),
-            ReadErrorKind::Throttled | ReadErrorKind::Network => EnvError::Failed(error.to_string()),
-        }
-    }
 }
 
 /// One alarm as read at one moment: its state, or why it could not be read.
@@ -590,6 +602,51 @@ pub trait Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Effect::kind_name` is the journal's `effect` tag, for every variant.
+    #[test]
+    fn an_effects_kind_name_is_its_serde_tag() {
+        let ids = || vec!["i-1".to_string()];
+        let template = aws::fis::Template {
+            description: String::new(),
+            role_arn: String::new(),
+            targets: Default::default(),
+            actions: Default::default(),
+            stop_conditions: Vec::new(),
+            tags: Default::default(),
+        };
+        let effects = [
+            Effect::StopInstances { ids: ids() },
+            Effect::TerminateInstances { ids: ids() },
+            Effect::RebootInstances { ids: ids() },
+            Effect::ZonePower { zone: "z".into(), ids: ids(), groups: vec![] },
+            Effect::ZoneNetwork { zone: "z".into(), ids: ids(), subnets: vec![] },
+            Effect::LaunchFailures { zones: vec![], groups: vec![] },
+            Effect::InvertHealthCheck { health_check: "h".into(), record: "r".into() },
+            Effect::RegionDown { region: "r".into() },
+            Effect::GrayFailure { zones: vec![], error_rate: 1.0, latency_ms: 0 },
+            Effect::Command { inject: "true".into(), revert: "true".into(), context: None },
+            Effect::ZonalShift { resource: "r".into(), away_from: "z".into(), expires_in_minutes: 1, comment: "c".into() },
+            Effect::DbClusterFailover { cluster: "c".into(), writer: "w".into(), target: None, fail_back: false },
+            Effect::DbInstanceFailover { instance: "i".into(), zone: "z".into(), fail_back: false },
+            Effect::RegionSwitch {
+                fault: "f".into(),
+                plan: "p".into(),
+                target_region: "r".into(),
+                action: Default::default(),
+                execution: Default::default(),
+                mode: Default::default(),
+                comment: "c".into(),
+            },
+            Effect::PracticeRun { fault: "f".into(), resource: "r".into(), away_from: "z".into(), comment: "c".into() },
+            Effect::FisExperiment { fault: "f".into(), token: "t".into(), template, fail_back: None },
+        ];
+        for effect in &effects {
+            assert_eq!(serde_json::to_value(effect).unwrap()["effect"], effect.kind_name(), "{effect:?}");
+        }
+        let names: std::collections::BTreeSet<String> = effects.iter().map(|e| e.kind_name().to_string()).collect();
+        assert_eq!(names, crate::vocab::serde_tags::<Effect>("effect"), "one effect of each kind above");
+    }
 
     #[test]
     fn arn_names_an_alarm() {

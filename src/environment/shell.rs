@@ -157,12 +157,30 @@ impl Drop for SessionGuard {
 }
 
 fn signal_group(pgid: i32, signal: i32) {
-    if pgid > 1 {
-        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
+    send_signal(Signalled::Group(pgid), signal);
+}
+
+/// Whom a signal goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signalled {
+    /// One process (another gameday holding an environment's lock).
+    Process(u32),
+    /// A whole process group (a command's session, led by `pgid`).
+    Group(i32),
+}
+
+/// The one way gameday signals processes: kill(2), never a spawned `kill`.
+/// Pids 0 and 1 (and so -1, "every process") are never signalled, whatever
+/// a lock file or `/proc` says. Returns whether the signal was delivered.
+pub fn send_signal(to: Signalled, signal: libc::c_int) -> bool {
+    let pid = match to {
+        Signalled::Process(pid) => i32::try_from(pid).ok().filter(|pid| *pid > 1),
+        Signalled::Group(pgid) => (pgid > 1).then_some(-pgid),
+    };
+    let Some(pid) = pid else { return false };
+    // SAFETY: kill(2) takes two integers and touches no memory of ours; a
+    // negative pid signals that process group.
+    unsafe { libc::kill(pid, signal) == 0 }
 }
 
 /// The one way gameday starts a shell: `sh -c COMMAND` (its `${env:NAME}`
@@ -274,6 +292,18 @@ pub async fn end_orphans(token: &str, phase: Phase) -> Vec<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_reaches_the_process_named_and_never_pid_0_or_1() {
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        assert!(send_signal(Signalled::Process(child.id()), libc::SIGTERM));
+        let status = child.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGTERM), "{status:?}");
+        // Signal 0 only checks; these would reach this test's group, init, or every process.
+        for to in [Signalled::Process(0), Signalled::Process(1), Signalled::Group(0), Signalled::Group(1), Signalled::Group(-1), Signalled::Process(u32::MAX)] {
+            assert!(!send_signal(to, 0), "{to:?}");
+        }
+    }
 
     #[test]
     fn env_references_become_shell_variables_and_unset_ones_fail() {

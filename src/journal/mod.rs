@@ -170,6 +170,43 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The record's `event` as the journal writes it (its serde tag,
+    /// `run_started`, `fault_intent`, …), for messages that name a record.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::GuardsJudged { .. } => "guards_judged",
+            Event::SteadyState { .. } => "steady_state",
+            Event::InjectionStarted => "injection_started",
+            Event::FaultIntent { .. } => "fault_intent",
+            Event::FaultApplied { .. } => "fault_applied",
+            Event::FaultFailed { .. } => "fault_failed",
+            Event::RevertIntent { .. } => "revert_intent",
+            Event::FaultReverted { .. } => "fault_reverted",
+            Event::RevertFailed { .. } => "revert_failed",
+            Event::Sample(_) => "sample",
+            Event::Observed(_) => "observed",
+            Event::PlanExecutionEnded(_) => "plan_execution_ended",
+            Event::PracticeRunEnded(_) => "practice_run_ended",
+            Event::AlarmChanged { .. } => "alarm_changed",
+            Event::StopConditionTripped { .. } => "stop_condition_tripped",
+            Event::Interrupted { .. } => "interrupted",
+            Event::DrillStarted { .. } => "drill_started",
+            Event::StepAcknowledged { .. } => "step_acknowledged",
+            Event::StepDone { .. } => "step_done",
+            Event::StepSkipped { .. } => "step_skipped",
+            Event::StepAnnotated { .. } => "step_annotated",
+            Event::TeamObservation { .. } => "team_observation",
+            Event::OperatorActionTaken { .. } => "operator_action_taken",
+            Event::OperatorActionFailed { .. } => "operator_action_failed",
+            Event::RunEnded { .. } => "run_ended",
+            Event::TornLineClosed => "torn_line_closed",
+            Event::AlarmUnreadable { .. } => "alarm_unreadable",
+        }
+    }
+}
+
 /// Who carried out an operator action: gameday itself (on the simulator,
 /// which can make the change) or people (on a real environment, where
 /// gameday only records when it was done).
@@ -729,6 +766,55 @@ mod tests {
 
     fn record(t: Millis, event: Event) -> Record {
         Record { t, wall: String::new(), event }
+    }
+
+    /// `Event::name` is the journal's `event` tag, for every variant.
+    #[test]
+    fn an_events_name_is_its_serde_tag() {
+        use crate::environment::{PlanExecutionEnd, PracticeRunEnd, PracticeRunOutcome, ReadErrorKind};
+        let fault = || "f".to_string();
+        let events = [
+            Event::RunStarted { scenario: "s".into(), environment: "sim".into(), account: "a".into(), seed: 1, gameday_version: "0".into() },
+            Event::GuardsJudged { phase: "p".into(), verdicts: vec![] },
+            Event::SteadyState { healthy: true, detail: "d".into() },
+            Event::InjectionStarted,
+            Event::FaultIntent { fault: fault(), kind: "k".into(), effect: Effect::RegionDown { region: "r".into() }, targets: vec![], zones: vec![] },
+            Event::FaultApplied { fault: fault() },
+            Event::FaultFailed { fault: fault(), error: "e".into() },
+            Event::RevertIntent { fault: fault() },
+            Event::FaultReverted { fault: fault(), outcome: RevertOutcome::default() },
+            Event::RevertFailed { fault: fault(), error: "e".into() },
+            Event::Sample(Sample { probe: "p".into(), sent_at: 0, latency_ms: 0, ok: true, observed: "o".into(), lateness_us: 0, reading: None }),
+            Event::Observed(Observation { at: 0, source: "s".into(), message: "m".into() }),
+            Event::PlanExecutionEnded(PlanExecutionEnd {
+                fault: fault(),
+                execution_id: "x".into(),
+                state: "completed".into(),
+                at: 0,
+                actual_recovery_time: None,
+                actual_recovery_ms: None,
+            }),
+            Event::PracticeRunEnded(PracticeRunEnd { fault: fault(), zonal_shift_id: "z".into(), outcome: PracticeRunOutcome::Succeeded, at: 0 }),
+            Event::AlarmChanged { alarm: "a".into(), state: AlarmState::Ok },
+            Event::StopConditionTripped { condition: "c".into() },
+            Event::Interrupted { signal: "SIGINT".into() },
+            Event::DrillStarted { runbook: "r".into(), speed: "1".into(), steps: vec![], actions: vec![], pid: None },
+            Event::StepAcknowledged { step: 1 },
+            Event::StepDone { step: 1 },
+            Event::StepSkipped { step: 1, reason: None },
+            Event::StepAnnotated { step: 1, note: "n".into(), unclear: false },
+            Event::TeamObservation { text: "t".into() },
+            Event::OperatorActionTaken { action: "a".into(), step: None, by: Actor::People, detail: "d".into() },
+            Event::OperatorActionFailed { action: "a".into(), error: "e".into() },
+            Event::RunEnded { outcome: "o".into(), stopped: None, wall_elapsed_ms: None },
+            Event::TornLineClosed,
+            Event::AlarmUnreadable { alarm: "a".into(), error: AlarmReadError { kind: ReadErrorKind::Throttled, message: "m".into() } },
+        ];
+        for event in &events {
+            assert_eq!(serde_json::to_value(event).unwrap()["event"], event.name(), "{event:?}");
+        }
+        let names: std::collections::BTreeSet<String> = events.iter().map(|e| e.name().to_string()).collect();
+        assert_eq!(names, crate::vocab::serde_tags::<Event>("event"), "one event of each kind above");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub(crate) mod lane;
 pub mod markdown;
 pub mod plan;
 pub mod postmortem;
+pub mod prediction;
 pub mod summary;
 pub mod table;
 pub mod tables;

@@ -1,8 +1,10 @@
 //! `gameday plan`'s text: the guards' verdicts, each fault's targets and
 //! what it maps to on AWS, and the run's refusal if any. Pure: the plan is
 //! made by `run::plan` (which reads the environment); this only renders it.
-//! FIS's own preview of its targets is a call to AWS, so the CLI adds it.
+//! FIS's own preview of its targets is a call to AWS: the CLI makes it, and
+//! `fis_previews_text` renders what it got.
 
+use crate::environment::EnvError;
 use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
 use crate::scenario::{self, LoadedScenario};
@@ -96,4 +98,57 @@ pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
         }
     }
     out
+}
+
+/// FIS's own view of one fault's targets, from a dry run
+/// (`actionsMode=skip-all`), or why it could not be had.
+#[derive(Debug)]
+pub struct FisPreview {
+    pub fault: String,
+    pub targets: Result<Vec<String>, EnvError>,
+}
+
+/// What `gameday plan` prints under the plan for the faults FIS will make:
+/// FIS's targets beside gameday's.
+pub fn fis_previews_text(previews: &[FisPreview]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for preview in previews {
+        let _ = writeln!(out, "FIS preview of `{}` (dry run, actionsMode=skip-all):", preview.fault);
+        match &preview.targets {
+            Ok(targets) if targets.is_empty() => {
+                let _ = writeln!(out, "  FIS resolved no targets");
+            }
+            Ok(targets) => {
+                for target in targets {
+                    let _ = writeln!(out, "  - {target}");
+                }
+            }
+            Err(error) => {
+                let _ = writeln!(out, "  could not preview: {error}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_fis_preview_lists_fiss_targets_none_or_why_not() {
+        let previews = [
+            FisPreview { fault: "a".into(), targets: Ok(vec!["arn:aws:ec2:us-east-1:1:instance/i-1".into()]) },
+            FisPreview { fault: "b".into(), targets: Ok(vec![]) },
+            FisPreview { fault: "c".into(), targets: Err(EnvError::Failed("no role".into())) },
+        ];
+        assert_eq!(
+            fis_previews_text(&previews),
+            "FIS preview of `a` (dry run, actionsMode=skip-all):\n  - arn:aws:ec2:us-east-1:1:instance/i-1\n\
+             FIS preview of `b` (dry run, actionsMode=skip-all):\n  FIS resolved no targets\n\
+             FIS preview of `c` (dry run, actionsMode=skip-all):\n  could not preview: no role\n"
+        );
+        assert_eq!(fis_previews_text(&[]), "", "nothing under a plan FIS makes no fault of");
+    }
 }

@@ -172,10 +172,7 @@ pub fn impossible_time(records: Records<'_>) -> Option<ImpossibleTime> {
             _ => 0,
         };
         let t = record.t.max(sample_time);
-        (t > MAX_RUN_TIME).then(|| {
-            let event = serde_json::to_value(&record.event).ok().and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string)).unwrap_or_default();
-            ImpossibleTime { index, event, t }
-        })
+        (t > MAX_RUN_TIME).then(|| ImpossibleTime { index, event: record.event.name().to_string(), t })
     })
 }
 

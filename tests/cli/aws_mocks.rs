@@ -464,6 +464,21 @@ async fn an_unreachable_cloudwatch_reads_as_a_network_error_not_as_quiet() {
     assert_eq!(error.kind, ReadErrorKind::Network, "{error}");
 }
 
+/// An alarm the plan cannot read keeps the kind of the failure: a call the
+/// credentials may not make is a failed call with its IAM hint (exit 7),
+/// not a refusal (exit 5), and throttling stays throttling.
+#[tokio::test]
+async fn an_alarm_the_plan_cannot_read_keeps_the_kind_of_the_failure() {
+    let scenario = scenario(&PROBE_ONLY.replace("name: mocked\n", STOP_ON_WEB_5XX));
+    for (code, expected) in [("AccessDenied", ReadErrorKind::AccessDenied), ("Throttling", ReadErrorKind::Throttled)] {
+        let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).sequence().error(move || alarm_error(code, "no")).repeatedly().build();
+        let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[], &[], &[&alarms]), &scenario).await.unwrap();
+        let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.unwrap_err();
+        assert!(matches!(&error, EnvError::Call { call, kind, .. } if call == "cloudwatch:DescribeAlarms" && *kind == expected), "{code}: {error:?}");
+        assert!(error.to_string().starts_with(&format!("cloudwatch:DescribeAlarms failed ({expected}): ")), "{error}");
+    }
+}
+
 /// A tiny FIS: one template and one experiment, which runs until stopped.
 /// moto accepts experiments but never runs them, and does not route
 /// CloudWatch; here an alarm halts a run while its experiment runs.
@@ -1572,6 +1587,24 @@ async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
         assert_ne!(finished.result.outcome, Outcome::HypothesisHeld, "{expected}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{expected}: {:?}", fake.calls());
     }
+}
+
+/// A blocking alarm of the practice-run configuration that cannot be read
+/// refuses the practice run as one in ALARM would (fail closed, exit 5),
+/// and the refusal still names the kind and its fix.
+#[tokio::test]
+async fn a_practice_run_whose_blocking_alarm_cannot_be_read_is_refused_with_the_fix() {
+    let fake = FakePracticeRun::new(Some(PracticeConfig::default()));
+    let denied = mock!(aws_sdk_cloudwatch::Client::describe_alarms).sequence().error(|| alarm_error("AccessDenied", "no")).repeatedly().build();
+    let mut clients = fake.clients();
+    clients.cloudwatch = mocked!(aws_sdk_cloudwatch, [&denied]);
+    let scenario = practice_scenario("300ms");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients, &scenario).await.unwrap();
+    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
+    let EnvError::Refused(message) = &error else { panic!("{error:?}") };
+    assert!(message.starts_with("the blocking alarms of web-alb could not be read: cloudwatch:DescribeAlarms failed (AccessDenied): "), "{message}");
+    assert!(message.ends_with("\n  = hint: the credentials may not make this call: `gameday iam-policy SCENARIO` prints the policy gameday needs (docs/aws.md)"), "{message}");
+    assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{:?}", fake.calls());
 }
 
 /// After kill -9 the journal holds the practice run's intent (with its

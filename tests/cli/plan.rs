@@ -134,3 +134,43 @@ fn plan_on_the_simulator_says_what_a_gray_failure_is_on_aws() {
     let region = gameday(&["plan", "scenarios/manual-region-failover.yaml", "--seed", "1"]);
     assert!(region.stdout.contains("  on AWS: refused: fault `degrade-us-east-1`: a gray failure of a whole region cannot be made in a real account"), "{}", region.stdout);
 }
+
+/// A plan the environment refuses (here the simulator: a failover to the
+/// instance that is the writer already) keeps the error's kind: exit 5, as
+/// every command gives a refusal (docs/exit-codes.md), not 7.
+#[test]
+fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("to-the-writer.yaml");
+    let aurora = std::fs::read_to_string(crate::repo().join("scenarios/aurora-failover.yaml")).unwrap();
+    std::fs::write(&file, aurora.replace("target: orders-db-2", "target: orders-db-1").replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display())))
+        .unwrap();
+    let output = gameday(&["plan", file.to_str().unwrap(), "--seed", "1"]);
+    assert_eq!(output.code, 5, "{}\n{}", output.stdout, output.stderr);
+    assert_eq!(output.stderr, "error: could not plan: the call was refused: `orders-db-1` is already the writer of orders-db: there is nothing to fail over to\n");
+}
+
+/// A run's journal and reports know the simulator by its name, `sim` (a
+/// report says "simulated: virtual time"): a project may give `sim` a
+/// topology, but an AWS (or local) environment named `sim` is refused, with
+/// where it is, before anything connects.
+#[test]
+fn a_project_environment_named_sim_must_be_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("gameday.yaml");
+    let header = "apiVersion: gameday/v1\nkind: Project\nenvironments:\n";
+    std::fs::write(&project, format!("{header}  staging:\n    kind: local\n  sim:\n    kind: aws\n    region: us-east-1\n    account: \"123456789012\"\n")).unwrap();
+    let output = gameday(&["plan", "scenarios/az-loss.yaml", "--env", "sim", "--project", project.to_str().unwrap()]);
+    assert_eq!(output.code, 3, "{}\n{}", output.stdout, output.stderr);
+    assert_eq!(
+        output.stderr,
+        format!(
+            "error: {} is not a valid project file: line 6, column 3: environment `sim` is of kind `aws`, but `sim` names the built-in simulator: journals and reports take a run on `sim` for a simulated one\n  = hint: give this environment another name (a project may redefine `sim` only as `kind: sim`, to set its topology)\n",
+            project.display()
+        )
+    );
+
+    std::fs::write(&project, format!("{header}  sim:\n    kind: sim\n    topology: {}\n", crate::repo().join("src/environment/sim/default-topology.yaml").display())).unwrap();
+    let output = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--env", "sim", "--project", project.to_str().unwrap()]);
+    assert_eq!(output.code, 0, "`sim` with a topology of its own is the simulator still: {}", output.stderr);
+}

@@ -672,7 +672,7 @@ impl Environment for AwsEnvironment {
 
     async fn check_alarm_exists(&mut self, name: &str) -> Result<(), EnvError> {
         self.calls.reads += 1;
-        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await.map_err(EnvError::from)?;
+        let found = probes::alarm_states(&self.clients, &[name.to_string()]).await?;
         if found.is_empty() {
             return Err(EnvError::NotFound { resource: format!("CloudWatch alarm `{name}`"), hint: Some(format!("in {} of account {}", self.spec.region, self.account)) });
         }

@@ -141,8 +141,15 @@ pub async fn check(clients: &Clients, resource: &str, zone_id: &str, now: jiff::
     }
     let blocking: Vec<String> = config.blocking_alarms().iter().map(|a| crate::environment::alarm_name(a.alarm_identifier()).to_string()).collect();
     if !blocking.is_empty() {
-        // Fail closed: an alarm that cannot be read blocks as one in ALARM would.
-        let states = super::probes::alarm_states(clients, &blocking).await.map_err(|e| EnvError::Refused(format!("the blocking alarms of {name} could not be read: {e}")))?;
+        // Fail closed: an alarm that cannot be read blocks as one in ALARM
+        // would (a refusal, exit 5); the failed call's kind still says what to fix.
+        let states = super::probes::alarm_states(clients, &blocking).await.map_err(|e| {
+            let hint = match &e {
+                EnvError::Call { kind, .. } => kind.fix().map(|fix| format!("\n  = hint: {fix}")),
+                _ => None,
+            };
+            EnvError::Refused(format!("the blocking alarms of {name} could not be read: {e}{}", hint.unwrap_or_default()))
+        })?;
         for alarm in &blocking {
             match states.iter().find(|(n, _)| n == alarm).map(|(_, s)| *s) {
                 Some(AlarmState::Alarm) => return Err(EnvError::Refused(format!("blocking alarm `{alarm}` of {name}'s practice-run configuration is in ALARM"))),

@@ -11,17 +11,29 @@ use crate::vocab::MetricReading;
 /// `DescribeAlarms` takes at most 100 names a call.
 const MAX_ALARM_NAMES_PER_CALL: usize = 100;
 
+const DESCRIBE_ALARMS: &str = "cloudwatch:DescribeAlarms";
+
 /// CloudWatch alarms named by name or ARN, with their state, every page
 /// read (a page holds 50 by default: an alarm on page two is not missing).
-/// Alarms that do not exist are absent from the answer.
-pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<Vec<(String, AlarmState)>, AlarmReadError> {
+/// Alarms that do not exist are absent from the answer. A failed read is
+/// the call's error, with its kind (access denied, throttled, …) kept for
+/// the IAM hint and the exit code.
+pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<Vec<(String, AlarmState)>, EnvError> {
+    describe_alarm_states(clients, names).await.map_err(|e| sdk_error(DESCRIBE_ALARMS, e))
+}
+
+/// [`alarm_states`] with the SDK's own error, so that each caller keeps its
+/// kind in its own terms: a failed call, or an alarm reading (journaled).
+async fn describe_alarm_states(
+    clients: &Clients,
+    names: &[String],
+) -> Result<Vec<(String, AlarmState)>, SdkError<aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError, aws_sdk_cloudwatch::config::http::HttpResponse>> {
     let plain: Vec<String> = names.iter().map(|n| alarm_name(n).to_string()).collect();
     let mut found = Vec::new();
     for batch in plain.chunks(MAX_ALARM_NAMES_PER_CALL) {
         let mut pages = clients.cloudwatch.describe_alarms().set_alarm_names(Some(batch.to_vec())).into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| read_error("cloudwatch:DescribeAlarms", &e))?;
-            found.extend(page.metric_alarms().iter().filter_map(|alarm| {
+            found.extend(page?.metric_alarms().iter().filter_map(|alarm| {
                 let state = match alarm.state_value()?.as_str() {
                     "ALARM" => AlarmState::Alarm,
                     "OK" => AlarmState::Ok,
@@ -37,7 +49,7 @@ pub(super) async fn alarm_states(clients: &Clients, names: &[String]) -> Result<
 /// One reading per name, in order: an alarm the answer leaves out was
 /// deleted (or never existed), and reads as `NotFound`, not as quiet.
 pub(super) async fn alarm_readings(clients: &Clients, names: &[String]) -> Vec<AlarmReading> {
-    let found = alarm_states(clients, names).await;
+    let found = describe_alarm_states(clients, names).await.map_err(|e| read_error(DESCRIBE_ALARMS, &e));
     names
         .iter()
         .map(|wanted| {
@@ -130,7 +142,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
             Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")))
         }
         ProbeCheck::Alarm { alarm, expect_state } => {
-            let states = alarm_states(clients, std::slice::from_ref(alarm)).await.map_err(EnvError::from)?;
+            let states = alarm_states(clients, std::slice::from_ref(alarm)).await?;
             let (_, state) = states.first().ok_or_else(|| EnvError::NotFound { resource: format!("CloudWatch alarm `{alarm}`"), hint: None })?;
             Ok((state == expect_state, format!("{state} (want {expect_state})")))
         }
@@ -177,7 +189,7 @@ async fn read_metric(clients: &Clients, probe: &Probe) -> Result<MetricReading, 
         .end_time(aws_sdk_cloudwatch::primitives::DateTime::from(end))
         .send()
         .await
-        .map_err(|e| EnvError::from(read_error("cloudwatch:GetMetricData", &e)))?;
+        .map_err(|e| sdk_error("cloudwatch:GetMetricData", e))?;
     let latest = |index: usize| -> Option<f64> {
         let id = format!("m{index}");
         out.metric_data_results().iter().find(|r| r.id() == Some(id.as_str())).and_then(|r| r.values().first().copied())
