@@ -12,8 +12,8 @@ pub const REVERT_BACKOFF: Millis = 1_000;
 /// Undoes one effect, trying `REVERT_ATTEMPTS` times with a backoff of
 /// `backoff`, then twice that (`REVERT_BACKOFF`: 1 s, then 2 s; on `clock`,
 /// so virtual on the simulator). Reverts are idempotent, so trying again is
-/// always safe. The one retry loop of the runner, `recover` and the CLI's
-/// path after a panic.
+/// always safe. The one retry loop of the runner and `recover` (the path
+/// after a panic, `recover::after_panic`, included).
 pub async fn revert_with_retry<E: Environment, C: Clock>(
     env: &mut E,
     effect: &Effect,
