@@ -18,7 +18,7 @@ pub mod recover;
 pub mod result;
 mod revert;
 
-pub use observer::{LiveView, Observer, Silent};
+pub use observer::{LiveView, Observer, Phase, Silent};
 pub use result::{FaultResult, PracticeRunResult, ProbeSummary, RESULT_SCHEMA_VERSION, RegionSwitchResult, RunResult};
 pub use revert::{REVERT_ATTEMPTS, REVERT_BACKOFF, revert_with_retry};
 
@@ -154,7 +154,7 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     /// The scenario's guards, with the stop conditions the plan imported (`guards.import_alarms`).
     guards: Guards,
     faults: Vec<FaultRun>,
-    phase: &'static str,
+    phase: Phase,
     injection_started: Option<Millis>,
     drill: Option<DrillLink>,
 }
@@ -255,7 +255,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             alarm_last: BTreeMap::new(),
             guards: scenario.guards.clone(),
             faults,
-            phase: "checking guards",
+            phase: Phase::CheckingGuards,
             injection_started: None,
             drill: None,
         }
@@ -672,7 +672,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Samples every probe until each passes (or the attempts run out) and
     /// journals the verdict. Returns the alarms the run reads from now on.
     async fn check_steady_state(&mut self, plan: &Plan) -> Result<Vec<String>, Outcome> {
-        self.phase = "checking steady state";
+        self.phase = Phase::CheckingSteadyState;
         // The scenario's stop conditions, and the outcome alarms `import_alarms` made stop conditions.
         self.guards.stop_conditions.extend(plan.imported_stop_alarms.iter().map(|alarm| StopCondition::Alarm { alarm: alarm.clone() }));
         let mut alarms = self.scenario.alarms_to_read();
@@ -727,7 +727,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// or something stops the run (that `Outcome`). Returns the real-time
     /// probers, still running, so their last samples are kept.
     async fn inject_and_observe(&mut self, alarms: &[String]) -> (Option<Outcome>, Option<realtime::RealtimeProbes>) {
-        self.phase = "injecting";
+        self.phase = Phase::Injecting;
         let t0 = self.clock.now();
         self.injection_started = Some(t0);
         self.log(Event::InjectionStarted, false);
@@ -788,7 +788,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 return (Some(stop), realtime);
             }
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
-            self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
+            self.phase = if faults_finished { Phase::WaitingForRecovery } else { Phase::FaultInjected };
             self.tick();
             if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e, now)) {
                 return (None, realtime);
@@ -887,7 +887,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// and reads how ARC executions ended. A revert that fails outranks
     /// `stopped`; without either, the hypothesis held.
     async fn revert_everything(&mut self, stopped: Option<Outcome>, realtime: Option<realtime::RealtimeProbes>) -> Outcome {
-        self.phase = "reverting";
+        self.phase = Phase::Reverting;
         self.tick();
         let failures = self.revert_all().await;
         if let Some(mut live) = realtime {
