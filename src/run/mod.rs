@@ -404,8 +404,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     }
 
     /// Reverts one active fault, retrying a failed call; the intent is
-    /// journaled first. Returns an error text when it could not complete.
-    async fn revert(&mut self, index: usize) -> Option<String> {
+    /// journaled first. Returns the last attempt's error when it could not complete.
+    async fn revert(&mut self, index: usize) -> Option<EnvError> {
         let effect = self.faults[index].effect.clone()?;
         let name = self.faults[index].result.name.clone();
         self.log(Event::RevertIntent { fault: name.clone() }, true);
@@ -422,7 +422,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             }
             Err(last_error) => {
                 self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
-                self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true);
+                self.log(Event::RevertFailed { fault: name, error: last_error.to_string() }, true);
                 Some(last_error)
             }
         }
@@ -675,7 +675,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 && ends_at <= now
                 && let Some(error) = self.revert(index).await
             {
-                stopped = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
+                stopped = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error.to_string() });
             }
         }
         stopped

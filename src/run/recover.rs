@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::environment::{Effect, Environment, RevertOutcome};
+use crate::environment::{Effect, EnvError, Environment, RevertOutcome};
 use crate::journal::{self, Damage, Event, Journal, Record};
 use crate::run::clock::{Interrupt, WallClock};
 use crate::run::lock;
@@ -113,7 +113,7 @@ pub fn runs(runs_dir: &Path) -> Vec<OpenRun> {
 /// What recovering one fault did.
 pub struct Recovered {
     pub fault: String,
-    pub result: Result<RevertOutcome, String>,
+    pub result: Result<RevertOutcome, EnvError>,
     pub manual_steps: Vec<String>,
 }
 
@@ -148,7 +148,7 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
                 results.push(Recovered { fault: fault.clone(), result: Ok(done), manual_steps: Vec::new() });
             }
             Err(last) => {
-                write(Event::RevertFailed { fault: fault.clone(), error: last.clone() });
+                write(Event::RevertFailed { fault: fault.clone(), error: last.to_string() });
                 results.push(Recovered { fault: fault.clone(), result: Err(last), manual_steps: effect.manual_steps() });
             }
         }
@@ -162,7 +162,7 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
 pub enum Unsettled {
     /// A fault whose revert failed on every attempt: the last error, and
     /// how to undo it by hand.
-    NotReverted { fault: String, error: String, manual_steps: Vec<String> },
+    NotReverted { fault: String, error: EnvError, manual_steps: Vec<String> },
     /// The journal is damaged or unreadable (`Certainty::CannotTell`): more
     /// than it shows may be in place.
     CannotTell(String),

@@ -1,7 +1,7 @@
 //! The one revert-with-retry loop.
 
 use super::clock::{Clock, Interrupt};
-use crate::environment::{Effect, Environment, Millis};
+use crate::environment::{Effect, EnvError, Environment, Millis};
 
 /// Attempts at one revert before it counts as failed.
 pub const REVERT_ATTEMPTS: u32 = 3;
@@ -20,19 +20,18 @@ pub async fn revert_with_retry<E: Environment, C: Clock>(
     clock: &mut C,
     interrupt: &Interrupt,
     backoff: Millis,
-) -> Result<crate::environment::RevertOutcome, String> {
-    let mut last_error = String::new();
-    for attempt in 0..REVERT_ATTEMPTS {
+) -> Result<crate::environment::RevertOutcome, EnvError> {
+    let mut attempt = 0;
+    loop {
         match env.revert(effect, clock.now()).await {
             Ok(outcome) => return Ok(outcome),
-            Err(error) => {
-                last_error = error.to_string();
-                if attempt + 1 < REVERT_ATTEMPTS {
-                    let wait = clock.now() + backoff * 2u64.pow(attempt);
-                    clock.sleep_until(wait, interrupt).await;
-                }
+            // The last attempt's error, typed: its kind says what a person can do.
+            Err(error) if attempt + 1 >= REVERT_ATTEMPTS => return Err(error),
+            Err(_) => {
+                let wait = clock.now() + backoff * 2u64.pow(attempt);
+                clock.sleep_until(wait, interrupt).await;
+                attempt += 1;
             }
         }
     }
-    Err(last_error)
 }
