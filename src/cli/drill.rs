@@ -696,7 +696,7 @@ mod tests {
         let mut session = DrillSession::new("runbooks/x.md".into(), vec![step(1, None), step(2, Some(120_000)), step(3, Some(600_000))], vec![]);
         session.follow(5, &crate::journal::Event::StepDone { step: 1 });
         let view = LiveView {
-            phase: "fault injected",
+            phase: crate::run::Phase::FaultInjected,
             now: 190_000,
             probes: vec![("api", ProbeState::Failing, "HTTP 500"), ("standby-capacity", ProbeState::Healthy, "3 in service"), ("referee", ProbeState::Failing, "HTTP 500")],
             faults: vec![("degrade-us-east-1", "injected")],

@@ -141,22 +141,14 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
         Err(panic) => {
             // The runner is gone; the journal holds every intent. Revert from it.
             eprintln!("gameday: internal error (panic: {panic}); reverting every fault the journal shows in place");
-            let run = crate::run::recover::inspect(&run_dir);
-            let (recovered, journal_error) = crate::run::recover::recover(&run, &mut ready.target).await;
-            let mut failed: Vec<String> =
-                recovered.into_iter().filter_map(|r| r.result.err().map(|e| format!("{}: {e}; by hand: {}", r.fault, r.manual_steps.join("; ")))).collect();
-            if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
-                failed.push(format!("cannot tell what else is in place: {why}; read it by hand"));
-            }
-            if let Some(error) = journal_error {
-                failed.push(format!("{error}: the journal still shows the reverted faults in place; run `gameday recover {}` once it can be written", run_dir.display()));
-            }
-            if failed.is_empty() {
-                eprintln!("gameday: every fault was reverted; please report the panic");
-                // Said above, in the words a panic needs.
-                return Err(Failure::Reported(Box::new(Failure::Environment(format!("internal error (panic: {panic})")))));
-            }
-            return Err(Failure::RevertIncomplete(failed.join("\n  ")));
+            return Err(match crate::run::recover::after_panic(&run_dir, &mut ready.target).await {
+                Ok(()) => {
+                    eprintln!("gameday: every fault was reverted; please report the panic");
+                    // Said above, in the words a panic needs.
+                    Failure::Reported(Box::new(Failure::Environment(format!("internal error (panic: {panic})"))))
+                }
+                Err(unsettled) => Failure::RevertIncomplete(unsettled.iter().map(|u| unsettled_line(u, &run_dir)).collect::<Vec<_>>().join("\n  ")),
+            });
         }
     };
     let unwritten = finished.journal.unwritten();
@@ -171,6 +163,18 @@ async fn execute_run<O: crate::run::Observer>(ready: &mut Loaded, run: Started, 
     let written = reports::write_reports(&run_dir, scenario, result, finished.records.view());
     print_summary(result, &run_dir, written);
     Ok(Done::Ran(result.outcome.clone()))
+}
+
+/// What a person must do about one thing the revert after a panic left.
+fn unsettled_line(unsettled: &crate::run::recover::Unsettled, run_dir: &Path) -> String {
+    use crate::run::recover::Unsettled;
+    match unsettled {
+        Unsettled::NotReverted { fault, error, manual_steps } => format!("{fault}: {error}; by hand: {}", manual_steps.join("; ")),
+        Unsettled::CannotTell(why) => format!("cannot tell what else is in place: {why}; read it by hand"),
+        Unsettled::JournalUnwritten(error) => {
+            format!("{error}: the journal still shows the reverted faults in place; run `gameday recover {}` once it can be written", run_dir.display())
+        }
+    }
 }
 
 pub(super) async fn run_command(args: &RunArgs) -> Ended {

@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::journal::{JournalError, Record};
 use crate::run::metrics::fmt_ms;
-use crate::run::{LiveView, Observer};
+use crate::run::{LiveView, Observer, Phase};
 
 /// Run time between two heartbeat lines when stderr is not a terminal.
 pub const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -111,7 +111,7 @@ pub fn journal_failure_notice(error: &JournalError, record: &Record) -> String {
 /// clock (`LiveView::now`), not on the wall: the one clock every line shows.
 pub struct ProgressLines {
     heartbeat: Duration,
-    phase: Option<&'static str>,
+    phase: Option<Phase>,
     /// The run time of the last line printed.
     last_line: Option<Duration>,
     /// The wall time of the last line printed, and of the last view the run
@@ -221,34 +221,34 @@ impl Observer for Progress {
 mod tests {
     use super::*;
 
-    fn view(phase: &'static str, now: u64, next_revert: Option<u64>) -> LiveView<'static> {
+    fn view(phase: Phase, now: u64, next_revert: Option<u64>) -> LiveView<'static> {
         LiveView { phase, now, probes: vec![], faults: vec![], deadlines: vec![], drill: None, fault_start: None, next_revert }
     }
 
     #[test]
     fn a_log_gets_a_line_per_phase_and_a_heartbeat_on_the_runs_clock() {
         let mut lines = ProgressLines::new(Duration::from_secs(30));
-        assert_eq!(lines.line(&view("checking steady state", 0, None)).as_deref(), Some("gameday: T+0ms checking steady state"));
-        assert_eq!(lines.line(&view("checking steady state", 100, None)), None, "same phase, no heartbeat due");
-        assert_eq!(lines.line(&view("fault injected", 1_000, Some(61_000))).as_deref(), Some("gameday: T+1s fault injected; revert in 1m00s"));
-        assert_eq!(lines.line(&view("fault injected", 30_999, Some(61_000))), None, "29.999 s since the last line");
-        assert_eq!(lines.line(&view("fault injected", 31_000, Some(61_000))).as_deref(), Some("gameday: T+31s fault injected; revert in 30s"));
-        assert_eq!(lines.line(&view("fault injected", 45_000, Some(61_000))), None, "the heartbeat counts from the last line");
-        assert_eq!(lines.line(&view("waiting for recovery", 61_000, None)).as_deref(), Some("gameday: T+1m01s waiting for recovery"));
+        assert_eq!(lines.line(&view(Phase::CheckingSteadyState, 0, None)).as_deref(), Some("gameday: T+0ms checking steady state"));
+        assert_eq!(lines.line(&view(Phase::CheckingSteadyState, 100, None)), None, "same phase, no heartbeat due");
+        assert_eq!(lines.line(&view(Phase::FaultInjected, 1_000, Some(61_000))).as_deref(), Some("gameday: T+1s fault injected; revert in 1m00s"));
+        assert_eq!(lines.line(&view(Phase::FaultInjected, 30_999, Some(61_000))), None, "29.999 s since the last line");
+        assert_eq!(lines.line(&view(Phase::FaultInjected, 31_000, Some(61_000))).as_deref(), Some("gameday: T+31s fault injected; revert in 30s"));
+        assert_eq!(lines.line(&view(Phase::FaultInjected, 45_000, Some(61_000))), None, "the heartbeat counts from the last line");
+        assert_eq!(lines.line(&view(Phase::WaitingForRecovery, 61_000, None)).as_deref(), Some("gameday: T+1m01s waiting for recovery"));
     }
 
     #[test]
     fn a_step_that_holds_the_loop_gets_the_heartbeat_from_the_watchdog() {
         let mut lines = ProgressLines::new(Duration::from_secs(30));
         assert_eq!(lines.stalled_line(Instant::now()), None, "nothing shown yet: nothing to repeat");
-        assert!(lines.line(&view("injecting faults", 1_000, Some(601_000))).is_some());
+        assert!(lines.line(&view(Phase::Injecting, 1_000, Some(601_000))).is_some());
         let shown = lines.last_tick.unwrap().0;
         assert_eq!(lines.stalled_line(shown + Duration::from_millis(29_999)), None, "29.999 s since the last line");
-        assert_eq!(lines.stalled_line(shown + Duration::from_secs(30)).as_deref(), Some("gameday: T+31s injecting faults; revert in 9m30s; the current step has taken 30s so far"));
+        assert_eq!(lines.stalled_line(shown + Duration::from_secs(30)).as_deref(), Some("gameday: T+31s injecting; revert in 9m30s; the current step has taken 30s so far"));
         assert_eq!(lines.stalled_line(shown + Duration::from_secs(45)), None, "the watchdog's own line counts as the last");
-        assert!(lines.stalled_line(shown + Duration::from_secs(60)).unwrap().contains("T+1m01s injecting faults"));
+        assert!(lines.stalled_line(shown + Duration::from_secs(60)).unwrap().contains("T+1m01s injecting;"));
         // The loop ticks again: its view is the news, and the watchdog waits for it to fall silent.
-        assert_eq!(lines.line(&view("injecting faults", 61_500, Some(601_000))), None, "a heartbeat came 0.5 s ago");
+        assert_eq!(lines.line(&view(Phase::Injecting, 61_500, Some(601_000))), None, "a heartbeat came 0.5 s ago");
         let ticked = lines.last_tick.unwrap().0;
         assert_eq!(lines.stalled_line(ticked + Duration::from_millis(500)), None, "the loop spoke 0.5 s ago");
     }

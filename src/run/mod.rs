@@ -8,6 +8,7 @@
 
 pub mod clock;
 mod drill_host;
+mod ledger;
 pub mod lock;
 pub mod metrics;
 mod observer;
@@ -17,8 +18,10 @@ pub mod realtime;
 pub mod recover;
 pub mod result;
 mod revert;
+mod settle;
+mod stop;
 
-pub use observer::{LiveView, Observer, Silent};
+pub use observer::{LiveView, Observer, Phase, Silent};
 pub use result::{FaultResult, PracticeRunResult, ProbeSummary, RESULT_SCHEMA_VERSION, RegionSwitchResult, RunResult};
 pub use revert::{REVERT_ATTEMPTS, REVERT_BACKOFF, revert_with_retry};
 
@@ -38,7 +41,9 @@ use crate::scenario::{AlarmState, Guards, Scenario, StopCondition};
 use clock::{Clock, Interrupt};
 use drill_host::{DrillLink, next_drill_input};
 use journal::{Event, GuardVerdictRecord, Journal, Record};
+use ledger::Ledger;
 use plan::{Plan, Refusal};
+use stop::pending_stop;
 
 #[derive(Clone, Debug)]
 pub struct RunConfig {
@@ -73,44 +78,6 @@ async fn next_live_sample(live: &mut Option<realtime::RealtimeProbes>) -> Option
 
 /// How often stop reasons are judged while a fault is being made.
 const APPLY_WATCH_TICK: Millis = 100;
-
-/// A reason for the run to stop now, in the order they win.
-enum Stop {
-    /// `gameday halt` is in force. Before the interrupt: `halt` writes its
-    /// file, then sends SIGTERM to wake wall-clock runs; the halt is the reason.
-    Halt,
-    Interrupt,
-    Condition(String),
-    MaxDuration {
-        after: Millis,
-    },
-}
-
-/// Judges what stops a run, from its parts, so it can be judged while an
-/// apply holds the environment.
-fn pending_stop(
-    guards: &Guards,
-    probes: &BTreeMap<String, ProbeTrack>,
-    alarm_last: &BTreeMap<String, crate::guard::AlarmStatus>,
-    config: &RunConfig,
-    interrupt: &Interrupt,
-    injection_started: Option<Millis>,
-    now: Millis,
-) -> Option<Stop> {
-    if config.halt_file.as_ref().is_some_and(|f| f.exists()) {
-        return Some(Stop::Halt);
-    }
-    if interrupt.raised() {
-        return Some(Stop::Interrupt);
-    }
-    let t0 = injection_started?;
-    let alarms: Vec<(String, crate::guard::AlarmStatus)> = alarm_last.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    if let Some(condition) = crate::guard::tripped_stop_condition(&guards.stop_conditions, probes, &alarms, now) {
-        return Some(Stop::Condition(condition));
-    }
-    let limit = guards.max_duration.map(|d| t0.saturating_add(d.as_millis()))?;
-    (now >= limit).then(|| Stop::MaxDuration { after: limit - t0 })
-}
 
 /// Why the run loop woke.
 enum Wake {
@@ -154,72 +121,9 @@ pub struct Runner<'a, E: Environment, C: Clock, O: Observer> {
     /// The scenario's guards, with the stop conditions the plan imported (`guards.import_alarms`).
     guards: Guards,
     faults: Vec<FaultRun>,
-    phase: &'static str,
+    phase: Phase,
     injection_started: Option<Millis>,
     drill: Option<DrillLink>,
-}
-
-/// What the run has recorded: the journal, what the live decisions need of
-/// every probe's samples, and the first journal write that failed. Apart
-/// from the environment, so that samples keep being recorded while an apply
-/// holds the environment.
-struct Ledger<O: Observer> {
-    journal: Journal,
-    observer: O,
-    /// Every probe's live state, in memory that does not grow with the run.
-    tracks: BTreeMap<String, ProbeTrack>,
-    /// The samples of the probes an error budget's live decision measures
-    /// in full (`requests_counted`), run-length encoded and cut at the
-    /// faults' starts and ends, so they grow with the probes' changes of
-    /// verdict, not with the run; no other probe's samples stay in memory.
-    kept: BTreeMap<String, ProbeHistory>,
-    /// The first journal write that failed: the run stops and reverts.
-    journal_failure: Option<String>,
-    started_at: jiff::Timestamp,
-    /// When the run really began, for its real duration (record times may be simulated).
-    real_start: std::time::Instant,
-}
-
-impl<O: Observer> Ledger<O> {
-    fn wall(&self, t: Millis) -> String {
-        let offset = jiff::SignedDuration::from_millis(i64::try_from(t).unwrap_or(i64::MAX));
-        self.started_at.checked_add(offset).unwrap_or(self.started_at).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-    }
-
-    fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
-        if matches!(event, Event::FaultApplied { .. } | Event::FaultReverted { .. }) {
-            // A fault's start and end are what `requests_counted` asks the
-            // kept histories about: cut there before the samples that follow.
-            for history in self.kept.values_mut() {
-                metrics::asked_times([t]).into_iter().for_each(|at| history.cut(at));
-            }
-        }
-        let record = Record { t, wall: self.wall(t), event };
-        self.observer.record(&record);
-        self.append(record, durable);
-        t
-    }
-
-    /// Appends to the journal. A write that fails never stops the run from
-    /// reverting: the record stays in memory (the journal writes it again
-    /// before the next one), goes to the observer (stderr) at once, and the
-    /// loop ends at its next turn (`JournalFailed`).
-    fn append(&mut self, record: Record, durable: bool) {
-        if let Err(error) = self.journal.append(record, durable) {
-            if let Some(kept) = self.journal.last_kept() {
-                self.observer.journal_failed(&error, kept);
-            }
-            self.journal_failure.get_or_insert_with(|| error.to_string());
-        }
-    }
-
-    fn ingest(&mut self, sample: crate::environment::Sample) {
-        if let Some(history) = self.kept.get_mut(&sample.probe) {
-            history.push(&sample);
-        }
-        self.tracks.entry(sample.probe.clone()).or_default().push(sample.clone());
-        self.log_at(sample.sent_at, Event::Sample(sample), false);
-    }
 }
 
 impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
@@ -249,13 +153,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             scenario,
             env,
             clock,
-            ledger: Ledger { journal, observer, tracks, kept, journal_failure: None, started_at: config.started_at, real_start: std::time::Instant::now() },
+            ledger: Ledger::new(journal, observer, tracks, kept, config.started_at),
             config,
             interrupt,
             alarm_last: BTreeMap::new(),
             guards: scenario.guards.clone(),
             faults,
-            phase: "checking guards",
+            phase: Phase::CheckingGuards,
             injection_started: None,
             drill: None,
         }
@@ -317,77 +221,6 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
 
     fn fault_index(&self, name: &str) -> Option<usize> {
         self.scenario.faults.iter().position(|f| f.name == name)
-    }
-
-    /// When the expectation's fault was in place, once it started.
-    fn span_of(&self, e: &crate::scenario::ExpectedRecovery) -> Option<metrics::FaultSpan> {
-        let result = &self.faults[self.fault_index(e.reference_fault(&self.scenario.faults))?].result;
-        result.started_at.map(|start| metrics::FaultSpan { start, end: result.ended_at })
-    }
-
-    fn deadline_of(&self, e: &crate::scenario::ExpectedRecovery) -> Option<Millis> {
-        metrics::deadline(e, self.span_of(e)?)
-    }
-
-    /// An expectation needs no more observation when its fault failed to
-    /// start, when at least one of its probes failed since the fault and
-    /// every probe that failed has recovered, or when its deadline passed.
-    /// While none has failed yet, it is watched until the deadline: impact
-    /// can come late (a replacement that never boots). A probe still failing
-    /// at the deadline is watched for `confirmation_window` more, so a
-    /// recovery at (or just before) the deadline is confirmed by its
-    /// `healthy_after` passes instead of being called missed.
-    fn settled(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
-        let Some(index) = self.fault_index(e.reference_fault(&self.scenario.faults)) else { return true };
-        let fault = &self.faults[index];
-        let Some(span) = self.span_of(e) else { return fault.state == FaultState::Failed };
-        // `from: revert` and `stays_healthy` are judged once the fault has ended.
-        let (Some(start), Some(deadline)) = (metrics::clock_start(e, span), metrics::deadline(e, span)) else { return fault.state == FaultState::Failed };
-        let (failed, unrecovered): (Vec<&String>, Vec<&String>) = {
-            let failed: Vec<&String> = e.probes.iter().filter(|name| self.ledger.tracks[*name].failed_since(start)).collect();
-            let unrecovered = failed.iter().copied().filter(|name| !self.ledger.tracks[*name].recovered_since(start, self.healthy_after(name))).collect();
-            (failed, unrecovered)
-        };
-        if !failed.is_empty() && unrecovered.is_empty() {
-            return true;
-        }
-        match now.checked_sub(deadline) {
-            None => false,
-            Some(_) if unrecovered.is_empty() => true,
-            Some(past) => past >= self.confirmation_window(e),
-        }
-    }
-
-    /// An error budget counts requests from the expectation's clock start
-    /// to its recovery point, so the run waits for the `max_impact.requests`
-    /// probe's first reading at or after that point: the period that holds
-    /// the end of the impact is then counted. The point is the one the
-    /// measurement takes (`metrics::recovery_point`: from the clock's start,
-    /// intended failures aside), not a recovery counted from the fault's start.
-    fn requests_counted(&self, e: &crate::scenario::ExpectedRecovery, now: Millis) -> bool {
-        let Some(requests) = e.max_impact.as_ref().and_then(|b| b.requests.as_ref()).and_then(|name| self.ledger.tracks.get(name)) else { return true };
-        let Some(span) = self.span_of(e) else { return true };
-        // `kept` holds this expectation's probes' samples, exact at the faults' times (`Ledger::log_at`).
-        match metrics::recovery_point(e, &self.scenario.steady_state, &self.ledger.kept, span, now) {
-            Some(point) => requests.last().is_some_and(|s| s.sent_at >= point),
-            None => true,
-        }
-    }
-
-    fn healthy_after(&self, probe: &str) -> usize {
-        self.scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize)
-    }
-
-    /// How long past its deadline an expectation whose probe is still
-    /// failing is watched: enough samples of each probe to confirm a
-    /// recovery point at the deadline (`healthy_after` intervals).
-    fn confirmation_window(&self, e: &crate::scenario::ExpectedRecovery) -> Millis {
-        e.probes
-            .iter()
-            .filter_map(|name| self.scenario.steady_state.iter().find(|p| p.name == *name))
-            .map(|p| p.interval.as_millis().saturating_mul(u64::from(p.healthy_after.max(1))))
-            .max()
-            .unwrap_or(0)
     }
 
     async fn sample_probe(&mut self, index: usize) -> bool {
@@ -571,8 +404,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     }
 
     /// Reverts one active fault, retrying a failed call; the intent is
-    /// journaled first. Returns an error text when it could not complete.
-    async fn revert(&mut self, index: usize) -> Option<String> {
+    /// journaled first. Returns the last attempt's error when it could not complete.
+    async fn revert(&mut self, index: usize) -> Option<EnvError> {
         let effect = self.faults[index].effect.clone()?;
         let name = self.faults[index].result.name.clone();
         self.log(Event::RevertIntent { fault: name.clone() }, true);
@@ -589,7 +422,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             }
             Err(last_error) => {
                 self.faults[index].result.error = Some(format!("revert failed: {last_error}"));
-                self.log(Event::RevertFailed { fault: name, error: last_error.clone() }, true);
+                self.log(Event::RevertFailed { fault: name, error: last_error.to_string() }, true);
                 Some(last_error)
             }
         }
@@ -672,7 +505,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// Samples every probe until each passes (or the attempts run out) and
     /// journals the verdict. Returns the alarms the run reads from now on.
     async fn check_steady_state(&mut self, plan: &Plan) -> Result<Vec<String>, Outcome> {
-        self.phase = "checking steady state";
+        self.phase = Phase::CheckingSteadyState;
         // The scenario's stop conditions, and the outcome alarms `import_alarms` made stop conditions.
         self.guards.stop_conditions.extend(plan.imported_stop_alarms.iter().map(|alarm| StopCondition::Alarm { alarm: alarm.clone() }));
         let mut alarms = self.scenario.alarms_to_read();
@@ -727,7 +560,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// or something stops the run (that `Outcome`). Returns the real-time
     /// probers, still running, so their last samples are kept.
     async fn inject_and_observe(&mut self, alarms: &[String]) -> (Option<Outcome>, Option<realtime::RealtimeProbes>) {
-        self.phase = "injecting";
+        self.phase = Phase::Injecting;
         let t0 = self.clock.now();
         self.injection_started = Some(t0);
         self.log(Event::InjectionStarted, false);
@@ -788,7 +621,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 return (Some(stop), realtime);
             }
             let faults_finished = self.faults.iter().all(|f| matches!(f.state, FaultState::Done | FaultState::Failed));
-            self.phase = if faults_finished { "waiting for recovery" } else { "fault injected" };
+            self.phase = if faults_finished { Phase::WaitingForRecovery } else { Phase::FaultInjected };
             self.tick();
             if faults_finished && self.scenario.expected_recoveries.iter().all(|e| self.settled(e, now) && self.requests_counted(e, now)) {
                 return (None, realtime);
@@ -842,7 +675,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 && ends_at <= now
                 && let Some(error) = self.revert(index).await
             {
-                stopped = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error });
+                stopped = Some(Outcome::RevertIncomplete { faults: vec![self.faults[index].result.name.clone()], detail: error.to_string() });
             }
         }
         stopped
@@ -887,7 +720,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// and reads how ARC executions ended. A revert that fails outranks
     /// `stopped`; without either, the hypothesis held.
     async fn revert_everything(&mut self, stopped: Option<Outcome>, realtime: Option<realtime::RealtimeProbes>) -> Outcome {
-        self.phase = "reverting";
+        self.phase = Phase::Reverting;
         self.tick();
         let failures = self.revert_all().await;
         if let Some(mut live) = realtime {
@@ -904,32 +737,6 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             return Outcome::RevertIncomplete { faults, detail };
         }
         stopped.unwrap_or(Outcome::HypothesisHeld)
-    }
-
-    /// Why the run must stop now, journaled; `None` to go on.
-    fn stop_now(&mut self, now: Millis) -> Option<Outcome> {
-        let stop = pending_stop(&self.guards, &self.ledger.tracks, &self.alarm_last, &self.config, &self.interrupt, self.injection_started, now)?;
-        Some(match stop {
-            Stop::Halt => {
-                let detail = "`gameday halt`: the emergency stop for every game day on this machine".to_string();
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                Outcome::AbortedByGuard { guard: GuardName::Halt, detail }
-            }
-            Stop::Interrupt => {
-                let signal = if self.drill.as_ref().is_some_and(|d| d.ended_by_people) { "the drill was ended from its console" } else { "interrupt" };
-                self.log(Event::Interrupted { signal: signal.into() }, true);
-                Outcome::Interrupted
-            }
-            Stop::Condition(condition) => {
-                self.log(Event::StopConditionTripped { condition: condition.clone() }, true);
-                Outcome::AbortedByGuard { guard: GuardName::StopConditions, detail: condition }
-            }
-            Stop::MaxDuration { after } => {
-                let detail = format!("the run reached max_duration ({}) at {}", self.scenario.guards.max_duration.unwrap_or_default(), metrics::fmt_ms(after));
-                self.log(Event::StopConditionTripped { condition: detail.clone() }, true);
-                Outcome::AbortedByGuard { guard: GuardName::MaxDuration, detail }
-            }
-        })
     }
 
     /// Makes a fault. On a clock that follows real time the apply may take

@@ -6,9 +6,39 @@ use crate::environment::Millis;
 use crate::journal::{JournalError, Record};
 use crate::probe::ProbeState;
 
+/// Where a run stands, as the live view shows it. The on-screen label is
+/// its `Display`; code compares the value, never the label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Planning and judging every guard, before any side effect.
+    CheckingGuards,
+    CheckingSteadyState,
+    /// Injection has started; no fault may be in place yet.
+    Injecting,
+    /// Some fault is still waiting or in place.
+    FaultInjected,
+    /// Every fault is over; the expectations are being watched.
+    WaitingForRecovery,
+    /// The loop has stopped: every fault still in place is reverted.
+    Reverting,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::CheckingGuards => "checking guards",
+            Phase::CheckingSteadyState => "checking steady state",
+            Phase::Injecting => "injecting",
+            Phase::FaultInjected => "fault injected",
+            Phase::WaitingForRecovery => "waiting for recovery",
+            Phase::Reverting => "reverting",
+        })
+    }
+}
+
 /// What the CLI shows while a run goes on.
 pub struct LiveView<'a> {
-    pub phase: &'static str,
+    pub phase: Phase,
     pub now: Millis,
     pub probes: Vec<(&'a str, ProbeState, &'a str)>,
     pub faults: Vec<(&'a str, &'static str)>,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::environment::{Effect, Environment, RevertOutcome};
+use crate::environment::{Effect, EnvError, Environment, RevertOutcome};
 use crate::journal::{self, Damage, Event, Journal, Record};
 use crate::run::clock::{Interrupt, WallClock};
 use crate::run::lock;
@@ -113,7 +113,7 @@ pub fn runs(runs_dir: &Path) -> Vec<OpenRun> {
 /// What recovering one fault did.
 pub struct Recovered {
     pub fault: String,
-    pub result: Result<RevertOutcome, String>,
+    pub result: Result<RevertOutcome, EnvError>,
     pub manual_steps: Vec<String>,
 }
 
@@ -148,10 +148,40 @@ async fn revert_each<E: Environment>(run: &OpenRun, env: &mut E, mut journal: Op
                 results.push(Recovered { fault: fault.clone(), result: Ok(done), manual_steps: Vec::new() });
             }
             Err(last) => {
-                write(Event::RevertFailed { fault: fault.clone(), error: last.clone() });
+                write(Event::RevertFailed { fault: fault.clone(), error: last.to_string() });
                 results.push(Recovered { fault: fault.clone(), result: Err(last), manual_steps: effect.manual_steps() });
             }
         }
     }
     (results, first_error)
+}
+
+/// What reverting from the journal after a panic could not settle: each
+/// needs a person.
+#[derive(Debug)]
+pub enum Unsettled {
+    /// A fault whose revert failed on every attempt: the last error, and
+    /// how to undo it by hand.
+    NotReverted { fault: String, error: EnvError, manual_steps: Vec<String> },
+    /// The journal is damaged or unreadable (`Certainty::CannotTell`): more
+    /// than it shows may be in place.
+    CannotTell(String),
+    /// The reverts ran, but the journal could not record them: it still
+    /// shows those faults in place.
+    JournalUnwritten(journal::JournalError),
+}
+
+/// The runner of the run in `run_dir` panicked: reverts every fault its
+/// journal shows in place, appending to that journal, as `recover` does.
+/// `Ok` when nothing is left for a person to settle.
+pub async fn after_panic<E: Environment>(run_dir: &Path, env: &mut E) -> Result<(), Vec<Unsettled>> {
+    let run = inspect(run_dir);
+    let (recovered, journal_error) = recover(&run, env).await;
+    let mut unsettled: Vec<Unsettled> =
+        recovered.into_iter().filter_map(|r| r.result.err().map(|error| Unsettled::NotReverted { fault: r.fault, error, manual_steps: r.manual_steps })).collect();
+    if let Certainty::CannotTell(why) = run.certainty() {
+        unsettled.push(Unsettled::CannotTell(why));
+    }
+    unsettled.extend(journal_error.map(Unsettled::JournalUnwritten));
+    if unsettled.is_empty() { Ok(()) } else { Err(unsettled) }
 }

@@ -232,6 +232,22 @@ async fn a_revert_that_cannot_complete_says_what_a_person_must_do() {
     assert_eq!(start.num_calls(), 6);
 }
 
+/// The revert loop hands back its last attempt's error typed, not as text
+/// (mocked: moto cannot deny a call), so `recover` and the path after a
+/// panic keep the kind of what failed.
+#[tokio::test]
+async fn a_revert_that_keeps_failing_returns_its_last_error_with_its_kind() {
+    let fake = FakeEc2::new(2);
+    let (describe, stop, start) = (fake.describe(), fake.stop(None), fake.start(false));
+    let scenario = stop_scenario(&fake.all, "1m");
+    let mut env = AwsEnvironment::with_clients("mock", &spec(), clients(&[&describe, &stop, &start], &[], &[]), &scenario).await.unwrap();
+    let effect = Effect::StopInstances { ids: fake.all.to_vec() };
+    env.apply(&effect, 0).await.unwrap();
+    let error = gameday::run::revert_with_retry(&mut env, &effect, &mut gameday::run::clock::VirtualClock::default(), &Interrupt::new(), 10).await.unwrap_err();
+    assert!(matches!(&error, EnvError::Call { call, kind: ReadErrorKind::AccessDenied, .. } if call == "ec2:StartInstances"), "{error:?}");
+    assert_eq!(start.num_calls(), gameday::run::REVERT_ATTEMPTS as usize);
+}
+
 /// The production backoff (`REVERT_BACKOFF`): 1 s, then 2 s between the
 /// three attempts, on the run's clock. Virtual here, so the test waits for
 /// nothing; the tests above shorten it with `RunConfig::revert_backoff`.

@@ -52,16 +52,8 @@ impl Environment for Buggy {
 
 #[tokio::test]
 async fn a_panic_in_the_runner_still_reverts_every_fault() {
-    let scenario = gameday::scenario::parse_str(
-        "apiVersion: gameday/v1\nname: buggy\nsteady_state:\n  - { name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6 }\nfaults:\n  - { name: stop-workers, kind: stop_instances, targets: { tags: { app: worker } }, duration: 5m }\nexpected_recoveries:\n  - { name: capacity, probes: [capacity], recovers_within: 5m }\n",
-        None,
-    )
-    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::create(&dir.path().join("journal.jsonl")).unwrap();
-    let mut env = Buggy { inner: SimEnvironment::new(&Topology::default_topology().unwrap(), 1), samples: 0 };
-    let result = catch_panic(Runner::new(&scenario, &mut env, VirtualClock::default(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run()).await;
-    assert_eq!(result.err().as_deref(), Some("a bug in a probe"));
+    let mut env = panicked_run(dir.path()).await;
 
     let run = recover::inspect(dir.path());
     assert_eq!(run.in_place.len(), 1, "the stop is in place after the panic");
@@ -70,4 +62,44 @@ async fn a_panic_in_the_runner_still_reverts_every_fault() {
     let restored = &recovered[0].result.as_ref().unwrap().restored;
     assert_eq!(restored.len(), 2, "both workers started again: {restored:?}");
     assert!(recover::inspect(dir.path()).in_place.is_empty(), "the journal now shows nothing in place");
+}
+
+/// Runs the buggy simulator into its panic, with its journal in `dir`.
+async fn panicked_run(dir: &std::path::Path) -> Buggy {
+    let scenario = gameday::scenario::parse_str(
+        "apiVersion: gameday/v1\nname: buggy\nsteady_state:\n  - { name: capacity, kind: asg_capacity, group: web-asg, min_in_service: 6 }\nfaults:\n  - { name: stop-workers, kind: stop_instances, targets: { tags: { app: worker } }, duration: 5m }\nexpected_recoveries:\n  - { name: capacity, probes: [capacity], recovers_within: 5m }\n",
+        None,
+    )
+    .unwrap();
+    let journal = Journal::create(&dir.join("journal.jsonl")).unwrap();
+    let mut env = Buggy { inner: SimEnvironment::new(&Topology::default_topology().unwrap(), 1), samples: 0 };
+    let result = catch_panic(Runner::new(&scenario, &mut env, VirtualClock::default(), Silent, journal, RunConfig::new(1, jiff::Timestamp::now()), Interrupt::new()).run()).await;
+    assert_eq!(result.err().as_deref(), Some("a bug in a probe"));
+    env
+}
+
+#[tokio::test]
+async fn after_a_panic_the_run_reverts_from_its_journal_and_says_nothing_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = panicked_run(dir.path()).await;
+    assert_eq!(recover::inspect(dir.path()).in_place.len(), 1, "the stop is in place after the panic");
+    assert!(recover::after_panic(dir.path(), &mut env).await.is_ok());
+    assert!(recover::inspect(dir.path()).in_place.is_empty(), "the journal now shows nothing in place");
+}
+
+#[tokio::test]
+async fn after_a_panic_a_damaged_journal_is_unsettled_even_when_every_revert_worked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = panicked_run(dir.path()).await;
+    // A line in the middle that cannot be read: a record may be missing there.
+    let path = dir.path().join("journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    std::fs::write(&path, format!("{first}\nnot a record\n{rest}")).unwrap();
+    let unsettled = recover::after_panic(dir.path(), &mut env).await.unwrap_err();
+    assert!(
+        matches!(unsettled.as_slice(), [recover::Unsettled::CannotTell(why)] if why.contains("is damaged")),
+        "the stop was reverted, but the damage is left for a person: {unsettled:?}"
+    );
+    assert!(recover::inspect(dir.path()).in_place.is_empty(), "the revert was journaled");
 }
