@@ -34,6 +34,11 @@ impl Verdict {
     pub fn resource_busy(detail: String) -> Self {
         Verdict::new(GuardName::ResourceBusy, false, detail)
     }
+    /// The environment refuses the fault as things stand
+    /// ([`EnvError::Refused`](crate::environment::EnvError::Refused) while planning).
+    pub fn refused_by_environment(detail: String) -> Self {
+        Verdict::new(GuardName::RefusedByEnvironment, false, detail)
+    }
     /// Blocks the run: failed and enforced.
     pub fn blocks(&self) -> bool {
         !self.passed && self.enforced

@@ -92,6 +92,10 @@ pub enum GuardName {
     /// operation and runs one at a time (ARC's zonal shifts and practice
     /// runs, a Region switch plan's executions).
     ResourceBusy,
+    /// Not a key of `guards`: the environment refuses the fault as things
+    /// stand (a failover to the database's writer, a database that is not
+    /// available, a practice run ARC would not start now).
+    RefusedByEnvironment,
 }
 
 impl GuardName {
@@ -112,6 +116,7 @@ impl GuardName {
             GuardName::RequireHealthyStart => "require_healthy_start",
             GuardName::Halt => "halt",
             GuardName::ResourceBusy => "resource_busy",
+            GuardName::RefusedByEnvironment => "refused_by_environment",
             GuardName::BlockingAlarms => "blocking_alarms",
         }
     }

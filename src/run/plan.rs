@@ -104,20 +104,27 @@ pub async fn resolve_fault<E: Environment>(
     active_zones: &BTreeSet<String>,
     seed: u64,
 ) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
+    // The service's own one-at-a-time rule, and its refusal of the fault as
+    // things stand, are guards like gameday's: the run is refused before
+    // anything starts (exit 5, in `plan` and `run` alike), not failed (exit 7).
+    let refused = |verdict: Verdict| (Reach::default(), Selection { matched: 0, excluded: Vec::new(), chosen: Vec::new(), verdicts: vec![verdict] }, None);
     let reach = match env.reach(fault).await {
         Ok(reach) => reach,
-        // The service's own one-at-a-time rule is a guard like gameday's: the
-        // run is refused before anything starts (exit 5), not failed (exit 7).
-        Err(EnvError::Busy(detail)) => {
-            let selection = Selection { matched: 0, excluded: Vec::new(), chosen: Vec::new(), verdicts: vec![Verdict::resource_busy(detail)] };
-            return Ok((Reach::default(), selection, None));
-        }
+        Err(EnvError::Busy(detail)) => return Ok(refused(Verdict::resource_busy(detail))),
+        Err(EnvError::Refused(detail)) => return Ok(refused(Verdict::refused_by_environment(detail))),
         Err(error) => return Err(error),
     };
     let mut rng = SeededRng::stream(seed, &fault.name, 0);
     let selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
-    let effect = if selection.blocked_by().is_none() { Some(env.prepare(fault, &selection.chosen, &reach).await?) } else { None };
-    Ok((reach, selection, effect))
+    if selection.blocked_by().is_some() {
+        return Ok((reach, selection, None));
+    }
+    match env.prepare(fault, &selection.chosen, &reach).await {
+        Ok(effect) => Ok((reach, selection, Some(effect))),
+        Err(EnvError::Busy(detail)) => Ok(refused(Verdict::resource_busy(detail))),
+        Err(EnvError::Refused(detail)) => Ok(refused(Verdict::refused_by_environment(detail))),
+        Err(error) => Err(error),
+    }
 }
 
 /// Builds the plan: identity and time guards, the environment's support

@@ -1595,13 +1595,34 @@ async fn a_practice_run_is_refused_by_each_guard_before_the_call() {
     let scenario = practice_scenario("300ms");
     for (fake, expected) in cases {
         let mut env = AwsEnvironment::with_clients("mock", &spec(), fake.clients(), &scenario).await.unwrap();
-        let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{expected}\n{error}");
-        // A refusal (exit 5, as a guard), except a configuration gameday cannot read (an environment error, exit 7).
-        assert_eq!(matches!(error, EnvError::Refused(_)), !expected.starts_with("cannot read"), "{error:?}");
+        let refusal = refusal_of_the_plan(&mut env, &scenario).await;
         let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
-        assert_ne!(finished.result.outcome, Outcome::HypothesisHeld, "{expected}");
+        if expected.starts_with("cannot read") {
+            // A configuration gameday cannot read is an environment error (exit 7) in `plan` and `run` alike.
+            let error = refusal.unwrap_err();
+            assert!(error.to_string().contains(expected), "{expected}\n{error}");
+            assert!(matches!(&finished.result.outcome, Outcome::EnvironmentError { message } if message.contains(expected)), "{:?}", finished.result.outcome);
+        } else {
+            // A refusal, as a guard's (exit 5), in `plan` and `run` alike.
+            let detail = refusal.unwrap();
+            assert!(detail.contains(expected), "{expected}\n{detail}");
+            assert!(
+                matches!(&finished.result.outcome, Outcome::AbortedByGuard { guard: GuardName::RefusedByEnvironment, detail } if detail.contains(expected)),
+                "{:?}",
+                finished.result.outcome
+            );
+        }
         assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{expected}: {:?}", fake.calls());
+    }
+}
+
+/// What the plan's `refused_by_environment` guard says, or the error that
+/// stopped the plan; panics when the plan would run.
+async fn refusal_of_the_plan(env: &mut AwsEnvironment, scenario: &gameday::scenario::Scenario) -> Result<String, EnvError> {
+    let plan = gameday::run::plan::plan(env, scenario, 1, jiff::Timestamp::now()).await?;
+    match plan.refusal() {
+        Some(gameday::run::plan::Refusal::Guard { guard: GuardName::RefusedByEnvironment, detail, .. }) => Ok(detail),
+        other => panic!("not refused by the environment: {other:?}"),
     }
 }
 
@@ -1616,8 +1637,7 @@ async fn a_practice_run_whose_blocking_alarm_cannot_be_read_is_refused_with_the_
     clients.cloudwatch = mocked!(aws_sdk_cloudwatch, [&denied]);
     let scenario = practice_scenario("300ms");
     let mut env = AwsEnvironment::with_clients("mock", &spec(), clients, &scenario).await.unwrap();
-    let error = gameday::run::plan::plan(&mut env, &scenario, 1, jiff::Timestamp::now()).await.map(|_| ()).unwrap_err();
-    let EnvError::Refused(message) = &error else { panic!("{error:?}") };
+    let message = refusal_of_the_plan(&mut env, &scenario).await.unwrap();
     assert!(message.starts_with("the blocking alarms of web-alb could not be read: cloudwatch:DescribeAlarms failed (AccessDenied): "), "{message}");
     assert!(message.ends_with("\n  = hint: the credentials may not make this call: `gameday iam-policy SCENARIO` prints the policy gameday needs (docs/aws.md)"), "{message}");
     assert!(!fake.calls().iter().any(|c| c.starts_with("StartPracticeRun")), "{:?}", fake.calls());

@@ -135,9 +135,10 @@ fn plan_on_the_simulator_says_what_a_gray_failure_is_on_aws() {
     assert!(region.stdout.contains("  on AWS: refused: fault `degrade-us-east-1`: a gray failure of a whole region cannot be made in a real account"), "{}", region.stdout);
 }
 
-/// A plan the environment refuses (here the simulator: a failover to the
-/// instance that is the writer already) keeps the error's kind: exit 5, as
-/// every command gives a refusal (docs/exit-codes.md), not 7.
+/// A fault the environment refuses as things stand (here the simulator: a
+/// failover to the instance that is the writer already) is refused as a
+/// guard would refuse it, by the `refused_by_environment` guard: exit 5 in
+/// `plan` and in `run` alike (docs/exit-codes.md), not 7, and nothing made.
 #[test]
 fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,9 +146,15 @@ fn a_plan_the_environment_refuses_exits_5_and_says_what_was_refused() {
     let aurora = std::fs::read_to_string(crate::repo().join("scenarios/aurora-failover.yaml")).unwrap();
     std::fs::write(&file, aurora.replace("target: orders-db-2", "target: orders-db-1").replace("runbook: runbooks/", &format!("runbook: {}/runbooks/", crate::repo().display())))
         .unwrap();
+    let refusal = "`orders-db-1` is already the writer of orders-db: there is nothing to fail over to";
     let output = gameday(&["plan", file.to_str().unwrap(), "--seed", "1"]);
     assert_eq!(output.code, 5, "{}\n{}", output.stdout, output.stderr);
-    assert_eq!(output.stderr, "error: could not plan: the call was refused: `orders-db-1` is already the writer of orders-db: there is nothing to fail over to\n");
+    assert!(output.stdout.contains(&format!("REFUSED by guard refused_by_environment (fault `fail-over-writer`): {refusal}")), "{}", output.stdout);
+    let runs = dir.path().join("runs");
+    let run = crate::run_scenario(&file, &["--seed", "1"], &runs);
+    assert_eq!(run.output.code, 5, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains(&format!("aborted by guard refused_by_environment: {refusal}")), "{}", run.output.stdout);
+    assert!(run.events("fault_intent").is_empty(), "nothing was made");
 }
 
 /// A run's journal and reports know the simulator by its name, `sim` (a
