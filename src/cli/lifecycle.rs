@@ -185,7 +185,7 @@ pub(super) async fn run_command(args: &RunArgs) -> Ended {
     let upload = args.upload.prepare().await?;
     let run = start_run(&ready, &args.env.env, &args.runs_dir, args.yes, args.confirm.as_deref())?;
     if let Some(prediction) = &prediction {
-        print!("{}", twin::render_prediction(prediction));
+        print!("{}", crate::report::prediction::prediction_text(prediction));
         // The run goes on without it: the prediction is for the debrief, not a guard.
         if twin::write_prediction(&run.run_dir, prediction).is_err() {
             eprintln!("warning: the reports will show no prediction");

@@ -180,10 +180,6 @@ fn previous_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// The prediction's text is the report's (`report::prediction`); the name
-/// stays here for `run --predict` (cli::lifecycle), which prints it too.
-pub use crate::report::prediction::prediction_text as render_prediction;
-
 /// The scenario on the twin for seeds 1 to `seeds`; with `refresh`, the
 /// twin (`--topology`) imported again first.
 pub async fn prediction(
@@ -201,7 +197,7 @@ pub async fn prediction(
 
 /// `plan --predict`: the prediction, printed.
 pub async fn predict_command(args: &super::EnvArgs, scenario: &crate::scenario::Scenario, seeds: u64, refresh: bool, now: jiff::Timestamp) -> Result<(), Failure> {
-    print!("{}", render_prediction(&prediction(args, scenario, seeds, refresh, now).await?));
+    print!("{}", crate::report::prediction::prediction_text(&prediction(args, scenario, seeds, refresh, now).await?));
     Ok(())
 }
 
