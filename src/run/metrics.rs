@@ -457,7 +457,7 @@ fn recovery<'p, 'h>(expected: &'p ExpectedRecovery, probes: &[Probe], histories:
             history.to_mut().keep_sent_before(fault_end);
         }
     }
-    let healthy_after = |name: &str| probe_of(name).map_or(1, |p| p.healthy_after.max(1) as usize);
+    let healthy_after = |name: &str| probe_of(name).map_or(1, Probe::passes_to_recover);
     let mut impact_start: Option<Millis> = None;
     let mut recovered_at: Option<Millis> = Some(start);
     let mut confirmed_at: Option<Millis> = Some(start);
@@ -768,7 +768,7 @@ fn failover(
                 during.keep_sent_before(fault_end);
                 match during.first_failure_after(span.start) {
                     None => Some(span.start),
-                    Some(_) => during.recovered_at(span.start, probe.map_or(1, |p| p.healthy_after.max(1) as usize)),
+                    Some(_) => during.recovered_at(span.start, probe.map_or(1, Probe::passes_to_recover)),
                 }
             };
             ClientMove { probe: name.clone(), moved_at: moved }

@@ -142,12 +142,11 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 .max()
         };
         let tracks = scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeTrack::with_window(window(&p.name)))).collect();
-        let healthy_after = |probe: &str| scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize);
         let kept = scenario
             .expected_recoveries
             .iter()
             .filter(|e| e.max_impact.as_ref().is_some_and(|b| b.requests.is_some()))
-            .flat_map(|e| e.probes.iter().map(|name| (name.clone(), ProbeHistory::cut_at([], healthy_after(name)))))
+            .flat_map(|e| e.probes.iter().map(|name| (name.clone(), ProbeHistory::cut_at([], scenario.passes_to_recover(name)))))
             .collect();
         Runner {
             scenario,

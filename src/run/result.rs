@@ -180,7 +180,7 @@ pub fn impossible_time(records: Records<'_>) -> Option<ImpossibleTime> {
 /// run-length encoded and exact at each time of `asked` (`metrics::asked_times`).
 pub fn probe_histories(scenario: &Scenario, records: Records<'_>, asked: &[Millis]) -> BTreeMap<String, ProbeHistory> {
     let mut histories: BTreeMap<String, ProbeHistory> =
-        scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::cut_at(asked.iter().copied(), p.healthy_after.max(1) as usize))).collect();
+        scenario.steady_state.iter().map(|p| (p.name.clone(), ProbeHistory::cut_at(asked.iter().copied(), p.passes_to_recover()))).collect();
     for record in records.iter() {
         if let Event::Sample(sample) = &record.event
             && let Some(history) = histories.get_mut(&sample.probe)

@@ -67,7 +67,7 @@ impl<E: Environment, C: Clock, O: Observer> Runner<'_, E, C, O> {
     }
 
     fn healthy_after(&self, probe: &str) -> usize {
-        self.scenario.steady_state.iter().find(|p| p.name == probe).map_or(1, |p| p.healthy_after.max(1) as usize)
+        self.scenario.passes_to_recover(probe)
     }
 
     /// How long past its deadline an expectation whose probe is still
@@ -77,7 +77,7 @@ impl<E: Environment, C: Clock, O: Observer> Runner<'_, E, C, O> {
         e.probes
             .iter()
             .filter_map(|name| self.scenario.steady_state.iter().find(|p| p.name == *name))
-            .map(|p| p.interval.as_millis().saturating_mul(u64::from(p.healthy_after.max(1))))
+            .map(|p| p.interval.as_millis().saturating_mul(p.passes_to_recover() as u64))
             .max()
             .unwrap_or(0)
     }

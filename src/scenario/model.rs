@@ -75,6 +75,12 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// [`Probe::passes_to_recover`] of the probe named `probe`; 1 for a name
+    /// the scenario does not have.
+    pub fn passes_to_recover(&self, probe: &str) -> usize {
+        self.steady_state.iter().find(|p| p.name == probe).map_or(1, Probe::passes_to_recover)
+    }
+
     /// The CloudWatch alarms gameday must read: stop conditions, and the
     /// `detected_by` signals that do not name a probe of the steady state.
     pub fn alarms_to_read(&self) -> Vec<String> {
@@ -411,6 +417,15 @@ pub struct Probe {
     pub expected_during_fault: bool,
     #[serde(flatten)]
     pub check: ProbeCheck,
+}
+
+impl Probe {
+    /// Consecutive passes that mean recovered: `healthy_after`, at least one
+    /// (validation refuses 0; a run directory's copy of a scenario is read
+    /// without it).
+    pub fn passes_to_recover(&self) -> usize {
+        self.healthy_after.max(1) as usize
+    }
 }
 
 fn default_probe_interval() -> Duration {
