@@ -312,7 +312,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             verdicts: vec![],
             faults: vec![plan::FaultPlan {
                 name: fault.name.clone(),
-                kind: String::new(),
+                kind: fault.action.kind_name(),
                 starts_at: 0,
                 holds_for: 0,
                 zones: vec![],

@@ -26,7 +26,8 @@ pub struct Plan {
 #[derive(Clone, Debug, Serialize)]
 pub struct FaultPlan {
     pub name: String,
-    pub kind: String,
+    /// The fault's kind as scenarios write it (`FaultAction::kind_name`).
+    pub kind: &'static str,
     /// Offset from injection start, as scheduled.
     pub starts_at: Millis,
     /// How long it is held; zero for faults that happen at once.
@@ -177,7 +178,7 @@ pub async fn plan<E: Environment>(env: &mut E, scenario: &Scenario, seed: u64, n
         }
         faults.push(FaultPlan {
             name: fault.name.clone(),
-            kind: fault.action.kind_name().to_string(),
+            kind: fault.action.kind_name(),
             starts_at: start,
             holds_for: end - start,
             zones,
