@@ -229,9 +229,12 @@ async fn after_kill_9_against_moto_recover_restores_instances_acls_and_health_ch
 fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("slow-revert.yaml");
+    // The revert lasts far longer than the three interrupts take to arrive, however slow the machine;
+    // it names this test's directory, so the test can end it once gameday has abandoned it.
+    let revert = format!("sleep 60; rm -f {}", dir.path().join("abandoned").display());
     std::fs::write(
         &file,
-        "apiVersion: gameday/v1\nname: slow-revert\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"sleep 5\", duration: 1m }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1m }\n",
+        format!("apiVersion: gameday/v1\nname: slow-revert\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: f, kind: command, inject: \"true\", revert: \"{revert}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1m }}\n"),
     )
     .unwrap();
     let runs = dir.path().join("runs");
@@ -252,7 +255,12 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     let stderr = live.all();
     assert_eq!(status.code(), Some(8), "{stderr}");
     assert!(stderr.contains("Press Ctrl-C once more to ABANDON"), "{stderr}");
-    assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: end what the inject left running") && stderr.contains("run: sleep 5"), "{stderr}");
+    // Abandoned means left running: end it here, with its process group (its shell's command line names this test's directory).
+    let shells = Command::new("pgrep").args(["-f", &revert]).output().map(|out| String::from_utf8_lossy(&out.stdout).into_owned()).unwrap_or_default();
+    for pid in shells.split_whitespace().filter_map(|pid| pid.parse::<i32>().ok()) {
+        unsafe { libc::kill(-pid, libc::SIGTERM) };
+    }
+    assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: end what the inject left running") && stderr.contains(&format!("run: {revert}")), "{stderr}");
 }
 
 #[test]

@@ -365,13 +365,15 @@ fn the_terminals_ctrl_c_reaches_gameday_but_not_the_revert_in_flight() {
     assert_eq!(std::fs::read_to_string(&attempts).unwrap().lines().count(), 1, "the revert was not killed by the keypress (no second attempt)");
 }
 
-/// A fault whose inject takes 3 s and only then finishes making the fault
+/// A fault whose inject takes 30 s and only then finishes making the fault
 /// (`late`); the revert removes the marker only, so `late` shows whether
-/// the inject ran to its end.
+/// the inject ran to its end. 30 s, far longer than the tests wait for it
+/// to end (`inject_ended`, 20 s): gameday must stop it, however slow the
+/// machine, and no test depends on acting within a window.
 fn slow_inject_scenario(dir: &Path, guards: &str) -> String {
     let (marker, late) = (dir.join("marker"), dir.join("late"));
     format!(
-        "apiVersion: gameday/v1\nname: slow-inject\nguards:\n{guards}\nsteady_state:\n  - {{ name: no-marker, kind: command, run: \"test ! -e {m}\", interval: 50ms, timeout: 50ms }}\nfaults:\n  - {{ name: slow, kind: command, inject: \"touch {m}; sleep 3; touch {l}\", revert: \"rm -f {m}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: gone, probes: [no-marker], recovers_within: 1m }}\n",
+        "apiVersion: gameday/v1\nname: slow-inject\nguards:\n{guards}\nsteady_state:\n  - {{ name: no-marker, kind: command, run: \"test ! -e {m}\", interval: 50ms, timeout: 50ms }}\nfaults:\n  - {{ name: slow, kind: command, inject: \"touch {m}; sleep 30; touch {l}\", revert: \"rm -f {m}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: gone, probes: [no-marker], recovers_within: 1m }}\n",
         m = marker.display(),
         l = late.display()
     )
