@@ -158,7 +158,7 @@ pub async fn read_account(clients: &Clients, account: &str, region: &str, import
                 calls += 1;
                 for set in out.resource_record_sets() {
                     let routing = if let Some(failover) = set.failover() {
-                        if failover.as_str() == "PRIMARY" { Routing::Primary } else { Routing::Secondary }
+                        if *failover == aws_sdk_route53::types::ResourceRecordSetFailover::Primary { Routing::Primary } else { Routing::Secondary }
                     } else if set.weight().is_some() {
                         Routing::Other("weighted".into())
                     } else if set.region().is_some() {

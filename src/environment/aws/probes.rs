@@ -1,7 +1,10 @@
 //! Probes that read AWS: Auto Scaling capacity, ELBv2 target health,
 //! CloudWatch alarms and metrics, and Route 53 health checks.
 
+use aws_sdk_autoscaling::types::LifecycleState;
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
 
 use super::{Clients, error_chain, sdk_error};
 use crate::environment::{AlarmReadError, AlarmReading, EnvError, Millis, ReadErrorKind, Sample, alarm_name};
@@ -34,9 +37,9 @@ async fn describe_alarm_states(
         let mut pages = clients.cloudwatch.describe_alarms().set_alarm_names(Some(batch.to_vec())).into_paginator().send();
         while let Some(page) = pages.next().await {
             found.extend(page?.metric_alarms().iter().filter_map(|alarm| {
-                let state = match alarm.state_value()?.as_str() {
-                    "ALARM" => AlarmState::Alarm,
-                    "OK" => AlarmState::Ok,
+                let state = match alarm.state_value()? {
+                    StateValue::Alarm => AlarmState::Alarm,
+                    StateValue::Ok => AlarmState::Ok,
                     _ => AlarmState::InsufficientData,
                 };
                 Some((alarm.alarm_name()?.to_string(), state))
@@ -127,7 +130,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
                 .await
                 .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
             let asg = out.auto_scaling_groups().first().ok_or_else(|| EnvError::NotFound { resource: format!("Auto Scaling group `{group}`"), hint: None })?;
-            let n = asg.instances().iter().filter(|i| i.lifecycle_state().is_some_and(|s| s.as_str() == "InService")).count();
+            let n = asg.instances().iter().filter(|i| i.lifecycle_state() == Some(&LifecycleState::InService)).count();
             Ok((n >= *min_in_service as usize, format!("{n} in service (want ≥ {min_in_service})")))
         }
         ProbeCheck::TargetHealth { target_group, min_healthy } => {
@@ -138,7 +141,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
                 .and_then(|g| g.target_group_arn())
                 .ok_or_else(|| EnvError::NotFound { resource: format!("target group `{target_group}`"), hint: None })?;
             let health = clients.elbv2.describe_target_health().target_group_arn(arn).send().await.map_err(|e| sdk_error("elasticloadbalancing:DescribeTargetHealth", e))?;
-            let n = health.target_health_descriptions().iter().filter(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| s.as_str() == "healthy")).count();
+            let n = health.target_health_descriptions().iter().filter(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| *s == TargetHealthStateEnum::Healthy)).count();
             Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")))
         }
         ProbeCheck::Alarm { alarm, expect_state } => {
