@@ -108,12 +108,9 @@ pub async fn resolve_fault<E: Environment>(
     // The service's own one-at-a-time rule, and its refusal of the fault as
     // things stand, are guards like gameday's: the run is refused before
     // anything starts (exit 5, in `plan` and `run` alike), not failed (exit 7).
-    let refused = |verdict: Verdict| (Reach::default(), Selection { matched: 0, excluded: Vec::new(), chosen: Vec::new(), verdicts: vec![verdict] }, None);
     let reach = match env.reach(fault).await {
         Ok(reach) => reach,
-        Err(EnvError::Busy(detail)) => return Ok(refused(Verdict::resource_busy(detail))),
-        Err(EnvError::Refused(detail)) => return Ok(refused(Verdict::refused_by_environment(detail))),
-        Err(error) => return Err(error),
+        Err(error) => return refused(error),
     };
     let mut rng = SeededRng::stream(seed, &fault.name, 0);
     let selection = guard::select(fault, &scenario.guards, &reach, active_zones, &mut rng);
@@ -122,10 +119,19 @@ pub async fn resolve_fault<E: Environment>(
     }
     match env.prepare(fault, &selection.chosen, &reach).await {
         Ok(effect) => Ok((reach, selection, Some(effect))),
-        Err(EnvError::Busy(detail)) => Ok(refused(Verdict::resource_busy(detail))),
-        Err(EnvError::Refused(detail)) => Ok(refused(Verdict::refused_by_environment(detail))),
-        Err(error) => Err(error),
+        Err(error) => refused(error),
     }
+}
+
+/// A fault the environment will not take now, as the verdict that refuses
+/// it (`resource_busy`, `refused_by_environment`); any other error stays one.
+fn refused(error: EnvError) -> Result<(Reach, Selection, Option<Effect>), EnvError> {
+    let verdict = match error {
+        EnvError::Busy(detail) => Verdict::resource_busy(detail),
+        EnvError::Refused(detail) => Verdict::refused_by_environment(detail),
+        error => return Err(error),
+    };
+    Ok((Reach::default(), Selection { matched: 0, excluded: Vec::new(), chosen: Vec::new(), verdicts: vec![verdict] }, None))
 }
 
 /// Builds the plan: identity and time guards, the environment's support
