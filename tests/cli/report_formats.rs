@@ -423,41 +423,67 @@ fn a_flapping_probes_chart_does_not_grow_with_its_flaps() {
     assert!(long_size < short_size + short_size / 4, "report.html: {long_size} bytes for {long_changes} changes against {short_size} for {short_changes}");
 }
 
-/// A probe that flaps all through a fault (a command probe that fails
-/// every other time while the fault's flag file is there) changes state on
-/// almost every sample. The timeline lists its first 20 changes, counts the
-/// ones after them in one row citing their journal lines, and lists its last
-/// change: every change counted, the rows bounded (docs/reports.md,
-/// "Timeline"); the phase table does the same with its impact windows past
-/// 10. Counts are read from the journal, not assumed from timing.
+/// A probe that flaps from a fault's start (a command probe that fails every
+/// other time) changes state on almost every sample. The timeline lists its
+/// first 20 changes, counts the ones after them in one row citing their
+/// journal lines, and lists its last change: every change counted, the rows
+/// bounded (docs/reports.md, "Timeline"); the phase table does the same with
+/// its impact windows past 10. Counts are read from the journal, not assumed
+/// from timing.
+///
+/// How many samples a span of time holds depends on how fast the machine
+/// starts the probe's shell (CI once saw 6 state changes in 2 s), so the
+/// flapping is counted, not timed: it starts when the fault's flag appears
+/// and lasts `FLIPS` samples, past the fault's revert if need be; the run
+/// then waits for the probe's recovery (3 passes in a row), which only
+/// comes once the flapping is over.
 #[test]
 fn a_flapping_probe_is_counted_in_one_row_of_the_timeline_and_the_phase_table() {
+    const FLIPS: usize = 60;
     let dir = tempfile::tempdir().unwrap();
-    let (flag, toggle) = (dir.path().join("flag"), dir.path().join("toggle"));
+    let (flag, began, flips, toggle) = (dir.path().join("flag"), dir.path().join("began"), dir.path().join("flips"), dir.path().join("toggle"));
+    let probe = dir.path().join("flappy.sh");
+    std::fs::write(
+        &probe,
+        format!(
+            "if [ -e {flag} ]; then touch {began}; fi\n\
+             if [ -e {began} ] && [ \"$(cat {flips} 2>/dev/null | wc -l)\" -lt {FLIPS} ]; then\n\
+             \x20 echo >> {flips}\n\
+             \x20 if [ -e {toggle} ]; then rm {toggle}; echo down; exit 1; fi\n\
+             \x20 touch {toggle}\n\
+             fi\n\
+             echo up\n",
+            flag = flag.display(),
+            began = began.display(),
+            flips = flips.display(),
+            toggle = toggle.display()
+        ),
+    )
+    .unwrap();
     let yaml = format!(
         r#"apiVersion: gameday/v1
 name: flapping
 guards:
-  max_duration: 1m
+  max_duration: 2m
 steady_state:
   - name: flappy
     kind: command
-    run: 'if [ -e {flag} ]; then if [ -e {toggle} ]; then rm {toggle}; echo down; exit 1; fi; touch {toggle}; fi; echo up'
-    interval: 20ms
-    timeout: 20ms
+    run: 'sh {probe}'
+    interval: 50ms
+    timeout: 50ms
 faults:
   - name: flap
     kind: command
     inject: 'touch {flag}'
     revert: 'rm -f {flag}'
-    duration: 2s
+    duration: 100ms
 expected_recoveries:
   - name: back
     probes: [flappy]
-    recovers_within: 10s
+    recovers_within: 1m
 "#,
         flag = flag.display(),
-        toggle = toggle.display()
+        probe = probe.display()
     );
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, yaml).unwrap();
@@ -478,7 +504,8 @@ expected_recoveries:
         ok = Some(now);
     }
     let cap = 20;
-    assert!(changes.len() > cap + 2, "the probe changed state only {} times in 2 s at 20 ms: too few to fold", changes.len());
+    // A sample that times out fails instead of passing, so it may merge two changes; a few may, not most.
+    assert!(changes.len() > cap + 2, "the probe changed state only {} times in {FLIPS} flapping samples: too few to fold", changes.len());
 
     let markdown = read(&run, "report.md");
     let timeline = &markdown[markdown.find("## Timeline").unwrap()..markdown.find("## Faults").unwrap()];
