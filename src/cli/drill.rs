@@ -181,7 +181,7 @@ async fn watch(run_dir: &std::path::Path) -> Ended {
     let mut file = std::fs::File::open(&path)
         .map_err(|error| Failure::Unreadable(format!("could not read {}: {error}\n  = hint: pass the run directory the drill printed when it started", path.display())))?;
     let mut describer = Describer::default();
-    let mut fault_start = None;
+    let mut fault_clock = FaultClock::default();
     let mut records = Vec::new();
     let mut pending = String::new();
     let mut last_look = false;
@@ -193,11 +193,9 @@ async fn watch(run_dir: &std::path::Path) -> Ended {
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
             let Ok(record) = serde_json::from_str::<Record>(line.trim()) else { continue };
-            if let crate::journal::Event::FaultApplied { .. } = record.event {
-                fault_start.get_or_insert(record.t);
-            }
+            fault_clock.see(&record);
             if let Some(text) = describer.describe(&record) {
-                println!("{:>12}  {text}", when(record.t, fault_start));
+                println!("{:>12}  {text}", when(record.t, fault_clock.start));
             }
             let ended = matches!(record.event, crate::journal::Event::RunEnded { .. });
             records.push(record);
@@ -312,6 +310,28 @@ fn read_lines_live(sender: UnboundedSender<DrillInput>) {
     });
 }
 
+/// T0 of a drill's lines, as the report counts it (docs/metrics.md): when
+/// gameday started making the first fault that was put in place, known once
+/// it is in place. Faults are made one at a time, so the intent before an
+/// apply is that fault's.
+#[derive(Default)]
+struct FaultClock {
+    making: Option<u64>,
+    start: Option<u64>,
+}
+
+impl FaultClock {
+    fn see(&mut self, record: &Record) {
+        match record.event {
+            crate::journal::Event::FaultIntent { .. } => self.making = Some(record.t),
+            crate::journal::Event::FaultApplied { .. } => {
+                self.start.get_or_insert(self.making.unwrap_or(record.t));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A time as people in a drill say it: from T0 once the fault started.
 fn when(at: u64, fault_start: Option<u64>) -> String {
     match fault_start {
@@ -328,23 +348,21 @@ fn when(at: u64, fault_start: Option<u64>) -> String {
 struct Transcript {
     describer: Describer,
     visibility: Visibility,
-    fault_start: Option<u64>,
+    fault_clock: FaultClock,
     progress: super::progress::ProgressLines,
 }
 
 impl Transcript {
     fn new(visibility: Visibility) -> Self {
-        Transcript { describer: Describer::default(), visibility, fault_start: None, progress: super::progress::ProgressLines::new(super::progress::HEARTBEAT) }
+        Transcript { describer: Describer::default(), visibility, fault_clock: FaultClock::default(), progress: super::progress::ProgressLines::new(super::progress::HEARTBEAT) }
     }
 }
 
 impl Observer for Transcript {
     fn record(&mut self, record: &Record) {
-        if let crate::journal::Event::FaultApplied { .. } = record.event {
-            self.fault_start.get_or_insert(record.t);
-        }
+        self.fault_clock.see(record);
         if let Some(line) = self.describer.describe(record).and_then(|line| self.visibility.line(record, line)) {
-            eprintln!("{:>12}  {line}", when(record.t, self.fault_start));
+            eprintln!("{:>12}  {line}", when(record.t, self.fault_clock.start));
         }
     }
     fn refused(&mut self, message: &str) {
@@ -462,7 +480,7 @@ fn on_key(prompt: &mut Prompt, key: crossterm::event::KeyCode) -> Option<DrillCo
 struct Console {
     describer: Describer,
     visibility: Visibility,
-    fault_start: Option<u64>,
+    fault_clock: FaultClock,
     recent: Vec<String>,
     message: Option<String>,
     prompt: Arc<Mutex<Prompt>>,
@@ -479,7 +497,7 @@ impl Console {
         let stop = Arc::new(AtomicBool::new(false));
         let (reader_prompt, reader_stop) = (prompt.clone(), stop.clone());
         std::thread::spawn(move || read_keys(&sender, &interrupt, &reader_prompt, &reader_stop));
-        Ok(Console { describer: Describer::default(), visibility, fault_start: None, recent: Vec::new(), message: None, prompt, stop, last_draw: None })
+        Ok(Console { describer: Describer::default(), visibility, fault_clock: FaultClock::default(), recent: Vec::new(), message: None, prompt, stop, last_draw: None })
     }
 }
 
@@ -500,11 +518,9 @@ const RECENT_LINES: usize = 8;
 
 impl Observer for Console {
     fn record(&mut self, record: &Record) {
-        if let crate::journal::Event::FaultApplied { .. } = record.event {
-            self.fault_start.get_or_insert(record.t);
-        }
+        self.fault_clock.see(record);
         if let Some(line) = self.describer.describe(record).and_then(|line| self.visibility.line(record, line)) {
-            self.recent.push(format!("{:>12}  {line}", when(record.t, self.fault_start)));
+            self.recent.push(format!("{:>12}  {line}", when(record.t, self.fault_clock.start)));
             if self.recent.len() > 200 {
                 self.recent.remove(0);
             }

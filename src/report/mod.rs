@@ -237,8 +237,16 @@ impl<'a> PhaseFeed<'a> {
         let mut before = Vec::new();
         for f in result.faults.iter().filter(|f| f.started_at.is_some()) {
             let name = f.name.as_str();
-            let evidence = cite(Box::new(move |r| matches!(&r.event, Event::FaultApplied { fault } if fault == name)));
-            before.push((phase("Inject", f.started_at, format!("`{}` in place ({})", f.name, f.kind)), evidence));
+            // A fault whose making took time says when it started and when it was in place (docs/metrics.md).
+            let in_place = f.in_place_at.filter(|at| f.started_at.is_some_and(|start| t(start) != t(*at)));
+            let (what, evidence) = match in_place {
+                Some(at) => (
+                    format!("`{}` started ({}), in place at {}", f.name, f.kind, t(at)),
+                    cite(Box::new(move |r| matches!(&r.event, Event::FaultIntent { fault, .. } if fault == name))),
+                ),
+                None => (format!("`{}` in place ({})", f.name, f.kind), cite(Box::new(move |r| matches!(&r.event, Event::FaultApplied { fault } if fault == name)))),
+            };
+            before.push((phase("Inject", f.started_at, what), evidence));
         }
         let mut after = Vec::new();
         for e in &result.expectations {

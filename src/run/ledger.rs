@@ -42,9 +42,12 @@ impl<O: Observer> Ledger<O> {
     }
 
     pub(super) fn log_at(&mut self, t: Millis, event: Event, durable: bool) -> Millis {
-        if matches!(event, Event::FaultApplied { .. } | Event::FaultReverted { .. }) {
-            // A fault's start and end are what `requests_counted` asks the
-            // kept histories about: cut there before the samples that follow.
+        if matches!(event, Event::FaultIntent { .. } | Event::FaultApplied { .. } | Event::FaultReverted { .. }) {
+            // A fault's start (its intent) and end are what `requests_counted`
+            // asks the kept histories about: cut there before the samples
+            // that follow. Not knowing yet whether the intent's apply will
+            // succeed, it cuts at every intent, and at the apply for a fault
+            // that ends as it is made.
             for history in self.kept.values_mut() {
                 metrics::asked_times([t]).into_iter().for_each(|at| history.cut(at));
             }

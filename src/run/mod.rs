@@ -349,7 +349,10 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         self.faults[index].result.targets = targets.iter().map(|c| c.id.clone()).collect();
         self.faults[index].result.zones = zones.clone();
         self.faults[index].effect = Some(effect.clone());
-        self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets, zones }, true);
+        // The fault starts here, as gameday starts making it: a call that
+        // takes its time (a FIS experiment awaited, a slow `inject`) may hurt
+        // the system before it returns, and that is the fault's impact.
+        let started_at = self.log(Event::FaultIntent { fault: fault.name.clone(), kind: fault.action.kind_name().into(), effect: effect.clone(), targets, zones }, true);
         if !self.journal_on_disk() {
             // No fault is made whose intent a crash could lose.
             self.faults[index].state = FaultState::Failed;
@@ -357,8 +360,7 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
             self.faults[index].result.error = Some("not made: its intent could not be written to the journal".into());
             return Some(self.journal_failed_stop());
         }
-        let now = self.clock.now();
-        let Some(applied) = self.apply_watching(&effect, now, live).await else {
+        let Some(applied) = self.apply_watching(&effect, started_at, live).await else {
             // Stopped while the fault was being made: it may be partly in
             // place. Undo whatever the apply did (reverts are idempotent).
             let stop = self.stop_now(self.clock.now());
@@ -373,12 +375,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
         };
         match applied {
             Ok(()) => {
-                // The fault started when the journal says it was in place
-                // (`result::result_from_records` reads it from there).
+                // As `result::result_from_records` reads the journal: started
+                // at the intent, in place now, held for `duration` from its start.
                 let applied_at = self.log(Event::FaultApplied { fault: fault.name.clone() }, true);
-                self.faults[index].result.started_at = Some(applied_at);
+                self.faults[index].result.started_at = Some(started_at);
+                self.faults[index].result.in_place_at = Some(applied_at);
                 self.faults[index].state = match fault.duration.filter(|_| effect.is_revertible()) {
-                    Some(duration) => FaultState::Active { ends_at: now + duration.as_millis() },
+                    Some(duration) => FaultState::Active { ends_at: started_at + duration.as_millis() },
                     None => {
                         self.faults[index].result.ended_at = Some(applied_at);
                         FaultState::Done

@@ -29,7 +29,13 @@ pub const RESULT_SCHEMA_VERSION: u32 = 2;
 pub struct FaultResult {
     pub name: String,
     pub kind: String,
+    /// When gameday started making the fault (its `fault_intent` record):
+    /// the fault's start, from which its impact and detection count.
     pub started_at: Option<Millis>,
+    /// When the call that made it returned (`fault_applied`); the same as
+    /// `started_at` but for a call that takes its time.
+    #[serde(default)]
+    pub in_place_at: Option<Millis>,
     pub ended_at: Option<Millis>,
     pub targets: Vec<String>,
     pub zones: Vec<String>,
@@ -46,6 +52,7 @@ impl FaultResult {
             name: fault.name.clone(),
             kind: fault.action.kind_name().into(),
             started_at: None,
+            in_place_at: None,
             ended_at: None,
             targets: vec![],
             zones: vec![],
@@ -226,6 +233,8 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
     let mut alarm_changes: Vec<(Millis, String, AlarmState)> = Vec::new();
     let mut faults: Vec<FaultResult> = scenario.faults.iter().map(FaultResult::not_started).collect();
     let mut revertible: Vec<bool> = vec![false; faults.len()];
+    // When each fault started being made: its start, once it is in place.
+    let mut making: Vec<Option<Millis>> = vec![None; faults.len()];
     // Read in this one walk, not one walk each: a long run's journal is mostly samples, and each walk reads it all.
     let (mut plan_ends, mut practice_ends) = (Vec::new(), Vec::new());
     let index_of = |name: &str| scenario.faults.iter().position(|f| f.name == name);
@@ -244,11 +253,13 @@ pub fn result_from_records(scenario: &Scenario, records: Records<'_>, stopped: O
                     faults[i].targets = targets.iter().map(|c| c.id.clone()).collect();
                     faults[i].zones = zones.clone();
                     revertible[i] = effect.is_revertible();
+                    making[i] = Some(record.t);
                 }
             }
             Event::FaultApplied { fault } => {
                 if let Some(i) = index_of(fault) {
-                    faults[i].started_at = Some(record.t);
+                    faults[i].started_at = Some(making[i].unwrap_or(record.t));
+                    faults[i].in_place_at = Some(record.t);
                     // A fault without a duration, or one that cannot be undone, ends as it is made.
                     if scenario.faults[i].duration.is_none() || !revertible[i] {
                         faults[i].ended_at = Some(record.t);

@@ -272,3 +272,44 @@ fn a_failover_expectation_on_any_fault_misses_when_nothing_moved() {
     assert_eq!(e["time_to_recover"].as_u64(), Some(moved), "the failover time is the move, from the fault's start at T+0");
     assert_eq!(moves.output.code, 0, "{}", moves.output.stdout);
 }
+
+/// A fault starts when gameday starts making it (its `fault_intent`
+/// record), not when the call that makes it returns (`fault_applied`): an
+/// inject that takes its time, as a FIS experiment gameday awaits or a
+/// `kubectl drain` does, hurts the system before it returns, and that hurt
+/// is the fault's impact, not something before it. Here the inject touches
+/// the probes' marker and returns only once the journal holds a failing
+/// sample, so the impact surely begins while the fault is being made.
+#[test]
+fn a_fault_is_counted_from_when_gameday_starts_making_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (marker, runs) = (dir.path().join("marker"), dir.path().join("runs"));
+    let wait = format!("until cat {}/*/journal.jsonl | grep -q '\"ok\":false'; do sleep 0.05; done", runs.display());
+    let yaml = format!(
+        "apiVersion: gameday/v1\nname: slow-inject\nguards:\n  max_duration: 1m\nsteady_state:\n  - {{ name: no-marker, kind: command, run: \"test ! -e {m}\", interval: 50ms, timeout: 50ms }}\n  - {{ name: watch, kind: command, run: \"test ! -e {m}\", interval: 50ms, timeout: 50ms }}\nfaults:\n  - {{ name: touch, kind: command, inject: \"touch {m}; {wait}\", revert: \"rm -f {m}\", duration: 200ms }}\nexpected_recoveries:\n  - {{ name: gone, probes: [no-marker], recovers_within: 30s, detected_by: [watch] }}\n",
+        m = marker.display(),
+        wait = wait.replace('"', "\\\"")
+    );
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let run = crate::run_scenario(&file, &["--env", "local", "--yes"], &runs);
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let at = |event: &str| run.journal.iter().find(|r| r["event"] == event).and_then(|r| r["t"].as_u64()).unwrap_or_else(|| panic!("no {event} record"));
+    let (intent, applied) = (at("fault_intent"), at("fault_applied"));
+    let gone = run.expectation("gone");
+    assert_eq!(gone["fault_start"].as_u64(), Some(intent), "the fault starts at its intent: {gone}");
+    let impact = gone["impact_start"].as_u64().unwrap_or_else(|| panic!("the impact while the fault was being made is counted: {gone}"));
+    let first_failure = run.journal.iter().find(|r| r["event"] == "sample" && r["probe"] == "no-marker" && r["ok"] == false).and_then(|r| r["sent_at"].as_u64()).unwrap();
+    assert_eq!(impact, first_failure, "{gone}");
+    let detected = gone["detected_at"].as_u64().unwrap_or_else(|| panic!("detected: {gone}"));
+    assert_eq!(gone["time_to_detect"].as_u64(), Some(detected - intent), "{gone}");
+    let recovered = gone["recovered_at"].as_u64().unwrap();
+    assert!(recovered > applied, "{gone}");
+    assert_eq!(gone["time_to_recover"].as_u64(), Some(recovered - intent), "{gone}");
+    // The run's record of the fault says both: when it was started, and when it was in place.
+    let fault = &run.result["faults"][0];
+    assert_eq!((fault["started_at"].as_u64(), fault["in_place_at"].as_u64()), (Some(intent), Some(applied)), "{fault}");
+    let when = |t: u64| format!("T+{}", gameday::run::metrics::fmt_ms(t));
+    let inject = run.report.lines().find(|l| l.starts_with("| Inject |")).unwrap_or_else(|| panic!("no Inject phase:\n{}", run.report));
+    assert!(inject.starts_with(&format!("| Inject | {} | `touch` started (command), in place at {} |", when(intent), when(applied))), "{inject}");
+}
