@@ -330,11 +330,15 @@ async fn on_aws_a_slow_probe_never_delays_another() {
     let reverted = exit.events("fault_reverted")[0]["t"].as_u64().unwrap();
     let slow_samples: Vec<&serde_json::Value> = exit.events("sample").into_iter().filter(|s| s["probe"] == "slow-page" && s["t"].as_u64().unwrap() >= applied).collect();
     assert!(!slow_samples.is_empty() && slow_samples.iter().all(|s| s["latency_ms"].as_u64().unwrap() >= 3_000), "the page was slow: {slow_samples:?}");
-    // While the page took 3 s an answer, capacity kept its 500 ms cadence:
-    // in the loop, each of its samples would have waited for the page's.
+    // While the page took 3 s an answer, capacity kept sampling: in one loop
+    // with the page, each of its samples would have waited for the page's, so
+    // no two would be less than 3 s apart, and at most 3 would fit in the 8 s.
+    // The lines are drawn there, not at the 500 ms cadence, so that a loaded
+    // machine answering moto slowly does not fail the test (the runner's
+    // cadence is measured by `cargo bench --bench realtime`, docs/performance.md).
     let capacity = sample_times(&exit, "capacity", applied, reverted);
     let widest_gap = capacity.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(u64::MAX);
-    assert!(capacity.len() >= 8 && widest_gap < 2_000, "{} capacity samples in the 8 s fault, widest gap {widest_gap} ms: {capacity:?}", capacity.len());
+    assert!(capacity.len() > 3 && widest_gap < 3_000, "{} capacity samples in the 8 s fault, widest gap {widest_gap} ms: {capacity:?}", capacity.len());
 }
 
 /// A zone's gray failure on AWS, through FIS only. moto's FIS accepts the
