@@ -68,6 +68,8 @@ struct Run {
     last: Millis,
     count: u64,
     ok: bool,
+    /// Failing samples that read no settled state (`Sample::unsettled`).
+    unsettled: bool,
     max_latency: Millis,
     /// Where this run's answer times (send time plus latency, for the first
     /// samples of the run, up to [`ProbeHistory::confirming`]) begin in
@@ -174,11 +176,12 @@ impl ProbeHistory {
         !self.runs.iter().any(|r| r.first < at && at <= r.last)
     }
 
-    /// Whether a sample sent at `sent_at` may join the last run.
-    fn joins(&self, run: &Run, sent_at: Millis, ok: bool) -> bool {
+    /// Whether `sample` may join the last run.
+    fn joins(&self, run: &Run, sample: &Sample) -> bool {
         let Cuts::At(cuts) = &self.cuts else { return false };
+        let sent_at = sample.sent_at;
         // A sample sent before the last one starts a run: within a run, send times only grow.
-        if run.ok != ok || sent_at < run.last || run.count == u64::MAX {
+        if run.ok != sample.ok || run.unsettled != (sample.unsettled && !sample.ok) || sent_at < run.last || run.count == u64::MAX {
             return false;
         }
         let next_cut = cuts.partition_point(|c| *c <= run.last);
@@ -191,7 +194,7 @@ impl ProbeHistory {
         }
         let answer = sample.sent_at.saturating_add(sample.latency_ms);
         match self.runs.last() {
-            Some(run) if self.joins(run, sample.sent_at, sample.ok) => {
+            Some(run) if self.joins(run, sample) => {
                 let keeps_answer = run.answers(self.confirming) < self.confirming;
                 let run = self.runs.last_mut().expect("a last run");
                 run.last = sample.sent_at;
@@ -202,7 +205,15 @@ impl ProbeHistory {
                 }
             }
             _ => {
-                self.runs.push(Run { first: sample.sent_at, last: sample.sent_at, count: 1, ok: sample.ok, max_latency: sample.latency_ms, answers_at: self.answers.len() });
+                self.runs.push(Run {
+                    first: sample.sent_at,
+                    last: sample.sent_at,
+                    count: 1,
+                    ok: sample.ok,
+                    unsettled: sample.unsettled && !sample.ok,
+                    max_latency: sample.latency_ms,
+                    answers_at: self.answers.len(),
+                });
                 self.answers.push(answer);
             }
         }
@@ -243,10 +254,11 @@ impl ProbeHistory {
         self.readings.retain(|(sent_at, _)| *sent_at < end);
     }
 
-    /// The history with every sample sent in `[from, to)` counted as a pass.
+    /// The history with every sample sent in `[from, to)` counted as a
+    /// pass, but those that read no settled state (they stay failures).
     pub fn passing_during(&self, from: Millis, to: Millis) -> ProbeHistory {
         let mut judged = self.clone();
-        for run in judged.runs.iter_mut().filter(|r| r.first >= from && r.first < to) {
+        for run in judged.runs.iter_mut().filter(|r| r.first >= from && r.first < to && !r.unsettled) {
             run.ok = true;
         }
         judged
@@ -287,6 +299,13 @@ impl ProbeHistory {
     /// When the first failing sample at or after `from` was sent.
     pub fn first_failure_after(&self, from: Millis) -> Option<Millis> {
         self.first_failure_in(from, None)
+    }
+
+    /// When the first failing sample at or after `from` that read a settled
+    /// state (another writer, not none) was sent: the move of a probe
+    /// `expected_during_fault`.
+    pub fn first_settled_failure_after(&self, from: Millis) -> Option<Millis> {
+        self.runs_in(from, None).find(|r| !r.ok && !r.unsettled).map(|r| r.first)
     }
 
     /// The runs after the last failure at or after `from` (all passing);
@@ -347,6 +366,17 @@ impl ProbeHistory {
     /// Total time spent failing in `[from, to)`: each failing sample counts
     /// until the next sample (or `to`).
     pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
+        self.time_in(from, to, |r| !r.ok)
+    }
+
+    /// Time spent failing in a settled state in `[from, to)`, counted as
+    /// [`failing_time`](Self::failing_time): the intended state of a probe
+    /// `expected_during_fault`.
+    pub fn settled_failing_time(&self, from: Millis, to: Millis) -> Millis {
+        self.time_in(from, to, |r| !r.ok && !r.unsettled)
+    }
+
+    fn time_in(&self, from: Millis, to: Millis, counted: impl Fn(&Run) -> bool) -> Millis {
         let relevant: Vec<&Run> = self.runs_in(from, Some(to)).collect();
         // Within a run send times only grow, so its samples' times add up to
         // its last send less its first; the last counts until the next run.
@@ -354,7 +384,7 @@ impl ProbeHistory {
         relevant
             .iter()
             .enumerate()
-            .filter(|(_, r)| !r.ok)
+            .filter(|(_, r)| counted(r))
             .map(|(i, r)| (r.last - r.first).saturating_add(relevant.get(i + 1).map_or(to, |next| next.first).saturating_sub(r.last)))
             .fold(0, Millis::saturating_add)
     }
@@ -479,11 +509,13 @@ pub(crate) mod every_sample {
         pub sent_at: Millis,
         pub latency_ms: Millis,
         pub ok: bool,
+        /// Failed reading no settled state (`Sample::unsettled`).
+        pub unsettled: bool,
     }
 
     impl From<&Sample> for Point {
         fn from(sample: &Sample) -> Self {
-            Point { sent_at: sample.sent_at, latency_ms: sample.latency_ms, ok: sample.ok }
+            Point { sent_at: sample.sent_at, latency_ms: sample.latency_ms, ok: sample.ok, unsettled: sample.unsettled && !sample.ok }
         }
     }
 
@@ -584,12 +616,24 @@ pub(crate) mod every_sample {
         /// Total time spent failing in `[from, to)`: each failing sample counts
         /// until the next sample (or `to`).
         pub fn failing_time(&self, from: Millis, to: Millis) -> Millis {
+            self.time_where(from, to, |s| !s.ok)
+        }
+
+        pub fn settled_failing_time(&self, from: Millis, to: Millis) -> Millis {
+            self.time_where(from, to, |s| !s.ok && !s.unsettled)
+        }
+
+        pub fn first_settled_failure_after(&self, from: Millis) -> Option<Millis> {
+            self.samples.iter().find(|s| s.sent_at >= from && !s.ok && !s.unsettled).map(|s| s.sent_at)
+        }
+
+        fn time_where(&self, from: Millis, to: Millis, counted: impl Fn(&Point) -> bool) -> Millis {
             let relevant: Vec<&Point> = self.samples.iter().filter(|s| s.sent_at >= from && s.sent_at < to).collect();
             // Saturating: samples out of order in a damaged journal could otherwise sum past u64::MAX.
             relevant
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| !s.ok)
+                .filter(|(_, s)| counted(s))
                 .map(|(i, s)| relevant.get(i + 1).map_or(to, |next| next.sent_at).saturating_sub(s.sent_at))
                 .fold(0, Millis::saturating_add)
         }
@@ -621,7 +665,7 @@ pub(crate) mod every_sample {
 pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory {
     let mut h = ProbeHistory::default();
     for (i, c) in pattern.chars().enumerate() {
-        h.push(&Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), lateness_us: 0, reading: None });
+        h.push(&Sample { probe: "p".into(), sent_at: i as Millis * step, latency_ms: 1, ok: c == '+', observed: String::new(), unsettled: false, lateness_us: 0, reading: None });
     }
     h
 }
@@ -684,7 +728,7 @@ mod tests {
         // A damaged journal: failures at T+0 each followed by a pass near the end of time.
         let mut h = ProbeHistory::default();
         for (sent_at, ok) in [(0, false), (Millis::MAX - 1, true), (0, false), (Millis::MAX - 1, true)] {
-            h.push(&Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), lateness_us: 0, reading: None });
+            h.push(&Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: String::new(), unsettled: false, lateness_us: 0, reading: None });
         }
         assert_eq!(h.failing_time(0, Millis::MAX), Millis::MAX);
     }
@@ -703,7 +747,7 @@ mod tests {
             let mut sent_at = 0;
             for (gap, ok) in steps {
                 sent_at += gap;
-                let sample = Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: format!("{ok}"), lateness_us: 0, reading: None };
+                let sample = Sample { probe: "p".into(), sent_at, latency_ms: 1, ok, observed: format!("{ok}"), unsettled: false, lateness_us: 0, reading: None };
                 history.push(&sample);
                 track.push(sample);
                 proptest::prop_assert_eq!(track.state(), history.state());
@@ -723,17 +767,18 @@ mod tests {
         #[test]
         fn a_cut_history_answers_as_every_sample_does(
             // Each sample: a step forward (or, now and then, back: a damaged journal), a latency, a verdict, a reading.
-            steps in proptest::collection::vec((0u64..3_000, proptest::bool::weighted(0.05), 0u64..50, proptest::bool::ANY, proptest::option::weighted(0.2, (0u64..100, 0u64..2_000))), 0..80),
+            // and whether a failure read no settled state.
+            steps in proptest::collection::vec((0u64..3_000, proptest::bool::weighted(0.05), 0u64..50, proptest::bool::ANY, proptest::option::weighted(0.2, (0u64..100, 0u64..2_000)), proptest::bool::weighted(0.3)), 0..80),
             cuts in proptest::collection::vec(0u64..120_000, 0..6),
             confirming in 1usize..4,
         ) {
             let mut full = SampleList::default();
             let mut compact = ProbeHistory::cut_at(cuts.iter().copied(), confirming);
             let mut sent_at = 0u64;
-            for (step, back, latency_ms, ok, reading) in steps {
+            for (step, back, latency_ms, ok, reading, unsettled) in steps {
                 sent_at = if back { sent_at.saturating_sub(step) } else { sent_at + step };
                 let reading = reading.map(|(failed, period_ms)| MetricReading { value: failed as f64, divided_by: Some(100.0), period_ms });
-                let sample = Sample { probe: "p".into(), sent_at, latency_ms, ok, observed: String::new(), lateness_us: 0, reading };
+                let sample = Sample { probe: "p".into(), sent_at, latency_ms, ok, observed: String::new(), unsettled, lateness_us: 0, reading };
                 full.push(&sample);
                 compact.push(&sample);
             }
@@ -748,7 +793,7 @@ mod tests {
             for &from in &times {
                 for &to in &times {
                     let mut judged = full.clone();
-                    for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= from && s.sent_at < to) {
+                    for sample in judged.samples.iter_mut().filter(|s| s.sent_at >= from && s.sent_at < to && !s.unsettled) {
                         sample.ok = true;
                     }
                     agree(&compact.passing_during(from, to), &judged, &times, confirming)?;
@@ -771,6 +816,7 @@ mod tests {
         prop_assert_eq!(compact.readings().copied().collect::<Vec<_>>(), full_readings);
         for &from in times {
             prop_assert_eq!(compact.first_failure_after(from), full.first_failure_after(from).map(|s| s.sent_at));
+            prop_assert_eq!(compact.first_settled_failure_after(from), full.first_settled_failure_after(from));
             for healthy_after in 0..=confirming {
                 prop_assert_eq!(compact.recovered_at(from, healthy_after), full.recovered_at(from, healthy_after));
                 prop_assert_eq!(compact.confirmed_at(from, healthy_after), full.confirmed_at(from, healthy_after));
@@ -781,6 +827,7 @@ mod tests {
                 prop_assert_eq!(compact.counts(from, to), (within.len() as u64, within.iter().filter(|s| !s.ok).count() as u64));
                 prop_assert_eq!(compact.first_failure_in(from, Some(to)), within.iter().find(|s| !s.ok).map(|s| s.sent_at));
                 prop_assert_eq!(compact.failing_time(from, to), full.failing_time(from, to));
+                prop_assert_eq!(compact.settled_failing_time(from, to), full.settled_failing_time(from, to));
             }
         }
         Ok(())
@@ -793,7 +840,7 @@ mod tests {
         let mut h = ProbeHistory::cut_at([600_000, 1_200_000], 3);
         for i in 0..36_000u64 {
             let ok = !(6_000..6_300).contains(&i);
-            h.push(&Sample { probe: "p".into(), sent_at: i * 100 + i % 7, latency_ms: 1 + i % 13, ok, observed: String::new(), lateness_us: 0, reading: None });
+            h.push(&Sample { probe: "p".into(), sent_at: i * 100 + i % 7, latency_ms: 1 + i % 13, ok, observed: String::new(), unsettled: false, lateness_us: 0, reading: None });
         }
         // Passing, failing, passing to the fault's end, passing after it: four runs, not 36,000 samples.
         assert_eq!((h.runs(), h.len(), h.failures(), h.max_latency()), (4, 36_000, 300, 13));

@@ -20,6 +20,13 @@ pub struct Sample {
     pub ok: bool,
     /// What was observed, e.g. `HTTP 502` or `4 in service (want ≥ 6)`.
     pub observed: String,
+    /// A failing sample that read no settled state of what its probe checks:
+    /// a database with no writer while it fails over, or whose writer does
+    /// not answer. It is never the state a probe `expected_during_fault`
+    /// waits for (another writer): it counts as a failure, and the move is
+    /// when another state is read (docs/metrics.md, "Failover verdicts").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsettled: bool,
     /// How late the sample was sent against its schedule (real time only).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lateness_us: u64,

@@ -93,7 +93,7 @@ impl RealProber {
             Err(_) => Verdict { ok: false, observed: format!("timed out after {}", probe.timeout) },
         };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Sample { probe: probe.name.clone(), sent_at, latency_ms, ok: verdict.ok, observed: verdict.observed, lateness_us: 0, reading: None }
+        Sample { probe: probe.name.clone(), sent_at, latency_ms, ok: verdict.ok, observed: verdict.observed, unsettled: false, lateness_us: 0, reading: None }
     }
 
     async fn check(&self, probe: &Probe) -> Verdict {

@@ -784,7 +784,7 @@ mod tests {
             Event::RevertIntent { fault: fault() },
             Event::FaultReverted { fault: fault(), outcome: RevertOutcome::default() },
             Event::RevertFailed { fault: fault(), error: "e".into() },
-            Event::Sample(Sample { probe: "p".into(), sent_at: 0, latency_ms: 0, ok: true, observed: "o".into(), lateness_us: 0, reading: None }),
+            Event::Sample(Sample { probe: "p".into(), sent_at: 0, latency_ms: 0, ok: true, observed: "o".into(), unsettled: false, lateness_us: 0, reading: None }),
             Event::Observed(Observation { at: 0, source: "s".into(), message: "m".into() }),
             Event::PlanExecutionEnded(PlanExecutionEnd {
                 fault: fault(),

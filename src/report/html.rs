@@ -474,7 +474,7 @@ impl<'a> LaneFeed<'a> {
         let in_fault = |at: Millis| self.result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= at && f.ended_at.is_none_or(|e| at < e)));
         let look = match sample.ok {
             true => LaneLook::Passing,
-            false if probe.expected_during_fault && in_fault(sample.sent_at) => LaneLook::Intended,
+            false if probe.expected_during_fault && !sample.unsettled && in_fault(sample.sent_at) => LaneLook::Intended,
             false => LaneLook::Failing,
         };
         match open {

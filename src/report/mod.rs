@@ -136,7 +136,11 @@ pub struct ImpactWindow {
     /// Journal line (1-based) of the first failing sample.
     pub start_line: usize,
     /// The first passing sample after it, and its journal line; `None` while still failing at the end.
+    /// For a probe `expected_during_fault`, a failing sample that reads a
+    /// settled state after unsettled ones (or the reverse) ends it too.
     pub end: Option<(Millis, usize)>,
+    /// Its samples read no settled state (`Sample::unsettled`): never intended.
+    pub unsettled: bool,
 }
 
 /// A row of the phase-times table.
@@ -311,11 +315,23 @@ impl<'a> PhaseFeed<'a> {
             self.windows.insert(sample.probe.clone(), ProbeWindows::default());
         }
         let Some(probe) = self.windows.get_mut(&sample.probe) else { return };
+        let open = probe.latest.as_ref().filter(|(_, w)| w.end.is_none()).map(|(_, w)| w.unsettled);
+        // A probe meant to fail during the fault that goes from no state (no
+        // writer) to the one it waits for (another writer) opens a new
+        // window: impact, then intended.
+        if let Some(unsettled) = open
+            && !sample.ok
+            && unsettled != sample.unsettled
+            && self.intended_probes.contains(sample.probe.as_str())
+            && let Some((_, window)) = probe.latest.as_mut()
+        {
+            window.end = Some((sample.sent_at, index + 1));
+        }
         let open = probe.latest.as_ref().is_some_and(|(_, w)| w.end.is_none());
         match (open, sample.ok) {
             (false, false) => {
                 probe.count += 1;
-                let window = ImpactWindow { probe: sample.probe.clone(), start: sample.sent_at, start_line: index + 1, end: None };
+                let window = ImpactWindow { probe: sample.probe.clone(), start: sample.sent_at, start_line: index + 1, end: None, unsettled: sample.unsettled };
                 // The window before it is not the probe's last: past the cap, it is counted, not listed, where it can be.
                 if let Some((nth, earlier)) = probe.latest.replace((probe.count, window))
                     && (nth <= PHASE_WINDOWS_PER_PROBE || !fold(self.result, &self.intended_probes, probe, &earlier, nth))
@@ -369,7 +385,7 @@ impl<'a> PhaseFeed<'a> {
 /// Whether a probe's impact window is in its intended state: the probe is
 /// meant to fail during a fault, and one was in place when the window opened.
 fn is_intended(result: &RunResult, intended_probes: &std::collections::BTreeSet<&str>, w: &ImpactWindow) -> bool {
-    intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)))
+    !w.unsettled && intended_probes.contains(w.probe.as_str()) && result.faults.iter().any(|f| f.started_at.is_some_and(|s| s <= w.start && f.ended_at.is_none_or(|e| w.start < e)))
 }
 
 /// The end of the fault in place when an intended window opened.

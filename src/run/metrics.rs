@@ -552,7 +552,7 @@ pub fn evaluate(
     let mut intended = 0;
     let (mut samples, mut failures) = (0u64, 0u64);
     for name in expected.probes.iter().filter(|n| probe_of(n).is_some_and(|p| p.expected_during_fault)) {
-        intended = intended.max(histories.get(name).unwrap_or(&empty).failing_time(fault_start, fault_end));
+        intended = intended.max(histories.get(name).unwrap_or(&empty).settled_failing_time(fault_start, fault_end));
     }
     let window_end = recovered_at.unwrap_or(end);
     for name in &expected.probes {
@@ -760,7 +760,7 @@ fn failover(
         .map(|name| {
             let probe = probes.iter().find(|p| p.name == *name);
             let moved = if probe.is_some_and(|p| p.expected_during_fault) {
-                raw.get(name).and_then(|h| h.first_failure_after(span.start)).filter(|t| *t < fault_end)
+                raw.get(name).and_then(|h| h.first_settled_failure_after(span.start)).filter(|t| *t < fault_end)
             } else {
                 // A referee probe moved when it recovered while the fault was
                 // still in place; recovering only after the revert is not a failover.
@@ -890,7 +890,16 @@ mod tests {
         let mut history = ProbeHistory::default();
         for (i, reading) in readings.iter().enumerate() {
             let reading = reading.map(|(value, total)| crate::vocab::MetricReading { value, divided_by: Some(total), period_ms: 60_000 });
-            history.push(&crate::vocab::Sample { probe: "r".into(), sent_at: i as Millis * 60_000, latency_ms: 1, ok: true, observed: String::new(), lateness_us: 0, reading });
+            history.push(&crate::vocab::Sample {
+                probe: "r".into(),
+                sent_at: i as Millis * 60_000,
+                latency_ms: 1,
+                ok: true,
+                observed: String::new(),
+                unsettled: false,
+                lateness_us: 0,
+                reading,
+            });
         }
         history
     }

@@ -267,8 +267,13 @@ fn a_failover_expectation_on_any_fault_misses_when_nothing_moved() {
     let e = moves.expectation("the writer moves");
     assert_eq!(e["failover"]["verdict"], "met", "{e}");
     let moved = e["failover"]["clients"][0]["moved_at"].as_u64().expect("the writer moved");
-    let first_failing = moves.journal.iter().find(|r| r["event"] == "sample" && r["probe"] == "writer-is-orders-db-1" && r["ok"] == false).expect("a failing sample");
-    assert_eq!(Some(moved), first_failing["sent_at"].as_u64(), "moved at the first sample that saw another writer");
+    // The samples with no writer while Aurora fails over are not the move (they are `unsettled`).
+    let first_other_writer = moves
+        .journal
+        .iter()
+        .find(|r| r["event"] == "sample" && r["probe"] == "writer-is-orders-db-1" && r["ok"] == false && r["unsettled"] != true)
+        .expect("a sample that saw another writer");
+    assert_eq!(Some(moved), first_other_writer["sent_at"].as_u64(), "moved at the first sample that saw another writer");
     assert_eq!(e["time_to_recover"].as_u64(), Some(moved), "the failover time is the move, from the fault's start at T+0");
     assert_eq!(moves.output.code, 0, "{}", moves.output.stdout);
 }
@@ -312,4 +317,53 @@ fn a_fault_is_counted_from_when_gameday_starts_making_it() {
     let when = |t: u64| format!("T+{}", gameday::run::metrics::fmt_ms(t));
     let inject = run.report.lines().find(|l| l.starts_with("| Inject |")).unwrap_or_else(|| panic!("no Inject phase:\n{}", run.report));
     assert!(inject.starts_with(&format!("| Inject | {} | `touch` started (command), in place at {} |", when(intent), when(applied))), "{inject}");
+}
+
+/// A database failing over has no writer for a while before a reader
+/// writes. A `db_writer` probe `expected_during_fault` fails through both,
+/// but only the second is the move it waits for: a "no writer" sample reads
+/// no settled state (`unsettled` in the journal), is never the intended
+/// state, and counts as impact. So the time to fail over is when another
+/// instance writes, not the first sample that lost the old writer
+/// (docs/metrics.md, "Failover verdicts"). On the simulator with seed 2,
+/// `orders-db-2` writes about 50 s after the writer is lost.
+#[test]
+fn a_failover_moves_when_another_writer_writes_not_when_the_old_one_stops() {
+    let file = crate::repo().join("scenarios/aurora-failover-fis.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let run = crate::run_scenario(&file, &["--seed", "2"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let promoted = run.expectation("a reader is promoted");
+    let fault_start = promoted["fault_start"].as_u64().unwrap();
+    let samples: Vec<&serde_json::Value> =
+        run.journal.iter().filter(|r| r["event"] == "sample" && r["probe"] == "writer-is-orders-db-1" && r["sent_at"].as_u64() >= Some(fault_start)).collect();
+    // Every sample that saw no writer says so; no other does.
+    for s in &samples {
+        let no_writer = s["observed"].as_str().unwrap().contains("no writer");
+        assert_eq!(s["unsettled"] == true, no_writer, "{s}");
+    }
+    let first_lost = samples.iter().find(|s| s["ok"] == false).unwrap();
+    assert_eq!(first_lost["unsettled"], true, "the old writer is lost before another writes: {first_lost}");
+    let moved = samples.iter().find(|s| s["ok"] == false && s["unsettled"] != true).unwrap();
+    assert!(moved["observed"].as_str().unwrap().contains("writer orders-db-2 in us-east-1b, available"), "{moved}");
+    let moved_at = moved["sent_at"].as_u64().unwrap();
+    assert!(moved_at > first_lost["sent_at"].as_u64().unwrap());
+    let failover = &promoted["failover"];
+    assert_eq!(failover["clients"][0]["moved_at"].as_u64(), Some(moved_at), "{promoted}");
+    assert_eq!(failover["time_to_fail_over"].as_u64(), Some(moved_at - fault_start), "{promoted}");
+    let said = format!("recover met (clients moved after {})", gameday::run::metrics::fmt_ms(moved_at - fault_start));
+    assert!(run.output.stdout.contains(&said), "expected `{said}` in:\n{}", run.output.stdout);
+    // The time without a writer is impact, not the intended state.
+    let no_writer_from = first_lost["sent_at"].as_u64().unwrap();
+    assert_eq!(promoted["impact_start"].as_u64(), Some(no_writer_from), "{promoted}");
+    assert_eq!(promoted["downtime"].as_u64(), Some(moved_at - no_writer_from), "{promoted}");
+    let row = format!(
+        "| Impact | T+{} | `writer-is-orders-db-1` failing (window 1 of 3) until T+{} ({}) |",
+        gameday::run::metrics::fmt_ms(no_writer_from),
+        gameday::run::metrics::fmt_ms(moved_at),
+        gameday::run::metrics::fmt_ms(moved_at - no_writer_from)
+    );
+    assert!(run.report.contains(&row), "expected `{row}` in:\n{}", run.report);
+    let intended = format!("| Intended | T+{} | `writer-is-orders-db-1` in its intended state", gameday::run::metrics::fmt_ms(moved_at));
+    assert!(run.report.contains(&intended), "expected `{intended}` in:\n{}", run.report);
 }

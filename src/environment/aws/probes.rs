@@ -119,7 +119,21 @@ where
     AlarmReadError { kind, message }
 }
 
-async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvError> {
+/// One reading of a probe read from AWS: its verdict, what it saw, and
+/// whether a failure read no settled state (`Sample::unsettled`).
+struct Reading {
+    ok: bool,
+    observed: String,
+    unsettled: bool,
+}
+
+impl From<(bool, String)> for Reading {
+    fn from((ok, observed): (bool, String)) -> Self {
+        Reading { ok, observed, unsettled: false }
+    }
+}
+
+async fn check(clients: &Clients, probe: &Probe) -> Result<Reading, EnvError> {
     match &probe.check {
         ProbeCheck::AsgCapacity { group, min_in_service } => {
             let out = clients
@@ -131,7 +145,7 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
                 .map_err(|e| sdk_error("autoscaling:DescribeAutoScalingGroups", e))?;
             let asg = out.auto_scaling_groups().first().ok_or_else(|| EnvError::NotFound { resource: format!("Auto Scaling group `{group}`"), hint: None })?;
             let n = asg.instances().iter().filter(|i| i.lifecycle_state() == Some(&LifecycleState::InService)).count();
-            Ok((n >= *min_in_service as usize, format!("{n} in service (want ≥ {min_in_service})")))
+            Ok((n >= *min_in_service as usize, format!("{n} in service (want ≥ {min_in_service})")).into())
         }
         ProbeCheck::TargetHealth { target_group, min_healthy } => {
             let groups = clients.elbv2.describe_target_groups().names(target_group).send().await.map_err(|e| sdk_error("elasticloadbalancing:DescribeTargetGroups", e))?;
@@ -142,12 +156,12 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
                 .ok_or_else(|| EnvError::NotFound { resource: format!("target group `{target_group}`"), hint: None })?;
             let health = clients.elbv2.describe_target_health().target_group_arn(arn).send().await.map_err(|e| sdk_error("elasticloadbalancing:DescribeTargetHealth", e))?;
             let n = health.target_health_descriptions().iter().filter(|d| d.target_health().and_then(|h| h.state()).is_some_and(|s| *s == TargetHealthStateEnum::Healthy)).count();
-            Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")))
+            Ok((n >= *min_healthy as usize, format!("{n} healthy (want ≥ {min_healthy})")).into())
         }
         ProbeCheck::Alarm { alarm, expect_state } => {
             let states = alarm_states(clients, std::slice::from_ref(alarm)).await?;
             let (_, state) = states.first().ok_or_else(|| EnvError::NotFound { resource: format!("CloudWatch alarm `{alarm}`"), hint: None })?;
-            Ok((state == expect_state, format!("{state} (want {expect_state})")))
+            Ok((state == expect_state, format!("{state} (want {expect_state})")).into())
         }
         ProbeCheck::Route53HealthCheck { health_check, expect_healthy } => {
             let out = clients.route53.get_health_check_status().health_check_id(health_check).send().await.map_err(|e| sdk_error("route53:GetHealthCheckStatus", e))?;
@@ -156,9 +170,16 @@ async fn check(clients: &Clients, probe: &Probe) -> Result<(bool, String), EnvEr
             // Route 53 considers an endpoint healthy when more than 18% of its checkers do.
             let healthy = !observations.is_empty() && passing as f64 / observations.len() as f64 > 0.18;
             let word = |b: bool| if b { "healthy" } else { "unhealthy" };
-            Ok((healthy == *expect_healthy, format!("{} ({passing}/{} checkers; want {})", word(healthy), observations.len(), word(*expect_healthy))))
+            Ok((healthy == *expect_healthy, format!("{} ({passing}/{} checkers; want {})", word(healthy), observations.len(), word(*expect_healthy))).into())
         }
-        ProbeCheck::DbWriter { cluster, instance, expect_writer } => super::rds::writer_verdict(clients, cluster.as_deref(), instance.as_deref(), expect_writer.as_deref()).await,
+        ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
+            use super::rds::WriterReading;
+            Ok(match super::rds::writer_verdict(clients, cluster.as_deref(), instance.as_deref(), expect_writer.as_deref()).await? {
+                WriterReading::Wanted(observed) => Reading { ok: true, observed, unsettled: false },
+                WriterReading::Other(observed) => Reading { ok: false, observed, unsettled: false },
+                WriterReading::NoWriter(observed) => Reading { ok: false, observed, unsettled: true },
+            })
+        }
         other => Err(EnvError::Unsupported(format!("`{}` probes are not read from AWS", other.kind_name()))),
     }
 }
@@ -212,17 +233,20 @@ pub(crate) async fn sample(clients: &Clients, probe: &Probe, now: Millis) -> Sam
         if matches!(probe.check, ProbeCheck::Metric { .. }) {
             let read = read_metric(clients, probe).await?;
             reading = Some(read);
-            Ok(crate::probe::metric_verdict(&probe.check, &read))
+            Ok(crate::probe::metric_verdict(&probe.check, &read).into())
         } else {
             check(clients, probe).await
         }
     })
     .await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (ok, observed) = match outcome {
-        Ok(Ok(verdict)) => verdict,
-        Ok(Err(error)) => (false, error.to_string()),
-        Err(_) => (false, format!("timed out after {}", probe.timeout)),
+    // A read that failed or timed out read no state; for a `db_writer` probe
+    // that is no writer seen, never the other writer it may be waiting for.
+    let no_state = |observed: String| Reading { ok: false, observed, unsettled: matches!(probe.check, ProbeCheck::DbWriter { .. }) };
+    let Reading { ok, observed, unsettled } = match outcome {
+        Ok(Ok(reading)) => reading,
+        Ok(Err(error)) => no_state(error.to_string()),
+        Err(_) => no_state(format!("timed out after {}", probe.timeout)),
     };
-    Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0, reading }
+    Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, unsettled, lateness_us: 0, reading }
 }

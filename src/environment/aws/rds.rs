@@ -235,15 +235,24 @@ pub async fn fail_back(clients: &Clients, effect: &Effect) -> Result<RevertOutco
 
 /// A `db_writer` sample: passes when the database is `available` with a
 /// writer (the expected one, when named).
-pub async fn writer_verdict(clients: &Clients, cluster: Option<&str>, instance: Option<&str>, expect_writer: Option<&str>) -> Result<(bool, String), EnvError> {
+/// What a `db_writer` probe read: the writer it wants (or any, without
+/// `expect_writer`), another writer, or no writer at all (not `available`,
+/// or failing over): the last is no settled state (`Sample::unsettled`).
+pub enum WriterReading {
+    Wanted(String),
+    Other(String),
+    NoWriter(String),
+}
+
+pub async fn writer_verdict(clients: &Clients, cluster: Option<&str>, instance: Option<&str>, expect_writer: Option<&str>) -> Result<WriterReading, EnvError> {
     let database = describe(clients, cluster, instance).await?;
     let line = format!("{}, {}", database.describe(), database.status());
     let has_writer = !matches!(database, Database::Cluster { writer: None, .. });
     if database.status() != "available" || !has_writer {
-        return Ok((false, line));
+        return Ok(WriterReading::NoWriter(line));
     }
     match (expect_writer, &database) {
-        (Some(expected), Database::Cluster { writer: Some((writer, _)), .. }) if expected != writer => Ok((false, format!("{line} (want writer {expected})"))),
-        _ => Ok((true, line)),
+        (Some(expected), Database::Cluster { writer: Some((writer, _)), .. }) if expected != writer => Ok(WriterReading::Other(format!("{line} (want writer {expected})"))),
+        _ => Ok(WriterReading::Wanted(line)),
     }
 }

@@ -892,7 +892,16 @@ impl Environment for SimEnvironment {
         };
         let mut rng = SeededRng::stream(self.seed, &probe.name, index);
         let timeout_ms = probe.timeout.as_millis();
-        let sample = |ok: bool, latency_ms: u64, observed: String| Sample { probe: probe.name.clone(), sent_at: now, latency_ms, ok, observed, lateness_us: 0, reading: None };
+        let sample = |ok: bool, latency_ms: u64, observed: String| Sample {
+            probe: probe.name.clone(),
+            sent_at: now,
+            latency_ms,
+            ok,
+            observed,
+            unsettled: false,
+            lateness_us: 0,
+            reading: None,
+        };
         match &probe.check {
             ProbeCheck::Http { url, .. } => {
                 let host = host_of(url);
@@ -1005,9 +1014,11 @@ impl Environment for SimEnvironment {
                 None => sample(false, 1, format!("no health check {health_check}")),
             },
             ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
+                // Only another writer, available, is a settled failure: the rest read no writer at all.
+                let unsettled = |latency_ms: u64, observed: String| Sample { unsettled: true, ..sample(false, latency_ms, observed) };
                 let d = match self.database(cluster.as_deref(), instance.as_deref()) {
                     Ok(d) => d,
-                    Err(error) => return sample(false, 1, error.to_string()),
+                    Err(error) => return unsettled(1, error.to_string()),
                 };
                 let db = &self.world.databases[d];
                 match self.world.database_state(d) {
@@ -1018,8 +1029,8 @@ impl Environment for SimEnvironment {
                             _ => sample(true, 1, observed),
                         }
                     }
-                    DatabaseState::FailingOver { to } => sample(false, 1, format!("{} failing-over to {to}: no writer", db.name)),
-                    DatabaseState::Unreachable { writer, zone } => sample(false, timeout_ms, format!("{writer} in {zone} does not answer")),
+                    DatabaseState::FailingOver { to } => unsettled(1, format!("{} failing-over to {to}: no writer", db.name)),
+                    DatabaseState::Unreachable { writer, zone } => unsettled(timeout_ms, format!("{writer} in {zone} does not answer")),
                 }
             }
             ProbeCheck::Metric { metric, period, divided_by, .. } => {
