@@ -370,6 +370,19 @@ fn check_faults<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
         if let Some(targets) = fault.action.targets() {
             check_targets(targets, guards, &format!("{at}.targets"), found);
         }
+        // A network cut takes the zone's subnets whole (docs/simulator.md):
+        // `tags` and `groups` would read as a limit that is not there.
+        if let FaultAction::AzOutage { mode: AzOutageMode::Network, tags, groups, .. } = &fault.action {
+            for (key, set) in [("groups", !groups.is_empty()), ("tags", !tags.is_empty())] {
+                if set {
+                    found.add(
+                        &format!("{at}.{key}"),
+                        format!("`{key}` cannot narrow `mode: network`: a network cut takes every subnet of the zone, whatever runs there"),
+                        Some(format!("remove `{key}` (the guards must then allow every instance in the zone), or use `mode: power`, which `{key}` does narrow")),
+                    );
+                }
+            }
+        }
         match &fault.action {
             FaultAction::AzOutage { .. } if guards.max_azs == Some(0) => {
                 found.add(&format!("{at}.kind"), "an `az_outage` can never pass `guards.max_azs: 0`".into(), Some("raise `max_azs` to 1 or remove the fault".into()));
