@@ -399,7 +399,13 @@ impl Describer {
             Event::GuardsJudged { phase, verdicts } => {
                 let failed: Vec<String> =
                     verdicts.iter().filter(|v| !v.passed).map(|v| format!("{}{}: {}", v.guard, if v.enforced { "" } else { " (not enforced)" }, v.detail)).collect();
-                Some(if failed.is_empty() { format!("Guards checked {phase}: all {} passed", verdicts.len()) } else { format!("Guards checked {phase}: {}", failed.join("; ")) })
+                Some(if verdicts.is_empty() {
+                    format!("Guards checked {phase}: none set")
+                } else if failed.is_empty() {
+                    format!("Guards checked {phase}: all {} passed", verdicts.len())
+                } else {
+                    format!("Guards checked {phase}: {}", failed.join("; "))
+                })
             }
             Event::SteadyState { healthy, detail } => Some(format!("Steady state {}: {detail}", if *healthy { "healthy" } else { "NOT healthy" })),
             Event::InjectionStarted => Some("Injection started".to_string()),

@@ -126,7 +126,8 @@ fn resolved_by(e: &ExpectationResult, fault: Option<&FaultResult>, result: &RunR
         return ("not measured".into(), format!("the fault `{}` never started", e.fault));
     }
     if e.impact_start.is_none() {
-        return ("no impact".into(), "nothing to resolve: the probes never failed".into());
+        let why = if e.intended > 0 { "the probes failed only in their intended state" } else { "the probes never failed" };
+        return ("no impact".into(), format!("nothing to resolve: {why}"));
     }
     let Some(at) = e.recovered_at else {
         return ("not recovered".into(), "nothing: the service had not recovered by the end of the run".into());

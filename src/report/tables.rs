@@ -285,6 +285,7 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
     }
     let mut parts = Vec::new();
     match e.impact_start {
+        None if e.intended > 0 => parts.push("the probes failed only in their intended state".to_string()),
         None => parts.push("the probes never failed".to_string()),
         Some(i) => parts.push(format!("first failing sample {} after {}", fmt_ms(e.after_fault(i)), e.clock_name())),
     }

@@ -632,7 +632,7 @@ pub fn evaluate(
                 fmt_ms(back.saturating_sub(start)),
                 fmt_ms(r.saturating_sub(start))
             )),
-            (true, Some(r), _) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r.saturating_sub(start)), expected.within())),
+            (true, Some(r), _) if r > deadline => misses.push(format!("recovered after {} — deadline {}", fmt_ms(r.saturating_sub(start)), fmt_ms(expected.within().as_millis()))),
             _ => {}
         },
         ExpectationKind::StaysHealthy => {

@@ -21,6 +21,14 @@ fn a_recovery_on_its_deadline_is_met_though_confirmed_after_it() {
     let late = run_yaml(&dns_failover_with_deadline("6m24s"));
     assert_eq!(late.output.code, 1, "{}", late.output.stdout);
     assert!(late.output.stdout.contains("recovered after 6m25s — deadline 6m24s"), "{}", late.output.stdout);
+    // The deadline is written as every duration of the report is, not as the scenario spelled it:
+    // az-loss (seed 1) with its targets given 3m instead of 8m to be healthy again.
+    let text = std::fs::read_to_string(crate::repo().join("scenarios/az-loss.yaml")).unwrap().replace("    recovers_within: 8m\n", "    recovers_within: 3m\n");
+    let round = run_yaml(&text);
+    let missed = round.expectation("every target healthy again");
+    let took = gameday::run::metrics::fmt_ms(missed["time_to_recover"].as_u64().unwrap());
+    let said = format!("recovered after {took} — deadline 3m00s");
+    assert!(round.output.stdout.contains(&said), "expected `{said}` in:\n{}", round.output.stdout);
 }
 
 /// The confirmation phase: the recovery point is the first of the
@@ -114,6 +122,13 @@ fn an_intended_state_is_not_downtime_and_the_rto_is_the_failover() {
     );
     assert!(run.report.contains("| `fail-primary` (dns_failover) | clients fail over to us-west-2 | 3m00s | 1m25s | ✅ met |"), "{}", run.report);
     assert!(!run.report.contains("5m00s down"), "{}", run.report);
+    // Failing in the intended state alone is no impact, and the report does not call it "never failed".
+    assert!(
+        run.report.contains("| the probes failed only in their intended state, detected after 1m10s by probe primary-health-check, 3m35s in the intended state"),
+        "{}",
+        run.report
+    );
+    assert!(run.report.contains("| clients fail over to us-west-2 | no impact | nothing to resolve: the probes failed only in their intended state |"), "{}", run.report);
     let html = std::fs::read_to_string(run.dir.join("report.html")).unwrap();
     assert!(html.contains("resolves-to-primary: intended (expected during the fault) T+1m25s to T+5m00s"), "the chart paints it as intended, not failing");
 }

@@ -678,3 +678,19 @@ fn screenshots_of_the_report_and_the_summary_are_made_and_not_blank() {
     assert!(ink > 0.01, "the summary's page looks blank: {:.2}% of its pixels differ from the background", ink * 100.0);
     eprintln!("screenshot: {} ({:.1}% ink)", png.display(), ink * 100.0);
 }
+
+/// A scenario without guards: the timeline says none were set, not "all 0 passed".
+#[test]
+fn a_run_without_guards_says_none_were_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: no-guards\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 200ms }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n",
+    )
+    .unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.report.contains("| Guards checked before the run: none set |"), "{}", run.report);
+    assert!(!run.report.contains("all 0 passed"), "{}", run.report);
+}
