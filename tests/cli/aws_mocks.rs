@@ -1838,3 +1838,72 @@ async fn alarms_imported_from_a_practice_run_configuration_block_the_start_and_s
         assert!(!finished.records.iter().any(|r| matches!(r.event, Event::FaultIntent { .. })), "nothing was about to be made");
     }
 }
+
+/// The case that made a fault start when gameday starts making it
+/// (docs/metrics.md): a termination through FIS is awaited until the
+/// experiment completes, and FIS hurts the service while gameday waits. The
+/// mocked FIS (aws-smithy-mocks: moto's experiments act on nothing) marks
+/// the service down at its first answer and completes at its third, when
+/// the service is back: all the impact falls before the fault is applied.
+/// Counted from the apply's return, the run said "no impact".
+#[tokio::test]
+async fn impact_while_gameday_awaits_a_fis_experiment_counts_from_the_fault_start() {
+    use aws_sdk_fis::operation as op;
+    use aws_sdk_fis::types::{Experiment, ExperimentState, ExperimentStatus, ExperimentTemplate, SafetyLever, SafetyLeverState, SafetyLeverStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let down = dir.path().join("service-down");
+    let polls = Arc::new(Mutex::new(0usize));
+    let experiment = {
+        let (polls, down) = (polls.clone(), down.clone());
+        move || {
+            let mut n = polls.lock().unwrap();
+            *n += 1;
+            // FIS's first answer: terminating, the service down; its third: completed, the service back.
+            match *n {
+                1 => std::fs::write(&down, "").unwrap(),
+                3 => std::fs::remove_file(&down).unwrap(),
+                _ => {}
+            }
+            let status = if *n >= 3 { ExperimentStatus::Completed } else { ExperimentStatus::Running };
+            Experiment::builder().id("EXP1").experiment_template_id("EXT1").state(ExperimentState::builder().status(status).build()).build()
+        }
+    };
+    let fis = [
+        mock!(aws_sdk_fis::Client::get_safety_lever).then_output(|| {
+            op::get_safety_lever::GetSafetyLeverOutput::builder()
+                .safety_lever(SafetyLever::builder().state(SafetyLeverState::builder().status(SafetyLeverStatus::Disengaged).reason("").build()).build())
+                .build()
+        }),
+        mock!(aws_sdk_fis::Client::create_experiment_template)
+            .then_output(|| op::create_experiment_template::CreateExperimentTemplateOutput::builder().experiment_template(ExperimentTemplate::builder().id("EXT1").build()).build()),
+        mock!(aws_sdk_fis::Client::start_experiment).then_output(|| {
+            op::start_experiment::StartExperimentOutput::builder()
+                .experiment(Experiment::builder().id("EXP1").experiment_template_id("EXT1").state(ExperimentState::builder().status(ExperimentStatus::Initiating).build()).build())
+                .build()
+        }),
+        mock!(aws_sdk_fis::Client::get_experiment).then_compute_output(move |_| op::get_experiment::GetExperimentOutput::builder().experiment(experiment()).build()),
+        mock!(aws_sdk_fis::Client::delete_experiment_template).then_output(|| op::delete_experiment_template::DeleteExperimentTemplateOutput::builder().build()),
+    ];
+    let fake = FakeEc2::new(2);
+    let describe = fake.describe();
+    let text = format!(
+        "apiVersion: gameday/v1\nname: mocked\nvia: fis\nsteady_state:\n  - {{ name: up, kind: command, run: \"test ! -e {}\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: terminate, kind: terminate_instances, targets: {{ ids: [{}] }} }}\nexpected_recoveries:\n  - {{ name: up, probes: [up], recovers_within: 30s }}\n",
+        down.display(),
+        fake.all[0]
+    );
+    let scenario = scenario(&text);
+    let spec = AwsSpec { fis_role_arn: Some("arn:aws:iam::123456789012:role/fis".into()), ..spec() };
+    let fis_rules: Vec<&Rule> = fis.iter().collect();
+    let mut env = AwsEnvironment::with_clients("mock", &spec, clients(&[&describe], &fis_rules, &[]), &scenario).await.unwrap();
+    let finished = run(&mut env, &scenario, RunConfig::new(1, jiff::Timestamp::now())).await;
+    assert_eq!(finished.result.outcome, Outcome::HypothesisHeld, "{:?}", finished.result);
+    let at = |wanted: fn(&Event) -> bool| finished.records.iter().find(|r| wanted(&r.event)).map(|r| r.t).unwrap();
+    let (intent, applied) = (at(|e| matches!(e, Event::FaultIntent { .. })), at(|e| matches!(e, Event::FaultApplied { .. })));
+    let up = &finished.result.expectations[0];
+    assert_eq!(up.fault_start, intent, "{up:?}");
+    let impact = up.impact_start.unwrap_or_else(|| panic!("the impact while FIS ran is counted: {up:?}"));
+    assert!(intent <= impact && impact < applied, "impact at {impact}, between the intent at {intent} and the experiment's completion at {applied}");
+    let recovered = up.recovered_at.unwrap();
+    assert_eq!(up.time_to_recover, Some(recovered - intent), "{up:?}");
+    assert!(*polls.lock().unwrap() >= 3, "gameday awaited the experiment");
+}
