@@ -5,6 +5,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration as StdDuration, Instant};
 
 use super::confirm::{confirm, confirm_recovery};
 use super::failure::{self, Done, Ended, Failure};
@@ -71,8 +72,17 @@ pub(super) fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bo
     }
     let started = started_at(target)?;
     confirm(target, &loaded.scenario.name, yes)?;
+    // From here a Ctrl-C or SIGTERM is gameday's to handle: listened for
+    // before the run directory and the lock exist, so that no signal can
+    // end gameday holding them (the run then stops before injecting, 130).
+    // Not before the confirmation: a Ctrl-C at its prompt ends gameday.
+    let interrupt = Interrupt::new();
+    let abandon = std::sync::Arc::new(Abandon { environment: env_name.to_string(), run_dir: std::sync::OnceLock::new() });
+    spawn_signal_listener(interrupt.clone(), abandon.clone())?;
+    hold_for_a_test();
     let run_dir = create_run_dir(runs_dir, &loaded.scenario.name, started)
         .map_err(|error| Failure::Unreadable(format!("could not create a run directory in {}: {error}", runs_dir.display())))?;
+    let _ = abandon.run_dir.set(run_dir.clone());
     // One game day per real environment at a time; the simulator is per process.
     let lock = if target.is_simulator() {
         None
@@ -89,9 +99,22 @@ pub(super) fn start_run(ready: &Loaded, env_name: &str, runs_dir: &Path, yes: bo
         return Err(Failure::Unreadable(format!("could not keep the scenario as run in {}: {error}", run_dir.display())));
     }
     let journal = Journal::create(&run_dir.join("journal.jsonl")).map_err(|error| Failure::Unreadable(error.to_string()))?;
-    let interrupt = Interrupt::new();
-    spawn_signal_listener(interrupt.clone(), run_dir.clone())?;
     Ok(Started { started, run_dir, lock, journal, interrupt })
+}
+
+/// For gameday's own tests only: with `GAMEDAY_TEST_HOLD_BEFORE_RUN_DIR=PATH`
+/// a run, once it listens for signals and before it makes its run
+/// directory, writes `PATH.waiting` and waits (up to a minute) for PATH to
+/// exist, so a test can signal it at exactly that point.
+fn hold_for_a_test() {
+    let Some(go) = std::env::var_os("GAMEDAY_TEST_HOLD_BEFORE_RUN_DIR").map(PathBuf::from) else { return };
+    let mut waiting = go.clone().into_os_string();
+    waiting.push(".waiting");
+    let _ = std::fs::write(&waiting, "");
+    let until = Instant::now() + StdDuration::from_secs(60);
+    while !go.exists() && Instant::now() < until {
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
 }
 
 /// A drill's session, speed and command channel, handed to the runner.
@@ -237,7 +260,7 @@ fn print_summary(result: &crate::run::RunResult, run_dir: &Path, reports_written
 
 /// Refused when the signals cannot be listened for: a Ctrl-C would then end
 /// gameday with its faults in place.
-fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf) -> Result<(), Failure> {
+fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, abandon: std::sync::Arc<Abandon>) -> Result<(), Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -258,7 +281,7 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf)
                     1 if crate::run::lock::halted().is_some() => eprintln!("\ngameday: halted (`gameday halt`) — stopping injection and reverting every fault"),
                     1 => eprintln!("\ngameday: interrupted — stopping injection and reverting every fault"),
                     2 => eprintln!("\ngameday: still reverting; gameday does not leave faults behind. Press Ctrl-C once more to ABANDON the revert (faults may stay in place)."),
-                    _ => abandon(&run_dir),
+                    _ => abandon.now(),
                 }
             }
         });
@@ -272,20 +295,42 @@ fn spawn_signal_listener(interrupt: std::sync::Arc<Interrupt>, run_dir: PathBuf)
     Ok(())
 }
 
-/// The third interrupt: stop now, and say exactly what is left in place.
-fn abandon(run_dir: &Path) -> ! {
-    eprintln!("\ngameday: revert ABANDONED.");
-    let run = crate::run::recover::inspect(run_dir);
-    if let crate::run::recover::Certainty::CannotTell(why) = run.certainty() {
-        eprintln!("cannot tell what is in place: {why}; read it by hand");
-    }
-    if run.in_place.is_empty() {
-        eprintln!("nothing is left in place.");
-    } else {
-        eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
-        for (fault, effect) in &run.in_place {
-            eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
+/// What the third interrupt needs: the environment whose lock the run
+/// holds, and the run directory once it exists.
+struct Abandon {
+    environment: String,
+    run_dir: std::sync::OnceLock<PathBuf>,
+}
+
+impl Abandon {
+    /// The third interrupt: stop now, and say exactly what is left in
+    /// place, from the journal. Something left in place (or a journal that
+    /// cannot tell) keeps the environment locked until `gameday recover`
+    /// (exit 8); nothing left frees it, and gameday was interrupted (130).
+    fn now(&self) -> ! {
+        eprintln!("\ngameday: revert ABANDONED.");
+        let Some(run_dir) = self.run_dir.get() else {
+            eprintln!("nothing is left in place: no fault was made.");
+            std::process::exit(i32::from(crate::exit_code::INTERRUPTED));
+        };
+        let run = crate::run::recover::inspect(run_dir);
+        let certainty = run.certainty();
+        if let crate::run::recover::Certainty::CannotTell(why) = &certainty {
+            eprintln!("cannot tell what is in place: {why}; read it by hand");
         }
+        if run.in_place.is_empty() && !matches!(certainty, crate::run::recover::Certainty::CannotTell(_)) {
+            eprintln!("nothing is left in place; `gameday report {}` renders what the journal holds.", run_dir.display());
+            crate::run::lock::release_own(&self.environment);
+            std::process::exit(i32::from(crate::exit_code::INTERRUPTED));
+        }
+        if run.in_place.is_empty() {
+            eprintln!("nothing is known to be left in place.");
+        } else {
+            eprintln!("left in place (finish with `gameday recover {}`, or by hand):", run_dir.display());
+            for (fault, effect) in &run.in_place {
+                eprintln!("  - {fault}: {}", effect.manual_steps().join("; "));
+            }
+        }
+        std::process::exit(i32::from(Done::LeftInPlace.code()))
     }
-    std::process::exit(i32::from(Done::LeftInPlace.code()))
 }

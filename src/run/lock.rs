@@ -146,6 +146,16 @@ impl EnvironmentLock {
     }
 }
 
+/// Releases the environment's lock if this process holds it: for an exit
+/// that skips the holder's drop (the third interrupt, with nothing left in
+/// place). Another process's lock is left alone.
+pub fn release_own(environment: &str) -> bool {
+    match read_lock(environment) {
+        Some(holder) if holder.pid == std::process::id() => std::fs::remove_file(lock_path(environment)).is_ok(),
+        _ => false,
+    }
+}
+
 impl EnvironmentLock {
     /// Keeps the lock after this process ends: a run that left a fault in
     /// place (exit 8) must hold its environment until `gameday recover`.

@@ -1874,8 +1874,9 @@ async fn impact_while_gameday_awaits_a_fis_experiment_counts_from_the_fault_star
                 .safety_lever(SafetyLever::builder().state(SafetyLeverState::builder().status(SafetyLeverStatus::Disengaged).reason("").build()).build())
                 .build()
         }),
-        mock!(aws_sdk_fis::Client::create_experiment_template)
-            .then_output(|| op::create_experiment_template::CreateExperimentTemplateOutput::builder().experiment_template(ExperimentTemplate::builder().id("EXT1").build()).build()),
+        mock!(aws_sdk_fis::Client::create_experiment_template).then_output(|| {
+            op::create_experiment_template::CreateExperimentTemplateOutput::builder().experiment_template(ExperimentTemplate::builder().id("EXT1").build()).build()
+        }),
         mock!(aws_sdk_fis::Client::start_experiment).then_output(|| {
             op::start_experiment::StartExperimentOutput::builder()
                 .experiment(Experiment::builder().id("EXP1").experiment_template_id("EXT1").state(ExperimentState::builder().status(ExperimentStatus::Initiating).build()).build())

@@ -263,6 +263,85 @@ fn a_third_interrupt_abandons_the_revert_and_says_what_is_left() {
     assert!(stderr.contains("revert ABANDONED") && stderr.contains("- f: end what the inject left running") && stderr.contains(&format!("run: {revert}")), "{stderr}");
 }
 
+/// Three interrupts while nothing is in place (here during the steady-state
+/// check, before any fault): the third ends gameday at once, but there is
+/// nothing to abandon, so it exits 130 (interrupted), not 8 (something may
+/// still be broken), and releases the environment's lock: the next game day
+/// is not refused. The journal renders as `gameday report` renders a crash.
+#[test]
+fn a_third_interrupt_with_nothing_in_place_exits_130_and_frees_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = dir.path().join("slow-steady.yaml");
+    // The steady-state probe takes far longer than three interrupts take to arrive, however slow the machine.
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: slow-steady\nsteady_state:\n  - { name: slow, kind: command, run: \"sleep 20\", interval: 20s, timeout: 20s }\nfaults:\n  - { name: f, kind: command, inject: \"true\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [slow], recovers_within: 1m }\n",
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let mut child = command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let live = LiveStderr::of(&mut child);
+    assert!(wait_until(Duration::from_secs(20), || live.contains("gameday: running `slow-steady`")), "{}", live.all());
+    let pid = child.id().to_string();
+    // Each signal once the one before was taken: two sent together could arrive as one.
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || live.contains("gameday: interrupted")), "{}", live.all());
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(wait_until(Duration::from_secs(10), || live.contains("Press Ctrl-C once more")), "{}", live.all());
+    Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    let stderr = live.all();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("nothing is left in place"), "{stderr}");
+    assert!(!state.join("locks/local.lock").exists(), "the lock is released: {stderr}");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    let (code, _, stderr) = output(command(&state, &["report", run_dir.to_str().unwrap()], &[]));
+    assert!(code == 0 || code == 7, "the journal renders: {code}\n{stderr}");
+    assert!(run_dir.join("report.md").exists());
+}
+
+/// A signal that comes early, once gameday is confirmed but before it has
+/// made its run directory and taken the lock, is gameday's to handle: the
+/// run stops before injecting and exits 130, and neither the lock nor a
+/// fault is left. (gameday listened only after taking the lock, so such a
+/// signal ended it by default action, holding the lock: the next run was
+/// refused as though faults were in place.) The test holds gameday at that
+/// point with `GAMEDAY_TEST_HOLD_BEFORE_RUN_DIR`.
+#[test]
+fn a_signal_before_the_run_directory_exists_stops_the_run_and_leaves_no_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let (marker, go) = (dir.path().join("marker"), dir.path().join("go"));
+    let file = dir.path().join("early.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: gameday/v1\nname: early\nsteady_state:\n  - {{ name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }}\nfaults:\n  - {{ name: f, kind: command, inject: \"touch {m}\", revert: \"rm -f {m}\", duration: 1m }}\nexpected_recoveries:\n  - {{ name: ok, probes: [ok], recovers_within: 1m }}\n", m = marker.display()),
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let mut child = command(
+        &state,
+        &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--runs-dir", runs.to_str().unwrap()],
+        &[("GAMEDAY_TEST_HOLD_BEFORE_RUN_DIR", go.to_str().unwrap())],
+    )
+    .spawn()
+    .unwrap();
+    let live = LiveStderr::of(&mut child);
+    assert!(wait_until(Duration::from_secs(20), || dir.path().join("go.waiting").exists()), "{}", live.all());
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    std::fs::write(&go, "").unwrap();
+    let status = child.wait().unwrap();
+    let stderr = live.all();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!marker.exists(), "no fault left: {stderr}");
+    assert!(!state.join("locks/local.lock").exists(), "the lock is released: {stderr}");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+}
+
 #[test]
 fn a_crashed_simulator_run_is_recovered_from_its_journal() {
     let dir = tempfile::tempdir().unwrap();
