@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use super::checks;
 use super::diagnostic::{Problem, render};
+use super::from_tree::{self, TreeError};
 use super::model::Scenario;
 use super::objectives::{self, Objectives, Unreadable};
 use super::structure;
@@ -175,16 +176,21 @@ fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<
         }
         return Err(problems);
     }
-    // The structure matches the schema, so this succeeds unless the types
-    // and schema disagree; if they do, serde's own located error is shown.
-    let mut scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
-        let at = error.location().map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) }).unwrap_or_default();
-        let message = error.without_snippet().to_string();
-        vec![Problem::new(Path::root(), at, message)]
-    })?;
+    // The values are read from the tree the structure check judged, not from
+    // the text again: one reading of every scalar (YAML 1.2), so what the
+    // schema accepted as a string is that string (`record: no`). This
+    // succeeds unless the types refuse what the schema accepts.
+    let mut scenario: Scenario = from_tree::from_node(&tree).map_err(|error| vec![refused_by_types(error)])?;
     let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from, objectives_source);
     problems.extend(checks::check(&scenario, &tree, dir));
     if problems.is_empty() { Ok(scenario) } else { Err(problems) }
+}
+
+/// A value the schema accepted and the types refuse: gameday's own
+/// disagreement, shown where the value is.
+fn refused_by_types(error: TreeError) -> Problem {
+    let message = if error.path.0.is_empty() { error.message } else { format!("`{}`: {}", error.path, error.message) };
+    Problem::new(error.path, error.at, message).hint("change this value to the type docs/scenarios.md gives for the key; if it already is, gameday's schema and types disagree: please report it".into())
 }
 
 /// The generated schema, made strict where serde's `flatten` keeps schemars
