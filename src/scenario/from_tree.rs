@@ -69,10 +69,14 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
         match &self.node.value {
             Value::Null => visitor.visit_unit(),
             Value::Bool(b) => visitor.visit_bool(*b),
+            // Beyond 64 bits, a number as the structure check's JSON holds
+            // it: serde's buffered values (a probe's or fault's keys) take no
+            // 128-bit integers, and no field of ours is that wide.
             Value::Int(i) => match (i64::try_from(*i), u64::try_from(*i)) {
                 (Ok(small), _) => visitor.visit_i64(small),
                 (_, Ok(large)) => visitor.visit_u64(large),
-                _ => visitor.visit_i128(*i),
+                #[allow(clippy::cast_precision_loss)]
+                _ => visitor.visit_f64(*i as f64),
             },
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_str(s),

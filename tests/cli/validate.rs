@@ -197,7 +197,8 @@ const YAML_1_1_BOOLEANS: [&str; 8] = ["yes", "no", "on", "off", "y", "n", "Yes",
 fn examples_of_every_kind() -> Vec<(String, String)> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("scenarios")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    let mut examples: Vec<(String, String)> = names.iter().map(|n| (n.trim_end_matches(".yaml").to_string(), std::fs::read_to_string(repo().join("scenarios").join(n)).unwrap())).collect();
+    let mut examples: Vec<(String, String)> =
+        names.iter().map(|n| (n.trim_end_matches(".yaml").to_string(), std::fs::read_to_string(repo().join("scenarios").join(n)).unwrap())).collect();
     let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("docs/scenario.schema.json")).unwrap()).unwrap();
     let kinds = |definition: &str| -> Vec<String> {
         schema["$defs"][definition]["oneOf"].as_array().unwrap().iter().map(|b| b["properties"]["kind"]["const"].as_str().unwrap().to_string()).collect()
@@ -209,7 +210,8 @@ fn examples_of_every_kind() -> Vec<(String, String)> {
     let default_probe = "- name: api\n  kind: http\n  url: https://api.example.com/health\n";
     let default_fault = "- name: f\n  kind: terminate_instances\n  targets: { groups: [web-asg], count: 1 }\n";
     for (index, block) in docs.split("```yaml\n").skip(1).filter_map(|b| b.split_once("```").map(|(b, _)| b)).enumerate() {
-        let block = block.strip_prefix("faults:\n").map_or(block.to_string(), |items| items.lines().map(|l| l.strip_prefix("  ").unwrap_or(l)).collect::<Vec<_>>().join("\n") + "\n");
+        let block =
+            block.strip_prefix("faults:\n").map_or(block.to_string(), |items| items.lines().map(|l| l.strip_prefix("  ").unwrap_or(l)).collect::<Vec<_>>().join("\n") + "\n");
         let Some(kind) = kind_of(&block).filter(|_| block.starts_with("- name: ")) else { continue };
         let (probes, faults) = match (probe_kinds.contains(&kind), fault_kinds.contains(&kind)) {
             // A `command` example holds a probe and a fault: it is the
@@ -328,4 +330,30 @@ fn yaml_1_1_booleans_are_strings_in_every_string_key() {
     for (case, quoted_said) in &from_quoted {
         assert_eq!(from_plain.get(case), Some(quoted_said), "{case}: a plain word reads otherwise than the quoted string");
     }
+}
+
+/// A value of the wrong type is placed at the value itself, with its key
+/// path and a hint, in the same pass as the file's other problems; and a
+/// plain `yes` where `true`/`false` is wanted says why it is a string.
+#[test]
+fn type_mismatches_are_located_with_a_hint_beside_the_other_problems() {
+    let file = "tests/broken/type-mismatches.yaml";
+    let output = gameday(&["validate", file]);
+    assert_eq!(output.code, 3);
+    for (place, message, hint) in [
+        (
+            "8:28 (at `steady_state[0].expected_during_fault`)",
+            "expected `true` or `false`, found a string",
+            "write `expected_during_fault: true` or `expected_during_fault: false`: scalars follow YAML 1.2, which reads `yes` as a string",
+        ),
+        ("11:14 (at `steady_state[1].cluster`)", "expected a string, found a list", "`cluster` takes one value, not a list: write `cluster: orders-db`"),
+        ("16:13 (at `faults[0].record`)", "expected a string, found a mapping", "`record` takes one value, not a mapping: if the `:` or braces are part of it, quote it"),
+        ("23:19 (at `expected_recoveries[0].probes[1]`)", "no probe is named `nope`", "defined: api, writer"),
+    ] {
+        let at = format!("  --> {file}:{place}\n");
+        let shown = output.stderr.split("\n\n").find(|block| block.contains(&at)).unwrap_or_else(|| panic!("nothing at {place}:\n{}", output.stderr));
+        assert!(shown.contains(&format!("error: {message}\n")) && shown.contains(&format!("  = hint: {hint}")), "{place}: {shown}");
+    }
+    // `title: yes` and `cluster: no` are strings, as docs/scenarios.md says.
+    assert!(output.stderr.contains(&format!("{file}: 4 problem(s)")), "{}", output.stderr);
 }
