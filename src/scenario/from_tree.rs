@@ -148,7 +148,10 @@ impl<'de, 'a, I: Iterator<Item = &'a (Key, Node)>> de::MapAccess<'de> for MapAcc
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, TreeError> {
         let Some((key, node)) = self.value.take() else { return Err(de::Error::custom("a value was asked for before its key")) };
         let path = self.path.key(&key.name);
-        seed.deserialize(NodeDeserializer { node, path: path.clone() }).map_err(|error| error.locate(&path, node.at))
+        // A mapping or list refused as a whole (a key missing from it) is
+        // shown at its key, a scalar where it stands.
+        let at = if matches!(node.value, Value::Map(_) | Value::Seq(_)) { key.at } else { node.at };
+        seed.deserialize(NodeDeserializer { node, path: path.clone() }).map_err(|error| error.locate(&path, at))
     }
 }
 
@@ -240,5 +243,8 @@ mod tests {
         assert!(error.message.contains("300"), "{}", error.message);
         let error = from_node::<Items>(&parse("items:\n  - {}\n").unwrap()).unwrap_err();
         assert_eq!((error.path.to_string(), error.at, error.message.as_str()), ("items[0]".into(), Position { line: 2, column: 5 }, "missing field `count`"));
+        // A mapping refused as a whole is shown at its key.
+        let error = from_node::<BTreeMap<String, Item>>(&parse("first:\n  count: 1\nsecond:\n  size: 2\n").unwrap()).unwrap_err();
+        assert_eq!((error.path.to_string(), error.at), ("second".into(), Position { line: 3, column: 1 }));
     }
 }
