@@ -75,7 +75,6 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
             Value::Int(i) => match (i64::try_from(*i), u64::try_from(*i)) {
                 (Ok(small), _) => visitor.visit_i64(small),
                 (_, Ok(large)) => visitor.visit_u64(large),
-                #[allow(clippy::cast_precision_loss)]
                 _ => visitor.visit_f64(*i as f64),
             },
             Value::Float(f) => visitor.visit_f64(*f),
