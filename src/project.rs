@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::yaml_tree;
+use crate::scenario::{from_tree, yaml_tree};
 
 /// The built-in simulator's environment name, which a run on it journals.
 pub const SIMULATOR: &str = "sim";
@@ -101,8 +101,12 @@ impl Project {
                 return Err(ProjectError::Invalid { path, message: format!("line {}, column {}: {}{hint}", error.at.line, error.at.column, error.message) });
             }
         };
-        let project: Project = serde_saphyr::from_str(&text)
-            .map_err(|e| ProjectError::Invalid { path: path.clone(), message: e.to_string().trim_start_matches("error: ").replace("<input>", &path.display().to_string()) })?;
+        // Values are read from that tree, as a scenario's are: one reading of
+        // every scalar (YAML 1.2), so `profile: no` is the string `no`.
+        let project: Project = from_tree::from_node(&tree).map_err(|error| {
+            let at = if error.path.0.is_empty() { String::new() } else { format!(" (at `{}`)", error.path) };
+            ProjectError::Invalid { path: path.clone(), message: format!("line {}, column {}{at}: {}", error.at.line, error.at.column, error.message) }
+        })?;
         if project.api_version != crate::scenario::API_VERSION || project.kind != "Project" {
             return Err(ProjectError::Invalid { path, message: format!("expected `apiVersion: {}` and `kind: Project`", crate::scenario::API_VERSION) });
         }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use super::checks;
 use super::diagnostic::{Problem, render};
+use super::from_tree::{self, TreeError};
 use super::model::Scenario;
 use super::objectives::{self, Objectives, Unreadable};
 use super::structure;
@@ -162,29 +163,38 @@ fn parse_with(text: &str, dir: Option<&FsPath>, objectives_from: ObjectivesFrom<
         return Err(vec![problem]);
     }
     let checked = structure::check(&tree, schema());
-    if !checked.problems.is_empty() {
-        let mut problems = checked.problems;
-        // The semantic rules still judge everything the structure problems
-        // leave sound, so a file's every problem shows at once. What they say
-        // inside a problem's scope is about a placeholder, and is dropped.
-        if let Ok(mut repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
-            let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
-            let mut semantic = resolve_objectives(&mut repaired, &tree, objectives_from, objectives_source);
-            semantic.extend(checks::check(&repaired, &tree, dir));
-            problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
+    let mut problems = checked.problems;
+    if problems.is_empty() {
+        // The values are read from the tree the structure check judged, not
+        // from the text again: one reading of every scalar (YAML 1.2), so
+        // what the schema accepted as a string is that string (`record: no`).
+        // This succeeds unless the types refuse what the schema accepts.
+        match from_tree::from_node::<Scenario>(&tree) {
+            Ok(mut scenario) => {
+                let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from, objectives_source);
+                problems.extend(checks::check(&scenario, &tree, dir));
+                return if problems.is_empty() { Ok(scenario) } else { Err(problems) };
+            }
+            Err(error) => problems.push(refused_by_types(error)),
         }
-        return Err(problems);
     }
-    // The structure matches the schema, so this succeeds unless the types
-    // and schema disagree; if they do, serde's own located error is shown.
-    let mut scenario: Scenario = serde_saphyr::from_str(text).map_err(|error| {
-        let at = error.location().map(|l| Position { line: usize::try_from(l.line()).unwrap_or(0), column: usize::try_from(l.column()).unwrap_or(0) }).unwrap_or_default();
-        let message = error.without_snippet().to_string();
-        vec![Problem::new(Path::root(), at, message)]
-    })?;
-    let mut problems = resolve_objectives(&mut scenario, &tree, objectives_from, objectives_source);
-    problems.extend(checks::check(&scenario, &tree, dir));
-    if problems.is_empty() { Ok(scenario) } else { Err(problems) }
+    // The semantic rules still judge everything the problems leave sound, so
+    // a file's every problem shows at once. What they say inside a problem's
+    // scope is about a placeholder, and is dropped.
+    if let Ok(mut repaired) = serde_json::from_value::<Scenario>(checked.repaired) {
+        let scopes: Vec<Path> = problems.iter().map(|p| p.path.scope()).collect();
+        let mut semantic = resolve_objectives(&mut repaired, &tree, objectives_from, objectives_source);
+        semantic.extend(checks::check(&repaired, &tree, dir));
+        problems.extend(semantic.into_iter().filter(|p| !scopes.iter().any(|scope| p.path.starts_with(scope))));
+    }
+    Err(problems)
+}
+
+/// A value the schema accepted and the types refuse: gameday's own
+/// disagreement, shown where the value is.
+fn refused_by_types(error: TreeError) -> Problem {
+    Problem::new(error.path, error.at, error.message)
+        .hint("change this value to the type docs/scenarios.md gives for the key; if it already is, gameday's schema and types disagree: please report it".into())
 }
 
 /// The generated schema, made strict where serde's `flatten` keeps schemars

@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod diagnostic;
 pub mod duration;
+pub mod from_tree;
 pub mod load;
 pub mod model;
 pub mod objectives;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 use super::diagnostic::Problem;
 use super::duration::{DURATION_PATTERN, Duration};
 use super::model::{DATE_PATTERN, calendar_date};
-use super::yaml_tree::{Node, Path, Value};
+use super::yaml_tree::{Node, Path, Segment, Value};
 
 /// What the structure check found.
 pub struct Checked {
@@ -339,20 +339,40 @@ fn describe_type(schema: &Json) -> Option<&'static str> {
 
 fn type_problem(node: &Node, schema: &Json, path: &Path) -> Problem {
     let expected = describe_type(schema).unwrap_or("another type");
-    let mut problem = Problem::new(path.clone(), node.at, format!("expected {expected}, found {}", node.value.describe()));
+    let problem = Problem::new(path.clone(), node.at, format!("expected {expected}, found {}", node.value.describe()));
     let is_duration = schema.get("pattern").and_then(Json::as_str) == Some(DURATION_PATTERN);
-    match (&node.value, type_names(schema).first().copied()) {
-        (Value::Int(n), Some("string")) if is_duration => {
-            problem = problem.hint(format!("add a unit: `{n}s` for seconds, `{n}m` for minutes"));
+    // The key as people typed it: a list item's is its list's.
+    let key = path.0.iter().rev().find_map(|s| match s {
+        Segment::Key(key) => Some(key.as_str()),
+        Segment::Index(_) => None,
+    });
+    let key = key.unwrap_or("key");
+    let names = type_names(schema);
+    let hint = match (&node.value, names.iter().copied().find(|n| *n != "null")) {
+        (Value::Int(n), Some("string")) if is_duration => format!("add a unit: `{n}s` for seconds, `{n}m` for minutes"),
+        (Value::Int(_) | Value::Float(_) | Value::Bool(_), Some("string")) => "quote the value to make it a string, e.g. \"123456789012\"".to_string(),
+        (Value::Null, _) => format!("give `{key}` a value after its colon"),
+        (_, Some("array")) => "write a list, e.g. `[a, b]` or one `- item` per line".to_string(),
+        (Value::Seq(items), Some(_)) => match items.first().map(|item| &item.value) {
+            Some(Value::Str(first)) if items.len() == 1 && !is_duration => format!("`{key}` takes one value, not a list: write `{key}: {first}`"),
+            _ => format!("`{key}` takes one value, not a list: remove the brackets or the `- ` items"),
+        },
+        (Value::Map(_), Some("string")) => format!("`{key}` takes one value, not a mapping: if the `:` or braces are part of it, quote it, e.g. `{key}: \"a: b\"`"),
+        (Value::Map(_), Some(_)) => format!("`{key}` takes one value, not a mapping"),
+        (Value::Str(text), Some("boolean")) if YAML_1_1_BOOLEANS.iter().any(|word| text.eq_ignore_ascii_case(word)) => {
+            format!("write `{key}: true` or `{key}: false`: scalars follow YAML 1.2, which reads `{text}` as a string")
         }
-        (Value::Int(_) | Value::Float(_) | Value::Bool(_), Some("string")) => {
-            problem = problem.hint("quote the value to make it a string, e.g. \"123456789012\"".to_string());
-        }
-        (_, Some("array")) => problem = problem.hint("write a list, e.g. `[a, b]` or one `- item` per line".to_string()),
-        _ => {}
-    }
-    problem
+        (Value::Str(_), Some("boolean")) => format!("write `{key}: true` or `{key}: false`"),
+        (Value::Str(_), Some("integer")) => format!("write a whole number without quotes or units, e.g. `{key}: 3`"),
+        (Value::Str(_), Some("number")) => format!("write a number without quotes or units, e.g. `{key}: 2.5`"),
+        (_, Some("object")) => format!("write a mapping: `{key}:` then one indented `name: value` per line, or `{key}: {{ name: value }}`"),
+        _ => return problem,
+    };
+    problem.hint(hint)
 }
+
+/// The spellings YAML 1.1 read as booleans, which YAML 1.2 reads as strings.
+const YAML_1_1_BOOLEANS: [&str; 6] = ["yes", "no", "on", "off", "y", "n"];
 
 fn scalar_text(node: &Node) -> Option<String> {
     match &node.value {

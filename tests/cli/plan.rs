@@ -181,3 +181,31 @@ fn a_project_environment_named_sim_must_be_the_simulator() {
     let output = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--env", "sim", "--project", project.to_str().unwrap()]);
     assert_eq!(output.code, 0, "`sim` with a topology of its own is the simulator still: {}", output.stderr);
 }
+
+/// The project file reads scalars as a scenario does (YAML 1.2): a plain
+/// `no`, `on`, `yes` or `off` is that string, as quoted. serde-saphyr once
+/// took it for a boolean inside an environment ("invalid type: boolean").
+/// A value of the wrong type is refused with where it is.
+#[test]
+fn a_project_reads_yes_and_no_as_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("gameday.yaml");
+    let header = "apiVersion: gameday/v1\nkind: Project\nenvironments:\n  training:\n    kind: sim\n";
+    let plan = |topology: &str| {
+        std::fs::write(&project, format!("{header}    topology: {topology}\n")).unwrap();
+        gameday(&["plan", "scenarios/az-loss.yaml", "--env", "training", "--project", project.to_str().unwrap()])
+    };
+    for word in ["no", "on", "yes", "off", "n", "y"] {
+        let (plain, quoted) = (plan(word), plan(&format!("\"{word}\"")));
+        assert!(plain.stderr.contains(&format!("could not read the topology {word}: ")), "{}", plain.stderr);
+        assert_eq!((plain.code, plain.stderr), (quoted.code, quoted.stderr));
+    }
+    let output = plan("[a, b]");
+    assert_eq!(output.code, 3, "{}", output.stderr);
+    // An environment's keys are read together with its `kind`: the error is placed at the environment.
+    assert!(
+        output.stderr.contains(&format!("{} is not a valid project file: line 4, column 3 (at `environments.training`): invalid type: sequence", project.display())),
+        "{}",
+        output.stderr
+    );
+}

@@ -187,3 +187,173 @@ fn validate_rejects_a_runbook_step_naming_an_undeclared_operator_action() {
     let output = gameday(&["validate", path.to_str().unwrap()]);
     assert_eq!(output.code, 0, "{}", output.stderr);
 }
+
+/// The spellings YAML 1.1 took for booleans, which YAML 1.2 (and
+/// docs/scenarios.md, "Scalars follow YAML 1.2") reads as strings.
+const YAML_1_1_BOOLEANS: [&str; 8] = ["yes", "no", "on", "off", "y", "n", "Yes", "OFF"];
+
+/// Every example scenario, and every probe and fault example of
+/// docs/scenarios.md made into a scenario around it: (name, text).
+fn examples_of_every_kind() -> Vec<(String, String)> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("scenarios")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let mut examples: Vec<(String, String)> =
+        names.iter().map(|n| (n.trim_end_matches(".yaml").to_string(), std::fs::read_to_string(repo().join("scenarios").join(n)).unwrap())).collect();
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("docs/scenario.schema.json")).unwrap()).unwrap();
+    let kinds = |definition: &str| -> Vec<String> {
+        schema["$defs"][definition]["oneOf"].as_array().unwrap().iter().map(|b| b["properties"]["kind"]["const"].as_str().unwrap().to_string()).collect()
+    };
+    let (probe_kinds, fault_kinds) = (kinds("Probe"), kinds("Fault"));
+    let kind_of = |block: &str| block.lines().find_map(|l| l.trim().strip_prefix("kind: ")).map(str::to_string);
+    let indented = |block: &str| block.lines().map(|l| format!("  {l}\n")).collect::<String>();
+    let docs = std::fs::read_to_string(repo().join("docs/scenarios.md")).unwrap();
+    let default_probe = "- name: api\n  kind: http\n  url: https://api.example.com/health\n";
+    let default_fault = "- name: f\n  kind: terminate_instances\n  targets: { groups: [web-asg], count: 1 }\n";
+    for (index, block) in docs.split("```yaml\n").skip(1).filter_map(|b| b.split_once("```").map(|(b, _)| b)).enumerate() {
+        let block =
+            block.strip_prefix("faults:\n").map_or(block.to_string(), |items| items.lines().map(|l| l.strip_prefix("  ").unwrap_or(l)).collect::<Vec<_>>().join("\n") + "\n");
+        let Some(kind) = kind_of(&block).filter(|_| block.starts_with("- name: ")) else { continue };
+        let (probes, faults) = match (probe_kinds.contains(&kind), fault_kinds.contains(&kind)) {
+            // A `command` example holds a probe and a fault: it is the
+            // fault's when it injects.
+            (_, true) if block.contains("inject:") || !probe_kinds.contains(&kind) => (default_probe.to_string(), block.clone()),
+            (true, _) => (block.clone(), default_fault.to_string()),
+            _ => continue,
+        };
+        let probe = probes.lines().find_map(|l| l.strip_prefix("- name: ")).unwrap();
+        let text = format!(
+            "apiVersion: gameday/v1\nname: docs-{index}\nsteady_state:\n{}faults:\n{}expected_recoveries:\n  - name: back\n    probes: [{probe}]\n    recovers_within: 30m\n",
+            indented(&probes),
+            indented(&faults)
+        );
+        examples.push((format!("docs-{index}-{kind}"), text));
+    }
+    // The walk covers every kind of probe and fault.
+    let all = examples.iter().map(|(_, t)| t.as_str()).collect::<String>();
+    for kind in probe_kinds.iter().chain(&fault_kinds) {
+        assert!(all.contains(&format!("kind: {kind}\n")), "no example of kind `{kind}`");
+    }
+    examples
+}
+
+/// Where each plain string value of a YAML text stands: (line index, char
+/// column index, length in chars).
+fn plain_strings(text: &str) -> Vec<(usize, usize, usize)> {
+    use gameday::scenario::yaml_tree::{Node, Value, parse};
+    fn walk(node: &Node, lines: &[Vec<char>], out: &mut Vec<(usize, usize, usize)>) {
+        match &node.value {
+            Value::Seq(items) => items.iter().for_each(|item| walk(item, lines, out)),
+            Value::Map(entries) => entries.iter().for_each(|(_, value)| walk(value, lines, out)),
+            Value::Str(s) if !s.is_empty() && !s.contains('\n') => {
+                let (line, column) = (node.at.line - 1, node.at.column - 1);
+                let chars: Vec<char> = s.chars().collect();
+                // Quoted and block scalars start with their quote or indicator.
+                if lines[line].get(column..column + chars.len()) == Some(&chars[..]) {
+                    out.push((line, column, chars.len()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+    let mut out = Vec::new();
+    walk(&parse(text).unwrap(), &lines, &mut out);
+    out
+}
+
+/// docs/scenarios.md: "Scalars follow YAML 1.2". Every string value of
+/// every example, every probe and fault kind included, written as a plain
+/// `no` (and the other YAML 1.1 booleans) reads exactly as the quoted
+/// string `"no"`: the same problems, at the same places, or none. A key
+/// whose values went through serde-saphyr's own reading of the text once
+/// took these words for booleans (`record: no`: "invalid type: boolean").
+#[test]
+fn yaml_1_1_booleans_are_strings_in_every_string_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // Runbooks and objectives are found beside a scenario or in its parent.
+    std::os::unix::fs::symlink(repo().join("runbooks"), dir.path().join("runbooks")).unwrap();
+    std::os::unix::fs::symlink(repo().join("objectives.yaml"), dir.path().join("objectives.yaml")).unwrap();
+    for variant in ["as-is", "plain", "quoted"] {
+        std::fs::create_dir(dir.path().join(variant)).unwrap();
+    }
+    let write = |variant: &str, name: &str, text: &str| {
+        let path = dir.path().join(variant).join(format!("{name}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let (mut as_is, mut plain, mut quoted) = (vec!["validate".to_string()], vec!["validate".to_string()], vec!["validate".to_string()]);
+    for (name, text) in examples_of_every_kind() {
+        as_is.push(write("as-is", &name, &text));
+        let lines: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
+        for (index, (line, column, length)) in plain_strings(&text).into_iter().enumerate() {
+            for word in YAML_1_1_BOOLEANS {
+                let variant = |value: &str| {
+                    let mut all = lines.clone();
+                    all[line].splice(column..column + length, value.chars());
+                    all.iter().map(|l| l.iter().collect::<String>() + "\n").collect::<String>()
+                };
+                let case = format!("{name}-{index}-{word}");
+                plain.push(write("plain", &case, &variant(word)));
+                quoted.push(write("quoted", &case, &variant(&format!("\"{word}\""))));
+            }
+        }
+    }
+    // Each example is valid as it is, so every variant reaches the reading of values.
+    let output = gameday(&as_is.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    assert!(plain.len() > 1000, "{} cases", plain.len());
+
+    // What validate says of each case, without the source lines (which show the quotes).
+    let said = |args: &[String], variant: &str| -> std::collections::BTreeMap<String, Vec<String>> {
+        let output = gameday(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+        let marker = format!("/{variant}/");
+        let mut by_case = std::collections::BTreeMap::<String, Vec<String>>::new();
+        // A problem is its `error:` line, then its `-->` line naming the file, then its hint.
+        let (mut error, mut case) = (None, String::new());
+        for line in output.stdout.lines().chain(output.stderr.lines()) {
+            if line.starts_with("error: ") {
+                error = Some(line.to_string());
+            } else if let Some((_, rest)) = line.split_once(marker.as_str()) {
+                case = rest.split_once(".yaml").map_or(rest, |(case, _)| case).to_string();
+                let said = by_case.entry(case.clone()).or_default();
+                said.extend(error.take());
+                said.push(line.replace(&marker, "/"));
+            } else if line.starts_with("  = hint: ") {
+                by_case.entry(case.clone()).or_default().push(line.to_string());
+            }
+        }
+        by_case
+    };
+    let (from_plain, from_quoted) = (said(&plain, "plain"), said(&quoted, "quoted"));
+    assert_eq!(from_plain.len(), plain.len() - 1);
+    for (case, quoted_said) in &from_quoted {
+        assert_eq!(from_plain.get(case), Some(quoted_said), "{case}: a plain word reads otherwise than the quoted string");
+    }
+}
+
+/// A value of the wrong type is placed at the value itself, with its key
+/// path and a hint, in the same pass as the file's other problems; and a
+/// plain `yes` where `true`/`false` is wanted says why it is a string.
+#[test]
+fn type_mismatches_are_located_with_a_hint_beside_the_other_problems() {
+    let file = "tests/broken/type-mismatches.yaml";
+    let output = gameday(&["validate", file]);
+    assert_eq!(output.code, 3);
+    for (place, message, hint) in [
+        (
+            "8:28 (at `steady_state[0].expected_during_fault`)",
+            "expected `true` or `false`, found a string",
+            "write `expected_during_fault: true` or `expected_during_fault: false`: scalars follow YAML 1.2, which reads `yes` as a string",
+        ),
+        ("11:14 (at `steady_state[1].cluster`)", "expected a string, found a list", "`cluster` takes one value, not a list: write `cluster: orders-db`"),
+        ("16:13 (at `faults[0].record`)", "expected a string, found a mapping", "`record` takes one value, not a mapping: if the `:` or braces are part of it, quote it"),
+        ("23:19 (at `expected_recoveries[0].probes[1]`)", "no probe is named `nope`", "defined: api, writer"),
+    ] {
+        let at = format!("  --> {file}:{place}\n");
+        let shown = output.stderr.split("\n\n").find(|block| block.contains(&at)).unwrap_or_else(|| panic!("nothing at {place}:\n{}", output.stderr));
+        assert!(shown.contains(&format!("error: {message}\n")) && shown.contains(&format!("  = hint: {hint}")), "{place}: {shown}");
+    }
+    // `title: yes` and `cluster: no` are strings, as docs/scenarios.md says.
+    assert!(output.stderr.contains(&format!("{file}: 4 problem(s)")), "{}", output.stderr);
+}
