@@ -218,7 +218,8 @@ fn the_run_command_plan_prints_runs_what_it_planned() {
             .env("GAMEDAY_STATE_DIR", state.path())
             .output()
             .unwrap();
-        let journal = std::fs::read_dir(runs).ok().and_then(|mut d| d.next()).and_then(|d| std::fs::read_to_string(d.unwrap().path().join("journal.jsonl")).ok()).unwrap_or_default();
+        let journal =
+            std::fs::read_dir(runs).ok().and_then(|mut d| d.next()).and_then(|d| std::fs::read_to_string(d.unwrap().path().join("journal.jsonl")).ok()).unwrap_or_default();
         let started: serde_json::Value = journal.lines().next().and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
         (output.status.code(), started, String::from_utf8_lossy(&output.stderr).into_owned())
     };
@@ -243,4 +244,7 @@ fn the_run_command_plan_prints_runs_what_it_planned() {
     let topology = crate::repo().join("src/environment/sim/default-topology.yaml");
     let plan = gameday(&["plan", "scenarios/az-loss.yaml", "--topology", topology.to_str().unwrap(), "--seed", "1"]);
     assert_eq!(printed_command(&plan).0, format!("gameday run scenarios/az-loss.yaml --topology {} --seed 1", topology.display()));
+    // A plan that predicted: the run predicts too, on as many seeds.
+    let plan = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--predict", "--seeds", "2"]);
+    assert_eq!(printed_command(&plan).0, "gameday run scenarios/az-loss.yaml --seed 1 --predict --seeds 2");
 }

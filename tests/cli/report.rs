@@ -711,10 +711,6 @@ fn a_real_run_says_what_its_seed_decided_not_that_it_reproduces_the_run() {
     let run = run_scenario(&file, &["--env", "local", "--yes", "--seed", "9"], &dir.path().join("runs"));
     assert_eq!(run.output.code, 0, "{}", run.output.stderr);
     assert!(!run.report.contains("reproduces"), "{}", run.report);
-    assert!(
-        run.report.contains("| Seed | 9 (a run on real systems cannot be repeated; no fault here chose among targets, so the seed decided nothing) |"),
-        "{}",
-        run.report
-    );
+    assert!(run.report.contains("| Seed | 9 (a run on real systems cannot be repeated; no fault here chose among targets, so the seed decided nothing) |"), "{}", run.report);
     assert!(read(&run, "report.html").contains("<tr><th>Seed</th><td>9 (a run on real systems cannot be repeated;"), "the same fact in every format");
 }
