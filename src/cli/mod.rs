@@ -97,7 +97,9 @@ struct EnvArgs {
     /// default: the built-in one. With an AWS `--env`, the twin `--predict` runs on.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
-    /// Seed for target choice and the simulator; the same seed gives the same run.
+    /// Seed for target choice and the simulator. On the simulator, the same
+    /// seed gives the same run; elsewhere, the same choice of targets from
+    /// the same candidates (a run on real systems cannot be repeated).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
 }

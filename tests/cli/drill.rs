@@ -57,6 +57,8 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     let runs = tempfile::tempdir().unwrap();
     let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs.path());
     assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    // The seed replays the simulator's side; the people's commands are the rest of the run.
+    assert!(run.report.contains("| Seed | 7 (`gameday drill … --seed 7` with the same commands at the same times reproduces this run) |"), "{}", run.report);
     let drill = &run.result["drill"];
     let response = &drill["response"];
     let t0 = ms(&response["fault_start"]);
