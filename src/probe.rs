@@ -20,13 +20,29 @@ pub fn http_problems(check: &crate::scenario::ProbeCheck, code: u16, body: &str,
     if body_contains.as_ref().is_some_and(|needle| !body.contains(needle.as_str())) {
         problems.push("body lacks the expected text".to_string());
     }
-    if body_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_some_and(|re| !re.is_match(body)) {
-        problems.push("body does not match".to_string());
+    // The body is not quoted: a server may echo the request's headers, credentials included (docs/safety.md).
+    if let Some(pattern) = body_matches.as_deref().filter(|p| !pattern_matches(p, body)) {
+        problems.push(format!("body does not match `{pattern}`"));
     }
     if max_latency.is_some_and(|max| latency_ms > max.as_millis()) {
         problems.push(format!("slow: {latency_ms}ms"));
     }
     problems
+}
+
+/// The text a `stdout_matches` or `body_matches` pattern is matched
+/// against: the output without its trailing line endings (`\n`, `\r\n`),
+/// so that `^ok$` matches what `echo ok` prints and a served file that ends
+/// in a newline. Nothing else is trimmed (docs/scenarios.md).
+pub fn text_to_match(output: &str) -> &str {
+    output.trim_end_matches(['\n', '\r'])
+}
+
+/// Whether `pattern` matches `output` as docs/scenarios.md says
+/// (`text_to_match`). A pattern that does not compile matches everything:
+/// the scenario checks refused it before any run (`scenario::checks`).
+pub fn pattern_matches(pattern: &str, output: &str) -> bool {
+    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(text_to_match(output)))
 }
 
 /// The verdict and the observed text of a `metric` probe on one reading.
@@ -673,6 +689,18 @@ pub(crate) fn history_from_pattern(pattern: &str, step: Millis) -> ProbeHistory 
 #[cfg(test)]
 mod tests {
     use crate::scenario::ProbeCheck;
+
+    /// Only line endings at the end go: what `echo` adds, in either style.
+    #[test]
+    fn patterns_match_the_output_without_its_trailing_line_endings_only() {
+        assert_eq!(super::text_to_match("present\n"), "present");
+        assert_eq!(super::text_to_match("present\r\n\n"), "present");
+        assert_eq!(super::text_to_match("\n a b \t\n"), "\n a b \t");
+        assert!(super::pattern_matches("^present$", "present\n"));
+        assert!(!super::pattern_matches("^present$", "present \n"), "a trailing space is output, not a line ending");
+        assert!(!super::pattern_matches("^a$", "a\nb\n"), "`$` ends the whole text");
+        assert!(super::pattern_matches("(?m)^a$", "a\nb\n"));
+    }
 
     fn metric(extra: &str) -> ProbeCheck {
         let probe: crate::scenario::Probe =

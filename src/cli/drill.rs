@@ -227,22 +227,32 @@ async fn watch(run_dir: &std::path::Path) -> Ended {
     }
 }
 
-/// Whether the process running the drill is alive: the one its
-/// `drill_started` names, or the one holding an environment's lock for the
-/// run directory (a real environment's run holds one from before the drill starts).
+/// Whether the process running the run is alive: the one its `run_started`
+/// names (a drill's `drill_started`, in journals of earlier versions), or
+/// the one holding an environment's lock for the run directory (a real
+/// environment's run holds one from before its journal starts). Plain runs
+/// are watched too: a crashed one ends the watch as a crashed drill does.
 fn run_is_live(run_dir: &std::path::Path, records: &[Record]) -> bool {
+    use crate::journal::Event;
     use crate::run::lock::{all_locks, process_alive};
-    let drill_pid = records.iter().find_map(|r| match r.event {
-        crate::journal::Event::DrillStarted { pid, .. } => pid,
-        _ => None,
-    });
+    let journaled: Vec<u32> = records
+        .iter()
+        .filter_map(|r| match r.event {
+            Event::RunStarted { pid, .. } | Event::DrillStarted { pid, .. } => pid,
+            _ => None,
+        })
+        .collect();
     let wanted = std::fs::canonicalize(run_dir).ok();
     let lock_pid = all_locks().into_iter().find(|(_, holder)| std::fs::canonicalize(&holder.run_dir).ok() == wanted).map(|(_, holder)| holder.pid);
-    match (drill_pid, lock_pid) {
-        // Nothing names a process yet (the drill has not journaled its start):
-        // keep following.
-        (None, None) => true,
-        (drill, lock) => drill.into_iter().chain(lock).any(process_alive),
+    let started = records.iter().any(|r| matches!(r.event, Event::RunStarted { .. }));
+    match (journaled.is_empty(), lock_pid) {
+        // The journal has no `run_started` yet: the run is being set up.
+        (true, None) if !started => true,
+        // A journal of an earlier version names no process, and no lock
+        // names one (`recover` released it, or the simulator took none):
+        // nothing is left to follow (it once followed such a run for ever).
+        (true, None) => false,
+        (_, lock) => journaled.into_iter().chain(lock).any(process_alive),
     }
 }
 

@@ -97,7 +97,9 @@ struct EnvArgs {
     /// default: the built-in one. With an AWS `--env`, the twin `--predict` runs on.
     #[arg(long, value_name = "FILE")]
     topology: Option<PathBuf>,
-    /// Seed for target choice and the simulator; the same seed gives the same run.
+    /// Seed for target choice and the simulator. On the simulator, the same
+    /// seed gives the same run; elsewhere, the same choice of targets from
+    /// the same candidates (a run on real systems cannot be repeated).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
 }
@@ -121,6 +123,38 @@ struct PlanArgs {
     /// corrections made by hand).
     #[arg(long, requires_all = ["predict", "topology"])]
     refresh: bool,
+}
+
+impl PlanArgs {
+    /// The `gameday run` command line that does what this plan shows: the
+    /// same scenario, environment, project file and topology, the seed the
+    /// plan used (drawn, if none was given: it chose the targets), and the
+    /// prediction if one was asked for. Not `--refresh`: the plan has just
+    /// imported the twin again. Each word is quoted for a POSIX shell.
+    fn run_command(&self, seed: u64) -> String {
+        let env = &self.env;
+        let mut words = vec!["gameday".to_string(), "run".into(), shell_word(&env.scenario.to_string_lossy())];
+        if env.env != "sim" {
+            words.extend(["--env".into(), shell_word(&env.env)]);
+        }
+        for (flag, path) in [("--project", &env.project), ("--topology", &env.topology)] {
+            if let Some(path) = path {
+                words.extend([flag.into(), shell_word(&path.to_string_lossy())]);
+            }
+        }
+        words.extend(["--seed".into(), seed.to_string()]);
+        if self.predict {
+            words.extend(["--predict".into(), "--seeds".into(), self.seeds.to_string()]);
+        }
+        words.join(" ")
+    }
+}
+
+/// `text` as one word of a POSIX shell's command line: as it is when it
+/// holds nothing the shell would read otherwise, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) { text.to_string() } else { format!("'{}'", text.replace('\'', "'\\''")) }
 }
 
 #[derive(Args, Debug)]
@@ -289,7 +323,7 @@ async fn plan_command(plan_args: &PlanArgs) -> Ended {
     let mut target = environment(args, seed, &loaded.scenario).await?;
     let now = started_at(&target)?;
     let plan = plan::plan(&mut target, &loaded.scenario, seed, now).await.map_err(|error| Failure::Env { doing: Some("could not plan".into()), error })?;
-    print!("{}", crate::report::plan::plan_text(&loaded, &plan, seed));
+    print!("{}", crate::report::plan::plan_text(&loaded, &plan, seed, &plan_args.run_command(seed)));
     if let Target::Aws(env) = &target {
         print!("{}", crate::report::plan::fis_previews_text(&fis_previews(env, &plan).await));
     }

@@ -138,22 +138,33 @@ impl RealProber {
                     Ok(output) => {
                         let code = output.status.code().unwrap_or(-1);
                         let stdout = String::from_utf8_lossy(&output.stdout);
-                        let matched = stdout_matches.as_ref().and_then(|p| regex::Regex::new(p).ok()).is_none_or(|re| re.is_match(&stdout));
-                        let first_line = stdout.lines().next().unwrap_or("").chars().take(80).collect::<String>();
-                        Verdict {
-                            ok: code == *expect_exit && matched,
-                            observed: format!(
-                                "exit {code}{}{}",
-                                if first_line.is_empty() { String::new() } else { format!(": {first_line}") },
-                                if matched { "" } else { " (stdout does not match)" }
-                            ),
-                        }
+                        let missed = stdout_matches.as_deref().filter(|pattern| !crate::probe::pattern_matches(pattern, &stdout));
+                        let observed = match missed {
+                            // What the pattern was matched against, quoted so that a stray space, a
+                            // `\r` or a second line shows: the reason it did not match is in there.
+                            Some(pattern) => format!("exit {code}: stdout {} does not match `{pattern}`", quoted(crate::probe::text_to_match(&stdout))),
+                            None => match stdout.lines().next().unwrap_or("").chars().take(SHOWN_CHARS).collect::<String>() {
+                                first_line if first_line.is_empty() => format!("exit {code}"),
+                                first_line => format!("exit {code}: {first_line}"),
+                            },
+                        };
+                        Verdict { ok: code == *expect_exit && missed.is_none(), observed }
                     }
                 }
             }
             other => Verdict { ok: false, observed: format!("a `{}` probe needs an AWS environment", other.kind_name()) },
         }
     }
+}
+
+/// How much of a command's output a sample's `observed` text shows.
+const SHOWN_CHARS: usize = 80;
+
+/// `text` as a quoted string with its control characters escaped, cut at
+/// `SHOWN_CHARS` characters (`…` says it was).
+fn quoted(text: &str) -> String {
+    let shown: String = text.chars().take(SHOWN_CHARS).collect();
+    if shown.len() < text.len() { format!("{shown:?}…") } else { format!("{shown:?}") }
 }
 
 fn client_config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {

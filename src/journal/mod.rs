@@ -44,6 +44,11 @@ pub enum Event {
         account: String,
         seed: u64,
         gameday_version: String,
+        /// The process running the run (a plain run or a drill): `gameday
+        /// drill watch` tells a run still going from one whose process died
+        /// without ending it. Absent from journals of earlier versions.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
     },
     GuardsJudged {
         phase: String,
@@ -108,8 +113,9 @@ pub enum Event {
         speed: String,
         steps: Vec<RunbookStep>,
         actions: Vec<OfferedAction>,
-        /// The process running the drill: `gameday drill watch` tells a
-        /// drill still going from one whose process died without ending it.
+        /// The process running the drill, as earlier versions wrote it;
+        /// `run_started` names the process of every run now, and `drill
+        /// watch` reads this only in their journals.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
     },
@@ -774,7 +780,7 @@ mod tests {
         use crate::environment::{PlanExecutionEnd, PracticeRunEnd, PracticeRunOutcome, ReadErrorKind};
         let fault = || "f".to_string();
         let events = [
-            Event::RunStarted { scenario: "s".into(), environment: "sim".into(), account: "a".into(), seed: 1, gameday_version: "0".into() },
+            Event::RunStarted { scenario: "s".into(), environment: "sim".into(), account: "a".into(), seed: 1, gameday_version: "0".into(), pid: Some(1) },
             Event::GuardsJudged { phase: "p".into(), verdicts: vec![] },
             Event::SteadyState { healthy: true, detail: "d".into() },
             Event::InjectionStarted,

@@ -586,7 +586,7 @@ fn chart(out: &mut String, ctx: &ReportContext<'_>) {
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"small\">time since the run started ({})</text>",
         left + plot / 2.0,
         lanes_bottom + 36.0,
-        if result.environment == "sim" { "virtual" } else { "wall clock" }
+        if result.on_simulator() { "virtual" } else { "wall clock" }
     );
 
     // Fault windows, behind the lanes' labels but over the grid.

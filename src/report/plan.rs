@@ -9,8 +9,9 @@ use crate::run::metrics::fmt_ms;
 use crate::run::plan::{self, Plan};
 use crate::scenario::{self, LoadedScenario};
 
-/// What `gameday plan` prints for `plan`, made from `loaded` with `seed`.
-pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
+/// What `gameday plan` prints for `plan`, made from `loaded` with `seed`;
+/// `run_command` is the command line that would run what it shows.
+pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64, run_command: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let scenario = &loaded.scenario;
@@ -88,7 +89,7 @@ pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64) -> String {
     let _ = writeln!(out);
     match plan.refusal() {
         None => {
-            let _ = writeln!(out, "The guards allow this run. `gameday run {}` would do the above.", loaded.file.display());
+            let _ = writeln!(out, "The guards allow this run. `{run_command}` would do the above.");
         }
         Some(plan::Refusal::Guard { guard, detail, fault }) => {
             let _ = writeln!(out, "REFUSED by guard {guard}{}: {detail}", fault.map(|f| format!(" (fault `{f}`)")).unwrap_or_default());

@@ -91,11 +91,11 @@ pub fn facts(ctx: &ReportContext<'_>) -> Table {
     let mut table = Table::facts();
     let mut fact = |name: &str, value: Cell| table.row(vec![Cell::text(name), value]);
     fact("Scenario", Cell::code(&scenario.name));
-    let simulated = if result.environment == "sim" { ", simulated: virtual time" } else { "" };
+    let simulated = if result.on_simulator() { ", simulated: virtual time" } else { "" };
     fact("Environment", Cell::text(format!("{} (account {}){simulated}", result.environment, result.account)));
     fact("Started", Cell::text(started));
     fact("Duration", Cell::text(fmt_ms(result.duration_ms)));
-    fact("Seed", Cell::marked(format!("{} (`gameday run … --seed {}` reproduces this run)", result.seed, result.seed)));
+    fact("Seed", Cell::marked(seed_text(result)));
     fact("Exit code", Cell::text(result.exit_code.to_string()));
     if let Some(owner) = &scenario.owner {
         fact("Owner", Cell::text(owner));
@@ -106,6 +106,24 @@ pub fn facts(ctx: &ReportContext<'_>) -> Table {
         None => {}
     }
     table
+}
+
+/// The seed, and what it decided. On the simulator, everything: the same
+/// seed replays the run. Elsewhere, only which targets a fault took from
+/// its candidates (`count`, `percent`: `guard::select`); the systems and the
+/// wall clock are not replayed.
+fn seed_text(result: &RunResult) -> String {
+    let seed = result.seed;
+    if result.on_simulator() && result.drill.is_some() {
+        // People's commands are part of a drill's run: the seed replays the simulator's side only.
+        format!("{seed} (`gameday drill … --seed {seed}` with the same commands at the same times reproduces this run)")
+    } else if result.on_simulator() {
+        format!("{seed} (`gameday run … --seed {seed}` reproduces this run)")
+    } else if result.faults.iter().all(|fault| fault.targets.is_empty()) {
+        format!("{seed} (a run on real systems cannot be repeated; no fault here chose among targets, so the seed decided nothing)")
+    } else {
+        format!("{seed} (a run on real systems cannot be repeated; `gameday run … --seed {seed}` chooses the same targets again from the same candidates)")
+    }
 }
 
 /// When each phase began, with the journal line it comes from.
@@ -311,7 +329,7 @@ fn observed_sentence(e: &ExpectationResult, result: &RunResult) -> String {
 /// also gives its wall-clock time (UTC), to set beside dashboards, pages and
 /// chat; the simulator's run time is virtual, so its rows have `T+` alone.
 pub fn timeline(ctx: &ReportContext<'_>) -> Table {
-    let real = ctx.result.environment != "sim";
+    let real = !ctx.result.on_simulator();
     let mut table = Table::new(if real { &["Time", "Clock (UTC)", "Event", "Evidence"] } else { &["Time", "Event", "Evidence"] });
     for (at, wall, event, evidence) in &ctx.walked.timeline {
         let mut row = vec![Cell::text(t(*at))];

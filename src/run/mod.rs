@@ -458,13 +458,13 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
                 account: identity.account.clone(),
                 seed: self.config.seed,
                 gameday_version: env!("CARGO_PKG_VERSION").into(),
+                pid: Some(std::process::id()),
             },
             true,
         );
         if let Some(link) = &self.drill {
             let actions = self.scenario.operator_actions.iter().map(|a| journal::OfferedAction { name: a.name.clone(), description: a.change.describe() }).collect();
-            let event =
-                Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions, pid: Some(std::process::id()) };
+            let event = Event::DrillStarted { runbook: link.session.runbook.clone(), speed: link.speed.clone(), steps: link.session.steps.clone(), actions, pid: None };
             self.log(event, true);
         }
         let outcome = self.execute().await;

@@ -109,6 +109,15 @@ pub struct RunResult {
     pub practice_runs: Vec<PracticeRunResult>,
 }
 
+impl RunResult {
+    /// Whether the built-in simulator ran it, in virtual time: only the
+    /// simulator journals its environment as `sim` (a project may give that
+    /// name to no other kind of environment).
+    pub fn on_simulator(&self) -> bool {
+        self.environment == "sim"
+    }
+}
+
 /// One `practice_run` step: ARC's outcome beside gameday's client-side figures.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PracticeRunResult {

@@ -455,7 +455,7 @@ pub enum ProbeCheck {
         status: Option<StatusExpectation>,
         #[serde(default)]
         body_contains: Option<String>,
-        /// A regular expression the body must match.
+        /// A regular expression the body must match, without its trailing line endings.
         #[serde(default)]
         body_matches: Option<String>,
         /// A slower answer fails.
@@ -496,7 +496,7 @@ pub enum ProbeCheck {
         run: String,
         #[serde(default)]
         expect_exit: i32,
-        /// A regular expression stdout must match.
+        /// A regular expression stdout must match, without its trailing line endings (`^ok$` matches what `echo ok` prints).
         #[serde(default)]
         stdout_matches: Option<String>,
     },

@@ -119,6 +119,12 @@ async fn stop_instances_touches_only_allowed_targets_and_starts_them_again() {
     assert_eq!(fleet.running_in(&fleet.untagged).await, 2, "untagged instances untouched");
     assert_eq!(fleet.running_in(&fleet.excluded).await, 1, "excluded instance untouched");
     assert_eq!(fleet.running_in(&fleet.asg_instances).await, 6, "the revert started them again");
+    // The seed chose the two; it does not replay a run on a real account (docs/reports.md).
+    let report = std::fs::read_dir(dir.path().join("runs")).unwrap().next().and_then(|d| std::fs::read_to_string(d.ok()?.path().join("report.md")).ok()).unwrap_or_default();
+    assert!(
+        report.contains("| Seed | 1 (a run on real systems cannot be repeated; `gameday run … --seed 1` chooses the same targets again from the same candidates) |"),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,8 @@ fn a_scripted_drill_reproduces_its_timeline_and_measures_the_team() {
     let runs = tempfile::tempdir().unwrap();
     let run = run_drill(&manual_failover(), &session(), &["--speed", "max", "--seed", "7"], runs.path());
     assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    // The seed replays the simulator's side; the people's commands are the rest of the run.
+    assert!(run.report.contains("| Seed | 7 (`gameday drill … --seed 7` with the same commands at the same times reproduces this run) |"), "{}", run.report);
     let drill = &run.result["drill"];
     let response = &drill["response"];
     let t0 = ms(&response["fault_start"]);
@@ -371,4 +373,53 @@ fn the_facilitator_watches_a_live_drill_from_a_second_terminal() {
     let missing = crate::gameday(&["drill", "watch", runs.path().join("nope").to_str().unwrap()]);
     assert_eq!(missing.code, 4, "{}", missing.stderr);
     assert!(missing.stderr.contains("nope/journal.jsonl") && missing.stderr.contains("hint: pass the run directory the drill printed"), "{}", missing.stderr);
+}
+
+/// `drill watch` on a run that is not a drill, whose process was killed
+/// (kill -9) with its fault in place: it prints the timeline and ends, exit
+/// 8 with the hint to recover, as on a crashed drill; once recovered, exit
+/// 0. It used to follow such a journal for ever: only a drill's record named
+/// its process, and `recover` releases the lock that named it otherwise.
+#[test]
+fn watching_a_crashed_run_that_is_not_a_drill_ends_and_says_to_recover() {
+    use crate::safety::{command, output, wait_until};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = dir.path().join("crash.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: crash\nguards:\n  max_duration: 20m\nsteady_state:\n  - { name: ok, kind: command, run: 'true', interval: 1s, timeout: 500ms }\nfaults:\n  - { name: held, kind: command, inject: 'true', revert: 'true', duration: 10m }\nexpected_recoveries:\n  - { name: ok, probes: [ok], stays_healthy: true }\n",
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let mut run = command(&state, &["run", file.to_str().unwrap(), "--env", "local", "--yes", "--no-progress", "--runs-dir", runs.to_str().unwrap()], &[]).spawn().unwrap();
+    let journal = || std::fs::read_dir(&runs).ok().and_then(|mut d| d.next()).and_then(|d| std::fs::read_to_string(d.ok()?.path().join("journal.jsonl")).ok()).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(60), || journal().contains("\"fault_applied\"")), "the fault was never in place: {}", journal());
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let run_dir = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+
+    // Bounded: a watch that never ends fails the test instead of hanging it.
+    let watch = || {
+        let mut watch = command(&state, &["drill", "watch", run_dir.to_str().unwrap()], &[]).spawn().unwrap();
+        let ended = wait_until(Duration::from_secs(30), || watch.try_wait().unwrap().is_some());
+        if !ended {
+            let _ = watch.kill();
+        }
+        let out = watch.wait_with_output().unwrap();
+        assert!(ended, "the watch did not end: {}", String::from_utf8_lossy(&out.stdout));
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stdout, stderr) = watch();
+    assert_eq!(code, Some(8), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Fault `held` in place"), "the timeline first: {stdout}");
+    assert!(stderr.contains("its journal shows held still in place"), "{stderr}");
+    assert!(stderr.contains(&format!("hint: `gameday recover {}` reverts them", run_dir.display())), "{stderr}");
+
+    let (code, _, stderr) = output(command(&state, &["recover", run_dir.to_str().unwrap(), "--yes"], &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = watch();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("stopped without ending (its process is gone); its journal shows no fault in place"), "{stderr}");
 }

@@ -247,3 +247,54 @@ fn a_log_keeps_its_heartbeat_while_one_step_holds_the_run() {
     assert!(held.len() >= 2, "a heartbeat a second while `inject` runs for 3 s:\n{lines:#?}");
     assert!(held.iter().all(|l| l.ends_with(" so far")), "{held:#?}");
 }
+
+/// A server on 127.0.0.1 that answers every request 200 with `body`, as a
+/// static file ending in a newline is served. Returns the port; the listener
+/// lives on its thread until the test process ends.
+fn serve_body(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().map_while(Result::ok) {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && matches!(socket.read(&mut byte), Ok(1)) {
+                head.push(byte[0]);
+            }
+            let _ = write!(socket, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+/// What `echo` prints ends in a newline, and so does a static file a web
+/// server sends: `^present$` and `^ok$` match them (their trailing line
+/// endings are not matched, docs/scenarios.md). A pattern that does not
+/// match says what it was matched against, and the pattern.
+#[test]
+fn patterns_match_output_without_its_trailing_newline_and_a_miss_shows_what_was_compared() {
+    let port = serve_body("ok\n");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |word: &str, body: &str| {
+        format!(
+            "apiVersion: gameday/v1\nname: matching\nsteady_state:\n  - {{ name: echoed, kind: command, run: 'echo {word}', stdout_matches: '^present$', interval: 500ms, timeout: 500ms }}\n  - {{ name: served, kind: http, url: 'http://127.0.0.1:{port}/health', body_matches: '{body}', interval: 500ms, timeout: 500ms }}\nfaults:\n  - {{ name: nothing, kind: command, inject: 'true', revert: 'true', duration: 500ms }}\nexpected_recoveries:\n  - {{ name: steady, probes: [echoed, served], stays_healthy: true }}\n"
+        )
+    };
+    let file = dir.path().join("matching.yaml");
+    std::fs::write(&file, scenario("present", "^ok$")).unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
+    let echoed = run.events("sample").into_iter().find(|s| s["probe"] == "echoed").expect("a sample of `echoed`");
+    assert_eq!(echoed["ok"], true, "{echoed}");
+    assert_eq!(echoed["observed"], "exit 0: present", "{echoed}");
+
+    std::fs::write(&file, scenario("absent", "^fine$")).unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("missed"));
+    assert_eq!(run.output.code, 5, "an unhealthy start: {}\n{}", run.output.stdout, run.output.stderr);
+    let observed = |probe: &str| run.events("sample").into_iter().find(|s| s["probe"] == probe).map(|s| s["observed"].as_str().unwrap_or_default().to_string()).unwrap_or_default();
+    assert_eq!(observed("echoed"), "exit 0: stdout \"absent\" does not match `^present$`");
+    // The body itself is not shown: a server may echo the request's headers in it (docs/safety.md).
+    assert!(observed("served").ends_with("(body does not match `^fine$`)"), "{}", observed("served"));
+    assert!(run.output.stdout.contains("echoed: exit 0: stdout \"absent\" does not match `^present$`"), "{}", run.output.stdout);
+}

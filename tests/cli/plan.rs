@@ -209,3 +209,70 @@ fn a_project_reads_yes_and_no_as_strings() {
         output.stderr
     );
 }
+
+/// The command `plan` says would do what it printed is that command: the
+/// same environment, project file and seed (a seed plan drew itself
+/// included), quoted for a shell. Run as printed, it runs on that
+/// environment with that seed; it used to name the file alone and run on
+/// the simulator, where a `command` probe is refused (exit 7).
+#[test]
+fn the_run_command_plan_prints_runs_what_it_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = dir.path().join("my scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    let file = scenarios.join("here.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: here\nsteady_state:\n  - { name: ok, kind: command, run: 'true', interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: nothing, kind: command, inject: 'true', revert: 'true', duration: 500ms }\nexpected_recoveries:\n  - { name: ok, probes: [ok], stays_healthy: true }\n",
+    )
+    .unwrap();
+    let project = dir.path().join("project.yaml");
+    std::fs::write(&project, "apiVersion: gameday/v1\nkind: Project\nenvironments:\n  bench:\n    kind: local\n").unwrap();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_gameday"));
+    let path = format!("{}:{}", binary.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let printed_command = |plan: &crate::Output| {
+        assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+        let line = plan.stdout.lines().find(|l| l.starts_with("The guards allow this run.")).unwrap_or_else(|| panic!("{}", plan.stdout));
+        let seed = plan.stdout.split_once(", seed ").and_then(|(_, rest)| rest.split(')').next()).expect("the plan says its seed").to_string();
+        (line.split('`').nth(1).expect("a command in backticks").to_string(), seed)
+    };
+    let run_as_printed = |command: &str, runs: &std::path::Path| {
+        let state = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} --yes --runs-dir {}", runs.display()))
+            .current_dir(crate::repo())
+            .env("PATH", &path)
+            .env("GAMEDAY_STATE_DIR", state.path())
+            .output()
+            .unwrap();
+        let journal =
+            std::fs::read_dir(runs).ok().and_then(|mut d| d.next()).and_then(|d| std::fs::read_to_string(d.unwrap().path().join("journal.jsonl")).ok()).unwrap_or_default();
+        let started: serde_json::Value = journal.lines().next().and_then(|l| serde_json::from_str(l).ok()).unwrap_or_default();
+        (output.status.code(), started, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+
+    let plan = gameday(&["plan", file.to_str().unwrap(), "--env", "local", "--seed", "5"]);
+    let (command, seed) = printed_command(&plan);
+    assert_eq!(seed, "5");
+    assert_eq!(command, format!("gameday run '{}' --env local --seed 5", file.display()));
+    let (code, started, stderr) = run_as_printed(&command, &dir.path().join("runs"));
+    assert_eq!(code, Some(0), "`{command}`: {stderr}");
+    assert_eq!((started["environment"].as_str(), started["seed"].as_u64()), (Some("local"), Some(5)), "{started}");
+
+    // No seed given: the one plan drew is the one the command passes on.
+    let plan = gameday(&["plan", file.to_str().unwrap(), "--env", "bench", "--project", project.to_str().unwrap()]);
+    let (command, seed) = printed_command(&plan);
+    assert_eq!(command, format!("gameday run '{}' --env bench --project {} --seed {seed}", file.display(), project.display()));
+    let (code, started, stderr) = run_as_printed(&command, &dir.path().join("runs-bench"));
+    assert_eq!(code, Some(0), "`{command}`: {stderr}");
+    assert_eq!(started["seed"].as_u64(), seed.parse().ok(), "{started}");
+
+    // On the simulator, a topology of one's own is passed on too.
+    let topology = crate::repo().join("src/environment/sim/default-topology.yaml");
+    let plan = gameday(&["plan", "scenarios/az-loss.yaml", "--topology", topology.to_str().unwrap(), "--seed", "1"]);
+    assert_eq!(printed_command(&plan).0, format!("gameday run scenarios/az-loss.yaml --topology {} --seed 1", topology.display()));
+    // A plan that predicted: the run predicts too, on as many seeds.
+    let plan = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--predict", "--seeds", "2"]);
+    assert_eq!(printed_command(&plan).0, "gameday run scenarios/az-loss.yaml --seed 1 --predict --seeds 2");
+}

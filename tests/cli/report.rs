@@ -694,3 +694,23 @@ fn a_run_without_guards_says_none_were_set() {
     assert!(run.report.contains("| Guards checked before the run: none set |"), "{}", run.report);
     assert!(!run.report.contains("all 0 passed"), "{}", run.report);
 }
+
+/// A run on the wall clock against real systems cannot be repeated, so its
+/// report does not say its seed reproduces it (a simulator run's does, as the
+/// snapshots show); it says what the seed decided: on this machine no fault
+/// chooses among targets, so nothing (on AWS it chose the targets: `tests/cli/aws.rs`).
+#[test]
+fn a_real_run_says_what_its_seed_decided_not_that_it_reproduces_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("here.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: here\nsteady_state:\n  - { name: ok, kind: command, run: 'true', interval: 500ms, timeout: 500ms }\nfaults:\n  - { name: nothing, kind: command, inject: 'true', revert: 'true', duration: 500ms }\nexpected_recoveries:\n  - { name: ok, probes: [ok], stays_healthy: true }\n",
+    )
+    .unwrap();
+    let run = run_scenario(&file, &["--env", "local", "--yes", "--seed", "9"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 0, "{}", run.output.stderr);
+    assert!(!run.report.contains("reproduces"), "{}", run.report);
+    assert!(run.report.contains("| Seed | 9 (a run on real systems cannot be repeated; no fault here chose among targets, so the seed decided nothing) |"), "{}", run.report);
+    assert!(read(&run, "report.html").contains("<tr><th>Seed</th><td>9 (a run on real systems cannot be repeated;"), "the same fact in every format");
+}
