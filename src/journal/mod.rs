@@ -316,12 +316,15 @@ impl FileSink {
         let mut len = file.metadata()?.len();
         // A crash mid-write leaves a torn last line. Close it and say so,
         // so the next record starts on a fresh line and readers know the
-        // line before the marker was torn, not damaged.
-        if len > 0 && !ends_with_newline(&mut file, len)? {
+        // line before the marker was torn, not damaged. Torn as readers
+        // take it (`read_each`): the last line that is not blank cannot be
+        // read, whether or not a newline ends it.
+        let newline = len == 0 || ends_with_newline(&mut file, len)?;
+        if len > 0 && (!newline || last_line_unreadable(&mut file, len)?) {
             // At the journal's last time, so the timeline never runs backwards.
             let last_t = parse(&std::fs::read(path)?).records.iter().map(|r| r.t).max().unwrap_or(0);
             let marker = Record { t: last_t, wall: now_wall(), event: Event::TornLineClosed };
-            let mut bytes = b"\n".to_vec();
+            let mut bytes = if newline { Vec::new() } else { b"\n".to_vec() };
             bytes.extend(serde_json::to_vec(&marker).map_err(std::io::Error::other)?);
             bytes.push(b'\n');
             file.write_all(&bytes)?;
@@ -330,6 +333,20 @@ impl FileSink {
         }
         Ok(FileSink { file, path: path.to_path_buf(), len, start: len })
     }
+}
+
+/// Whether the last line of the file that is not blank cannot be read as
+/// a record. Only the file's tail is read: a record is far shorter than it
+/// (a line longer would read as unreadable, and be closed with a marker
+/// after a line that reads, which readers take as nothing).
+fn last_line_unreadable(file: &mut File, len: u64) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 1 << 20;
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL)))?;
+    let mut tail = Vec::new();
+    file.take(TAIL).read_to_end(&mut tail)?;
+    let last = tail.split(|b| *b == b'\n').rev().find(|line| !line.iter().all(u8::is_ascii_whitespace));
+    Ok(last.is_some_and(|line| serde_json::from_slice::<Record>(line).is_err()))
 }
 
 fn ends_with_newline(file: &mut File, len: u64) -> std::io::Result<bool> {

@@ -276,6 +276,33 @@ fn a_torn_last_line_is_skipped_and_recover_writes_on_a_fresh_line() {
     assert_eq!(code, 0, "{stderr}");
 }
 
+/// A last line that cannot be read but ends in a newline (garbage, not a
+/// cut record) is read as torn, as a cut one is; so `recover` closes it
+/// with a marker before writing after it. It did not: its records made the
+/// garbage a middle line, and the second `recover` said CANNOT TELL (8),
+/// which broke "safe to run twice" (found by random journal damage trials).
+#[test]
+fn an_unreadable_last_line_ending_in_a_newline_is_torn_and_recover_is_safe_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let (runs, run_dir) = crashed_marker_run(dir.path(), &marker);
+    let journal = run_dir.join("journal.jsonl");
+    std::fs::OpenOptions::new().append(true).open(&journal).unwrap().write_all(b"{\"t\":99,\"wall\":garbage\n").unwrap();
+    let state = dir.path().join("state");
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 8, "{stdout}");
+    assert!(!stdout.contains("CANNOT TELL"), "an unreadable last line is torn, not damage: {stdout}");
+    for attempt in ["first", "second"] {
+        let (code, stdout, stderr) = output(command(&state, &["recover", "--yes", "--runs-dir", runs.to_str().unwrap()], &[]));
+        assert_eq!(code, 0, "{attempt} recover:\n{stdout}\n{stderr}");
+    }
+    assert!(!marker.exists());
+    let (code, stdout, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
+    assert_eq!(code, 0, "{stdout}");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(text.contains("garbage\n{") && text.contains("\"event\":\"torn_line_closed\""), "{text}");
+}
+
 #[test]
 fn recover_and_status_leave_a_live_run_alone() {
     let dir = tempfile::tempdir().unwrap();
