@@ -136,11 +136,14 @@ fn check_guards(guards: &Guards, found: &mut Findings) {
     }
     for (index, window) in guards.windows.iter().enumerate() {
         if parse_hours(&window.hours).is_none() {
-            found.add(
-                &format!("guards.windows[{index}].hours"),
-                format!("`{}` is not a range of hours", window.hours),
-                Some("write `HH:MM-HH:MM` with the start before the end, e.g. `09:00-17:00`".into()),
-            );
+            // The same text with its ends swapped reads: a window across midnight.
+            let across_midnight = window.hours.split_once('-').is_some_and(|(start, end)| parse_hours(&format!("{end}-{start}")).is_some());
+            let hint = if across_midnight {
+                "a window cannot cross midnight: write two windows, one to `24:00` and one from `00:00` on the next day".to_string()
+            } else {
+                "write `HH:MM-HH:MM` with the start before the end, e.g. `09:00-17:00`".to_string()
+            };
+            found.add(&format!("guards.windows[{index}].hours"), format!("`{}` is not a range of hours", window.hours), Some(hint));
         }
         if jiff::tz::TimeZone::get(&window.time_zone).is_err() {
             found.add(
@@ -161,7 +164,11 @@ fn check_guards(guards: &Guards, found: &mut Findings) {
         }
     }
     if guards.max_duration == Some(super::Duration::ZERO) {
-        found.add("guards.max_duration", "`max_duration` is zero, so every run would abort at once".into(), None);
+        found.add(
+            "guards.max_duration",
+            "`max_duration` is zero, so every run would abort at once".into(),
+            Some("give the longest the run may take, e.g. `max_duration: 30m`, or remove it for no limit".into()),
+        );
     }
 }
 
@@ -215,14 +222,31 @@ fn check_probes<'s>(scenario: &'s Scenario, found: &mut Findings) -> Vec<&'s str
                 if let Some(status) = status
                     && status.bounds().is_none_or(|(low, high)| !(100..=599).contains(&low) || !(100..=599).contains(&high))
                 {
-                    found.add(&format!("{at}.status"), "the status must be a code such as `200` or a range such as `\"200-299\"`".into(), None);
+                    found.add(
+                        &format!("{at}.status"),
+                        "the status must be a code such as `200` or a range such as `\"200-299\"`".into(),
+                        Some("HTTP status codes run from 100 to 599".into()),
+                    );
                 }
                 if let Some(pattern) = body_matches {
                     check_regex(pattern, &format!("{at}.body_matches"), found);
                 }
             }
-            ProbeCheck::Command { stdout_matches: Some(pattern), .. } => check_regex(pattern, &format!("{at}.stdout_matches"), found),
-            ProbeCheck::Tcp { port: 0, .. } => found.add(&format!("{at}.port"), "port 0 cannot be probed".into(), None),
+            ProbeCheck::Command { run, stdout_matches, .. } => {
+                if run.trim().is_empty() {
+                    found.add(
+                        &format!("{at}.run"),
+                        "the command is empty: every sample would fail".into(),
+                        Some("give the command whose exit code says healthy (0) or not".into()),
+                    );
+                }
+                if let Some(pattern) = stdout_matches {
+                    check_regex(pattern, &format!("{at}.stdout_matches"), found);
+                }
+            }
+            ProbeCheck::Tcp { port: 0, .. } => {
+                found.add(&format!("{at}.port"), "port 0 cannot be probed".into(), Some("give the port the service listens on, from 1 to 65535".into()))
+            }
             ProbeCheck::DbWriter { cluster, instance, expect_writer } => {
                 check_database(cluster, instance, "db_writer", &at, found);
                 if expect_writer.is_some() && cluster.is_none() {
@@ -339,7 +363,11 @@ fn check_database(cluster: &Option<String>, instance: &Option<String>, kind: &st
 fn check_regex(pattern: &str, path: &str, found: &mut Findings) {
     if let Err(error) = regex::Regex::new(pattern) {
         let reason = error.to_string().lines().last().unwrap_or_default().to_string();
-        found.add(path, format!("`{pattern}` is not a valid regular expression: {reason}"), None);
+        found.add(
+            path,
+            format!("`{pattern}` is not a valid regular expression: {reason}"),
+            Some("the syntax is the Rust `regex` crate's: Perl-like, without look-around or backreferences; single-quote the pattern so YAML keeps its backslashes".into()),
+        );
     }
 }
 
@@ -497,7 +525,7 @@ fn check_targets(targets: &Targets, guards: &Guards, at: &str, found: &mut Findi
         found.add(&format!("{at}.percent"), "`count` and `percent` cannot both be set".into(), Some("keep one: `count: 2` picks two, `percent: 25` picks a quarter".into()));
     }
     if targets.count == Some(0) {
-        found.add(&format!("{at}.count"), "`count: 0` selects nothing, so the fault would not take effect".into(), None);
+        found.add(&format!("{at}.count"), "`count: 0` selects nothing, so the fault would not take effect".into(), Some("choose at least 1 target, or remove the fault".into()));
     }
     if targets.tags.is_empty() && targets.groups.is_empty() && targets.zones.is_empty() && targets.ids.is_empty() {
         found.add(at, "the targets match every instance: name tags, groups, zones or ids".into(), Some("e.g. `tags: {app: web}` or `groups: [web-asg]`".into()));

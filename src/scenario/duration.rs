@@ -81,6 +81,8 @@ impl FromStr for Duration {
                 (86_400_000, 1)
             } else if rest.is_empty() {
                 return Err(fail("a unit is missing: add `ms`, `s`, `m`, `h` or `d` (e.g. `30s`)"));
+            } else if rest.starts_with(char::is_whitespace) {
+                return Err(fail("a space follows the number: write it and its unit together, the unit one of `ms`, `s`, `m`, `h` or `d` (e.g. `30s`)"));
             } else {
                 return Err(fail("unknown unit; use `ms`, `s`, `m`, `h` or `d`"));
             };

@@ -442,7 +442,9 @@ fn check_integer_bounds(node: &Node, number: i128, schema: &Json, path: &Path, o
     let as_float = number as f64;
     if minimum.is_some_and(|m| as_float < m) || maximum.is_some_and(|m| as_float > m) {
         let range = format!("{} to {}", minimum.map_or("any".into(), |m| m.to_string()), maximum.map_or("any".into(), |m| m.to_string()));
-        out.push(Problem::new(path.clone(), node.at, format!("{number} is out of range ({range})")));
+        let key = path.to_string();
+        let key = key.rsplit('.').next().unwrap_or(&key);
+        out.push(Problem::new(path.clone(), node.at, format!("{number} is out of range ({range})")).hint(format!("give `{key}` a value from {range}")));
         return false;
     }
     true

@@ -291,7 +291,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                         }
                     };
                     if entries.iter().any(|(k, _)| k.name == name) {
-                        return Err(SyntaxError { at: node.at, message: format!("the key `{name}` appears twice in the same mapping; keep one"), hint: None });
+                        return Err(SyntaxError {
+                            at: node.at,
+                            message: format!("the key `{name}` appears twice in the same mapping"),
+                            hint: Some(format!("keep one `{name}`: YAML would silently take the last")),
+                        });
                     }
                     *pending_key = Some(Key { name, at: node.at });
                 }

@@ -362,3 +362,23 @@ fn type_mismatches_are_located_with_a_hint_beside_the_other_problems() {
     // `title: yes` and `cluster: no` are strings, as docs/scenarios.md says.
     assert!(output.stderr.contains(&format!("{file}: 4 problem(s)")), "{}", output.stderr);
 }
+
+/// README: every problem comes "with file:line:column, the key and a hint".
+/// Every problem `validate` finds in every broken file has its `-->`
+/// location and its `= hint:` line.
+#[test]
+fn every_problem_in_the_broken_files_has_its_place_and_a_hint() {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("tests/broken")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let mut problems = 0;
+    for name in names {
+        let path = format!("tests/broken/{name}");
+        let output = gameday(&["validate", &path]);
+        for block in output.stderr.split("\n\n").filter(|b| b.starts_with("error: ")) {
+            problems += 1;
+            assert!(block.contains(&format!("  --> {path}:")), "{path}: a problem without its place:\n{block}");
+            assert!(block.contains("\n  = hint: "), "{path}: a problem without a hint:\n{block}");
+        }
+    }
+    assert!(problems > 50, "{problems} problems");
+}
