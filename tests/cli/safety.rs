@@ -359,6 +359,8 @@ fn a_crashed_simulator_run_is_recovered_from_its_journal() {
     let (code, stdout, stderr) = output(command(&state, &["recover", run_dir.to_str().unwrap()], &[]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("reverted power-off-use1a"), "{stdout}");
+    // The simulated region ended with the run's process: nothing of it is in place, and recover says why.
+    assert!(stdout.contains("already gone: the simulated region (the fault is not in place there: "), "{stdout}");
     let (code, _, _) = output(command(&state, &["status", "--runs-dir", runs.to_str().unwrap()], &[]));
     assert_eq!(code, 0);
 }

@@ -765,7 +765,11 @@ impl Environment for SimEnvironment {
         self.advance(now);
         let mut outcome = RevertOutcome::default();
         let Some(position) = self.active.iter().position(|e| e == effect) else {
-            outcome.skipped.push(("fault".into(), "not in place (already reverted, or never applied)".into()));
+            // `recover` of a simulator run reaches here too: the simulated region lived only as long as the run's process.
+            outcome.skipped.push((
+                "the simulated region".into(),
+                "the fault is not in place there: reverted already, never applied, or made by a run whose process has ended, and its region with it".into(),
+            ));
             return Ok(outcome);
         };
         self.active.remove(position);
