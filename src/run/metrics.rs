@@ -451,8 +451,10 @@ fn recovery<'p, 'h>(expected: &'p ExpectedRecovery, probes: &[Probe], histories:
     };
     let mut judged: BTreeMap<&str, Cow<'h, ProbeHistory>> =
         expected.probes.iter().map(|n| (n.as_str(), histories.get(n).map_or_else(Cow::default, |h| judged_history(h, probe_of(n), span, end)))).collect();
-    if kind == ExpectationKind::FailsOver {
+    if matches!(kind, ExpectationKind::FailsOver | ExpectationKind::StaysHealthy) {
         // A failover expectation judges the fault's span only; the return after the revert is another expectation's (`from: revert`).
+        // So does `stays_healthy`: its verdict is about the span, and its figures say the same (a failure after
+        // the fault's end, another fault's doing, once showed a met expectation as "not recovered").
         for history in judged.values_mut() {
             history.to_mut().keep_sent_before(fault_end);
         }

@@ -681,6 +681,20 @@ fn check_expectations(scenario: &Scenario, probes: &[&str], faults: &[&str], fou
                 }
             }
         }
+        // A failover expectation (every probe `expected_during_fault`, counted from the fault's start) waits
+        // for its probes to reach their intended state while the fault is in place; a fault that is not held
+        // is in place for no time, so it could only ever say the fault never took effect.
+        let all_intended = !expected.probes.is_empty() && expected.probes.iter().all(|name| scenario.steady_state.iter().any(|p| p.name == *name && p.expected_during_fault));
+        if all_intended && !expected.stays_healthy && expected.from == ClockStart::Start {
+            let reference = expected.reference_fault(&scenario.faults);
+            if let Some(fault) = scenario.faults.iter().find(|f| f.name == reference && f.duration.is_none()) {
+                found.add(
+                    &format!("{at}.probes"),
+                    format!("every probe here is `expected_during_fault`, but `{}` has no `duration`: it is in place for no time, so no probe could be seen in its intended state", fault.name),
+                    Some("give the fault a `duration` (the failover is judged while it is held), or judge the failover with `recovers_within` on a probe of the service itself, such as the writer endpoint".into()),
+                );
+            }
+        }
         if expected.detected_within.is_some() && expected.detected_by.is_empty() {
             found.add(
                 &format!("{at}.detected_within"),

@@ -382,3 +382,30 @@ fn a_failover_moves_when_another_writer_writes_not_when_the_old_one_stops() {
     let intended = format!("| Intended | T+{} | `writer-is-orders-db-1` in its intended state", gameday::run::metrics::fmt_ms(moved_at));
     assert!(run.report.contains(&intended), "expected `{intended}` in:\n{}", run.report);
 }
+
+/// A `stays_healthy` expectation is judged on its fault's span, and so are
+/// its figures: a failure after the fault's end (here the reboot that
+/// follows the stop) is not its impact. It once printed ✔ beside "recover
+/// not recovered" for an expectation that was met.
+#[test]
+fn a_stays_healthy_expectation_counts_its_figures_over_its_faults_span_only() {
+    let yaml = "apiVersion: gameday/v1\nname: stop-then-reboot\nguards:\n  max_targets: 1\nsteady_state:\n  - { name: api, kind: http, url: https://api.example.com/health, interval: 10s, timeout: 2s }\nfaults:\n  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], zones: [us-east-1a], count: 1 }, duration: 3m }\n  - { name: reboot-one, kind: reboot_instances, start_after: [stop-one], delay: 30s, targets: { groups: [web-asg], count: 1 } }\nexpected_recoveries:\n  - { name: api rides through the stop, probes: [api], stays_healthy: true }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let run = crate::run_scenario(&file, &["--seed", "385094"], &dir.path().join("runs"));
+    let rides = run.expectation("api rides through the stop");
+    let stop = run.result["faults"].as_array().unwrap().iter().find(|f| f["name"] == "stop-one").unwrap();
+    let (start, end) = (stop["started_at"].as_u64().unwrap(), stop["ended_at"].as_u64().unwrap());
+    let failing = |r: &&serde_json::Value| r["event"] == "sample" && r["probe"] == "api" && r["ok"] == false;
+    let sent = |r: &serde_json::Value| r["sent_at"].as_u64().unwrap();
+    assert!(run.journal.iter().filter(failing).all(|r| !(start..end).contains(&sent(r))), "api stayed healthy while the stop was in place");
+    assert!(run.journal.iter().filter(failing).any(|r| sent(r) >= end), "api failed after the stop ended (the reboot): the case this test is about");
+    assert_eq!(rides["met"], true, "{rides}");
+    assert_eq!((rides["impact_start"].is_null(), rides["downtime"].as_u64()), (true, Some(0)), "{rides}");
+    assert!(
+        run.output.stdout.contains("✔ api rides through the stop") && run.output.stdout.lines().any(|l| l.contains("api rides through the stop") && l.contains("no impact")),
+        "{}",
+        run.output.stdout
+    );
+}
