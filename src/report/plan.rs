@@ -75,6 +75,10 @@ pub fn plan_text(loaded: &LoadedScenario, plan: &Plan, seed: u64, run_command: &
         let s = &fault.selection;
         if s.matched > 0 || !s.chosen.is_empty() {
             let _ = writeln!(out, "  targets: {} chosen of {} matched", s.chosen.len(), s.matched);
+            if fault.starts_at > 0 {
+                // The run judges each fault again when it is due (`run::plan::resolve_fault`): what is chosen here is what the account holds now.
+                let _ = writeln!(out, "  (as things stand now: the run chooses again, by the same guards, when the fault starts, after what the faults before it changed)");
+            }
             for c in &s.chosen {
                 let _ = writeln!(out, "    - {} {} {}", c.id, c.zone, c.group.as_deref().unwrap_or("(no group)"));
             }

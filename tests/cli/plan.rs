@@ -276,3 +276,20 @@ fn the_run_command_plan_prints_runs_what_it_planned() {
     let plan = gameday(&["plan", "scenarios/az-loss.yaml", "--seed", "1", "--predict", "--seeds", "2"]);
     assert_eq!(printed_command(&plan).0, "gameday run scenarios/az-loss.yaml --seed 1 --predict --seeds 2");
 }
+
+/// The plan's targets are those of the account as it stands; a fault that
+/// starts after another is judged and its targets chosen again when it is
+/// due (an earlier stop may have had an instance replaced), and the plan
+/// says so under that fault alone.
+#[test]
+fn a_later_faults_targets_are_said_to_be_chosen_again_when_it_starts() {
+    let yaml = "apiVersion: gameday/v1\nname: stop-then-reboot\nguards:\n  max_targets: 1\nsteady_state:\n  - { name: api, kind: http, url: https://api.example.com/health, interval: 10s, timeout: 2s }\nfaults:\n  - { name: stop-one, kind: stop_instances, targets: { groups: [web-asg], count: 1 }, duration: 3m }\n  - { name: reboot-one, kind: reboot_instances, start_after: [stop-one], delay: 30s, targets: { groups: [web-asg], count: 1 } }\nexpected_recoveries:\n  - { name: api, probes: [api], recovers_within: 5m }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let output = gameday(&["plan", file.to_str().unwrap(), "--seed", "1"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let note = "  (as things stand now: the run chooses again, by the same guards, when the fault starts, after what the faults before it changed)";
+    let (first, later) = output.stdout.split_once("Fault `reboot-one`").unwrap();
+    assert!(!first.contains(note) && later.contains(note), "{}", output.stdout);
+}
