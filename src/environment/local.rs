@@ -29,7 +29,7 @@ impl Environment for LocalEnvironment {
         match &probe.check {
             ProbeCheck::Http { .. } | ProbeCheck::Tcp { .. } | ProbeCheck::Dns { .. } | ProbeCheck::Command { .. } => Ok(()),
             other => Err(EnvError::Unsupported(format!(
-                "probe `{}` is an `{}` probe, which reads AWS; the local environment has no AWS: use `http`, `tcp`, `dns` or `command` probes here, or run on the simulator",
+                "probe `{}` is of kind `{}`, which reads AWS; the local environment has no AWS: use `http`, `tcp`, `dns` or `command` probes here, or run on the simulator",
                 probe.name,
                 other.kind_name()
             ))),

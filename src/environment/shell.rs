@@ -223,7 +223,11 @@ pub async fn run(command: &str, context: Option<&CommandContext>, phase: Phase) 
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(EnvError::Failed(format!("`{command}` exited with {}: {}", output.status.code().map_or("a signal".to_string(), |c| c.to_string()), stderr.trim())))
+        let how = output.status.code().map_or("a signal".to_string(), |c| c.to_string());
+        Err(EnvError::Failed(match stderr.trim() {
+            "" => format!("`{command}` exited with {how} (nothing on stderr)"),
+            said => format!("`{command}` exited with {how}: {said}"),
+        }))
     }
 }
 

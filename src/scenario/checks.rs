@@ -112,7 +112,7 @@ pub fn resolve_file(runbook: &str, scenario_dir: &FsPath) -> Option<std::path::P
 
 fn check_percent(value: f64, path: &str, found: &mut Findings) -> bool {
     if !(value > 0.0 && value <= 100.0) {
-        found.add(path, format!("{value} is not a percentage between 0 and 100"), Some("write a share such as `25` for a quarter".into()));
+        found.add(path, format!("{value} is not a percentage: more than 0 and at most 100"), Some("write a share such as `25` for a quarter".into()));
         return false;
     }
     true

@@ -298,3 +298,19 @@ fn patterns_match_output_without_its_trailing_newline_and_a_miss_shows_what_was_
     assert!(observed("served").ends_with("(body does not match `^fine$`)"), "{}", observed("served"));
     assert!(run.output.stdout.contains("echoed: exit 0: stdout \"absent\" does not match `^present$`"), "{}", run.output.stdout);
 }
+
+/// An inject that fails without a word on stderr says so, instead of
+/// ending its message on a dangling colon.
+#[test]
+fn a_failed_command_with_nothing_on_stderr_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fails.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: gameday/v1\nname: fails\nsteady_state:\n  - { name: ok, kind: command, run: \"true\", interval: 100ms, timeout: 100ms }\nfaults:\n  - { name: f, kind: command, inject: \"exit 1\", revert: \"true\", duration: 1s }\nexpected_recoveries:\n  - { name: ok, probes: [ok], recovers_within: 1s }\n",
+    )
+    .unwrap();
+    let run = crate::run_scenario(&file, &["--env", "local", "--yes"], &dir.path().join("runs"));
+    assert_eq!(run.output.code, 6, "{}\n{}", run.output.stdout, run.output.stderr);
+    assert!(run.output.stdout.contains("`exit 1` exited with 1 (nothing on stderr)"), "{}", run.output.stdout);
+}

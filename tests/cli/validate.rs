@@ -120,7 +120,7 @@ fn value_errors_show_in_the_same_pass_as_missing_keys() {
     assert_eq!(output.code, 3);
     for (place, message) in [
         ("1:1 (at `name`)", "the required key `name` is missing"),
-        ("3:3 (at `guards.max_percent`)", "250 is not a percentage between 0 and 100"),
+        ("3:3 (at `guards.max_percent`)", "250 is not a percentage: more than 0 and at most 100"),
         ("4:17 (at `guards.max_duration`)", "expected a duration"),
         ("8:5 (at `steady_state[0].url`)", "is not an http(s) URL"),
         ("10:5 (at `steady_state[0].timeout`)", "the timeout (10s) is longer than the interval (5s)"),
