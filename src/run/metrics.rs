@@ -662,7 +662,7 @@ pub fn evaluate(
     if let Some(limit) = expected.detected_within {
         match &detection {
             Some((t, by)) if t.saturating_sub(fault_start) > limit.as_millis() => {
-                misses.push(format!("detected after {} by {by} — limit {limit}", fmt_ms(t.saturating_sub(fault_start))))
+                misses.push(format!("detected after {} by {by} — limit {}", fmt_ms(t.saturating_sub(fault_start)), fmt_ms(limit.as_millis())))
             }
             None if any_failure || kind == ExpectationKind::FailsOver => misses.push(format!("never detected by {}", expected.detected_by.join(", "))),
             _ => {}
@@ -670,7 +670,7 @@ pub fn evaluate(
     }
     if let Some(budget) = &expected.max_impact {
         if let Some(limit) = budget.downtime.filter(|l| downtime > l.as_millis()) {
-            misses.push(format!("down for {} — budget {limit}", fmt_ms(downtime)));
+            misses.push(format!("down for {} — budget {}", fmt_ms(downtime), fmt_ms(limit.as_millis())));
         }
         if let Some(limit) = budget.error_rate {
             match error_rate {

@@ -75,6 +75,10 @@ fn detection_is_the_teams_signal_not_the_referee_probe() {
     let targets = run.expectation("every target healthy again");
     assert!(targets["time_to_detect"].is_null() && targets["detected_by"].is_null(), "{targets}");
     assert!(run.output.stdout.contains("every target healthy again") && run.output.stdout.contains("detect not measured"), "{}", run.output.stdout);
+    // Limits (and budgets) are written as every duration of the report is (`1m00s`), not as the scenario spelled them.
+    let text = std::fs::read_to_string(crate::repo().join("scenarios/az-loss.yaml")).unwrap().replace("    detected_within: 2m30s\n", "    detected_within: 1m\n");
+    let run = run_yaml(&text);
+    assert!(run.output.stdout.contains("by alarm web-unhealthy-hosts — limit 1m00s"), "{}", run.output.stdout);
 }
 
 #[test]
