@@ -200,12 +200,14 @@ async fn recover_run(run: &OpenRun, args: &RecoverArgs) -> Ended {
         }
         return Ok(Done::LeftInPlace);
     }
-    println!("{}: reverting {} fault(s) of `{}` on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
+    // What is in place first; "reverting" only once the revert may go ahead (a refused confirmation reverts nothing).
+    println!("{}: {} fault(s) of `{}` in place on {}", run.dir.display(), run.in_place.len(), run.scenario, run.environment);
     let spec =
         recover_spec(run, args).map_err(|error| Failure::Usage(format!("{error}\n  = hint: recover needs the project file that names `{}` (--project)", run.environment)))?;
     if !matches!(spec, EnvironmentSpec::Sim { .. }) && !args.yes {
         super::confirm::confirm_by_name(&format!("environment `{}`", run.environment), &run.scenario)?;
     }
+    println!("  reverting them");
     let mut target = match spec {
         EnvironmentSpec::Sim { .. } => {
             // The simulated world ended with its process: only command faults are real.
