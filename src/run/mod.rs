@@ -722,7 +722,8 @@ impl<'a, E: Environment, C: Clock, O: Observer> Runner<'a, E, C, O> {
     /// and reads how ARC executions ended. A revert that fails outranks
     /// `stopped`; without either, the hypothesis held.
     async fn revert_everything(&mut self, stopped: Option<Outcome>, realtime: Option<realtime::RealtimeProbes>) -> Outcome {
-        self.phase = Phase::Reverting;
+        // Said as it is: a run whose faults were all reverted already is ending, not reverting.
+        self.phase = if self.faults.iter().any(|f| matches!(f.state, FaultState::Active { .. })) { Phase::Reverting } else { Phase::Ending };
         self.tick();
         let failures = self.revert_all().await;
         if let Some(mut live) = realtime {

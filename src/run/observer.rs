@@ -21,6 +21,8 @@ pub enum Phase {
     WaitingForRecovery,
     /// The loop has stopped: every fault still in place is reverted.
     Reverting,
+    /// The loop has stopped with no fault in place: the run is ending.
+    Ending,
 }
 
 impl std::fmt::Display for Phase {
@@ -32,6 +34,7 @@ impl std::fmt::Display for Phase {
             Phase::FaultInjected => "fault injected",
             Phase::WaitingForRecovery => "waiting for recovery",
             Phase::Reverting => "reverting",
+            Phase::Ending => "ending (nothing left to revert)",
         })
     }
 }

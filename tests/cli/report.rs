@@ -693,6 +693,8 @@ fn a_run_without_guards_says_none_were_set() {
     assert_eq!(run.output.code, 0, "{}\n{}", run.output.stdout, run.output.stderr);
     assert!(run.report.contains("| Guards checked before the run: none set |"), "{}", run.report);
     assert!(!run.report.contains("all 0 passed"), "{}", run.report);
+    // Its fault was reverted when its 200 ms were up, so at the end there is nothing left to revert, and the log says so.
+    assert!(run.output.stderr.contains(" ending (nothing left to revert); probes:") && !run.output.stderr.contains(" reverting; probes:"), "{}", run.output.stderr);
 }
 
 /// A run on the wall clock against real systems cannot be repeated, so its

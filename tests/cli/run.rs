@@ -412,12 +412,13 @@ fn a_run_logged_without_a_terminal_prints_a_line_per_phase_and_a_heartbeat() {
     let run = run_scenario(&repo().join("scenarios/az-loss.yaml"), &["--seed", "7"], runs.path());
     assert_eq!(run.output.code, 0);
     let lines: Vec<&str> = run.output.stderr.lines().filter(|l| l.starts_with("gameday: T+")).collect();
-    let phase = |line: &str| ["checking steady state", "fault injected", "waiting for recovery", "reverting"].into_iter().find(|p| line.contains(&format!(" {p}")));
+    let phase = |line: &str| ["checking steady state", "fault injected", "waiting for recovery", "ending"].into_iter().find(|p| line.contains(&format!(" {p}")));
     let mut phases: Vec<&str> = lines.iter().filter_map(|l| phase(l)).collect();
     phases.dedup();
-    assert_eq!(phases, ["checking steady state", "fault injected", "waiting for recovery", "reverting"], "{lines:#?}");
+    // The zone came back at its 15 minutes, within the loop: at the end nothing is left to revert.
+    assert_eq!(phases, ["checking steady state", "fault injected", "waiting for recovery", "ending"], "{lines:#?}");
     assert_eq!(lines.first(), Some(&"gameday: T+0ms checking steady state; probes: ✔ api, ✔ capacity, ✔ healthy-targets"));
-    assert_eq!(lines.last(), Some(&"gameday: T+15m00s reverting; probes: ✔ api, ✔ capacity, ✔ healthy-targets"));
+    assert_eq!(lines.last(), Some(&"gameday: T+15m00s ending (nothing left to revert); probes: ✔ api, ✔ capacity, ✔ healthy-targets"));
     // While the fault is in place: a line when it is injected, then one
     // every 30 s, each with the time until the revert and what the probes say.
     let injected: Vec<&str> = lines.iter().copied().filter(|l| phase(l) == Some("fault injected")).collect();
